@@ -1,0 +1,49 @@
+# Two commands for a newcomer: `make lab` and `make test`. Both create .venv and install on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+LAB_PORT ?= 8888
+
+.PHONY: install lab test lint format bench sandbox clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check 'uv>=0.4,<1'
+	$(VENV)/bin/uv pip install -q --python $(PY) -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+## make lab: JupyterLab on notebooks/ against the embedded sandbox (unless STRIPE_API_KEY is set)
+lab: $(STAMP)
+	$(PY) -m toolkit lab --port $(LAB_PORT)
+
+## make test: ruff, then the whole suite (unit, sandbox, end to end, notebooks, browser)
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(STAMP)
+	$(PY) bench/sandbox.py
+	$(PY) bench/fetch.py
+	$(PY) bench/apply.py
+
+sandbox: $(STAMP)
+	$(PY) -m toolkit sandbox --port 12111
+
+## refresh the lock after changing dependencies in pyproject.toml
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,77 @@
+"""The toolkit's exceptions: catch :class:`ToolkitError` for all of them.
+
+::
+
+    ToolkitError(Exception)
+    ├── ConfigurationError            bad option, bad api_base, bad environment
+    │   └── InvalidKeyError           a key that is not a Stripe secret or restricted key
+    ├── LiveModeRefused               a write against a live key without allow_live=True
+    ├── InvalidInputError(ValueError) bad user input: ids, metadata, plans, tables
+    ├── NotFoundError(LookupError)    an unknown source or customer id
+    └── StripeRequestError            a request that still failed after retries
+
+Example::
+
+    try:
+        session = toolkit.connect("pk_live_oops")
+    except toolkit.InvalidKeyError as exc:
+        print(exc)  # says what a key looks like and where to find one
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "InvalidInputError",
+    "InvalidKeyError",
+    "LiveModeRefused",
+    "NotFoundError",
+    "StripeRequestError",
+    "ToolkitError",
+]
+
+
+class ToolkitError(Exception):
+    """Base class of every error the toolkit raises on purpose."""
+
+
+class ConfigurationError(ToolkitError):
+    """The toolkit is set up wrongly: an option, an address or the environment."""
+
+
+class InvalidKeyError(ConfigurationError):
+    """An API key that is missing its Stripe shape (``sk_test_...``, ``rk_live_...``)."""
+
+
+class LiveModeRefused(ToolkitError):
+    """A write was attempted against a live key without ``connect(..., allow_live=True)``."""
+
+
+class InvalidInputError(ToolkitError, ValueError):
+    """Input a user gave is not usable: the message says which and how to fix it."""
+
+
+class NotFoundError(ToolkitError, LookupError):
+    """A source or customer id that the account does not know."""
+
+
+class StripeRequestError(ToolkitError):
+    """A Stripe request failed after the toolkit's retries.
+
+    ``status``, ``code``, ``request_id`` and ``stripe_message`` come from Stripe's error body.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        stripe_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.stripe_message = stripe_message
