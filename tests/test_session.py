@@ -1,0 +1,202 @@
+"""connect(): sandbox default, key shapes and sources, masking, live-write guard, retries."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import stripe
+
+from toolkit.errors import ConfigurationError, InvalidKeyError, LiveModeRefused
+from toolkit.ratelimit import Cancelled, RateLimiter
+from toolkit.sandbox import Sandbox
+from toolkit.session import SANDBOX_KEY, connect, mask_key
+
+LIVE = "sk_live_" + "L1ve" * 6
+TEST = "sk_test_" + "T3st" * 6
+RESTRICTED = "rk_live_" + "R3st" * 6
+
+
+def test_default_is_the_embedded_sandbox(in_tmp_cwd, monkeypatch, capsys):
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    with connect(sandbox_options={"customers": 5}) as session:
+        assert session.mode == "sandbox"
+        assert session.sandbox is not None
+        assert session.api_base.startswith("http://127.0.0.1:")
+        # it really serves: one list call through the SDK
+        customers = session.call(session.client.v1.customers.list, {"limit": 3})
+        assert len(customers.data) == 3
+    err = capsys.readouterr().err
+    assert "sandbox" in err and err.count("\n") == 1
+    assert SANDBOX_KEY not in err
+
+
+@pytest.mark.parametrize(
+    ("key", "mode"),
+    [(TEST, "test"), (LIVE, "live"), (RESTRICTED, "live"), ("rk_test_" + "a" * 24, "test")],
+)
+def test_key_shapes_give_the_mode(key, mode):
+    assert connect(key, quiet=True).mode == mode
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("pk_test_" + "a" * 24, "publishable"),
+        ("sk_test_short", "Developers > API keys"),
+        ("hunter2", "sk_test_"),
+        ("sk_prod_" + "a" * 24, "sk_live_"),
+        (" " + TEST, "sk_test_"),
+    ],
+)
+def test_bad_keys_are_refused_with_the_fix(key, hint):
+    with pytest.raises(InvalidKeyError) as info:
+        connect(key, quiet=True)
+    message = str(info.value)
+    assert hint in message
+    assert key.strip() not in message  # the key itself is never echoed
+
+
+def test_key_from_environment_then_dotenv(in_tmp_cwd, monkeypatch):
+    (in_tmp_cwd / ".env").write_text(f"# mine\nexport STRIPE_API_KEY='{LIVE}'\n")
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    assert connect(quiet=True).mode == "live"
+    monkeypatch.setenv("STRIPE_API_KEY", TEST)
+    assert connect(quiet=True).mode == "test"  # the environment wins over .env
+    assert connect(RESTRICTED, quiet=True).mode == "live"  # the argument wins over both
+
+
+def test_key_is_masked_everywhere():
+    session = connect(LIVE, stripe_account="acct_1Abcdef", quiet=True)
+    shown = repr(session) + str(session) + session.key_hint + session.account_label
+    assert LIVE not in shown
+    assert "sk_live_…L1ve" in repr(session)
+    assert "acct_1Abcdef" in repr(session)
+    assert mask_key(None) == "<none>"
+    assert mask_key("short") == "…"
+
+
+def test_live_writes_need_allow_live():
+    with pytest.raises(LiveModeRefused, match="allow_live=True"):
+        connect(LIVE, quiet=True).require_write()
+    connect(LIVE, allow_live=True, quiet=True).require_write()
+    connect(TEST, quiet=True).require_write()
+
+
+def test_live_write_is_refused_before_any_request(sandbox):
+    session = connect(LIVE, api_base=sandbox.url, quiet=True)
+    before = len(sandbox.requests)
+    with pytest.raises(LiveModeRefused):
+        session.call(
+            session.client.v1.sources.update, "src_x", {"metadata": {"a": "b"}}, write=True
+        )
+    assert len(sandbox.requests) == before
+
+
+def test_rate_limits_by_mode():
+    assert connect(LIVE, quiet=True).limiter.rate == 100
+    assert connect(TEST, quiet=True).limiter.rate == 25
+    assert connect(TEST, rate_limit=7, quiet=True).limiter.rate == 7
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"stripe_account": "cus_123"}, "acct_"),
+        ({"api_base": "localhost:1234"}, "http"),
+        ({"rate_limit": 0}, "rate_limit"),
+        ({"max_workers": 0}, "max_workers"),
+    ],
+)
+def test_bad_options_say_what_to_do(kwargs, match):
+    with pytest.raises(ConfigurationError, match=match):
+        connect(TEST, quiet=True, **kwargs)
+
+
+def test_api_base_from_environment(sandbox, monkeypatch):
+    monkeypatch.setenv("STRIPE_API_BASE", sandbox.url)
+    session = connect(TEST, quiet=True)
+    assert session.api_base == sandbox.url
+    assert session.call(session.client.v1.customers.list, {"limit": 1}).data
+
+
+def test_api_base_without_key_is_a_sandbox_elsewhere(sandbox, in_tmp_cwd, monkeypatch):
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    session = connect(api_base=sandbox.url, quiet=True)
+    assert session.mode == "sandbox" and session.sandbox is None
+    assert session.call(session.client.v1.customers.list, {"limit": 1}).data
+
+
+def test_unknown_key_is_a_clear_401(sandbox):
+    box = Sandbox(customers=2, api_key="sk_test_" + "k" * 24)
+    with box:
+        session = connect(TEST, api_base=box.url, quiet=True)
+        with pytest.raises(stripe.AuthenticationError):
+            session.call(session.client.v1.customers.list)
+
+
+def test_429s_are_retried_under_the_shared_limiter(fresh_sandbox):
+    session = connect(TEST, api_base=fresh_sandbox.url, rate_limit=1000, quiet=True)
+    fresh_sandbox.set_faults(rate_limit=5)
+    started = time.monotonic()
+    results = [session.call(session.client.v1.customers.list, {"limit": 1}) for _ in range(12)]
+    assert all(r.data for r in results)
+    assert session.retries > 0
+    assert time.monotonic() - started > 1.0  # it waited instead of failing
+
+
+def test_5xx_retried_for_reads_not_for_unkeyed_writes(fresh_sandbox):
+    session = connect(TEST, api_base=fresh_sandbox.url, rate_limit=1000, quiet=True, max_retries=8)
+    fresh_sandbox.set_faults(error_rate=0.5)
+    for _ in range(10):
+        assert session.call(session.client.v1.customers.list, {"limit": 1}).data
+    assert session.retries > 0
+    fresh_sandbox.set_faults(error_rate=1.0)
+    session.retries = 0
+    with pytest.raises(stripe.APIError):
+        session.call(
+            session.client.v1.sources.create,
+            {"type": "ach_credit_transfer", "currency": "usd"},
+            write=True,
+        )
+    assert session.retries == 0  # a POST without an idempotency key is never replayed blindly
+
+
+def test_raw_returns_plain_json(session):
+    page = session.raw("get", "/v1/customers", {"limit": 2, "expand": ["data.sources"]})
+    assert type(page) is dict and page["object"] == "list" and len(page["data"]) == 2
+    assert type(page["data"][0]["sources"]) is dict
+
+
+def test_rate_limiter_spaces_requests_across_threads():
+    limiter = RateLimiter(50)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def worker():
+        for _ in range(10):
+            limiter.acquire()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = max(stamps) - min(stamps)
+    assert len(stamps) == 40
+    assert elapsed >= 39 / 50 * 0.95  # never faster than 50/s
+
+
+def test_rate_limiter_cancel_stops_waiting():
+    limiter = RateLimiter(1)
+    limiter.acquire()
+    cancel = threading.Event()
+    threading.Timer(0.1, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        limiter.acquire(cancel)
+        limiter.acquire(cancel)
+    assert time.monotonic() - started < 0.8
