@@ -713,6 +713,7 @@ def _summary(audit: Audit, *, n_sources: int) -> pd.DataFrame:
             items.append(
                 (f"{m.capitalize()} ({label})", format_money(int(row[m]), row["currency"]))
             )
+    items.extend(("Note", note) for note in audit.notes)
     frame = pd.DataFrame(items, columns=["item", "value"])
     frame["value"] = frame["value"].map(str).astype("object")
     return frame

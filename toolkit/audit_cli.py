@@ -1,0 +1,116 @@
+"""``python -m toolkit audit``: the receiver balance audit, headless.
+
+Examples::
+
+    python -m toolkit audit --out exports/audit.xlsx                  # sandbox unless a key is set
+    python -m toolkit audit --snapshot snapshots/2026-11-01.parquet --out audit.xlsx
+    python -m toolkit audit --out audit.xlsx --csv exports/audit --png exports/audit.png
+
+Against an account (or the sandbox) it fetches every source and the transactions of the receivers;
+from a snapshot it audits the saved sources as of the snapshot's time (no transaction checks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import InvalidInputError
+
+__all__ = ["add_arguments", "run"]
+
+DEFAULT_OUT = "exports/audit.xlsx"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the audit options to ``parser``: ``add_arguments(sub.add_parser("audit"))``."""
+    parser.add_argument(
+        "--out", default=None, help=f"Excel workbook to write (default {DEFAULT_OUT} unless --csv)"
+    )
+    parser.add_argument(
+        "--snapshot", default=None, help="audit a saved snapshot instead of fetching"
+    )
+    parser.add_argument(
+        "--csv", default=None, metavar="FOLDER", help="also write one CSV per table"
+    )
+    parser.add_argument("--png", default=None, metavar="PATH", help="also save the charts as PNG")
+    parser.add_argument(
+        "--as-of",
+        default=None,
+        help="audit date, e.g. 2026-11-01T00:00:00Z (default: snapshot time)",
+    )
+    parser.add_argument(
+        "--pending-days",
+        type=int,
+        default=30,
+        help="days a pending source may hold funds before it is flagged (default 30)",
+    )
+    parser.add_argument(
+        "--no-transactions",
+        action="store_true",
+        help="do not fetch source transactions (skips the reconciliation checks)",
+    )
+    parser.add_argument(
+        "--account", default=None, help="connected account id (acct_...) to audit, if any"
+    )
+
+
+def _progress() -> bool:
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, Any]:
+    if args.snapshot:
+        from toolkit.snapshot import load_snapshot
+
+        path = Path(args.snapshot)
+        if not path.exists():
+            raise InvalidInputError(f"No snapshot at {path}: pass the path of a saved snapshot.")
+        return load_snapshot(path), None
+
+    from toolkit.fetch import load_source_transactions, load_sources
+    from toolkit.session import connect
+
+    with connect(stripe_account=args.account, quiet=True) as session:
+        print(f"Fetching sources from {session.account_label} ...", file=sys.stderr, flush=True)
+        sources = load_sources(session, progress=_progress())
+        transactions = None
+        if not args.no_transactions:
+            receivers = sources[sources["flow"] == "receiver"]
+            transactions = load_source_transactions(session, receivers, progress=_progress())
+    return sources, transactions
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the audit described by parsed ``args``; returns the exit code (0 when written)."""
+    from toolkit.audit import audit_receivers
+
+    if args.pending_days < 0:
+        raise InvalidInputError("--pending-days must be 0 or more.")
+    out = args.out if args.out or args.csv else DEFAULT_OUT
+    sources, transactions = _load(args)
+    audit = audit_receivers(sources, transactions, as_of=args.as_of, pending_days=args.pending_days)
+    when = audit.as_of.isoformat() if audit.as_of is not None else "unknown"
+    flagged = int((audit.sources["flag_count"] > 0).sum()) if len(audit.sources) else 0
+    print(
+        f"Audited {len(audit.sources)} receiver sources as of {when}: "
+        f"{flagged} with findings, {len(audit.exceptions)} findings in all."
+    )
+    for _, row in audit.by_currency.iterrows():
+        print(
+            f"  {str(row['currency']).upper()}: unapplied {row['unapplied_major']} "
+            f"across {row['receivers']} receivers"
+        )
+    for note in audit.notes:
+        print(f"  note: {note}")
+    if out:
+        print(f"Wrote {audit.to_excel(out)}")
+    if args.csv:
+        written = audit.to_csv(args.csv)
+        print(f"Wrote {len(written)} CSV files to {args.csv}")
+    if args.png:
+        audit.plot(args.png)
+        print(f"Wrote {args.png}")
+    return 0
