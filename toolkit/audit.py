@@ -498,6 +498,12 @@ def _add_no_transactions(t: pd.DataFrame) -> pd.DataFrame:
 def _add_transactions(
     t: pd.DataFrame, txns: pd.DataFrame, when: pd.Timestamp | None
 ) -> pd.DataFrame:
+    if not len(txns):
+        t = _add_no_transactions(t)
+        for name in ("transactions", "transactions_total", "reversals", "reversals_total"):
+            t[name] = pd.Series(0, index=t.index, dtype="Int64")
+        t["other_currency_transactions"] = pd.Series(0, index=t.index, dtype="Int64")
+        return t
     cur = dict(zip(t["source"], t["currency"], strict=True))
     x = txns.copy()
     x["same_currency"] = x["currency"] == x["source"].map(cur)
@@ -566,7 +572,7 @@ def _aging_bucket(age: pd.Series, unapplied: pd.Series) -> pd.Series:
 
 def _major(amounts: pd.Series, currencies: pd.Series) -> pd.Series:
     values = [
-        None if pd.isna(a) else minor_to_major(int(a), str(c))
+        None if pd.isna(a) or not c else minor_to_major(int(a), str(c))
         for a, c in zip(amounts, currencies, strict=True)
     ]
     return pd.Series(values, index=amounts.index, dtype="object")
@@ -677,7 +683,7 @@ def _aging(table: pd.DataFrame) -> pd.DataFrame:
                     "bucket": bucket,
                     "receivers": len(held),
                     "unapplied": amount,
-                    "unapplied_major": minor_to_major(amount, currency),
+                    "unapplied_major": minor_to_major(amount, currency) if currency else None,
                 }
             )
     out = pd.DataFrame(
@@ -710,9 +716,9 @@ def _summary(audit: Audit, *, n_sources: int) -> pd.DataFrame:
     for _, row in audit.by_currency.iterrows():
         label = str(row["currency"]).upper() or "(none)"
         for m in MONEY_COLUMNS:
-            items.append(
-                (f"{m.capitalize()} ({label})", format_money(int(row[m]), row["currency"]))
-            )
+            amount = int(row[m])
+            shown = format_money(amount, row["currency"]) if row["currency"] else str(amount)
+            items.append((f"{m.capitalize()} ({label})", shown))
     items.extend(("Note", note) for note in audit.notes)
     frame = pd.DataFrame(items, columns=["item", "value"])
     frame["value"] = frame["value"].map(str).astype("object")

@@ -54,7 +54,10 @@ class Check:
 def _money(amount: object, currency: object) -> str:
     if amount is None or amount is pd.NA:
         return "unknown"
-    return format_money(int(amount), str(currency or ""))  # type: ignore[call-overload]
+    value = int(amount)  # type: ignore[call-overload]
+    if not currency:
+        return f"{value} (minor units, no currency)"
+    return format_money(value, str(currency))
 
 
 def _bool(series: pd.Series) -> pd.Series:
