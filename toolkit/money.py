@@ -1,0 +1,182 @@
+"""Money helpers: Stripe amounts are integers in the currency's minor unit.
+
+Most currencies have two decimals; Stripe's zero-decimal currencies (JPY, KRW, ...) have none and
+its three-decimal currencies (BHD, KWD, ...) have three. Example::
+
+    >>> minor_to_major(123456, "usd")
+    Decimal('1234.56')
+    >>> format_money(123456, "usd")
+    '1,234.56 USD'
+    >>> format_money(500, "jpy", symbol=True)
+    '¥500'
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from toolkit.errors import InvalidInputError
+
+__all__ = [
+    "THREE_DECIMAL_CURRENCIES",
+    "ZERO_DECIMAL_CURRENCIES",
+    "currency_exponent",
+    "format_money",
+    "major_to_minor",
+    "minor_to_major",
+    "to_major",
+]
+
+ZERO_DECIMAL_CURRENCIES: frozenset[str] = frozenset(
+    [
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    ]
+)
+THREE_DECIMAL_CURRENCIES: frozenset[str] = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
+
+# Unambiguous symbols only; every other currency is shown with its ISO code.
+_SYMBOLS: dict[str, str] = {
+    "usd": "$",
+    "eur": "€",
+    "gbp": "£",
+    "jpy": "¥",
+    "inr": "₹",
+    "krw": "₩",
+    "ils": "₪",
+    "vnd": "₫",
+    "ngn": "₦",
+    "php": "₱",
+    "thb": "฿",
+    "uah": "₴",
+}
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _code(currency: Any) -> str:
+    if _is_missing(currency) or not isinstance(currency, str) or not currency.strip():
+        raise InvalidInputError(
+            f"currency must be a three-letter ISO code such as 'usd', got {currency!r}"
+        )
+    code = currency.strip().lower()
+    if len(code) != 3 or not code.isalpha():
+        raise InvalidInputError(
+            f"currency must be a three-letter ISO code such as 'usd', got {currency!r}"
+        )
+    return code
+
+
+def currency_exponent(currency: str) -> int:
+    """Number of decimals of the currency's minor unit as Stripe counts them.
+
+    Example: ``currency_exponent("usd") == 2``, ``currency_exponent("JPY") == 0``,
+    ``currency_exponent("kwd") == 3``.
+    """
+    code = _code(currency)
+    if code in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if code in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def minor_to_major(amount: Any, currency: str) -> Decimal | None:
+    """A minor-unit integer amount as an exact Decimal in major units (None stays None).
+
+    Example: ``minor_to_major(123456, "usd") == Decimal("1234.56")``,
+    ``minor_to_major(500, "jpy") == Decimal("500")``.
+    """
+    if _is_missing(amount):
+        return None
+    if isinstance(amount, bool):
+        raise InvalidInputError(f"amount must be an integer in minor units, got {amount!r}")
+    if isinstance(amount, float):
+        if not amount.is_integer():
+            raise InvalidInputError(f"amount must be an integer in minor units, got {amount!r}")
+        amount = int(amount)
+    try:
+        value = int(amount)
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            f"amount must be an integer in minor units, got {amount!r}"
+        ) from None
+    if value != amount:
+        raise InvalidInputError(f"amount must be an integer in minor units, got {amount!r}")
+    return Decimal(value).scaleb(-currency_exponent(currency))
+
+
+def major_to_minor(amount: Decimal | int | str, currency: str) -> int:
+    """A major-unit amount as Stripe's minor-unit integer; refuses sub-minor precision.
+
+    Example: ``major_to_minor(Decimal("12.34"), "usd") == 1234``.
+    """
+    try:
+        value = Decimal(str(amount))
+    except ArithmeticError:
+        raise InvalidInputError(f"not an amount: {amount!r}") from None
+    scaled = value.scaleb(currency_exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise InvalidInputError(
+            f"{amount} has more decimals than {currency.upper()} allows "
+            f"({currency_exponent(currency)})"
+        )
+    return int(scaled)
+
+
+def to_major(amounts: pd.Series, currencies: pd.Series | str) -> pd.Series:
+    """A Series of minor-unit amounts as Decimal major units (object dtype, None where missing).
+
+    Example: ``to_major(df["amount"], df["currency"])``.
+    """
+    cur = pd.Series(currencies, index=amounts.index) if isinstance(currencies, str) else currencies
+    out = [
+        None if _is_missing(a) or _is_missing(c) else minor_to_major(a, c)
+        for a, c in zip(amounts.tolist(), cur.tolist(), strict=True)
+    ]
+    return pd.Series(out, index=amounts.index, dtype=object, name=amounts.name)
+
+
+def format_money(amount_minor: Any, currency: str, *, symbol: bool = False) -> str:
+    """A minor-unit amount for display: grouped digits, the currency's decimals, its code.
+
+    ``symbol=True`` puts a symbol in front for currencies that have an unambiguous one.
+    A missing amount gives ``""``. Example: ``format_money(123456, "usd") == "1,234.56 USD"``,
+    ``format_money(-5, "usd", symbol=True) == "-$0.05"``, ``format_money(1234, "kwd") ==
+    "1.234 KWD"``.
+    """
+    if _is_missing(amount_minor):
+        return ""
+    code = _code(currency)
+    major = minor_to_major(amount_minor, code)
+    assert major is not None
+    exp = currency_exponent(code)
+    sign = "-" if major < 0 else ""
+    digits = f"{abs(major):,.{exp}f}"
+    if symbol and code in _SYMBOLS:
+        return f"{sign}{_SYMBOLS[code]}{digits}"
+    return f"{sign}{digits} {code.upper()}"
