@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from toolkit.audit_checks import CHECKS, CheckContext
-from toolkit.audit_money import minor_to_major
 from toolkit.errors import InvalidInputError
+from toolkit.money import minor_to_major
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -695,7 +695,7 @@ def _aging(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _summary(audit: Audit, *, n_sources: int) -> pd.DataFrame:
-    from toolkit.audit_money import format_money
+    from toolkit.money import format_money
 
     t = audit.sources
     items: list[tuple[str, Any]] = [

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from toolkit.audit_money import format_money
+from toolkit.money import format_money
 
 __all__ = ["CHECKS", "Check", "CheckContext", "check_names"]
 

@@ -26,7 +26,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from toolkit.audit_money import currency_exponent
+from toolkit.money import currency_exponent
 
 if TYPE_CHECKING:
     from toolkit.audit import Audit

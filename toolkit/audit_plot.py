@@ -20,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from toolkit.audit_money import currency_exponent
+from toolkit.money import currency_exponent
 
 if TYPE_CHECKING:
     from toolkit.audit import Audit
