@@ -1,0 +1,249 @@
+"""One HTTP request in, one reply out: auth, faults, parameters, idempotency, the request log.
+
+Example::
+
+    reply = handle(box, "GET", "/v1/sources/src_1", headers, b"")
+    reply.status, reply.body  # 200, b'{"id":"src_1",...}'
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from toolkit.sandbox.errors import ApiError, api_error, rate_limited, unrecognized_url
+from toolkit.sandbox.forms import parse_form, parse_pairs, validate
+from toolkit.sandbox.routes import NESTED, match_route
+
+if TYPE_CHECKING:
+    from toolkit.sandbox.sandbox import Sandbox
+
+KEY_RE = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]+")
+ACCOUNT_RE = re.compile(r"acct_[A-Za-z0-9]+")
+
+
+@dataclass(frozen=True)
+class RequestLogEntry:
+    """One request the sandbox received (faulted ones too; ``/_sandbox/`` routes are not logged).
+
+    ``status`` is 0 for a dropped connection; ``fault`` names an injected fault, if any;
+    ``livemode`` is None when the key was missing or malformed; ``time`` is wall-clock epoch
+    seconds of arrival.
+    """
+
+    method: str
+    path: str
+    params: dict[str, Any]
+    status: int
+    idempotency_key: str | None
+    account: str | None
+    livemode: bool | None
+    time: float
+    request_id: str
+    replayed: bool = False
+    fault: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class Reply:
+    """Status, JSON body and extra headers of a response."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Saved:
+    fingerprint: tuple[Any, ...]
+    status: int
+    body: bytes
+    request_id: str
+
+
+NO_KEY = (
+    "You did not provide an API key. You need to provide your API key in the Authorization "
+    "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
+    "https://stripe.com/docs/api#authentication for details, or we can help at "
+    "https://support.stripe.com/."
+)
+
+
+def _mask(key: str) -> str:
+    if len(key) <= 12:
+        return "*" * len(key)
+    prefix = key[: key.find("_", 3) + 1] if key.count("_") >= 2 else key[:3]
+    return prefix + "*" * max(4, len(key) - len(prefix) - 4) + key[-4:]
+
+
+def api_key_of(headers: Mapping[str, str]) -> str | None:
+    """The key sent with Bearer or Basic auth (None if absent)."""
+    auth = headers.get("Authorization") or ""
+    scheme, _, value = auth.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip()).decode()
+        except (ValueError, UnicodeDecodeError):
+            return "?"
+        return decoded.partition(":")[0] or None
+    return None
+
+
+def authenticate(box: Sandbox, headers: Mapping[str, str]) -> bool:
+    """The key's livemode, or Stripe's 401 for a missing or malformed key."""
+    key = api_key_of(headers)
+    if key is None:
+        raise ApiError(401, NO_KEY, saved=False)
+    expected = box.api_key
+    valid = key == expected if expected is not None else KEY_RE.fullmatch(key) is not None
+    if not valid:
+        raise ApiError(
+            401, f"Invalid API Key provided: {_mask(key)}", code="api_key_invalid", saved=False
+        )
+    return key.split("_", 2)[1] == "live"
+
+
+def check_account(account: str | None, livemode: bool) -> None:
+    """Stripe's 403 for a Stripe-Account header that is not an account id."""
+    if account is not None and not ACCOUNT_RE.fullmatch(account):
+        mode = "live" if livemode else "test"
+        raise ApiError(
+            403,
+            f"The provided key does not have access to account '{account}' (or that account "
+            f"does not exist) in {mode} mode.",
+            code="account_invalid",
+            type="invalid_request_error",
+            saved=False,
+        )
+
+
+def _log_params(raw: str) -> dict[str, Any]:
+    try:
+        return parse_form(raw)
+    except ApiError:
+        return {"_raw": raw}
+
+
+def handle(
+    box: Sandbox, method: str, target: str, headers: Mapping[str, str], body: bytes
+) -> Reply | None:
+    """Serve one request; None means drop the connection without an answer."""
+    path, _, query = target.partition("?")
+    if path.startswith("/_sandbox/"):
+        from toolkit.sandbox.admin import handle_admin
+
+        return handle_admin(box, method, path, query, headers, body)
+    arrived = time.time()
+    request_id = box._next_request_id()
+    idem_key = headers.get("Idempotency-Key") or None
+    account = headers.get("Stripe-Account") or None
+    raw = query
+    if method == "POST":
+        text = body.decode("utf-8", "replace")
+        raw = f"{query}&{text}" if query else text
+    livemode: bool | None = None
+    replayed = False
+    fault = None
+    extra: list[tuple[str, str]] = [("Request-Id", request_id)]
+    if idem_key and method == "POST":
+        extra.append(("Idempotency-Key", idem_key))
+    version = headers.get("Stripe-Version")
+    if version:
+        extra.append(("Stripe-Version", version))
+    decision = box.faults.decide(method, path)
+    if decision.delay:
+        time.sleep(decision.delay)
+    fault = decision.fault
+    try:
+        if fault == "drop":
+            box._log(
+                RequestLogEntry(
+                    method,
+                    path,
+                    _log_params(raw),
+                    0,
+                    idem_key,
+                    account,
+                    None,
+                    arrived,
+                    request_id,
+                    False,
+                    "drop",
+                )
+            )
+            return None
+        if fault == "rate_limit":
+            raise rate_limited()
+        if fault == "error":
+            raise api_error()
+        livemode = authenticate(box, headers)
+        check_account(account, livemode)
+        route = match_route(method, path)
+        if route is None:
+            raise unrecognized_url(method, path)
+        params = validate(parse_form(raw), route.spec, NESTED)
+        ds = box._dataset(account, livemode)
+        if idem_key and method in ("POST", "DELETE"):
+            fingerprint = (method, path, tuple(sorted(parse_pairs(raw))))
+            with box._lock:
+                saved = ds.idempotency.get(idem_key)
+                if saved is not None:
+                    if saved.fingerprint != fingerprint:
+                        raise ApiError(
+                            400,
+                            "Keys for idempotent requests can only be used with the same "
+                            "parameters they were first used with. Try using a key other than "
+                            f"'{idem_key}' if you meant to execute a different request.",
+                            type="idempotency_error",
+                            saved=False,
+                        )
+                    replayed = True
+                    status, payload = saved.status, saved.body
+                    extra.append(("Idempotent-Replayed", "true"))
+                    extra.append(("Original-Request", saved.request_id))
+                else:
+                    try:
+                        status, payload = 200, route.handler(ds, params, *route.args)
+                    except ApiError as exc:
+                        if not exc.saved:
+                            raise
+                        status, payload = exc.status, exc.body(request_id, livemode)
+                    ds.idempotency[idem_key] = _Saved(fingerprint, status, payload, request_id)
+        else:
+            with box._lock:
+                status, payload = 200, route.handler(ds, params, *route.args)
+    except ApiError as exc:
+        status, payload = exc.status, exc.body(request_id, bool(livemode))
+        extra.extend(exc.headers.items())
+    box._log(
+        RequestLogEntry(
+            method,
+            path,
+            _log_params(raw),
+            status,
+            idem_key,
+            account,
+            livemode,
+            arrived,
+            request_id,
+            replayed,
+            fault,
+        )
+    )
+    return Reply(status, payload, extra)
+
+
+def json_reply(obj: Any, status: int = 200) -> Reply:
+    """A reply with ``obj`` as JSON."""
+    return Reply(status, json.dumps(obj, separators=(",", ":")).encode())

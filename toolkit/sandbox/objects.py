@@ -1,0 +1,506 @@
+"""Builders for the JSON objects the sandbox serves, shaped like Stripe's (keys sorted as Stripe
+sorts them: ``id``, ``object``, then alphabetical).
+
+Example::
+
+    rng = random.Random(7)
+    src = make_source(rng, "ach_credit_transfer", created=1793400000, livemode=False)
+    src["receiver"]["amount_received"]  # 0
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from typing import Any
+
+ALNUM = string.ascii_letters + string.digits
+HEX = "0123456789abcdef"
+
+RECEIVER_TYPES = frozenset({"ach_credit_transfer", "multibanco"})
+REDIRECT_TYPES = frozenset(
+    {"three_d_secure", "alipay", "bancontact", "ideal", "sofort", "giropay", "eps", "p24"}
+)
+SOURCE_TYPES = frozenset(
+    RECEIVER_TYPES | REDIRECT_TYPES | {"card", "sepa_debit", "ach_debit", "wechat", "klarna"}
+)
+REUSABLE_TYPES = frozenset({"ach_credit_transfer", "card", "sepa_debit", "ach_debit"})
+
+FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Barbara",
+    "Ken",
+    "Margaret",
+    "Dennis",
+    "Frances",
+    "John",
+    "Radia",
+    "Tim",
+    "Hedy",
+    "Edsger",
+    "Joan",
+    "Donald",
+    "Sophie",
+    "Guido",
+    "Anita",
+    "Niklaus",
+    "Katherine",
+    "Claude",
+    "Lynn",
+    "Brian",
+    "Mary",
+    "Yukihiro",
+    "Jean",
+    "Bjarne",
+    "Karen",
+    "Leslie",
+    "Amara",
+    "Chidi",
+    "Mei",
+    "Kenji",
+    "Priya",
+    "Ravi",
+    "Olga",
+    "Ines",
+    "Mateo",
+    "Lucia",
+]
+LAST = [
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Liskov",
+    "Thompson",
+    "Hamilton",
+    "Ritchie",
+    "Allen",
+    "Backus",
+    "Perlman",
+    "Berners-Lee",
+    "Lamarr",
+    "Dijkstra",
+    "Clarke",
+    "Knuth",
+    "Wilson",
+    "Rossum",
+    "Borg",
+    "Wirth",
+    "Johnson",
+    "Shannon",
+    "Conway",
+    "Kernighan",
+    "Keller",
+    "Matsumoto",
+    "Bartik",
+    "Stroustrup",
+    "Jones",
+    "Lamport",
+    "Okafor",
+    "Nwosu",
+    "Chen",
+    "Sato",
+    "Patel",
+    "Kumar",
+    "Ivanova",
+    "Garcia",
+    "Rossi",
+    "Novak",
+]
+CITIES = (
+    ("San Francisco", "CA", "US", "94107"),
+    ("New York", "NY", "US", "10001"),
+    ("Austin", "TX", "US", "73301"),
+    ("Chicago", "IL", "US", "60601"),
+    ("Seattle", "WA", "US", "98101"),
+    ("Berlin", None, "DE", "10115"),
+    ("Paris", None, "FR", "75001"),
+    ("Amsterdam", None, "NL", "1011"),
+    ("Tokyo", None, "JP", "100-0001"),
+    ("Manama", None, "BH", "317"),
+)
+STREETS = ("Market St", "Main St", "Elm St", "Oak Ave", "King St", "Harbor Rd", "Hauptstr.")
+BRANDS = (("Visa", "4242"), ("MasterCard", "4444"), ("American Express", "8431"), ("Visa", "1881"))
+
+
+def rand_id(rng: random.Random, prefix: str, n: int = 24) -> str:
+    """``prefix + n`` letters and digits drawn from ``rng``: ``src_Ab3...``."""
+    return prefix + "".join(rng.choices(ALNUM, k=n))
+
+
+def null_address() -> dict[str, Any]:
+    """An address hash with every field null."""
+    return {
+        "city": None,
+        "country": None,
+        "line1": None,
+        "line2": None,
+        "postal_code": None,
+        "state": None,
+    }
+
+
+def random_address(rng: random.Random) -> dict[str, Any]:
+    """A plausible postal address."""
+    city, state, country, postal = rng.choice(CITIES)
+    return {
+        "city": city,
+        "country": country,
+        "line1": f"{rng.randint(1, 2400)} {rng.choice(STREETS)}",
+        "line2": rng.choice((None, None, None, f"Suite {rng.randint(100, 999)}")),
+        "postal_code": postal,
+        "state": state,
+    }
+
+
+def make_owner(
+    rng: random.Random, name: str | None, email: str | None, *, address: bool = True
+) -> dict[str, Any]:
+    """A source ``owner`` hash."""
+    return {
+        "address": random_address(rng) if address else None,
+        "email": email,
+        "name": name,
+        "phone": rng.choice((None, None, f"+1415555{rng.randint(1000, 9999)}")),
+        "verified_address": None,
+        "verified_email": None,
+        "verified_name": None,
+        "verified_phone": None,
+    }
+
+
+def empty_owner() -> dict[str, Any]:
+    """An owner with nothing set (what a fresh source has)."""
+    return {
+        "address": None,
+        "email": None,
+        "name": None,
+        "phone": None,
+        "verified_address": None,
+        "verified_email": None,
+        "verified_name": None,
+        "verified_phone": None,
+    }
+
+
+def make_customer(
+    customer_id: str,
+    *,
+    created: int,
+    livemode: bool,
+    name: str | None,
+    email: str | None,
+    metadata: dict[str, str],
+    address: dict[str, Any] | None,
+    currency: str | None,
+) -> dict[str, Any]:
+    """A customer as ``GET /v1/customers/{id}`` returns it (``sources`` not expanded)."""
+    return {
+        "id": customer_id,
+        "object": "customer",
+        "address": address,
+        "balance": 0,
+        "created": created,
+        "currency": currency,
+        "default_source": None,
+        "delinquent": False,
+        "description": None,
+        "discount": None,
+        "email": email,
+        "invoice_prefix": customer_id[4:12].upper(),
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+        },
+        "livemode": livemode,
+        "metadata": metadata,
+        "name": name,
+        "next_invoice_sequence": 1,
+        "phone": None,
+        "preferred_locales": [],
+        "shipping": None,
+        "tax_exempt": "none",
+        "test_clock": None,
+    }
+
+
+def _type_details(rng: random.Random, kind: str, livemode: bool, currency: str | None) -> Any:
+    fp = "".join(rng.choices(ALNUM, k=16))
+    if kind == "ach_credit_transfer":
+        account = ("test_" if not livemode else "") + "".join(rng.choices(HEX, k=12))
+        return {
+            "account_number": account,
+            "bank_name": "WELLS FARGO BANK" if livemode else "TEST BANK",
+            "fingerprint": fp,
+            "refund_account_holder_name": None,
+            "refund_account_holder_type": None,
+            "refund_routing_number": None,
+            "routing_number": "110000000",
+            "swift_code": "TSTEZ122",
+        }
+    if kind in ("card", "three_d_secure"):
+        brand, last4 = rng.choice(BRANDS)
+        details: dict[str, Any] = {
+            "address_line1_check": None,
+            "address_zip_check": rng.choice(("pass", "pass", "unchecked", None)),
+            "brand": brand,
+            "country": rng.choice(("US", "US", "DE", "GB", "JP")),
+            "cvc_check": rng.choice(("pass", "pass", "unchecked")),
+            "dynamic_last4": None,
+            "exp_month": rng.randint(1, 12),
+            "exp_year": rng.randint(2025, 2031),
+            "fingerprint": fp,
+            "funding": rng.choice(("credit", "credit", "debit", "prepaid")),
+            "last4": last4,
+            "name": None,
+            "three_d_secure": rng.choice(("optional", "not_supported", "required")),
+            "tokenization_method": None,
+        }
+        if kind == "three_d_secure":
+            details["authenticated"] = False
+            details["card"] = rand_id(rng, "src_")
+            details["customer"] = None
+        return details
+    if kind == "sepa_debit":
+        return {
+            "bank_code": rng.choice(("37040044", "10010010", "50010517")),
+            "branch_code": None,
+            "country": rng.choice(("DE", "FR", "NL", "AT")),
+            "fingerprint": fp,
+            "last4": f"{rng.randint(0, 9999):04d}",
+            "mandate_reference": "".join(rng.choices(string.ascii_uppercase + string.digits, k=16)),
+            "mandate_url": None,  # filled in by make_source (it needs the id)
+        }
+    if kind == "ach_debit":
+        return {
+            "bank_name": "STRIPE TEST BANK" if not livemode else "JPMORGAN CHASE",
+            "country": "US",
+            "fingerprint": fp,
+            "last4": f"{rng.randint(0, 9999):04d}",
+            "routing_number": "110000000",
+            "type": rng.choice(("individual", "company")),
+        }
+    if kind == "alipay":
+        return {"data_string": None, "native_url": None, "statement_descriptor": None}
+    if kind == "wechat":
+        return {
+            "prepay_id": None,
+            "qr_code_url": "weixin://wxpay/bizpayurl?pr=" + "".join(rng.choices(ALNUM, k=7)),
+            "statement_descriptor": None,
+        }
+    if kind == "multibanco":
+        return {
+            "entity": "12345",
+            "reference": f"{rng.randint(0, 999999999):09d}",
+            "refund_account_holder_address_city": None,
+            "refund_account_holder_address_country": None,
+            "refund_account_holder_address_line1": None,
+            "refund_account_holder_address_line2": None,
+            "refund_account_holder_address_postal_code": None,
+            "refund_account_holder_address_state": None,
+            "refund_account_holder_name": None,
+            "refund_iban": None,
+        }
+    if kind in ("bancontact", "sofort"):
+        return {
+            "bank_code": None,
+            "bank_name": None,
+            "bic": None,
+            "iban_last4": None,
+            "preferred_language": None,
+            "statement_descriptor": None,
+            **({"country": "DE"} if kind == "sofort" else {}),
+        }
+    if kind == "ideal":
+        return {"bank": "ing", "bic": None, "iban_last4": None, "statement_descriptor": None}
+    if kind == "giropay":
+        return {"bank_code": None, "bank_name": None, "bic": None, "statement_descriptor": None}
+    if kind == "eps":
+        return {"reference": None, "statement_descriptor": None}
+    if kind == "p24":
+        return {"reference": "P24-" + "".join(rng.choices(string.digits, k=9))}
+    if kind == "klarna":
+        return {"client_token": None, "purchase_country": "US"}
+    return {}
+
+
+def flow_of(kind: str) -> str:
+    """The authentication flow Stripe uses for a source type."""
+    if kind in RECEIVER_TYPES:
+        return "receiver"
+    if kind in REDIRECT_TYPES:
+        return "redirect"
+    if kind == "ach_debit":
+        return "code_verification"
+    return "none"
+
+
+def make_source(
+    rng: random.Random,
+    kind: str,
+    *,
+    created: int,
+    livemode: bool,
+    source_id: str | None = None,
+    status: str = "pending",
+    currency: str | None = None,
+    amount: int | None = None,
+    usage: str | None = None,
+    owner: dict[str, Any] | None = None,
+    metadata: dict[str, str] | None = None,
+    statement_descriptor: str | None = None,
+    return_url: str = "https://example.com/return",
+) -> dict[str, Any]:
+    """A source of any type, with its type hash and flow hash; receivers start with zero funds.
+
+    The ``client_secret`` is returned as Stripe returns it; URLs never embed it.
+    """
+    sid = source_id or rand_id(rng, "src_")
+    flow = flow_of(kind)
+    details = _type_details(rng, kind, livemode, currency)
+    if kind == "sepa_debit":
+        details["mandate_url"] = f"https://hooks.stripe.com/adapter/sepa_debit/file/{sid}/mandate"
+    src: dict[str, Any] = {
+        "id": sid,
+        "object": "source",
+        kind: details,
+        "allow_redisplay": None,
+        "amount": amount,
+        "client_secret": rand_id(rng, "src_client_secret_"),
+        "created": created,
+        "currency": currency,
+        "flow": flow,
+        "livemode": livemode,
+        "metadata": metadata or {},
+        "owner": owner if owner is not None else empty_owner(),
+        "statement_descriptor": statement_descriptor,
+        "status": status,
+        "type": kind,
+        "usage": usage or ("reusable" if kind in REUSABLE_TYPES else "single_use"),
+    }
+    if flow == "receiver":
+        account = details.get("account_number") or details.get("reference") or ""
+        src["receiver"] = {
+            "address": f"110000000-{account}" if kind == "ach_credit_transfer" else account,
+            "amount_charged": 0,
+            "amount_received": 0,
+            "amount_returned": 0,
+            "refund_attributes_method": "email",
+            "refund_attributes_status": "missing",
+        }
+    elif flow == "redirect":
+        redirect_status = {
+            "pending": "pending",
+            "chargeable": "succeeded",
+            "consumed": "succeeded",
+            "failed": "failed",
+            "canceled": "pending",
+        }[status]
+        src["redirect"] = {
+            "failure_reason": "declined" if redirect_status == "failed" else None,
+            "return_url": return_url,
+            "status": redirect_status,
+            "url": f"https://hooks.stripe.com/redirect/authenticate/{sid}",
+        }
+    elif flow == "code_verification":
+        verified = status in ("chargeable", "consumed")
+        src["code_verification"] = {
+            "attempts_remaining": 3 if status == "pending" else (2 if verified else 0),
+            "status": "succeeded" if verified else ("pending" if status == "pending" else "failed"),
+        }
+    return dict(sorted(src.items(), key=_stripe_order))
+
+
+def _stripe_order(item: tuple[str, Any]) -> tuple[int, str]:
+    return ({"id": 0, "object": 1}.get(item[0], 2), item[0])
+
+
+def make_card(
+    rng: random.Random, customer_id: str, *, name: str | None, metadata: dict[str, str]
+) -> dict[str, Any]:
+    """A legacy ``card`` object in a customer's payment sources."""
+    brand, last4 = rng.choice(BRANDS)
+    return {
+        "id": rand_id(rng, "card_"),
+        "object": "card",
+        "address_city": None,
+        "address_country": None,
+        "address_line1": None,
+        "address_line1_check": None,
+        "address_line2": None,
+        "address_state": None,
+        "address_zip": None,
+        "address_zip_check": None,
+        "brand": brand,
+        "country": "US",
+        "customer": customer_id,
+        "cvc_check": "pass",
+        "dynamic_last4": None,
+        "exp_month": rng.randint(1, 12),
+        "exp_year": rng.randint(2025, 2031),
+        "fingerprint": "".join(rng.choices(ALNUM, k=16)),
+        "funding": rng.choice(("credit", "debit")),
+        "last4": last4,
+        "metadata": metadata,
+        "name": name,
+        "tokenization_method": None,
+    }
+
+
+def make_bank_account(
+    rng: random.Random, customer_id: str, *, name: str | None, metadata: dict[str, str]
+) -> dict[str, Any]:
+    """A legacy ``bank_account`` object in a customer's payment sources."""
+    return {
+        "id": rand_id(rng, "ba_"),
+        "object": "bank_account",
+        "account_holder_name": name,
+        "account_holder_type": rng.choice(("individual", "company")),
+        "account_type": None,
+        "bank_name": "STRIPE TEST BANK",
+        "country": "US",
+        "currency": "usd",
+        "customer": customer_id,
+        "fingerprint": "".join(rng.choices(ALNUM, k=16)),
+        "last4": f"{rng.randint(0, 9999):04d}",
+        "metadata": metadata,
+        "routing_number": "110000000",
+        "status": rng.choice(("new", "verified", "verified")),
+    }
+
+
+def make_transaction(
+    rng: random.Random,
+    source: dict[str, Any],
+    amount: int,
+    *,
+    created: int,
+    status: str = "succeeded",
+    currency: str | None = None,
+) -> dict[str, Any]:
+    """A ``source_transaction`` (money pushed to a receiver; negative for a reversal)."""
+    kind = source["type"]
+    txn: dict[str, Any] = {
+        "id": rand_id(rng, "srctxn_"),
+        "object": "source_transaction",
+        "amount": amount,
+        "created": created,
+        "currency": currency or source["currency"] or "usd",
+        "livemode": source["livemode"],
+        "source": source["id"],
+        "status": status,
+        "type": kind,
+    }
+    if kind == "ach_credit_transfer":
+        txn["ach_credit_transfer"] = {
+            "customer_data": None,
+            "fingerprint": "".join(rng.choices(ALNUM, k=16)),
+            "last4": f"{rng.randint(0, 9999):04d}",
+            "routing_number": "110000000",
+        }
+    return txn

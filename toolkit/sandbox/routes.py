@@ -1,0 +1,312 @@
+"""The ``/v1`` endpoints: parameter specs and handlers over one DataSet.
+
+Each handler takes the data set, the validated params and the path ids, and returns the JSON
+bytes of a 200 response (or raises ApiError). Example::
+
+    route = match_route("GET", "/v1/sources/src_123")
+    body = route.handler(ds, validate(params, route.spec, NESTED), *route.args)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.forms import ANY, BOOL, EXPAND, INT, LIST_OF, METADATA, STR
+from toolkit.sandbox.metadata import apply_metadata
+from toolkit.sandbox.objects import SOURCE_TYPES, flow_of, make_source
+from toolkit.sandbox.store import DataSet, dumps, make_order, merge_owner
+
+ADDRESS = {k: STR for k in ("city", "country", "line1", "line2", "postal_code", "state")}
+OWNER = {"address": ADDRESS, "email": STR, "name": STR, "phone": STR}
+SHIPPING = {
+    "address": ADDRESS,
+    "carrier": STR,
+    "name": STR,
+    "phone": STR,
+    "tracking_number": STR,
+}
+ORDER = {"items": LIST_OF + "order_item", "shipping": SHIPPING}
+NESTED = {
+    "order_item": {
+        "amount": INT,
+        "currency": STR,
+        "description": STR,
+        "parent": STR,
+        "quantity": INT,
+        "type": STR,
+    }
+}
+CREATED = {"gt": INT, "gte": INT, "lt": INT, "lte": INT}
+LIST = {"limit": INT, "starting_after": STR, "ending_before": STR, "expand": EXPAND}
+
+SPEC_LIST_CUSTOMERS = {**LIST, "created": CREATED, "email": STR, "test_clock": STR}
+SPEC_RETRIEVE = {"expand": EXPAND}
+SPEC_LIST_ITEMS = {**LIST, "object": STR}
+SPEC_ATTACH = {
+    "source": STR,
+    "metadata": METADATA,
+    "expand": EXPAND,
+    "validate": BOOL,
+}
+SPEC_UPDATE_SOURCE = {
+    "amount": INT,
+    "expand": EXPAND,
+    "mandate": ANY,
+    "metadata": METADATA,
+    "owner": OWNER,
+    "source_order": ORDER,
+}
+SPEC_CREATE_SOURCE = {
+    "amount": INT,
+    "currency": STR,
+    "customer": STR,
+    "expand": EXPAND,
+    "flow": STR,
+    "mandate": ANY,
+    "metadata": METADATA,
+    "original_source": STR,
+    "owner": OWNER,
+    "receiver": {"refund_attributes_method": STR},
+    "redirect": {"return_url": STR},
+    "source_order": ORDER,
+    "statement_descriptor": STR,
+    "token": STR,
+    "type": STR,
+    "usage": STR,
+    **{kind: ANY for kind in SOURCE_TYPES},
+}
+SPEC_LIST_TXNS = dict(LIST)
+SPEC_DETACH = {"expand": EXPAND}
+
+
+def _expand(params: dict[str, Any], allowed: tuple[str, ...]) -> set[str]:
+    asked = set(params.get("expand", ()))
+    for item in asked:
+        if item not in allowed:
+            raise ApiError.invalid(f"This property cannot be expanded ({item}).", "expand")
+    return asked
+
+
+def _limit(params: dict[str, Any]) -> int:
+    limit = params.get("limit", 10)
+    if not 1 <= limit <= 100:
+        raise ApiError.invalid(
+            f"Invalid limit: must be between 1 and 100 (got {limit}).", "limit", "parameter_invalid"
+        )
+    return limit
+
+
+def _cursors(params: dict[str, Any]) -> tuple[str | None, str | None]:
+    after, before = params.get("starting_after"), params.get("ending_before")
+    if after is not None and before is not None:
+        raise ApiError.invalid(
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            "ending_before",
+        )
+    return after or None, before or None
+
+
+def list_customers(ds: DataSet, params: dict[str, Any]) -> bytes:
+    """GET /v1/customers."""
+    expand = _expand(params, ("data.sources",))
+    limit = _limit(params)
+    after, before = _cursors(params)
+    created = params.get("created", {})
+    if created == "":
+        created = {}
+    ids, more = ds.page_customers(limit, after, before, created, params.get("email"))
+    expanded = "data.sources" in expand
+    frags = [ds.customer_json(c, expand_sources=expanded) for c in ids]
+    return ds.list_json(frags, more, "/v1/customers")
+
+
+def retrieve_customer(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
+    """GET /v1/customers/{id}."""
+    expand = _expand(params, ("sources",))
+    ds.get_customer(cid)
+    return ds.customer_json(cid, expand_sources="sources" in expand)
+
+
+def list_items(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
+    """GET /v1/customers/{id}/sources."""
+    _expand(params, ())
+    ds.get_customer(cid)
+    kind = params.get("object")
+    if kind is not None and kind not in ("source", "card", "bank_account", "alipay_account"):
+        raise ApiError.invalid(f"Invalid object: {kind}", "object", "parameter_invalid")
+    after, before = _cursors(params)
+    ids, more = ds.page_items(cid, kind, _limit(params), after, before)
+    frags = [ds.obj_json(ds.payment_source(p)) for p in ids]
+    return ds.list_json(frags, more, f"/v1/customers/{cid}/sources")
+
+
+def retrieve_item(ds: DataSet, params: dict[str, Any], cid: str, pid: str) -> bytes:
+    """GET /v1/customers/{id}/sources/{id}."""
+    _expand(params, ())
+    ds.get_customer(cid)
+    if pid not in ds.items.get(cid, ()):
+        raise ApiError.missing("source", pid)
+    return ds.obj_json(ds.payment_source(pid))
+
+
+def attach(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
+    """POST /v1/customers/{id}/sources source=src_..."""
+    _expand(params, ())
+    sid = params.get("source")
+    if not sid:
+        raise ApiError.invalid("Missing required param: source.", "source", "parameter_missing")
+    if "metadata" in params and params["metadata"] != "":
+        apply_metadata({}, params["metadata"])  # validate before any write
+    return ds.obj_json(ds.attach(cid, sid, params.get("metadata")))
+
+
+def detach(ds: DataSet, params: dict[str, Any], cid: str, pid: str) -> bytes:
+    """DELETE /v1/customers/{id}/sources/{id}."""
+    _expand(params, ())
+    return ds.detach(cid, pid)
+
+
+def retrieve_source(ds: DataSet, params: dict[str, Any], sid: str) -> bytes:
+    """GET /v1/sources/{id}."""
+    _expand(params, ())
+    return ds.obj_json(ds.get_source(sid))
+
+
+def update_source(ds: DataSet, params: dict[str, Any], sid: str) -> bytes:
+    """POST /v1/sources/{id}."""
+    _expand(params, ())
+    src = ds.get_source(sid)
+    ds.update_source(src, params)
+    return ds.obj_json(src)
+
+
+def list_transactions(ds: DataSet, params: dict[str, Any], sid: str) -> bytes:
+    """GET /v1/sources/{id}/source_transactions."""
+    _expand(params, ())
+    ds.get_source(sid)
+    after, before = _cursors(params)
+    txns, more = ds.page_transactions(sid, _limit(params), after, before)
+    frags = [ds.obj_json(t) for t in txns]
+    return ds.list_json(frags, more, f"/v1/sources/{sid}/source_transactions")
+
+
+def create_source(ds: DataSet, params: dict[str, Any]) -> bytes:
+    """POST /v1/sources: a new, unattached source (receivers start pending with no funds)."""
+    _expand(params, ())
+    for unsupported in ("token", "original_source", "customer"):
+        if unsupported in params:
+            raise ApiError.invalid(
+                f"The sandbox does not create sources from `{unsupported}`: pass `type` instead.",
+                unsupported,
+            )
+    kind = params.get("type")
+    if not kind:
+        raise ApiError.invalid("Missing required param: type.", "type", "parameter_missing")
+    if kind not in SOURCE_TYPES:
+        raise ApiError.invalid(f"Invalid source type: {kind}", "type", "parameter_invalid")
+    flow = flow_of(kind)
+    if "flow" in params and params["flow"] != flow:
+        raise ApiError.invalid(f"Invalid flow for a {kind} source: {params['flow']}", "flow")
+    currency = params.get("currency")
+    if currency is not None:
+        currency = currency.lower()
+    elif kind == "ach_credit_transfer":
+        currency = "usd"
+    elif kind in ("sepa_debit", "multibanco"):
+        currency = "eur"
+    usage = params.get("usage")
+    if usage is not None and usage not in ("reusable", "single_use"):
+        raise ApiError.invalid(f"Invalid usage: {usage}", "usage", "parameter_invalid")
+    single_use = usage == "single_use" or (usage is None and flow == "redirect")
+    if single_use and currency is None:
+        raise ApiError.invalid("Missing required param: currency.", "currency", "parameter_missing")
+    amount = params.get("amount")
+    if amount is not None:
+        if flow == "receiver":
+            raise ApiError.invalid("Receiver sources do not take an amount.", "amount")
+        if amount < 1:
+            raise ApiError.invalid("This value must be greater than or equal to 1.", "amount")
+    return_url = (params.get("redirect") or {}).get("return_url")
+    if flow == "redirect" and not return_url:
+        raise ApiError.invalid(
+            "Missing required param: redirect[return_url].",
+            "redirect[return_url]",
+            "parameter_missing",
+        )
+    metadata = apply_metadata({}, params.get("metadata", {}))
+    status = "chargeable" if flow == "none" else "pending"
+    src = make_source(
+        ds.rng,
+        kind,
+        created=ds.tick(),
+        livemode=ds.livemode,
+        status=status,
+        currency=currency,
+        amount=amount,
+        usage=usage,
+        metadata=metadata,
+        statement_descriptor=params.get("statement_descriptor"),
+        return_url=return_url or "https://example.com/return",
+    )
+    if "owner" in params and params["owner"] != "":
+        src["owner"] = merge_owner(src["owner"], params["owner"])
+    if flow == "receiver" and "receiver" in params:
+        method = params["receiver"].get("refund_attributes_method")
+        if method is not None:
+            src["receiver"]["refund_attributes_method"] = method
+    if "source_order" in params and params["source_order"] != "":
+        src["source_order"] = make_order(src, params["source_order"])
+    ds.sources[src["id"]] = src
+    return ds.obj_json(src)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: its parameter spec, its handler, and the ids taken from the path."""
+
+    spec: dict[str, Any]
+    handler: Callable[..., bytes]
+    args: tuple[str, ...]
+    write: bool
+
+
+_ID = r"([^/]+)"
+_ROUTES: list[tuple[str, re.Pattern[str], dict[str, Any], Callable[..., bytes]]] = [
+    ("GET", re.compile(r"/v1/customers"), SPEC_LIST_CUSTOMERS, list_customers),
+    ("GET", re.compile(rf"/v1/customers/{_ID}"), SPEC_RETRIEVE, retrieve_customer),
+    ("GET", re.compile(rf"/v1/customers/{_ID}/sources"), SPEC_LIST_ITEMS, list_items),
+    ("POST", re.compile(rf"/v1/customers/{_ID}/sources"), SPEC_ATTACH, attach),
+    ("GET", re.compile(rf"/v1/customers/{_ID}/sources/{_ID}"), SPEC_RETRIEVE, retrieve_item),
+    ("DELETE", re.compile(rf"/v1/customers/{_ID}/sources/{_ID}"), SPEC_DETACH, detach),
+    ("POST", re.compile(r"/v1/sources"), SPEC_CREATE_SOURCE, create_source),
+    ("GET", re.compile(rf"/v1/sources/{_ID}"), SPEC_RETRIEVE, retrieve_source),
+    ("POST", re.compile(rf"/v1/sources/{_ID}"), SPEC_UPDATE_SOURCE, update_source),
+    (
+        "GET",
+        re.compile(rf"/v1/sources/{_ID}/source_transactions"),
+        SPEC_LIST_TXNS,
+        list_transactions,
+    ),
+]
+
+
+def match_route(method: str, path: str) -> Route | None:
+    """The route serving ``method path``, with the path ids decoded, or None."""
+    for route_method, pattern, spec, handler in _ROUTES:
+        if route_method != method:
+            continue
+        m = pattern.fullmatch(path)
+        if m:
+            args = tuple(unquote_plus(a) for a in m.groups())
+            return Route(spec, handler, args, method != "GET")
+    return None
+
+
+def source_json(ds: DataSet, sid: str) -> bytes:
+    """The JSON of one source (for admin routes)."""
+    return dumps(ds.get_source(sid))

@@ -1,0 +1,306 @@
+"""The Sandbox: a Stripe-compatible server on loopback with seeded data and fault injection.
+
+Example::
+
+    with Sandbox(seed=7, customers=300) as box:
+        client = stripe.StripeClient("sk_test_" + "x" * 24, base_addresses={"api": box.url})
+        client.v1.sources.retrieve(box.planted["stale_pending"][0])
+        box.deposit(box.planted["stale_pending"][0], 5000)
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import itertools
+import threading
+from types import TracebackType
+from typing import Any
+
+from toolkit.sandbox.dispatch import RequestLogEntry
+from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.faults import Faults
+from toolkit.sandbox.objects import ALNUM
+from toolkit.sandbox.seed import seed_dataset
+from toolkit.sandbox.server import SandboxServer
+from toolkit.sandbox.store import DataSet
+
+MAX_LOG = 200_000
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Sandbox:
+    """A Stripe-compatible HTTP server on 127.0.0.1 serving deterministic demo data.
+
+    Any key shaped ``(sk|rk)_(test|live)_...`` is accepted (only ``api_key`` if given); live keys
+    see a separate live data set, ``Stripe-Account: acct_...`` a separate connected-account data
+    set (seeded from the account id, a tenth of the size). ``demo=False`` starts empty.
+
+    Example::
+
+        box = Sandbox(seed=7, customers=50).start()
+        print(box.url)  # http://127.0.0.1:54321
+        box.stop()
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        customers: int = 300,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        jitter: float = 0.0,
+        rate_limit: float | None = None,
+        error_rate: float = 0.0,
+        drop_rate: float = 0.0,
+        fault_method: str | None = None,
+        fault_path: str | None = None,
+        api_key: str | None = None,
+        demo: bool = True,
+    ) -> None:
+        if not _is_loopback(host):
+            raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
+        if customers < 0:
+            raise ValueError(f"customers must be >= 0, not {customers}")
+        self.seed = seed
+        self.customers = customers
+        self.host = host
+        self.api_key = api_key
+        self.demo = demo
+        self.faults = Faults(seed)
+        self.faults.configure(
+            latency=latency,
+            jitter=jitter,
+            rate_limit=rate_limit,
+            error_rate=error_rate,
+            drop_rate=drop_rate,
+            fault_method=fault_method,
+            fault_path=fault_path,
+        )
+        self.requests: list[RequestLogEntry] = []
+        self._requested_port = port
+        self._lock = threading.RLock()
+        self._log_lock = threading.Lock()
+        self._counter = itertools.count(1)
+        self._datasets: dict[tuple[str | None, bool], DataSet] = {}
+        self._server: SandboxServer | None = None
+        self._thread: threading.Thread | None = None
+        self._dataset(None, False)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            return self
+        self._server = SandboxServer((self.host, self._requested_port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"stripe-sandbox:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until KeyboardInterrupt (used by the CLI)."""
+        self._server = SandboxServer((self.host, self._requested_port), self)
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._server.close_all()
+            self._server.server_close()
+            self._server = None
+
+    def stop(self) -> None:
+        """Stop serving and close open connections."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_all()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one before start())."""
+        if self._server is not None:
+            return self._server.server_address[1]
+        return self._requested_port
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (start() first)."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running: call start() or use `with Sandbox()`")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def __repr__(self) -> str:
+        where = self.url if self._server is not None else "stopped"
+        return f"Sandbox(seed={self.seed}, customers={self.customers}, {where})"
+
+    # -- data -------------------------------------------------------------------------------
+
+    def _seed_key(self, account: str | None, livemode: bool) -> str:
+        key = str(self.seed)
+        if account:
+            key += f":{account}"
+        if livemode:
+            key += ":live"
+        return key
+
+    def _size(self, account: str | None, livemode: bool) -> int:
+        if not self.demo or self.customers == 0:
+            return 0
+        if account:
+            return max(10, self.customers // 10)
+        if livemode:
+            return max(10, self.customers // 4)
+        return self.customers
+
+    def _dataset(self, account: str | None, livemode: bool) -> DataSet:
+        key = (account, livemode)
+        ds = self._datasets.get(key)
+        if ds is not None:
+            return ds
+        with self._lock:
+            ds = self._datasets.get(key)
+            if ds is None:
+                seed_key = self._seed_key(account, livemode)
+                ds = DataSet(livemode=livemode, account=account, rng_seed=seed_key + ":runtime")
+                seed_dataset(ds, seed_key, self._size(account, livemode))
+                self._datasets[key] = ds
+            return ds
+
+    def store(self, account: str | None = None, livemode: bool = False) -> DataSet:
+        """The data set of an account and mode (read it; write through the API or deposit())."""
+        return self._dataset(account, livemode)
+
+    @property
+    def planted(self) -> dict[str, list[str]]:
+        """Planted anomaly name -> source ids in the default data set (see toolkit.sandbox.seed)."""
+        return copy.deepcopy(self._dataset(None, False).planted)
+
+    @property
+    def detached_ids(self) -> list[str]:
+        """Sources detached before the sandbox started: consumed, reachable by id only."""
+        return list(self._dataset(None, False).detached_ids)
+
+    @property
+    def unattached_ids(self) -> list[str]:
+        """Sources never attached to a customer (pending, reachable by id only)."""
+        return list(self._dataset(None, False).unattached_ids)
+
+    def get_source(
+        self, source_id: str, *, account: str | None = None, livemode: bool = False
+    ) -> dict[str, Any]:
+        """A deep copy of a source as stored (it includes ``client_secret``); KeyError if unknown."""
+        ds = self._dataset(account, livemode)
+        with self._lock:
+            if source_id not in ds.sources:
+                raise KeyError(source_id)
+            return copy.deepcopy(ds.sources[source_id])
+
+    def _money(
+        self, source_id: str, amount: int, account: str | None, livemode: bool
+    ) -> dict[str, Any]:
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+            raise ValueError(f"amount must be a non-zero integer in minor units, not {amount!r}")
+        ds = self._dataset(account, livemode)
+        with self._lock:
+            src = ds.sources.get(source_id)
+            if src is None:
+                raise KeyError(source_id)
+            try:
+                return copy.deepcopy(ds.add_transaction(src, amount))
+            except ApiError as exc:
+                raise ValueError(exc.message) from exc
+
+    def deposit(
+        self, source_id: str, amount: int, *, account: str | None = None, livemode: bool = False
+    ) -> dict[str, Any]:
+        """Money lands in a receiver: a succeeded source_transaction, amount_received goes up
+        (a pending receiver becomes chargeable). Returns the transaction.
+
+        Example: ``box.deposit("src_...", 12_500)``
+        """
+        if amount <= 0:
+            raise ValueError(f"a deposit must be positive, not {amount}")
+        return self._money(source_id, amount, account, livemode)
+
+    def reverse(
+        self, source_id: str, amount: int, *, account: str | None = None, livemode: bool = False
+    ) -> dict[str, Any]:
+        """A reversal: a negative source_transaction of ``-amount``; amount_received goes down.
+
+        Example: ``box.reverse("src_...", 2_500)``
+        """
+        if amount <= 0:
+            raise ValueError(f"give the reversed amount as a positive number, not {amount}")
+        return self._money(source_id, -amount, account, livemode)
+
+    def reset(self) -> None:
+        """Reseed every data set from scratch, forget idempotency keys, clear the request log."""
+        with self._lock:
+            self._datasets.clear()
+            self._dataset(None, False)
+        self.clear_log()
+
+    # -- faults and log ---------------------------------------------------------------------
+
+    def set_faults(self, **settings: Any) -> None:
+        """Change faults at run time: latency, jitter, rate_limit, error_rate, drop_rate,
+        fault_method, fault_path (the ones not given stay).
+
+        Example: ``box.set_faults(error_rate=0.3, fault_method="POST")``
+        """
+        self.faults.configure(**settings)
+
+    def faults_off(self) -> None:
+        """Remove every fault."""
+        self.faults.off()
+
+    def clear_log(self) -> None:
+        """Empty the request log."""
+        with self._log_lock:
+            self.requests.clear()
+
+    def _log(self, entry: RequestLogEntry) -> None:
+        with self._log_lock:
+            self.requests.append(entry)
+            if len(self.requests) > MAX_LOG:
+                del self.requests[: MAX_LOG // 10]
+
+    def _next_request_id(self) -> str:
+        n = next(self._counter)
+        chars = []
+        for _ in range(14):
+            n, r = divmod(n, 62)
+            chars.append(ALNUM[r])
+        return "req_" + "".join(reversed(chars))

@@ -1,0 +1,458 @@
+"""Deterministic demo data: customers, payment sources, receivers with money, planted anomalies.
+
+Everything comes from ``random.Random(seed_key)`` and SANDBOX_NOW (never the wall clock), so a
+seed gives the same ids, amounts and timestamps on every machine. Example::
+
+    ds = DataSet(livemode=False, account=None, rng_seed="7:runtime")
+    seed_dataset(ds, "7", customers=300)
+    len(ds.sources)  # about a thousand
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from toolkit.sandbox.objects import (
+    FIRST,
+    LAST,
+    make_bank_account,
+    make_card,
+    make_customer,
+    make_owner,
+    make_source,
+    make_transaction,
+    rand_id,
+    random_address,
+)
+from toolkit.sandbox.store import SANDBOX_NOW, DataSet
+
+DAY = 86_400
+HISTORY = 3 * 365 * DAY  # customers were created over the three years before SANDBOX_NOW
+PENDING_WINDOW = 25 * DAY  # ordinary pending receivers are younger than this
+STALE_AGE = 60 * DAY  # planted stale pending receivers are older than this
+
+PLANTED_NAMES = (
+    "overpaid_consumed",
+    "negative_reversal",
+    "transactions_mismatch",
+    "funds_on_consumed",
+    "funds_on_canceled",
+    "refund_attributes_missing",
+    "stale_pending",
+    "currency_mismatch_txn",
+)
+"""Anomalies planted in every seeded data set (``Sandbox.planted`` maps them to source ids):
+
+- overpaid_consumed: attached, consumed, charged > 0, received > charged + returned
+- negative_reversal: chargeable, a negative (reversal) transaction; transactions add up
+- transactions_mismatch: chargeable, succeeded transactions do not add up to amount_received
+- funds_on_consumed: detached earlier (consumed, by id only), received > 0, nothing charged/returned
+- funds_on_canceled: canceled with received > 0, nothing charged/returned
+- refund_attributes_missing: consumed, amount_returned > 0, refund_attributes_status "missing"
+- stale_pending: pending receivers created more than 60 days before SANDBOX_NOW
+- currency_mismatch_txn: chargeable usd receiver with one transaction in eur (amounts add up)
+
+Everywhere else: succeeded transactions add up to amount_received (failed/pending ones are
+rare and not counted), consumed/canceled/failed receivers have received == charged + returned,
+amount_returned > 0 comes with refund_attributes_status "available", pending receivers are
+younger than 25 days and have received nothing.
+"""
+
+TYPE_WEIGHTS = (
+    ("ach_credit_transfer", 58),
+    ("card", 12),
+    ("sepa_debit", 8),
+    ("ach_debit", 5),
+    ("three_d_secure", 5),
+    ("alipay", 3),
+    ("multibanco", 2),
+    ("wechat", 1.5),
+    ("ideal", 1.5),
+    ("bancontact", 1),
+    ("sofort", 1),
+    ("p24", 0.8),
+    ("giropay", 0.7),
+    ("eps", 0.5),
+)
+TYPES = [t for t, _ in TYPE_WEIGHTS]
+WEIGHTS = [w for _, w in TYPE_WEIGHTS]
+
+STATUS_WEIGHTS: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
+    "receiver": (("pending", "chargeable", "consumed", "canceled", "failed"), (15, 45, 28, 8, 4)),
+    "card": (("chargeable", "consumed", "canceled", "failed"), (80, 10, 5, 5)),
+    "sepa_debit": (("chargeable", "consumed", "canceled"), (85, 10, 5)),
+    "ach_debit": (("pending", "chargeable", "failed"), (20, 70, 10)),
+    "single_use": (
+        ("pending", "chargeable", "consumed", "canceled", "failed"),
+        (15, 25, 45, 10, 5),
+    ),
+}
+SINGLE_USE_CURRENCIES = {
+    "three_d_secure": ("usd", "usd", "eur", "gbp", "jpy", "bhd"),
+    "alipay": ("usd", "cny", "jpy", "eur", "hkd"),
+    "wechat": ("cny", "jpy", "usd"),
+    "p24": ("pln", "eur"),
+}
+SMALL_COUNTS = (0, 1, 2, 3, 4, 5, 6)
+SMALL_WEIGHTS = (15, 30, 25, 15, 8, 4, 3)
+REGIONS = ("us-east", "us-west", "emea", "apac", "latam")
+NOTES = ("call before charging", "VIP", "migrated from legacy billing", "café — paid by wire", "")
+SHARED_EMAILS = ("ap@acme.example", "billing@globex.example", "finance@initech.example")
+
+
+def _amount(rng: random.Random, currency: str) -> int:
+    """A single-use amount in the currency's minor unit."""
+    if currency == "jpy":
+        return rng.randint(3, 800) * 100
+    if currency == "bhd":
+        return rng.randint(1, 500) * 1000 + rng.choice((0, 250, 500, 750))
+    return rng.randint(5, 2000) * 100 + rng.choice((0, 0, 50, 99))
+
+
+def _received(rng: random.Random) -> int:
+    """Money that landed in a receiver: from a few dollars to hundreds of thousands."""
+    magnitude = rng.choice((3, 4, 4, 5, 5, 5, 6, 6, 7, 8))
+    value = rng.randint(10 ** (magnitude - 1), 10**magnitude)
+    return value - value % 100 if rng.random() < 0.6 else value
+
+
+def _metadata(rng: random.Random, n: int) -> dict[str, str]:
+    pick = rng.random()
+    if pick < 0.3:
+        return {}
+    if pick < 0.5:
+        return {"order_id": f"ord_{n:06d}"}
+    if pick < 0.65:
+        return {"erp_id": f"ERP-{n:06d}", "region": rng.choice(REGIONS)}
+    if pick < 0.8:
+        meta = {"invoice": f"INV-{2023 + n % 4}-{n:05d}"}
+        note = rng.choice(NOTES)
+        if note:
+            meta["note"] = note
+        return meta
+    if pick < 0.92:
+        return {"legacy_account": f"LA{n:07d}", "migrated": rng.choice(("true", "false"))}
+    return {
+        "customer_ref": f"REF/{n}",
+        "team": rng.choice(("finance", "growth", "ops")),
+        "comment": "long note " + "x" * rng.randint(50, 300),
+    }
+
+
+def _split(rng: random.Random, total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` positive amounts."""
+    if total <= 0 or parts <= 1 or total < parts:
+        return [total]
+    cuts = sorted(rng.sample(range(1, total), parts - 1))
+    return [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True)]
+
+
+class _Seeder:
+    def __init__(self, ds: DataSet, rng: random.Random) -> None:
+        self.ds = ds
+        self.rng = rng
+        self.created: dict[str, int] = {}  # payment source id -> created (cards have none)
+        self.counter = 0
+
+    def customer(self) -> dict[str, Any]:
+        rng = self.rng
+        cid = rand_id(rng, "cus_", 14)
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        name = None if rng.random() < 0.05 else f"{first} {last}"
+        roll = rng.random()
+        if roll < 0.06:
+            email = None
+        elif roll < 0.10:
+            email = rng.choice(SHARED_EMAILS)
+        else:
+            email = f"{first}.{last}{rng.randint(1, 9999)}@example.com".lower()
+        self.counter += 1
+        cus = make_customer(
+            cid,
+            created=SANDBOX_NOW - rng.randint(2 * DAY, HISTORY),
+            livemode=self.ds.livemode,
+            name=name,
+            email=email,
+            metadata=_metadata(rng, self.counter) if rng.random() < 0.5 else {},
+            address=random_address(rng) if rng.random() < 0.4 else None,
+            currency=rng.choice((None, "usd", "usd", "eur")),
+        )
+        self.ds.customers[cid] = cus
+        self.ds.items[cid] = []
+        return cus
+
+    def when(self, after: int, *, within: int | None = None) -> int:
+        """A time between ``after`` and SANDBOX_NOW (or within the last ``within`` seconds)."""
+        lo = after + 60
+        if within is not None:
+            lo = max(lo, SANDBOX_NOW - within)
+        return self.rng.randint(min(lo, SANDBOX_NOW - 60), SANDBOX_NOW - 60)
+
+    def source(self, cus: dict[str, Any] | None, kind: str | None = None) -> dict[str, Any]:
+        rng = self.rng
+        kind = kind or rng.choices(TYPES, WEIGHTS)[0]
+        after = cus["created"] if cus else SANDBOX_NOW - HISTORY
+        if kind in ("ach_credit_transfer", "multibanco"):
+            group = "receiver"
+        elif kind in ("card", "sepa_debit", "ach_debit"):
+            group = kind
+        else:
+            group = "single_use"
+        statuses, weights = STATUS_WEIGHTS[group]
+        status = rng.choices(statuses, weights)[0]
+        currency: str | None = None
+        amount = None
+        if kind in ("ach_credit_transfer", "ach_debit"):
+            currency = "usd"
+        elif kind in (
+            "sepa_debit",
+            "multibanco",
+            "ideal",
+            "bancontact",
+            "sofort",
+            "giropay",
+            "eps",
+        ):
+            currency = "eur"
+        if group == "single_use":
+            currency = rng.choice(SINGLE_USE_CURRENCIES.get(kind, ("eur",)))
+            amount = _amount(rng, currency)
+        if group == "receiver" and status == "pending":
+            created = self.when(after, within=PENDING_WINDOW)
+        else:
+            created = self.when(after)
+        self.counter += 1
+        name = cus["name"] if cus else None
+        email = cus["email"] if cus else None
+        owner = make_owner(rng, name, email, address=rng.random() < 0.6)
+        src = make_source(
+            rng,
+            kind,
+            created=created,
+            livemode=self.ds.livemode,
+            status=status,
+            currency=currency,
+            amount=amount,
+            owner=owner,
+            metadata=_metadata(rng, self.counter),
+            statement_descriptor=rng.choice((None, None, None, "ACME CORP", "GLOBEX INV")),
+        )
+        if cus is not None:
+            src["customer"] = cus["id"]
+            src = dict(
+                sorted(src.items(), key=lambda kv: ({"id": 0, "object": 1}.get(kv[0], 2), kv[0]))
+            )
+        if group == "receiver":
+            self.fund(src)
+        self.ds.sources[src["id"]] = src
+        self.created[src["id"]] = created
+        return src
+
+    def fund(self, src: dict[str, Any]) -> None:
+        """Consistent receiver amounts and transactions for the source's status."""
+        rng = self.rng
+        rcv = src["receiver"]
+        status = src["status"]
+        received = charged = returned = 0
+        if status == "chargeable":
+            received = _received(rng)
+            charged = rng.choice((0, 0, received // rng.randint(2, 5)))
+        elif status == "consumed":
+            received = 0 if rng.random() < 0.1 else _received(rng)
+            if received and rng.random() < 0.2:
+                returned = rng.randint(1, received)
+            charged = received - returned
+        elif status == "canceled" and rng.random() < 0.3:
+            received = returned = _received(rng)
+        rcv["amount_received"] = received
+        rcv["amount_charged"] = charged
+        rcv["amount_returned"] = returned
+        rcv["refund_attributes_method"] = rng.choice(("email", "email", "manual", "none"))
+        if returned:
+            rcv["refund_attributes_status"] = "available"
+            if rcv["refund_attributes_method"] == "none":
+                rcv["refund_attributes_method"] = "email"
+        else:
+            rcv["refund_attributes_status"] = rng.choice(("missing", "requested", "available"))
+        self.transactions(src, _split(rng, received, rng.choice((1, 1, 2, 2, 3, 4))))
+        if received and rng.random() < 0.02:
+            self.transactions(
+                src, [rng.randint(100, 50_000)], status=rng.choice(("failed", "pending"))
+            )
+
+    def transactions(
+        self,
+        src: dict[str, Any],
+        amounts: list[int],
+        *,
+        status: str = "succeeded",
+        currency: str | None = None,
+    ) -> None:
+        txns = self.ds.transactions.setdefault(src["id"], [])
+        for amount in amounts:
+            if amount == 0:
+                continue
+            when = self.when(src["created"])
+            txns.append(
+                make_transaction(
+                    self.rng, src, amount, created=when, status=status, currency=currency
+                )
+            )
+        txns.sort(key=lambda t: (t["created"], t["id"]), reverse=True)
+
+    def attach(self, cus: dict[str, Any], pid: str) -> None:
+        self.ds.items[cus["id"]].append(pid)
+
+    def other(self, cus: dict[str, Any]) -> None:
+        """A legacy card or bank account in the customer's payment sources."""
+        rng = self.rng
+        maker = make_card if rng.random() < 0.67 else make_bank_account
+        obj = maker(rng, cus["id"], name=cus["name"], metadata={})
+        self.ds.cards[obj["id"]] = obj
+        self.created[obj["id"]] = self.when(cus["created"])
+        self.attach(cus, obj["id"])
+
+    def planted(self, name: str, cus: dict[str, Any] | None) -> dict[str, Any]:
+        rng = self.rng
+        status = {
+            "overpaid_consumed": "consumed",
+            "funds_on_consumed": "consumed",
+            "funds_on_canceled": "canceled",
+            "refund_attributes_missing": "consumed",
+            "stale_pending": "pending",
+        }.get(name, "chargeable")
+        after = cus["created"] if cus else SANDBOX_NOW - HISTORY
+        if name == "stale_pending":
+            created = rng.randint(
+                min(after + 60, SANDBOX_NOW - STALE_AGE - DAY), SANDBOX_NOW - STALE_AGE
+            )
+        else:
+            created = self.when(after)
+        src = make_source(
+            rng,
+            "ach_credit_transfer",
+            created=created,
+            livemode=self.ds.livemode,
+            status=status,
+            currency="usd",
+            owner=make_owner(rng, cus["name"] if cus else None, cus["email"] if cus else None),
+            metadata={},
+        )
+        if cus is not None:
+            src["customer"] = cus["id"]
+            src = dict(
+                sorted(src.items(), key=lambda kv: ({"id": 0, "object": 1}.get(kv[0], 2), kv[0]))
+            )
+        rcv = src["receiver"]
+        received = _received(rng) + 10_000
+        charged = returned = 0
+        amounts = _split(rng, received, rng.choice((1, 2, 3)))
+        if name == "overpaid_consumed":
+            charged = received - rng.randint(1, received // 4)
+        elif name == "negative_reversal":
+            reversal = rng.randint(100, received // 2)
+            amounts = [*_split(rng, received + reversal, 2), -reversal]
+        elif name == "transactions_mismatch":
+            amounts = [*amounts[:-1], amounts[-1] + rng.choice((-1, 1)) * rng.randint(100, 5000)]
+        elif name == "refund_attributes_missing":
+            returned = rng.randint(1, received)
+            charged = received - returned
+        elif name == "stale_pending":
+            received = 0
+            amounts = []
+        elif name == "currency_mismatch_txn" and len(amounts) == 1:
+            amounts = _split(rng, received, 2)
+        rcv["amount_received"] = received
+        rcv["amount_charged"] = charged
+        rcv["amount_returned"] = returned
+        rcv["refund_attributes_method"] = "email"
+        rcv["refund_attributes_status"] = (
+            "missing"
+            if name == "refund_attributes_missing"
+            else ("available" if returned else "missing")
+        )
+        if name == "currency_mismatch_txn":
+            self.transactions(src, amounts[:-1])
+            self.transactions(src, amounts[-1:], currency="eur")
+        else:
+            self.transactions(src, amounts)
+        self.ds.sources[src["id"]] = src
+        self.created[src["id"]] = created
+        return src
+
+
+def seed_dataset(ds: DataSet, seed_key: str, customers: int) -> None:
+    """Fill ``ds`` with ``customers`` customers and about 3.5 payment sources each.
+
+    A few customers have more than 100 payment sources, about 5% more than 10; some sources
+    were detached earlier (consumed, reachable by id only), a few were never attached.
+    """
+    rng = random.Random(seed_key)
+    seeder = _Seeder(ds, rng)
+    custs = [seeder.customer() for _ in range(customers)]
+    counts = rng.choices(SMALL_COUNTS, SMALL_WEIGHTS, k=customers)
+    if customers:
+        picks = rng.sample(range(customers), min(customers, max(2, customers // 2000)))
+        for i in picks[:2] if customers < 4 else picks:
+            counts[i] = rng.randint(101, 160)
+        for i in rng.sample(range(customers), max(1, customers * 5 // 100)):
+            if counts[i] <= 10:
+                counts[i] = rng.randint(11, 30)
+    for cus, count in zip(custs, counts, strict=True):
+        for _ in range(count):
+            if rng.random() < 0.12:
+                seeder.other(cus)
+                continue
+            src = seeder.source(cus)
+            if rng.random() < 0.04:
+                detach_consistently(src)
+                ds.detached_ids.append(src["id"])
+            else:
+                seeder.attach(cus, src["id"])
+    for _ in range(max(2, customers // 100)):
+        kind = rng.choice(("ach_credit_transfer", "three_d_secure", "alipay", "ideal"))
+        src = seeder.source(None, kind)
+        if src["status"] in ("consumed", "canceled", "failed") or src["flow"] == "receiver":
+            reset_unattached(src, seeder)
+        ds.unattached_ids.append(src["id"])
+    per_name = max(2, customers // 150)
+    for name in PLANTED_NAMES:
+        ids = ds.planted.setdefault(name, [])
+        for _ in range(per_name):
+            cus = rng.choice(custs) if custs else None
+            src = seeder.planted(name, cus)
+            ids.append(src["id"])
+            if name == "funds_on_consumed" or cus is None:
+                ds.detached_ids.append(src["id"])
+            else:
+                seeder.attach(cus, src["id"])
+    for cus in custs:
+        items = ds.items[cus["id"]]
+        items.sort(key=lambda p: (seeder.created[p], p), reverse=True)
+        cus["default_source"] = items[0] if items else None
+    ds.index()
+
+
+def detach_consistently(src: dict[str, Any]) -> None:
+    """A source detached earlier: consumed, with receiver amounts that still add up."""
+    src["status"] = "consumed"
+    if "redirect" in src and src["redirect"]["status"] == "pending":
+        src["redirect"]["status"] = "succeeded"
+    if "receiver" in src:
+        rcv = src["receiver"]
+        rcv["amount_charged"] = rcv["amount_received"] - rcv["amount_returned"]
+
+
+def reset_unattached(src: dict[str, Any], seeder: _Seeder) -> None:
+    """A source created but never attached: pending, recent, no money."""
+    src["status"] = "pending"
+    src["created"] = seeder.when(SANDBOX_NOW - PENDING_WINDOW)
+    seeder.created[src["id"]] = src["created"]
+    if "redirect" in src:
+        src["redirect"]["status"] = "pending"
+        src["redirect"]["failure_reason"] = None
+    if "receiver" in src:
+        rcv = src["receiver"]
+        rcv["amount_received"] = rcv["amount_charged"] = rcv["amount_returned"] = 0
+        seeder.ds.transactions.pop(src["id"], None)

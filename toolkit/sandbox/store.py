@@ -1,0 +1,493 @@
+"""One data set of the sandbox (test or live mode, platform or connected account): the objects,
+their order, cursor pagination, writes, and a cache of each object's JSON bytes.
+
+Writes drop the cached bytes of what they touch; list responses are assembled from cached
+fragments, so a hot page costs a join, not a serialization. The caller holds the sandbox lock.
+
+Example::
+
+    ds = DataSet(livemode=False, account=None, rng_seed="7:runtime")
+    body = ds.list_json(ids, has_more=False, url="/v1/customers")
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.metadata import apply_metadata
+from toolkit.sandbox.objects import make_transaction, null_address, rand_id
+
+SANDBOX_NOW = 1793491200  # 2026-11-01T00:00:00Z: the data clock, never the wall clock
+EMBEDDED_SOURCES = 10  # payment sources embedded per customer by expand[]=data.sources
+ATTACHABLE = ("chargeable", "pending")
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+class DataSet:
+    """Customers, payment sources, sources and source transactions of one account and mode.
+
+    Attributes are read-only for callers (write through the methods so caches stay right):
+    ``customers``, ``sources``, ``cards`` (cards and bank accounts), ``items`` (customer id ->
+    payment source ids, newest first), ``transactions`` (source id -> transactions, newest first),
+    ``planted``, ``detached_ids``, ``unattached_ids``.
+    """
+
+    def __init__(self, *, livemode: bool, account: str | None, rng_seed: str) -> None:
+        self.livemode = livemode
+        self.account = account
+        self.rng = random.Random(rng_seed)
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.sources: dict[str, dict[str, Any]] = {}
+        self.cards: dict[str, dict[str, Any]] = {}
+        self.items: dict[str, list[str]] = {}
+        self.transactions: dict[str, list[dict[str, Any]]] = {}
+        self.planted: dict[str, list[str]] = {}
+        self.detached_ids: list[str] = []
+        self.unattached_ids: list[str] = []
+        self.idempotency: dict[str, Any] = {}
+        self.order: list[str] = []
+        self._neg_created: list[int] = []
+        self._pos: dict[str, int] = {}
+        self._txn_source: dict[str, str] = {}
+        self._json: dict[str, bytes] = {}
+        self._embedded: dict[str, bytes] = {}
+        self._clock = SANDBOX_NOW
+
+    # -- building ---------------------------------------------------------------------------
+
+    def index(self) -> None:
+        """Sort customers newest first (ties by id) and index positions; call after seeding."""
+        self.order = sorted(
+            self.customers, key=lambda c: (self.customers[c]["created"], c), reverse=True
+        )
+        self._neg_created = [-self.customers[c]["created"] for c in self.order]
+        self._pos = {c: i for i, c in enumerate(self.order)}
+        for sid, txns in self.transactions.items():
+            for txn in txns:
+                self._txn_source[txn["id"]] = sid
+        self._json.clear()
+        self._embedded.clear()
+
+    def tick(self) -> int:
+        """A ``created`` for an object made now: SANDBOX_NOW plus a counter."""
+        self._clock += 1
+        return self._clock
+
+    # -- JSON -------------------------------------------------------------------------------
+
+    def obj_json(self, obj: dict[str, Any]) -> bytes:
+        """Cached JSON bytes of a source, card, bank account or transaction."""
+        oid = obj["id"]
+        cached = self._json.get(oid)
+        if cached is None:
+            cached = self._json[oid] = dumps(obj)
+        return cached
+
+    def payment_source(self, pid: str) -> dict[str, Any] | None:
+        """A source, card or bank account by id."""
+        return self.sources.get(pid) or self.cards.get(pid)
+
+    def customer_json(self, cid: str, *, expand_sources: bool = False) -> bytes:
+        """A customer's JSON, with its 10 most recent payment sources embedded if asked."""
+        if not expand_sources:
+            return self.obj_json(self.customers[cid])
+        cached = self._embedded.get(cid)
+        if cached is None:
+            items = self.items.get(cid, [])
+            head = [self.obj_json(self.payment_source(p)) for p in items[:EMBEDDED_SOURCES]]
+            embedded = self.list_json(
+                head, len(items) > EMBEDDED_SOURCES, f"/v1/customers/{cid}/sources"
+            )
+            base = self.obj_json(self.customers[cid])
+            cached = self._embedded[cid] = base[:-1] + b',"sources":' + embedded + b"}"
+        return cached
+
+    @staticmethod
+    def list_json(fragments: Sequence[bytes], has_more: bool, url: str) -> bytes:
+        """Stripe's list envelope around already-serialized objects."""
+        return b"".join(
+            (
+                b'{"object":"list","data":[',
+                b",".join(fragments),
+                b'],"has_more":',
+                b"true" if has_more else b"false",
+                b',"url":"',
+                url.encode(),
+                b'"}',
+            )
+        )
+
+    def touch_source(self, src: dict[str, Any]) -> None:
+        """Forget cached bytes after a write to ``src`` (and its customer's embedded list)."""
+        self._json.pop(src["id"], None)
+        cid = src.get("customer")
+        if cid:
+            self._embedded.pop(cid, None)
+
+    def touch_customer(self, cid: str) -> None:
+        """Forget a customer's cached bytes."""
+        self._json.pop(cid, None)
+        self._embedded.pop(cid, None)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get_customer(self, cid: str, param: str | None = "id") -> dict[str, Any]:
+        """A customer, or Stripe's 404."""
+        cus = self.customers.get(cid)
+        if cus is None:
+            raise ApiError.missing("customer", cid, param)
+        return cus
+
+    def get_source(self, sid: str, param: str | None = "id") -> dict[str, Any]:
+        """A source, or Stripe's 404."""
+        src = self.sources.get(sid)
+        if src is None:
+            raise ApiError.missing("source", sid, param)
+        return src
+
+    def page_customers(
+        self,
+        limit: int,
+        starting_after: str | None,
+        ending_before: str | None,
+        created: dict[str, int],
+        email: str | None,
+    ) -> tuple[list[str], bool]:
+        """One page of customer ids, newest first, and has_more."""
+        lo, hi = 0, len(self.order)
+        neg = self._neg_created
+        if "lte" in created:
+            lo = max(lo, bisect.bisect_left(neg, -created["lte"]))
+        if "lt" in created:
+            lo = max(lo, bisect.bisect_right(neg, -created["lt"]))
+        if "gte" in created:
+            hi = min(hi, bisect.bisect_right(neg, -created["gte"]))
+        if "gt" in created:
+            hi = min(hi, bisect.bisect_left(neg, -created["gt"]))
+        match = None
+        if email is not None:
+            customers = self.customers
+
+            def match(cid: str) -> bool:
+                return customers[cid]["email"] == email
+
+        return paginate(
+            self.order,
+            lo,
+            hi,
+            self._pos.get,
+            limit,
+            starting_after,
+            ending_before,
+            "customer",
+            match,
+        )
+
+    def page_items(
+        self,
+        cid: str,
+        kind: str | None,
+        limit: int,
+        starting_after: str | None,
+        ending_before: str | None,
+    ) -> tuple[list[str], bool]:
+        """One page of a customer's payment source ids (optionally one object kind)."""
+        items = self.items.get(cid, [])
+        match = None
+        if kind is not None:
+
+            def match(pid: str) -> bool:
+                return self.payment_source(pid)["object"] == kind
+
+        return paginate(
+            items,
+            0,
+            len(items),
+            _list_index(items),
+            limit,
+            starting_after,
+            ending_before,
+            "source",
+            match,
+        )
+
+    def page_transactions(
+        self, sid: str, limit: int, starting_after: str | None, ending_before: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of a source's transactions, newest first."""
+        txns = self.transactions.get(sid, [])
+        ids = [t["id"] for t in txns]
+        page, more = paginate(
+            ids,
+            0,
+            len(ids),
+            _list_index(ids),
+            limit,
+            starting_after,
+            ending_before,
+            "source_transaction",
+            None,
+        )
+        by_id = {t["id"]: t for t in txns}
+        return [by_id[i] for i in page], more
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def update_source(self, src: dict[str, Any], params: dict[str, Any]) -> None:
+        """POST /v1/sources/{id}: amount, metadata, owner, source_order (mandate accepted)."""
+        if "metadata" in params:
+            new_meta = apply_metadata(src["metadata"], params["metadata"])
+        else:
+            new_meta = src["metadata"]
+        if "amount" in params:
+            if src["flow"] == "receiver":
+                raise ApiError.invalid(
+                    "Receiver sources do not take an amount: it is set by the funds that land.",
+                    "amount",
+                )
+            if params["amount"] < 1:
+                raise ApiError.invalid(
+                    "This value must be greater than or equal to 1.", "amount", "parameter_invalid"
+                )
+        if "owner" in params:
+            owner = params["owner"]
+            if owner == "":
+                raise ApiError.invalid("Invalid hash: owner", "owner")
+        # All checks passed: write.
+        src["metadata"] = new_meta
+        if "amount" in params:
+            src["amount"] = params["amount"]
+        if "owner" in params:
+            src["owner"] = merge_owner(src["owner"], params["owner"])
+        if "source_order" in params and params["source_order"] != "":
+            src["source_order"] = make_order(src, params["source_order"])
+            src_sorted = dict(sorted(src.items(), key=_key_order))
+            src.clear()
+            src.update(src_sorted)
+        self.touch_source(src)
+
+    def attach(self, cid: str, sid: str, metadata: Any) -> dict[str, Any]:
+        """POST /v1/customers/{cid}/sources source=sid: refuse what Stripe refuses."""
+        self.get_customer(cid)
+        src = self.sources.get(sid)
+        if src is None:
+            if sid in self.cards:
+                raise ApiError(
+                    400,
+                    f"The payment source {sid} is already attached to a customer.",
+                    param="source",
+                )
+            raise ApiError.missing("source", sid, "source")
+        if src.get("customer") == cid and sid in self.items.get(cid, ()):
+            if metadata is not None:
+                src["metadata"] = apply_metadata(src["metadata"], metadata)
+                self.touch_source(src)
+            return src
+        if src["status"] == "consumed":
+            raise ApiError(
+                400,
+                f"The source {sid} has already been consumed and cannot be attached to a "
+                "customer. Create a new source instead.",
+                param="source",
+            )
+        if src["status"] not in ATTACHABLE:
+            raise ApiError(
+                400,
+                f"The source {sid} is {src['status']}; only chargeable or pending sources "
+                "can be attached to a customer.",
+                param="source",
+            )
+        if src.get("customer") and src["customer"] != cid:
+            raise ApiError(
+                400,
+                f"The source {sid} is already attached to another customer.",
+                param="source",
+            )
+        new_meta = (
+            src["metadata"] if metadata is None else apply_metadata(src["metadata"], metadata)
+        )
+        src["metadata"] = new_meta
+        src["customer"] = cid
+        sorted_src = dict(sorted(src.items(), key=_key_order))
+        src.clear()
+        src.update(sorted_src)
+        self.items.setdefault(cid, []).insert(0, sid)
+        cus = self.customers[cid]
+        if cus["default_source"] is None:
+            cus["default_source"] = sid
+        self.touch_customer(cid)
+        self.touch_source(src)
+        return src
+
+    def detach(self, cid: str, pid: str) -> bytes:
+        """DELETE /v1/customers/{cid}/sources/{pid}: a source becomes consumed, a card is deleted."""
+        self.get_customer(cid)
+        items = self.items.get(cid, [])
+        if pid not in items:
+            kind = "source"
+            raise ApiError.missing(kind, pid, "id")
+        items.remove(pid)
+        cus = self.customers[cid]
+        if cus["default_source"] == pid:
+            cus["default_source"] = items[0] if items else None
+        self.touch_customer(cid)
+        if pid in self.cards:
+            card = self.cards.pop(pid)
+            self._json.pop(pid, None)
+            return dumps({"id": pid, "object": card["object"], "deleted": True})
+        src = self.sources[pid]
+        src["status"] = "consumed"
+        self.touch_source(src)
+        return self.obj_json(src)
+
+    def add_transaction(self, src: dict[str, Any], amount: int) -> dict[str, Any]:
+        """A deposit (amount > 0) or a reversal (amount < 0) on a receiver."""
+        if src["flow"] != "receiver":
+            raise ApiError.invalid(f"Source {src['id']} is not a receiver.", "source")
+        receiver = src["receiver"]
+        if amount < 0 and receiver["amount_received"] + amount < 0:
+            raise ApiError.invalid(
+                f"Cannot reverse {-amount}: source {src['id']} has received only "
+                f"{receiver['amount_received']}.",
+                "amount",
+            )
+        txn = make_transaction(self.rng, src, amount, created=self.tick())
+        receiver["amount_received"] += amount
+        if amount > 0 and src["status"] == "pending":
+            src["status"] = "chargeable"
+        self.transactions.setdefault(src["id"], []).insert(0, txn)
+        self._txn_source[txn["id"]] = src["id"]
+        self.touch_source(src)
+        return txn
+
+    def new_id(self, prefix: str) -> str:
+        """A fresh id for an object created at run time (deterministic for the request order)."""
+        return rand_id(self.rng, prefix)
+
+
+def _key_order(item: tuple[str, Any]) -> tuple[int, str]:
+    return ({"id": 0, "object": 1}.get(item[0], 2), item[0])
+
+
+def _list_index(seq: list[str]) -> Callable[[str], int | None]:
+    def index_of(oid: str) -> int | None:
+        try:
+            return seq.index(oid)
+        except ValueError:
+            return None
+
+    return index_of
+
+
+def paginate(
+    seq: Sequence[str],
+    lo: int,
+    hi: int,
+    index_of: Callable[[str], int | None],
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+    kind: str,
+    match: Callable[[str], bool] | None,
+) -> tuple[list[str], bool]:
+    """Stripe cursor pagination over ``seq[lo:hi]`` (newest first): a page and has_more.
+
+    ``ending_before`` returns the ``limit`` items just before the cursor, still newest first,
+    with has_more saying whether newer ones remain.
+    """
+    if starting_after is not None:
+        i = index_of(starting_after)
+        if i is None:
+            raise ApiError.missing(kind, starting_after, "starting_after")
+        lo = max(lo, i + 1)
+    elif ending_before is not None:
+        i = index_of(ending_before)
+        if i is None:
+            raise ApiError.missing(kind, ending_before, "ending_before")
+        hi = min(hi, i)
+        if match is None:
+            start = max(lo, hi - limit)
+            return list(seq[start:hi]), start > lo
+        found: list[str] = []
+        j = hi - 1
+        while j >= lo and len(found) <= limit:
+            if match(seq[j]):
+                found.append(seq[j])
+            j -= 1
+        found.reverse()
+        return found[-limit:], len(found) > limit
+    if match is None:
+        end = min(hi, lo + limit)
+        return list(seq[lo:end]), end < hi
+    found = []
+    j = lo
+    while j < hi and len(found) <= limit:
+        if match(seq[j]):
+            found.append(seq[j])
+        j += 1
+    return found[:limit], len(found) > limit
+
+
+def merge_owner(owner: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any]:
+    """Owner fields merge; ``""`` sets a field to null; address fields merge too."""
+    merged = dict(owner or {})
+    for field in ("address", "email", "name", "phone"):
+        merged.setdefault(field, None)
+    for field in ("verified_address", "verified_email", "verified_name", "verified_phone"):
+        merged.setdefault(field, None)
+    for key, value in update.items():
+        if key == "address":
+            if value == "":
+                merged["address"] = None
+                continue
+            address = dict(merged["address"] or null_address())
+            for akey, avalue in value.items():
+                address[akey] = avalue or None
+            merged["address"] = address
+        else:
+            merged[key] = value or None
+    return merged
+
+
+def make_order(src: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
+    """A ``source_order`` hash from the update params."""
+    currency = src["currency"] or "usd"
+    items = []
+    for item in order.get("items", []):
+        items.append(
+            {
+                "amount": item.get("amount"),
+                "currency": item.get("currency", currency),
+                "description": item.get("description"),
+                "parent": item.get("parent"),
+                "quantity": item.get("quantity", 1),
+                "type": item.get("type", "sku"),
+            }
+        )
+    result: dict[str, Any] = {
+        "amount": sum((i["amount"] or 0) * (i["quantity"] or 1) for i in items),
+        "currency": currency,
+        "email": (src.get("owner") or {}).get("email"),
+        "items": items,
+    }
+    if "shipping" in order:
+        ship = order["shipping"]
+        result["shipping"] = {
+            "address": {**null_address(), **ship.get("address", {})},
+            "carrier": ship.get("carrier"),
+            "name": ship.get("name"),
+            "phone": ship.get("phone"),
+            "tracking_number": ship.get("tracking_number"),
+        }
+    if result["email"] is None:
+        del result["email"]
+    return result
