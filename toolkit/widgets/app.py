@@ -1,0 +1,159 @@
+"""``app(session)``: the explorer, metadata editor, detach panel and audit in one set of tabs.
+
+Example (in a notebook)::
+
+    import toolkit, toolkit.widgets
+    ui = toolkit.widgets.app(toolkit.connect())
+    ui                        # Explore | Edit metadata | Detach | Audit
+    ui.explorer.selected      # the selection the editor and the detach panel work on
+
+The explorer's selection feeds the editor and the detach panel; after a real apply, detach or
+undo the explorer reloads so the grid shows the new state.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from toolkit.audit import Audit, audit_receivers
+from toolkit.fetch import load_source_transactions
+from toolkit.session import Session
+from toolkit.widgets.audit_view import AuditView
+from toolkit.widgets.detach_panel import DetachPanel
+from toolkit.widgets.explorer import SourceExplorer
+from toolkit.widgets.metadata_editor import MetadataEditor
+from toolkit.widgets.style import error_html
+from toolkit.widgets.worker import Progress, Worker
+
+__all__ = ["AuditTab", "ToolkitApp", "app"]
+
+TAB_TITLES = ("Explore", "Edit metadata", "Detach", "Audit")
+
+
+class AuditTab(widgets.VBox):
+    """Runs the audit on the explorer's sources (transactions loaded in a worker), then shows it."""
+
+    def __init__(self, session: Session, explorer: SourceExplorer, *, folder: str | Path) -> None:
+        super().__init__()
+        self.session = session
+        self.explorer = explorer
+        self.run_button = widgets.Button(
+            description="Run audit", icon="calculator", button_style="info"
+        )
+        self.with_transactions = widgets.Checkbox(
+            value=True, description="Reconcile with source transactions", indent=False
+        )
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=1, layout=widgets.Layout(width="200px")
+        )
+        self.status = widgets.Label()
+        self.error = widgets.HTML()
+        self.view = AuditView(folder=folder)
+        self.worker = Worker(self.progress, self.status)
+        self.run_button.on_click(lambda _: self.run())
+        self.cancel_button.on_click(lambda _: self.worker.cancel())
+        self.children = [
+            widgets.HTML("Audits the receiver balances of the sources loaded in the explorer."),
+            widgets.HBox(
+                [
+                    self.run_button,
+                    self.with_transactions,
+                    self.cancel_button,
+                    self.progress,
+                    self.status,
+                ]
+            ),
+            self.error,
+            self.view,
+        ]
+
+    def run(self) -> bool:
+        """Start the audit in the worker thread; False if one is running."""
+        frame = self.explorer.frame
+        session, with_txns = self.session, bool(self.with_transactions.value)
+
+        def job(report: Progress, cancel: threading.Event) -> Audit:
+            txns = None
+            if with_txns:
+                txns = load_source_transactions(session, frame, progress=report, cancel=cancel)
+            return audit_receivers(frame, txns)
+
+        def done(audit: Audit) -> None:
+            self.view.show(audit)
+            self.status.value = f"Audited {len(audit.sources):,} receivers"
+            self._idle()
+
+        def failed(exc: BaseException) -> None:
+            self.error.value = error_html(exc)
+            self._idle()
+
+        self.error.value = ""
+        started = self.worker.start(job, on_done=done, on_error=failed, label="Auditing")
+        if started:
+            self.run_button.disabled, self.cancel_button.disabled = True, False
+        return started
+
+    def _idle(self) -> None:
+        self.run_button.disabled, self.cancel_button.disabled = False, True
+
+    def wait(self, timeout: float | None = 60) -> bool:
+        """Block until the audit run ends (tests, scripts); True when it has."""
+        return self.worker.wait(timeout)
+
+
+class ToolkitApp(widgets.VBox):
+    """The tabs, plus ``explorer``, ``editor``, ``detach`` and ``audit`` for scripts and tests."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        journal_folder: str | Path | None = None,
+        export_folder: str | Path = "exports",
+        load: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.explorer = SourceExplorer(session, load=load)
+        self.editor = MetadataEditor(session, self.explorer, journal_folder=journal_folder)
+        self.detach = DetachPanel(session, self.explorer, journal_folder=journal_folder)
+        self.audit = AuditTab(session, self.explorer, folder=export_folder)
+        for panel in (self.editor, self.detach):
+            panel.on_applied.append(lambda _outcome: self.explorer.reload())
+        self.tabs = widgets.Tab(
+            children=[self.explorer, self.editor, self.detach, self.audit],
+            titles=TAB_TITLES,
+        )
+        mode = session.mode.upper() if session.mode == "live" else session.mode
+        header = (
+            f"<b>Stripe Sources</b> · account <b>{html.escape(session.account_label)}</b> · "
+            f"mode {html.escape(mode)}"
+        )
+        self.children = [widgets.HTML(header), self.tabs]
+
+    def wait(self, timeout: float | None = 60) -> bool:
+        """Wait for every panel's running work (tests, scripts); True when all are idle."""
+        panels = (self.explorer, self.editor, self.detach, self.audit)
+        return all([panel.wait(timeout) for panel in panels])
+
+
+def app(
+    session: Session,
+    *,
+    journal_folder: str | Path | None = None,
+    export_folder: str | Path = "exports",
+    load: dict[str, Any] | None = None,
+) -> ToolkitApp:
+    """Build the tabbed app on a session: ``toolkit.widgets.app(toolkit.connect())``.
+
+    ``load``: keyword arguments for :func:`toolkit.load_sources` (e.g. ``{"customers": [...]}``).
+    """
+    return ToolkitApp(
+        session, journal_folder=journal_folder, export_folder=export_folder, load=load
+    )

@@ -1,0 +1,184 @@
+"""AuditView: the receiver balance audit at a glance, with Excel and CSV export buttons.
+
+Example (in a notebook)::
+
+    audit = toolkit.audit_receivers(df, txns)
+    view = AuditView(audit)            # summary, checks, exceptions, chart, export buttons
+    view.export_excel(); view.wait()   # what the "Export Excel" button does
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import ipywidgets as widgets
+import pandas as pd
+from itables.widget import ITable
+
+from toolkit.audit import Audit
+from toolkit.widgets.style import banner_html, error_html, table_html
+from toolkit.widgets.worker import Progress, Worker
+
+__all__ = ["EXCEPTION_COLUMNS", "AuditView"]
+
+#: Exception columns the view shows first (others follow).
+EXCEPTION_COLUMNS = ["source", "customer", "currency", "check", "title", "detail"]
+
+
+def _chart_png(audit: Audit) -> bytes:
+    """The audit's charts as PNG bytes (an Image widget needs no Output context)."""
+    figure = audit.plot()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+class AuditView(widgets.VBox):
+    """Summary, checks, the exceptions table, the chart, and exports into ``folder``.
+
+    ``AuditView(audit)``, or ``AuditView()`` then ``view.show(audit)`` (only assigns traits, so a
+    worker thread may call it).
+    """
+
+    def __init__(self, audit: Audit | None = None, *, folder: str | Path = "exports") -> None:
+        super().__init__()
+        self.audit: Audit | None = None
+        self.written: list[Path] = []
+        self.header = widgets.HTML("<i>No audit yet.</i>")
+        self.summary = widgets.HTML()
+        self.checks = widgets.HTML()
+        self.exceptions = ITable(
+            pd.DataFrame({c: [] for c in EXCEPTION_COLUMNS}),
+            maxBytes=0,
+            pageLength=10,
+            classes="display compact",
+        )
+        self.chart = widgets.Image(format="png")
+        self.error = widgets.HTML()
+        self.folder = widgets.Text(value=str(folder), description="Folder", placeholder="exports")
+        self.excel_button = widgets.Button(
+            description="Export Excel", icon="file-excel-o", disabled=True
+        )
+        self.csv_button = widgets.Button(
+            description="Export CSV", icon="file-text-o", disabled=True
+        )
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=1, layout=widgets.Layout(width="160px")
+        )
+        self.status = widgets.Label()
+        self.exported = widgets.HTML()
+        self.worker = Worker(self.progress, self.status)
+        self.excel_button.on_click(lambda _: self.export_excel())
+        self.csv_button.on_click(lambda _: self.export_csv())
+        self.children = [
+            self.header,
+            widgets.HBox(
+                [
+                    widgets.VBox([widgets.HTML("<b>Summary</b>"), self.summary]),
+                    widgets.VBox([widgets.HTML("<b>Checks</b>"), self.checks]),
+                ]
+            ),
+            widgets.HTML("<b>Exceptions</b> (one row per finding)"),
+            self.exceptions,
+            widgets.HTML("<b>Charts</b>"),
+            self.chart,
+            widgets.HBox(
+                [self.folder, self.excel_button, self.csv_button, self.progress, self.status]
+            ),
+            self.error,
+            self.exported,
+        ]
+        if audit is not None:
+            self.show(audit)
+
+    @property
+    def stem(self) -> str:
+        """File name stem of the exports: ``audit-<as of>``."""
+        when = self.audit.as_of if self.audit is not None else None
+        return "audit-" + (when.strftime("%Y%m%dT%H%M") if when is not None else "undated")
+
+    def show(self, audit: Audit) -> None:
+        """Show this audit (replaces the one shown)."""
+        self.audit = audit
+        self.error.value = ""
+        self.exported.value = ""
+        when = audit.as_of.strftime("%Y-%m-%d %H:%M UTC") if audit.as_of is not None else "unknown"
+        head = (
+            f"<b>Receiver balance audit</b> · as of {html.escape(when)} "
+            f"({html.escape(audit.as_of_basis)}) · account {html.escape(audit.account or '?')} · "
+            f"mode {html.escape(audit.mode or '?')} · {len(audit.sources):,} receivers, "
+            f"{len(audit.flagged):,} flagged, {len(audit.exceptions):,} findings"
+        )
+        self.header.value = head + "".join(banner_html(note, "info") for note in audit.notes)
+        self.summary.value = table_html(audit.summary, max_height="260px")
+        wanted = [c for c in ("title", "explanation", "ran", "flagged") if c in audit.checks]
+        self.checks.value = table_html(audit.checks[wanted], max_height="260px")
+        exceptions = audit.exceptions
+        first = [c for c in EXCEPTION_COLUMNS if c in exceptions.columns]
+        ordered = exceptions[first + [c for c in exceptions.columns if c not in first]]
+        self.exceptions.update(ordered.reset_index(drop=True), selected_rows=[])
+        try:
+            self.chart.value = _chart_png(audit)
+        except Exception as exc:  # a chart problem must not hide the tables
+            self.error.value = error_html(exc)
+        self._idle()
+
+    def _export(self, label: str, write: Callable[[Path], list[Path]]) -> bool:
+        if self.audit is None:
+            self.error.value = error_html("No audit to export yet.")
+            return False
+        folder = Path(self.folder.value.strip() or "exports")
+
+        def job(report: Progress, cancel: threading.Event) -> list[Path]:
+            report(0, 1, label)
+            paths = write(folder)
+            report(1, 1, label)
+            return paths
+
+        def done(paths: list[Path]) -> None:
+            self.written = paths
+            shown = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in paths[:12])
+            more = f"<li>… {len(paths) - 12} more</li>" if len(paths) > 12 else ""
+            self.exported.value = (
+                "<div>Wrote (readable by you only: they hold customer data):"
+                f"<ul>{shown}{more}</ul></div>"
+            )
+            self._idle()
+
+        def failed(exc: BaseException) -> None:
+            self.error.value = error_html(exc)
+            self._idle()
+
+        self.error.value = ""
+        self.exported.value = ""
+        started = self.worker.start(job, on_done=done, on_error=failed, label=label)
+        if started:
+            self.excel_button.disabled = self.csv_button.disabled = True
+        return started
+
+    def _idle(self) -> None:
+        self.excel_button.disabled = self.csv_button.disabled = self.audit is None
+
+    def export_excel(self) -> bool:
+        """Write ``<folder>/audit-<as of>.xlsx`` in the worker thread."""
+        audit = self.audit
+        stem = self.stem
+        return self._export(
+            "Writing Excel", lambda folder: [audit.to_excel(folder / f"{stem}.xlsx")]
+        )
+
+    def export_csv(self) -> bool:
+        """Write one CSV per table into ``<folder>/audit-<as of>-csv/`` in the worker thread."""
+        audit = self.audit
+        stem = self.stem
+        return self._export(
+            "Writing CSV", lambda folder: list(audit.to_csv(folder / f"{stem}-csv").values())
+        )
+
+    def wait(self, timeout: float | None = 60) -> bool:
+        """Block until an export ends (tests, scripts); True when it has."""
+        return self.worker.wait(timeout)

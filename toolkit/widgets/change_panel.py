@@ -1,0 +1,160 @@
+"""The parts the metadata editor and the detach panel share: selection, plan, worker, results.
+
+A panel follows a selection (an explorer or a frame), shows a live-mode banner, runs apply/undo in a
+worker thread with progress and Cancel, shows the outcome and the journal's location, and tells
+``on_applied`` callbacks after a real write. Subclasses build the plan and the controls.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from toolkit.apply import Outcome
+from toolkit.plans import Plan
+from toolkit.session import Session
+from toolkit.widgets.selection import SelectionSource, selection_frame, watch_selection
+from toolkit.widgets.style import banner_html, error_html
+from toolkit.widgets.views import live_banner_html, outcome_html
+from toolkit.widgets.worker import Progress, Worker
+
+__all__ = ["ChangePanel"]
+
+Job = Callable[[Progress, threading.Event], Outcome]
+
+
+class ChangePanel(widgets.VBox):
+    """Base of :class:`MetadataEditor` and :class:`DetachPanel` (not used on its own)."""
+
+    def __init__(
+        self,
+        session: Session,
+        selection: SelectionSource = None,
+        *,
+        journal_folder: str | Path | None = None,
+    ) -> None:
+        super().__init__()
+        selection_frame(selection)  # fail early on a wrong type
+        self.session = session
+        self.selection: SelectionSource = selection
+        self.journal_folder = Path(journal_folder) if journal_folder is not None else None
+        self.plan: Plan | None = None
+        self.outcome: Outcome | None = None
+        self.on_applied: list[Callable[[Outcome], None]] = []
+
+        self.banner = widgets.HTML(live_banner_html(session))
+        self.selection_label = widgets.HTML()
+        self.error = widgets.HTML()
+        self.plan_view = widgets.HTML()
+        self.result_view = widgets.HTML()
+        self.journal_label = widgets.HTML()
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=1, layout=widgets.Layout(width="260px")
+        )
+        self.status = widgets.Label()
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.cancel_button.on_click(lambda _: self.cancel())
+        self.live_confirm = widgets.Checkbox(
+            value=False, description="I understand this changes LIVE data", indent=False
+        )
+        self.live_confirm.layout.display = None if session.mode == "live" else "none"
+        self.live_confirm.observe(self._update_buttons, names="value")
+        self.worker = Worker(self.progress, self.status)
+        watch_selection(selection, self._selection_changed)
+
+    # -- selection ----------------------------------------------------------------------------
+    @property
+    def sources(self) -> pd.DataFrame:
+        """The sources the plan covers: the explorer's selection now, or the frame given."""
+        return selection_frame(self.selection)
+
+    def set_selection(self, selection: SelectionSource) -> None:
+        """Work on another selection (an explorer or a frame); the previewed plan is dropped."""
+        selection_frame(selection)
+        if selection is not self.selection:
+            self.selection = selection
+            watch_selection(selection, self._selection_changed)
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        self.invalidate()
+        self.show_selection()
+
+    def show_selection(self) -> None:
+        """Say how many sources are selected."""
+        n = len(self.sources)
+        self.selection_label.value = (
+            f"<b>{n:,}</b> sources selected"
+            if n
+            else "<i>No sources selected: select rows in the explorer.</i>"
+        )
+
+    # -- plan ---------------------------------------------------------------------------------
+    def invalidate(self, *_: Any) -> None:
+        """Drop the previewed plan (the inputs changed): Apply locks until the next preview."""
+        if self.plan is not None:
+            self.plan = None
+            self.plan_view.value = banner_html("The inputs changed: preview again.", "info")
+        self.error.value = ""
+        self._update_buttons()
+
+    def live_ok(self, dry_run: bool = False) -> bool:
+        """True unless this is a live session whose write was not confirmed."""
+        return self.session.mode != "live" or dry_run or bool(self.live_confirm.value)
+
+    def _update_buttons(self, *_: Any) -> None:
+        self.cancel_button.disabled = not self.worker.running
+
+    # -- work ---------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True while an apply, retry or undo runs."""
+        return self.worker.running
+
+    def run_job(self, label: str, job: Job, *, dry_run: bool, undoing: bool = False) -> bool:
+        """Start ``job`` in the worker; on success show the outcome and notify ``on_applied``."""
+
+        def done(outcome: Outcome) -> None:
+            self.outcome = outcome
+            self.result_view.value = outcome_html(outcome, dry_run=dry_run)
+            self.journal_label.value = (
+                f"Journal: <code>{outcome.journal}</code> (readable by you only)"
+                if outcome.journal
+                else ""
+            )
+            if not dry_run:
+                self.after_write(outcome, undoing=undoing)
+                for callback in list(self.on_applied):
+                    try:
+                        callback(outcome)
+                    except Exception as exc:
+                        self.error.value = error_html(exc)
+            self._update_buttons()
+
+        def failed(exc: BaseException) -> None:
+            self.error.value = error_html(exc)
+            self._update_buttons()
+
+        self.error.value = ""
+        self.result_view.value = ""
+        started = self.worker.start(job, on_done=done, on_error=failed, label=label)
+        if not started:
+            self.error.value = error_html("Still working: wait for it to finish, or Cancel.")
+        self._update_buttons()
+        return started
+
+    def after_write(self, outcome: Outcome, *, undoing: bool) -> None:
+        """Hook for subclasses: called in the worker after a real apply or undo."""
+
+    def cancel(self) -> None:
+        """Stop the running work: rows not started are not sent; the journal stays consistent."""
+        self.worker.cancel()
+
+    def wait(self, timeout: float | None = 60) -> bool:
+        """Block until the running work ends (tests, scripts); True when it has."""
+        return self.worker.wait(timeout)

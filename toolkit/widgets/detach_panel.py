@@ -1,0 +1,188 @@
+"""DetachPanel: detach selected sources from their customers, after a typed confirmation.
+
+Example (in a notebook)::
+
+    panel = DetachPanel(session, explorer)   # follows the explorer's selection
+    panel.preview()                          # what will be detached, what is refused and why
+    panel.confirm.value = "3"                # type the number of sources to detach
+    panel.detach(); panel.wait()             # what the Detach button does
+
+Detaching cannot be undone: Stripe marks the source consumed for good. The panel says so, asks for
+the number of sources typed out, runs in a worker thread with progress and Cancel, and shows the
+results and the journal.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from toolkit.apply import Outcome, apply
+from toolkit.plans import IRREVERSIBLE_NOTE, Plan, plan_detach
+from toolkit.session import Session
+from toolkit.widgets.change_panel import ChangePanel
+from toolkit.widgets.selection import SelectionSource
+from toolkit.widgets.style import banner_html, error_html, table_html
+from toolkit.widgets.views import PLAN_COLOURS
+from toolkit.widgets.worker import Progress
+
+__all__ = ["DetachPanel"]
+
+
+class DetachPanel(ChangePanel):
+    """Preview, confirm by typing the count, and detach; never undoable, and it says so."""
+
+    def __init__(
+        self,
+        session: Session,
+        selection: SelectionSource = None,
+        *,
+        journal_folder: str | Path | None = None,
+    ) -> None:
+        super().__init__(session, selection, journal_folder=journal_folder)
+        self.warning = widgets.HTML(
+            banner_html(IRREVERSIBLE_NOTE, "danger", title="Detaching cannot be undone.")
+        )
+        self.preview_button = widgets.Button(description="Preview", icon="eye", button_style="info")
+        self.check_button = widgets.Button(
+            description="Dry run", icon="search", disabled=True,
+            tooltip="check each source against Stripe now; changes nothing",
+        )  # fmt: skip
+        self.confirm = widgets.Text(
+            placeholder="number of sources",
+            description="Type the number of sources to detach:",
+            style={"description_width": "initial"},
+            continuous_update=True,
+        )
+        self.detach_button = widgets.Button(
+            description="Detach", icon="unlink", button_style="danger", disabled=True
+        )
+        self.preview_button.on_click(lambda _: self.preview())
+        self.check_button.on_click(lambda _: self.detach(dry_run=True))
+        self.detach_button.on_click(lambda _: self.detach())
+        self.confirm.observe(self._update_buttons, names="value")
+
+        self.children = [
+            self.banner,
+            self.warning,
+            self.selection_label,
+            self.preview_button,
+            self.error,
+            self.plan_view,
+            widgets.HBox([self.check_button, self.live_confirm]),
+            widgets.HBox([self.confirm, self.detach_button]),
+            widgets.HBox([self.cancel_button, self.progress, self.status]),
+            self.result_view,
+            self.journal_label,
+        ]
+        self.show_selection()
+
+    @property
+    def ready_count(self) -> int:
+        """How many sources the previewed plan would detach (0 without a plan)."""
+        return self.plan.counts["ready"] if self.plan is not None else 0
+
+    def preview(self) -> Plan | None:
+        """Plan the detach of the selection and show what will be detached and what is refused."""
+        self.plan = None
+        self.error.value = ""
+        self.plan_view.value = ""
+        self.confirm.value = ""
+        try:
+            sources = self.sources
+            if not len(sources):
+                raise ValueError("No sources selected: select rows in the explorer first.")
+            plan = plan_detach(sources)
+        except Exception as exc:
+            self.error.value = error_html(exc)
+            self._update_buttons()
+            return None
+        self.plan = plan
+        self.plan_view.value = self._plan_html(plan)
+        self._update_buttons()
+        return plan
+
+    @staticmethod
+    def _plan_html(plan: Plan) -> str:
+        ready, refused = plan.ready, plan.invalid
+        parts = [
+            f"<div><b>Will detach {len(ready):,}</b> sources; "
+            f"<b style='color:{'#b00020' if len(refused) else 'inherit'}'>"
+            f"{len(refused):,} refused</b> (not touched).</div>"
+        ]
+        if len(ready):
+            parts.append(
+                table_html(
+                    ready, columns=["row", "source", "customer", "change"], max_height="200px"
+                )
+            )
+        if len(refused):
+            parts.append("<div><b>Refused</b>, and why:</div>")
+            parts.append(
+                table_html(
+                    refused,
+                    columns=["row", "source", "customer", "reason"],
+                    highlight=PLAN_COLOURS,
+                    status_column="status",
+                    max_height="160px",
+                )
+            )
+        if not len(ready):
+            parts.append(banner_html("Nothing to detach in this selection.", "warn"))
+        return "".join(parts)
+
+    def confirmed(self) -> bool:
+        """True when the typed number equals the number of sources to detach."""
+        return self.ready_count > 0 and self.confirm.value.strip() == str(self.ready_count)
+
+    def invalidate(self, *_: Any) -> None:
+        """Drop the plan and the typed confirmation (the selection changed)."""
+        if self.plan is not None:
+            self.confirm.value = ""
+        super().invalidate()
+
+    def _update_buttons(self, *_: Any) -> None:
+        super()._update_buttons()
+        running = self.worker.running
+        n = self.ready_count
+        self.detach_button.description = f"Detach {n:,} sources" if n else "Detach"
+        self.detach_button.disabled = running or not self.confirmed() or not self.live_ok()
+        self.check_button.disabled = running or n == 0
+        self.preview_button.disabled = running
+        self.confirm.disabled = running or n == 0
+
+    def detach(self, *, dry_run: bool = False) -> bool:
+        """Detach the previewed plan's ready rows (``dry_run``: only check them against Stripe)."""
+        plan = self.plan
+        if plan is None or not plan.valid:
+            self.error.value = error_html("Preview first: nothing is ready to detach.")
+            return False
+        if not dry_run and not self.confirmed():
+            self.error.value = error_html(
+                f"Type {self.ready_count} (the number of sources to detach) to confirm."
+            )
+            return False
+        if not dry_run and not self.live_ok():
+            self.error.value = error_html("Live mode: tick the confirmation box first.")
+            return False
+        session, folder = self.session, self.journal_folder
+
+        def job(report: Progress, cancel: threading.Event) -> Outcome:
+            return apply(
+                plan, session, dry_run=dry_run, journal=folder, progress=report, cancel=cancel
+            )
+
+        return self.run_job("Checking" if dry_run else "Detaching", job, dry_run=dry_run)
+
+    def after_write(self, outcome: Outcome, *, undoing: bool) -> None:
+        """After a real detach the plan is spent: a new detach needs a new preview."""
+        self.plan = None
+        self.confirm.value = ""
+        self.plan_view.value += banner_html(
+            f"Detached {outcome.totals['ok']:,} of {len(outcome.df):,} rows; "
+            f"journal {outcome.journal}.",
+            "info",
+        )

@@ -1,0 +1,399 @@
+"""SourceExplorer: filter, inspect and select sources in a grid; ``.selected`` feeds the next step.
+
+Example (in a notebook)::
+
+    explorer = SourceExplorer(session)     # loads every source in a worker thread, with progress
+    explorer                               # filters, grid, detail pane, counts and totals
+    explorer.selected                      # the selected rows, all frame columns, as a DataFrame
+
+    SourceExplorer(df)                     # or explore a frame you already have
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+import traitlets
+from itables.widget import ITable
+
+from toolkit.fetch import load_sources
+from toolkit.frame import empty_frame
+from toolkit.money import format_money
+from toolkit.select import filter_sources, totals_by_currency, unapplied_amount
+from toolkit.session import Session
+from toolkit.widgets.style import banner_html, error_html, json_html, table_html
+from toolkit.widgets.worker import Progress, Worker
+
+__all__ = ["GRID_COLUMNS", "SourceExplorer", "grid_frame"]
+
+#: Columns of the grid, in order (money columns are formatted text).
+GRID_COLUMNS = [
+    "id",
+    "customer",
+    "type",
+    "status",
+    "amount",
+    "received",
+    "unapplied",
+    "owner",
+    "created",
+    "metadata",
+]
+_ANY = "(any)"
+
+
+def _money_column(amounts: pd.Series, currencies: pd.Series) -> list[str]:
+    return [
+        format_money(a, c) if isinstance(c, str) and c else ""
+        for a, c in zip(amounts.tolist(), currencies.tolist(), strict=True)
+    ]
+
+
+def _metadata_text(meta: Any) -> str:
+    if not isinstance(meta, Mapping) or not meta:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in sorted(meta.items()))
+
+
+def grid_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The grid's view of a sources frame: key columns as text, money formatted with currency.
+
+    ``grid_frame(df).columns.tolist() == GRID_COLUMNS``; one row per row of ``df``, same order.
+    """
+    currencies = df["currency"].astype("object").where(df["currency"].notna(), None)
+    owner = df["owner_email"].astype("string").fillna(df["owner_name"].astype("string"))
+    created = pd.to_datetime(df["created"], utc=True).dt.strftime("%Y-%m-%d %H:%M")
+    out = pd.DataFrame(
+        {
+            "id": df["id"].astype("string").fillna("").tolist(),
+            "customer": df["customer"].astype("string").fillna("").tolist(),
+            "type": df["type"].astype("string").fillna("").tolist(),
+            "status": df["status"].astype("string").fillna("").tolist(),
+            "amount": _money_column(df["amount"], currencies),
+            "received": _money_column(df["receiver_amount_received"], currencies),
+            "unapplied": _money_column(unapplied_amount(df), currencies),
+            "owner": owner.fillna("").tolist(),
+            "created": created.fillna("").tolist(),
+            "metadata": [_metadata_text(m) for m in df["metadata"].tolist()],
+        },
+        columns=GRID_COLUMNS,
+    )
+    return out.reset_index(drop=True)
+
+
+def _options(values: pd.Series) -> list[str]:
+    return sorted({str(v) for v in values.dropna().tolist()})
+
+
+class SourceExplorer(widgets.VBox):
+    """Filters, a selectable grid, the selected source's JSON, and counts and totals.
+
+    ``SourceExplorer(session)`` loads in a worker thread (``explorer.wait()`` blocks until done);
+    ``SourceExplorer(df)`` shows a frame. ``selected_ids`` (a trait) and ``.selected`` (a
+    DataFrame) give the selection; ``select(ids)``, ``select_all()``, ``clear_selection()`` set it.
+    """
+
+    selected_ids = traitlets.List(traitlets.Unicode())
+    #: Counts the loads: observers (the editor, the detach panel) drop plans made on older data.
+    data_version = traitlets.Int(0)
+
+    def __init__(
+        self,
+        sources: pd.DataFrame | Session,
+        *,
+        session: Session | None = None,
+        page_length: int = 15,
+        load: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(sources, Session):
+            session, frame = sources, None
+        elif isinstance(sources, pd.DataFrame):
+            frame = sources
+        else:
+            raise TypeError("SourceExplorer needs a Session or the DataFrame from load_sources.")
+        self.session = session
+        self.load_options = dict(load or {})
+        self.frame: pd.DataFrame = empty_frame() if frame is None else frame
+        self.view: pd.DataFrame = self.frame
+
+        # filters
+        box = widgets.Layout(width="180px")
+        self.type_filter = widgets.SelectMultiple(description="Type", rows=4, layout=box)
+        self.status_filter = widgets.SelectMultiple(description="Status", rows=4, layout=box)
+        self.currency_filter = widgets.SelectMultiple(description="Currency", rows=4, layout=box)
+        for w in (self.type_filter, self.status_filter, self.currency_filter):
+            w.style.description_width = "60px"
+        self.search = widgets.Text(
+            description="Search",
+            placeholder="customer, email, name or src_ id",
+            continuous_update=False,
+        )
+        self.metadata_filter = widgets.Text(
+            description="Metadata",
+            placeholder="key=value, other_key",
+            continuous_update=False,
+        )
+        self.unapplied_filter = widgets.Dropdown(
+            description="Unapplied",
+            options=[(_ANY, None), ("holds unapplied funds", True), ("no unapplied funds", False)],
+            value=None,
+        )
+        self.created_from = widgets.DatePicker(description="Created ≥")
+        self.created_to = widgets.DatePicker(description="Created ≤")
+        self.clear_filters_button = widgets.Button(description="Clear filters", icon="times")
+        self.select_all_button = widgets.Button(description="Select all shown", icon="check-square")
+        self.clear_selection_button = widgets.Button(description="Clear selection", icon="square")
+        self.reload_button = widgets.Button(description="Reload", icon="refresh")
+        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.reload_button.layout.display = None if session is not None else "none"
+        self.cancel_button.layout.display = self.reload_button.layout.display
+
+        # outputs
+        self.header = widgets.HTML()
+        self.error = widgets.HTML()
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=1, layout=widgets.Layout(width="260px")
+        )
+        self.status = widgets.Label()
+        self.summary = widgets.HTML()
+        self.detail = widgets.HTML("<i>Select a row to see it.</i>")
+        self.grid = ITable(
+            grid_frame(self.frame),
+            select={"style": "multi+shift"},
+            maxBytes=0,
+            pageLength=page_length,
+            classes="display compact nowrap",
+            selected_rows=[],
+        )
+        self.worker = Worker(self.progress, self.status)
+
+        for w in (
+            self.type_filter,
+            self.status_filter,
+            self.currency_filter,
+            self.search,
+            self.metadata_filter,
+            self.unapplied_filter,
+            self.created_from,
+            self.created_to,
+        ):
+            w.observe(self._on_filter, names="value")
+        self.grid.observe(self._on_rows, names="selected_rows")
+        self.clear_filters_button.on_click(lambda _: self.clear_filters())
+        self.select_all_button.on_click(lambda _: self.select_all())
+        self.clear_selection_button.on_click(lambda _: self.clear_selection())
+        self.reload_button.on_click(lambda _: self.reload())
+        self.cancel_button.on_click(lambda _: self.worker.cancel())
+
+        filters = widgets.HBox(
+            [
+                self.type_filter,
+                self.status_filter,
+                self.currency_filter,
+                widgets.VBox(
+                    [self.search, self.metadata_filter, self.unapplied_filter],
+                ),
+                widgets.VBox([self.created_from, self.created_to, self.clear_filters_button]),
+            ],
+            layout=widgets.Layout(flex_flow="row wrap"),
+        )
+        actions = widgets.HBox(
+            [
+                self.select_all_button,
+                self.clear_selection_button,
+                self.reload_button,
+                self.cancel_button,
+                self.progress,
+                self.status,
+            ]
+        )
+        self.children = [
+            self.header,
+            filters,
+            actions,
+            self.error,
+            self.summary,
+            self.grid,
+            widgets.HTML("<b>Selected source</b>"),
+            self.detail,
+        ]
+        self._filling = False
+        if frame is None:
+            self.reload()
+        else:
+            self._set_frame(frame)
+
+    # -- data ---------------------------------------------------------------------------------
+    def reload(self) -> bool:
+        """Load the sources again from the session, in a worker thread; False if already loading."""
+        if self.session is None:
+            self.error.value = error_html("This explorer was given a frame: there is no session.")
+            return False
+        session = self.session
+        options = self.load_options
+
+        def job(report: Progress, cancel: threading.Event) -> pd.DataFrame:
+            return load_sources(session, progress=report, cancel=cancel, **options)
+
+        self.error.value = ""
+        started = self.worker.start(
+            job, on_done=self._loaded, on_error=self._failed, label="Loading sources"
+        )
+        if started:
+            self.reload_button.disabled = True
+            self.cancel_button.disabled = False
+        return started
+
+    def _loaded(self, df: pd.DataFrame) -> None:
+        self._set_frame(df)
+        self.status.value = f"Loaded {len(df):,} sources"
+        self._idle()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error.value = error_html(exc)
+        self._idle()
+
+    def _idle(self) -> None:
+        self.reload_button.disabled = False
+        self.cancel_button.disabled = True
+
+    def wait(self, timeout: float | None = 60) -> bool:
+        """Block until loading ends (tests, scripts); True when it has."""
+        return self.worker.wait(timeout)
+
+    def _set_frame(self, df: pd.DataFrame) -> None:
+        self.frame = df
+        self.data_version += 1
+        info = df.attrs.get("toolkit", {}) if isinstance(df.attrs, dict) else {}
+        parts = [f"<b>{len(df):,}</b> sources"]
+        if info.get("account"):
+            parts.append(f"account <b>{info['account']}</b>")
+        if info.get("mode"):
+            parts.append(f"mode {info['mode']}")
+        if info.get("taken_at"):
+            parts.append(f"taken at {info['taken_at']}")
+        if info.get("missing_ids"):
+            parts.append(f"{len(info['missing_ids'])} ids not found")
+        self.header.value = " · ".join(parts)
+        self._filling = True
+        try:
+            self.type_filter.options = _options(df["type"])
+            self.status_filter.options = _options(df["status"])
+            self.currency_filter.options = _options(df["currency"])
+        finally:
+            self._filling = False
+        self.refresh()
+
+    # -- filters ------------------------------------------------------------------------------
+    def filters(self) -> dict[str, Any]:
+        """The current filter values, as keyword arguments of :func:`toolkit.select.filter_sources`."""
+        start, end = self.created_from.value, self.created_to.value
+        return {
+            "types": list(self.type_filter.value),
+            "statuses": list(self.status_filter.value),
+            "currencies": list(self.currency_filter.value),
+            "search": self.search.value,
+            "metadata": self.metadata_filter.value,
+            "has_unapplied": self.unapplied_filter.value,
+            "created": (start, end) if start or end else None,
+        }
+
+    def clear_filters(self) -> None:
+        """Reset every filter (shows every source)."""
+        self._filling = True
+        try:
+            self.type_filter.value = ()
+            self.status_filter.value = ()
+            self.currency_filter.value = ()
+            self.search.value = ""
+            self.metadata_filter.value = ""
+            self.unapplied_filter.value = None
+            self.created_from.value = None
+            self.created_to.value = None
+        finally:
+            self._filling = False
+        self.refresh()
+
+    def _on_filter(self, _change: Any) -> None:
+        if not self._filling:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Apply the filters to the frame and redraw; selected rows still shown stay selected."""
+        try:
+            view = filter_sources(self.frame, **self.filters())
+        except Exception as exc:  # a bad filter value: say so, keep the last view
+            self.error.value = error_html(exc)
+            return
+        self.error.value = ""
+        keep = set(self.selected_ids)
+        self.view = view.reset_index(drop=True)
+        positions = [i for i, v in enumerate(self.view["id"].tolist()) if v in keep]
+        self.grid.update(grid_frame(self.view), selected_rows=positions)
+        self._on_rows(None)
+
+    # -- selection ----------------------------------------------------------------------------
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected rows of the frame (every column), in grid order."""
+        rows = sorted(i for i in self.grid.selected_rows if 0 <= i < len(self.view))
+        out = self.view.iloc[rows].reset_index(drop=True)
+        out.attrs = dict(self.frame.attrs)
+        return out
+
+    def select(self, ids: list[str]) -> None:
+        """Select the rows with these source ids (among those shown)."""
+        wanted = set(ids)
+        self.grid.selected_rows = [i for i, v in enumerate(self.view["id"].tolist()) if v in wanted]
+
+    def select_all(self) -> None:
+        """Select every row the filters show."""
+        self.grid.selected_rows = list(range(len(self.view)))
+
+    def clear_selection(self) -> None:
+        """Select nothing."""
+        self.grid.selected_rows = []
+
+    def _on_rows(self, change: Any) -> None:
+        rows = sorted(i for i in self.grid.selected_rows if 0 <= i < len(self.view))
+        ids = self.view["id"].iloc[rows].astype("string").tolist() if rows else []
+        # show the row just added to the selection, else the first selected
+        newest = None
+        if change is not None:
+            added = [i for i in change["new"] if i not in set(change["old"] or [])]
+            newest = added[-1] if added and 0 <= added[-1] < len(self.view) else None
+        if newest is None and rows:
+            newest = rows[0]
+        if newest is None:
+            self.detail.value = "<i>Select a row to see it.</i>"
+        else:
+            self.detail.value = json_html(self.view["raw"].iloc[newest])
+        self.summary.value = self._summary_html(rows)
+        self.selected_ids = [str(i) for i in ids]
+
+    def _summary_html(self, rows: list[int]) -> str:
+        shown = len(self.view)
+        text = f"Showing <b>{shown:,}</b> of {len(self.frame):,} sources · <b>{len(rows):,}</b> selected"
+        totals = totals_by_currency(self.view)
+        if totals.empty:
+            return text
+        display = pd.DataFrame(
+            {
+                "currency": totals["currency"],
+                "sources": totals["sources"],
+                "receivers": totals["receivers"],
+                "amount": _money_column(totals["amount"], totals["currency"]),
+                "received": _money_column(totals["received"], totals["currency"]),
+                "unapplied": _money_column(totals["unapplied"], totals["currency"]),
+            }
+        )
+        return text + "<br>Totals of what is shown:" + table_html(display, max_height="150px")
+
+    def show_error(self, message: str) -> None:
+        """Show a message in the explorer's error box (empty string clears it)."""
+        self.error.value = banner_html(message, "error") if message else ""
