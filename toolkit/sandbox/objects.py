@@ -126,9 +126,19 @@ STREETS = ("Market St", "Main St", "Elm St", "Oak Ave", "King St", "Harbor Rd", 
 BRANDS = (("Visa", "4242"), ("MasterCard", "4444"), ("American Express", "8431"), ("Visa", "1881"))
 
 
+_ALNUM_TABLE = bytes(ord(ALNUM[i % 62]) for i in range(256))
+_HEX_TABLE = bytes(ord(HEX[i % 16]) for i in range(256))
+_DIGIT_TABLE = bytes(ord(string.digits[i % 10]) for i in range(256))
+
+
+def rand_str(rng: random.Random, n: int, table: bytes = _ALNUM_TABLE) -> str:
+    """``n`` random letters and digits (or hex/digits with another table) drawn from ``rng``."""
+    return rng.randbytes(n).translate(table).decode("ascii")
+
+
 def rand_id(rng: random.Random, prefix: str, n: int = 24) -> str:
     """``prefix + n`` letters and digits drawn from ``rng``: ``src_Ab3...``."""
-    return prefix + "".join(rng.choices(ALNUM, k=n))
+    return prefix + rng.randbytes(n).translate(_ALNUM_TABLE).decode("ascii")
 
 
 def null_address() -> dict[str, Any]:
@@ -230,9 +240,9 @@ def make_customer(
 
 
 def _type_details(rng: random.Random, kind: str, livemode: bool, currency: str | None) -> Any:
-    fp = "".join(rng.choices(ALNUM, k=16))
+    fp = rand_str(rng, 16)
     if kind == "ach_credit_transfer":
-        account = ("test_" if not livemode else "") + "".join(rng.choices(HEX, k=12))
+        account = ("test_" if not livemode else "") + rand_str(rng, 12, _HEX_TABLE)
         return {
             "account_number": account,
             "bank_name": "WELLS FARGO BANK" if livemode else "TEST BANK",
@@ -273,7 +283,7 @@ def _type_details(rng: random.Random, kind: str, livemode: bool, currency: str |
             "country": rng.choice(("DE", "FR", "NL", "AT")),
             "fingerprint": fp,
             "last4": f"{rng.randint(0, 9999):04d}",
-            "mandate_reference": "".join(rng.choices(string.ascii_uppercase + string.digits, k=16)),
+            "mandate_reference": rand_str(rng, 16).upper(),
             "mandate_url": None,  # filled in by make_source (it needs the id)
         }
     if kind == "ach_debit":
@@ -290,7 +300,7 @@ def _type_details(rng: random.Random, kind: str, livemode: bool, currency: str |
     if kind == "wechat":
         return {
             "prepay_id": None,
-            "qr_code_url": "weixin://wxpay/bizpayurl?pr=" + "".join(rng.choices(ALNUM, k=7)),
+            "qr_code_url": "weixin://wxpay/bizpayurl?pr=" + rand_str(rng, 7),
             "statement_descriptor": None,
         }
     if kind == "multibanco":
@@ -323,7 +333,7 @@ def _type_details(rng: random.Random, kind: str, livemode: bool, currency: str |
     if kind == "eps":
         return {"reference": None, "statement_descriptor": None}
     if kind == "p24":
-        return {"reference": "P24-" + "".join(rng.choices(string.digits, k=9))}
+        return {"reference": "P24-" + rand_str(rng, 9, _DIGIT_TABLE)}
     if kind == "klarna":
         return {"client_token": None, "purchase_country": "US"}
     return {}
@@ -347,6 +357,7 @@ def make_source(
     created: int,
     livemode: bool,
     source_id: str | None = None,
+    customer: str | None = None,
     status: str = "pending",
     currency: str | None = None,
     amount: int | None = None,
@@ -368,12 +379,13 @@ def make_source(
     src: dict[str, Any] = {
         "id": sid,
         "object": "source",
-        kind: details,
+        kind: details,  # Stripe sorts keys; order is cosmetic, so the type hash comes first
         "allow_redisplay": None,
         "amount": amount,
         "client_secret": rand_id(rng, "src_client_secret_"),
         "created": created,
         "currency": currency,
+        **({"customer": customer} if customer else {}),
         "flow": flow,
         "livemode": livemode,
         "metadata": metadata or {},
@@ -413,11 +425,7 @@ def make_source(
             "attempts_remaining": 3 if status == "pending" else (2 if verified else 0),
             "status": "succeeded" if verified else ("pending" if status == "pending" else "failed"),
         }
-    return dict(sorted(src.items(), key=_stripe_order))
-
-
-def _stripe_order(item: tuple[str, Any]) -> tuple[int, str]:
-    return ({"id": 0, "object": 1}.get(item[0], 2), item[0])
+    return src
 
 
 def make_card(
@@ -443,7 +451,7 @@ def make_card(
         "dynamic_last4": None,
         "exp_month": rng.randint(1, 12),
         "exp_year": rng.randint(2025, 2031),
-        "fingerprint": "".join(rng.choices(ALNUM, k=16)),
+        "fingerprint": rand_str(rng, 16),
         "funding": rng.choice(("credit", "debit")),
         "last4": last4,
         "metadata": metadata,
@@ -466,7 +474,7 @@ def make_bank_account(
         "country": "US",
         "currency": "usd",
         "customer": customer_id,
-        "fingerprint": "".join(rng.choices(ALNUM, k=16)),
+        "fingerprint": rand_str(rng, 16),
         "last4": f"{rng.randint(0, 9999):04d}",
         "metadata": metadata,
         "routing_number": "110000000",
@@ -499,7 +507,7 @@ def make_transaction(
     if kind == "ach_credit_transfer":
         txn["ach_credit_transfer"] = {
             "customer_data": None,
-            "fingerprint": "".join(rng.choices(ALNUM, k=16)),
+            "fingerprint": rand_str(rng, 16),
             "last4": f"{rng.randint(0, 9999):04d}",
             "routing_number": "110000000",
         }

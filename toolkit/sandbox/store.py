@@ -270,9 +270,6 @@ class DataSet:
             src["owner"] = merge_owner(src["owner"], params["owner"])
         if "source_order" in params and params["source_order"] != "":
             src["source_order"] = make_order(src, params["source_order"])
-            src_sorted = dict(sorted(src.items(), key=_key_order))
-            src.clear()
-            src.update(src_sorted)
         self.touch_source(src)
 
     def attach(self, cid: str, sid: str, metadata: Any) -> dict[str, Any]:
@@ -317,9 +314,6 @@ class DataSet:
         )
         src["metadata"] = new_meta
         src["customer"] = cid
-        sorted_src = dict(sorted(src.items(), key=_key_order))
-        src.clear()
-        src.update(sorted_src)
         self.items.setdefault(cid, []).insert(0, sid)
         cus = self.customers[cid]
         if cus["default_source"] is None:
@@ -372,10 +366,6 @@ class DataSet:
     def new_id(self, prefix: str) -> str:
         """A fresh id for an object created at run time (deterministic for the request order)."""
         return rand_id(self.rng, prefix)
-
-
-def _key_order(item: tuple[str, Any]) -> tuple[int, str]:
-    return ({"id": 0, "object": 1}.get(item[0], 2), item[0])
 
 
 def _list_index(seq: list[str]) -> Callable[[str], int | None]:

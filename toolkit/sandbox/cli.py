@@ -1,0 +1,114 @@
+"""``python -m toolkit sandbox``: run the sandbox in the foreground until Ctrl-C.
+
+The lead's toolkit/cli.py wires these in::
+
+    sub = subparsers.add_parser("sandbox", help="run the Stripe-compatible sandbox")
+    add_arguments(sub)
+    sub.set_defaults(func=run)   # exit code = run(args)
+
+Example::
+
+    python -m toolkit sandbox --port 12111 --seed 7 --customers 2000 --rate-limit 25
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from toolkit.sandbox.sandbox import Sandbox
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share between 0 and 1, not {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the sandbox options to ``parser``.
+
+    Example: ``add_arguments(subparsers.add_parser("sandbox"))``
+    """
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=12111, help="port (default 12111; 0 = any)")
+    parser.add_argument("--seed", type=int, default=7, help="data seed (default 7)")
+    parser.add_argument(
+        "--customers", type=int, default=300, help="customers to seed (default 300)"
+    )
+    parser.add_argument("--empty", action="store_true", help="start with no demo data")
+    parser.add_argument(
+        "--latency", type=_non_negative, default=0.0, help="seconds added to each request"
+    )
+    parser.add_argument(
+        "--jitter", type=_non_negative, default=0.0, help="up to this many more seconds"
+    )
+    parser.add_argument(
+        "--rate-limit", type=float, default=None, help="requests/s before answering 429"
+    )
+    parser.add_argument("--error-rate", type=_rate, default=0.0, help="share of 500s (0-1)")
+    parser.add_argument(
+        "--drop-rate", type=_rate, default=0.0, help="share of dropped connections (0-1)"
+    )
+    parser.add_argument("--fault-method", default=None, help="limit faults to this HTTP method")
+    parser.add_argument("--fault-path", default=None, help="limit faults to paths matching regex")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C; returns the exit code.
+
+    Example: ``run(parser.parse_args(["--port", "12111"]))``
+    """
+    try:
+        box = Sandbox(
+            seed=args.seed,
+            customers=args.customers,
+            host=args.host,
+            port=args.port,
+            latency=args.latency,
+            jitter=args.jitter,
+            rate_limit=args.rate_limit,
+            error_rate=args.error_rate,
+            drop_rate=args.drop_rate,
+            fault_method=args.fault_method,
+            fault_path=args.fault_path,
+            demo=not args.empty,
+        )
+    except ValueError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
+    ds = box.store()
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    try:
+        print(
+            f"Stripe sandbox on http://{host}:{args.port} (seed {args.seed}, "
+            f"{len(ds.customers)} customers, {len(ds.sources)} sources). "
+            "Any sk_test_/sk_live_ key works. Ctrl-C to stop.",
+            flush=True,
+        )
+        box.serve_forever()
+    except KeyboardInterrupt:
+        print("sandbox stopped", flush=True)
+    except OSError as exc:
+        print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry: ``python -m toolkit.sandbox.cli --port 12111``."""
+    parser = argparse.ArgumentParser(prog="python -m toolkit sandbox", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
