@@ -121,16 +121,16 @@ def _refund_detail(row: pd.Series, ctx: CheckContext) -> str:
 
 
 def _stale_pending(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-    return _bool(
-        (t["status"] == "pending") & (t["unapplied"] > 0) & (t["age_days"] > ctx.pending_days)
-    )
+    return _bool((t["status"] == "pending") & (t["age_days"] > ctx.pending_days))
 
 
 def _stale_detail(row: pd.Series, ctx: CheckContext) -> str:
-    return (
-        f"Pending for {row['age_days']} days while holding "
-        f"{_money(row['unapplied'], row['currency'])} (limit {ctx.pending_days} days)."
-    )
+    held = row["unapplied"]
+    if held is not pd.NA and held is not None and held > 0:
+        holding = f"while holding {_money(held, row['currency'])} that was never applied"
+    else:
+        holding = "and nothing has been received"
+    return f"Pending for {row['age_days']} days {holding} (limit {ctx.pending_days} days)."
 
 
 def _transactions_mismatch(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
@@ -247,10 +247,11 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "stale_pending",
-        "Pending source holding funds for more than {days} days",
-        "The source is still pending (its funds were never charged) and was opened more than "
-        "{days} days before the audit date, yet it holds money the customer sent. Funds should "
-        "not sit unapplied: apply them to an invoice or return them.",
+        "Pending for more than {days} days",
+        "The source was opened more than {days} days before the audit date and is still "
+        "pending. A receiver normally becomes chargeable as soon as the customer's transfer "
+        "arrives, so either the customer never paid (follow up, or cancel the source) or money "
+        "sits on it unapplied (apply it to an invoice or return it); the detail says which.",
         False,
         _stale_pending,
         _stale_detail,

@@ -22,7 +22,8 @@ def clean_rows() -> tuple[list[dict], list[dict]]:
             "src_clean_consumed", received=3000, charged=2000, returned=1000, status="consumed"
         ),
         receiver("src_clean_canceled", received=0, status="canceled", days_old=200),
-        receiver("src_clean_empty_old", received=0, status="pending", days_old=400),
+        receiver("src_clean_empty_old", received=0, status="chargeable", days_old=400),
+        receiver("src_clean_pending_29", received=0, status="pending", days_old=29.9),
         receiver("src_clean_jpy", received=700, charged=200, currency="jpy", customer="cus_B"),
     ]
     txns = [
@@ -398,7 +399,23 @@ def test_repr_and_html():
     rows, txns = clean_rows()
     audit = audit_receivers(sources_frame(rows), txn_frame(txns))
     assert isinstance(audit, Audit)
-    assert repr(audit).startswith("<Audit as of 2026-11-01T00:00:00+00:00: 6 receivers, 0 flagged")
+    assert repr(audit).startswith("<Audit as of 2026-11-01T00:00:00+00:00: 7 receivers, 0 flagged")
     html = audit._repr_html_()
     assert "<table" in html and "Receiver figures missing" in html
     assert audit.flagged.empty
+
+
+def test_stale_pending_says_whether_money_is_held():
+    rows = [
+        receiver("src_empty", received=0, days_old=61),
+        receiver("src_held", received=2500, days_old=31),
+        receiver("src_young", received=0, days_old=30),
+        receiver("src_old_chargeable", received=2500, status="chargeable", days_old=300),
+    ]
+    audit = audit_receivers(sources_frame(rows))
+    found = audit.exceptions.set_index("source")
+    assert set(found.index) == {"src_empty", "src_held"}
+    assert set(found["check"]) == {"stale_pending"}
+    assert "nothing has been received" in found.loc["src_empty", "detail"]
+    assert "holding 25.00 USD" in found.loc["src_held", "detail"]
+    assert "Pending for 61 days" in found.loc["src_empty", "detail"]
