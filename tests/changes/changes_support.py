@@ -1,0 +1,66 @@
+"""Helpers for the changes tests: source frames straight from a sandbox, request-log counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+from toolkit.plans import OWNER_FIELDS
+from toolkit.sandbox import Sandbox
+
+TEST_KEY = "sk_test_" + "T3st" * 6
+
+
+def frame_of(box: Sandbox, ids: list[str]) -> pd.DataFrame:
+    """A sources frame (the columns plans read, as load_sources has them) for ``ids``."""
+    rows = []
+    for sid in ids:
+        src = box.get_source(sid)
+        owner = src.get("owner") or {}
+        address = owner.get("address") or {}
+        row: dict[str, Any] = {
+            "id": sid,
+            "customer": src.get("customer"),
+            "status": src["status"],
+            "metadata": dict(src.get("metadata") or {}),
+        }
+        for name in OWNER_FIELDS:
+            column = "owner_" + name.replace(".", "_")
+            if name.startswith("address."):
+                row[column] = address.get(name.split(".", 1)[1])
+            else:
+                row[column] = owner.get(name)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def pick(box: Sandbox, n: int, *, statuses=("chargeable", "pending"), attached=True) -> list[str]:
+    """``n`` source ids with one of ``statuses`` (attached to a customer or not), stable order."""
+    out = []
+    for sid, src in box.store().sources.items():
+        if src["status"] in statuses and bool(src.get("customer")) == attached:
+            out.append(sid)
+    assert len(out) >= n, f"only {len(out)} sources match"
+    return sorted(out)[:n]
+
+
+def effective_writes(box: Sandbox, method: str = "POST") -> Counter[str]:
+    """Source id -> successful, non-replayed writes in the sandbox log (the effective ones)."""
+    counts: Counter[str] = Counter()
+    for entry in box.requests:
+        if entry.method != method or entry.status != 200 or entry.replayed:
+            continue
+        last = entry.path.rstrip("/").split("/")[-1]
+        counts[entry.params.get("source", last) if last == "sources" else last] += 1
+    return counts
+
+
+def requests_for(box: Sandbox, source: str, method: str | None = None) -> list[Any]:
+    """Log entries whose path ends with ``source``."""
+    return [
+        e
+        for e in box.requests
+        if e.path.rstrip("/").endswith(source) and (method is None or e.method == method)
+    ]
