@@ -86,15 +86,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
     ds = box.store()
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    try:
+
+    def ready(url: str) -> None:
         print(
-            f"Stripe sandbox on http://{host}:{args.port} (seed {args.seed}, "
-            f"{len(ds.customers)} customers, {len(ds.sources)} sources). "
-            "Any sk_test_/sk_live_ key works. Ctrl-C to stop.",
+            f"Stripe sandbox on {url} (seed {args.seed}, {len(ds.customers)} customers, "
+            f"{len(ds.sources)} sources). Any sk_test_/sk_live_ key works. Ctrl-C to stop.",
             flush=True,
         )
-        box.serve_forever()
+
+    try:
+        box.serve_forever(ready)
     except KeyboardInterrupt:
         print("sandbox stopped", flush=True)
     except OSError as exc:

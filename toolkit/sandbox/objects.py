@@ -299,9 +299,8 @@ def _type_details(rng: random.Random, kind: str, livemode: bool, currency: str |
         return {"data_string": None, "native_url": None, "statement_descriptor": None}
     if kind == "wechat":
         return {
-            "prepay_id": None,
+            "prepay_id": "wx" + rand_str(rng, 20, _DIGIT_TABLE),
             "qr_code_url": "weixin://wxpay/bizpayurl?pr=" + rand_str(rng, 7),
-            "statement_descriptor": None,
         }
     if kind == "multibanco":
         return {
@@ -506,7 +505,6 @@ def make_transaction(
     }
     if kind == "ach_credit_transfer":
         txn["ach_credit_transfer"] = {
-            "customer_data": None,
             "fingerprint": rand_str(rng, 16),
             "last4": f"{rng.randint(0, 9999):04d}",
             "routing_number": "110000000",

@@ -14,6 +14,7 @@ import copy
 import ipaddress
 import itertools
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -113,9 +114,14 @@ class Sandbox:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until KeyboardInterrupt (used by the CLI)."""
+    def serve_forever(self, ready: Callable[[str], None] | None = None) -> None:
+        """Serve in the calling thread until KeyboardInterrupt (used by the CLI).
+
+        ``ready(url)`` is called once the port is bound.
+        """
         self._server = SandboxServer((self.host, self._requested_port), self)
+        if ready is not None:
+            ready(self.url)
         try:
             self._server.serve_forever(poll_interval=0.2)
         finally:

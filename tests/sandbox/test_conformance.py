@@ -1,0 +1,179 @@
+"""Every object and error the sandbox sends validates against Stripe's published schema.
+
+Responses are taken as wire JSON through the SDK's raw_request (not StripeObjects).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import stripe
+
+from toolkit.sandbox import Sandbox
+
+from .conftest import LIVE_KEY, Schemas, make_client, raw, send
+
+
+def _envelope(page: dict) -> dict:
+    """The page with embedded source lists emptied (their items are validated one by one)."""
+    data = [
+        {**c, "sources": {**c["sources"], "data": []}} if "sources" in c else c
+        for c in page["data"]
+    ]
+    return {**page, "data": data}
+
+
+def _all_customer_pages(client: stripe.StripeClient) -> list[dict]:
+    pages, after = [], None
+    while True:
+        params = {"limit": 100, "expand": ["data.sources"]}
+        if after:
+            params["starting_after"] = after
+        page = raw(client, "get", "/v1/customers", **params)
+        pages.append(page)
+        if not page["has_more"]:
+            return pages
+        after = page["data"][-1]["id"]
+
+
+@pytest.mark.slow
+def test_every_seeded_object_matches_the_schema(
+    sandbox: Sandbox, client: stripe.StripeClient, schemas: Schemas
+) -> None:
+    seen_sources = 0
+    kinds = set()
+    for page in _all_customer_pages(client):
+        schemas.check_response(_envelope(page), "get", "/v1/customers")
+        for cus in page["data"]:
+            embedded = cus["sources"]
+            assert embedded["url"] == f"/v1/customers/{cus['id']}/sources"
+            assert "total_count" not in embedded
+            if embedded["has_more"]:
+                rest = raw(
+                    client,
+                    "get",
+                    f"/v1/customers/{cus['id']}/sources",
+                    limit=100,
+                    starting_after=embedded["data"][-1]["id"],
+                )
+                schemas.check_response(
+                    {**rest, "data": []}, "get", "/v1/customers/{customer}/sources"
+                )
+                items = embedded["data"] + rest["data"]
+            else:
+                items = embedded["data"]
+            for item in items:
+                kinds.add(item["object"])
+                schemas.check(item, item["object"])
+                if item["object"] == "source":
+                    seen_sources += 1
+                    kinds.add(item["type"])
+                    assert item["customer"] == cus["id"]
+    for sid in sandbox.detached_ids + sandbox.unattached_ids:
+        src = raw(client, "get", f"/v1/sources/{sid}")
+        schemas.check_response(src, "get", "/v1/sources/{source}")
+    assert seen_sources > 800
+    assert {"source", "card", "bank_account"} <= kinds
+    assert {"ach_credit_transfer", "card", "sepa_debit", "ach_debit", "three_d_secure"} <= kinds
+    assert {"alipay", "multibanco", "wechat", "ideal"} <= kinds
+
+
+def test_transactions_and_their_lists_match_the_schema(
+    sandbox: Sandbox, client: stripe.StripeClient, schemas: Schemas
+) -> None:
+    ids = [sid for names in sandbox.planted.values() for sid in names]
+    ids += [s for s, txns in sandbox.store().transactions.items() if txns][:20]
+    count = 0
+    for sid in ids:
+        page = raw(client, "get", f"/v1/sources/{sid}/source_transactions", limit=100)
+        schemas.check_response(page, "get", "/v1/sources/{source}/source_transactions")
+        assert page["url"] == f"/v1/sources/{sid}/source_transactions"
+        for txn in page["data"]:
+            schemas.check(txn, "source_transaction")
+            assert txn["source"] == sid
+            count += 1
+    assert count > 30
+
+
+def test_retrieved_customer_and_written_sources_match_the_schema(
+    box: Sandbox, wclient: stripe.StripeClient, schemas: Schemas
+) -> None:
+    cid = next(c for c, items in box.store().items.items() if len(items) > 10)
+    cus = raw(wclient, "get", f"/v1/customers/{cid}", expand=["sources"])
+    schemas.check_response(cus, "get", "/v1/customers/{customer}")
+    assert len(cus["sources"]["data"]) == 10
+    plain = raw(wclient, "get", f"/v1/customers/{cid}")
+    assert "sources" not in plain
+    sid = box.planted["negative_reversal"][0]
+    updated = raw(
+        wclient,
+        "post",
+        f"/v1/sources/{sid}",
+        metadata={"k": "v"},
+        owner={"name": "Ada", "address": {"city": "Paris"}},
+    )
+    schemas.check_response(updated, "post", "/v1/sources/{source}")
+    order = raw(
+        wclient,
+        "post",
+        f"/v1/sources/{box.unattached_ids[0]}",
+        source_order={"items": [{"amount": 500, "quantity": 2, "description": "x"}]},
+    )
+    schemas.check(order, "source")
+    assert order["source_order"]["amount"] == 1000
+    created = raw(wclient, "post", "/v1/sources", type="ach_credit_transfer", currency="usd")
+    schemas.check_response(created, "post", "/v1/sources")
+    attached = raw(wclient, "post", f"/v1/customers/{cid}/sources", source=created["id"])
+    schemas.check(attached, "source")
+    detached = raw(wclient, "delete", f"/v1/customers/{cid}/sources/{created['id']}")
+    schemas.check(detached, "source")
+    three_ds = raw(
+        wclient,
+        "post",
+        "/v1/sources",
+        type="three_d_secure",
+        amount=1234,
+        currency="eur",
+        redirect={"return_url": "https://example.com/back"},
+    )
+    schemas.check(three_ds, "source")
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body", "key", "status"),
+    [
+        ("GET", "/v1/sources/src_nope", None, "sk_test_abc", 404),
+        ("GET", "/v1/customers?limit=500", None, "sk_test_abc", 400),
+        ("GET", "/v1/customers?foo=1", None, "sk_test_abc", 400),
+        ("POST", "/v1/sources/src_nope", "metadata[a]=b", "sk_test_abc", 404),
+        ("GET", "/v1/customers", None, None, 401),
+        ("GET", "/v1/customers", None, "pk_test_abc", 401),
+        ("GET", "/v1/nothing", None, "sk_test_abc", 404),
+    ],
+)
+def test_errors_match_the_schema(
+    sandbox: Sandbox,
+    schemas: Schemas,
+    method: str,
+    target: str,
+    body: str | None,
+    key: str | None,
+    status: int,
+) -> None:
+    got, headers, payload = send(sandbox, method, target, body, key=key)
+    assert got == status
+    assert headers["request-id"].startswith("req_")
+    error = json.loads(payload)
+    schemas.check(error, "error")
+    assert set(error) == {"error"}
+
+
+def test_live_objects_match_the_schema(sandbox: Sandbox, schemas: Schemas) -> None:
+    live = make_client(sandbox, LIVE_KEY)
+    page = raw(live, "get", "/v1/customers", limit=20, expand=["data.sources"])
+    schemas.check_response(page, "get", "/v1/customers")
+    sources = [s for c in page["data"] for s in c["sources"]["data"] if s["object"] == "source"]
+    assert sources and all(s["livemode"] for s in sources)
+    for src in sources:
+        schemas.check(src, "source")
