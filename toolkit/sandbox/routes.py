@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from toolkit.sandbox.errors import ApiError
-from toolkit.sandbox.forms import ANY, BOOL, EXPAND, INT, LIST_OF, METADATA, STR
+from toolkit.sandbox.forms import ANY, BOOL, EXPAND, INT, LIST_OF, METADATA, STR, as_int, validate
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import SOURCE_TYPES, flow_of, make_source
 from toolkit.sandbox.store import DataSet, dumps, make_order, merge_owner
@@ -44,7 +44,7 @@ NESTED = {
 CREATED = {"gt": INT, "gte": INT, "lt": INT, "lte": INT}
 LIST = {"limit": INT, "starting_after": STR, "ending_before": STR, "expand": EXPAND}
 
-SPEC_LIST_CUSTOMERS = {**LIST, "created": CREATED, "email": STR, "test_clock": STR}
+SPEC_LIST_CUSTOMERS = {**LIST, "created": ANY, "email": STR, "test_clock": STR}
 SPEC_RETRIEVE = {"expand": EXPAND}
 SPEC_LIST_ITEMS = {**LIST, "object": STR}
 SPEC_ATTACH = {
@@ -117,8 +117,13 @@ def list_customers(ds: DataSet, params: dict[str, Any]) -> bytes:
     limit = _limit(params)
     after, before = _cursors(params)
     created = params.get("created", {})
-    if created == "":
-        created = {}
+    if isinstance(created, str):  # created=<unix time>: exactly that second
+        exact = as_int(created, "created") if created else None
+        created = {} if exact is None else {"gte": exact, "lte": exact}
+    elif isinstance(created, dict):
+        created = validate(created, CREATED, None, "created")
+    else:
+        raise ApiError.invalid("Invalid hash: created", "created")
     ids, more = ds.page_customers(limit, after, before, created, params.get("email"))
     expanded = "data.sources" in expand
     frags = [ds.customer_json(c, expand_sources=expanded) for c in ids]
