@@ -8,7 +8,8 @@
     ├── LiveModeRefused               a write against a live key without allow_live=True
     ├── InvalidInputError(ValueError) bad user input: ids, metadata, plans, tables
     ├── NotFoundError(LookupError)    an unknown source or customer id
-    └── StripeRequestError            a request that still failed after retries
+    ├── StripeRequestError            a request that still failed after retries
+    └── Cancelled                     work stopped through its ``cancel`` event
 
 Example::
 
@@ -21,6 +22,7 @@ Example::
 from __future__ import annotations
 
 __all__ = [
+    "Cancelled",
     "ConfigurationError",
     "InvalidInputError",
     "InvalidKeyError",
@@ -75,3 +77,7 @@ class StripeRequestError(ToolkitError):
         self.code = code
         self.request_id = request_id
         self.stripe_message = stripe_message
+
+
+class Cancelled(ToolkitError):
+    """Work was stopped because its ``cancel`` event was set (a Cancel button, for example)."""

@@ -15,11 +15,9 @@ from __future__ import annotations
 import threading
 import time
 
+from toolkit.errors import Cancelled
+
 __all__ = ["Cancelled", "RateLimiter"]
-
-
-class Cancelled(Exception):
-    """Raised by :meth:`RateLimiter.acquire` when its cancel event is set while waiting."""
 
 
 class RateLimiter:

@@ -1,0 +1,51 @@
+"""The public surface: ``toolkit.__all__`` equals the README's reference, and every name is documented."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import toolkit
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_reference() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## API reference", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([A-Za-z_]+)` \|", section, flags=re.MULTILINE)
+
+
+def test_all_equals_the_readme_reference():
+    documented = readme_reference()
+    assert len(documented) == len(set(documented)), "a name is listed twice in the README"
+    assert sorted(documented) == sorted(toolkit.__all__)
+
+
+def test_every_public_name_resolves():
+    for name in toolkit.__all__:
+        assert getattr(toolkit, name) is not None, name
+
+
+def test_public_functions_are_typed_and_show_a_call():
+    for name in toolkit.__all__:
+        obj = getattr(toolkit, name)
+        if not inspect.isfunction(obj):
+            continue
+        doc = inspect.getdoc(obj) or ""
+        assert doc, f"{name} has no docstring"
+        assert f"{name}(" in doc, f"{name}'s docstring shows no call"
+        signature = inspect.signature(obj)
+        assert signature.return_annotation is not inspect.Signature.empty, (
+            f"{name} has no return type"
+        )
+
+
+def test_errors_form_one_tree():
+    for name in toolkit.__all__:
+        obj = getattr(toolkit, name)
+        if inspect.isclass(obj) and issubclass(obj, Exception):
+            assert issubclass(obj, toolkit.ToolkitError), name
+    assert issubclass(toolkit.InvalidKeyError, toolkit.ConfigurationError)
+    assert issubclass(toolkit.InvalidInputError, ValueError)
