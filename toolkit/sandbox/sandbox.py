@@ -107,7 +107,7 @@ class Sandbox:
         self._server = SandboxServer((self.host, self._requested_port), self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.05},
             name=f"stripe-sandbox:{self.port}",
             daemon=True,
         )
