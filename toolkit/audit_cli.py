@@ -5,6 +5,7 @@ Examples::
     python -m toolkit audit --out exports/audit.xlsx                  # sandbox unless a key is set
     python -m toolkit audit --snapshot snapshots/2026-11-01.parquet --out audit.xlsx
     python -m toolkit audit --out audit.xlsx --csv exports/audit --png exports/audit.png
+    python -m toolkit audit --out audit.xlsx --ids detached.txt   # plus sources known by id only
 
 Against an account (or the sandbox) it fetches every source and the transactions of the receivers;
 from a snapshot it audits the saved sources as of the snapshot's time (no transaction checks).
@@ -55,6 +56,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--account", default=None, help="connected account id (acct_...) to audit, if any"
     )
+    parser.add_argument(
+        "--ids",
+        default=None,
+        metavar="FILE",
+        help="also audit these source ids (one per line, or a CSV with an 'id' column): "
+        "sources detached from their customer can only be reached by id",
+    )
+
+
+def read_ids(path: str | Path) -> list[str]:
+    """Source ids from a text file (one per line) or a CSV with an ``id`` column.
+
+    Example: ``read_ids("detached.txt") == ["src_1", "src_2"]``.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise InvalidInputError(f"No id file at {file}: pass a file with one source id per line.")
+    if file.suffix.lower() == ".csv":
+        import pandas as pd
+
+        table = pd.read_csv(file, dtype=str)
+        column = "id" if "id" in table.columns else table.columns[0]
+        values = [str(v).strip() for v in table[column].dropna()]
+    else:
+        values = [line.strip() for line in file.read_text().splitlines()]
+    ids = [v for v in values if v and not v.startswith("#")]
+    bad = [v for v in ids if not v.startswith("src_")]
+    if bad:
+        raise InvalidInputError(
+            f"{file} holds {len(bad)} value(s) that are not source ids (src_...), e.g. {bad[0]!r}."
+        )
+    return list(dict.fromkeys(ids))
 
 
 def _progress() -> bool:
@@ -62,6 +95,12 @@ def _progress() -> bool:
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
+    extra_ids = read_ids(args.ids) if args.ids else []
+    if args.snapshot and extra_ids:
+        raise InvalidInputError(
+            "--ids adds sources fetched by id, which a saved snapshot cannot do: use one or the "
+            "other (or save a snapshot that already holds those sources)."
+        )
     if args.snapshot:
         from toolkit.snapshot import load_snapshot
 
@@ -76,6 +115,19 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     with connect(stripe_account=args.account, quiet=True) as session:
         print(f"Fetching sources from {session.account_label} ...", file=sys.stderr, flush=True)
         sources = load_sources(session, progress=_progress())
+        if extra_ids:
+            import pandas as pd
+
+            known = set(sources["id"])
+            wanted = [i for i in extra_ids if i not in known]
+            if wanted:
+                by_id = load_sources(session, ids=wanted, progress=_progress())
+                attrs = dict(sources.attrs)
+                sources = pd.concat([sources, by_id], ignore_index=True)
+                sources.attrs = attrs
+                missing = (by_id.attrs.get("toolkit") or {}).get("missing_ids") or []
+                if missing:
+                    print(f"  note: {len(missing)} id(s) not found: {', '.join(missing[:5])}")
         transactions = None
         if not args.no_transactions:
             receivers = sources[sources["flow"] == "receiver"]
@@ -105,6 +157,11 @@ def run(args: argparse.Namespace) -> int:
         )
     for note in audit.notes:
         print(f"  note: {note}")
+    if not args.snapshot and not args.ids:
+        print(
+            "  note: sources detached from their customer are reachable by id only; "
+            "add them with --ids FILE."
+        )
     if out:
         print(f"Wrote {audit.to_excel(out)}")
     if args.csv:

@@ -65,3 +65,25 @@ def test_audit_refuses_bad_input(tmp_path):
         audit_cli.run(parse("--snapshot", str(tmp_path / "missing.parquet")))
     with pytest.raises(InvalidInputError, match="pending-days"):
         audit_cli.run(parse("--snapshot", str(tmp_path / "x"), "--pending-days", "-3"))
+
+
+def test_read_ids(tmp_path):
+    text = tmp_path / "ids.txt"
+    text.write_text("# detached\nsrc_1\n\nsrc_2\nsrc_1\n")
+    assert audit_cli.read_ids(text) == ["src_1", "src_2"]
+    table = tmp_path / "ids.csv"
+    table.write_text("customer,id\ncus_1,src_9\ncus_2,src_8\n")
+    assert audit_cli.read_ids(table) == ["src_9", "src_8"]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("src_1\ncus_1\n")
+    with pytest.raises(InvalidInputError, match="not source ids"):
+        audit_cli.read_ids(bad)
+    with pytest.raises(InvalidInputError, match="No id file"):
+        audit_cli.read_ids(tmp_path / "nope.txt")
+
+
+def test_ids_do_not_combine_with_a_snapshot(snapshot, tmp_path):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("src_1\n")
+    with pytest.raises(InvalidInputError, match="--ids"):
+        audit_cli.run(parse("--snapshot", str(snapshot), "--ids", str(ids)))

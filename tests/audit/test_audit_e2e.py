@@ -94,15 +94,20 @@ def test_e2e_snapshot_time_is_the_default_audit_date(loaded):
 
 
 @pytest.mark.slow
-def test_cli_audit_against_the_embedded_sandbox(tmp_path, monkeypatch, capsys):
-    """No key set: `python -m toolkit audit` runs on the embedded sandbox at its data clock."""
+def test_cli_audit_against_the_embedded_sandbox(sandbox, tmp_path, monkeypatch, capsys):
+    """No key set: `python -m toolkit audit` runs on the embedded sandbox at its data clock;
+    --ids adds the detached sources, so every planted anomaly is in the workbook."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "ids.txt").write_text("\n".join(sandbox.detached_ids + sandbox.unattached_ids))
     parser = argparse.ArgumentParser()
     audit_cli.add_arguments(parser)
-    args = parser.parse_args(["--out", "audit.xlsx", "--csv", "csv"])
+    args = parser.parse_args(["--out", "audit.xlsx", "--csv", "csv", "--ids", "ids.txt"])
     assert audit_cli.run(args) == 0
     out = capsys.readouterr().out
     assert "as of 2026-11-01" in out
+    found = pd.read_csv(tmp_path / "csv" / "exceptions.csv")
+    planted = {sid for ids in sandbox.planted.values() for sid in ids}
+    assert set(found["source"]) == planted
     wb = openpyxl.load_workbook(tmp_path / "audit.xlsx")
     cover = {r[0]: r[1] for r in wb["Cover"].iter_rows(values_only=True) if r and r[0]}
     assert cover["Mode"] == "sandbox"
