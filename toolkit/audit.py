@@ -721,7 +721,7 @@ def _summary(audit: Audit, *, n_sources: int) -> pd.DataFrame:
             items.append((f"{m.capitalize()} ({label})", shown))
     items.extend(("Note", note) for note in audit.notes)
     frame = pd.DataFrame(items, columns=["item", "value"])
-    frame["value"] = frame["value"].map(str).astype("object")
+    frame["value"] = frame["value"].astype("object")
     return frame
 
 
