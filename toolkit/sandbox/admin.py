@@ -81,6 +81,8 @@ def handle_admin(
             act = box.deposit if path.endswith("deposit") else box.reverse
             try:
                 txn = act(source, amount, account=account, livemode=livemode)
+            except KeyError as exc:
+                raise ApiError.missing("source", source, "source") from exc
             except ValueError as exc:
                 raise ApiError.invalid(str(exc), "amount") from exc
             return json_reply(txn)

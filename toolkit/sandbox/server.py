@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import socket
 import threading
+import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from toolkit.sandbox.dispatch import handle
+from toolkit.sandbox.dispatch import Reply, handle
+from toolkit.sandbox.errors import api_error
 
 if TYPE_CHECKING:
     from toolkit.sandbox.sandbox import Sandbox
@@ -30,7 +32,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
-        reply = handle(self.server.box, method, self.path, self.headers, body)
+        try:
+            reply = handle(self.server.box, method, self.path, self.headers, body)
+        except Exception:  # a sandbox bug: answer like Stripe's 500, keep serving
+            traceback.print_exc()
+            reply = Reply(500, api_error().body())
         if reply is None:  # injected drop: close without a word
             self.close_connection = True
             try:
