@@ -27,7 +27,7 @@ from toolkit.widgets.audit_view import AuditView
 from toolkit.widgets.detach_panel import DetachPanel
 from toolkit.widgets.explorer import SourceExplorer
 from toolkit.widgets.metadata_editor import MetadataEditor
-from toolkit.widgets.style import error_html
+from toolkit.widgets.style import button, error_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["AuditTab", "ToolkitApp", "app"]
@@ -42,13 +42,14 @@ class AuditTab(widgets.VBox):
         super().__init__()
         self.session = session
         self.explorer = explorer
-        self.run_button = widgets.Button(
-            description="Run audit", icon="calculator", button_style="info"
-        )
+        self.run_button = button(description="Run audit", icon="calculator", button_style="info")
         self.with_transactions = widgets.Checkbox(
-            value=True, description="Reconcile with source transactions", indent=False
+            value=True,
+            description="Reconcile with source transactions",
+            indent=False,
+            layout=widgets.Layout(width="auto"),
         )
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
         self.progress = widgets.IntProgress(
             value=0, min=0, max=1, layout=widgets.Layout(width="200px")
         )

@@ -20,7 +20,7 @@ import pandas as pd
 from itables.widget import ITable
 
 from toolkit.audit import Audit
-from toolkit.widgets.style import banner_html, error_html, table_html
+from toolkit.widgets.style import banner_html, button, error_html, table_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["EXCEPTION_COLUMNS", "AuditView"]
@@ -60,12 +60,8 @@ class AuditView(widgets.VBox):
         self.chart = widgets.Image(format="png")
         self.error = widgets.HTML()
         self.folder = widgets.Text(value=str(folder), description="Folder", placeholder="exports")
-        self.excel_button = widgets.Button(
-            description="Export Excel", icon="file-excel-o", disabled=True
-        )
-        self.csv_button = widgets.Button(
-            description="Export CSV", icon="file-text-o", disabled=True
-        )
+        self.excel_button = button(description="Export Excel", icon="file-excel-o", disabled=True)
+        self.csv_button = button(description="Export CSV", icon="file-text-o", disabled=True)
         self.progress = widgets.IntProgress(
             value=0, min=0, max=1, layout=widgets.Layout(width="160px")
         )

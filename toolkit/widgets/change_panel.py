@@ -19,7 +19,7 @@ from toolkit.apply import Outcome
 from toolkit.plans import Plan
 from toolkit.session import Session
 from toolkit.widgets.selection import SelectionSource, selection_frame, watch_selection
-from toolkit.widgets.style import banner_html, error_html
+from toolkit.widgets.style import banner_html, button, error_html
 from toolkit.widgets.views import live_banner_html, outcome_html
 from toolkit.widgets.worker import Progress, Worker
 
@@ -57,15 +57,22 @@ class ChangePanel(widgets.VBox):
             value=0, min=0, max=1, layout=widgets.Layout(width="260px")
         )
         self.status = widgets.Label()
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
         self.cancel_button.on_click(lambda _: self.cancel())
         self.live_confirm = widgets.Checkbox(
-            value=False, description="I understand this changes LIVE data", indent=False
+            value=False,
+            description="I understand this changes LIVE data",
+            indent=False,
+            layout=widgets.Layout(width="auto"),
         )
         self.live_confirm.layout.display = None if session.mode == "live" else "none"
         self.live_confirm.observe(self._update_buttons, names="value")
         self.worker = Worker(self.progress, self.status)
-        watch_selection(selection, self._selection_changed)
+
+    def _ready(self) -> None:
+        """Subclasses call this last in ``__init__``: start following the selection."""
+        watch_selection(self.selection, self._selection_changed)
+        self.show_selection()
 
     # -- selection ----------------------------------------------------------------------------
     @property
@@ -82,8 +89,11 @@ class ChangePanel(widgets.VBox):
         self._selection_changed()
 
     def _selection_changed(self) -> None:
-        self.invalidate()
-        self.show_selection()
+        try:
+            self.invalidate()
+            self.show_selection()
+        except Exception as exc:  # never break the explorer that notifies us
+            self.error.value = error_html(exc)
 
     def show_selection(self) -> None:
         """Say how many sources are selected."""
@@ -121,6 +131,7 @@ class ChangePanel(widgets.VBox):
 
         def done(outcome: Outcome) -> None:
             self.outcome = outcome
+            self.status.value = outcome.headline()
             self.result_view.value = outcome_html(outcome, dry_run=dry_run)
             self.journal_label.value = (
                 f"Journal: <code>{outcome.journal}</code> (readable by you only)"

@@ -25,7 +25,7 @@ from toolkit.plans import IRREVERSIBLE_NOTE, Plan, plan_detach
 from toolkit.session import Session
 from toolkit.widgets.change_panel import ChangePanel
 from toolkit.widgets.selection import SelectionSource
-from toolkit.widgets.style import banner_html, error_html, table_html
+from toolkit.widgets.style import banner_html, button, error_html, table_html
 from toolkit.widgets.views import PLAN_COLOURS
 from toolkit.widgets.worker import Progress
 
@@ -46,8 +46,8 @@ class DetachPanel(ChangePanel):
         self.warning = widgets.HTML(
             banner_html(IRREVERSIBLE_NOTE, "danger", title="Detaching cannot be undone.")
         )
-        self.preview_button = widgets.Button(description="Preview", icon="eye", button_style="info")
-        self.check_button = widgets.Button(
+        self.preview_button = button(description="Preview", icon="eye", button_style="info")
+        self.check_button = button(
             description="Dry run", icon="search", disabled=True,
             tooltip="check each source against Stripe now; changes nothing",
         )  # fmt: skip
@@ -57,7 +57,7 @@ class DetachPanel(ChangePanel):
             style={"description_width": "initial"},
             continuous_update=True,
         )
-        self.detach_button = widgets.Button(
+        self.detach_button = button(
             description="Detach", icon="unlink", button_style="danger", disabled=True
         )
         self.preview_button.on_click(lambda _: self.preview())
@@ -78,7 +78,7 @@ class DetachPanel(ChangePanel):
             self.result_view,
             self.journal_label,
         ]
-        self.show_selection()
+        self._ready()
 
     @property
     def ready_count(self) -> int:

@@ -25,7 +25,7 @@ from toolkit.frame import empty_frame
 from toolkit.money import format_money
 from toolkit.select import filter_sources, totals_by_currency, unapplied_amount
 from toolkit.session import Session
-from toolkit.widgets.style import banner_html, error_html, json_html, table_html
+from toolkit.widgets.style import banner_html, button, error_html, json_html, table_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["GRID_COLUMNS", "SourceExplorer", "grid_frame"]
@@ -145,11 +145,11 @@ class SourceExplorer(widgets.VBox):
         )
         self.created_from = widgets.DatePicker(description="Created ≥")
         self.created_to = widgets.DatePicker(description="Created ≤")
-        self.clear_filters_button = widgets.Button(description="Clear filters", icon="times")
-        self.select_all_button = widgets.Button(description="Select all shown", icon="check-square")
-        self.clear_selection_button = widgets.Button(description="Clear selection", icon="square")
-        self.reload_button = widgets.Button(description="Reload", icon="refresh")
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True)
+        self.clear_filters_button = button(description="Clear filters", icon="times")
+        self.select_all_button = button(description="Select all shown", icon="check-square")
+        self.clear_selection_button = button(description="Clear selection", icon="square")
+        self.reload_button = button(description="Reload", icon="refresh")
+        self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
         self.reload_button.layout.display = None if session is not None else "none"
         self.cancel_button.layout.display = self.reload_button.layout.display
 
@@ -162,14 +162,16 @@ class SourceExplorer(widgets.VBox):
         self.status = widgets.Label()
         self.summary = widgets.HTML()
         self.detail = widgets.HTML("<i>Select a row to see it.</i>")
-        self.grid = ITable(
-            grid_frame(self.frame),
-            select={"style": "multi+shift"},
-            maxBytes=0,
-            pageLength=page_length,
-            classes="display compact nowrap",
-            selected_rows=[],
-        )
+        # every update() must repeat these: itables resets options it is not given (maxBytes
+        # would fall back to 64 KB and silently drop rows from the grid)
+        self.grid_options: dict[str, Any] = {
+            "select": {"style": "multi+shift"},
+            "maxBytes": 0,
+            "pageLength": page_length,
+            "classes": "display compact nowrap",
+            "showIndex": False,
+        }
+        self.grid = ITable(grid_frame(self.frame), selected_rows=[], **self.grid_options)
         self.worker = Worker(self.progress, self.status)
 
         for w in (
@@ -268,7 +270,6 @@ class SourceExplorer(widgets.VBox):
 
     def _set_frame(self, df: pd.DataFrame) -> None:
         self.frame = df
-        self.data_version += 1
         info = df.attrs.get("toolkit", {}) if isinstance(df.attrs, dict) else {}
         parts = [f"<b>{len(df):,}</b> sources"]
         if info.get("account"):
@@ -288,6 +289,7 @@ class SourceExplorer(widgets.VBox):
         finally:
             self._filling = False
         self.refresh()
+        self.data_version += 1
 
     # -- filters ------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
@@ -334,7 +336,7 @@ class SourceExplorer(widgets.VBox):
         keep = set(self.selected_ids)
         self.view = view.reset_index(drop=True)
         positions = [i for i, v in enumerate(self.view["id"].tolist()) if v in keep]
-        self.grid.update(grid_frame(self.view), selected_rows=positions)
+        self.grid.update(grid_frame(self.view), selected_rows=positions, **self.grid_options)
         self._on_rows(None)
 
     # -- selection ----------------------------------------------------------------------------
@@ -384,7 +386,7 @@ class SourceExplorer(widgets.VBox):
             return text
         display = pd.DataFrame(
             {
-                "currency": totals["currency"],
+                "currency": totals["currency"].replace("", "(none)"),
                 "sources": totals["sources"],
                 "receivers": totals["receivers"],
                 "amount": _money_column(totals["amount"], totals["currency"]),

@@ -27,7 +27,7 @@ from toolkit.plans import UNSET, Plan, plan_metadata, plan_metadata_from_table
 from toolkit.session import Session
 from toolkit.widgets.change_panel import ChangePanel
 from toolkit.widgets.selection import SelectionSource, selection_pool
-from toolkit.widgets.style import banner_html, error_html
+from toolkit.widgets.style import banner_html, button, error_html
 from toolkit.widgets.views import plan_html
 from toolkit.widgets.worker import Progress
 
@@ -62,19 +62,24 @@ class MetadataEditor(ChangePanel):
 
         self.mode = widgets.ToggleButtons(options=[SET_MODE, CSV_MODE], value=SET_MODE)
         self.key_rows = widgets.VBox()
-        self.add_key_button = widgets.Button(description="Add key", icon="plus")
-        self.unset_keys = widgets.TagsInput(value=[], allow_duplicates=False)
+        self.add_key_button = button(description="Add key", icon="plus")
+        self.unset_keys = widgets.TagsInput(
+            value=[], allow_duplicates=False, layout=widgets.Layout(min_width="320px")
+        )
         self.upload = widgets.FileUpload(accept=".csv,text/csv", multiple=False)
         self.upload_label = widgets.HTML(CSV_HELP)
-        self.preview_button = widgets.Button(description="Preview", icon="eye", button_style="info")
+        self.preview_button = button(description="Preview", icon="eye", button_style="info")
         self.dry_run = widgets.Checkbox(
-            value=True, description="Dry run (check against Stripe, change nothing)", indent=False
+            value=True,
+            description="Dry run (check against Stripe, change nothing)",
+            indent=False,
+            layout=widgets.Layout(width="auto"),
         )
-        self.apply_button = widgets.Button(
+        self.apply_button = button(
             description="Dry run", icon="play", button_style="warning", disabled=True
         )
-        self.retry_button = widgets.Button(description="Retry failed", icon="redo", disabled=True)
-        self.undo_button = widgets.Button(description="Undo last apply", icon="undo", disabled=True)
+        self.retry_button = button(description="Retry failed", icon="redo", disabled=True)
+        self.undo_button = button(description="Undo last apply", icon="undo", disabled=True)
 
         self.set_box = widgets.VBox(
             [
@@ -114,7 +119,7 @@ class MetadataEditor(ChangePanel):
             self.journal_label,
         ]
         self.add_key()
-        self.show_selection()
+        self._ready()
 
     # -- inputs -------------------------------------------------------------------------------
     def add_key(self, key: str = "", value: str = "") -> None:
@@ -123,7 +128,7 @@ class MetadataEditor(ChangePanel):
         value_box = widgets.Text(
             value=value, placeholder="value", layout=widgets.Layout(width="320px")
         )
-        remove = widgets.Button(icon="trash", tooltip="remove this key", layout={"width": "40px"})
+        remove = button(icon="trash", tooltip="remove this key", layout={"width": "40px"})
         row = widgets.HBox([key_box, widgets.Label("="), value_box, remove])
         key_box.observe(self.invalidate, names="value")
         value_box.observe(self.invalidate, names="value")

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import ipywidgets as widgets
 import pandas as pd
 import stripe
 
@@ -24,6 +25,7 @@ from toolkit.session import mask_key
 
 __all__ = [
     "banner_html",
+    "button",
     "error_html",
     "error_text",
     "json_html",
@@ -144,3 +146,9 @@ def json_html(value: Any, *, max_height: str = "360px") -> str:
         f"<pre style='max-height:{max_height};overflow:auto;font-size:12px;margin:0;"
         f"background:#fafafa;border:1px solid #ddd;padding:6px'>{html.escape(safe_text(text))}</pre>"
     )
+
+
+def button(**kwargs: Any) -> widgets.Button:
+    """An ``ipywidgets.Button`` as wide as its label: ``button(description="Apply", icon="play")``."""
+    kwargs.setdefault("layout", widgets.Layout(width="fit-content", min_width="90px"))
+    return widgets.Button(**kwargs)
