@@ -1,0 +1,166 @@
+"""``python -m toolkit export``: every source (or a selection) to a Parquet snapshot or a CSV file.
+
+Examples::
+
+    python -m toolkit export --out sources.parquet
+    python -m toolkit export --out sources.csv --customers cus_1,cus_2
+    python -m toolkit export --out some.parquet --ids-file ids.txt
+    python -m toolkit export --out q1.parquet --created-from 2026-01-01 --created-to 2026-04-01
+
+The key comes from ``STRIPE_API_KEY`` (or ``.env``); without one it runs against the built-in
+sandbox. Files are written readable by the user only: they hold customer data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from toolkit.errors import InvalidInputError
+
+__all__ = ["add_arguments", "run", "write_csv"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the export options to ``parser``: ``add_arguments(subparsers.add_parser("export"))``."""
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="file to write: *.parquet (a snapshot, reloadable exactly) or *.csv",
+    )
+    parser.add_argument(
+        "--customers",
+        action="append",
+        default=None,
+        metavar="IDS",
+        help="only these customers' sources (comma-separated cus_... ids; may repeat)",
+    )
+    parser.add_argument(
+        "--ids-file",
+        default=None,
+        metavar="PATH",
+        help="only these sources: a text file with one src_... id per line (detached ones too)",
+    )
+    parser.add_argument(
+        "--created-from",
+        default=None,
+        metavar="WHEN",
+        help="only customers created at or after this date/time (UTC), e.g. 2026-01-01",
+    )
+    parser.add_argument(
+        "--created-to",
+        default=None,
+        metavar="WHEN",
+        help="only customers created before this date/time (UTC, exclusive)",
+    )
+    parser.add_argument(
+        "--account", default=None, help="a connected account id (acct_...) to export from"
+    )
+    parser.add_argument(
+        "--no-metadata-columns",
+        action="store_true",
+        help="keep metadata as one dict column, without a column per key",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _customers(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not ids:
+        raise InvalidInputError("--customers needs customer ids like cus_123 (comma-separated).")
+    return ids
+
+
+def _ids_file(path: str | None) -> list[str] | None:
+    if path is None:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidInputError(f"--ids-file: no file at {file}.")
+    ids: list[str] = []
+    for line in file.read_text(encoding="utf-8").splitlines():
+        text = line.split("#", 1)[0]
+        ids.extend(part.strip() for part in text.replace(",", " ").split() if part.strip())
+    if not ids:
+        raise InvalidInputError(f"--ids-file: {file} holds no source ids (one src_... per line).")
+    return ids
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a sources frame as CSV (mode 0600): dict columns as JSON, ``raw`` left out.
+
+    Example: ``write_csv(toolkit.load_sources(session), "exports/sources.csv")``.
+    """
+    target = Path(path)
+    out = df.drop(columns=[c for c in ("raw",) if c in df.columns])
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = [
+                json.dumps(v, ensure_ascii=False, sort_keys=True)
+                if isinstance(v, dict | list)
+                else v
+                for v in out[column]
+            ]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".csv", dir=target.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            out.to_csv(handle, index=False)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the sources the arguments select and write them; returns the exit code.
+
+    Example: ``run(build_parser().parse_args(["export", "--out", "s.parquet"]))``.
+    """
+    from toolkit.fetch import load_sources
+    from toolkit.session import connect
+    from toolkit.snapshot import save_snapshot
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise InvalidInputError(f"--out must end in .parquet or .csv, not {out.name!r}.")
+    customers = _customers(args.customers)
+    ids = _ids_file(args.ids_file)
+    created: Any = None
+    if args.created_from or args.created_to:
+        created = (args.created_from, args.created_to)
+    progress = not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
+    with connect(stripe_account=args.account, quiet=args.quiet) as session:
+        print(f"Exporting sources from {session.account_label} ...", file=sys.stderr, flush=True)
+        df = load_sources(
+            session,
+            customers=customers,
+            ids=ids,
+            created=created,
+            progress=progress,
+            metadata_columns=not args.no_metadata_columns,
+        )
+    if suffix == ".parquet":
+        save_snapshot(df, out)
+    else:
+        write_csv(df, out)
+    info = df.attrs.get("toolkit", {})
+    print(f"Wrote {len(df):,} sources from {info.get('account')} to {out}")
+    for key, what in (("missing_ids", "source ids"), ("missing_customers", "customer ids")):
+        missing = info.get(key) or []
+        if missing:
+            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+            print(f"warning: {len(missing)} {what} not found: {shown}", file=sys.stderr)
+    return 0
