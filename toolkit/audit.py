@@ -593,7 +593,7 @@ def _run_checks(
         if ran:
             hit = check.flags(t, ctx) if len(t) else pd.Series(dtype=bool)
             count = int(hit.sum())
-            for _, row in t[hit].iterrows():
+            for row in t[hit].to_dict("records") if count else ():
                 flags[row["source"]].append(check.name)
                 findings.append(
                     {

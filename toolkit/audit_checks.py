@@ -13,8 +13,9 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -40,7 +41,7 @@ class Check:
     explanation: str
     needs_transactions: bool
     flags: Callable[[pd.DataFrame, CheckContext], pd.Series]
-    detail: Callable[[pd.Series, CheckContext], str]
+    detail: Callable[[Mapping[str, Any], CheckContext], str]
 
     def title_for(self, ctx: CheckContext) -> str:
         """The title with the pending threshold filled in."""
@@ -72,8 +73,8 @@ def _funds_on(status: str) -> Callable[[pd.DataFrame, CheckContext], pd.Series]:
     return flags
 
 
-def _funds_detail(status: str) -> Callable[[pd.Series, CheckContext], str]:
-    def detail(row: pd.Series, ctx: CheckContext) -> str:
+def _funds_detail(status: str) -> Callable[[Mapping[str, Any], CheckContext], str]:
+    def detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
         return (
             f"{_money(row['unapplied'], row['currency'])} received but neither charged nor "
             f"returned, on a {status} source."
@@ -86,7 +87,7 @@ def _over_applied(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
     return _bool((t["charged"] + t["returned"]) > t["received"])
 
 
-def _over_applied_detail(row: pd.Series, ctx: CheckContext) -> str:
+def _over_applied_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
     cur = row["currency"]
     return (
         f"Charged {_money(row['charged'], cur)} + returned {_money(row['returned'], cur)} "
@@ -98,7 +99,7 @@ def _overpaid_consumed(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
     return _bool((t["status"] == "consumed") & (t["received"] != t["charged"] + t["returned"]))
 
 
-def _overpaid_detail(row: pd.Series, ctx: CheckContext) -> str:
+def _overpaid_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
     cur = row["currency"]
     return (
         f"Received {_money(row['received'], cur)}, but charged + returned is "
@@ -113,7 +114,7 @@ def _refund_attributes_missing(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
     return _bool((t["returned"] > 0) & missing)
 
 
-def _refund_detail(row: pd.Series, ctx: CheckContext) -> str:
+def _refund_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
     return (
         f"{_money(row['returned'], row['currency'])} returned while the customer's refund "
         "details are recorded as missing."
@@ -124,7 +125,7 @@ def _stale_pending(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
     return _bool((t["status"] == "pending") & (t["age_days"] > ctx.pending_days))
 
 
-def _stale_detail(row: pd.Series, ctx: CheckContext) -> str:
+def _stale_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
     held = row["unapplied"]
     if held is not pd.NA and held is not None and held > 0:
         holding = f"while holding {_money(held, row['currency'])} that was never applied"
@@ -137,7 +138,7 @@ def _transactions_mismatch(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
     return _bool(t["transactions_total"] != t["received"])
 
 
-def _mismatch_detail(row: pd.Series, ctx: CheckContext) -> str:
+def _mismatch_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
     cur = row["currency"]
     return (
         f"Succeeded transactions add up to {_money(row['transactions_total'], cur)}, "
@@ -149,7 +150,7 @@ def _negative_reversal(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
     return _bool(t["reversals"] > 0)
 
 
-def _reversal_detail(row: pd.Series, ctx: CheckContext) -> str:
+def _reversal_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
     count = int(row["reversals"])
     noun = "transaction" if count == 1 else "transactions"
     return (
@@ -162,7 +163,7 @@ def _currency_mismatch(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
     return _bool(t["other_currency_transactions"] > 0)
 
 
-def _currency_detail(row: pd.Series, ctx: CheckContext) -> str:
+def _currency_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
     count = int(row["other_currency_transactions"])
     noun = "transaction is" if count == 1 else "transactions are"
     others = row["other_currencies"] or "another currency"
@@ -173,7 +174,7 @@ def _receiver_missing(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
     return ~t["has_receiver"].astype(bool)
 
 
-def _receiver_missing_detail(row: pd.Series, ctx: CheckContext) -> str:
+def _receiver_missing_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
     return "No received, charged or returned figures came with this receiver source."
 
 
