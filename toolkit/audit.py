@@ -220,7 +220,7 @@ def audit_receivers(
     ``transactions`` (from ``load_source_transactions``) enables the reconciliation checks.
     ``as_of`` defaults to the snapshot's ``attrs["toolkit"]["taken_at"]``; without it, to the
     latest created/transaction time in the data (said in ``audit.notes``), never the wall clock.
-    ``pending_days`` is the limit for a pending source to hold funds.
+    ``pending_days``: how long a receiver may stay pending before ``stale_pending`` flags it.
 
     Example::
 
@@ -257,7 +257,9 @@ def audit_receivers(
     if txns is not None:
         known = set(frame["id"])
         unmatched = txns[~txns["source"].isin(known)][list(TRANSACTION_COLUMNS)]
-        unmatched = unmatched.reset_index(drop=True)
+        unmatched = unmatched.sort_values(
+            ["created", "id"], kind="mergesort", na_position="last"
+        ).reset_index(drop=True)
         other = txns["source"].isin(known) & ~txns["source"].isin(set(table["source"]))
         if len(unmatched):
             notes.append(
@@ -268,6 +270,12 @@ def audit_receivers(
             notes.append(
                 f"{int(other.sum())} transaction(s) belong to sources that are not receivers and "
                 "were left out."
+            )
+        missing = (transactions.attrs.get("toolkit") or {}).get("missing_ids") or []
+        if missing:
+            notes.append(
+                f"Stripe did not know {len(missing)} source id(s) asked for transactions: "
+                f"{', '.join(map(str, missing[:5]))}{' ...' if len(missing) > 5 else ''}."
             )
         table = _add_transactions(table, txns[txns["source"].isin(set(table["source"]))], when)
     else:

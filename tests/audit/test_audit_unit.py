@@ -419,3 +419,12 @@ def test_stale_pending_says_whether_money_is_held():
     assert "nothing has been received" in found.loc["src_empty", "detail"]
     assert "holding 25.00 USD" in found.loc["src_held", "detail"]
     assert "Pending for 61 days" in found.loc["src_empty", "detail"]
+
+
+def test_missing_transaction_ids_are_noted():
+    rows, txns = clean_rows()
+    tx = txn_frame(txns)
+    tx.attrs["toolkit"] = {"missing_ids": ["src_gone"]}
+    audit = audit_receivers(sources_frame(rows), tx)
+    assert any("src_gone" in n for n in audit.notes)
+    assert "src_gone" in " ".join(map(str, audit.summary["value"]))
