@@ -182,7 +182,7 @@ class Sandbox:
         return key
 
     def _size(self, account: str | None, livemode: bool) -> int:
-        if not self.demo or self.customers == 0:
+        if self.customers == 0:
             return 0
         if account:
             return max(10, self.customers // 10)
@@ -200,7 +200,10 @@ class Sandbox:
             if ds is None:
                 seed_key = self._seed_key(account, livemode)
                 ds = DataSet(livemode=livemode, account=account, rng_seed=seed_key + ":runtime")
-                seed_dataset(ds, seed_key, self._size(account, livemode))
+                if self.demo:
+                    seed_dataset(ds, seed_key, self._size(account, livemode))
+                else:
+                    ds.index()
                 self._datasets[key] = ds
             return ds
 
