@@ -94,11 +94,11 @@ class AuditTab(widgets.VBox):
             self.error.value = error_html(exc)
             self._idle()
 
+        if self.worker.running:
+            return False
         self.error.value = ""
-        started = self.worker.start(job, on_done=done, on_error=failed, label="Auditing")
-        if started:
-            self.run_button.disabled, self.cancel_button.disabled = True, False
-        return started
+        self.run_button.disabled, self.cancel_button.disabled = True, False
+        return self.worker.start(job, on_done=done, on_error=failed, label="Auditing")
 
     def _idle(self) -> None:
         self.run_button.disabled, self.cancel_button.disabled = False, True

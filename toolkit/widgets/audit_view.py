@@ -149,12 +149,12 @@ class AuditView(widgets.VBox):
             self.error.value = error_html(exc)
             self._idle()
 
+        if self.worker.running:
+            return False
         self.error.value = ""
         self.exported.value = ""
-        started = self.worker.start(job, on_done=done, on_error=failed, label=label)
-        if started:
-            self.excel_button.disabled = self.csv_button.disabled = True
-        return started
+        self.excel_button.disabled = self.csv_button.disabled = True
+        return self.worker.start(job, on_done=done, on_error=failed, label=label)
 
     def _idle(self) -> None:
         self.excel_button.disabled = self.csv_button.disabled = self.audit is None

@@ -242,14 +242,14 @@ class SourceExplorer(widgets.VBox):
         def job(report: Progress, cancel: threading.Event) -> pd.DataFrame:
             return load_sources(session, progress=report, cancel=cancel, **options)
 
+        if self.worker.running:
+            return False
         self.error.value = ""
-        started = self.worker.start(
+        # set the buttons first: a job that fails at once resets them from its thread
+        self.reload_button.disabled, self.cancel_button.disabled = True, False
+        return self.worker.start(
             job, on_done=self._loaded, on_error=self._failed, label="Loading sources"
         )
-        if started:
-            self.reload_button.disabled = True
-            self.cancel_button.disabled = False
-        return started
 
     def _loaded(self, df: pd.DataFrame) -> None:
         self._set_frame(df)
@@ -278,8 +278,9 @@ class SourceExplorer(widgets.VBox):
             parts.append(f"mode {info['mode']}")
         if info.get("taken_at"):
             parts.append(f"taken at {info['taken_at']}")
-        if info.get("missing_ids"):
-            parts.append(f"{len(info['missing_ids'])} ids not found")
+        for name, what in (("missing_ids", "ids"), ("missing_customers", "customers")):
+            if info.get(name):
+                parts.append(f"{len(info[name]):,} {what} not found")
         self.header.value = " · ".join(parts)
         self._filling = True
         try:

@@ -1,0 +1,173 @@
+"""SourceExplorer driven through its traits: load, filters, grid, selection, detail, totals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from widget_support import assert_no_secrets, widget_text
+
+from toolkit.fetch import load_sources
+from toolkit.select import filter_sources
+from toolkit.widgets import SourceExplorer
+from toolkit.widgets.explorer import GRID_COLUMNS, grid_frame
+
+
+def test_loads_from_a_session_in_a_worker(read_explorer: SourceExplorer, session) -> None:
+    explorer = read_explorer
+    expected = load_sources(session, progress=False)
+    assert list(explorer.frame["id"]) == list(expected["id"]) and len(expected) > 100
+    assert explorer.frame.attrs["toolkit"]["account"] == session.account_label
+    assert f"{len(explorer.frame):,}</b> sources" in explorer.header.value
+    assert explorer.status.value.startswith("Loaded")
+    assert explorer.progress.bar_style == "success"
+    assert len(explorer.grid.df) == len(explorer.view) == len(explorer.frame)
+    # the grid holds every row: no silent downsampling to 64 KB
+    assert not explorer.grid._dt_args.get("downsampling_warning")
+    assert set(explorer.status_filter.options) == set(explorer.frame["status"].dropna().astype(str))
+    assert explorer.reload_button.disabled is False and explorer.cancel_button.disabled is True
+    assert_no_secrets(explorer, session)
+
+
+def test_grid_frame_formats_money_with_the_currency(read_explorer: SourceExplorer) -> None:
+    df = read_explorer.frame
+    grid = grid_frame(df)
+    assert list(grid.columns) == GRID_COLUMNS and len(grid) == len(df)
+    receivers = df.index[df["receiver_amount_received"].fillna(0) > 0]
+    row = receivers[0]
+    currency = str(df.loc[row, "currency"]).upper()
+    assert grid.loc[row, "received"].endswith(currency)
+    assert any(ch.isdigit() for ch in grid.loc[row, "unapplied"])
+    meta = df.loc[df["metadata"].map(bool)].index[0]
+    key = sorted(df.loc[meta, "metadata"])[0]
+    assert f"{key}={df.loc[meta, 'metadata'][key]}" in grid.loc[meta, "metadata"]
+
+
+def test_filters_match_filter_sources(read_explorer: SourceExplorer) -> None:
+    explorer = read_explorer
+    df = explorer.frame
+    try:
+        explorer.status_filter.value = ("chargeable", "pending")
+        expected = filter_sources(df, statuses=["chargeable", "pending"])
+        assert list(explorer.view["id"]) == list(expected["id"])
+        assert len(explorer.grid.df) == len(expected)
+
+        explorer.unapplied_filter.value = True
+        expected = filter_sources(df, statuses=["chargeable", "pending"], has_unapplied=True)
+        assert list(explorer.view["id"]) == list(expected["id"]) and len(expected)
+
+        explorer.clear_filters()
+        email = df["owner_email"].dropna().iloc[0]
+        explorer.search.value = email.upper()
+        assert len(explorer.view) and all(
+            (explorer.view["owner_email"].str.lower() == email.lower()).fillna(False)
+        )
+
+        explorer.clear_filters()
+        meta = df.loc[df["metadata"].map(bool), "metadata"].iloc[0]
+        key, value = sorted(meta.items())[0]
+        explorer.metadata_filter.value = f"{key}={value}"
+        assert len(explorer.view)
+        assert all(m.get(key) == value for m in explorer.view["metadata"])
+
+        explorer.clear_filters()
+        start = df["created"].min().date() + dt.timedelta(days=10)
+        explorer.created_from.value = start
+        expected = filter_sources(df, created=(start, None))
+        assert list(explorer.view["id"]) == list(expected["id"])
+        assert 0 < len(expected) < len(df)
+    finally:
+        explorer.clear_filters()
+    assert len(explorer.view) == len(df)
+
+
+def test_a_bad_filter_shows_an_error_and_keeps_the_view(read_explorer: SourceExplorer) -> None:
+    explorer = read_explorer
+    before = len(explorer.view)
+    try:
+        explorer.metadata_filter.value = "=oops"
+        assert "Error" in explorer.error.value and "no key" in explorer.error.value
+        assert len(explorer.view) == before
+    finally:
+        explorer.clear_filters()
+    assert explorer.error.value == ""
+
+
+def test_selection_detail_and_totals(read_explorer: SourceExplorer, sandbox, session) -> None:
+    explorer = read_explorer
+    try:
+        explorer.grid.selected_rows = [0, 3]
+        ids = list(explorer.view["id"].iloc[[0, 3]])
+        assert explorer.selected_ids == ids
+        selected = explorer.selected
+        assert list(selected["id"]) == ids
+        assert list(selected.columns) == list(explorer.frame.columns)
+        assert selected.attrs["toolkit"]["account"] == session.account_label
+        # the detail pane shows the newest selected source, never its client secret
+        assert ids[1] in explorer.detail.value
+        assert sandbox.get_source(ids[1]).get("client_secret")
+        assert "client_secret" not in explorer.detail.value
+        assert "<b>2</b> selected" in explorer.summary.value
+        assert "Totals of what is shown" in explorer.summary.value
+        assert_no_secrets(explorer, session)
+    finally:
+        explorer.clear_selection()
+    assert explorer.selected.empty and explorer.selected_ids == []
+    assert "Select a row" in explorer.detail.value
+
+
+def test_selection_survives_filters_for_rows_still_shown(read_explorer: SourceExplorer) -> None:
+    explorer = read_explorer
+    df = explorer.frame
+    chargeable = df.loc[df["status"] == "chargeable", "id"].iloc[0]
+    pending = df.loc[df["status"] == "pending", "id"].iloc[0]
+    try:
+        explorer.select([chargeable, pending])
+        assert set(explorer.selected_ids) == {chargeable, pending}
+        explorer.status_filter.value = ("chargeable",)
+        assert explorer.selected_ids == [chargeable]
+        assert explorer.view["id"].iloc[explorer.grid.selected_rows[0]] == chargeable
+        explorer.select_all()
+        assert len(explorer.selected) == len(explorer.view)
+        assert set(explorer.selected["status"].astype(str)) == {"chargeable"}
+    finally:
+        explorer.clear_filters()
+        explorer.clear_selection()
+
+
+def test_explorer_on_a_frame_has_no_reload(read_explorer: SourceExplorer) -> None:
+    frame = read_explorer.frame.head(12)
+    explorer = SourceExplorer(frame)
+    assert explorer.session is None and explorer.reload_button.layout.display == "none"
+    assert len(explorer.view) == 12
+    assert explorer.reload() is False
+    assert "no session" in explorer.error.value
+    with pytest.raises(TypeError):
+        SourceExplorer("not a frame")  # type: ignore[arg-type]
+
+
+def test_an_empty_frame_shows_nothing_but_works() -> None:
+    from toolkit.frame import empty_frame
+
+    explorer = SourceExplorer(empty_frame())
+    assert len(explorer.view) == 0 and explorer.selected.empty
+    assert "Showing <b>0</b>" in explorer.summary.value
+    explorer.select_all()
+    assert explorer.selected_ids == []
+
+
+def test_load_errors_show_inside_the_widget(session) -> None:
+    explorer = SourceExplorer(session, load={"created": ("not a date", None)})
+    assert explorer.wait(30)
+    assert "Error" in explorer.error.value
+    assert "Traceback" not in widget_text(explorer)
+    assert explorer.reload_button.disabled is False
+    assert isinstance(explorer.frame, pd.DataFrame) and explorer.frame.empty
+
+
+def test_unknown_customers_are_reported_in_the_header(session) -> None:
+    explorer = SourceExplorer(session, load={"customers": ["cus_doesnotexist000"]})
+    assert explorer.wait(30)
+    assert explorer.error.value == ""
+    assert "1 customers not found" in explorer.header.value
