@@ -602,13 +602,19 @@ def iter_sources(
     yield from _fetch(session, customers, ids, created, progress, cancel)
 
 
-def _attrs(session: Any, taken_at: datetime, fetch: _Fetch | None) -> dict[str, Any]:
+def _in_order(found: list[str], asked: list[str] | None) -> list[str]:
+    """``found`` in the order the ids were asked for (completion order is arbitrary)."""
+    position = {v: i for i, v in enumerate(asked or [])}
+    return sorted(dict.fromkeys(found), key=lambda v: (position.get(v, len(position)), v))
+
+
+def _attrs(session: Any, taken_at: datetime, fetch: _Fetch) -> dict[str, Any]:
     return {
         "taken_at": taken_at.isoformat(),
         "account": getattr(session, "account_label", None),
         "mode": getattr(session, "mode", None),
-        "missing_ids": list(fetch.missing_ids) if fetch else [],
-        "missing_customers": list(fetch.missing_customers) if fetch else [],
+        "missing_ids": _in_order(fetch.missing_ids, fetch.ids),
+        "missing_customers": _in_order(fetch.missing_customers, fetch.customer_ids),
     }
 
 
@@ -749,6 +755,6 @@ def load_source_transactions(
         "taken_at": taken_at.isoformat(),
         "account": getattr(session, "account_label", None),
         "mode": getattr(session, "mode", None),
-        "missing_ids": missing,
+        "missing_ids": _in_order(missing, ids),
     }
     return df
