@@ -200,3 +200,12 @@ def test_rate_limiter_cancel_stops_waiting():
         limiter.acquire(cancel)
         limiter.acquire(cancel)
     assert time.monotonic() - started < 0.8
+
+
+def test_sandbox_mode_uses_the_data_clock(sandbox, in_tmp_cwd, monkeypatch):
+    from toolkit.sandbox import SANDBOX_NOW
+
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    assert connect(api_base=sandbox.url, quiet=True).now().timestamp() == SANDBOX_NOW
+    wall = connect(TEST, api_base=sandbox.url, quiet=True).now().timestamp()
+    assert abs(wall - time.time()) < 60

@@ -171,13 +171,12 @@ class Session:
         return f"<Session {' '.join(parts)}>"
 
     def now(self) -> datetime:
-        """The clock reports use: the sandbox's fixed clock in embedded sandbox mode, else UTC now."""
-        if self.sandbox is not None:
+        """The time reports are stamped with: the sandbox's data clock in sandbox mode (so runs are
+        reproducible), else the UTC wall clock. ``session.now().isoformat()``"""
+        if self.mode == "sandbox":
             from toolkit.sandbox import SANDBOX_NOW
 
-            clock = getattr(self.sandbox, "now", None)
-            stamp = clock() if callable(clock) else SANDBOX_NOW
-            return datetime.fromtimestamp(stamp, tz=UTC)
+            return datetime.fromtimestamp(SANDBOX_NOW, tz=UTC)
         return datetime.now(tz=UTC)
 
     # -- writes -----------------------------------------------------------------------------
