@@ -1,0 +1,8 @@
+"""Shared setup for the notebook tests: the runbooks run in a temporary folder, on the sandbox."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
