@@ -32,6 +32,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:  # the client went away mid-request: never act on a cut body
+            self.close_connection = True
+            return
         try:
             reply = handle(self.server.box, method, self.path, self.headers, body)
         except Exception:  # a sandbox bug: answer like Stripe's 500, keep serving
