@@ -32,3 +32,8 @@ def assert_no_secrets(root: widgets.Widget, session: Session) -> None:
     text = widget_text(root)
     assert session._api_key not in text
     assert "client_secret" not in text
+
+
+#: Keys for sessions the widget tests open themselves (the sandbox accepts any well-formed key).
+TEST_KEY = "sk_test_" + "W1dget" * 4
+LIVE_KEY = "sk_live_" + "W1dget" * 4

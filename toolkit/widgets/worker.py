@@ -46,13 +46,14 @@ class Worker:
         self.cancel_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self._busy = False
         self._last = 0.0
         self._label = ""
 
     @property
     def running(self) -> bool:
-        """True while a job runs."""
-        return self.thread is not None and self.thread.is_alive()
+        """True while a job runs (False already while ``on_done``/``on_error`` run)."""
+        return self._busy
 
     def report(self, done: int, total: int | None, label: str = "") -> None:
         """Progress callback for toolkit functions: ``(done, total, label)``; throttled."""
@@ -94,11 +95,13 @@ class Worker:
         self.progress.bar_style = "info"
         self.status.value = f"{label}…"
         event = self.cancel_event
+        self._busy = True
 
         def run() -> None:
             try:
                 result = job(self.report, event)
             except BaseException as exc:  # shown in the widget; a thread has nowhere else to go
+                self._busy = False
                 self.error = exc
                 self.progress.bar_style = "danger"
                 self.status.value = error_text(exc)
@@ -107,6 +110,7 @@ class Worker:
                 except Exception as inner:  # pragma: no cover - last resort
                     self.status.value = error_text(inner)
                 return
+            self._busy = False
             self.progress.bar_style = "warning" if event.is_set() else "success"
             try:
                 on_done(result)
@@ -120,8 +124,8 @@ class Worker:
 
     def cancel(self) -> None:
         """Ask the running job to stop (it stops at its next check)."""
-        self.cancel_event.set()
         if self.running:
+            self.cancel_event.set()
             self.status.value = f"{self._label}: canceling…"
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -129,4 +133,4 @@ class Worker:
         thread = self.thread
         if thread is not None:
             thread.join(timeout)
-        return not self.running
+        return thread is None or not thread.is_alive()
