@@ -102,11 +102,14 @@ def test_seeded_mix(sandbox: Sandbox) -> None:
         "failed",
     }
     currencies = {s["currency"] for s in sources}
-    assert {"usd", "eur", "jpy", None} <= currencies
+    assert {"usd", "eur", "jpy", "bhd", None} <= currencies  # zero- and three-decimal too
     assert sum(s["type"] == "ach_credit_transfer" for s in sources) > len(sources) / 2
     sizes = sorted(len(items) for items in ds.items.values())
     assert sum(n > 10 for n in sizes) >= 10 and sum(n > 100 for n in sizes) >= 2
     assert all(s["created"] < SANDBOX_NOW for s in sources)
+    for src in sources:
+        if src.get("customer"):
+            assert src["created"] > ds.customers[src["customer"]]["created"], src["id"]
     assert all(c["created"] < SANDBOX_NOW for c in ds.customers.values())
     assert all(
         s["client_secret"].startswith("src_client_secret_") and len(s["client_secret"]) == 42

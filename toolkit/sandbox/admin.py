@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 def _params(query: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     text = body.decode("utf-8", "replace")
     if (headers.get("Content-Type") or "").startswith("application/json") and text.strip():
-        loaded = json.loads(text)
+        try:
+            loaded = json.loads(text)
+        except ValueError as exc:
+            raise ApiError.invalid(f"Invalid JSON body: {exc}", None) from exc
         if not isinstance(loaded, dict):
             raise ApiError.invalid("Expected a JSON object.", None)
         params = {k: v if isinstance(v, str) else json.dumps(v) for k, v in loaded.items()}

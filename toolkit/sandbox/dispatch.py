@@ -143,7 +143,9 @@ def handle(
     if path.startswith("/_sandbox/"):
         from toolkit.sandbox.admin import handle_admin
 
-        return handle_admin(box, method, path, query, headers, body)
+        reply = handle_admin(box, method, path, query, headers, body)
+        reply.headers.append(("Request-Id", box._next_request_id()))
+        return reply
     arrived = time.time()
     request_id = box._next_request_id()
     idem_key = headers.get("Idempotency-Key") or None

@@ -84,7 +84,10 @@ class Faults:
                 self.fault_method = method.upper() if method else None
             if "fault_path" in settings:
                 path = settings["fault_path"] or None
-                self._path_re = re.compile(path) if path else None
+                try:
+                    self._path_re = re.compile(path) if path else None
+                except re.error as exc:
+                    raise ValueError(f"fault_path is not a valid regex: {path!r} ({exc})") from exc
                 self.fault_path = path
 
     def off(self) -> None:

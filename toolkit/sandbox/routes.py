@@ -46,6 +46,7 @@ LIST = {"limit": INT, "starting_after": STR, "ending_before": STR, "expand": EXP
 
 SPEC_LIST_CUSTOMERS = {**LIST, "created": ANY, "email": STR, "test_clock": STR}
 SPEC_RETRIEVE = {"expand": EXPAND}
+SPEC_RETRIEVE_SOURCE = {"expand": EXPAND, "client_secret": STR}  # the secret is not needed
 SPEC_LIST_ITEMS = {**LIST, "object": STR}
 SPEC_ATTACH = {
     "source": STR,
@@ -289,7 +290,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], dict[str, Any], Callable[..., bytes]]]
     ("GET", re.compile(rf"/v1/customers/{_ID}/sources/{_ID}"), SPEC_RETRIEVE, retrieve_item),
     ("DELETE", re.compile(rf"/v1/customers/{_ID}/sources/{_ID}"), SPEC_DETACH, detach),
     ("POST", re.compile(r"/v1/sources"), SPEC_CREATE_SOURCE, create_source),
-    ("GET", re.compile(rf"/v1/sources/{_ID}"), SPEC_RETRIEVE, retrieve_source),
+    ("GET", re.compile(rf"/v1/sources/{_ID}"), SPEC_RETRIEVE_SOURCE, retrieve_source),
     ("POST", re.compile(rf"/v1/sources/{_ID}"), SPEC_UPDATE_SOURCE, update_source),
     (
         "GET",

@@ -420,10 +420,12 @@ def _seed(ds: DataSet, seed_key: str, customers: int) -> None:
             reset_unattached(src, seeder)
         ds.unattached_ids.append(src["id"])
     per_name = max(2, customers // 150)
+    old_enough = [c for c in custs if c["created"] < SANDBOX_NOW - STALE_AGE - 2 * DAY] or custs
     for name in PLANTED_NAMES:
         ids = ds.planted.setdefault(name, [])
+        pool = old_enough if name == "stale_pending" else custs
         for _ in range(per_name):
-            cus = rng.choice(custs) if custs else None
+            cus = rng.choice(pool) if pool else None
             src = seeder.planted(name, cus)
             ids.append(src["id"])
             if name == "funds_on_consumed" or cus is None:
