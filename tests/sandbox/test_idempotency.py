@@ -99,3 +99,14 @@ def test_sdk_sends_a_key_on_every_post_and_keys_are_scoped(
     )
     assert len({test_src.id, live_src.id, acct_src.id}) == 3
     assert live_src.livemode and not test_src.livemode
+
+
+def test_keys_on_delete_have_no_effect(box: Sandbox, wclient: stripe.StripeClient) -> None:
+    ds = box.store()
+    cid = next(c for c, items in ds.items.items() if any(i in ds.sources for i in items))
+    sid = next(i for i in ds.items[cid] if i in ds.sources)
+    opts = {"idempotency_key": "detach-1"}
+    assert wclient.v1.customers.payment_sources.delete(cid, sid, options=opts).status == "consumed"
+    with pytest.raises(stripe.InvalidRequestError) as err:  # like Stripe: DELETE is not replayed
+        wclient.v1.customers.payment_sources.delete(cid, sid, options=opts)
+    assert err.value.http_status == 404

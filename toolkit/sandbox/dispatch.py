@@ -196,7 +196,7 @@ def handle(
             raise unrecognized_url(method, path)
         params = validate(parse_form(raw), route.spec, NESTED)
         ds = box._dataset(account, livemode)
-        if idem_key and method in ("POST", "DELETE"):
+        if idem_key and method == "POST":  # Stripe ignores keys on GET and DELETE
             fingerprint = (method, path, tuple(sorted(parse_pairs(raw))))
             with box._lock:
                 saved = ds.idempotency.get(idem_key)
