@@ -1,0 +1,159 @@
+"""The created-window splitting against an in-memory customer list with awkward timestamps.
+
+No HTTP here: a stand-in session answers the two list endpoints the account-wide load uses, with
+Stripe's ordering (created desc, then id), filters and cursors, so that ties, dense bursts and
+empty stretches can be tested quickly. The real thing runs in test_load_e2e / test_faults_e2e.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import threading
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from toolkit.fetch import load_sources
+
+
+class FakeStripe:
+    """Customers (created, id) with ``n_sources`` each; lists like Stripe does."""
+
+    def __init__(self, created: list[int], rng: random.Random, big: int = 0) -> None:
+        self.customers = []
+        self.sources: dict[str, list[dict[str, Any]]] = {}
+        for i, stamp in enumerate(created):
+            cid = f"cus_{i:06d}"
+            count = rng.choice([0, 1, 2, 3, 4, 12, 25]) if i >= big else 130
+            self.customers.append({"id": cid, "object": "customer", "created": stamp})
+            self.sources[cid] = [
+                {
+                    "id": f"src_{i:06d}_{k:03d}",
+                    "object": "source" if k % 7 else "card",
+                    "customer": cid,
+                    "created": stamp + k,
+                    "type": "ach_credit_transfer",
+                    "status": "pending",
+                    "flow": "receiver",
+                    "livemode": False,
+                    "client_secret": "src_client_secret_x",
+                    "metadata": {},
+                }
+                for k in range(count)
+            ]
+        self.customers.sort(key=lambda c: (c["created"], c["id"]), reverse=True)
+        self.neg_created = [-c["created"] for c in self.customers]
+        self.position = {c["id"]: i for i, c in enumerate(self.customers)}
+        self.requests = 0
+        self.lock = threading.Lock()
+
+    def expected(self) -> dict[str, str]:
+        return {
+            s["id"]: cid
+            for cid, items in self.sources.items()
+            for s in items
+            if s["object"] == "source"
+        }
+
+    @staticmethod
+    def _page(items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        start = 0
+        after = params.get("starting_after")
+        if after is not None:
+            start = next(i for i, item in enumerate(items) if item["id"] == after) + 1
+        limit = int(params.get("limit", 10))
+        page = items[start : start + limit]
+        return {"object": "list", "data": page, "has_more": start + limit < len(items)}
+
+    def raw_request(self, method: str, path: str, **params: Any) -> Any:
+        with self.lock:
+            self.requests += 1
+        parts = path.strip("/").split("/")
+        if parts == ["v1", "customers"]:
+            created = params.get("created", {})
+            first = bisect.bisect_right(self.neg_created, -created.get("lt", 10**12))
+            end = bisect.bisect_right(self.neg_created, -created.get("gte", -(10**12)))
+            start = first
+            if params.get("starting_after") is not None:
+                start = max(first, self.position[params["starting_after"]] + 1)
+            limit = int(params["limit"])
+            page = self.customers[start : min(end, start + limit)]
+            body = {"object": "list", "data": page, "has_more": start + limit < end}
+            body["data"] = [
+                dict(c, sources=self._page(self.sources[c["id"]], {"limit": 10}))
+                for c in body["data"]
+            ]
+            return SimpleNamespace(data=body)
+        if len(parts) == 4 and parts[3] == "sources":
+            items = [s for s in self.sources[parts[2]] if s["object"] == params.get("object")]
+            return SimpleNamespace(data=self._page(items, params))
+        raise AssertionError(path)
+
+
+class FakeSession:
+    mode = "test"
+    account_label = "fake"
+
+    def __init__(self, stripe: FakeStripe, workers: int) -> None:
+        self.client = stripe
+        self.max_workers = workers
+
+    def call(self, fn: Any, *args: Any, cancel: Any = None, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    def now(self) -> datetime:
+        return datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _timestamps(kind: str, n: int, rng: random.Random) -> list[int]:
+    base = 1_700_000_000
+    if kind == "uniform":
+        return [base + rng.randrange(90_000_000) for _ in range(n)]
+    if kind == "ties":
+        return [base + 1000 * rng.randrange(40) for _ in range(n)]
+    if kind == "all_same":
+        return [base] * n
+    if kind == "burst":  # most customers created within one minute, a few spread over years
+        return [
+            base + rng.randrange(60) if rng.random() < 0.9 else base - rng.randrange(10**8)
+            for _ in range(n)
+        ]
+    if kind == "gaps":  # two clusters years apart
+        return [base + rng.randrange(1000) + (0 if i % 2 else 10**8) for i in range(n)]
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "ties", "all_same", "burst", "gaps"])
+@pytest.mark.parametrize("workers", [1, 8])
+def test_every_source_once_whatever_the_timestamps(kind: str, workers: int) -> None:
+    rng = random.Random(f"{kind}-{workers}")
+    fake = FakeStripe(_timestamps(kind, 1500, rng), rng, big=3)
+    df = load_sources(FakeSession(fake, workers), progress=False)  # type: ignore[arg-type]
+    assert df["id"].is_unique
+    assert dict(zip(df["id"], df["customer"], strict=True)) == fake.expected()
+    assert "client_secret" not in df["raw"].iloc[0]
+
+
+def test_request_count_near_the_lower_bound_on_a_large_uniform_account() -> None:
+    rng = random.Random(3)
+    fake = FakeStripe(_timestamps("uniform", 5000, rng), rng, big=4)
+    load_sources(FakeSession(fake, 8), progress=False)  # type: ignore[arg-type]
+    pages = 50
+    for items in fake.sources.values():
+        if len(items) > 10:
+            rest = sum(1 for s in items[10:] if s["object"] == "source")
+            pages += max(1, -(-rest // 100))
+    assert fake.requests <= pages * 1.05
+
+
+def test_created_window_with_ties_at_the_edges() -> None:
+    rng = random.Random(9)
+    fake = FakeStripe(_timestamps("ties", 1200, rng), rng)
+    lo, hi = 1_700_000_000 + 5000, 1_700_000_000 + 30_000
+    df = load_sources(FakeSession(fake, 4), created=(lo, hi), progress=False)  # type: ignore[arg-type]
+    inside = {c["id"] for c in fake.customers if lo <= c["created"] < hi}
+    expected = {s: c for s, c in fake.expected().items() if c in inside}
+    assert dict(zip(df["id"], df["customer"], strict=True)) == expected
