@@ -108,9 +108,7 @@ def authenticate(box: Sandbox, headers: Mapping[str, str]) -> bool:
     expected = box.api_key
     valid = key == expected if expected is not None else KEY_RE.fullmatch(key) is not None
     if not valid:
-        raise ApiError(
-            401, f"Invalid API Key provided: {_mask(key)}", code="api_key_invalid", saved=False
-        )
+        raise ApiError(401, f"Invalid API Key provided: {_mask(key)}", saved=False)
     return key.split("_", 2)[1] == "live"
 
 

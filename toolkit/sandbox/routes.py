@@ -97,7 +97,8 @@ def _limit(params: dict[str, Any]) -> int:
     limit = params.get("limit", 10)
     if not 1 <= limit <= 100:
         raise ApiError.invalid(
-            f"Invalid limit: must be between 1 and 100 (got {limit}).", "limit", "parameter_invalid"
+            f"Invalid limit: must be between 1 and 100 (got {limit}).",
+            "limit",
         )
     return limit
 
@@ -144,7 +145,7 @@ def list_items(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
     ds.get_customer(cid)
     kind = params.get("object")
     if kind is not None and kind not in ("source", "card", "bank_account", "alipay_account"):
-        raise ApiError.invalid(f"Invalid object: {kind}", "object", "parameter_invalid")
+        raise ApiError.invalid(f"Invalid object: {kind}", "object")
     after, before = _cursors(params)
     ids, more = ds.page_items(cid, kind, _limit(params), after, before)
     frags = [ds.obj_json(ds.payment_source(p)) for p in ids]
@@ -214,7 +215,7 @@ def create_source(ds: DataSet, params: dict[str, Any]) -> bytes:
     if not kind:
         raise ApiError.invalid("Missing required param: type.", "type", "parameter_missing")
     if kind not in SOURCE_TYPES:
-        raise ApiError.invalid(f"Invalid source type: {kind}", "type", "parameter_invalid")
+        raise ApiError.invalid(f"Invalid source type: {kind}", "type")
     flow = flow_of(kind)
     if "flow" in params and params["flow"] != flow:
         raise ApiError.invalid(f"Invalid flow for a {kind} source: {params['flow']}", "flow")
@@ -227,7 +228,7 @@ def create_source(ds: DataSet, params: dict[str, Any]) -> bytes:
         currency = "eur"
     usage = params.get("usage")
     if usage is not None and usage not in ("reusable", "single_use"):
-        raise ApiError.invalid(f"Invalid usage: {usage}", "usage", "parameter_invalid")
+        raise ApiError.invalid(f"Invalid usage: {usage}", "usage")
     single_use = usage == "single_use" or (usage is None and flow == "redirect")
     if single_use and currency is None:
         raise ApiError.invalid("Missing required param: currency.", "currency", "parameter_missing")

@@ -256,7 +256,8 @@ class DataSet:
                 )
             if params["amount"] < 1:
                 raise ApiError.invalid(
-                    "This value must be greater than or equal to 1.", "amount", "parameter_invalid"
+                    "This value must be greater than or equal to 1.",
+                    "amount",
                 )
         if "owner" in params:
             owner = params["owner"]
