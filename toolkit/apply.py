@@ -270,6 +270,12 @@ def _error_message(exc: BaseException) -> tuple[str, str | None]:
         text = exc.user_message or str(exc._message or exc)  # type: ignore[attr-defined]
         status = f"HTTP {exc.http_status}" if exc.http_status else type(exc).__name__
         code = f" {exc.code}" if exc.code else ""
+        error = getattr(exc, "error", None)
+        if getattr(error, "type", None) == "idempotency_error":
+            text += (
+                " (this row's idempotency key was already used with other parameters: "
+                "was the plan changed after a run? Make a new plan for a different change.)"
+            )
         return f"{status}{code}: {text}", exc.request_id
     return f"{type(exc).__name__}: {exc}", None
 

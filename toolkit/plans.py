@@ -169,6 +169,15 @@ class Plan:
         """The refused rows, with the reason for each."""
         return self.df[self.df["status"] == "invalid"]
 
+    def subset(self, sources: Iterable[str] | pd.Series | pd.DataFrame) -> Plan:
+        """The same plan (same id, so the same journal and idempotency keys) limited to some
+        sources: ``plan.subset(["src_1", "src_2"])`` or ``plan.subset(selected_frame)``."""
+        if isinstance(sources, pd.DataFrame):
+            sources = sources["id"] if "id" in sources.columns else sources["source"]
+        wanted = {str(s) for s in sources}
+        df = self.df[self.df["source"].isin(wanted)].reset_index(drop=True)
+        return Plan(id=self.id, kind=self.kind, df=df, notes=list(self.notes), created=self.created)
+
     def summary(self) -> pd.DataFrame:
         """What the ready rows change, counted: columns ``change``, ``field``, ``rows``.
 
