@@ -35,7 +35,7 @@ import pandas as pd
 import stripe
 
 from toolkit.errors import InvalidInputError, StripeRequestError
-from toolkit.frame import _NoGC, redact, sources_frame, transactions_frame
+from toolkit.frame import SourcesBuilder, _NoGC, redact, transactions_frame
 from toolkit.ratelimit import Cancelled
 
 __all__ = [
@@ -50,6 +50,7 @@ Progress = bool | Callable[[int, int | None, str], None]
 Created = tuple[Any, Any] | None
 
 PAGE = 100  # Stripe's largest page
+BATCH = 2000  # sources converted to columns at a time while the load goes on
 EMBEDDED = 10  # payment sources Stripe embeds per customer with expand[]=data.sources
 CHUNK_PAGES = 4  # customer pages carved off an open-ended window at a time
 MIN_SPLIT_PAGES = 6  # a window is split only if it still has about this many pages ahead
@@ -646,15 +647,21 @@ def load_sources(
     """
     taken_at = _now(session)
     fetch = _fetch(session, customers, ids, created, progress, cancel)
+    builder = SourcesBuilder(owned=True)
+    batch: list[dict[str, Any]] = []
     with _NoGC():  # tens of thousands of acyclic dicts: the cyclic GC only slows the load
-        rows = list(fetch)
+        for src in fetch:  # convert in batches while later pages are still in flight
+            batch.append(src)
+            if len(batch) >= BATCH:
+                builder.add(batch)
+                batch = []
+        builder.add(batch)
+        order: Any = "newest"
         if fetch.ids is not None:
-            order = {sid: i for i, sid in enumerate(fetch.ids)}
-            rows.sort(key=lambda s: order.get(s.get("id"), len(order)))
-        else:
-            rows.sort(key=lambda s: s.get("id") or "")
-            rows.sort(key=lambda s: s.get("created") or 0, reverse=True)
-        df = sources_frame(rows, metadata_columns=metadata_columns)
+            wanted = {sid: i for i, sid in enumerate(fetch.ids)}
+            got = [wanted.get(r.get("id"), len(wanted)) for r in builder.raws]
+            order = sorted(range(len(got)), key=got.__getitem__)
+        df = builder.finish(metadata_columns=metadata_columns, order=order)
     df.attrs["toolkit"] = _attrs(session, taken_at, fetch)
     return df
 

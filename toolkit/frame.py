@@ -15,7 +15,7 @@ without its ``client_secret``. Example::
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ __all__ = [
     "METADATA_PREFIX",
     "TRANSACTION_COLUMNS",
     "TRANSACTION_DTYPES",
+    "SourcesBuilder",
     "empty_frame",
     "frame_dtypes",
     "redact",
@@ -506,10 +507,87 @@ def _metadata_columns(mds: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+class SourcesBuilder:
+    """Builds a sources frame from batches, converting each batch as it comes (while the rest
+    is still being fetched), then sorts once at the end.
+
+    Example::
+
+        builder = SourcesBuilder()
+        for batch in batches:
+            builder.add(batch)
+        df = builder.finish(order="newest")
+    """
+
+    def __init__(self, *, owned: bool = False) -> None:
+        # owned=True: the dicts are private copies without client_secret (from toolkit.fetch)
+        self.owned = owned
+        self.chunks: list[pa.Array] = []
+        self.mds: list[dict[str, Any]] = []
+        self.raws: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    def add(self, sources: Iterable[Mapping[str, Any]]) -> None:
+        """Convert one batch of source dicts."""
+        objects = sources if isinstance(sources, list) else list(sources)
+        if not objects:
+            return
+        with _NoGC():
+            self.chunks.append(_to_struct_array(objects, _SOURCE_TYPE))
+            self.mds.extend([dict(s.get("metadata") or _EMPTY) for s in objects])
+            if self.owned:
+                self.raws.extend(objects)  # type: ignore[arg-type]
+            else:
+                self.raws.extend([_raw(s) for s in objects])
+
+    def finish(
+        self, *, metadata_columns: bool = True, order: str | Sequence[int] | None = None
+    ) -> pd.DataFrame:
+        """The frame; ``order="newest"`` sorts by created (newest first) then id, a sequence of
+        positions puts the rows in that order, None keeps the order of arrival."""
+        n = len(self.raws)
+        with _NoGC():
+            if self.chunks:
+                arr = pa.concat_arrays(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
+            else:
+                arr = pa.array([], type=_SOURCE_TYPE)
+            mds, raws = self.mds, self.raws
+            perm: Any = None
+            if order == "newest" and n:
+                keys = pa.table(
+                    {
+                        "created": pc.struct_field(arr, ["created"]),
+                        "id": pc.struct_field(arr, ["id"]),
+                    }
+                )
+                perm = pc.sort_indices(
+                    keys, sort_keys=[("created", "descending"), ("id", "ascending")]
+                )
+            elif order is not None and not isinstance(order, str):
+                perm = pa.array(list(order), type=pa.int64())
+            if perm is not None:
+                arr = arr.take(perm)
+                index = perm.to_numpy(zero_copy_only=False)
+                mds = [mds[i] for i in index]
+                raws = [raws[i] for i in index]
+            data: dict[str, Any] = {}
+            for name, dtype in _SCHEMA:
+                if dtype == _OBJECT:
+                    continue
+                data[name] = _column(_nested(arr, _PATHS.get(name, (name,))), dtype)
+            data["metadata"] = _objects(mds)
+            if metadata_columns and n:
+                data.update(_metadata_columns(mds))
+            data["raw"] = _objects(raws)
+        return pd.DataFrame(data, index=pd.RangeIndex(len(raws)), copy=False)
+
+
 def sources_frame(
     sources: Iterable[Mapping[str, Any]], *, metadata_columns: bool = True
 ) -> pd.DataFrame:
-    """Build the sources DataFrame from source dicts (as Stripe returns them).
+    """Build the sources DataFrame from source dicts (as Stripe returns them), in their order.
 
     The scalar fields are converted in one pass in C++ (pyarrow), then one typed array per
     column: several times faster than ``pandas.json_normalize``. ``client_secret`` is dropped.
@@ -517,21 +595,9 @@ def sources_frame(
 
         df = sources_frame(iter_sources(session, progress=False))
     """
-    objects = sources if isinstance(sources, list) else list(sources)
-    n = len(objects)
-    with _NoGC():
-        arr = _to_struct_array(objects, _SOURCE_TYPE)
-        data: dict[str, Any] = {}
-        for name, dtype in _SCHEMA:
-            if dtype == _OBJECT:
-                continue
-            data[name] = _column(_nested(arr, _PATHS.get(name, (name,))), dtype)
-        mds = [dict(s.get("metadata") or _EMPTY) for s in objects]
-        data["metadata"] = _objects(mds)
-        if metadata_columns and n:
-            data.update(_metadata_columns(mds))
-        data["raw"] = _objects([_raw(s) for s in objects])
-    return pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
+    builder = SourcesBuilder()
+    builder.add(sources)
+    return builder.finish(metadata_columns=metadata_columns)
 
 
 def empty_frame() -> pd.DataFrame:
