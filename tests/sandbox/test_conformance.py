@@ -177,3 +177,84 @@ def test_live_objects_match_the_schema(sandbox: Sandbox, schemas: Schemas) -> No
     assert sources and all(s["livemode"] for s in sources)
     for src in sources:
         schemas.check(src, "source")
+
+
+TYPE_HASHES = {
+    "ach_credit_transfer",
+    "ach_debit",
+    "alipay",
+    "bancontact",
+    "card",
+    "eps",
+    "giropay",
+    "ideal",
+    "klarna",
+    "multibanco",
+    "p24",
+    "sepa_debit",
+    "sofort",
+    "three_d_secure",
+    "wechat",
+}
+
+
+def _documented(schemas: Schemas, method: str, path: str) -> dict:
+    op = schemas.paths[path][method.lower()]
+    props = {p["name"]: p.get("schema", {}) for p in op.get("parameters", []) if p["in"] == "query"}
+    body = op.get("requestBody")
+    if body:
+        props.update(body["content"]["application/x-www-form-urlencoded"]["schema"]["properties"])
+    return props
+
+
+def _nested_names(spec: dict, documented: dict, prefix: str = "") -> list[str]:
+    """Names the sandbox accepts that the documented schema does not have."""
+    extra = []
+    for name, kind in spec.items():
+        if name not in documented:
+            extra.append(prefix + name)
+            continue
+        doc = documented[name]
+        if isinstance(kind, dict):
+            options = [doc, *doc.get("anyOf", [])]
+            props = next((o["properties"] for o in options if "properties" in o), None)
+            if props is not None:
+                extra += _nested_names(kind, props, f"{prefix}{name}.")
+    return extra
+
+
+def test_sandbox_accepts_only_documented_parameters(schemas: Schemas) -> None:
+    from toolkit.sandbox.routes import _ROUTES
+
+    for method, pattern, spec, _handler in _ROUTES:
+        path = pattern.pattern
+        first = "{customer}" if path.startswith("/v1/customers") else "{source}"
+        path = path.replace("([^/]+)", first, 1).replace("([^/]+)", "{id}", 1)
+        documented = _documented(schemas, method, path)
+        extra = set(_nested_names(spec, documented))
+        if (method, path) == ("POST", "/v1/sources"):
+            extra -= TYPE_HASHES  # type-specific hashes, e.g. sepa_debit[iban]
+        assert not extra, (method, path, extra)
+
+
+def test_fault_and_conflict_errors_match_the_schema(schemas: Schemas) -> None:
+    with Sandbox(seed=1, customers=3) as box:
+        sid = box.unattached_ids[0]
+        box.set_faults(error_rate=1.0, fault_path="^/v1/customers$")
+        status, _, body = send(box, "GET", "/v1/customers")
+        assert status == 500
+        schemas.check(json.loads(body), "error")
+        box.set_faults(error_rate=0.0, rate_limit=1)
+        statuses = [send(box, "GET", "/v1/customers") for _ in range(3)]
+        limited = next(b for s, _, b in statuses if s == 429)
+        schemas.check(json.loads(limited), "error")
+        box.faults_off()
+        headers = {"Idempotency-Key": "k1"}
+        assert send(box, "POST", f"/v1/sources/{sid}", "metadata[a]=1", headers)[0] == 200
+        status, _, body = send(box, "POST", f"/v1/sources/{sid}", "metadata[a]=2", headers)
+        assert status == 400
+        schemas.check(json.loads(body), "error")
+        assert json.loads(body)["error"]["type"] == "idempotency_error"
+        status, _, body = send(box, "GET", "/v1/customers", headers={"Stripe-Account": "x"})
+        assert status == 403
+        schemas.check(json.loads(body), "error")

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from toolkit.sandbox.errors import ApiError
-from toolkit.sandbox.forms import ANY, BOOL, EXPAND, INT, LIST_OF, METADATA, STR, as_int, validate
+from toolkit.sandbox.forms import ANY, EXPAND, INT, LIST_OF, METADATA, STR, as_int, validate
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import SOURCE_TYPES, flow_of, make_source
 from toolkit.sandbox.store import DataSet, dumps, make_order, merge_owner
@@ -48,12 +48,7 @@ SPEC_LIST_CUSTOMERS = {**LIST, "created": ANY, "email": STR, "test_clock": STR}
 SPEC_RETRIEVE = {"expand": EXPAND}
 SPEC_RETRIEVE_SOURCE = {"expand": EXPAND, "client_secret": STR}  # the secret is not needed
 SPEC_LIST_ITEMS = {**LIST, "object": STR}
-SPEC_ATTACH = {
-    "source": STR,
-    "metadata": METADATA,
-    "expand": EXPAND,
-    "validate": BOOL,
-}
+SPEC_ATTACH = {"source": STR, "metadata": METADATA, "expand": EXPAND}
 SPEC_UPDATE_SOURCE = {
     "amount": INT,
     "expand": EXPAND,
