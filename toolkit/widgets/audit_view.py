@@ -14,6 +14,7 @@ import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -51,11 +52,15 @@ class AuditView(widgets.VBox):
         self.header = widgets.HTML("<i>No audit yet.</i>")
         self.summary = widgets.HTML()
         self.checks = widgets.HTML()
+        # update() resets the options it is not given: pass them every time
+        self.table_options: dict[str, Any] = {
+            "maxBytes": 0,
+            "pageLength": 10,
+            "classes": "display compact",
+            "showIndex": False,
+        }
         self.exceptions = ITable(
-            pd.DataFrame({c: [] for c in EXCEPTION_COLUMNS}),
-            maxBytes=0,
-            pageLength=10,
-            classes="display compact",
+            pd.DataFrame({c: [] for c in EXCEPTION_COLUMNS}), **self.table_options
         )
         self.chart = widgets.Image(format="png")
         self.error = widgets.HTML()
@@ -115,8 +120,13 @@ class AuditView(widgets.VBox):
         self.checks.value = table_html(audit.checks[wanted], max_height="260px")
         exceptions = audit.exceptions
         first = [c for c in EXCEPTION_COLUMNS if c in exceptions.columns]
-        ordered = exceptions[first + [c for c in exceptions.columns if c not in first]]
-        self.exceptions.update(ordered.reset_index(drop=True), selected_rows=[])
+        ordered = exceptions[first + [c for c in exceptions.columns if c not in first]].copy()
+        for name in ordered.columns:  # times as text: shorter, and itables warns on tz-aware
+            if isinstance(ordered[name].dtype, pd.DatetimeTZDtype):
+                ordered[name] = ordered[name].dt.strftime("%Y-%m-%d %H:%M")
+        self.exceptions.update(
+            ordered.reset_index(drop=True), selected_rows=[], **self.table_options
+        )
         try:
             self.chart.value = _chart_png(audit)
         except Exception as exc:  # a chart problem must not hide the tables

@@ -1,0 +1,104 @@
+"""AuditView (summary, exceptions, chart, exports) and the tabbed app tying the widgets together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from widget_support import TEST_KEY, assert_no_secrets, widget_text
+
+from toolkit.audit import Audit, audit_receivers
+from toolkit.fetch import load_source_transactions, load_sources
+from toolkit.sandbox import Sandbox
+from toolkit.session import Session, connect
+from toolkit.widgets import AuditView, ToolkitApp, app
+
+
+@pytest.fixture(scope="module")
+def small_session() -> Iterator[Session]:
+    """A small seeded sandbox of this module's own, read only."""
+    with Sandbox(seed=11, customers=60) as box:
+        yield connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def audit(small_session: Session) -> Audit:
+    frame = load_sources(small_session, progress=False)
+    return audit_receivers(frame, load_source_transactions(small_session, frame, progress=False))
+
+
+def test_audit_view_shows_summary_exceptions_and_chart(audit, small_session) -> None:
+    view = AuditView(audit)
+    assert "Receiver balance audit" in view.header.value
+    assert f"{len(audit.exceptions):,} findings" in view.header.value
+    assert len(audit.exceptions) > 0
+    assert len(view.exceptions.df) == len(audit.exceptions)
+    assert list(view.exceptions.df.columns[:2]) == ["source", "customer"]
+    assert not view.exceptions._dt_args.get("downsampling_warning")
+    assert "<table" in view.summary.value and "<table" in view.checks.value
+    assert bytes(view.chart.value[:8]) == b"\x89PNG\r\n\x1a\n"
+    assert not view.excel_button.disabled and not view.csv_button.disabled
+    assert_no_secrets(view, small_session)
+
+
+def test_audit_view_exports_excel_and_csv(audit, tmp_path: Path) -> None:
+    view = AuditView(audit, folder=tmp_path / "exports")
+    view.excel_button.click()
+    assert view.wait(60)
+    assert view.error.value == "", view.error.value
+    (xlsx,) = view.written
+    assert xlsx.suffix == ".xlsx" and xlsx.exists() and xlsx.stat().st_mode & 0o077 == 0
+    assert str(xlsx) in view.exported.value
+    assert view.export_csv()
+    assert view.wait(60)
+    assert len(view.written) >= 3 and all(p.suffix == ".csv" and p.exists() for p in view.written)
+    assert not view.excel_button.disabled
+
+
+def test_audit_view_errors_stay_inside(audit, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    view = AuditView(audit, folder=blocker)
+    view.export_excel()
+    assert view.wait(30)
+    assert "Error" in view.error.value and "Traceback" not in widget_text(view)
+    empty = AuditView()
+    assert "No audit yet" in empty.header.value and empty.excel_button.disabled
+    assert empty.export_csv() is False and "No audit" in empty.error.value
+    empty.show(audit)
+    assert len(empty.exceptions.df) == len(audit.exceptions)
+
+
+def test_app_ties_the_tabs_together(fresh_session, fresh_sandbox, tmp_path: Path) -> None:
+    ui = app(fresh_session, journal_folder=tmp_path / "journals", export_folder=tmp_path / "out")
+    assert isinstance(ui, ToolkitApp)
+    assert ui.wait(60)
+    assert ui.tabs.titles == ("Explore", "Edit metadata", "Detach", "Audit")
+    assert fresh_session.account_label in ui.children[0].value
+
+    frame = ui.explorer.frame
+    ids = list(frame.loc[frame["status"] == "chargeable", "id"].head(2))
+    ui.explorer.select(ids)
+    assert list(ui.editor.sources["id"]) == ids
+    assert list(ui.detach.sources["id"]) == ids
+
+    ui.editor.add_key("from_app", "1")
+    ui.editor.preview()
+    ui.editor.dry_run.value = False
+    ui.editor.apply()
+    assert ui.editor.wait(30) and ui.editor.outcome.totals["ok"] == 2
+    # after a real write the explorer reloads and shows the new state
+    assert ui.explorer.wait(30)
+    reloaded = ui.explorer.frame.set_index("id")
+    assert all(reloaded.loc[i, "metadata"].get("from_app") == "1" for i in ids)
+
+    assert ui.audit.run()
+    assert ui.audit.wait(60)
+    assert ui.audit.error.value == ""
+    assert (
+        ui.audit.view.audit is not None and "Receiver balance audit" in ui.audit.view.header.value
+    )
+    assert_no_secrets(ui, fresh_session)
+    assert isinstance(ui.explorer.selected, pd.DataFrame)
