@@ -805,7 +805,7 @@ def undo(
     rows = []
     for key, end in sorted(state.done.items()):
         base = plan_rows.get(key)
-        before = state.first_before(key)
+        before = state.before_of(key)
         after = end.get("after")
         if base is None or before is None or after is None:
             continue

@@ -146,12 +146,10 @@ class JournalState:
                 out[key] = begin
         return out
 
-    def first_before(self, key: tuple[int, str]) -> Any:
-        """The ``before`` of the first begin record of a row: its state before any run touched it."""
-        for record in self.records:
-            if record.get("type") == "begin" and (record.get("row"), record.get("source")) == key:
-                return record.get("before")
-        return None
+    def before_of(self, key: tuple[int, str]) -> Any:
+        """The state a done row had right before the request that changed it (for undo)."""
+        end = self.done.get(key)
+        return end.get("before") if end else None
 
 
 def read_journal(path: str | os.PathLike[str]) -> JournalState:
@@ -183,5 +181,8 @@ def read_journal(path: str | os.PathLike[str]) -> JournalState:
                 state.plan = record
             elif kind in ("begin", "end"):
                 key = (int(record.get("row", 0)), str(record.get("source")))
+                if kind == "end" and key in state.begun:
+                    # the state right before the request this end record closes
+                    record["before"] = state.begun[key].get("before")
                 (state.begun if kind == "begin" else state.ended)[key] = record
     return state

@@ -151,6 +151,13 @@ def test_drift_refused_dry_run_reports_it_and_overwrite_writes(fresh_sandbox, fr
     assert meta(box, ids[1])["tier"] == "gold"
     begin = [r for r in read_journal(forced.journal).records if r["type"] == "begin"][-1]
     assert begin["before"]["tier"] == "bronze" and "bronze" in begin["drift"]
+    # undo restores each source to its state right before our write: bronze for the drifted one
+    originals = {
+        sid: dict(row["before"]) for sid, row in zip(ids, plan.df.to_dict("records"), strict=True)
+    }
+    undo(forced.journal, fresh_session, progress=False)
+    assert meta(box, ids[1])["tier"] == "bronze"
+    assert meta(box, ids[0]) == originals[ids[0]] and meta(box, ids[2]) == originals[ids[2]]
     with pytest.raises(InvalidInputError, match="on_drift"):
         apply(plan, fresh_session, on_drift="ignore")
 

@@ -57,12 +57,14 @@ def test_state_done_pending_and_damaged_tail(tmp_path):
     assert set(state.done) == {(1, "src_1")}
     assert set(state.pending) == {(2, "src_2")}
     assert state.damaged_lines == 1
-    assert state.first_before((2, "src_2")) == {"a": "1"}
+    assert state.before_of((1, "src_1")) == {}
+    assert state.before_of((2, "src_2")) is None  # not done
     # appending after a cut line starts on a fresh line
     with Journal(path) as journal:
         journal.write({"type": "end", "row": 2, "source": "src_2", "result": "ok"})
     state = read_journal(path)
     assert set(state.done) == {(1, "src_1"), (2, "src_2")} and not state.pending
+    assert state.before_of((2, "src_2")) == {"a": "1"}
 
 
 def test_journal_path_rules(tmp_path):
