@@ -34,9 +34,8 @@ from typing import Any
 import pandas as pd
 import stripe
 
-from toolkit.errors import InvalidInputError, StripeRequestError
+from toolkit.errors import Cancelled, InvalidInputError, StripeRequestError
 from toolkit.frame import SourcesBuilder, _NoGC, redact, transactions_frame
-from toolkit.ratelimit import Cancelled
 
 __all__ = [
     "Progress",

@@ -191,7 +191,7 @@ def test_progress_reports_and_silence(
 
 
 def test_cancel_stops_and_leaves_no_thread(session: Session) -> None:
-    from toolkit.ratelimit import Cancelled
+    from toolkit.errors import Cancelled
 
     cancel = threading.Event()
 
