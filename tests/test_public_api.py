@@ -49,3 +49,10 @@ def test_errors_form_one_tree():
             assert issubclass(obj, toolkit.ToolkitError), name
     assert issubclass(toolkit.InvalidKeyError, toolkit.ConfigurationError)
     assert issubclass(toolkit.InvalidInputError, ValueError)
+
+
+def test_apply_is_the_function_not_the_module():
+    import importlib
+
+    importlib.import_module("toolkit.apply")
+    assert callable(toolkit.apply) and toolkit.apply.__name__ == "apply"
