@@ -147,9 +147,8 @@ class _Progress:
         if self.callback is not None:
             self.callback(done, self.total, label)
         if self.bar is not None:
-            self.bar.n = done
             self.bar.set_postfix_str(label, refresh=False)
-            self.bar.refresh()
+            self.bar.update(done - self.bar.n)  # redraws at most every tqdm mininterval
 
     def close(self) -> None:
         if self.bar is not None:
@@ -311,6 +310,7 @@ class _Fetch:
     ) -> None:
         self.session = session
         self.customer_ids = customers
+        self.customer_set = set(customers) if customers is not None else None
         self.ids = ids
         self.lo, self.hi = created
         self.cancel = cancel
@@ -432,7 +432,7 @@ class _Fetch:
                 self.missing_ids.append(task.ref)
                 return
             cus = body.get("customer")
-            if self.customer_ids is not None and cus not in set(self.customer_ids):
+            if self.customer_set is not None and cus not in self.customer_set:
                 return
             out = self._emit(body, None)
             if out is not None:

@@ -261,3 +261,30 @@ def test_snapshot_diff_after_changes(fresh_sandbox: Sandbox, fresh_session: Sess
     assert diff.loc[second, "change"] == "removed"  # detached: no longer on a customer
     assert len(diff) == 2
     assert ds is fresh_sandbox.store()
+
+
+def test_empty_selections_make_no_request(session: Session) -> None:
+    before = session.limiter.acquired
+    assert len(load_sources(session, ids=[], progress=False)) == 0
+    assert len(load_sources(session, customers=[], progress=False)) == 0
+    assert len(load_source_transactions(session, [], progress=False)) == 0
+    assert session.limiter.acquired == before
+
+
+def test_ids_combined_with_customers(session: Session, truth: dict[str, str]) -> None:
+    some = sorted(truth)[:6]
+    keep = {truth[some[0]], truth[some[1]]}
+    df = load_sources(session, ids=some, customers=sorted(keep), progress=False)
+    assert set(df["customer"]) == keep
+    assert set(df["id"]) == {s for s in some if truth[s] in keep}
+
+
+def test_connected_account(fresh_sandbox: Sandbox) -> None:
+    account = "acct_1Conn3cted"
+    with connect(KEY, api_base=fresh_sandbox.url, stripe_account=account, quiet=True) as session:
+        df = load_sources(session, progress=False)
+    ds = fresh_sandbox.store(account)
+    assert len(ds.customers) > 0 and len(df) > 0
+    assert set(df["customer"]) <= set(ds.customers)
+    assert df.attrs["toolkit"]["account"] == f"{account} (test)"
+    assert {r.account for r in fresh_sandbox.requests} == {account}
