@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import stripe
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(150)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -182,7 +182,7 @@ def test_select_set_preview_apply_in_jupyterlab(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page = browser.new_page(viewport={"width": 1400, "height": 2300})
             page.set_default_timeout(45_000)
             page.goto(url)
             # the kernel exists once the status bar says "... | Idle"

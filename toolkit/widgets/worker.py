@@ -111,6 +111,7 @@ class Worker:
                     self.status.value = error_text(inner)
                 return
             self._busy = False
+            self.progress.value = self.progress.max  # also when the total was unknown
             self.progress.bar_style = "warning" if event.is_set() else "success"
             try:
                 on_done(result)
