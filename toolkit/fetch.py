@@ -598,8 +598,11 @@ def iter_sources(
 
         for src in toolkit.iter_sources(session, customers=["cus_123"], progress=False):
             print(src["id"], src["status"])
+
+    Arguments are checked at once. Worker threads end when the iterator is exhausted, closed
+    or garbage-collected.
     """
-    yield from _fetch(session, customers, ids, created, progress, cancel)
+    return iter(_fetch(session, customers, ids, created, progress, cancel))
 
 
 def _in_order(found: list[str], asked: list[str] | None) -> list[str]:
