@@ -20,6 +20,7 @@ import pandas as pd
 import stripe
 
 from toolkit.errors import ToolkitError
+from toolkit.journal import scrub
 from toolkit.ratelimit import Cancelled
 from toolkit.session import mask_key
 
@@ -29,7 +30,6 @@ __all__ = [
     "error_html",
     "error_text",
     "json_html",
-    "redact",
     "safe_text",
     "table_html",
 ]
@@ -49,15 +49,6 @@ def safe_text(text: object) -> str:
     """``str(text)`` with API keys masked and client secrets removed."""
     out = _KEY.sub(lambda m: mask_key(m.group(0)), str(text))
     return _CLIENT_SECRET.sub("[client secret hidden]", out)
-
-
-def redact(value: Any) -> Any:
-    """A copy of a JSON-like value without any ``client_secret`` field, at any depth."""
-    if isinstance(value, Mapping):
-        return {k: redact(v) for k, v in value.items() if k != "client_secret"}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
 
 
 def error_text(exc: BaseException) -> str:
@@ -95,7 +86,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float) and value != value:
         return ""
     if isinstance(value, Mapping | list):
-        return json.dumps(redact(value), ensure_ascii=False, sort_keys=True, default=str)
+        return json.dumps(scrub(value), ensure_ascii=False, sort_keys=True, default=str)
     return str(value)
 
 
@@ -141,7 +132,7 @@ def table_html(
 
 def json_html(value: Any, *, max_height: str = "360px") -> str:
     """A pretty-printed JSON pane; ``client_secret`` fields are dropped first."""
-    text = json.dumps(redact(value), indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    text = json.dumps(scrub(value), indent=2, sort_keys=True, ensure_ascii=False, default=str)
     return (
         f"<pre style='max-height:{max_height};overflow:auto;font-size:12px;margin:0;"
         f"background:#fafafa;border:1px solid #ddd;padding:6px'>{html.escape(safe_text(text))}</pre>"
