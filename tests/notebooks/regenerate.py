@@ -3,7 +3,7 @@
 Usage (from the project folder)::
 
     .venv/bin/python tests/notebooks/regenerate.py                      # every runbook
-    .venv/bin/python tests/notebooks/regenerate.py 03_bulk_metadata     # some of them
+    .venv/bin/python tests/notebooks/regenerate.py 03_bulk_metadata 04  # some of them
 
 Each notebook runs with nbclient in a fresh kernel of this Python, in a temporary working folder
 (journals, snapshots and exports land there and are thrown away), with no Stripe key in the
@@ -121,7 +121,11 @@ def main(argv: list[str]) -> int:
     for name in STRIPE_VARIABLES:
         os.environ.pop(name, None)
     wanted = [a.removesuffix(".ipynb") for a in argv]
-    paths = [p for p in runbooks() if not wanted or p.stem in wanted]
+    paths = [
+        p
+        for p in runbooks()
+        if not wanted or any(p.stem == w or p.stem.startswith(f"{w}_") for w in wanted)
+    ]
     if wanted and len(paths) != len(wanted):
         print(f"unknown runbook in {wanted}; have {[p.stem for p in runbooks()]}", file=sys.stderr)
         return 2
