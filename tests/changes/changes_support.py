@@ -64,3 +64,20 @@ def requests_for(box: Sandbox, source: str, method: str | None = None) -> list[A
         for e in box.requests
         if e.path.rstrip("/").endswith(source) and (method is None or e.method == method)
     ]
+
+
+def customer_with_sources(box: Sandbox, n: int, skip: int = 0) -> tuple[str, list[str]]:
+    """A customer with at least ``n`` attached chargeable/pending sources, and ``n`` of them."""
+    store = box.store()
+    found = 0
+    for customer, items in sorted(store.items.items()):
+        live = [
+            sid
+            for sid in items
+            if sid in store.sources and store.sources[sid]["status"] in ("chargeable", "pending")
+        ]
+        if len(live) >= n and len(items) <= 100:  # one page of its list
+            if found == skip:
+                return customer, sorted(live)[:n]
+            found += 1
+    raise AssertionError(f"no customer with {n} live sources")

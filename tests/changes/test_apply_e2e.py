@@ -8,7 +8,14 @@ import stat
 import threading
 
 import pytest
-from changes_support import TEST_KEY, effective_writes, frame_of, pick, requests_for
+from changes_support import (
+    TEST_KEY,
+    customer_with_sources,
+    effective_writes,
+    frame_of,
+    pick,
+    requests_for,
+)
 
 from toolkit.apply import OUTCOME_COLUMNS, apply, idempotency_key, load_plan, undo
 from toolkit.errors import InvalidInputError, LiveModeRefused
@@ -274,3 +281,19 @@ def test_outcome_displays(fresh_sandbox, fresh_session):
     outcome = apply(plan_metadata(ids, set={"d": "1"}), fresh_session, progress=False)
     assert "2 ok" in repr(outcome) and "2</b> ok" in outcome._repr_html_()
     assert str(outcome.journal) in outcome._repr_html_()
+
+
+def test_rows_of_one_customer_are_read_with_one_list_request(fresh_sandbox, fresh_session):
+    box = fresh_sandbox
+    customer, ids = customer_with_sources(box, 3)
+    frame = frame_of(box, ids)
+    # one of them is detached after the plan: not in the customer's list any more
+    fresh_session.client.v1.sources.detach(customer, ids[2])
+    box.clear_log()
+    outcome = apply(plan_metadata(frame, set={"grp": "1"}), fresh_session, progress=False)
+    assert outcome.totals["ok"] == 3
+    gets = [e.path for e in box.requests if e.method == "GET"]
+    assert gets.count(f"/v1/customers/{customer}/sources") == 1
+    assert gets.count(f"/v1/sources/{ids[2]}") == 1  # the one missing from the list, by id
+    assert not [p for p in gets if p in (f"/v1/sources/{ids[0]}", f"/v1/sources/{ids[1]}")]
+    assert effective_writes(box) == dict.fromkeys(ids, 1)

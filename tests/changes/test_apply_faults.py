@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from changes_support import TEST_KEY, effective_writes, frame_of, pick
+from changes_support import TEST_KEY, customer_with_sources, effective_writes, frame_of, pick
 
 from toolkit.apply import apply
 from toolkit.plans import plan_detach, plan_metadata
@@ -12,7 +12,7 @@ from toolkit.session import connect
 
 pytestmark = [pytest.mark.usefixtures("in_tmp_cwd"), pytest.mark.slow]
 
-FAULTS = {"latency": 0.2, "error_rate": 0.2, "drop_rate": 0.1, "rate_limit": 10}
+FAULTS = {"latency": 0.2, "error_rate": 0.2, "drop_rate": 0.1, "rate_limit": 6}
 
 
 @pytest.fixture
@@ -39,7 +39,8 @@ def run_until_done(plan, session, box, attempts=6):
 
 def test_metadata_under_faults_each_row_written_once(faulty):
     box = faulty
-    ids = pick(box, 12)
+    _, grouped = customer_with_sources(box, 3)  # read together with one list request
+    ids = sorted(set(pick(box, 8)) | set(grouped))
     plan = plan_metadata(frame_of(box, ids), set={"batch": "f1"})
     session = connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True, max_retries=4)
     box.clear_log()
