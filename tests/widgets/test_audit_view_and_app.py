@@ -102,3 +102,6 @@ def test_app_ties_the_tabs_together(fresh_session, fresh_sandbox, tmp_path: Path
     )
     assert_no_secrets(ui, fresh_session)
     assert isinstance(ui.explorer.selected, pd.DataFrame)
+    assert repr(ui) == f"ToolkitApp({fresh_session.account_label})"
+    assert repr(ui.editor) == f"MetadataEditor({fresh_session.account_label})"
+    assert repr(ui.audit.view).startswith("AuditView(") and "findings" in repr(ui.audit.view)

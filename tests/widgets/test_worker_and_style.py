@@ -96,3 +96,11 @@ def test_json_pane_and_tables_hide_secrets_and_escape() -> None:
     html_text = table_html(df, highlight={"invalid": "#fde8ea"}, status_column="status")
     assert "&lt;b&gt;" in html_text and "#fde8ea" in html_text and "{&quot;a&quot;: 1}" in html_text
     assert "1 more rows" in table_html(df, max_rows=1)
+
+
+def test_widget_reprs_are_short_and_stable() -> None:
+    from toolkit.frame import empty_frame
+    from toolkit.widgets import AuditView, SourceExplorer
+
+    assert repr(SourceExplorer(empty_frame())) == "SourceExplorer(0 sources, 0 selected)"
+    assert repr(AuditView()) == "AuditView(no audit)"

@@ -74,6 +74,9 @@ class AuditTab(widgets.VBox):
             self.view,
         ]
 
+    def __repr__(self) -> str:
+        return f"AuditTab({self.session.account_label})"
+
     def run(self) -> bool:
         """Start the audit in the worker thread; False if one is running."""
         frame = self.explorer.frame
@@ -137,6 +140,9 @@ class ToolkitApp(widgets.VBox):
             f"mode {html.escape(mode)}"
         )
         self.children = [widgets.HTML(header), self.tabs]
+
+    def __repr__(self) -> str:
+        return f"ToolkitApp({self.session.account_label})"
 
     def wait(self, timeout: float | None = 60) -> bool:
         """Wait for every panel's running work (tests, scripts); True when all are idle."""

@@ -96,6 +96,11 @@ class AuditView(widgets.VBox):
         if audit is not None:
             self.show(audit)
 
+    def __repr__(self) -> str:
+        if self.audit is None:
+            return "AuditView(no audit)"
+        return f"AuditView({len(self.audit.sources):,} receivers, {len(self.audit.exceptions):,} findings)"
+
     @property
     def stem(self) -> str:
         """File name stem of the exports: ``audit-<as of>``."""

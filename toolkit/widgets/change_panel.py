@@ -75,6 +75,10 @@ class ChangePanel(widgets.VBox):
         self.show_selection()
 
     # -- selection ----------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        plan = f", plan {self.plan.id}" if self.plan is not None else ""
+        return f"{type(self).__name__}({self.session.account_label}{plan})"
+
     @property
     def sources(self) -> pd.DataFrame:
         """The sources the plan covers: the explorer's selection now, or the frame given."""

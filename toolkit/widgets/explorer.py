@@ -231,6 +231,9 @@ class SourceExplorer(widgets.VBox):
             self._set_frame(frame)
 
     # -- data ---------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"SourceExplorer({len(self.frame):,} sources, {len(self.selected_ids):,} selected)"
+
     def reload(self) -> bool:
         """Load the sources again from the session, in a worker thread; False if already loading."""
         if self.session is None:
