@@ -384,9 +384,8 @@ class _Runner:
             if _is_not_found(exc):
                 message = f"no such source {row['source']} on this account ({message})"
             return _outcome_row(row, "failed", message, request_id)
-        begun_before = self.state is not None and key in self.state.begun
         if _is_done(self.kind, row, current):
-            if begun_before:
+            if self._maybe_ours(key) and not self.dry_run:
                 self._log(
                     {
                         "type": "end",
@@ -452,7 +451,7 @@ class _Runner:
             return _outcome_row(row, "canceled", "stopped; resume to finish", None, current)
         except Exception as exc:
             message, request_id = _error_message(exc)
-            self._end(row, "failed", message, request_id=request_id)
+            self._end(row, "failed", message, request_id=request_id, uncertain=_is_uncertain(exc))
             return _outcome_row(row, "failed", message, request_id, current, None)
         if not _is_done(self.kind, row, after):
             message = "Stripe answered but the source does not show the change: check it"
@@ -460,6 +459,15 @@ class _Runner:
             return _outcome_row(row, "failed", message, request_id, current, after)
         self._end(row, "ok", message, after=after, request_id=request_id)
         return _outcome_row(row, "ok", message, request_id, current, after)
+
+    def _maybe_ours(self, key: tuple[int, str]) -> bool:
+        """Did an earlier run send this row's request without learning whether it landed?"""
+        if self.state is None:
+            return False
+        if key in self.state.pending:
+            return True
+        end = self.state.ended.get(key)
+        return bool(end and (end.get("result") == "canceled" or end.get("uncertain")))
 
     def _end(
         self,
@@ -469,19 +477,21 @@ class _Runner:
         *,
         after: Any = None,
         request_id: str | None = None,
+        uncertain: bool = False,
     ) -> None:
-        self._log(
-            {
-                "type": "end",
-                "row": int(row["row"]),
-                "source": row["source"],
-                "action": row["action"],
-                "result": result,
-                "after": after,
-                "message": message,
-                "request_id": request_id,
-            }
-        )
+        record = {
+            "type": "end",
+            "row": int(row["row"]),
+            "source": row["source"],
+            "action": row["action"],
+            "result": result,
+            "after": after,
+            "message": message,
+            "request_id": request_id,
+        }
+        if uncertain:  # the request may have landed: a later run's re-read decides
+            record["uncertain"] = True
+        self._log(record)
 
     def _precheck(self, row: dict[str, Any], current: Any) -> str | None:
         """Stripe's rules against the live state (plans made from bare ids could not check)."""
