@@ -30,6 +30,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import stripe
@@ -247,6 +248,11 @@ class _Runner:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _seg(value: str) -> str:
+    """An id as one URL path segment (user input never reaches another endpoint)."""
+    return quote(value, safe="")
+
+
 def _not_found(exc: BaseException) -> bool:
     return isinstance(exc, stripe.StripeError) and (
         exc.http_status == 404 or getattr(exc, "code", None) == "resource_missing"
@@ -354,15 +360,16 @@ class _Fetch:
         assert self.runner is not None
         if self.ids is not None:
             for sid in self.ids:
-                self.runner.add(_FIRST, "source", f"/v1/sources/{sid}", {}, sid)
+                self.runner.add(_FIRST, "source", f"/v1/sources/{_seg(sid)}", {}, sid)
         elif self.customer_ids is not None:
             for cid in self.customer_ids:
                 if self.lo is None and self.hi is None:
                     params = {"object": "source", "limit": PAGE}
-                    self.runner.add(_FIRST, "items", f"/v1/customers/{cid}/sources", params, cid)
+                    path = f"/v1/customers/{_seg(cid)}/sources"
+                    self.runner.add(_FIRST, "items", path, params, cid)
                 else:
                     params = {"expand": ["sources"]}
-                    self.runner.add(_FIRST, "customer", f"/v1/customers/{cid}", params, cid)
+                    self.runner.add(_FIRST, "customer", f"/v1/customers/{_seg(cid)}", params, cid)
         else:
             window = _Window(self.lo, self.hi, self.lo)
             self.windows.append(window)
@@ -377,11 +384,13 @@ class _Fetch:
         params: dict[str, Any] = {"object": "source", "limit": PAGE}
         if after is not None:
             params["starting_after"] = after
-        self.runner.add(priority, "items", f"/v1/customers/{cid}/sources", params, cid)
+        self.runner.add(priority, "items", f"/v1/customers/{_seg(cid)}/sources", params, cid)
 
     def _failed(self, task: _Task, exc: BaseException) -> None:
         if isinstance(exc, Cancelled):
             raise Cancelled("Canceled: stopped before every source was fetched.")
+        if _not_found(exc) and "starting_after" in task.params and self._resume(task):
+            return
         if _not_found(exc):
             if task.kind == "source":
                 self.missing_ids.append(task.ref)
@@ -397,6 +406,25 @@ class _Fetch:
             task.kind, f"Listing the sources of {task.ref}"
         )
         raise _request_error(exc, what) from exc
+
+    def _resume(self, task: _Task) -> bool:
+        """The cursor object vanished mid-load (deleted customer, detached source): go on
+        without it. Customers: restart the window at the cursor's ``created``; a customer's
+        sources: list them again. What was already seen is skipped."""
+        if task.kind == "page":
+            window: _Window = task.ref
+            if window.last is None:
+                return False
+            window.lt = window.last + 1 if window.lt is None else min(window.lt, window.last + 1)
+            window.cursor = None
+            self._page(window)
+            return True
+        if task.kind == "items":
+            retry = {k: v for k, v in task.params.items() if k != "starting_after"}
+            assert self.runner is not None
+            self.runner.add(_MORE, "items", task.path, retry, task.ref)
+            return True
+        return False
 
     def _emit(self, src: dict[str, Any], cid: str | None) -> dict[str, Any] | None:
         sid = src.get("id")
@@ -475,7 +503,8 @@ class _Fetch:
             created = cus.get("created")
             if window.stop is not None and created is not None and created < window.stop:
                 continue  # belongs to the window below
-            self.done_units += 1
+            if cus.get("id") not in self.customers_seen:
+                self.done_units += 1
             yield from self._on_customer(cus)
         if data:
             first, last = data[0].get("created"), data[-1].get("created")
@@ -729,7 +758,7 @@ def load_source_transactions(
     nogc.__enter__()
     try:
         for sid in ids:
-            path = f"/v1/sources/{sid}/source_transactions"
+            path = f"/v1/sources/{_seg(sid)}/source_transactions"
             runner.add(_FIRST, "txns", path, {"limit": PAGE}, sid)
         for task, result in runner.results():
             sid = task.ref

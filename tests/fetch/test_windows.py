@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import stripe
 
 from toolkit.fetch import load_sources
 
@@ -157,3 +158,52 @@ def test_created_window_with_ties_at_the_edges() -> None:
     inside = {c["id"] for c in fake.customers if lo <= c["created"] < hi}
     expected = {s: c for s, c in fake.expected().items() if c in inside}
     assert dict(zip(df["id"], df["customer"], strict=True)) == expected
+
+
+class VanishingStripe(FakeStripe):
+    """Deletes the last customer of the first customer page, and the last source of the first
+    continuation page, right after serving them: the next request's cursor no longer exists."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.vanished: set[str] = set()
+        self.gone: list[str] = []
+
+    def raw_request(self, method: str, path: str, **params: Any) -> Any:
+        after = params.get("starting_after")
+        if after in self.gone:
+            raise stripe.InvalidRequestError(
+                f"No such object: '{after}'",
+                "starting_after",
+                code="resource_missing",
+                http_status=404,
+            )
+        response = super().raw_request(method, path, **params)
+        data = response.data["data"]
+        kind = "page" if path == "/v1/customers" else "items"
+        if kind not in self.vanished and response.data["has_more"] and data:
+            self.vanished.add(kind)
+            victim = data[-1]
+            self.gone.append(victim["id"])
+            if kind == "page":
+                self.customers = [c for c in self.customers if c["id"] != victim["id"]]
+                self.neg_created = [-c["created"] for c in self.customers]
+                self.position = {c["id"]: i for i, c in enumerate(self.customers)}
+            else:
+                cid = path.split("/")[3]
+                self.sources[cid] = [s for s in self.sources[cid] if s["id"] != victim["id"]]
+        return response
+
+
+def test_cursor_objects_deleted_mid_load() -> None:
+    rng = random.Random(4)
+    fake = VanishingStripe(_timestamps("uniform", 900, rng), rng, big=3)
+    df = load_sources(FakeSession(fake, 4), progress=False)  # type: ignore[arg-type]
+    assert set(fake.vanished) == {"page", "items"}
+    expected = fake.expected()  # now without the deleted ones
+    got = dict(zip(df["id"], df["customer"], strict=True))
+    assert df["id"].is_unique
+    assert set(expected.items()) <= set(got.items())  # everything still there came out once
+    assert set(got) - set(expected) <= set(fake.gone) | {
+        s["id"] for s in df["raw"] if s["customer"] in fake.gone
+    }
