@@ -21,8 +21,12 @@ def faulty():
         yield box
 
 
-def run_until_done(plan, session, box, attempts=6):
-    """Apply, then re-apply the same plan while rows remain failed: return every outcome."""
+def run_until_done(plan, session, box, applied, attempts=6):
+    """Apply, then re-apply the same plan while rows remain failed: return every outcome.
+
+    After each run the outcome must match the sandbox: ``applied(source_id)`` is True exactly
+    for the rows that ended ok (now or in an earlier run).
+    """
     outcomes = []
     for _ in range(attempts):
         outcome = apply(plan, session, progress=False, max_workers=8)
@@ -32,6 +36,10 @@ def run_until_done(plan, session, box, attempts=6):
             assert row["result"] in ("ok", "skipped", "failed")
             if row["result"] != "ok":
                 assert row["message"]  # always a reason
+            if row["result"] == "failed":
+                assert not applied(row["source"]), row
+            else:
+                assert applied(row["source"]), row
         if outcome.totals["failed"] == 0:
             break
     return outcomes
@@ -45,7 +53,9 @@ def test_metadata_under_faults_each_row_written_once(faulty):
     session = connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True, max_retries=4)
     box.clear_log()
     box.set_faults(**FAULTS)
-    outcomes = run_until_done(plan, session, box)
+    outcomes = run_until_done(
+        plan, session, box, lambda sid: box.get_source(sid)["metadata"].get("batch") == "f1"
+    )
     box.faults_off()
     first = outcomes[0]
     # the first run's outcome matches the sandbox: ok rows changed, failed rows written 0 times
@@ -72,7 +82,9 @@ def test_detach_under_faults_each_source_deleted_once(faulty):
     session = connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True, max_retries=4)
     box.clear_log()
     box.set_faults(**FAULTS)
-    outcomes = run_until_done(plan, session, box)
+    outcomes = run_until_done(
+        plan, session, box, lambda sid: box.get_source(sid)["status"] == "consumed"
+    )
     box.faults_off()
     assert outcomes[-1].totals["failed"] == 0
     assert all(box.get_source(sid)["status"] == "consumed" for sid in ids)

@@ -366,3 +366,19 @@ def test_empty_selection_is_a_valid_empty_plan():
     assert plan.counts == {"ready": 0, "noop": 0, "invalid": 0, "total": 0}
     assert not plan.valid
     assert "0 rows" in repr(plan) and "0</b> rows" in plan._repr_html_()
+
+
+def test_table_from_excel(df, tmp_path):
+    path = tmp_path / "sheet.xlsx"
+    pd.DataFrame({"id": ["src_a", "src_b"], "tier": ["", "platinum"]}).to_excel(path, index=False)
+    plan = plan_metadata_from_table(path, sources=df)
+    assert list(plan.df["status"]) == ["noop", "ready"]
+    assert plan.df.loc[1, "params"] == {"metadata": {"tier": "platinum"}}
+
+
+def test_subset_keeps_the_plan_id(df):
+    plan = plan_metadata(df, set={"tier": "gold"})
+    part = plan.subset(["src_a", "src_d"])
+    assert part.id == plan.id and list(part.df["source"]) == ["src_a", "src_d"]
+    assert list(part.df["row"]) == [1, 4]
+    assert plan.subset(df.head(1)).counts["total"] == 1
