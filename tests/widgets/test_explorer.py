@@ -171,3 +171,18 @@ def test_unknown_customers_are_reported_in_the_header(session) -> None:
     assert explorer.wait(30)
     assert explorer.error.value == ""
     assert "1 customers not found" in explorer.header.value
+
+
+def test_reload_keeps_filters_and_selection(session) -> None:
+    explorer = SourceExplorer(session)
+    assert explorer.wait(30)
+    explorer.status_filter.value = ("chargeable",)
+    first = explorer.view["id"].iloc[0]
+    explorer.select([first])
+    version = explorer.data_version
+    assert explorer.reload()
+    assert explorer.wait(30)
+    assert explorer.data_version == version + 1
+    assert explorer.status_filter.value == ("chargeable",)
+    assert set(explorer.view["status"].astype(str)) == {"chargeable"}
+    assert explorer.selected_ids == [first]

@@ -286,10 +286,15 @@ class SourceExplorer(widgets.VBox):
                 parts.append(f"{len(info[name]):,} {what} not found")
         self.header.value = " · ".join(parts)
         self._filling = True
-        try:
-            self.type_filter.options = _options(df["type"])
-            self.status_filter.options = _options(df["status"])
-            self.currency_filter.options = _options(df["currency"])
+        try:  # new choices from the data; choices still offered stay chosen (e.g. after reload)
+            for choice, column in (
+                (self.type_filter, "type"),
+                (self.status_filter, "status"),
+                (self.currency_filter, "currency"),
+            ):
+                chosen = choice.value
+                choice.options = _options(df[column])
+                choice.value = tuple(v for v in chosen if v in choice.options)
         finally:
             self._filling = False
         self.refresh()
