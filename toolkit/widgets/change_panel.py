@@ -136,7 +136,7 @@ class ChangePanel(widgets.VBox):
         def done(outcome: Outcome) -> None:
             self.outcome = outcome
             self.status.value = outcome.headline()
-            self.result_view.value = outcome_html(outcome, dry_run=dry_run)
+            self.result_view.value = outcome_html(outcome)
             self.journal_label.value = (
                 f"Journal: <code>{outcome.journal}</code> (readable by you only)"
                 if outcome.journal

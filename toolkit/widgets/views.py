@@ -10,10 +10,11 @@ Example::
 from __future__ import annotations
 
 import html
-from typing import Any
 
 import pandas as pd
 
+from toolkit.apply import Outcome
+from toolkit.plans import Plan
 from toolkit.session import Session
 from toolkit.widgets.style import banner_html, table_html
 
@@ -57,7 +58,7 @@ def _sorted(df: pd.DataFrame, column: str, order: dict[str, int]) -> pd.DataFram
     return df.assign(_order=keys).sort_values(["_order"], kind="stable").drop(columns="_order")
 
 
-def plan_html(plan: Any, *, max_rows: int = 300) -> str:
+def plan_html(plan: Plan, *, max_rows: int = 300) -> str:
     """The plan as a reviewer needs it: counts, what changes, then every row, invalid first."""
     c = plan.counts
     parts = [
@@ -66,9 +67,9 @@ def plan_html(plan: Any, *, max_rows: int = 300) -> str:
         f"(skipped), <b style='color:{'#b00020' if c['invalid'] else 'inherit'}'>"
         f"{c['invalid']:,}</b> invalid (not applied)</div>"
     ]
-    for note in getattr(plan, "notes", [])[:10]:
+    for note in plan.notes[:10]:
         parts.append(f"<div style='color:#555'>note: {html.escape(str(note))}</div>")
-    summary = plan.summary() if hasattr(plan, "summary") else pd.DataFrame()
+    summary = plan.summary()
     if len(summary):
         parts.append("<div>What changes:</div>" + table_html(summary, max_height="120px"))
     rows = _sorted(plan.df, "status", _PLAN_ORDER)
@@ -84,10 +85,10 @@ def plan_html(plan: Any, *, max_rows: int = 300) -> str:
     return "".join(parts)
 
 
-def outcome_html(outcome: Any, *, dry_run: bool = False, max_rows: int = 300) -> str:
+def outcome_html(outcome: Outcome, *, max_rows: int = 300) -> str:
     """Totals and the per-row results (failed first), and where the journal is."""
     totals = ", ".join(f"{k}: {v:,}" for k, v in outcome.totals.items() if v)
-    title = "Dry run (nothing changed)" if dry_run else "Result"
+    title = "Dry run (nothing changed)" if outcome.dry_run else "Result"
     parts = [f"<div><b>{title}</b> · {html.escape(totals or 'no rows')}</div>"]
     rows = _sorted(outcome.df, "result", _RESULT_ORDER)
     parts.append(
