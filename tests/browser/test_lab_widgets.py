@@ -106,11 +106,11 @@ def _notebook(api_base: str) -> dict:
 
 @pytest.fixture
 def sandbox_url(tmp_path: Path) -> Iterator[str]:
-    """The sandbox as its own process (its CLI), seeded small; yields its URL."""
+    """The sandbox as its own process (`python -m toolkit sandbox`), seeded small; yields its URL."""
     port = _free_port()
     log = (tmp_path / "sandbox.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "toolkit.sandbox.cli", "--port", str(port), "--customers", "40"],
+        [sys.executable, "-m", "toolkit", "sandbox", "--port", str(port), "--customers", "40"],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
