@@ -12,7 +12,7 @@ Example::
 
 **Metadata tables** (:func:`plan_metadata_from_table`): an ``id`` column (or ``source``) and one
 column per metadata key (or ``metadata.<key>`` columns, as the sources frame has them).
-An **empty cell means "leave this key unchanged"**; the text ``<unset>`` in a cell removes the key.
+An **empty cell means "leave this key unchanged"**; the text ``<unset>`` (any case) removes the key.
 Cells holding only spaces count as empty. Everything else is the new value, exactly as written.
 
 **Sources** may be the DataFrame from ``load_sources`` (columns ``id, customer, status, metadata,
@@ -60,7 +60,7 @@ __all__ = [
     "plan_owner",
 ]
 
-#: The cell text that removes a key in :func:`plan_metadata_from_table`.
+#: The cell text that removes a key in :func:`plan_metadata_from_table` (any letter case).
 UNSET = "<unset>"
 #: Columns of ``Plan.df``, in order.
 PLAN_COLUMNS = [
@@ -780,7 +780,7 @@ def plan_metadata_from_table(table: Any, sources: Any = None) -> Plan:
             if column_problems[column]:
                 problems.append(f"column {str(column)!r}: {column_problems[column]}")
                 continue
-            if isinstance(value, str) and value.strip() == UNSET:
+            if isinstance(value, str) and value.strip().lower() == UNSET:
                 unsets.append(key)
                 continue
             try:

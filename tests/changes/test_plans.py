@@ -202,7 +202,7 @@ def test_table_semantics_empty_unset_value(df, tmp_path):
         "id,tier,old,new\n"
         f"src_a,platinum,{UNSET},\n"  # change tier, remove old, leave new alone
         "src_b,,,  \n"  # all empty or blank: nothing to do
-        "src_d,007,,x\n",  # CSV cells are text as written: 007 stays 007
+        "src_d,007,<UNSET>,x\n",  # CSV cells are text as written: 007 stays 007
         encoding="utf-8",
     )
     plan = plan_metadata_from_table(path, sources=df)
