@@ -1,9 +1,10 @@
 """Each runbook runs headless with papermill and parameters, as the README shows.
 
 ``python -m papermill notebooks/NAME.ipynb out.ipynb -k python3 -p NAME VALUE ...`` in a temporary
-folder, on the embedded sandbox (no Stripe key in the environment). The parameters are chosen from
-the seeded data (seed 7, the same data every notebook kernel starts), and each run must show them at
-work. The four runs go two at a time.
+folder. The parameters are chosen from the seeded data (seed 7, the data every notebook kernel's
+embedded sandbox starts with), and each run must show them at work. Two more runs use a test key
+(pointed at a sandbox server of their own) to check that with ``dry_run=True`` the bulk-update and
+detach runbooks write nothing to a real account. The runs go two at a time.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -19,8 +22,25 @@ import pytest
 from regenerate import NOTEBOOKS_DIR, kernel_env
 
 import toolkit
+from toolkit.sandbox import Sandbox
 
 NAMES = ["01_explore_sources", "02_receiver_audit", "03_bulk_metadata", "04_detach_sources"]
+GUARDED = ["03_bulk_metadata", "04_detach_sources"]
+KEY = "sk_test_" + "N0tebookRun" * 2
+
+
+@dataclass
+class Run:
+    """One papermill run: what to pass, what its outputs must show, and what came out."""
+
+    notebook: str
+    args: list[str]
+    expected: list[str]
+    env: dict[str, str] | None = None
+    sandbox: Sandbox | None = None
+    nb: dict | None = None
+    log: str = ""
+    workdir: Path = field(default_factory=Path)
 
 
 def outputs_text(nb: dict) -> str:
@@ -33,30 +53,35 @@ def outputs_text(nb: dict) -> str:
     return "\n".join(parts)
 
 
-def run_papermill(name: str, args: list[str], workdir: Path) -> tuple[dict | None, str]:
-    """Run one runbook with papermill in ``workdir``: (output notebook or None, log tail)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    out = workdir / f"{name}.out.ipynb"
+def run_papermill(run: Run) -> Run:
+    """Run one runbook with papermill in ``run.workdir``; fill in ``run.nb`` and ``run.log``."""
+    run.workdir.mkdir(parents=True, exist_ok=True)
+    out = run.workdir / f"{run.notebook}.out.ipynb"
     command = [
         sys.executable,
         "-m",
         "papermill",
-        str(NOTEBOOKS_DIR / f"{name}.ipynb"),
+        str(NOTEBOOKS_DIR / f"{run.notebook}.ipynb"),
         str(out),
         "-k",
         "python3",
         "--cwd",
-        str(workdir),
+        str(run.workdir),
         "--no-progress-bar",
-        *args,
+        *run.args,
     ]
     result = subprocess.run(
-        command, cwd=workdir, env=kernel_env(), capture_output=True, text=True, timeout=300
+        command,
+        cwd=run.workdir,
+        env=run.env or kernel_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    log = result.stdout[-3000:] + result.stderr[-5000:]
-    if result.returncode != 0 or not out.exists():
-        return None, log
-    return json.loads(out.read_text(encoding="utf-8")), log
+    run.log = result.stdout[-3000:] + result.stderr[-5000:]
+    if result.returncode == 0 and out.exists():
+        run.nb = json.loads(out.read_text(encoding="utf-8"))
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -66,75 +91,103 @@ def seeded(session) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def runs(seeded, sandbox, tmp_path_factory) -> dict[str, tuple[dict | None, str, str]]:
-    """Run the four runbooks with parameters: name -> (output notebook, log, expected text)."""
+def runs(seeded, sandbox, tmp_path_factory) -> Iterator[dict[str, Run]]:
+    """Every papermill run of this module, done two at a time: key -> finished Run."""
     base = tmp_path_factory.mktemp("papermill")
     cards = seeded[(seeded["type"] == "card") & (seeded["status"] == "chargeable")]
     cards = sorted(cards["id"])
     receivers = int((seeded["type"] == "ach_credit_transfer").sum())
     consumed_with_funds = sorted(sandbox.planted["funds_on_consumed"])
-
-    table_dir = base / "03_bulk_metadata"
-    table_dir.mkdir()
+    (base / "03_bulk_metadata").mkdir()
     pd.DataFrame(
         {"id": cards[:3], "ticket": ["FIN-101", "FIN-102", "FIN-103"], "reviewed": ["yes"] * 3}
-    ).to_csv(table_dir / "changes.csv", index=False)
+    ).to_csv(base / "03_bulk_metadata" / "changes.csv", index=False)
 
-    plans: dict[str, tuple[list[str], str]] = {
-        "01_explore_sources": (
+    plans = {
+        "01_explore_sources": Run(
+            "01_explore_sources",
             [
-                "-y",
-                json.dumps({"types": ["ach_credit_transfer"]}),
-                "-p",
-                "snapshot_path",
-                "snapshots/receivers.parquet",
+                *("-y", json.dumps({"types": ["ach_credit_transfer"]})),
+                *("-p", "snapshot_path", "snapshots/receivers.parquet", "-p", "csv_path", "None"),
             ],
-            f"Saved {receivers} sources to snapshots/receivers.parquet",
+            [f"Saved {receivers} sources to snapshots/receivers.parquet"],
         ),
-        "02_receiver_audit": (
+        "02_receiver_audit": Run(
+            "02_receiver_audit",
             [
-                "-p",
-                "customers_created_from",
-                "2025-01-01",
-                "-p",
-                "pending_days",
-                "45",
-                "-y",
-                json.dumps({"source_ids": consumed_with_funds}),
+                *("-p", "customers_created_from", "2025-01-01", "-p", "pending_days", "45"),
+                *("-y", json.dumps({"source_ids": consumed_with_funds})),
             ],
-            consumed_with_funds[0],
+            consumed_with_funds,
         ),
-        "03_bulk_metadata": (
+        "03_bulk_metadata": Run(
+            "03_bulk_metadata",
             ["-p", "table_path", "changes.csv", "-p", "undo", "True"],
-            "3 of 3 sources hold the planned metadata",
+            [
+                "3 of 3 sources hold the planned metadata",
+                "3 of 3 sources are back to their metadata from before",
+            ],
         ),
-        "04_detach_sources": (
+        "04_detach_sources": Run(
+            "04_detach_sources",
             ["-y", json.dumps({"source_ids": cards[3:5], "statuses": None})],
-            "2 of 2 planned sources are detached",
+            ["2 of 2 planned sources are detached"],
         ),
     }
+    boxes = []
+    for name in GUARDED:
+        box = Sandbox(seed=11, customers=60)
+        box.start()
+        boxes.append(box)
+        env = {**kernel_env(), "RUNBOOK_KEY": KEY, "STRIPE_API_BASE": box.url}
+        plans[f"{name}:test-key"] = Run(
+            name,
+            ["-p", "api_key_env", "RUNBOOK_KEY"],
+            ["Connected to: test", "Nothing was"],
+            env=env,
+            sandbox=box,
+        )
+    for key, run in plans.items():
+        run.workdir = base / key.replace(":", "-")
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = dict(zip(plans, pool.map(run_papermill, plans.values()), strict=True))
+        yield done
+    finally:
+        for box in boxes:
+            box.stop()
 
-    def one(name: str) -> tuple[dict | None, str, str]:
-        args, expected = plans[name]
-        nb, log = run_papermill(name, args, base / name)
-        return nb, log, expected
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(NAMES, pool.map(one, NAMES), strict=True))
+def check_run(run: Run) -> str:
+    """The run completed without an error output and shows what it must; returns its text."""
+    assert run.nb is not None, run.log
+    assert run.nb["metadata"]["papermill"]["exception"] in (None, False), run.log
+    tags = [cell["metadata"].get("tags", []) for cell in run.nb["cells"]]
+    assert any("injected-parameters" in t for t in tags)
+    cells = run.nb["cells"]
+    assert not [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+    text = outputs_text(run.nb)
+    for expected in run.expected:
+        assert expected in text, text[-4000:]
+    return text
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", NAMES)
 def test_runbook_runs_with_papermill_parameters(name, runs):
-    nb, log, expected = runs[name]
-    assert nb is not None, log
-    assert nb["metadata"]["papermill"]["exception"] in (None, False), log
-    tags = [cell["metadata"].get("tags", []) for cell in nb["cells"]]
-    assert any("injected-parameters" in t for t in tags)
-    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
-    assert not errors
-    text = outputs_text(nb)
-    assert expected in text, text[-4000:]
-    if name == "03_bulk_metadata":
-        assert "3 of 3 sources are back to their metadata from before" in text, text[-4000:]
+    check_run(runs[name])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", GUARDED)
+def test_on_a_real_key_dry_run_writes_nothing(name, runs):
+    run = runs[f"{name}:test-key"]
+    check_run(run)
+    assert run.sandbox is not None
+    writes = [r for r in run.sandbox.requests if r.method.upper() != "GET"]
+    assert writes == []
+    assert len(run.sandbox.requests) > 10  # it did read the account
+    assert KEY not in json.dumps(run.nb)
+    assert not (run.workdir / "journals").exists()
