@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import io
 import json
 import math
 import os
@@ -58,6 +59,7 @@ __all__ = [
     "plan_metadata",
     "plan_metadata_from_table",
     "plan_owner",
+    "read_table",
 ]
 
 #: The cell text that removes a key in :func:`plan_metadata_from_table` (any letter case).
@@ -667,19 +669,36 @@ def plan_metadata(
     return _make_plan("metadata", rows, notes)
 
 
-def _read_table(table: Any) -> pd.DataFrame:
+def read_table(table: Any, name: str = "table") -> pd.DataFrame:
+    """An analyst's table as text cells: a DataFrame, a CSV/Excel path, CSV bytes or a file object.
+
+    ``read_table("segments.csv")`` or ``read_table(uploaded_bytes, name="segments.csv")``
+    """
     if isinstance(table, pd.DataFrame):
         return table.reset_index(drop=True)
     if isinstance(table, str | os.PathLike):
         path = Path(table)
         if not path.exists():
             raise InvalidInputError(f"No such table file: {path}")
+        name = str(path)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             return pd.read_excel(path, dtype=str, keep_default_na=False)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    raise InvalidInputError(
-        f"table must be a CSV/Excel path or a DataFrame, not {type(table).__name__}."
-    )
+        source: Any = path
+    elif isinstance(table, bytes | bytearray | memoryview):
+        source = io.BytesIO(bytes(table))
+    elif hasattr(table, "read"):
+        source = table
+    else:
+        raise InvalidInputError(
+            "table must be a DataFrame, a CSV/Excel path, CSV bytes or a file object, "
+            f"not {type(table).__name__}."
+        )
+    try:
+        return pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InvalidInputError(
+            f"Could not read {name} as CSV ({exc}). Save it as CSV (UTF-8) with an id column."
+        ) from exc
 
 
 def _cell_is_empty(value: Any) -> bool:
@@ -689,7 +708,7 @@ def _cell_is_empty(value: Any) -> bool:
 
 
 def plan_metadata_from_table(table: Any, sources: Any = None) -> Plan:
-    """Plan per-source metadata from an analyst's table (CSV/Excel path or DataFrame).
+    """Plan per-source metadata from an analyst's table (a DataFrame, CSV/Excel path, CSV bytes).
 
     ``plan_metadata_from_table("segments.csv", sources=df)``
 
@@ -703,7 +722,7 @@ def plan_metadata_from_table(table: Any, sources: Any = None) -> Plan:
     the plan shows before/after; without it, apply checks each row against the live state.
     Ids that appear more than once are refused on every row they appear.
     """
-    frame = _read_table(table)
+    frame = read_table(table)
     id_column = next((c for c in ("id", "source", "source_id") if c in frame.columns), None)
     if id_column is None:
         raise InvalidInputError(

@@ -382,3 +382,26 @@ def test_subset_keeps_the_plan_id(df):
     assert part.id == plan.id and list(part.df["source"]) == ["src_a", "src_d"]
     assert list(part.df["row"]) == [1, 4]
     assert plan.subset(df.head(1)).counts["total"] == 1
+
+
+def test_tables_come_as_frames_paths_bytes_or_files(tmp_path):
+    import io as _io
+
+    from toolkit.plans import read_table
+
+    text = "id,region\nsrc_1AbCdEfGhIjK,emea\n"
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    frames = [
+        read_table(path),
+        read_table(str(path)),
+        read_table(text.encode()),
+        read_table(_io.BytesIO(text.encode())),
+        read_table(pd.DataFrame({"id": ["src_1AbCdEfGhIjK"], "region": ["emea"]})),
+    ]
+    for frame in frames:
+        assert frame.to_dict("records") == [{"id": "src_1AbCdEfGhIjK", "region": "emea"}]
+    with pytest.raises(InvalidInputError, match=r"Could not read bad\.csv as CSV"):
+        read_table(b"\xff\xfe\x00garbage", name="bad.csv")
+    with pytest.raises(InvalidInputError, match="not int"):
+        read_table(42)

@@ -14,7 +14,6 @@ progress and Cancel; every error shows inside the widget.
 
 from __future__ import annotations
 
-import io
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ import ipywidgets as widgets
 import pandas as pd
 
 from toolkit.apply import Outcome, apply, undo
-from toolkit.plans import UNSET, Plan, plan_metadata, plan_metadata_from_table
+from toolkit.errors import InvalidInputError
+from toolkit.plans import UNSET, Plan, plan_metadata, plan_metadata_from_table, read_table
 from toolkit.session import Session
 from toolkit.widgets.change_panel import ChangePanel
 from toolkit.widgets.selection import SelectionSource, selection_pool
@@ -191,12 +191,10 @@ class MetadataEditor(ChangePanel):
         """Read an uploaded CSV (cells as text, exactly as written); True when it was readable."""
         self.invalidate()
         try:
-            table = pd.read_csv(
-                io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig"
-            )
-        except Exception as exc:
+            table = read_table(content, name=name)
+        except InvalidInputError as exc:
             self._table = None
-            self.error.value = error_html(f"Could not read {name} as CSV: {exc}")
+            self.error.value = error_html(str(exc))
             return False
         self._table = table
         self.mode.value = CSV_MODE
