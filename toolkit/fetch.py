@@ -670,7 +670,7 @@ def load_sources(
     Filters as :func:`iter_sources`. Rows are sorted newest first (by ``created``, then ``id``);
     with ``ids=[...]`` they keep the order of ``ids``. ``df.attrs["toolkit"]`` holds
     ``taken_at``, ``account``, ``mode``, ``missing_ids`` (ids Stripe does not know) and
-    ``missing_customers``. Raises :class:`toolkit.ratelimit.Cancelled` when ``cancel`` is set.
+    ``missing_customers``. Raises :class:`toolkit.Cancelled` when ``cancel`` is set.
     Example::
 
         df = toolkit.load_sources(session, created=("2026-01-01", None))
