@@ -13,7 +13,7 @@ Example::
 Widgets live in :mod:`toolkit.widgets`, the sandbox in :mod:`toolkit.sandbox`; both load on first use.
 """
 
-from toolkit.apply import Outcome, apply, undo
+from toolkit.apply import Outcome, apply, load_plan, undo
 from toolkit.audit import Audit, audit_receivers
 from toolkit.errors import (
     Cancelled,
@@ -61,6 +61,7 @@ __all__ = [
     "filter_sources",
     "format_money",
     "iter_sources",
+    "load_plan",
     "load_snapshot",
     "load_source_transactions",
     "load_sources",

@@ -634,7 +634,7 @@ def _plan_header(plan: Plan, session: Any) -> dict[str, Any]:
 def load_plan(journal: str | os.PathLike[str]) -> Plan:
     """Rebuild the plan a journal records (same id), e.g. to resume it in a new process.
 
-    ``apply(load_plan(path), session, resume=path)``
+    ``apply(load_plan("journals/plan_x.jsonl"), session, resume="journals/plan_x.jsonl")``
     """
     state = read_journal(journal)
     if state.plan is None:
