@@ -17,6 +17,11 @@ import pytest
 from regenerate import SANITIZE_FILE, checked_cells, copy_runbooks, kernel_env, runbooks
 
 GROUPS = 2
+HINT = (
+    "\nIf this change is intended (new sandbox data, a changed repr), regenerate the stored outputs "
+    "with `.venv/bin/python tests/notebooks/regenerate.py`, review the diff and commit it; if a value "
+    "changes on every run, add a pattern to tests/notebooks/sanitize.cfg."
+)
 
 
 @pytest.mark.slow
@@ -60,7 +65,7 @@ def test_runbooks_pass_strict_nbval(tmp_path):
     passed = 0
     for job in jobs:
         output, _ = job.communicate(timeout=580)
-        report = output[-8000:]
+        report = output[-8000:] + HINT
         assert job.returncode == 0, report
         found = re.search(r"(\d+) passed", output)
         assert found, report
