@@ -165,8 +165,9 @@ def test_5xx_retried_for_reads_not_for_unkeyed_writes(fresh_sandbox):
 
 def test_raw_returns_plain_json(session):
     page = session.raw("get", "/v1/customers", {"limit": 2, "expand": ["data.sources"]})
-    assert type(page) is dict and page["object"] == "list" and len(page["data"]) == 2
-    assert type(page["data"][0]["sources"]) is dict
+    assert isinstance(page, dict) and page["object"] == "list" and len(page["data"]) == 2
+    assert isinstance(page["data"][0]["sources"], dict)
+    assert not hasattr(page, "to_dict")  # JSON, not StripeObjects
 
 
 def test_rate_limiter_spaces_requests_across_threads():

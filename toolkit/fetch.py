@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -196,11 +195,7 @@ class _Runner:
     def _get(self, task: _Task) -> dict[str, Any]:
         if self.stop.is_set():
             raise Cancelled()
-        response = self.session.call(
-            self.session.client.raw_request, "get", task.path, cancel=self.stop, **task.params
-        )
-        data = getattr(response, "data", None)
-        return data if isinstance(data, dict) else json.loads(response.body)
+        return self.session.raw("get", task.path, task.params, cancel=self.stop)
 
     def _next(self) -> _Task | None:
         if self.pages and (self.pages_inflight < self.page_slots or not self.others):

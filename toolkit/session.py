@@ -13,7 +13,6 @@ the working folder. It is never printed: ``repr(session)`` shows its prefix and 
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -226,7 +225,8 @@ class Session:
         merged = {**(params or {}), **(options or {})}
 
         def send() -> dict[str, Any]:
-            return json.loads(self.client.raw_request(method, path, **merged).body)
+            # the SDK has parsed the body once already: use that, never parse it twice
+            return self.client.raw_request(method, path, **merged).data
 
         return self._send(send, write, options or {}, cancel)
 

@@ -105,6 +105,9 @@ class FakeSession:
     def call(self, fn: Any, *args: Any, cancel: Any = None, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
+    def raw(self, method: str, path: str, params: Any = None, *, cancel: Any = None) -> Any:
+        return self.client.raw_request(method, path, **(params or {})).data
+
     def now(self) -> datetime:
         return datetime(2026, 11, 1, tzinfo=UTC)
 
