@@ -32,7 +32,7 @@ import os
 import re
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -452,6 +452,43 @@ def _duplicates(ids: list[Any]) -> dict[int, int]:
     return repeats
 
 
+def _refusal(
+    source_id: Any, index: int, repeats: dict[int, int], customer: Any = _MISSING
+) -> str | None:
+    """Why row ``index`` is refused before its state is read, or None.
+
+    A malformed source id, then (when ``customer`` is given) a malformed customer id, then a
+    repeat of an earlier row's source id (``repeats`` from :func:`_duplicates`).
+    """
+    problem = _id_problem(source_id, SOURCE_ID, "source", "src_1AbC...")
+    if problem is None and customer is not _MISSING:
+        problem = _id_problem(customer, CUSTOMER_ID, "customer", "cus_1AbC...")
+    if problem is None and index in repeats:
+        problem = f"duplicate id: {source_id} is already row {repeats[index] + 1}"
+    return problem
+
+
+def _rows_per_source(
+    sources: Any, action: str, row_for: Callable[[int, SourceState], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One plan row per source: refused for a malformed or repeated id, else ``row_for``.
+
+    ``_rows_per_source(df, ACTIONS["detach"], _detach_row)``; ``row_for(number, state)`` gets the
+    1-based row number.
+    """
+    states = source_states(sources)
+    repeats = _duplicates([s.id for s in states])
+    rows = []
+    for index, state in enumerate(states):
+        number = index + 1
+        problem = _refusal(state.id, index, repeats)
+        if problem:
+            rows.append(_invalid(number, state, action, problem))
+        else:
+            rows.append(row_for(number, state))
+    return rows
+
+
 def _row(
     number: int,
     state: SourceState,
@@ -647,25 +684,11 @@ def plan_metadata(
         raise InvalidInputError(
             "Nothing to change: pass set={'key': 'value'}, unset=['key'] or clear=True."
         )
-    states = source_states(sources)
-    repeats = _duplicates([s.id for s in states])
-    rows = []
-    for index, state in enumerate(states):
-        number = index + 1
-        problem = _id_problem(state.id, SOURCE_ID, "source", "src_1AbC...")
-        if problem:
-            rows.append(_invalid(number, state, ACTIONS["metadata"], problem))
-        elif index in repeats:
-            rows.append(
-                _invalid(
-                    number,
-                    state,
-                    ACTIONS["metadata"],
-                    f"duplicate id: {state.id} is already row {repeats[index] + 1}",
-                )
-            )
-        else:
-            rows.append(_metadata_row(number, state, sets, unsets, clear, []))
+    rows = _rows_per_source(
+        sources,
+        ACTIONS["metadata"],
+        lambda number, state: _metadata_row(number, state, sets, unsets, clear, []),
+    )
     return _make_plan("metadata", rows, notes)
 
 
@@ -855,6 +878,45 @@ def owner_params(changes: Mapping[str, str]) -> dict[str, Any]:
     return nested
 
 
+def _owner_row(
+    number: int, state: SourceState, flat: dict[str, Any], notes: list[str]
+) -> dict[str, Any]:
+    """The plan row of one source for the owner fields ``flat`` (None clears a field)."""
+    action = ACTIONS["owner"]
+    before = state.owner if state.known and state.owner is not None else None
+    if before is None:
+        send = {k: ("" if v is None else v) for k, v in flat.items()}
+        change = "; ".join(
+            f"{'clear' if v is None else 'set'} owner.{k}" + ("" if v is None else f"={_quote(v)}")
+            for k, v in flat.items()
+        )
+        return _row(
+            number,
+            state,
+            action,
+            {"owner": owner_params(send)},
+            None,
+            None,
+            "ready",
+            "",
+            change + " (current values unknown)",
+        )
+    after = {**before, **flat}
+    diff = {k: ("" if v is None else v) for k, v in flat.items() if before.get(k) != v}
+    if not diff:
+        return _row(number, state, action, {}, before, after, "noop", "no change", "")
+    change = "; ".join(
+        f"{'clear' if flat[k] is None else 'set'} owner.{k}: "
+        f"{_quote(before.get(k))} → {_quote(flat[k])}"
+        for k in diff
+    )
+    if notes:
+        change += "; " + "; ".join(notes)
+    return _row(
+        number, state, action, {"owner": owner_params(diff)}, before, after, "ready", "", change
+    )
+
+
 def plan_owner(sources: Any, **fields: Any) -> Plan:
     """Plan the same owner change on every source: email, name, phone and address fields.
 
@@ -904,67 +966,9 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
     if not flat:
         raise InvalidInputError("Nothing to change: pass e.g. email='...' or address_city='...'.")
 
-    action = ACTIONS["owner"]
-    states = source_states(sources)
-    repeats = _duplicates([s.id for s in states])
-    rows = []
-    for index, state in enumerate(states):
-        number = index + 1
-        problem = _id_problem(state.id, SOURCE_ID, "source", "src_1AbC...")
-        if problem:
-            rows.append(_invalid(number, state, action, problem))
-            continue
-        if index in repeats:
-            reason = f"duplicate id: {state.id} is already row {repeats[index] + 1}"
-            rows.append(_invalid(number, state, action, reason))
-            continue
-        before = state.owner if state.known and state.owner is not None else None
-        if before is None:
-            send = {k: ("" if v is None else v) for k, v in flat.items()}
-            change = "; ".join(
-                f"{'clear' if v is None else 'set'} owner.{k}"
-                + ("" if v is None else f"={_quote(v)}")
-                for k, v in flat.items()
-            )
-            rows.append(
-                _row(
-                    number,
-                    state,
-                    action,
-                    {"owner": owner_params(send)},
-                    None,
-                    None,
-                    "ready",
-                    "",
-                    change + " (current values unknown)",
-                )
-            )
-            continue
-        after = {**before, **flat}
-        diff = {k: ("" if v is None else v) for k, v in flat.items() if before.get(k) != v}
-        if not diff:
-            rows.append(_row(number, state, action, {}, before, after, "noop", "no change", ""))
-            continue
-        change = "; ".join(
-            f"{'clear' if flat[k] is None else 'set'} owner.{k}: "
-            f"{_quote(before.get(k))} → {_quote(flat[k])}"
-            for k in diff
-        )
-        if notes:
-            change += "; " + "; ".join(notes)
-        rows.append(
-            _row(
-                number,
-                state,
-                action,
-                {"owner": owner_params(diff)},
-                before,
-                after,
-                "ready",
-                "",
-                change,
-            )
-        )
+    rows = _rows_per_source(
+        sources, ACTIONS["owner"], lambda number, state: _owner_row(number, state, flat, notes)
+    )
     return _make_plan("owner", rows, notes)
 
 
@@ -1016,21 +1020,9 @@ def plan_attach(pairs: Any, sources: Any = None) -> Plan:
         number = index + 1
         state = SourceState(id=source_id)
         customer_text = customer.strip() if isinstance(customer, str) else customer
-        problem = _id_problem(source_id, SOURCE_ID, "source", "src_1AbC...") or _id_problem(
-            customer_text, CUSTOMER_ID, "customer", "cus_1AbC..."
-        )
+        problem = _refusal(source_id, index, repeats, customer_text)
         if problem:
             rows.append(_invalid(number, state, action, problem))
-            continue
-        if index in repeats:
-            rows.append(
-                _invalid(
-                    number,
-                    state,
-                    action,
-                    f"duplicate id: {source_id} is already row {repeats[index] + 1}",
-                )
-            )
             continue
         params = {"source": source_id}
         after_customer = customer_text
@@ -1102,6 +1094,32 @@ def plan_attach(pairs: Any, sources: Any = None) -> Plan:
     return _make_plan("attach", rows)
 
 
+def _detach_row(number: int, state: SourceState) -> dict[str, Any]:
+    """The plan row of one source for a detach (refused unless attached and not consumed)."""
+    action = ACTIONS["detach"]
+    if not state.known:
+        reason = (
+            "customer unknown: pass the frame from load_sources (with the customer column), "
+            "not bare ids"
+        )
+        return _invalid(number, state, action, reason)
+    before = {"customer": state.customer, "status": state.status}
+    after = {"customer": None, "status": "consumed"}
+    if state.status == "consumed":
+        reason = "already consumed: nothing to detach"
+        return _row(number, state, action, {}, before, before, "invalid", reason, "")
+    if not state.customer:
+        reason = "not attached to a customer"
+        return _row(number, state, action, {}, before, before, "invalid", reason, "")
+    bad_customer = _id_problem(state.customer, CUSTOMER_ID, "customer", "cus_1AbC...")
+    if bad_customer:
+        return _row(number, state, action, {}, before, before, "invalid", bad_customer, "")
+    change = f"detach from {state.customer} → consumed (cannot be undone)"
+    return _row(
+        number, state, action, {"customer": state.customer}, before, after, "ready", "", change
+    )
+
+
 def plan_detach(sources: Any) -> Plan:
     """Plan detaching sources from their customers. **Cannot be undone.**
 
@@ -1111,51 +1129,5 @@ def plan_detach(sources: Any) -> Plan:
     Rows not attached to a customer, already consumed, repeated or with malformed ids are refused
     with a reason.
     """
-    action = ACTIONS["detach"]
-    states = source_states(sources)
-    repeats = _duplicates([s.id for s in states])
-    rows = []
-    for index, state in enumerate(states):
-        number = index + 1
-        problem = _id_problem(state.id, SOURCE_ID, "source", "src_1AbC...")
-        if problem:
-            rows.append(_invalid(number, state, action, problem))
-            continue
-        if index in repeats:
-            reason = f"duplicate id: {state.id} is already row {repeats[index] + 1}"
-            rows.append(_invalid(number, state, action, reason))
-            continue
-        if not state.known:
-            reason = (
-                "customer unknown: pass the frame from load_sources (with the customer column), "
-                "not bare ids"
-            )
-            rows.append(_invalid(number, state, action, reason))
-            continue
-        before = {"customer": state.customer, "status": state.status}
-        after = {"customer": None, "status": "consumed"}
-        if state.status == "consumed":
-            reason = "already consumed: nothing to detach"
-            rows.append(_row(number, state, action, {}, before, before, "invalid", reason, ""))
-        elif not state.customer:
-            reason = "not attached to a customer"
-            rows.append(_row(number, state, action, {}, before, before, "invalid", reason, ""))
-        elif _id_problem(state.customer, CUSTOMER_ID, "customer", "cus_1AbC..."):
-            reason = _id_problem(state.customer, CUSTOMER_ID, "customer", "cus_1AbC...") or ""
-            rows.append(_row(number, state, action, {}, before, before, "invalid", reason, ""))
-        else:
-            change = f"detach from {state.customer} → consumed (cannot be undone)"
-            rows.append(
-                _row(
-                    number,
-                    state,
-                    action,
-                    {"customer": state.customer},
-                    before,
-                    after,
-                    "ready",
-                    "",
-                    change,
-                )
-            )
+    rows = _rows_per_source(sources, ACTIONS["detach"], _detach_row)
     return _make_plan("detach", rows)
