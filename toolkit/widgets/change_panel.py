@@ -2,7 +2,8 @@
 
 A panel follows a selection (an explorer or a frame), shows a live-mode banner, runs apply/undo in a
 worker thread with progress and Cancel, shows the outcome and the journal's location, and tells
-``on_applied`` callbacks after a real write. Subclasses build the plan and the controls.
+``on_applied`` callbacks after a real write. Subclasses build the plan (``preview``) and add their
+controls in ``_build``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from toolkit.apply import Outcome
+from toolkit.apply import Outcome, apply
 from toolkit.plans import Plan
 from toolkit.session import Session
 from toolkit.widgets.selection import SelectionSource, selection_frame, watch_selection
@@ -57,6 +58,8 @@ class ChangePanel(widgets.VBox):
             value=0, min=0, max=1, layout=widgets.Layout(width="260px")
         )
         self.status = widgets.Label()
+        self.preview_button = button(description="Preview", icon="eye", button_style="info")
+        self.preview_button.on_click(lambda _: self.preview())
         self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
         self.cancel_button.on_click(lambda _: self.cancel())
         self.live_confirm = widgets.Checkbox(
@@ -68,11 +71,12 @@ class ChangePanel(widgets.VBox):
         self.live_confirm.layout.display = None if session.mode == "live" else "none"
         self.live_confirm.observe(self._update_buttons, names="value")
         self.worker = Worker(self.progress, self.status)
-
-    def _ready(self) -> None:
-        """Subclasses call this last in ``__init__``: start following the selection."""
+        self._build()
         watch_selection(self.selection, self._selection_changed)
         self.show_selection()
+
+    def _build(self) -> None:
+        """Hook for subclasses: add the controls and set ``children`` (called by ``__init__``)."""
 
     # -- selection ----------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -109,6 +113,10 @@ class ChangePanel(widgets.VBox):
         )
 
     # -- plan ---------------------------------------------------------------------------------
+    def preview(self) -> Plan | None:
+        """Build the plan from the inputs and show it (each subclass plans its own change)."""
+        raise NotImplementedError
+
     def invalidate(self, *_: Any) -> None:
         """Drop the previewed plan (the inputs changed): Apply locks until the next preview."""
         if self.plan is not None:
@@ -123,6 +131,7 @@ class ChangePanel(widgets.VBox):
 
     def _update_buttons(self, *_: Any) -> None:
         self.cancel_button.disabled = not self.worker.running
+        self.preview_button.disabled = self.worker.running
 
     # -- work ---------------------------------------------------------------------------------
     @property
@@ -162,6 +171,17 @@ class ChangePanel(widgets.VBox):
             self.error.value = error_html("Still working: wait for it to finish, or Cancel.")
         self._update_buttons()
         return started
+
+    def run_apply(self, label: str, plan: Plan, *, dry_run: bool) -> bool:
+        """Start ``apply(plan)`` (or its dry run) in the worker, journaling into ``journal_folder``."""
+        session, folder = self.session, self.journal_folder
+
+        def job(report: Progress, cancel: threading.Event) -> Outcome:
+            return apply(
+                plan, session, dry_run=dry_run, journal=folder, progress=report, cancel=cancel
+            )
+
+        return self.run_job(label, job, dry_run=dry_run)
 
     def after_write(self, outcome: Outcome, *, undoing: bool) -> None:
         """Hook for subclasses: called in the worker after a real apply or undo."""

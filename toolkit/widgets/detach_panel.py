@@ -14,20 +14,15 @@ results and the journal.
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
-from toolkit.apply import Outcome, apply
+from toolkit.apply import Outcome
 from toolkit.plans import IRREVERSIBLE_NOTE, Plan, plan_detach
-from toolkit.session import Session
 from toolkit.widgets.change_panel import ChangePanel
-from toolkit.widgets.selection import SelectionSource
 from toolkit.widgets.style import banner_html, button, error_html, table_html
 from toolkit.widgets.views import PLAN_COLOURS
-from toolkit.widgets.worker import Progress
 
 __all__ = ["DetachPanel"]
 
@@ -35,18 +30,10 @@ __all__ = ["DetachPanel"]
 class DetachPanel(ChangePanel):
     """Preview, confirm by typing the count, and detach; never undoable, and it says so."""
 
-    def __init__(
-        self,
-        session: Session,
-        selection: SelectionSource = None,
-        *,
-        journal_folder: str | Path | None = None,
-    ) -> None:
-        super().__init__(session, selection, journal_folder=journal_folder)
+    def _build(self) -> None:
         self.warning = widgets.HTML(
             banner_html(IRREVERSIBLE_NOTE, "danger", title="Detaching cannot be undone.")
         )
-        self.preview_button = button(description="Preview", icon="eye", button_style="info")
         self.check_button = button(
             description="Dry run", icon="search", disabled=True,
             tooltip="check each source against Stripe now; changes nothing",
@@ -60,7 +47,6 @@ class DetachPanel(ChangePanel):
         self.detach_button = button(
             description="Detach", icon="unlink", button_style="danger", disabled=True
         )
-        self.preview_button.on_click(lambda _: self.preview())
         self.check_button.on_click(lambda _: self.detach(dry_run=True))
         self.detach_button.on_click(lambda _: self.detach())
         self.confirm.observe(self._update_buttons, names="value")
@@ -78,7 +64,6 @@ class DetachPanel(ChangePanel):
             self.result_view,
             self.journal_label,
         ]
-        self._ready()
 
     @property
     def ready_count(self) -> int:
@@ -151,7 +136,6 @@ class DetachPanel(ChangePanel):
         self.detach_button.description = f"Detach {n:,} sources" if n else "Detach"
         self.detach_button.disabled = running or not self.confirmed() or not self.live_ok()
         self.check_button.disabled = running or n == 0
-        self.preview_button.disabled = running
         self.confirm.disabled = running or n == 0
 
     def detach(self, *, dry_run: bool = False) -> bool:
@@ -168,14 +152,7 @@ class DetachPanel(ChangePanel):
         if not dry_run and not self.live_ok():
             self.error.value = error_html("Live mode: tick the confirmation box first.")
             return False
-        session, folder = self.session, self.journal_folder
-
-        def job(report: Progress, cancel: threading.Event) -> Outcome:
-            return apply(
-                plan, session, dry_run=dry_run, journal=folder, progress=report, cancel=cancel
-            )
-
-        return self.run_job("Checking" if dry_run else "Detaching", job, dry_run=dry_run)
+        return self.run_apply("Checking" if dry_run else "Detaching", plan, dry_run=dry_run)
 
     def after_write(self, outcome: Outcome, *, undoing: bool) -> None:
         """After a real detach the plan is spent: a new detach needs a new preview."""

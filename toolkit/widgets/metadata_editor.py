@@ -15,7 +15,6 @@ progress and Cancel; every error shows inside the widget.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -24,9 +23,8 @@ import pandas as pd
 from toolkit.apply import Outcome, apply, undo
 from toolkit.errors import InvalidInputError
 from toolkit.plans import UNSET, Plan, plan_metadata, plan_metadata_from_table, read_table
-from toolkit.session import Session
 from toolkit.widgets.change_panel import ChangePanel
-from toolkit.widgets.selection import SelectionSource, selection_pool
+from toolkit.widgets.selection import selection_pool
 from toolkit.widgets.style import banner_html, button, error_html
 from toolkit.widgets.views import plan_html
 from toolkit.widgets.worker import Progress
@@ -49,14 +47,7 @@ class MetadataEditor(ChangePanel):
     ``on_applied``: callbacks run after a real apply or undo (e.g. reload the explorer).
     """
 
-    def __init__(
-        self,
-        session: Session,
-        selection: SelectionSource = None,
-        *,
-        journal_folder: str | Path | None = None,
-    ) -> None:
-        super().__init__(session, selection, journal_folder=journal_folder)
+    def _build(self) -> None:
         self.last_applied: Outcome | None = None
         self._table: pd.DataFrame | None = None
 
@@ -68,7 +59,6 @@ class MetadataEditor(ChangePanel):
         )
         self.upload = widgets.FileUpload(accept=".csv,text/csv", multiple=False)
         self.upload_label = widgets.HTML(CSV_HELP)
-        self.preview_button = button(description="Preview", icon="eye", button_style="info")
         self.dry_run = widgets.Checkbox(
             value=True,
             description="Dry run (check against Stripe, change nothing)",
@@ -94,7 +84,6 @@ class MetadataEditor(ChangePanel):
         self.csv_box.layout.display = "none"
 
         self.add_key_button.on_click(lambda _: self.add_key())
-        self.preview_button.on_click(lambda _: self.preview())
         self.apply_button.on_click(lambda _: self.apply())
         self.retry_button.on_click(lambda _: self.retry_failed())
         self.undo_button.on_click(lambda _: self.undo())
@@ -119,7 +108,6 @@ class MetadataEditor(ChangePanel):
             self.journal_label,
         ]
         self.add_key()
-        self._ready()
 
     # -- inputs -------------------------------------------------------------------------------
     def add_key(self, key: str = "", value: str = "") -> None:
@@ -254,7 +242,6 @@ class MetadataEditor(ChangePanel):
         self.apply_button.disabled = running or not ready or not self.live_ok(dry)
         self.apply_button.description = "Dry run" if dry else "Apply"
         self.apply_button.button_style = "info" if dry else "danger"
-        self.preview_button.disabled = running
         last = self.outcome
         retryable = last is not None and not last.dry_run and len(last.failed) > 0
         self.retry_button.disabled = running or not retryable or not self.live_ok()
@@ -270,12 +257,7 @@ class MetadataEditor(ChangePanel):
         if not self.live_ok(dry):
             self.error.value = error_html("Live mode: tick the confirmation box first.")
             return False
-        session, folder = self.session, self.journal_folder
-
-        def job(report: Progress, cancel: threading.Event) -> Outcome:
-            return apply(plan, session, dry_run=dry, journal=folder, progress=report, cancel=cancel)
-
-        return self.run_job("Dry run" if dry else "Applying", job, dry_run=dry)
+        return self.run_apply("Dry run" if dry else "Applying", plan, dry_run=dry)
 
     def retry_failed(self) -> bool:
         """Apply the last plan again from its journal: rows already done are skipped."""
