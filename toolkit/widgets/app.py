@@ -27,7 +27,7 @@ from toolkit.widgets.audit_view import AuditView
 from toolkit.widgets.detach_panel import DetachPanel
 from toolkit.widgets.explorer import SourceExplorer
 from toolkit.widgets.metadata_editor import MetadataEditor
-from toolkit.widgets.style import button, error_html
+from toolkit.widgets.style import button, checkbox, error_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["AuditTab", "ToolkitApp", "app"]
@@ -43,12 +43,7 @@ class AuditTab(widgets.VBox):
         self.session = session
         self.explorer = explorer
         self.run_button = button(description="Run audit", icon="calculator", button_style="info")
-        self.with_transactions = widgets.Checkbox(
-            value=True,
-            description="Reconcile with source transactions",
-            indent=False,
-            layout=widgets.Layout(width="auto"),
-        )
+        self.with_transactions = checkbox("Reconcile with source transactions", value=True)
         self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
         self.progress = widgets.IntProgress(
             value=0, min=0, max=1, layout=widgets.Layout(width="200px")

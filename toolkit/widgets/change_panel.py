@@ -20,7 +20,7 @@ from toolkit.apply import Outcome, apply
 from toolkit.plans import Plan
 from toolkit.session import Session
 from toolkit.widgets.selection import SelectionSource, selection_frame, watch_selection
-from toolkit.widgets.style import banner_html, button, error_html
+from toolkit.widgets.style import banner_html, button, checkbox, error_html
 from toolkit.widgets.views import live_banner_html, outcome_html
 from toolkit.widgets.worker import Progress, Worker
 
@@ -62,12 +62,7 @@ class ChangePanel(widgets.VBox):
         self.preview_button.on_click(lambda _: self.preview())
         self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
         self.cancel_button.on_click(lambda _: self.cancel())
-        self.live_confirm = widgets.Checkbox(
-            value=False,
-            description="I understand this changes LIVE data",
-            indent=False,
-            layout=widgets.Layout(width="auto"),
-        )
+        self.live_confirm = checkbox("I understand this changes LIVE data")
         self.live_confirm.layout.display = None if session.mode == "live" else "none"
         self.live_confirm.observe(self._update_buttons, names="value")
         self.worker = Worker(self.progress, self.status)

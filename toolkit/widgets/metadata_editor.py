@@ -25,7 +25,7 @@ from toolkit.errors import InvalidInputError
 from toolkit.plans import UNSET, Plan, plan_metadata, plan_metadata_from_table, read_table
 from toolkit.widgets.change_panel import ChangePanel
 from toolkit.widgets.selection import selection_pool
-from toolkit.widgets.style import banner_html, button, error_html
+from toolkit.widgets.style import banner_html, button, checkbox, error_html
 from toolkit.widgets.views import plan_html
 from toolkit.widgets.worker import Progress
 
@@ -59,12 +59,7 @@ class MetadataEditor(ChangePanel):
         )
         self.upload = widgets.FileUpload(accept=".csv,text/csv", multiple=False)
         self.upload_label = widgets.HTML(CSV_HELP)
-        self.dry_run = widgets.Checkbox(
-            value=True,
-            description="Dry run (check against Stripe, change nothing)",
-            indent=False,
-            layout=widgets.Layout(width="auto"),
-        )
+        self.dry_run = checkbox("Dry run (check against Stripe, change nothing)", value=True)
         self.apply_button = button(
             description="Dry run", icon="play", button_style="warning", disabled=True
         )

@@ -27,6 +27,7 @@ from toolkit.session import mask_key
 __all__ = [
     "banner_html",
     "button",
+    "checkbox",
     "error_html",
     "error_text",
     "json_html",
@@ -143,3 +144,10 @@ def button(**kwargs: Any) -> widgets.Button:
     """An ``ipywidgets.Button`` as wide as its label: ``button(description="Apply", icon="play")``."""
     kwargs.setdefault("layout", widgets.Layout(width="fit-content", min_width="90px"))
     return widgets.Button(**kwargs)
+
+
+def checkbox(description: str, value: bool = False) -> widgets.Checkbox:
+    """A checkbox with its whole label, not indented: ``checkbox("Dry run", value=True)``."""
+    return widgets.Checkbox(
+        value=value, description=description, indent=False, layout=widgets.Layout(width="auto")
+    )
