@@ -39,6 +39,7 @@ __all__ = ["AGING_BUCKETS", "MONEY_COLUMNS", "Audit", "audit_receivers"]
 AGING_BUCKETS: tuple[str, ...] = ("0-30 days", "31-60 days", "61-90 days", "over 90 days")
 #: The money columns (minor units) that every table carries next to a ``<name>_major`` column.
 MONEY_COLUMNS: tuple[str, ...] = ("received", "charged", "returned", "unapplied")
+_MONEY_AND_MAJOR = (*MONEY_COLUMNS, *(f"{name}_major" for name in MONEY_COLUMNS))
 _STATUS_ORDER = ("pending", "chargeable", "consumed", "canceled", "failed")
 _NO_CUSTOMER = "(no customer)"
 _DAY = pd.Timedelta(days=1)
@@ -52,14 +53,7 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "currency",
     "created",
     "age_days",
-    "received",
-    "charged",
-    "returned",
-    "unapplied",
-    "received_major",
-    "charged_major",
-    "returned_major",
-    "unapplied_major",
+    *_MONEY_AND_MAJOR,
     "refund_attributes_method",
     "refund_attributes_status",
     "transactions",
@@ -85,14 +79,7 @@ EXCEPTION_COLUMNS: tuple[str, ...] = (
     "status",
     "currency",
     "created",
-    "received",
-    "charged",
-    "returned",
-    "unapplied",
-    "received_major",
-    "charged_major",
-    "returned_major",
-    "unapplied_major",
+    *_MONEY_AND_MAJOR,
 )
 TRANSACTION_COLUMNS: tuple[str, ...] = (
     "id",
@@ -392,17 +379,9 @@ def _normalize_sources(sources: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
 
 
 def _empty_transactions() -> pd.DataFrame:
+    dtypes = {"amount": "Int64", "created": "datetime64[ns, UTC]"}
     return pd.DataFrame(
-        {
-            "id": pd.Series(dtype="object"),
-            "source": pd.Series(dtype="object"),
-            "customer": pd.Series(dtype="object"),
-            "type": pd.Series(dtype="object"),
-            "status": pd.Series(dtype="object"),
-            "currency": pd.Series(dtype="object"),
-            "amount": pd.Series(dtype="Int64"),
-            "created": pd.Series(dtype="datetime64[ns, UTC]"),
-        }
+        {name: pd.Series(dtype=dtypes.get(name, "object")) for name in TRANSACTION_COLUMNS}
     )
 
 
