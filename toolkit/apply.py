@@ -8,9 +8,27 @@ Example::
     outcome.failed                                 # rows to look at; apply(plan, session) again retries them
     undo(outcome.journal, session)                 # restore the exact before state
 
-For every ready row apply re-reads the source, compares it with the plan, then writes. Rows of
-the same customer are re-read together, up to 8 at a time, with one request to the customer's
-source list (sources missing from it are read by id), then written one by one:
+For every ready row apply re-reads the source, compares it with the plan, then writes. Reads
+and writes share the session's one rate limiter, so reads are made by the cheapest route:
+
+- **by listing the account** when the plan touches many customers: customer pages of 100 with
+  their sources embedded (continued for a customer only while two or more of its planned rows
+  are missing), run ahead of the writes in a pipeline: each planned source goes to a writer as
+  soon as its page is read. ``apply(plan, session, hint=frame)`` with the whole-account frame
+  from load_sources tells apply the account's size, so it lists only when that takes fewer
+  requests than reading by customer; without the hint it tries when the plan spans 16 customer
+  reads or more and stops once the listing has cost as much as reading the rest by customer;
+- **by customer**: rows of one customer, up to 8 at a time, with one request to its source list;
+- **by id**: one GET per source; always for sources without a customer, for a lone row, and for
+  every source the other routes did not return (detached or moved since the plan).
+
+How old the compared state can be: a row by customer or by id is compared with a state read
+just before (its own request, or its chunk's list read at most 7 writes earlier). A row read by
+the listing waits for the rows handed to writers before it (at most 8 per worker) and the rest of
+its page; a state read in bulk is compared only if younger than ``MAX_STATE_AGE`` (10 s, counted
+from when its read request was sent), else it is read again by id first. ``outcome.notes`` says
+which route ran and the oldest state compared. The journal's ``before`` is always the state read
+and compared, whichever route read it. Then:
 
 - **drift**: if a field the row changes no longer has the plan's "before" value the row is refused
   as ``drifted`` (``on_drift="overwrite"`` writes anyway, journaling the real before state);
@@ -39,6 +57,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import stripe
@@ -316,6 +335,9 @@ class _Runner:
         self.on_drift = on_drift
         self.stop = stop
         self.sources = session.client.v1.sources
+        self.ages_lock = threading.Lock()
+        self.oldest = 0.0  # seconds: the oldest bulk-read state compared with the plan
+        self.stale = 0  # bulk-read states too old to compare, read again by id
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.journal is not None:
@@ -349,6 +371,7 @@ class _Runner:
     def run_chunk(self, chunk: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict]]:
         """Run rows of one customer: one list read for all of them, then each row's write."""
         found: dict[str, Any] = {}
+        read_at = time.monotonic()
         if len(chunk) > 1 and not self.stop.is_set():
             customer = chunk[0][1]["customer"]
             try:
@@ -357,9 +380,36 @@ class _Runner:
                 pass
             except Exception:  # each row then reads its source by id
                 found = {}
-        return [(index, self.run(row, found.get(str(row["source"])))) for index, row in chunk]
+        return [
+            (index, self.run(row, found.get(str(row["source"])), read_at)) for index, row in chunk
+        ]
 
-    def run(self, row: dict[str, Any], prefetched: dict[str, Any] | None = None) -> dict[str, Any]:
+    def run_one(
+        self, index: int, row: dict[str, Any], obj: dict[str, Any], read_at: float
+    ) -> list[tuple[int, dict]]:
+        """Run one row whose source the account listing returned (``obj``, read at ``read_at``)."""
+        return [(index, self.run(row, obj, read_at))]
+
+    def run(
+        self,
+        row: dict[str, Any],
+        prefetched: dict[str, Any] | None = None,
+        read_at: float | None = None,
+    ) -> dict[str, Any]:
+        """One row: compare the source's current state with the plan, then write (or not).
+
+        ``prefetched`` is the source as a bulk read returned it, ``read_at`` the
+        ``time.monotonic()`` at which that read was sent; a state older than
+        :data:`MAX_STATE_AGE` seconds is read again by id before comparing.
+        """
+        if prefetched is not None and read_at is not None:
+            age = time.monotonic() - read_at
+            with self.ages_lock:
+                if age > MAX_STATE_AGE:
+                    prefetched = None
+                    self.stale += 1
+                else:
+                    self.oldest = max(self.oldest, age)
         try:
             return self._run(row, prefetched)
         except Cancelled:
@@ -595,6 +645,184 @@ class _Progress:
 
 #: Rows of one customer re-read together with one list request (then written one by one).
 CHUNK_ROWS = 8
+#: A state read in bulk is compared with the plan only while younger than this many seconds
+#: (counted from when its read request was sent); an older one is read again by id first.
+MAX_STATE_AGE = 10.0
+#: Without a size hint the account listing is tried only when re-reading by customer would
+#: take at least this many requests.
+LISTING_MIN_REQUESTS = 16
+#: Rows the account listing hands to the writers ahead of them, per worker (the pipeline depth).
+LOOKAHEAD_PER_WORKER = 8
+#: Customers per page of the account listing (Stripe's largest page).
+LISTING_PAGE = 100
+
+
+def _by_customer_cost(rows: Any) -> int:
+    """Requests re-reading rows by customer takes: one list per chunk of CHUNK_ROWS rows of a
+    customer (a lone row: one GET). ``rows``: (index, row) pairs, or a customer -> rows Counter."""
+    counts = rows if isinstance(rows, Counter) else Counter(str(r["customer"]) for _, r in rows)
+    return sum(-(-n // CHUNK_ROWS) for n in counts.values() if n > 0)
+
+
+def _account_customers(hint: Any, session: Any) -> int | None:
+    """How many customers the account has, from a whole-account load_sources frame (or its
+    ``attrs["toolkit"]``) of the same account; None when the hint does not say."""
+    if hint is None:
+        return None
+    attrs = hint.attrs.get("toolkit") if isinstance(hint, pd.DataFrame) else hint
+    if not isinstance(attrs, dict) or attrs.get("scope") != "account":
+        return None
+    if attrs.get("account") != getattr(session, "account_label", None):
+        return None
+    customers = attrs.get("customers")
+    return customers if isinstance(customers, int) and customers >= 0 else None
+
+
+def _use_listing(cost: int, customers: int | None) -> bool:
+    """Re-read by listing the account? Yes when its pages take fewer requests than re-reading by
+    customer (``cost``); without a size hint, try it when ``cost`` is big enough (it stops early
+    when it turns out dearer, see :class:`_Listing`)."""
+    if customers is None:
+        return cost >= LISTING_MIN_REQUESTS
+    return -(-customers // LISTING_PAGE) < cost
+
+
+class _Listing:
+    """Re-read the plan's sources by listing the account's customers, 100 a page with their
+    first 10 sources embedded, and hand each planned source to a writer as soon as it is read.
+
+    - A customer whose embedded list has more is continued only while at least two of its
+      planned rows are still missing, and for at most as many pages as re-reading them by
+      customer would take; a lone missing row is read by id.
+    - At most ``lookahead`` rows wait for a writer, so reads run ahead of the writes by about
+      that many rows plus one response.
+    - It stops once every planned source is found, or when the next customer page is not worth
+      it: with the account's size known (``customers``, from a load_sources frame), when the
+      pages left would cost as many requests as re-reading the customers not listed yet by
+      customer; without it, once the pages already read cost that much (so it never costs more
+      than about twice the by-customer re-read).
+
+    Rows it did not hand over (detached or moved since the plan, or not reached) are then
+    re-read by customer or by id as usual.
+    """
+
+    def __init__(
+        self,
+        runner: _Runner,
+        rows: list[tuple[int, dict[str, Any]]],
+        *,
+        submit: Callable[..., Future[list[tuple[int, dict]]]],
+        lookahead: int,
+        customers: int | None,
+    ) -> None:
+        self.runner = runner
+        self.session = runner.session
+        self.stop = runner.stop
+        self.submit = submit
+        self.customers = customers
+        self.wanted = {str(row["source"]): (index, row) for index, row in rows}
+        self.open: Counter[str] = Counter(str(row["customer"]) for _, row in rows)
+        self.unlisted: Counter[str] = Counter(self.open)  # open rows of customers not listed yet
+        self.listed = 0  # customers listed
+        self.slots = threading.BoundedSemaphore(max(1, lookahead))
+        self.requests = 0
+        self.pages = 0
+        self.handed = 0  # rows found by the listing and handed to a writer
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        """List, hand over, then send what was not found the usual way (a thread's target)."""
+        try:
+            self._list()
+        except Cancelled:
+            return
+        except Exception as exc:  # the rest is re-read by customer or by id
+            self.error = exc
+        if self.stop.is_set():
+            return
+        rest = sorted(self.wanted.values(), key=lambda item: item[0])
+        self.wanted = {}
+        for chunk in _chunks(self.runner.kind, rest):
+            self.submit(chunk, self.runner.run_chunk, chunk)
+
+    def _next_page_worth_it(self) -> bool:
+        remaining = _by_customer_cost(self.unlisted)
+        if remaining == 0 or self.stop.is_set():
+            return False
+        if self.customers is not None:
+            left = -(-max(0, self.customers - self.listed) // LISTING_PAGE)
+            if max(1, left) < remaining:
+                return True
+        return self.pages < remaining
+
+    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        return self.session.raw("get", path, params, cancel=self.stop)
+
+    def _list(self) -> None:
+        params: dict[str, Any] = {"limit": LISTING_PAGE, "expand": ["data.sources"]}
+        while self.wanted and self._next_page_worth_it():
+            read_at = time.monotonic()
+            page = self._get("/v1/customers", params)
+            self.pages += 1
+            data = page.get("data") or []
+            for cus in data:
+                cid = cus.get("id")
+                if not isinstance(cid, str):
+                    continue
+                self.listed += 1
+                self.unlisted.pop(cid, None)
+                embedded = cus.get("sources")
+                if not isinstance(embedded, dict):
+                    self._customer(cid, None)
+                    continue
+                last = None
+                for obj in embedded.get("data") or ():
+                    if obj.get("object") == "source":
+                        last = obj.get("id")
+                        self._hand(obj, cid, read_at)
+                if embedded.get("has_more"):
+                    self._customer(cid, last)
+            if not page.get("has_more") or not data:
+                return
+            params = {**params, "starting_after": data[-1]["id"]}
+
+    def _customer(self, cid: str, after: str | None) -> None:
+        """Continue one customer's source list while two or more of its planned rows are
+        missing, for at most as many pages as re-reading them by customer would take."""
+        params: dict[str, Any] = {"object": "source", "limit": LISTING_PAGE}
+        if after is not None:
+            params["starting_after"] = after
+        path = f"/v1/customers/{quote(cid, safe='')}/sources"
+        budget = -(-self.open.get(cid, 0) // CHUNK_ROWS)
+        while self.open.get(cid, 0) >= 2 and budget > 0 and not self.stop.is_set():
+            budget -= 1
+            read_at = time.monotonic()
+            page = self._get(path, params)
+            data = page.get("data") or []
+            for obj in data:
+                if obj.get("object") == "source":
+                    self._hand(obj, cid, read_at)
+            if not page.get("has_more") or not data:
+                return
+            params = {**params, "starting_after": data[-1]["id"]}
+
+    def _hand(self, obj: dict[str, Any], cid: str, read_at: float) -> None:
+        item = self.wanted.pop(str(obj.get("id")), None)
+        if item is None:
+            return
+        index, row = item
+        self.open[str(row["customer"])] -= 1
+        if self.unlisted.get(str(row["customer"])):  # listed under another customer
+            self.unlisted[str(row["customer"])] -= 1
+        if not obj.get("customer"):
+            obj = {**obj, "customer": cid}
+        while not self.slots.acquire(timeout=0.1):
+            if self.stop.is_set():
+                raise Cancelled()
+        future = self.submit([item], self.runner.run_one, index, row, obj, read_at)
+        self.handed += 1
+        future.add_done_callback(lambda _done: self.slots.release())
 
 
 def _chunks(
@@ -614,6 +842,12 @@ def _chunks(
         chunks.extend(items[i : i + CHUNK_ROWS] for i in range(0, len(items), CHUNK_ROWS))
     chunks.sort(key=lambda chunk: chunk[0][0])
     return chunks
+
+
+def _listable(kind: str, row: dict[str, Any]) -> bool:
+    """Can the account listing re-read this row's source (it is attached to a customer)?"""
+    customer = row.get("customer")
+    return kind in ("metadata", "owner", "detach") and isinstance(customer, str) and bool(customer)
 
 
 def _plan_header(plan: Plan, session: Any) -> dict[str, Any]:
@@ -661,6 +895,7 @@ def apply(
     progress: ProgressArg = True,
     cancel: threading.Event | None = None,
     max_workers: int | None = None,
+    hint: pd.DataFrame | dict[str, Any] | None = None,
 ) -> Outcome:
     """Apply the ready rows of ``plan`` and return an :class:`Outcome` (one row per plan row).
 
@@ -674,6 +909,10 @@ def apply(
     - ``cancel``: a ``threading.Event``; once set no new request starts (also set on Ctrl-C,
       which then re-raises after the journal is consistent).
     - ``max_workers``: threads side by side (default ``session.max_workers``).
+    - ``hint``: the frame the plan was made from, if load_sources loaded the whole account (or
+      its ``attrs["toolkit"]``): how many requests listing the account takes, so apply can
+      re-read by listing the account when that is cheaper than by customer (see the module
+      docstring). It only changes how sources are read, never what is compared.
 
     Raises :class:`~toolkit.errors.LiveModeRefused` for a live session without ``allow_live``
     (not for dry runs), :class:`~toolkit.errors.InvalidInputError` for a journal of another plan.
@@ -751,11 +990,48 @@ def apply(
     interrupted = False
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="toolkit-apply")
     futures: dict[Future[list[tuple[int, dict]]], list[tuple[int, dict[str, Any]]]] = {}
+    fresh: list[Future[list[tuple[int, dict]]]] = []
+    lock = threading.Lock()
+
+    def submit(chunk: list[tuple[int, dict[str, Any]]], fn: Callable[..., Any], *args: Any) -> Any:
+        future = executor.submit(fn, *args)
+        with lock:
+            futures[future] = chunk
+            fresh.append(future)
+        return future
+
+    listed = [item for item in tasks if _listable(plan.kind, item[1])]
+    customers = _account_customers(hint, session)
+    if not listed or not _use_listing(_by_customer_cost(listed), customers):
+        listed = []
+    reader: threading.Thread | None = None
+    listing: _Listing | None = None
     try:
-        for chunk in _chunks(plan.kind, tasks):
-            futures[executor.submit(runner.run_chunk, chunk)] = chunk
-        pending = set(futures)
-        while pending:
+        in_listing = {index for index, _ in listed}
+        for chunk in _chunks(plan.kind, [t for t in tasks if t[0] not in in_listing]):
+            submit(chunk, runner.run_chunk, chunk)
+        if listed:
+            listing = _Listing(
+                runner,
+                listed,
+                submit=submit,
+                lookahead=LOOKAHEAD_PER_WORKER * workers,
+                customers=customers,
+            )
+            reader = threading.Thread(target=listing.run, name="toolkit-apply-list", daemon=True)
+            reader.start()
+        pending: set[Future[list[tuple[int, dict]]]] = set()
+        while True:
+            alive = reader is not None and reader.is_alive()
+            with lock:
+                pending.update(fresh)
+                fresh.clear()
+            if not pending:
+                if not alive:
+                    break
+                assert reader is not None
+                reader.join(0.05)
+                continue
             finished, pending = wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
             for future in finished:
                 for index, result in future.result():
@@ -764,8 +1040,13 @@ def apply(
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
+    except BaseException:
+        stop.set()
+        raise
     finally:
         stop_now = interrupted or stop.is_set()
+        if reader is not None:
+            reader.join()
         executor.shutdown(wait=True, cancel_futures=stop_now)
         for future, chunk in futures.items():
             try:
@@ -777,8 +1058,24 @@ def apply(
                     results[index] = done_rows.get(index) or _outcome_row(
                         row, "canceled", "stopped before it started"
                     )
+        for index, row in tasks:  # never handed to a worker
+            if index not in results:
+                results[index] = _outcome_row(row, "canceled", "stopped before it started")
         bar.close()
         df = pd.DataFrame([results[i] for i in sorted(results)], columns=OUTCOME_COLUMNS)
+        notes = []
+        if listing is not None:
+            notes.append(
+                f"re-read {listing.handed} of {len(listed)} sources by listing the account "
+                f"({listing.pages} customer pages, {listing.requests - listing.pages} "
+                "continuations)"
+                + (f"; the listing stopped early: {listing.error}" if listing.error else "")
+            )
+        if runner.oldest or runner.stale:
+            notes.append(
+                f"the oldest state read in bulk and compared was {runner.oldest:.1f} s old "
+                f"(limit {MAX_STATE_AGE:.0f} s; {runner.stale} older ones read again by id)"
+            )
         outcome = Outcome(
             df=df,
             plan=plan,
@@ -786,6 +1083,7 @@ def apply(
             dry_run=dry_run,
             interrupted=interrupted,
             seconds=time.monotonic() - started,
+            notes=notes,
         )
         if writer is not None:
             event = "interrupted" if interrupted else ("canceled" if stop.is_set() else "finish")

@@ -642,7 +642,20 @@ def _attrs(session: Any, taken_at: datetime, fetch: _Fetch) -> dict[str, Any]:
         "mode": getattr(session, "mode", None),
         "missing_ids": _in_order(fetch.missing_ids, fetch.ids),
         "missing_customers": _in_order(fetch.missing_customers, fetch.customer_ids),
+        # the cost of this load, e.g. for apply() to choose how to re-read an account's sources
+        "scope": _scope(fetch),
+        "customers": len(fetch.customers_seen),
+        "requests": fetch.runner.requests if fetch.runner is not None else 0,
     }
+
+
+def _scope(fetch: _Fetch) -> str:
+    """What a load covered: "account" (every customer), "created", "customers" or "ids"."""
+    if fetch.ids is not None:
+        return "ids"
+    if fetch.customer_ids is not None:
+        return "customers"
+    return "account" if fetch.lo is None and fetch.hi is None else "created"
 
 
 def _now(session: Any) -> datetime:
@@ -664,8 +677,9 @@ def load_sources(
 
     Filters as :func:`iter_sources`. Rows are sorted newest first (by ``created``, then ``id``);
     with ``ids=[...]`` they keep the order of ``ids``. ``df.attrs["toolkit"]`` holds
-    ``taken_at``, ``account``, ``mode``, ``missing_ids`` (ids Stripe does not know) and
-    ``missing_customers``. Raises :class:`toolkit.Cancelled` when ``cancel`` is set.
+    ``taken_at``, ``account``, ``mode``, ``missing_ids`` (ids Stripe does not know),
+    ``missing_customers``, and the load's cost: ``scope`` ("account", "created", "customers" or
+    "ids"), ``customers`` (customers listed) and ``requests`` (requests sent). Raises :class:`toolkit.Cancelled` when ``cancel`` is set.
     Example::
 
         df = toolkit.load_sources(session, created=("2026-01-01", None))

@@ -1,0 +1,221 @@
+"""apply() re-reading a plan's sources by listing the account (the bulk route), end to end.
+
+The drift check, journal, resume and undo must hold exactly as when each source is re-read on
+its own; only the number of read requests changes (counted in the sandbox's request log).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import threading
+
+import pytest
+from changes_support import TEST_KEY, effective_writes
+
+from toolkit.apply import apply, undo
+from toolkit.fetch import load_sources
+from toolkit.journal import read_journal
+from toolkit.plans import plan_detach, plan_metadata
+from toolkit.sandbox import Sandbox
+from toolkit.session import connect
+
+pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
+# the module itself: ``toolkit.apply`` as an attribute is the function
+apply_module = importlib.import_module("toolkit.apply")
+
+
+def reads(box):
+    """Read requests in the log, by kind."""
+    out = {"pages": 0, "continuations": 0, "by_id": []}
+    for e in box.requests:
+        if e.method != "GET":
+            continue
+        if e.path == "/v1/customers":
+            out["pages"] += 1
+        elif e.path.endswith("/sources"):
+            out["continuations"] += 1
+        elif e.path.startswith("/v1/sources/"):
+            out["by_id"].append(e.path.rsplit("/", 1)[-1])
+    return out
+
+
+def attached(frame):
+    return frame[frame["customer"].notna()].sort_values("id")
+
+
+def test_plan_over_many_customers_uses_the_listing_and_refuses_drift(fresh_sandbox, fresh_session):
+    box, session = fresh_sandbox, fresh_session
+    frame = load_sources(session, progress=False)
+    assert frame.attrs["toolkit"]["scope"] == "account"
+    assert frame.attrs["toolkit"]["customers"] == 60 and frame.attrs["toolkit"]["requests"] >= 1
+    selection = attached(frame)
+    plan = plan_metadata(selection, set={"tier": "gold"})
+    ready = list(plan.ready["source"])
+    assert len(ready) > 100 and plan.ready["customer"].nunique() > 30
+    drifted, detached = ready[5], ready[17]
+    # between plan and apply: someone else changes a key the plan sets, and detaches a source
+    session.client.v1.sources.update(drifted, {"metadata": {"tier": "silver"}})
+    session.client.v1.sources.detach(box.get_source(detached)["customer"], detached)
+    before = {sid: dict(box.get_source(sid)["metadata"]) for sid in ready}
+    box.clear_log()
+
+    outcome = apply(plan, session, hint=frame, progress=False)
+
+    by_source = outcome.df.set_index("source")
+    assert by_source.loc[drifted, "result"] == "drifted"
+    assert "tier is 'silver', plan expected" in by_source.loc[drifted, "message"]
+    assert box.get_source(drifted)["metadata"]["tier"] == "silver"  # not overwritten
+    assert by_source.loc[detached, "result"] == "ok"
+    assert outcome.totals["ok"] == len(ready) - 1 and outcome.totals["failed"] == 0
+    # reads: one customer page (60 customers) and continuations; the detached source (no
+    # longer in its customer's list) by id; far fewer reads than rows
+    got = reads(box)
+    assert got["pages"] == 1
+    assert detached in got["by_id"] and drifted not in got["by_id"]
+    assert got["pages"] + got["continuations"] + len(got["by_id"]) <= len(ready) // 10
+    assert any("by listing the account" in note for note in outcome.notes)
+    writes = effective_writes(box)
+    assert drifted not in writes and writes == dict.fromkeys(set(ready) - {drifted}, 1)
+    # the journal's before is the state read, the drift refusal is journaled
+    state = read_journal(outcome.journal)
+    for key in list(state.done)[:20]:
+        assert state.before_of(key) == before[key[1]]
+    records = outcome.journal.read_text()
+    assert drifted in records and "drifted:" in records
+    # undo restores the exact before state, and a re-run sends nothing
+    back = undo(outcome.journal, session, progress=False)
+    assert back.totals["failed"] == 0 and back.totals["drifted"] == 0
+    for sid in set(ready) - {drifted}:
+        assert box.get_source(sid)["metadata"] == before[sid]
+    box.clear_log()
+    again = apply(plan, session, hint=frame, progress=False)
+    assert again.totals["skipped"] == len(ready) - 1
+    assert not [e for e in box.requests if e.method == "POST"]
+
+
+def test_dry_run_over_the_listing_reports_drift_and_writes_nothing(fresh_sandbox, fresh_session):
+    box, session = fresh_sandbox, fresh_session
+    frame = load_sources(session, progress=False)
+    plan = plan_metadata(attached(frame), set={"seg": "b"})
+    ready = list(plan.ready["source"])
+    session.client.v1.sources.update(ready[3], {"metadata": {"seg": "a"}})
+    box.clear_log()
+    preview = apply(plan, session, dry_run=True, hint=frame, progress=False)
+    assert preview.totals["drifted"] == 1 and preview.totals["would_apply"] == len(ready) - 1
+    assert preview.df.set_index("source").loc[ready[3], "result"] == "drifted"
+    assert all(e.method == "GET" for e in box.requests)
+    assert reads(box)["pages"] == 1 and len(box.requests) < len(ready) // 10
+
+
+def test_detach_over_the_listing_skips_a_source_detached_since(fresh_sandbox, fresh_session):
+    box, session = fresh_sandbox, fresh_session
+    frame = load_sources(session, progress=False)
+    selection = attached(frame)
+    selection = selection[selection["status"].isin(["chargeable", "pending"])]
+    plan = plan_detach(selection)
+    ready = list(plan.ready["source"])
+    assert len(ready) > 40
+    gone = ready[2]
+    session.client.v1.customers.payment_sources.delete(box.get_source(gone)["customer"], gone)
+    box.clear_log()
+    outcome = apply(plan, session, hint=frame, progress=False)
+    row = outcome.df.set_index("source").loc[gone]
+    assert row["result"] == "skipped" and "already consumed" in row["message"]
+    assert outcome.totals["ok"] == len(ready) - 1 and outcome.totals["failed"] == 0
+    assert effective_writes(box, "DELETE") == dict.fromkeys(set(ready) - {gone}, 1)
+    got = reads(box)
+    assert got["pages"] == 1 and gone in got["by_id"]  # not in any list any more: read by id
+
+
+def test_state_older_than_the_limit_is_read_again_by_id(fresh_sandbox, fresh_session, monkeypatch):
+    box, session = fresh_sandbox, fresh_session
+    frame = load_sources(session, progress=False)
+    plan = plan_metadata(attached(frame).head(60), set={"age": "1"})
+    box.clear_log()
+    monkeypatch.setattr(apply_module, "MAX_STATE_AGE", 0.0)
+    outcome = apply(plan, session, hint=frame, progress=False)
+    assert outcome.totals["ok"] == 60
+    assert sorted(reads(box)["by_id"]) == sorted(plan.ready["source"])  # every row re-read
+    note = next(n for n in outcome.notes if "older ones read again by id" in n)
+    assert "; 0 older" not in note
+
+
+def test_canceled_during_the_listing_then_resumed_writes_each_row_once(
+    fresh_sandbox, fresh_session
+):
+    box, session = fresh_sandbox, fresh_session
+    frame = load_sources(session, progress=False)
+    plan = plan_metadata(attached(frame), set={"wave": "1"})
+    ready = list(plan.ready["source"])
+    box.clear_log()
+    stop = threading.Event()
+
+    def progress(done, total, label):
+        if done >= 25:
+            stop.set()
+
+    first = apply(plan, session, hint=frame, progress=progress, cancel=stop, max_workers=2)
+    assert first.totals["canceled"] > 0 and first.totals["failed"] == 0
+    assert first.totals["ok"] + first.totals["canceled"] == len(ready)
+    second = apply(plan, session, resume=first.journal, hint=frame, progress=False)
+    assert second.totals["failed"] == 0 and second.totals["canceled"] == 0
+    assert effective_writes(box) == dict.fromkeys(ready, 1)
+    assert all(box.get_source(sid)["metadata"]["wave"] == "1" for sid in ready)
+
+
+@pytest.fixture
+def big_sandbox():
+    with Sandbox(seed=5, customers=700) as box:
+        yield box
+
+
+def test_route_follows_the_cost(big_sandbox):
+    box = big_sandbox
+    session = connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True)
+    store = box.store()
+    owned = {  # customer -> its attached sources (in its list)
+        cid: sorted(i for i in items if i in store.sources)
+        for cid, items in store.items.items()
+        if any(i in store.sources for i in items)
+    }
+    # one source each of 20 customers spread over a 700-customer account (7 pages)
+    spread = sorted(owned)[:: len(owned) // 20][:20]
+    ids = [sorted(owned[c])[0] for c in spread]
+    assert len(ids) == 20
+    plan = plan_metadata(ids, set={"r": "1"})
+    plan.df["customer"] = spread  # as a frame would carry it
+    by_customer = len(ids)  # one read each
+
+    # the size hint says listing takes 7 pages: cheaper than 20 reads
+    hint = {"scope": "account", "account": session.account_label, "customers": 700}
+    box.clear_log()
+    assert apply(plan, session, hint=hint, progress=False).totals["ok"] == 20
+    got = reads(box)
+    assert got["pages"] == math.ceil(700 / 100) and not got["continuations"]
+    # by id only a lone row beyond the 10 sources a page embeds per customer
+    assert all(
+        len(owned[c]) > 10 for c, sid in zip(spread, ids, strict=True) if sid in got["by_id"]
+    )
+
+    # an account far bigger than the plan: read by id (never the listing)
+    plan2 = plan_metadata(ids, set={"r": "2"})
+    plan2.df["customer"] = spread
+    box.clear_log()
+    big = {**hint, "customers": 1_000_000}
+    assert apply(plan2, session, hint=big, progress=False).totals["ok"] == 20
+    got = reads(box)
+    assert got["pages"] == 0 and sorted(got["by_id"]) == sorted(ids)
+
+    # no hint: the listing is tried but stops before it costs more than about twice the
+    # by-customer reads
+    plan3 = plan_metadata(ids, set={"r": "3"})
+    plan3.df["customer"] = spread
+    box.clear_log()
+    assert apply(plan3, session, progress=False).totals["ok"] == 20
+    got = reads(box)
+    assert got["pages"] + got["continuations"] + len(got["by_id"]) <= 2 * by_customer + 1
+
+    # a hint from another account is ignored (no listing for a 20-row plan without it)
+    assert apply_module._account_customers({**hint, "account": "acct_x (test)"}, session) is None
+    assert apply_module._account_customers({**hint, "scope": "customers"}, session) is None
