@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import pandas as pd
@@ -128,3 +129,24 @@ def txn_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df["amount"] = df["amount"].astype("Int64")
     df["created"] = pd.to_datetime(df["created"], utc=True)
     return df
+
+
+def assert_currency_totals(
+    audit: Any, receivers: list[dict[str, Any]]
+) -> dict[str, dict[str, int]]:
+    """Check ``audit.by_currency`` against totals summed from stored receiver sources; return them."""
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for s in receivers:
+        r = s["receiver"]
+        t = totals[s["currency"]]
+        t["receivers"] += 1
+        t["received"] += r["amount_received"]
+        t["charged"] += r["amount_charged"]
+        t["returned"] += r["amount_returned"]
+        t["unapplied"] += r["amount_received"] - r["amount_charged"] - r["amount_returned"]
+    by_cur = audit.by_currency.set_index("currency")
+    assert set(by_cur.index) == set(totals)
+    for cur, t in totals.items():
+        for key, value in t.items():
+            assert by_cur.loc[cur, key] == value, (cur, key)
+    return totals

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import openpyxl
 import pandas as pd
 import pytest
+from audit_frames import assert_currency_totals
 
 from toolkit import audit_cli
 from toolkit.audit import audit_receivers
@@ -44,20 +45,7 @@ def test_e2e_numbers_equal_the_stored_data(sandbox, loaded):
     ds = sandbox.store()
     stored = [s for s in ds.sources.values() if s["flow"] == "receiver"]
     assert sorted(audit.sources["source"]) == sorted(s["id"] for s in stored)
-    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for s in stored:
-        r = s["receiver"]
-        t = totals[s["currency"]]
-        t["receivers"] += 1
-        t["received"] += r["amount_received"]
-        t["charged"] += r["amount_charged"]
-        t["returned"] += r["amount_returned"]
-        t["unapplied"] += r["amount_received"] - r["amount_charged"] - r["amount_returned"]
-    by_cur = audit.by_currency.set_index("currency")
-    assert set(by_cur.index) == set(totals)
-    for cur, t in totals.items():
-        for key, value in t.items():
-            assert by_cur.loc[cur, key] == value, (cur, key)
+    assert_currency_totals(audit, stored)
     stored_txns = {t["id"]: t for v in ds.transactions.values() for t in v}
     assert len(txns) == len(stored_txns)
     per_source = audit.sources.set_index("source")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from audit_frames import assert_currency_totals
 
 from toolkit.audit import audit_receivers
 from toolkit.audit_checks import check_names
@@ -79,20 +80,7 @@ def test_seeded_numbers_equal_an_independent_computation(seeded):
     assert len(receivers) > 100
     assert sorted(audit.sources["source"]) == sorted(s["id"] for s in receivers)
 
-    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for s in receivers:
-        r = s["receiver"]
-        t = totals[s["currency"]]
-        t["receivers"] += 1
-        t["received"] += r["amount_received"]
-        t["charged"] += r["amount_charged"]
-        t["returned"] += r["amount_returned"]
-        t["unapplied"] += r["amount_received"] - r["amount_charged"] - r["amount_returned"]
-    by_cur = audit.by_currency.set_index("currency")
-    assert set(by_cur.index) == set(totals)
-    for cur, t in totals.items():
-        for key, value in t.items():
-            assert by_cur.loc[cur, key] == value, (cur, key)
+    totals = assert_currency_totals(audit, receivers)
 
     per_source = audit.sources.set_index("source")
     by_id = {s["id"]: s for s in receivers}
