@@ -137,6 +137,9 @@ class Plan:
     created: str = field(
         default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     )
+    #: ``attrs["toolkit"]`` of the load_sources frame the plan was made from (account, size of
+    #: the load), or None: apply() reads it to choose how to re-read the sources.
+    loaded: dict[str, Any] | None = None
 
     @property
     def irreversible(self) -> bool:
@@ -178,7 +181,14 @@ class Plan:
             sources = sources["id"] if "id" in sources.columns else sources["source"]
         wanted = {str(s) for s in sources}
         df = self.df[self.df["source"].isin(wanted)].reset_index(drop=True)
-        return Plan(id=self.id, kind=self.kind, df=df, notes=list(self.notes), created=self.created)
+        return Plan(
+            id=self.id,
+            kind=self.kind,
+            df=df,
+            notes=list(self.notes),
+            created=self.created,
+            loaded=self.loaded,
+        )
 
     def summary(self) -> pd.DataFrame:
         """What the ready rows change, counted: columns ``change``, ``field``, ``rows``.
@@ -301,12 +311,21 @@ def _operations(kind: str, row: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(row["action"], "customer")]
 
 
-def _make_plan(kind: str, rows: list[dict[str, Any]], notes: list[str] | None = None) -> Plan:
+def _make_plan(
+    kind: str, rows: list[dict[str, Any]], notes: list[str] | None = None, sources: Any = None
+) -> Plan:
     df = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     df["row"] = df["row"].astype("int64")
     for name in ("source", "customer", "action", "status", "reason", "change"):
         df[name] = df[name].astype(object)
-    return Plan(id=new_plan_id(), kind=kind, df=df.reset_index(drop=True), notes=notes or [])
+    loaded = sources.attrs.get("toolkit") if isinstance(sources, pd.DataFrame) else None
+    return Plan(
+        id=new_plan_id(),
+        kind=kind,
+        df=df.reset_index(drop=True),
+        notes=notes or [],
+        loaded=dict(loaded) if isinstance(loaded, dict) else None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -689,7 +708,7 @@ def plan_metadata(
         ACTIONS["metadata"],
         lambda number, state: _metadata_row(number, state, sets, unsets, clear, []),
     )
-    return _make_plan("metadata", rows, notes)
+    return _make_plan("metadata", rows, notes, sources)
 
 
 def read_table(table: Any, name: str = "table") -> pd.DataFrame:
@@ -846,7 +865,7 @@ def plan_metadata_from_table(table: Any, sources: Any = None) -> Plan:
         rows.append(_metadata_row(number, state, sets, unsets, False, cell_notes))
     if converted:
         notes.append(f"{converted} cells were numbers or booleans, converted to text (see change)")
-    return _make_plan("metadata", rows, notes)
+    return _make_plan("metadata", rows, notes, sources)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -969,7 +988,7 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
     rows = _rows_per_source(
         sources, ACTIONS["owner"], lambda number, state: _owner_row(number, state, flat, notes)
     )
-    return _make_plan("owner", rows, notes)
+    return _make_plan("owner", rows, notes, sources)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1130,4 +1149,4 @@ def plan_detach(sources: Any) -> Plan:
     with a reason.
     """
     rows = _rows_per_source(sources, ACTIONS["detach"], _detach_row)
-    return _make_plan("detach", rows)
+    return _make_plan("detach", rows, sources=sources)
