@@ -14,9 +14,9 @@ and writes share the session's one rate limiter, so reads are made by the cheape
 - **by listing the account** when the plan touches many customers: customer pages of 100 with
   their sources embedded (continued for a customer only while two or more of its planned rows
   are missing), run ahead of the writes in a pipeline: each planned source goes to a writer as
-  soon as its page is read. ``apply(plan, session, hint=frame)`` with the whole-account frame
-  from load_sources tells apply the account's size, so it lists only when that takes fewer
-  requests than reading by customer; without the hint it tries when the plan spans 16 customer
+  soon as its page is read. A plan made from the whole-account frame of load_sources (or a
+  selection of it) carries the account's size (``plan.loaded``), so apply lists only when that
+  takes fewer requests than reading by customer; without the hint it tries when the plan spans 16 customer
   reads or more and stops once the listing has cost as much as reading the rest by customer;
 - **by customer**: rows of one customer, up to 8 at a time, with one request to its source list;
 - **by id**: one GET per source; always for sources without a customer, for a lone row, and for
@@ -909,10 +909,11 @@ def apply(
     - ``cancel``: a ``threading.Event``; once set no new request starts (also set on Ctrl-C,
       which then re-raises after the journal is consistent).
     - ``max_workers``: threads side by side (default ``session.max_workers``).
-    - ``hint``: the frame the plan was made from, if load_sources loaded the whole account (or
-      its ``attrs["toolkit"]``): how many requests listing the account takes, so apply can
-      re-read by listing the account when that is cheaper than by customer (see the module
-      docstring). It only changes how sources are read, never what is compared.
+    - ``hint``: a whole-account frame from load_sources (or its ``attrs["toolkit"]``); default
+      ``plan.loaded``, which a plan made from such a frame (or a selection of it) carries. It
+      tells apply the account's size, so it re-reads by listing the account only when that
+      takes fewer requests than by customer (see the module docstring). It only changes how
+      sources are read, never what is compared.
 
     Raises :class:`~toolkit.errors.LiveModeRefused` for a live session without ``allow_live``
     (not for dry runs), :class:`~toolkit.errors.InvalidInputError` for a journal of another plan.
@@ -1001,7 +1002,7 @@ def apply(
         return future
 
     listed = [item for item in tasks if _listable(plan.kind, item[1])]
-    customers = _account_customers(hint, session)
+    customers = _account_customers(hint if hint is not None else plan.loaded, session)
     if not listed or not _use_listing(_by_customer_cost(listed), customers):
         listed = []
     reader: threading.Thread | None = None

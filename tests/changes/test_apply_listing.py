@@ -60,7 +60,9 @@ def test_plan_over_many_customers_uses_the_listing_and_refuses_drift(fresh_sandb
     before = {sid: dict(box.get_source(sid)["metadata"]) for sid in ready}
     box.clear_log()
 
-    outcome = apply(plan, session, hint=frame, progress=False)
+    assert plan.loaded is not None and plan.loaded["customers"] == 60  # the size hint
+    assert plan.subset(ready[:3]).loaded == plan.loaded
+    outcome = apply(plan, session, progress=False)
 
     by_source = outcome.df.set_index("source")
     assert by_source.loc[drifted, "result"] == "drifted"
