@@ -43,6 +43,14 @@ _MONEY_AND_MAJOR = (*MONEY_COLUMNS, *(f"{name}_major" for name in MONEY_COLUMNS)
 _STATUS_ORDER = ("pending", "chargeable", "consumed", "canceled", "failed")
 _NO_CUSTOMER = "(no customer)"
 _DAY = pd.Timedelta(days=1)
+#: Per-receiver transaction counts and totals (Int64; 0 when a receiver has no transactions).
+_TXN_COUNT_COLUMNS = (
+    "transactions",
+    "transactions_total",
+    "reversals",
+    "reversals_total",
+    "other_currency_transactions",
+)
 
 SOURCE_COLUMNS: tuple[str, ...] = (
     "source",
@@ -468,14 +476,7 @@ def _receiver_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _add_no_transactions(t: pd.DataFrame) -> pd.DataFrame:
-    for name in (
-        "transactions",
-        "transactions_total",
-        "reversals",
-        "reversals_total",
-        "other_currency_transactions",
-        "days_since_last_transaction",
-    ):
+    for name in (*_TXN_COUNT_COLUMNS, "days_since_last_transaction"):
         t[name] = pd.Series(pd.NA, index=t.index, dtype="Int64")
     t["other_currencies"] = pd.Series(None, index=t.index, dtype="object")
     t["last_transaction_at"] = pd.Series(pd.NaT, index=t.index, dtype="datetime64[ns, UTC]")
@@ -487,9 +488,8 @@ def _add_transactions(
 ) -> pd.DataFrame:
     if not len(txns):
         t = _add_no_transactions(t)
-        for name in ("transactions", "transactions_total", "reversals", "reversals_total"):
+        for name in _TXN_COUNT_COLUMNS:
             t[name] = pd.Series(0, index=t.index, dtype="Int64")
-        t["other_currency_transactions"] = pd.Series(0, index=t.index, dtype="Int64")
         return t
     cur = dict(zip(t["source"], t["currency"], strict=True))
     x = txns.copy()
@@ -517,13 +517,7 @@ def _add_transactions(
         .agg(lambda s: ", ".join(sorted({c or "(none)" for c in s})))
     )
     idx = t["source"]
-    for name in (
-        "transactions",
-        "transactions_total",
-        "reversals",
-        "reversals_total",
-        "other_currency_transactions",
-    ):
+    for name in _TXN_COUNT_COLUMNS:
         t[name] = pd.array(idx.map(agg[name]).fillna(0).to_numpy(), dtype="Int64")
     t["other_currencies"] = idx.map(others).astype("object")
     t["other_currencies"] = t["other_currencies"].where(t["other_currencies"].notna(), None)
