@@ -150,3 +150,15 @@ def assert_currency_totals(
         for key, value in t.items():
             assert by_cur.loc[cur, key] == value, (cur, key)
     return totals
+
+
+def assert_planted_found(audit: Any, planted: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Check every planted anomaly is flagged by its check; return the flags per source."""
+    flags = {
+        row.source: set(filter(None, row.flags.split(", "))) for row in audit.sources.itertuples()
+    }
+    for name, ids in planted.items():
+        assert ids, name
+        for sid in ids:
+            assert name in flags[sid], (name, sid, flags[sid])
+    return flags

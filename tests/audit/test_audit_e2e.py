@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import openpyxl
 import pandas as pd
 import pytest
-from audit_frames import assert_currency_totals
+from audit_frames import assert_currency_totals, assert_planted_found
 
 from toolkit import audit_cli
 from toolkit.audit import audit_receivers
@@ -61,13 +61,7 @@ def test_e2e_every_planted_anomaly_is_found(sandbox, loaded):
     sources, txns = loaded
     audit = audit_receivers(sources, txns, as_of=DATA_CLOCK)
     planted = sandbox.planted
-    flags = {
-        row.source: set(filter(None, row.flags.split(", "))) for row in audit.sources.itertuples()
-    }
-    for name, ids in planted.items():
-        assert ids, name
-        for sid in ids:
-            assert name in flags[sid], (name, sid, flags[sid])
+    flags = assert_planted_found(audit, planted)
     planted_ids = {sid for ids in planted.values() for sid in ids}
     assert {sid for sid, f in flags.items() if f} == planted_ids
     assert audit.as_of_basis == "given"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from audit_frames import assert_currency_totals
+from audit_frames import assert_currency_totals, assert_planted_found
 
 from toolkit.audit import audit_receivers
 from toolkit.audit_checks import check_names
@@ -112,13 +112,7 @@ def test_every_planted_anomaly_is_found_and_clean_receivers_raise_no_flag(seeded
     raw_sources, raw_txns, frame, txns, planted = seeded
     assert set(planted) <= set(check_names())
     audit = audit_receivers(frame, txns)
-    flags = {
-        row.source: set(filter(None, row.flags.split(", "))) for row in audit.sources.itertuples()
-    }
-    for name, ids in planted.items():
-        assert ids, name
-        for sid in ids:
-            assert name in flags[sid], (name, sid, flags[sid])
+    flags = assert_planted_found(audit, planted)
     planted_ids = planted_sources(planted)
     noisy = {sid: f for sid, f in flags.items() if f and sid not in planted_ids}
     assert noisy == {}
