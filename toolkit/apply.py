@@ -749,11 +749,10 @@ class _Listing:
         remaining = _by_customer_cost(self.unlisted)
         if remaining == 0 or self.stop.is_set():
             return False
-        if self.customers is not None:
-            left = -(-max(0, self.customers - self.listed) // LISTING_PAGE)
-            if max(1, left) < remaining:
-                return True
-        return self.pages < remaining
+        customers = self.customers
+        if customers is not None and self.listed < customers:  # pages left, as the hint says
+            return -(-(customers - self.listed) // LISTING_PAGE) < remaining
+        return self.pages < remaining  # no hint, or more customers than it said
 
     def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         self.requests += 1

@@ -221,3 +221,34 @@ def test_route_follows_the_cost(big_sandbox):
     # a hint from another account is ignored (no listing for a 20-row plan without it)
     assert apply_module._account_customers({**hint, "account": "acct_x (test)"}, session) is None
     assert apply_module._account_customers({**hint, "scope": "customers"}, session) is None
+
+
+@pytest.mark.slow
+def test_listing_under_faults_each_row_written_once():
+    with Sandbox(seed=5, customers=30) as box:
+        session = connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True, max_retries=4)
+        frame = load_sources(session, progress=False)
+        selection = attached(frame).drop_duplicates("customer").head(12)
+        plan = plan_metadata(selection, set={"batch": "l1"})
+        ids = list(plan.ready["source"])
+        assert len(ids) == 12 and plan.loaded["customers"] == 30
+        box.clear_log()
+        box.set_faults(latency=0.2, error_rate=0.2, drop_rate=0.1, rate_limit=6)
+        outcomes = []
+        for _ in range(6):
+            outcome = apply(plan, session, progress=False)
+            outcomes.append(outcome)
+            assert len(outcome.df) == len(plan.df)  # no row lost
+            for row in outcome.df.to_dict("records"):
+                landed = box.get_source(row["source"])["metadata"].get("batch") == "l1"
+                assert row["result"] in ("ok", "skipped", "failed") and (
+                    row["result"] == "ok" or row["message"]
+                )
+                assert landed == (row["result"] != "failed"), row  # outcome matches the sandbox
+            if outcome.totals["failed"] == 0:
+                break
+        box.faults_off()
+        assert any("by listing the account" in n for n in outcomes[0].notes)
+        assert outcomes[-1].totals["failed"] == 0
+        assert effective_writes(box) == dict.fromkeys(ids, 1)
+        assert {"error", "drop", "rate_limit"} <= {e.fault for e in box.requests}
