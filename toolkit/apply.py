@@ -16,18 +16,20 @@ and writes share the session's one rate limiter, so reads are made by the cheape
   are missing), run ahead of the writes in a pipeline: each planned source goes to a writer as
   soon as its page is read. A plan made from the whole-account frame of load_sources (or a
   selection of it) carries the account's size (``plan.loaded``), so apply lists only when that
-  takes fewer requests than reading by customer; without the hint it tries when the plan spans 16 customer
-  reads or more and stops once the listing has cost as much as reading the rest by customer;
+  takes fewer requests than reading by customer; without that hint it tries when reading by
+  customer would take 16 requests or more, and stops once its pages have cost as much as
+  reading the rest by customer;
 - **by customer**: rows of one customer, up to 8 at a time, with one request to its source list;
-- **by id**: one GET per source; always for sources without a customer, for a lone row, and for
-  every source the other routes did not return (detached or moved since the plan).
+- **by id**: one GET per source; always for sources without a customer, for a customer's only
+  planned row, and for every source the other routes did not return (detached or moved since
+  the plan).
 
 How old the compared state can be: a row by customer or by id is compared with a state read
 just before (its own request, or its chunk's list read at most 7 writes earlier). A row read by
 the listing waits for the rows handed to writers before it (at most 8 per worker) and the rest of
 its page; a state read in bulk is compared only if younger than ``MAX_STATE_AGE`` (10 s, counted
-from when its read request was sent), else it is read again by id first. ``outcome.notes`` says
-which route ran and the oldest state compared. The journal's ``before`` is always the state read
+from when its read request was sent), else it is read again by id first (bench/apply.py: at
+most 3.9 s). ``outcome.notes`` says which route ran and the oldest state compared. The journal's ``before`` is always the state read
 and compared, whichever route read it. Then:
 
 - **drift**: if a field the row changes no longer has the plan's "before" value the row is refused
