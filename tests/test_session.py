@@ -28,7 +28,7 @@ def test_default_is_the_embedded_sandbox(in_tmp_cwd, monkeypatch, capsys):
         customers = session.call(session.client.v1.customers.list, {"limit": 3})
         assert len(customers.data) == 3
     err = capsys.readouterr().err
-    assert "sandbox" in err and err.count("\n") == 1
+    assert err.count("using the built-in sandbox") == 1  # one line says so
     assert SANDBOX_KEY not in err
 
 

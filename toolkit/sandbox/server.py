@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import traceback
 from http import HTTPStatus
@@ -96,6 +97,12 @@ class SandboxServer(ThreadingHTTPServer):
         with self._open_lock:
             self._open.add(request)
         super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-response is normal (timeouts, Ctrl-C): say nothing."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._open_lock:
