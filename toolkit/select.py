@@ -37,13 +37,14 @@ CreatedBound = date | datetime | str | pd.Timestamp | None
 def unapplied_amount(df: pd.DataFrame) -> pd.Series:
     """Receiver money not yet used, in minor units: received - charged - returned (Int64).
 
-    Sources without receiver amounts (not receivers) give ``<NA>``.
+    Sources without receiver amounts (not receivers) give ``<NA>``, and so does a receiver with any
+    of the three amounts unknown: the same rule as :func:`toolkit.audit_receivers`.
     ``unapplied_amount(df).gt(0)`` marks sources that still hold customer money.
     """
     received = pd.to_numeric(df["receiver_amount_received"], errors="coerce").astype("Int64")
     charged = pd.to_numeric(df["receiver_amount_charged"], errors="coerce").astype("Int64")
     returned = pd.to_numeric(df["receiver_amount_returned"], errors="coerce").astype("Int64")
-    return (received - charged.fillna(0) - returned.fillna(0)).rename("unapplied")
+    return (received - charged - returned).rename("unapplied")
 
 
 def parse_metadata_filter(spec: str | Mapping[str, str | None] | None) -> dict[str, str | None]:

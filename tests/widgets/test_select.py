@@ -123,3 +123,16 @@ def test_totals_by_currency() -> None:
     assert totals.set_index("currency").loc["jpy", "amount"] == 500
     empty = totals_by_currency(_frame().iloc[0:0])
     assert empty.empty and "unapplied" in empty.columns
+
+
+def test_unapplied_follows_the_audits_rule() -> None:
+    """A receiver with an unknown amount has an unknown unapplied balance, in the explorer as in
+    the audit (the explorer used to count a missing charged amount as 0)."""
+    from toolkit.audit import audit_receivers
+
+    df = _frame()
+    df.loc[0, "receiver_amount_charged"] = pd.NA
+    assert unapplied_amount(df).isna().iloc[0]
+    audited = audit_receivers(df, as_of="2024-06-01").sources.set_index("source")["unapplied"]
+    assert audited.isna()["src_a"]
+    assert ids(filter_sources(df, has_unapplied=True)) == []
