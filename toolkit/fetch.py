@@ -35,7 +35,8 @@ import pandas as pd
 import stripe
 
 from toolkit.errors import Cancelled, InvalidInputError, StripeRequestError
-from toolkit.frame import SourcesBuilder, _NoGC, redact, transactions_frame
+from toolkit.frame import SourcesBuilder, _NoGC, transactions_frame
+from toolkit.redact import redact_source
 
 __all__ = [
     "Progress",
@@ -426,7 +427,7 @@ class _Fetch:
         if src.get("object", "source") != "source" or sid is None or sid in self.seen:
             return None
         self.seen.add(sid)
-        out = redact(src)
+        out = redact_source(src)
         if not out.get("customer") and cid is not None:
             out["customer"] = cid
         self.sources += 1

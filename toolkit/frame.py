@@ -23,6 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from toolkit.redact import redact_source
+
 __all__ = [
     "CURRENCIES",
     "FRAME_COLUMNS",
@@ -33,7 +35,6 @@ __all__ = [
     "SourcesBuilder",
     "empty_frame",
     "frame_dtypes",
-    "redact",
     "sources_frame",
     "transactions_frame",
 ]
@@ -294,35 +295,6 @@ TRANSACTION_DTYPES: dict[str, Any] = dict(_TXN_SCHEMA)
 _EMPTY: Mapping[str, Any] = {}
 
 
-def redact(source: Mapping[str, Any]) -> dict[str, Any]:
-    """A shallow copy of a source without ``client_secret`` (nor the secret inside redirect URLs).
-
-    Example: ``"client_secret" not in redact({"id": "src_1", "client_secret": "src_client_..."})``.
-    """
-    out = dict(source)
-    secret = out.pop("client_secret", None)
-    if isinstance(secret, str) and secret:
-        for key in _SECRET_CARRIERS:
-            value = out.get(key)
-            if value is not None and not isinstance(value, bool | int):
-                out[key] = _scrub(value, secret)
-    return out
-
-
-# Fields where Stripe may repeat the client secret (the redirect URL carries it as a parameter).
-_SECRET_CARRIERS = ("redirect", "code_verification", "source_order", "three_d_secure")
-
-
-def _scrub(value: Any, secret: str) -> Any:
-    if isinstance(value, str):
-        return value.replace(secret, "[redacted]") if secret in value else value
-    if isinstance(value, dict):
-        return {k: _scrub(v, secret) for k, v in value.items() if k != "client_secret"}
-    if isinstance(value, list):
-        return [_scrub(v, secret) for v in value]
-    return value
-
-
 def frame_dtypes(df: pd.DataFrame) -> dict[str, str]:
     """Column -> dtype name, a compact way to compare two frames' schemas.
 
@@ -481,7 +453,7 @@ class _NoGC:
 
 def _raw(s: Mapping[str, Any]) -> dict[str, Any]:
     if "client_secret" in s:
-        return redact(s)
+        return redact_source(s)
     return dict(s)
 
 

@@ -14,10 +14,10 @@ from toolkit.frame import (
     TRANSACTION_COLUMNS,
     empty_frame,
     frame_dtypes,
-    redact,
     sources_frame,
     transactions_frame,
 )
+from toolkit.redact import redact_source as redact
 
 
 def _fixed(df: pd.DataFrame) -> dict[str, str]:

@@ -89,9 +89,15 @@ def test_error_text_is_one_line_without_secrets() -> None:
 
 
 def test_json_pane_and_tables_hide_secrets_and_escape() -> None:
-    raw = {"id": "src_1", "client_secret": "src_client_secret_x", "nested": [{"client_secret": 1}]}
+    raw = {
+        "id": "src_1",
+        "client_secret": "src_client_secret_x",
+        "nested": [{"object": "source", "client_secret": 1}],
+        "metadata": {"client_secret_note": "customer data, shown"},
+    }
     pane = json_html(raw)
-    assert "client_secret" not in pane and "src_1" in pane and "nested" in pane
+    assert "src_client_secret_x" not in pane and "src_1" in pane and "nested" in pane
+    assert '"client_secret": 1' not in pane and "customer data, shown" in pane
     df = pd.DataFrame({"status": ["invalid", "ready"], "x": ["<b>", {"a": 1}]})
     html_text = table_html(df, highlight={"invalid": "#fde8ea"}, status_column="status")
     assert "&lt;b&gt;" in html_text and "#fde8ea" in html_text and "{&quot;a&quot;: 1}" in html_text

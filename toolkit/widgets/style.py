@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,9 +19,8 @@ import pandas as pd
 import stripe
 
 from toolkit.errors import ToolkitError
-from toolkit.journal import scrub
 from toolkit.ratelimit import Cancelled
-from toolkit.session import mask_key
+from toolkit.redact import drop_client_secret, mask_secrets, redact_source
 
 __all__ = [
     "banner_html",
@@ -35,8 +33,6 @@ __all__ = [
     "table_html",
 ]
 
-_KEY = re.compile(r"\b(?:sk|rk|pk)_(?:test|live)_[0-9A-Za-z]+")
-_CLIENT_SECRET = re.compile(r"\bsrc_client_secret_[0-9A-Za-z_]+")
 _COLORS = {
     "info": ("#0b5394", "#e8f0fb"),
     "ok": ("#1e6b30", "#e6f4ea"),
@@ -48,8 +44,7 @@ _COLORS = {
 
 def safe_text(text: object) -> str:
     """``str(text)`` with API keys masked and client secrets removed."""
-    out = _KEY.sub(lambda m: mask_key(m.group(0)), str(text))
-    return _CLIENT_SECRET.sub("[client secret hidden]", out)
+    return mask_secrets(str(text))
 
 
 def error_text(exc: BaseException) -> str:
@@ -81,13 +76,21 @@ def error_html(exc: BaseException | str) -> str:
     return banner_html(text, "error", title="Error:")
 
 
+def _hidden(value: Any) -> Any:
+    """A source (or a row of the sources frame) as shown: without its ``client_secret``, nor that
+    of any source object inside it; metadata is shown as it is."""
+    if isinstance(value, Mapping) and ("id" in value or value.get("object") == "source"):
+        value = redact_source(value)
+    return drop_client_secret(value)
+
+
 def _cell(value: Any) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, float) and value != value:
         return ""
     if isinstance(value, Mapping | list):
-        return json.dumps(scrub(value), ensure_ascii=False, sort_keys=True, default=str)
+        return json.dumps(_hidden(value), ensure_ascii=False, sort_keys=True, default=str)
     return str(value)
 
 
@@ -133,7 +136,7 @@ def table_html(
 
 def json_html(value: Any, *, max_height: str = "360px") -> str:
     """A pretty-printed JSON pane; ``client_secret`` fields are dropped first."""
-    text = json.dumps(scrub(value), indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    text = json.dumps(_hidden(value), indent=2, sort_keys=True, ensure_ascii=False, default=str)
     return (
         f"<pre style='max-height:{max_height};overflow:auto;font-size:12px;margin:0;"
         f"background:#fafafa;border:1px solid #ddd;padding:6px'>{html.escape(safe_text(text))}</pre>"
