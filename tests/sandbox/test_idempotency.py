@@ -110,3 +110,45 @@ def test_keys_on_delete_have_no_effect(box: Sandbox, wclient: stripe.StripeClien
     with pytest.raises(stripe.InvalidRequestError) as err:  # like Stripe: DELETE is not replayed
         wclient.v1.customers.payment_sources.delete(cid, sid, options=opts)
     assert err.value.http_status == 404
+
+
+def test_keys_expire_after_24_hours_of_the_sandbox_clock(
+    box: Sandbox, wclient: stripe.StripeClient
+) -> None:
+    sid = box.unattached_ids[0]
+    opts = {"idempotency_key": "day-old"}
+    wclient.v1.sources.update(sid, params={"metadata": {"a": "1"}}, options=opts)
+    box.advance_clock(23 * 3600)
+    wclient.v1.sources.update(sid, params={"metadata": {"a": "1"}}, options=opts)
+    assert [e.replayed for e in box.requests if e.idempotency_key == "day-old"] == [False, True]
+    box.advance_clock(3600 + 1)
+    # a day later the key is forgotten: the same key with other params is a new request
+    wclient.v1.sources.update(sid, params={"metadata": {"a": "2"}}, options=opts)
+    assert box.get_source(sid)["metadata"]["a"] == "2"
+    assert box.store().idempotency_count() == 1
+
+
+def test_the_clock_moves_through_the_admin_route(box: Sandbox) -> None:
+    before = box.clock()
+    status, _, body = send(box, "POST", "/_sandbox/clock", "advance=86400", {})
+    assert status == 200 and json.loads(body)["now"] >= before + 86400
+
+
+def test_idempotency_memory_is_bounded_per_key(box: Sandbox, wclient: stripe.StripeClient) -> None:
+    """A saved response is kept compactly: under 800 bytes a key (a source's JSON is ~1.6 KB)."""
+    sid = box.unattached_ids[0]
+    for i in range(2000):
+        send(
+            box, "POST", f"/v1/sources/{sid}", f"metadata[n]={i % 7}", {"Idempotency-Key": f"k{i}"}
+        )
+    assert box.store().idempotency_count() == 2000
+    assert box.store().idempotency_bytes() < 2000 * 800
+
+
+def test_the_request_log_is_bounded() -> None:
+    with Sandbox(seed=1, customers=3, log_limit=100) as small:
+        client = make_client(small)
+        for _ in range(250):
+            client.v1.customers.list(params={"limit": 1})
+        assert len(small.requests) <= 100
+        assert small.requests[-1].path == "/v1/customers"

@@ -7,6 +7,7 @@
 - ``POST /_sandbox/faults/off``
 - ``POST /_sandbox/reset``    reseed every data set, clear the log and idempotency keys
 - ``GET /_sandbox/planted``   planted anomalies, detached and never-attached source ids
+- ``GET /_sandbox/clock``     the sandbox's clock; ``POST`` with ``advance`` (seconds) moves it on
 - ``GET /_sandbox/health``
 
 The data set is chosen by ``account``/``livemode`` params, else by the Stripe-Account header
@@ -118,6 +119,14 @@ def handle_admin(
         if route == ("POST", "/_sandbox/reset"):
             box.reset()
             return json_reply({"ok": True})
+        if route == ("GET", "/_sandbox/clock"):
+            return json_reply({"now": box.clock()})
+        if route == ("POST", "/_sandbox/clock"):
+            try:
+                seconds = float(params.get("advance", "0"))
+                return json_reply({"now": box.advance_clock(seconds)})
+            except ValueError as exc:
+                raise ApiError.invalid(f"Invalid advance: {exc}", "advance") from exc
         if route == ("GET", "/_sandbox/planted"):
             account, livemode = _target(params, headers)
             ds = box.store(account, livemode)

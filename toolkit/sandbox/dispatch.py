@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit.sandbox.errors import ApiError, api_error, rate_limited, unrecognized_url
 from toolkit.sandbox.forms import parse_form, parse_pairs, validate
+from toolkit.sandbox.idempotency import Saved
 from toolkit.sandbox.routes import NESTED, match_route
 
 if TYPE_CHECKING:
@@ -60,14 +61,6 @@ class Reply:
     status: int
     body: bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Saved:
-    fingerprint: tuple[Any, ...]
-    status: int
-    body: bytes
-    request_id: str
 
 
 NO_KEY = (
@@ -195,11 +188,12 @@ def handle(
         params = validate(parse_form(raw), route.spec, NESTED)
         ds = box._dataset(account, livemode)
         if idem_key and method == "POST":  # Stripe ignores keys on GET and DELETE
-            fingerprint = (method, path, tuple(sorted(parse_pairs(raw))))
+            request = (method, path, tuple(sorted(parse_pairs(raw))))
             with box._lock:
-                saved = ds.idempotency.get(idem_key)
+                now = box.clock()
+                saved = ds.idempotency.get(idem_key, now=now)
                 if saved is not None:
-                    if saved.fingerprint != fingerprint:
+                    if not saved.matches(request):
                         raise ApiError(
                             400,
                             "Keys for idempotent requests can only be used with the same "
@@ -219,7 +213,9 @@ def handle(
                         if not exc.saved:
                             raise
                         status, payload = exc.status, exc.body(request_id, livemode)
-                    ds.idempotency[idem_key] = _Saved(fingerprint, status, payload, request_id)
+                    ds.idempotency.put(
+                        idem_key, Saved.of(request, status, payload, request_id), now=now
+                    )
         else:
             with box._lock:
                 status, payload = 200, route.handler(ds, params, *route.args)

@@ -14,6 +14,7 @@ import copy
 import ipaddress
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -24,9 +25,10 @@ from toolkit.sandbox.faults import Faults
 from toolkit.sandbox.objects import ALNUM
 from toolkit.sandbox.seed import seed_dataset
 from toolkit.sandbox.server import SandboxServer
-from toolkit.sandbox.store import DataSet
+from toolkit.sandbox.store import SANDBOX_NOW, DataSet
 
-MAX_LOG = 200_000
+#: Request log entries kept by default; older ones are dropped (a tenth at a time).
+LOG_LIMIT = 50_000
 
 
 def _is_loopback(host: str) -> bool:
@@ -68,11 +70,17 @@ class Sandbox:
         fault_path: str | None = None,
         api_key: str | None = None,
         demo: bool = True,
+        log_limit: int = LOG_LIMIT,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
         if customers < 0:
             raise ValueError(f"customers must be >= 0, not {customers}")
+        if log_limit < 1:
+            raise ValueError(f"log_limit must be at least 1, not {log_limit}")
+        self.log_limit = log_limit
+        self._clock_start = time.monotonic()
+        self._clock_offset = 0.0
         self.seed = seed
         self.customers = customers
         self.host = host
@@ -303,8 +311,27 @@ class Sandbox:
     def _log(self, entry: RequestLogEntry) -> None:
         with self._log_lock:
             self.requests.append(entry)
-            if len(self.requests) > MAX_LOG:
-                del self.requests[: MAX_LOG // 10]
+            if len(self.requests) > self.log_limit:
+                del self.requests[: len(self.requests) - self.log_limit * 9 // 10]
+
+    # -- the clock --------------------------------------------------------------------------
+
+    def clock(self) -> float:
+        """The sandbox's clock in epoch seconds: the data clock's start (2026-11-01) plus the
+        time it has been running, plus what :meth:`advance_clock` added. Idempotency keys
+        expire after 24 hours of it. ``box.clock()``"""
+        return SANDBOX_NOW + (time.monotonic() - self._clock_start) + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the clock forward (to expire idempotency keys); returns the new time.
+
+        Example: ``box.advance_clock(24 * 3600)``
+        """
+        if seconds < 0:
+            raise ValueError(f"the clock only moves forward, not by {seconds}")
+        with self._lock:
+            self._clock_offset += seconds
+        return self.clock()
 
     def _next_request_id(self) -> str:
         n = next(self._counter)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.idempotency import IdempotencyStore
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import make_transaction, null_address, rand_id
 
@@ -53,7 +54,7 @@ class DataSet:
         self.planted: dict[str, list[str]] = {}
         self.detached_ids: list[str] = []
         self.unattached_ids: list[str] = []
-        self.idempotency: dict[str, Any] = {}
+        self.idempotency = IdempotencyStore()
         self.order: list[str] = []
         self._neg_created: list[int] = []
         self._pos: dict[str, int] = {}
@@ -76,6 +77,14 @@ class DataSet:
                 self._txn_source[txn["id"]] = sid
         self._json.clear()
         self._embedded.clear()
+
+    def idempotency_count(self) -> int:
+        """How many idempotency keys are remembered (keys expire after 24 hours)."""
+        return len(self.idempotency)
+
+    def idempotency_bytes(self) -> int:
+        """About how many bytes the remembered responses hold."""
+        return self.idempotency.nbytes
 
     def tick(self) -> int:
         """A ``created`` for an object made now: SANDBOX_NOW plus a counter."""
