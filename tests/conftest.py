@@ -6,7 +6,10 @@ Every test talks HTTP to a sandbox on loopback through the real stripe SDK.
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +21,36 @@ for _name in ("STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_ACCOUNT"):
     os.environ.pop(_name, None)
 
 TEST_KEY = "sk_test_" + "T3st" * 6
+
+# Every process the suite starts inherits this mark, so the suite can tell its own servers apart.
+RUN_MARK = f"TOOLKIT_TEST_RUN={uuid.uuid4().hex}"
+os.environ["TOOLKIT_TEST_RUN"] = RUN_MARK.split("=", 1)[1]
+
+
+def _servers_left() -> list[str]:
+    """Command lines of JupyterLab/Jupyter servers started by this run that are still alive."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if RUN_MARK.encode() in environ and ("jupyterlab" in cmdline or "jupyter-lab" in cmdline):
+            found.append(f"pid {proc.name}: {cmdline[:200]}")
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No JupyterLab started by the suite may outlive it."""
+    deadline = time.monotonic() + 10
+    left = _servers_left()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = _servers_left()
+    if left:
+        print("\nJupyterLab servers outlived the test suite:\n  " + "\n  ".join(left))
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")

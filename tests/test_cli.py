@@ -24,6 +24,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_lab(tmp_path: Path, port: int, token: str | None) -> subprocess.Popen:
+    """``python -m toolkit lab`` on ``port`` with Jupyter's folders in ``tmp_path`` (and the
+    given ``JUPYTER_TOKEN``, or none so that it makes one)."""
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+    }
+    env.pop("JUPYTER_TOKEN", None)
+    env.pop("STRIPE_API_KEY", None)
+    if token is not None:
+        env["JUPYTER_TOKEN"] = token
+    return subprocess.Popen(
+        [sys.executable, "-m", "toolkit", "lab", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 @pytest.mark.parametrize("command", ["sandbox", "export", "audit", "lab"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
@@ -47,22 +70,7 @@ def test_lab_refuses_a_missing_folder(tmp_path, capsys):
 @pytest.mark.slow
 def test_lab_serves_the_runbooks_on_loopback_with_a_token(tmp_path):
     port = free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_TOKEN": "t0ken" * 4,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-    }
-    env.pop("STRIPE_API_KEY", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "toolkit", "lab", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_lab(tmp_path, port, "t0ken" * 4)
     try:
         first = proc.stdout.readline() + proc.stdout.readline()
         assert "built-in sandbox" in first
@@ -89,4 +97,49 @@ def test_lab_serves_the_runbooks_on_loopback_with_a_token(tmp_path):
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+@pytest.mark.slow
+def test_lab_stops_on_sigterm_and_keeps_its_token_out_of_ps(tmp_path):
+    """SIGTERM to ``python -m toolkit lab`` stops JupyterLab too; the token is not in argv."""
+    import signal
+
+    port = free_port()
+    proc = start_lab(tmp_path, port, None)
+    try:
+        lines = proc.stdout.readline() + proc.stdout.readline()
+        token = lines.split("token=", 1)[1].split()[0]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                url = f"http://127.0.0.1:{port}/api/status?token={token}"
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    assert response.status == 200
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.5)
+        else:
+            raise AssertionError("JupyterLab did not answer within 60 s")
+        # the token is nowhere in the command lines of this process tree
+        children = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        for pid in [proc.pid, *map(int, children)]:
+            assert token not in _cmdline(pid)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        for pid in map(int, children):
+            assert not _cmdline(pid), f"pid {pid} outlived SIGTERM: {_cmdline(pid)}"
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, "the port still answers"
+    finally:
+        if proc.poll() is None:
             proc.kill()

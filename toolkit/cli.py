@@ -3,8 +3,8 @@
 Examples::
 
     python -m toolkit sandbox --port 12111 --seed 7        # a sandbox in the foreground
-    python -m toolkit export --out sources.parquet         # every source of the account
-    python -m toolkit audit --out audit.xlsx               # the receiver balance audit
+    python -m toolkit export --out exports/sources.parquet # every source of the account
+    python -m toolkit audit --out exports/audit.xlsx       # the receiver balance audit
     python -m toolkit lab                                   # JupyterLab on the runbooks
 
 With no ``STRIPE_API_KEY`` set, export and audit run against the embedded sandbox.
@@ -16,7 +16,6 @@ import argparse
 import importlib
 import os
 import secrets
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +40,12 @@ def _add_lab_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_lab(args: argparse.Namespace) -> int:
-    """Start JupyterLab on 127.0.0.1 with a fresh token and print the URL to open."""
+    """Start JupyterLab on 127.0.0.1 with a fresh token and print the URL to open.
+
+    The process becomes JupyterLab (exec), so stopping it (Ctrl-C, SIGTERM) stops the server;
+    the token travels in the environment (``JUPYTER_TOKEN``), never on the command line where
+    ``ps`` would show it.
+    """
     folder = (
         Path(args.notebooks)
         if args.notebooks
@@ -53,7 +57,7 @@ def _run_lab(args: argparse.Namespace) -> int:
     token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={args.port}",
-        f"--ServerApp.root_dir={folder}", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={folder}",
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
@@ -64,10 +68,9 @@ def _run_lab(args: argparse.Namespace) -> int:
     )
     print(f"Starting JupyterLab on {folder} against {mode}.", flush=True)
     print(f"Open: http://127.0.0.1:{args.port}/lab?token={token}", flush=True)
-    try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
-        return 0
+    sys.stderr.flush()
+    os.execve(sys.executable, command, {**os.environ, "JUPYTER_TOKEN": token})
+    return 0  # not reached: the process is JupyterLab now
 
 
 def build_parser() -> argparse.ArgumentParser:
