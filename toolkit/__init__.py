@@ -13,13 +13,14 @@ Example::
 Widgets live in :mod:`toolkit.widgets`, the sandbox in :mod:`toolkit.sandbox`; both load on first use.
 """
 
-from toolkit.apply import Outcome, apply, load_plan, undo
+from toolkit.apply import apply, load_plan
 from toolkit.audit import Audit, audit_receivers
 from toolkit.errors import (
     Cancelled,
     ConfigurationError,
     InvalidInputError,
     InvalidKeyError,
+    JournalError,
     LiveModeRefused,
     NotFoundError,
     StripeRequestError,
@@ -27,6 +28,7 @@ from toolkit.errors import (
 )
 from toolkit.fetch import iter_sources, load_source_transactions, load_sources
 from toolkit.money import format_money, minor_to_major
+from toolkit.outcome import Outcome
 from toolkit.plans import (
     Plan,
     plan_attach,
@@ -37,7 +39,9 @@ from toolkit.plans import (
 )
 from toolkit.select import filter_sources
 from toolkit.session import Session, connect
+from toolkit.settings import parse_flag
 from toolkit.snapshot import diff_snapshots, load_snapshot, save_snapshot
+from toolkit.undo import undo
 
 __version__ = "0.1.0"
 
@@ -47,6 +51,7 @@ __all__ = [
     "ConfigurationError",
     "InvalidInputError",
     "InvalidKeyError",
+    "JournalError",
     "LiveModeRefused",
     "NotFoundError",
     "Outcome",
@@ -66,6 +71,7 @@ __all__ = [
     "load_source_transactions",
     "load_sources",
     "minor_to_major",
+    "parse_flag",
     "plan_attach",
     "plan_detach",
     "plan_metadata",

@@ -3,9 +3,9 @@
 Examples::
 
     python -m toolkit audit --out exports/audit.xlsx                  # sandbox unless a key is set
-    python -m toolkit audit --snapshot snapshots/2026-11-01.parquet --out audit.xlsx
-    python -m toolkit audit --out audit.xlsx --csv exports/audit --png exports/audit.png
-    python -m toolkit audit --out audit.xlsx --ids detached.txt   # plus sources known by id only
+    python -m toolkit audit --snapshot snapshots/2026-11-01.parquet --out exports/audit.xlsx
+    python -m toolkit audit --out exports/audit.xlsx --csv exports/audit --png exports/audit.png
+    python -m toolkit audit --out exports/audit.xlsx --ids detached.txt   # plus sources known by id only
 
 Against an account (or the sandbox) it fetches every source and the transactions of the receivers;
 from a snapshot it audits the saved sources as of the snapshot's time (no transaction checks).

@@ -12,8 +12,6 @@ Files hold customer data (emails): they are written readable by the user only (0
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +25,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from toolkit.money import currency_exponent
+from toolkit.private_files import private_folder, write_private
+from toolkit.private_files import write_csv as private_csv
 
 if TYPE_CHECKING:
     from toolkit.audit import Audit
@@ -91,15 +91,6 @@ def _cell_value(value: Any) -> Any:
     return str(value)
 
 
-def _private_file(path: Path) -> None:
-    os.chmod(path, 0o600)
-
-
-def _ensure_folder(folder: Path) -> None:
-    if not folder.exists():
-        folder.mkdir(parents=True, mode=0o700)
-
-
 def _autosize(ws: Worksheet, widths: dict[int, int]) -> None:
     for col, width in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = max(8, min(width + 2, 60))
@@ -122,6 +113,8 @@ def _write_table(ws: Worksheet, df: pd.DataFrame, start_row: int = 1) -> int:
             cell = ws.cell(row=r, column=j, value=value)
             if value is None:
                 continue
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # customer text, never a formula
             if isinstance(value, datetime):
                 cell.number_format = DATE_FORMAT
                 widths[j] = max(widths[j], 19)
@@ -233,7 +226,6 @@ def write_excel(audit: Audit, path: str | Path) -> Path:
     target = Path(path)
     if target.suffix.lower() != ".xlsx":
         target = target.with_suffix(".xlsx") if not target.suffix else target
-    _ensure_folder(target.parent)
     wb = Workbook()
     _cover(wb, audit)
     for name, df in audit.tables().items():
@@ -242,16 +234,7 @@ def write_excel(audit: Audit, path: str | Path) -> Path:
     wb.properties.title = "Receiver balance audit"
     if audit.as_of is not None:
         wb.properties.created = audit.as_of.tz_convert("UTC").tz_localize(None).to_pydatetime()
-    fd, tmp = tempfile.mkstemp(prefix=".audit-", suffix=".xlsx", dir=target.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        _private_file(Path(tmp))
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    return write_private(target, wb.save, binary=True)
 
 
 def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -277,14 +260,11 @@ def write_csv(
 
     Example: ``write_csv(audit, "exports/audit")["sources"]`` is ``exports/audit/sources.csv``.
     """
-    target = Path(folder)
-    _ensure_folder(target)
+    target = private_folder(folder)
     tables = audit.tables()
     wanted = list(names) if names is not None else list(tables)
     written: dict[str, Path] = {}
     for name in wanted:
         path = target / f"{name}.csv"
-        _csv_frame(tables[name]).to_csv(path, index=False, lineterminator="\n")
-        _private_file(path)
-        written[name] = path
+        written[name] = private_csv(_csv_frame(tables[name]), path, lineterminator="\n")
     return written

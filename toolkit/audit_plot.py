@@ -12,7 +12,6 @@ Example::
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from toolkit.money import currency_exponent
+from toolkit.private_files import write_private
 
 if TYPE_CHECKING:
     from toolkit.audit import Audit
@@ -86,9 +86,5 @@ def plot_audit(audit: Audit, path: str | Path | None = None) -> AuditFigure:
     ax.xaxis.get_major_locator().set_params(integer=True)
 
     if path is not None:
-        target = Path(path)
-        if not target.parent.exists():
-            target.parent.mkdir(parents=True, mode=0o700)
-        fig.savefig(target, format="png", dpi=100)
-        os.chmod(target, 0o600)
+        write_private(path, lambda handle: fig.savefig(handle, format="png", dpi=100), binary=True)
     return fig

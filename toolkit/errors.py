@@ -9,7 +9,11 @@
     ├── InvalidInputError(ValueError) bad user input: ids, metadata, plans, tables
     ├── NotFoundError(LookupError)    an unknown source or customer id
     ├── StripeRequestError            a request that still failed after retries
+    ├── JournalError                  a journal in use by another process, or not writable
     └── Cancelled                     work stopped through its ``cancel`` event
+
+Every message is masked: anything shaped like a Stripe key shows as ``sk_live_…abcd`` and URL
+credentials as ``***``, so printing an error (or its traceback) never shows a secret.
 
 Example::
 
@@ -21,11 +25,16 @@ Example::
 
 from __future__ import annotations
 
+from typing import Any
+
+from toolkit.redact import mask_secrets
+
 __all__ = [
     "Cancelled",
     "ConfigurationError",
     "InvalidInputError",
     "InvalidKeyError",
+    "JournalError",
     "LiveModeRefused",
     "NotFoundError",
     "StripeRequestError",
@@ -34,7 +43,14 @@ __all__ = [
 
 
 class ToolkitError(Exception):
-    """Base class of every error the toolkit raises on purpose."""
+    """Base class of every error the toolkit raises on purpose; its text is always masked.
+
+    >>> str(ToolkitError("bad key sk_live_abcdefghijklmnop1234"))
+    'bad key sk_live_…1234'
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(mask_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigurationError(ToolkitError):
@@ -77,6 +93,17 @@ class StripeRequestError(ToolkitError):
         self.code = code
         self.request_id = request_id
         self.stripe_message = stripe_message
+
+
+class JournalError(ToolkitError):
+    """A journal cannot be used: another process holds it, or it could not be written (a full
+    disk). ``outcome`` is the :class:`~toolkit.apply.Outcome` so far (or None) and ``resume``
+    the exact call that continues the work once the cause is fixed."""
+
+    def __init__(self, message: str, *, outcome: Any = None, resume: str | None = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.resume = resume
 
 
 class Cancelled(ToolkitError):

@@ -2,10 +2,10 @@
 
 Examples::
 
-    python -m toolkit export --out sources.parquet
-    python -m toolkit export --out sources.csv --customers cus_1,cus_2
-    python -m toolkit export --out some.parquet --ids-file ids.txt
-    python -m toolkit export --out q1.parquet --created-from 2026-01-01 --created-to 2026-04-01
+    python -m toolkit export                                   # exports/sources.parquet
+    python -m toolkit export --out exports/sources.csv --customers cus_1,cus_2
+    python -m toolkit export --out exports/some.parquet --ids-file ids.txt
+    python -m toolkit export --out snapshots/q1.parquet --created-from 2026-01-01 --created-to 2026-04-01
 
 The key comes from ``STRIPE_API_KEY`` (or ``.env``); without one it runs against the built-in
 sandbox. Files are written readable by the user only: they hold customer data.
@@ -17,23 +17,27 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from toolkit.errors import InvalidInputError
+from toolkit.private_files import write_csv as private_csv
 
-__all__ = ["add_arguments", "run", "write_csv"]
+__all__ = ["DEFAULT_OUT", "add_arguments", "run", "write_csv"]
+
+#: Where the export goes unless ``--out`` says otherwise (git-ignored, created 0700).
+DEFAULT_OUT = "exports/sources.parquet"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the export options to ``parser``: ``add_arguments(subparsers.add_parser("export"))``."""
     parser.add_argument(
         "--out",
-        required=True,
-        help="file to write: *.parquet (a snapshot, reloadable exactly) or *.csv",
+        default=DEFAULT_OUT,
+        help="file to write: *.parquet (a snapshot, reloadable exactly) or *.csv "
+        f"(default {DEFAULT_OUT}, in the git-ignored exports/ folder)",
     )
     parser.add_argument(
         "--customers",
@@ -96,11 +100,11 @@ def _ids_file(path: str | None) -> list[str] | None:
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a sources frame as CSV (mode 0600): dict columns as JSON, ``raw`` left out.
+    """Write a sources frame as CSV (mode 0600): dict columns as JSON, ``raw`` left out, text a
+    spreadsheet would run as a formula escaped with a leading ``'`` (read back by the plans).
 
     Example: ``write_csv(toolkit.load_sources(session), "exports/sources.csv")``.
     """
-    target = Path(path)
     out = df.drop(columns=[c for c in ("raw",) if c in df.columns])
     for column in out.columns:
         if out[column].dtype == object:
@@ -110,17 +114,7 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
                 else v
                 for v in out[column]
             ]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".csv", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            out.to_csv(handle, index=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return private_csv(out, path)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ __all__ = [
     "key_problem",
     "metadata_problems",
     "to_metadata_value",
+    "unicode_problem",
 ]
 
 MAX_KEYS = 50
@@ -39,6 +40,22 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def unicode_problem(text: str, what: str) -> str | None:
+    """Why ``text`` cannot be sent (it is not valid Unicode, e.g. a lone surrogate), or None.
+
+    >>> unicode_problem("caf\\udce9", "value of 'k'")
+    "value of 'k' holds text that is not valid Unicode (a lone surrogate at position 3): re-type it or read the file as UTF-8"
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"{what} holds text that is not valid Unicode (a lone surrogate at position "
+            f"{exc.start}): re-type it or read the file as UTF-8"
+        )
+    return None
+
+
 def key_problem(key: object) -> str | None:
     """Why ``key`` cannot be a Stripe metadata key, or None when it can.
 
@@ -48,6 +65,9 @@ def key_problem(key: object) -> str | None:
         return f"key {key!r} is a {type(key).__name__}, not text"
     if key == "":
         return "empty key (Stripe needs a name)"
+    bad_text = unicode_problem(key, f"key {key!r}")
+    if bad_text:
+        return bad_text
     if len(key) > MAX_KEY_LENGTH:
         return f"key {_short(key)!r} is {len(key)} characters long (Stripe allows {MAX_KEY_LENGTH})"
     if "[" in key or "]" in key:
@@ -114,6 +134,8 @@ def metadata_problems(metadata: Mapping[str, str]) -> list[str]:
             problems.append(problem)
         if not isinstance(value, str):
             problems.append(f"value of {key!r} is a {type(value).__name__}, not text")
+        elif unicode_problem(value, f"value of {key!r}"):
+            problems.append(unicode_problem(value, f"value of {key!r}") or "")
         elif len(value) > MAX_VALUE_LENGTH:
             problems.append(
                 f"value of {_short(str(key))!r} is {len(value)} characters long "

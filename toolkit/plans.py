@@ -13,7 +13,9 @@ Example::
 **Metadata tables** (:func:`plan_metadata_from_table`): an ``id`` column (or ``source``) and one
 column per metadata key (or ``metadata.<key>`` columns, as the sources frame has them).
 An **empty cell means "leave this key unchanged"**; the text ``<unset>`` (any case) removes the key.
-Cells holding only spaces count as empty. Everything else is the new value, exactly as written.
+Cells holding only spaces count as empty. Everything else is the new value, exactly as written,
+except that a leading ``'`` before ``= + - @`` (how the toolkit's CSV exports keep spreadsheets
+from running a cell as a formula) is removed again.
 
 **Sources** may be the DataFrame from ``load_sources`` (columns ``id, customer, status, metadata,
 owner_*``), a list of source dicts (as Stripe returns them), or a list of ids. With ids alone the
@@ -46,7 +48,9 @@ from toolkit.metadata_rules import (
     key_problem,
     metadata_problems,
     to_metadata_value,
+    unicode_problem,
 )
+from toolkit.private_files import csv_unescape, write_csv
 
 __all__ = [
     "ATTACHABLE_STATUSES",
@@ -103,6 +107,8 @@ IRREVERSIBLE_NOTE = (
 )
 SOURCE_ID = re.compile(r"^src_[A-Za-z0-9_]+$")
 CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9_]+$")
+#: The shape Stripe expects of an email: a name, one @, a domain with a dot, no spaces.
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _MISSING = object()
 
 
@@ -138,8 +144,16 @@ class Plan:
         default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     )
     #: ``attrs["toolkit"]`` of the load_sources frame the plan was made from (account, size of
-    #: the load), or None: apply() reads it to choose how to re-read the sources.
+    #: the load), or None: apply() reads it to choose how to re-read the sources and to refuse
+    #: a plan made on another account or mode.
     loaded: dict[str, Any] | None = None
+    #: For an undo plan: ``{"plan_id", "journal", "unresolved"}`` of the plan it undoes (the
+    #: original journal's file name, and the rows whose write was in flight when it stopped).
+    undoes: dict[str, Any] | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows as plain JSON values (what a journal records and a digest covers)."""
+        return plain_rows(self.df)
 
     @property
     def irreversible(self) -> bool:
@@ -175,17 +189,17 @@ class Plan:
         return self.df[self.df["status"] == "invalid"]
 
     def subset(self, sources: Iterable[str] | pd.Series | pd.DataFrame) -> Plan:
-        """The same plan (same id, so the same journal and idempotency keys) limited to some
-        sources: ``plan.subset(["src_1", "src_2"])`` or ``plan.subset(selected_frame)``."""
+        """A plan of its own (a new id ``<id>-part-...``, so a journal of its own) with the rows of
+        some sources: ``plan.subset(["src_1", "src_2"])`` or ``plan.subset(selected_frame)``."""
         if isinstance(sources, pd.DataFrame):
             sources = sources["id"] if "id" in sources.columns else sources["source"]
         wanted = {str(s) for s in sources}
         df = self.df[self.df["source"].isin(wanted)].reset_index(drop=True)
         return Plan(
-            id=self.id,
+            id=f"{self.id}-part-{secrets.token_hex(2)}",
             kind=self.kind,
             df=df,
-            notes=list(self.notes),
+            notes=[*self.notes, f"part of plan {self.id}"],
             created=self.created,
             loaded=self.loaded,
         )
@@ -210,18 +224,12 @@ class Plan:
 
         ``plan.to_csv("journals/plan-for-review.csv")``. before/after/params are JSON text.
         """
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         out = self.df.copy()
         for name in ("params", "before", "after"):
             out[name] = out[name].map(_json_cell)
         out.insert(0, "kind", self.kind)
         out.insert(0, "plan_id", self.id)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            out.to_csv(handle, index=False)
-        return target
+        return write_csv(out, path)
 
     def headline(self) -> str:
         """One line: ``Plan plan_… (metadata): 12 rows — 10 ready, 2 no change, 0 invalid``."""
@@ -279,6 +287,86 @@ class Plan:
             parts.append(f"<p>… {len(self.df) - 20} more rows in <code>plan.df</code></p>")
         parts.append("</div>")
         return "".join(parts)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain JSON data: numpy scalars unwrapped, NaN and pandas' NA as None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy":
+        value = item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def plain_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A plan frame's rows (PLAN_COLUMNS) as plain JSON data, the same before and after a trip
+    through a journal."""
+    return [_plain(row) for row in df[PLAN_COLUMNS].to_dict("records")]
+
+
+def _params_problem(kind: str, row: Mapping[str, Any]) -> str | None:
+    """Why a ready row's params do not fit its plan's kind, or None."""
+    params = row.get("params")
+    if not isinstance(params, Mapping):
+        return "params is not a hash"
+    fits = {
+        "metadata": lambda: (
+            set(params) == {"metadata"}
+            and (params["metadata"] == "" or isinstance(params["metadata"], Mapping))
+        ),
+        "owner": lambda: set(params) == {"owner"} and isinstance(params["owner"], Mapping),
+        "attach": lambda: params == {"source": row.get("source")},
+        "detach": lambda: set(params) == {"customer"} and params["customer"] == row.get("customer"),
+    }
+    if fits[kind]():
+        return None
+    return {
+        "metadata": "a metadata row sends only metadata",
+        "owner": "an owner row sends only owner",
+        "attach": "an attach row sends only its own source",
+        "detach": "a detach row names only its own customer",
+    }[kind]
+
+
+def rows_problems(kind: Any, rows: Any) -> list[str]:
+    """Every way ``rows`` (plain plan rows, e.g. from a journal) do not fit a plan of ``kind``:
+    an unknown kind, an action of another kind, params another kind would send. [] when fine.
+
+    >>> rows_problems("detach", [{"row": 1, "source": "src_1", "action": "update_metadata",
+    ...                            "status": "ready", "params": {"metadata": {"a": "1"}}}])
+    ['row 1: action update_metadata does not fit a detach plan', 'row 1: a detach row names only its own customer']
+    """
+    if kind not in ACTIONS:
+        return [f"unknown plan kind {kind!r} (one of {', '.join(ACTIONS)})"]
+    if not isinstance(rows, list):
+        return ["rows is not a list"]
+    problems: list[str] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            problems.append(f"row {index + 1} is not a record")
+            continue
+        number = row.get("row")
+        if isinstance(number, bool) or not isinstance(number, int):
+            problems.append(f"row {index + 1}: row number {number!r} is not a whole number")
+            continue
+        if row.get("action") != ACTIONS[kind]:
+            problems.append(f"row {number}: action {row.get('action')} does not fit a {kind} plan")
+        if row.get("status") not in ("ready", "noop", "invalid"):
+            problems.append(f"row {number}: status {row.get('status')!r} is not a plan status")
+        elif row.get("status") == "ready":
+            if not isinstance(row.get("source"), str) or not SOURCE_ID.match(row["source"]):
+                problems.append(f"row {number}: {row.get('source')!r} is not a source id")
+            problem = _params_problem(kind, row)
+            if problem:
+                problems.append(f"row {number}: {problem}")
+    return problems
 
 
 def _json_cell(value: Any) -> str:
@@ -636,19 +724,34 @@ def _normalise_set(values: Mapping[Any, Any] | None) -> tuple[dict[str, str], li
     unsets: list[str] = []
     notes: list[str] = []
     problems: list[str] = []
+    if values is not None and not isinstance(values, Mapping):
+        shown = repr(values) if len(repr(values)) < 60 else type(values).__name__
+        raise InvalidInputError(
+            f"set= takes a dict of key -> value, like set={{'team': 'ar'}}, not {shown}."
+        )
     for key, value in (values or {}).items():
         problem = key_problem(key)
         if problem:
             problems.append(problem)
             continue
-        if _blank(value) or value == "":
+        if value is None or value == "":
             unsets.append(key)
             notes.append(f"{key}: empty value means unset")
+            continue
+        if _blank(value):
+            problems.append(
+                f"value of {key!r} is missing (NaN: an empty cell?): to remove the key pass "
+                f"None or unset=[{key!r}]"
+            )
             continue
         try:
             text, note = to_metadata_value(value)
         except TypeError as exc:
             problems.append(f"value of {key!r}: {exc}")
+            continue
+        bad_text = unicode_problem(text, f"value of {key!r}")
+        if bad_text:
+            problems.append(bad_text)
             continue
         if note:
             notes.append(f"{key}: {note}")
@@ -678,14 +781,19 @@ def plan_metadata(
     ``plan_metadata(df, clear=True)``  (remove every key; with ``set=`` only those keys remain)
 
     Numbers and booleans in ``set`` become text (``5`` -> ``"5"``, ``True`` -> ``"true"``) and
-    the plan notes it; a value of None or ``""`` unsets the key. Keys Stripe would refuse, values
-    that are not text/number/boolean, and a key both set and unset raise
+    the plan notes it; a value of None or ``""`` unsets the key (NaN is refused: it is usually an
+    empty cell by mistake). Keys Stripe would refuse, values that are not text/number/boolean or
+    not valid Unicode, and a key both set and unset raise
     :class:`~toolkit.errors.InvalidInputError`. Per source: more than 50 keys after the change,
     a malformed id or a repeated id make that row invalid; the other rows stay ready.
     """
     sets, unsets_from_set, notes = _normalise_set(set)
     if isinstance(unset, str):
         unset = [unset]
+    if unset is not None and (isinstance(unset, Mapping) or not isinstance(unset, Iterable)):
+        raise InvalidInputError(
+            f"unset= takes key names, like unset=['legacy_id'], not {type(unset).__name__}."
+        )
     unsets = list(unsets_from_set)
     bad = []
     for key in unset or []:
@@ -724,7 +832,13 @@ def read_table(table: Any, name: str = "table") -> pd.DataFrame:
             raise InvalidInputError(f"No such table file: {path}")
         name = str(path)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            return pd.read_excel(path, dtype=str, keep_default_na=False)
+            try:
+                return pd.read_excel(path, dtype=str, keep_default_na=False)
+            except Exception as exc:  # openpyxl raises zipfile, KeyError, ValueError...
+                raise InvalidInputError(
+                    f"Could not read {path} as an Excel workbook ({type(exc).__name__}: {exc}). "
+                    "Save it from Excel as .xlsx, or as CSV (UTF-8)."
+                ) from exc
         source: Any = path
     elif isinstance(table, bytes | bytearray | memoryview):
         source = io.BytesIO(bytes(table))
@@ -844,10 +958,15 @@ def plan_metadata_from_table(table: Any, sources: Any = None) -> Plan:
             if isinstance(value, str) and value.strip().lower() == UNSET:
                 unsets.append(key)
                 continue
+            value = csv_unescape(value)  # our CSV exports escape formula-leading text
             try:
                 text, note = to_metadata_value(value)
             except TypeError as exc:
                 problems.append(f"column {key!r}: {exc}")
+                continue
+            bad_text = unicode_problem(text, f"column {key!r}")
+            if bad_text:
+                problems.append(bad_text)
                 continue
             if note:
                 cell_notes.append(f"{key}: {note}")
@@ -973,8 +1092,13 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
         if note:
             notes.append(f"{name}: {note}")
         text = text.strip()
-        if target == "email" and ("@" not in text or " " in text):
-            problems.append(f"email {text!r} does not look like an email address")
+        if target == "email" and not EMAIL.fullmatch(text):
+            problems.append(
+                f"email {text!r} does not look like an email address (name@example.com)"
+            )
+        bad_text = unicode_problem(text, name)
+        if bad_text:
+            problems.append(bad_text)
         if target == "address.country" and not re.fullmatch(r"[A-Za-z]{2}", text):
             problems.append(f"address_country {text!r} must be a two-letter code like 'US'")
         if len(text) > 5000:
@@ -995,6 +1119,12 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
 # attach / detach
 # ---------------------------------------------------------------------------------------------
 def _pairs(pairs: Any) -> list[tuple[Any, Any]]:
+    if pairs is None or isinstance(pairs, str | bytes) or not isinstance(pairs, Iterable):
+        raise InvalidInputError(
+            "plan_attach needs pairs of (source id, customer id): a list like "
+            "[('src_1...', 'cus_9...')], a dict {'src_1...': 'cus_9...'} or a DataFrame with "
+            f"'source' and 'customer' columns, not {type(pairs).__name__}."
+        )
     if isinstance(pairs, pd.DataFrame):
         src = next((c for c in ("source", "id", "source_id") if c in pairs.columns), None)
         if src is None or "customer" not in pairs.columns:

@@ -13,13 +13,11 @@ the working folder. It is never printed: ``repr(session)`` shows its prefix and 
 
 from __future__ import annotations
 
-import os
 import random
-import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -28,14 +26,22 @@ import stripe
 
 from toolkit.errors import ConfigurationError, InvalidKeyError, LiveModeRefused
 from toolkit.ratelimit import Cancelled, RateLimiter
+from toolkit.redact import mask_key, redact_url, replace_values
+from toolkit.settings import (
+    KEY_PATTERN,
+    check_account,
+    check_api_base,
+    check_bool,
+    check_rate_limit,
+    read_dotenv,
+    setting,
+)
 
 __all__ = ["Mode", "Session", "connect", "mask_key"]
 
 Mode = Literal["sandbox", "test", "live"]
 T = TypeVar("T")
 
-KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[0-9A-Za-z]{10,}$")
-ACCOUNT_PATTERN = re.compile(r"^acct_[0-9A-Za-z]{6,}$")
 #: The key the toolkit uses against a sandbox. It is not a secret: it unlocks nothing real.
 SANDBOX_KEY = "sk_test_sandbox0000000000000000"
 DEFAULT_RATES: dict[str, float] = {"live": 100.0, "test": 25.0, "sandbox": 100.0}
@@ -46,20 +52,8 @@ KEY_HELP = (
     "STRIPE_API_KEY=sk_test_... in a .env file next to your notebooks. Leave it unset to use the "
     "built-in sandbox."
 )
-
-
-def mask_key(key: str | None) -> str:
-    """Show a key as its prefix and last four characters: ``mask_key("sk_test_abcdef1234")``.
-
-    >>> mask_key("sk_test_51Habcdefghijklmn1234")
-    'sk_test_…1234'
-    """
-    if not key:
-        return "<none>"
-    match = re.match(r"^((?:sk|rk|pk)_(?:test|live)_)", key)
-    prefix = match.group(1) if match else ""
-    tail = key[-4:] if len(key) >= 12 else ""
-    return f"{prefix}…{tail}"
+#: HTTP methods that never change anything; every other one is a write.
+READ_METHODS = frozenset({"get", "head", "options"})
 
 
 def _key_mode(key: str) -> Literal["test", "live"]:
@@ -76,30 +70,26 @@ def _key_mode(key: str) -> Literal["test", "live"]:
     return "live" if key.split("_")[1] == "live" else "test"
 
 
-def _read_dotenv(path: Path) -> dict[str, str]:
-    """The KEY=VALUE lines of a .env file (quotes stripped, comments and ``export`` ignored)."""
-    values: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        return values
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name.strip()] = value
-    return values
+class _GuardedHTTPClient(stripe.RequestsClient):
+    """The SDK's HTTP client with the live guard in front: in live mode without
+    ``allow_live=True`` no request but a read ever leaves the machine, whichever door it took
+    (apply, ``Session.raw``, ``Session.call`` or ``session.client`` directly)."""
 
+    def __init__(self, guard: Callable[[str, str], None], timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._guard = guard
 
-def _setting(name: str, dotenv: dict[str, str]) -> str | None:
-    value = os.environ.get(name)
-    if value is None:
-        value = dotenv.get(name)
-    return value or None
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> Any:
+        self._guard(method, url)
+        return super().request(method, url, headers, post_data)
+
+    def request_stream(
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> Any:
+        self._guard(method, url)
+        return super().request_stream(method, url, headers, post_data)
 
 
 class Session:
@@ -140,8 +130,27 @@ class Session:
             stripe_account=stripe_account,
             base_addresses={"api": self.api_base},
             max_network_retries=0,
-            http_client=stripe.RequestsClient(timeout=timeout),
+            http_client=_GuardedHTTPClient(self._guard, timeout),
         )
+
+    def mask(self, value: Any) -> Any:
+        """``value`` (text, or a record of them) with this session's key masked wherever it
+        appears: for the journals and logs the toolkit writes. ``session.mask({"note": key})``"""
+        return replace_values(value, [self._api_key])
+
+    # -- the live guard ---------------------------------------------------------------------
+    @property
+    def allow_live(self) -> bool:
+        """True only when writes with a live key were opted into with ``allow_live=True``."""
+        return self._allow_live
+
+    @allow_live.setter
+    def allow_live(self, value: bool) -> None:
+        self._allow_live = check_bool(value, "allow_live")
+
+    def _guard(self, method: str, url: str) -> None:
+        if method.lower() not in READ_METHODS:
+            self.require_write()
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -166,7 +175,7 @@ class Session:
             parts.append(f"account={self.stripe_account!r}")
         if self.mode == "live":
             parts.append(f"allow_live={self.allow_live}")
-        parts.append(f"api_base={self.api_base!r}")
+        parts.append(f"api_base={redact_url(self.api_base)!r}")
         return f"<Session {' '.join(parts)}>"
 
     def now(self) -> datetime:
@@ -323,24 +332,18 @@ def connect(
     ``STRIPE_API_BASE``) points at another Stripe-compatible server. ``rate_limit`` is requests per
     second (default: live 100, test 25, sandbox 100). Writes with a live key need ``allow_live=True``.
     """
-    dotenv = _read_dotenv(Path.cwd() / ".env")
-    key = api_key if api_key is not None else _setting("STRIPE_API_KEY", dotenv)
-    base = api_base if api_base is not None else _setting("STRIPE_API_BASE", dotenv)
-    account = stripe_account if stripe_account is not None else _setting("STRIPE_ACCOUNT", dotenv)
-    if account is not None and not ACCOUNT_PATTERN.match(account):
-        raise ConfigurationError(
-            f"stripe_account must be a connected account id like 'acct_1A2b3C4d5E', got {account!r}."
-        )
-    if base is not None and not re.match(r"^https?://[^\s/]+", base):
-        raise ConfigurationError(
-            f"api_base must be an http(s) address like 'http://127.0.0.1:12111', got {base!r}."
-        )
+    dotenv = read_dotenv(Path.cwd() / ".env")
+    key = api_key if api_key is not None else setting("STRIPE_API_KEY", dotenv)
+    base = api_base if api_base is not None else setting("STRIPE_API_BASE", dotenv)
+    account = stripe_account if stripe_account is not None else setting("STRIPE_ACCOUNT", dotenv)
+    check_account(account)
+    check_api_base(base)
+    check_bool(allow_live, "allow_live")
+    rate_limit = check_rate_limit(rate_limit)
     workers = max_workers if max_workers is not None else 8
-    if workers < 1:
-        raise ConfigurationError(f"max_workers must be at least 1, got {workers}.")
-    if rate_limit is not None and rate_limit <= 0:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigurationError(
-            f"rate_limit must be a positive number of requests per second, got {rate_limit}."
+            f"max_workers must be a whole number of at least 1, got {workers!r}."
         )
 
     sandbox = None
@@ -361,7 +364,8 @@ def connect(
             )
         else:
             message = (
-                f"No STRIPE_API_KEY set: using the Stripe-compatible server at {base} as a sandbox."
+                f"No STRIPE_API_KEY set: using the Stripe-compatible server at {redact_url(base)} "
+                "as a sandbox."
             )
         if not quiet:
             print(message, file=sys.stderr)

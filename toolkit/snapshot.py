@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import pyarrow.parquet as pq
 
 from toolkit.errors import InvalidInputError
 from toolkit.frame import FRAME_COLUMNS, METADATA_PREFIX, _NoGC
+from toolkit.private_files import write_private
 
 __all__ = ["DIFF_COLUMNS", "diff_snapshots", "load_snapshot", "save_snapshot"]
 
@@ -117,18 +117,7 @@ def save_snapshot(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     meta = dict(table.schema.metadata or {})
     meta[_META_KEY] = json.dumps(info, default=_json_default).encode()
     table = table.replace_schema_metadata(meta)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".snapshot-", suffix=".parquet", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            pq.write_table(table, handle)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    os.chmod(target, 0o600)
-    return target
+    return write_private(target, lambda handle: pq.write_table(table, handle), binary=True)
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> pd.DataFrame:

@@ -17,11 +17,12 @@ from changes_support import (
     requests_for,
 )
 
-from toolkit.apply import OUTCOME_COLUMNS, apply, idempotency_key, load_plan, undo
+from toolkit.apply import OUTCOME_COLUMNS, apply, idempotency_key, load_plan
 from toolkit.errors import InvalidInputError, LiveModeRefused
 from toolkit.journal import read_journal
 from toolkit.plans import plan_attach, plan_detach, plan_metadata, plan_owner
 from toolkit.session import connect
+from toolkit.undo import undo
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
 
@@ -53,10 +54,11 @@ def test_set_unset_then_undo_restores_exact_state(fresh_sandbox, fresh_session):
         others = {k: v for k, v in before[sid].items() if k not in ("tier", "n", "legacy")}
         assert {k: now[k] for k in others} == others
     assert all(outcome.df["request_id"].str.startswith("req_"))
-    # every POST carried the derived idempotency key
+    # every POST carried the key of its row in this run
+    run = next(r["run"] for r in read_journal(outcome.journal).records if r["type"] == "run")
     posts = [e for e in box.requests if e.method == "POST" and "legacy" not in str(e.params)]
     assert all(
-        e.idempotency_key == idempotency_key(plan.id, e.path.split("/")[-1], "update_metadata")
+        e.idempotency_key == idempotency_key(plan.id, run, e.path.split("/")[-1], "update_metadata")
         for e in posts
         if "tier" in e.params.get("metadata", {}) and e.params["metadata"]["tier"] == "gold"
     )

@@ -376,10 +376,11 @@ def test_table_from_excel(df, tmp_path):
     assert plan.df.loc[1, "params"] == {"metadata": {"tier": "platinum"}}
 
 
-def test_subset_keeps_the_plan_id(df):
+def test_subset_is_a_plan_of_its_own(df):
     plan = plan_metadata(df, set={"tier": "gold"})
     part = plan.subset(["src_a", "src_d"])
-    assert part.id == plan.id and list(part.df["source"]) == ["src_a", "src_d"]
+    assert part.id.startswith(plan.id + "-part-") and list(part.df["source"]) == ["src_a", "src_d"]
+    assert f"part of plan {plan.id}" in part.notes
     assert list(part.df["row"]) == [1, 4]
     assert plan.subset(df.head(1)).counts["total"] == 1
 

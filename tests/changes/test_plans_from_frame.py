@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from toolkit.apply import apply, undo
+from toolkit.apply import apply
 from toolkit.fetch import load_sources
 from toolkit.plans import UNSET, plan_metadata_from_table, plan_owner
+from toolkit.undo import undo
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
 

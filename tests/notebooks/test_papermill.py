@@ -27,6 +27,7 @@ from toolkit.sandbox import Sandbox
 NAMES = ["01_explore_sources", "02_receiver_audit", "03_bulk_metadata", "04_detach_sources"]
 GUARDED = ["03_bulk_metadata", "04_detach_sources"]
 KEY = "sk_test_" + "N0tebookRun" * 2
+LIVE_KEY = "sk_live_" + "N0tebookRun" * 2
 
 
 @dataclass
@@ -147,6 +148,29 @@ def runs(seeded, sandbox, tmp_path_factory) -> Iterator[dict[str, Run]]:
             env=env,
             sandbox=box,
         )
+    # a live key with yes/no parameters passed raw (-r): strings must never open live writes
+    live = Sandbox(seed=11, customers=60)
+    live.start()
+    boxes.append(live)
+    live_env = {**kernel_env(), "RUNBOOK_KEY": LIVE_KEY, "STRIPE_API_BASE": live.url}
+    for value, error in (("False", "allow_live=True"), ("no", "-p allow_live True")):
+        plans[f"03_bulk_metadata:raw-{value}"] = Run(
+            "03_bulk_metadata",
+            [
+                "-p",
+                "api_key_env",
+                "RUNBOOK_KEY",
+                "-r",
+                "allow_live",
+                value,
+                "-r",
+                "dry_run",
+                "False",
+            ],
+            [error],
+            env=live_env,
+            sandbox=live,
+        )
     for key, run in plans.items():
         run.workdir = base / key.replace(":", "-")
     try:
@@ -191,3 +215,16 @@ def test_on_a_real_key_dry_run_writes_nothing(name, runs):
     assert len(run.sandbox.requests) > 10  # it did read the account
     assert KEY not in json.dumps(run.nb)
     assert not (run.workdir / "journals").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("value", ["False", "no"])
+def test_raw_string_flags_never_open_live_writes(value, runs):
+    """``-r allow_live False`` passes the text "False": it reads as False; "no" is refused."""
+    run = runs[f"03_bulk_metadata:raw-{value}"]
+    assert run.nb is None  # the run stopped with an error
+    assert run.expected[0] in run.log, run.log[-3000:]
+    assert run.sandbox is not None
+    assert not [r for r in run.sandbox.requests if r.method.upper() != "GET"]
+    assert LIVE_KEY not in run.log

@@ -20,9 +20,10 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from toolkit.apply import Outcome, apply, undo
+from toolkit.apply import Outcome, apply
 from toolkit.errors import InvalidInputError
 from toolkit.plans import UNSET, Plan, plan_metadata, plan_metadata_from_table, read_table
+from toolkit.undo import undo
 from toolkit.widgets.change_panel import ChangePanel
 from toolkit.widgets.selection import selection_pool
 from toolkit.widgets.style import banner_html, button, checkbox, error_html

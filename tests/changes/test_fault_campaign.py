@@ -1,0 +1,185 @@
+"""A fault campaign: SIGKILL at random moments during metadata, owner and detach applies (and
+during some undos), then resume and undo in a new process.
+
+It prints trials, lost, duplicated, wrong final states and uncertain rows, and asserts 0 for
+each but the last. Bounded to about a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from changes_support import TEST_KEY, frame_of
+
+import toolkit
+from toolkit.journal import read_journal
+from toolkit.sandbox import Sandbox
+from toolkit.session import connect
+
+pytestmark = pytest.mark.slow
+
+BUDGET_SECONDS = 50
+MAX_TRIALS = 24
+ROWS = 10
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys
+    import pandas as pd
+    import toolkit
+    from toolkit.session import connect
+
+    url, key, task_file = sys.argv[1:4]
+    task = json.load(open(task_file))
+    session = connect(key, api_base=url, rate_limit=1000, quiet=True)
+    if task["what"] == "undo":
+        print("GO", flush=True)
+        toolkit.undo(task["journal"], session, progress=False)
+    else:
+        frame = pd.DataFrame(task["frame"])
+        if task["kind"] == "metadata":
+            plan = toolkit.plan_metadata(frame, set={"trial": task["value"]}, unset=["legacy"])
+        elif task["kind"] == "owner":
+            plan = toolkit.plan_owner(frame, email=task["value"] + "@example.com",
+                                      address_city=task["value"])
+        else:
+            plan = toolkit.plan_detach(frame)
+        print("GO", flush=True)
+        toolkit.apply(plan, session, journal=task["journal"], progress=False, max_workers=4)
+    print("DONE", flush=True)
+    """
+)
+
+
+def run_child(box: Sandbox, folder: Path, task: dict, kill_after: float | None) -> bool:
+    """Run one child; SIGKILL it ``kill_after`` seconds after it starts its work. True if killed."""
+    task_file = folder / f"task-{time.monotonic_ns()}.json"
+    task_file.write_text(json.dumps(task))
+    child = subprocess.Popen(
+        [sys.executable, str(folder / "child.py"), box.url, TEST_KEY, str(task_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "GO", child.stderr.read()
+    if kill_after is None:
+        child.wait(timeout=60)
+        assert child.returncode == 0, child.stderr.read()[-2000:]
+        return False
+    time.sleep(kill_after)
+    killed = child.poll() is None
+    child.kill()
+    child.wait(timeout=10)
+    return killed
+
+
+def state_of(box: Sandbox, kind: str, sid: str):
+    src = box.get_source(sid)
+    if kind == "metadata":
+        return dict(src["metadata"])
+    if kind == "owner":
+        owner = src.get("owner") or {}
+        return (owner.get("email"), (owner.get("address") or {}).get("city"))
+    return (src["status"], sid in box.store().items.get(src.get("customer") or "", []))
+
+
+def writes_per_source(box: Sandbox, start: int) -> Counter[str]:
+    """Effective (200, not replayed) POST/DELETE requests per source since log position ``start``."""
+    counts: Counter[str] = Counter()
+    for entry in box.requests[start:]:
+        if entry.method in ("POST", "DELETE") and entry.status == 200 and not entry.replayed:
+            counts[entry.path.rstrip("/").split("/")[-1]] += 1
+    return counts
+
+
+def test_sigkill_campaign(tmp_path):
+    rng = random.Random(20261202)
+    (tmp_path / "child.py").write_text(CHILD)
+    report = Counter()
+    started = time.monotonic()
+    with Sandbox(seed=13, customers=120) as box:
+        box.set_faults(latency=0.02, jitter=0.05, fault_method="POST")
+        session = connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True)
+        free = sorted(
+            sid
+            for sid, src in box.store().sources.items()
+            if src.get("customer") and src["status"] in ("chargeable", "pending")
+        )
+        rng.shuffle(free)
+        kinds = ["metadata", "owner", "detach"]
+        while report["trials"] < MAX_TRIALS and time.monotonic() - started < BUDGET_SECONDS:
+            trial = report["trials"]
+            kind = kinds[trial % 3]
+            ids = [free.pop() for _ in range(ROWS)]
+            if kind == "metadata":  # one key to unset on some of them
+                for sid in ids[::3]:
+                    session.client.v1.sources.update(sid, {"metadata": {"legacy": "x"}})
+            before = {sid: state_of(box, kind, sid) for sid in ids}
+            journal = tmp_path / f"trial-{trial}.jsonl"
+            value = f"t{trial}"
+            task = {
+                "what": "apply",
+                "kind": kind,
+                "value": value,
+                "journal": str(journal),
+                "frame": frame_of(box, ids).to_dict("records"),
+            }
+            mark = len(box.requests)
+            box.set_faults(
+                latency=0.02, jitter=0.05, fault_method="DELETE" if kind == "detach" else "POST"
+            )
+            report["killed"] += run_child(box, tmp_path, task, kill_after=rng.uniform(0.0, 0.5))
+            report["trials"] += 1
+            report["in flight"] += len(read_journal(journal).unresolved)
+            # a new process: resume from the journal
+            resumed = toolkit.apply(
+                toolkit.load_plan(journal), session, resume=journal, progress=False
+            )
+            report["uncertain"] += resumed.totals["uncertain"]
+            writes = writes_per_source(box, mark)
+            report["duplicated"] += sum(n - 1 for n in writes.values() if n > 1)
+            for sid in ids:
+                now = state_of(box, kind, sid)
+                if kind == "metadata":
+                    landed = now.get("trial") == value and "legacy" not in now
+                elif kind == "owner":
+                    landed = now == (f"{value}@example.com", value)
+                else:
+                    landed = now == ("consumed", False)
+                report["lost"] += not landed
+            if kind == "detach":
+                continue
+            # undo, killed half of the time, then finished in another process
+            if rng.random() < 0.5:
+                report["undos killed"] += 1
+                run_child(
+                    box,
+                    tmp_path,
+                    {"what": "undo", "journal": str(journal)},
+                    kill_after=rng.uniform(0.0, 0.3),
+                )
+            back = toolkit.undo(journal, session, progress=False)
+            report["uncertain"] += back.totals["uncertain"]
+            report["wrong final states"] += sum(
+                state_of(box, kind, sid) != before[sid] for sid in ids
+            )
+    line = ", ".join(
+        f"{name} {report[name]}"
+        for name in ("trials", "lost", "duplicated", "wrong final states", "uncertain")
+    )
+    line += (
+        f"; {report['killed']} applies killed mid-run with {report['in flight']} requests in "
+        f"flight, {report['undos killed']} undos killed"
+    )
+    print(f"\nfault campaign: {line} ({time.monotonic() - started:.0f} s)")
+    assert report["trials"] >= 9 and report["killed"] >= report["trials"] // 2
+    assert report["lost"] == 0 and report["duplicated"] == 0
+    assert report["wrong final states"] == 0

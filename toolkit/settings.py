@@ -1,0 +1,139 @@
+"""What a user configures, read and checked in one place: the key and the other settings from
+the environment or ``./.env``, strict flags, rates and addresses. Every refusal names the fix and
+never shows a secret.
+
+>>> parse_flag("False", "dry_run")
+False
+>>> check_rate_limit(25)
+25.0
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import ConfigurationError
+from toolkit.redact import mask_secrets, redact_url
+
+__all__ = [
+    "ACCOUNT_PATTERN",
+    "KEY_PATTERN",
+    "check_account",
+    "check_api_base",
+    "check_bool",
+    "check_rate_limit",
+    "parse_flag",
+    "read_dotenv",
+    "setting",
+]
+
+KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[0-9A-Za-z]{10,}$")
+ACCOUNT_PATTERN = re.compile(r"^acct_[0-9A-Za-z]{6,}$")
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` if it is the boolean True or False, else :class:`ConfigurationError`.
+
+    Strings are refused on purpose: ``"False"`` is truthy in Python, so
+    ``connect(allow_live="False")`` must not open live writes.
+
+    >>> check_bool(True, "allow_live")
+    True
+    """
+    if value is True or value is False:
+        return value
+    raise ConfigurationError(
+        f"{name} must be True or False (a boolean), got {mask_secrets(repr(value))}: "
+        f"pass {name}=True or {name}=False."
+    )
+
+
+def parse_flag(value: Any, name: str) -> bool:
+    """A runbook's boolean parameter, parsed strictly: True/False, or the text ``true``/``false``
+    in any letter case (what ``papermill -r name False`` passes). Anything else is a
+    :class:`ConfigurationError` that says how to pass it.
+
+    ``allow_live = toolkit.parse_flag(allow_live, "allow_live")``
+
+    >>> parse_flag("TRUE", "undo"), parse_flag(False, "undo")
+    (True, False)
+    """
+    if value is True or value is False:
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ConfigurationError(
+        f"The parameter {name} must be True or False, got {mask_secrets(repr(value))}. "
+        f"With papermill pass it as -p {name} True (or -p {name} False)."
+    )
+
+
+def check_rate_limit(value: Any) -> float | None:
+    """Requests per second as a positive finite number (None: the default for the mode).
+
+    >>> check_rate_limit(None) is None
+    True
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(
+            f"rate_limit must be a number of requests per second like 10, got {value!r}."
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(
+            f"rate_limit must be a positive number of requests per second, got {value}."
+        )
+    return float(value)
+
+
+def check_account(account: str | None) -> str | None:
+    """A connected account id ``acct_...`` (or None)."""
+    if account is not None and (not isinstance(account, str) or not ACCOUNT_PATTERN.match(account)):
+        raise ConfigurationError(
+            "stripe_account (or STRIPE_ACCOUNT) must be a connected account id like "
+            f"'acct_1A2b3C4d5E', got {mask_secrets(repr(account))}."
+        )
+    return account
+
+
+def check_api_base(base: str | None) -> str | None:
+    """An ``http(s)://host[:port]`` address (or None); shown without its credentials."""
+    if base is not None and (not isinstance(base, str) or not re.match(r"^https?://[^\s/]+", base)):
+        shown = mask_secrets(redact_url(repr(base)))
+        raise ConfigurationError(
+            "api_base (or STRIPE_API_BASE) must be an http(s) address like "
+            f"'http://127.0.0.1:12111', got {shown}."
+        )
+    return base
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The KEY=VALUE lines of a .env file (quotes stripped, comments and ``export`` ignored)."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError):
+        return values
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+def setting(name: str, dotenv: dict[str, str]) -> str | None:
+    """A setting from the environment, else from the .env values; empty means unset."""
+    value = os.environ.get(name)
+    if value is None:
+        value = dotenv.get(name)
+    return value or None
