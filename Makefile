@@ -20,10 +20,11 @@ $(STAMP): pyproject.toml constraints.txt
 lab: $(STAMP)
 	$(PY) -m toolkit lab --port $(LAB_PORT)
 
-## make test: ruff, then the whole suite (unit, sandbox, end to end, notebooks, browser)
+## make test: ruff, mypy, then the whole suite (unit, doctests, sandbox, end to end, notebooks, browser)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	@$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest ran no tests: treated as a failure" >&2; exit 1; fi; exit $$rc
 

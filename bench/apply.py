@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolkit.apply import apply
+from toolkit.changes.apply import apply
+from toolkit.changes.plan_metadata import plan_metadata
 from toolkit.fetch import load_sources
-from toolkit.plans import plan_metadata
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 

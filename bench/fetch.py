@@ -116,7 +116,7 @@ def frame_bench(sources: list[dict[str, Any]], n: int) -> tuple[float, float]:
     """Seconds to build the toolkit frame and to json_normalize the same ``n`` objects."""
     import pandas as pd
 
-    from toolkit.frame import sources_frame
+    from toolkit.fetch.frame import sources_frame
 
     objects: list[dict[str, Any]] = []
     i = 0

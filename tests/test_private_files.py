@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import toolkit
-from toolkit import export
+from toolkit.cli import export
 from toolkit.private_files import csv_safe, private_folder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def test_sources_csv_escapes_formulas_and_reads_back_exactly(tmp_path):
     frame = pd.DataFrame(
         {"id": ["src_1abc", "src_2abc"], "metadata.note": ['=HYPERLINK("x")', "ok"]}
     )
-    path = export.write_csv(frame, tmp_path / "out" / "sources.csv")
+    path = toolkit.write_sources_csv(frame, tmp_path / "out" / "sources.csv")
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert rows[0]["metadata.note"] == '\'=HYPERLINK("x")'
@@ -117,7 +117,7 @@ def test_readme_cli_examples_write_into_ignored_folders():
 
 @pytest.mark.parametrize("folder", ["exports", "snapshots"])
 def test_audit_cli_default_folder_is_private(folder, sandbox, monkeypatch, tmp_path):
-    from toolkit.audit_cli import add_arguments, run
+    from toolkit.cli.audit import add_arguments, run
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)

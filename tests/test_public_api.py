@@ -54,5 +54,39 @@ def test_errors_form_one_tree():
 def test_apply_is_the_function_not_the_module():
     import importlib
 
-    importlib.import_module("toolkit.apply")
+    importlib.import_module("toolkit.changes.apply")
     assert callable(toolkit.apply) and toolkit.apply.__name__ == "apply"
+
+
+def runbook_code() -> str:
+    import json
+
+    cells = []
+    for path in sorted((README.parent / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        cells += ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    return "\n".join(cells)
+
+
+def test_every_name_the_runbooks_use_is_public():
+    """Runbooks use ``toolkit.<name>`` from ``toolkit.__all__`` and the widgets' public names."""
+    import ast
+
+    import toolkit.widgets
+
+    public = {"toolkit": set(toolkit.__all__), "toolkit.widgets": set(toolkit.widgets.__all__)}
+    used: list[tuple[str, str]] = []
+    for node in ast.walk(ast.parse(runbook_code())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("toolkit"):
+            used += [(node.module or "", alias.name) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            used += [(a.name, "") for a in node.names if a.name.startswith("toolkit.")]
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "toolkit"
+        ):
+            used.append(("toolkit", node.attr))
+    assert used
+    private = [f"{module}.{name}" for module, name in used if name not in public.get(module, ())]
+    assert not private, f"runbooks reach past the public API: {sorted(set(private))}"

@@ -6,12 +6,17 @@ import threading
 import time
 
 import pytest
-import stripe
 
-from toolkit.errors import ConfigurationError, InvalidKeyError, LiveModeRefused
-from toolkit.ratelimit import Cancelled, RateLimiter
+from toolkit.errors import (
+    Cancelled,
+    ConfigurationError,
+    InvalidKeyError,
+    LiveModeRefused,
+    StripeRequestError,
+)
 from toolkit.sandbox import Sandbox
 from toolkit.session import SANDBOX_KEY, connect, mask_key
+from toolkit.session.ratelimit import RateLimiter
 
 LIVE = "sk_live_" + "L1ve" * 6
 TEST = "sk_test_" + "T3st" * 6
@@ -132,8 +137,10 @@ def test_unknown_key_is_a_clear_401(sandbox):
     box = Sandbox(customers=2, api_key="sk_test_" + "k" * 24)
     with box:
         session = connect(TEST, api_base=box.url, quiet=True)
-        with pytest.raises(stripe.AuthenticationError):
+        with pytest.raises(StripeRequestError) as info:
             session.call(session.client.v1.customers.list)
+        assert info.value.status == 401 and "Invalid API Key" in str(info.value)
+        assert "k" * 24 not in str(info.value)
 
 
 def test_429s_are_retried_under_the_shared_limiter(fresh_sandbox):
@@ -154,12 +161,13 @@ def test_5xx_retried_for_reads_not_for_unkeyed_writes(fresh_sandbox):
     assert session.retries > 0
     fresh_sandbox.set_faults(error_rate=1.0)
     session.retries = 0
-    with pytest.raises(stripe.APIError):
+    with pytest.raises(StripeRequestError) as info:
         session.call(
             session.client.v1.sources.create,
             {"type": "ach_credit_transfer", "currency": "usd"},
             write=True,
         )
+    assert info.value.status == 500 and info.value.uncertain
     assert session.retries == 0  # a POST without an idempotency key is never replayed blindly
 
 

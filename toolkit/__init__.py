@@ -1,20 +1,29 @@
 """Stripe Sources toolkit: every source into pandas, safe bulk changes, receiver-balance audits.
 
-Example::
+>>> sources = toolkit.load_sources(session, progress=False)       # every source of the account
+>>> plan = toolkit.plan_metadata(sources.head(2), set={"team": "ar"})
+>>> toolkit.apply(plan, session, progress=False).totals["ok"]      # journaled, resumable, undoable
+2
+>>> audit = toolkit.audit_receivers(sources)
 
-    import toolkit
-
-    session = toolkit.connect()                      # no key set: the built-in sandbox
-    sources = toolkit.load_sources(session)          # every source of the account
-    plan = toolkit.plan_metadata(sources.head(5), set={"team": "ar"})
-    outcome = toolkit.apply(plan, session)           # journaled, resumable, undoable
-    audit = toolkit.audit_receivers(sources, toolkit.load_source_transactions(session, sources))
-
-Widgets live in :mod:`toolkit.widgets`, the sandbox in :mod:`toolkit.sandbox`; both load on first use.
+The wings (``toolkit.session``, ``toolkit.fetch``, ``toolkit.changes``, ``toolkit.audit``,
+``toolkit.cli``, ``toolkit.widgets``, ``toolkit.sandbox``) are described in the README's Layout;
+widgets and the sandbox load on first use.
 """
 
-from toolkit.apply import apply, load_plan
 from toolkit.audit import Audit, audit_receivers
+from toolkit.changes import (
+    Outcome,
+    Plan,
+    apply,
+    load_plan,
+    plan_attach,
+    plan_detach,
+    plan_metadata,
+    plan_metadata_from_table,
+    plan_owner,
+    undo,
+)
 from toolkit.errors import (
     Cancelled,
     ConfigurationError,
@@ -26,22 +35,21 @@ from toolkit.errors import (
     StripeRequestError,
     ToolkitError,
 )
-from toolkit.fetch import iter_sources, load_source_transactions, load_sources
-from toolkit.money import format_money, minor_to_major
-from toolkit.outcome import Outcome
-from toolkit.plans import (
-    Plan,
-    plan_attach,
-    plan_detach,
-    plan_metadata,
-    plan_metadata_from_table,
-    plan_owner,
+from toolkit.fetch import (
+    LoadInfo,
+    diff_snapshots,
+    filter_sources,
+    iter_sources,
+    load_snapshot,
+    load_source_transactions,
+    load_sources,
+    save_snapshot,
+    totals_by_currency,
+    write_sources_csv,
 )
-from toolkit.select import filter_sources
+from toolkit.money import format_money, minor_to_major
 from toolkit.session import Session, connect
-from toolkit.settings import parse_flag
-from toolkit.snapshot import diff_snapshots, load_snapshot, save_snapshot
-from toolkit.undo import undo
+from toolkit.session.settings import parse_flag
 
 __version__ = "0.1.0"
 
@@ -53,6 +61,7 @@ __all__ = [
     "InvalidKeyError",
     "JournalError",
     "LiveModeRefused",
+    "LoadInfo",
     "NotFoundError",
     "Outcome",
     "Plan",
@@ -78,5 +87,7 @@ __all__ = [
     "plan_metadata_from_table",
     "plan_owner",
     "save_snapshot",
+    "totals_by_currency",
     "undo",
+    "write_sources_csv",
 ]

@@ -1,5 +1,5 @@
 """``python -m toolkit ...``: see :mod:`toolkit.cli`."""
 
-from toolkit.cli import main
+from toolkit.cli.main import main
 
 raise SystemExit(main())

@@ -7,8 +7,8 @@
     │   └── InvalidKeyError           a key that is not a Stripe secret or restricted key
     ├── LiveModeRefused               a write against a live key without allow_live=True
     ├── InvalidInputError(ValueError) bad user input: ids, metadata, plans, tables
-    ├── NotFoundError(LookupError)    an unknown source or customer id
     ├── StripeRequestError            a request that still failed after retries
+    │   └── NotFoundError(LookupError)  Stripe does not know the source or customer asked for
     ├── JournalError                  a journal in use by another process, or not writable
     └── Cancelled                     work stopped through its ``cancel`` event
 
@@ -69,14 +69,13 @@ class InvalidInputError(ToolkitError, ValueError):
     """Input a user gave is not usable: the message says which and how to fix it."""
 
 
-class NotFoundError(ToolkitError, LookupError):
-    """A source or customer id that the account does not know."""
-
-
 class StripeRequestError(ToolkitError):
-    """A Stripe request failed after the toolkit's retries.
+    """A Stripe request failed after the toolkit's retries (mapped in one place from Stripe's own
+    errors: :func:`toolkit.session.client.mapped`).
 
-    ``status``, ``code``, ``request_id`` and ``stripe_message`` come from Stripe's error body.
+    ``status``, ``code``, ``request_id``, ``stripe_message`` and ``error_type`` come from Stripe's
+    error body; ``detail`` is ``"HTTP 400 parameter_invalid: ..."``; ``uncertain`` is True when
+    the request may have landed all the same (a dropped connection, a 5xx).
     """
 
     def __init__(
@@ -87,12 +86,22 @@ class StripeRequestError(ToolkitError):
         code: str | None = None,
         request_id: str | None = None,
         stripe_message: str | None = None,
+        error_type: str | None = None,
+        detail: str | None = None,
+        uncertain: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.request_id = request_id
         self.stripe_message = stripe_message
+        self.error_type = error_type
+        self.detail = mask_secrets(detail) if detail else str(self)
+        self.uncertain = uncertain
+
+
+class NotFoundError(StripeRequestError, LookupError):
+    """Stripe does not know the source or customer asked for (a 404 on one object)."""
 
 
 class JournalError(ToolkitError):

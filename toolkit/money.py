@@ -21,6 +21,7 @@ import pandas as pd
 from toolkit.errors import InvalidInputError
 
 __all__ = [
+    "CURRENCIES",
     "THREE_DECIMAL_CURRENCIES",
     "ZERO_DECIMAL_CURRENCIES",
     "currency_exponent",
@@ -28,6 +29,7 @@ __all__ = [
     "major_to_minor",
     "minor_to_major",
     "to_major",
+    "unapplied",
 ]
 
 ZERO_DECIMAL_CURRENCIES: frozenset[str] = frozenset(
@@ -110,6 +112,9 @@ def minor_to_major(amount: Any, currency: str) -> Decimal | None:
 
     Example: ``minor_to_major(123456, "usd") == Decimal("1234.56")``,
     ``minor_to_major(500, "jpy") == Decimal("500")``.
+
+    >>> toolkit.minor_to_major(500, "jpy"), toolkit.minor_to_major(1234, "bhd")
+    (Decimal('500'), Decimal('1.234'))
     """
     if _is_missing(amount):
         return None
@@ -168,6 +173,9 @@ def format_money(amount_minor: Any, currency: str, *, symbol: bool = False) -> s
     A missing amount gives ``""``. Example: ``format_money(123456, "usd") == "1,234.56 USD"``,
     ``format_money(-5, "usd", symbol=True) == "-$0.05"``, ``format_money(1234, "kwd") ==
     "1.234 KWD"``.
+
+    >>> toolkit.format_money(123456, "usd")
+    '1,234.56 USD'
     """
     if _is_missing(amount_minor):
         return ""
@@ -180,3 +188,166 @@ def format_money(amount_minor: Any, currency: str, *, symbol: bool = False) -> s
     if symbol and code in _SYMBOLS:
         return f"{sign}{_SYMBOLS[code]}{digits}"
     return f"{sign}{digits} {code.upper()}"
+
+
+#: Currencies Stripe settles in (lowercase ISO 4217): the fixed categories of ``currency``.
+CURRENCIES: list[str] = sorted(
+    [
+        "usd",
+        "aed",
+        "afn",
+        "all",
+        "amd",
+        "ang",
+        "aoa",
+        "ars",
+        "aud",
+        "awg",
+        "azn",
+        "bam",
+        "bbd",
+        "bdt",
+        "bgn",
+        "bhd",
+        "bif",
+        "bmd",
+        "bnd",
+        "bob",
+        "brl",
+        "bsd",
+        "bwp",
+        "byn",
+        "bzd",
+        "cad",
+        "cdf",
+        "chf",
+        "clp",
+        "cny",
+        "cop",
+        "crc",
+        "cve",
+        "czk",
+        "djf",
+        "dkk",
+        "dop",
+        "dzd",
+        "egp",
+        "etb",
+        "eur",
+        "fjd",
+        "fkp",
+        "gbp",
+        "gel",
+        "gip",
+        "gmd",
+        "gnf",
+        "gtq",
+        "gyd",
+        "hkd",
+        "hnl",
+        "htg",
+        "huf",
+        "idr",
+        "ils",
+        "inr",
+        "isk",
+        "jmd",
+        "jod",
+        "jpy",
+        "kes",
+        "kgs",
+        "khr",
+        "kmf",
+        "krw",
+        "kwd",
+        "kyd",
+        "kzt",
+        "lak",
+        "lbp",
+        "lkr",
+        "lrd",
+        "lsl",
+        "mad",
+        "mdl",
+        "mga",
+        "mkd",
+        "mmk",
+        "mnt",
+        "mop",
+        "mur",
+        "mvr",
+        "mwk",
+        "mxn",
+        "myr",
+        "mzn",
+        "nad",
+        "ngn",
+        "nio",
+        "nok",
+        "npr",
+        "nzd",
+        "omr",
+        "pab",
+        "pen",
+        "pgk",
+        "php",
+        "pkr",
+        "pln",
+        "pyg",
+        "qar",
+        "ron",
+        "rsd",
+        "rub",
+        "rwf",
+        "sar",
+        "sbd",
+        "scr",
+        "sek",
+        "sgd",
+        "shp",
+        "sle",
+        "sll",
+        "sos",
+        "srd",
+        "std",
+        "szl",
+        "thb",
+        "tjs",
+        "tnd",
+        "top",
+        "try",
+        "ttd",
+        "twd",
+        "tzs",
+        "uah",
+        "ugx",
+        "uyu",
+        "uzs",
+        "vnd",
+        "vuv",
+        "wst",
+        "xaf",
+        "xcd",
+        "xof",
+        "xpf",
+        "yer",
+        "zar",
+        "zmw",
+    ]
+)
+
+
+def unapplied(received: Any, charged: Any, returned: Any) -> pd.Series:
+    """Receiver money not yet used, in minor units (``Int64``): received - charged - returned.
+
+    The one home of this rule: a receiver with any of the three amounts unknown has an unknown
+    unapplied amount (``<NA>``), never a guess.
+
+    >>> unapplied(pd.Series([500, 500]), pd.Series([100, None]), pd.Series([0, 0])).tolist()
+    [400, <NA>]
+    """
+
+    def amounts(values: Any) -> pd.Series:
+        return pd.to_numeric(pd.Series(values), errors="coerce").astype("Int64")
+
+    return (amounts(received) - amounts(charged) - amounts(returned)).rename("unapplied")

@@ -8,9 +8,9 @@ import openpyxl
 import pytest
 from audit_frames import card, receiver, sources_frame
 
-from toolkit import audit_cli
+from toolkit.cli import audit as audit_cli
 from toolkit.errors import InvalidInputError
-from toolkit.snapshot import save_snapshot
+from toolkit.fetch.snapshot import save_snapshot
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from audit_frames import assert_currency_totals, assert_planted_found
 
-from toolkit import audit_cli
 from toolkit.audit import audit_receivers
+from toolkit.cli import audit as audit_cli
 from toolkit.fetch import load_source_transactions, load_sources
 from toolkit.sandbox.store import SANDBOX_NOW
 

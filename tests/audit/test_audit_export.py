@@ -13,7 +13,7 @@ import pytest
 from audit_frames import card, receiver, sources_frame, txn, txn_frame
 
 from toolkit.audit import audit_receivers
-from toolkit.audit_export import SHEET_NAMES, money_format
+from toolkit.audit.export import SHEET_NAMES, money_format
 
 matplotlib.use("Agg")
 

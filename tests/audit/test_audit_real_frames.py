@@ -1,4 +1,4 @@
-"""The audit on frames built by toolkit.frame from Stripe-shaped dicts (real dtypes: categoricals,
+"""The audit on frames built by toolkit.fetch.frame from Stripe-shaped dicts (real dtypes: categoricals,
 string, Int64), which must give the same result as the hand-built frames."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 from audit_frames import AS_OF
 
 from toolkit.audit import audit_receivers
-from toolkit.frame import sources_frame, transactions_frame
+from toolkit.fetch.frame import sources_frame, transactions_frame
 
 NOW = int(AS_OF.timestamp())
 DAY = 86400

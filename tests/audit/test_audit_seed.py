@@ -1,6 +1,6 @@
 """The audit on the sandbox's seeded data, checked against an independent computation.
 
-The frames are built from the sandbox's stored objects with toolkit.frame (no HTTP here: the
+The frames are built from the sandbox's stored objects with toolkit.fetch.frame (no HTTP here: the
 end-to-end version through load_sources is in test_audit_e2e.py). Every planted anomaly must be
 found by the check of the same name, and receivers that were not planted raise no flag.
 """
@@ -15,8 +15,8 @@ import pytest
 from audit_frames import assert_currency_totals, assert_planted_found
 
 from toolkit.audit import audit_receivers
-from toolkit.audit_checks import check_names
-from toolkit.frame import sources_frame, transactions_frame
+from toolkit.audit.checks import check_names
+from toolkit.fetch.frame import sources_frame, transactions_frame
 from toolkit.sandbox.store import SANDBOX_NOW
 
 TAKEN_AT = datetime.fromtimestamp(SANDBOX_NOW, UTC).isoformat()

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from audit_frames import AS_OF, card, receiver, sources_frame, txn, txn_frame
 
-from toolkit.audit import AGING_BUCKETS, SOURCE_COLUMNS, Audit, audit_receivers
-from toolkit.audit_checks import CHECKS, check_names
+from toolkit.audit import Audit, audit_receivers
+from toolkit.audit.checks import CHECKS, check_names
+from toolkit.audit.result import AGING_BUCKETS, SOURCE_COLUMNS
 from toolkit.errors import InvalidInputError
 
 

@@ -209,7 +209,9 @@ def test_select_set_preview_apply_in_jupyterlab(
             apply_button = page.get_by_role("button", name=re.compile(r"Apply$"))
             expect(apply_button).to_be_enabled()
             apply_button.click()
-            expect(page.get_by_text(re.compile(r"ok: 2"))).to_be_visible()
+            expect(
+                page.locator(".toolkit-outcome td", has_text=re.compile(r"^\s*2\s+ok\s*$"))
+            ).to_be_visible()
             expect(page.get_by_text("Journal:")).to_be_visible()
             expect(page.get_by_role("button", name=re.compile(r"Undo last apply$"))).to_be_enabled()
             page.screenshot(path=str(shot), full_page=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.plans import OWNER_FIELDS
+from toolkit.changes.rules import OWNER_FIELDS
 from toolkit.sandbox import Sandbox
 
 TEST_KEY = "sk_test_" + "T3st" * 6

@@ -17,12 +17,17 @@ from changes_support import (
     requests_for,
 )
 
-from toolkit.apply import OUTCOME_COLUMNS, apply, idempotency_key, load_plan
+from toolkit.changes.apply import apply
+from toolkit.changes.journal_state import read_journal
+from toolkit.changes.outcome import OUTCOME_COLUMNS
+from toolkit.changes.plan_customers import plan_attach, plan_detach
+from toolkit.changes.plan_metadata import plan_metadata
+from toolkit.changes.plan_owner import plan_owner
+from toolkit.changes.resume import load_plan
+from toolkit.changes.runner import idempotency_key
+from toolkit.changes.undo import undo
 from toolkit.errors import InvalidInputError, LiveModeRefused
-from toolkit.journal import read_journal
-from toolkit.plans import plan_attach, plan_detach, plan_metadata, plan_owner
 from toolkit.session import connect
-from toolkit.undo import undo
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
 

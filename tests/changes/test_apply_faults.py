@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from changes_support import TEST_KEY, customer_with_sources, effective_writes, frame_of, pick
 
-from toolkit.apply import apply
-from toolkit.plans import plan_detach, plan_metadata
+from toolkit.changes.apply import apply
+from toolkit.changes.plan_customers import plan_detach
+from toolkit.changes.plan_metadata import plan_metadata
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 

@@ -13,17 +13,18 @@ import threading
 import pytest
 from changes_support import TEST_KEY, effective_writes
 
-from toolkit.apply import apply
+from toolkit.changes.apply import apply
+from toolkit.changes.journal_state import read_journal
+from toolkit.changes.plan_customers import plan_detach
+from toolkit.changes.plan_metadata import plan_metadata
+from toolkit.changes.undo import undo
 from toolkit.fetch import load_sources
-from toolkit.journal import read_journal
-from toolkit.plans import plan_detach, plan_metadata
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
-from toolkit.undo import undo
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
-runner_module = importlib.import_module("toolkit.runner")
-listing_module = importlib.import_module("toolkit.listing")
+runner_module = importlib.import_module("toolkit.changes.runner")
+listing_module = importlib.import_module("toolkit.changes.listing")
 
 
 def reads(box):
@@ -61,7 +62,7 @@ def test_plan_over_many_customers_uses_the_listing_and_refuses_drift(fresh_sandb
     before = {sid: dict(box.get_source(sid)["metadata"]) for sid in ready}
     box.clear_log()
 
-    assert plan.loaded is not None and plan.loaded["customers"] == 60  # the size hint
+    assert plan.loaded is not None and plan.loaded.customers == 60  # the size hint
     assert plan.subset(ready[:3]).loaded == plan.loaded
     outcome = apply(plan, session, progress=False)
 
@@ -233,7 +234,7 @@ def test_listing_under_faults_each_row_written_once():
         selection = attached(frame).drop_duplicates("customer").head(12)
         plan = plan_metadata(selection, set={"batch": "l1"})
         ids = list(plan.ready["source"])
-        assert len(ids) == 12 and plan.loaded["customers"] == 30
+        assert len(ids) == 12 and plan.loaded.customers == 30
         box.clear_log()
         box.set_faults(latency=0.2, error_rate=0.2, drop_rate=0.1, rate_limit=6)
         outcomes = []

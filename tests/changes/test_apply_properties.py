@@ -7,11 +7,11 @@ from changes_support import TEST_KEY, pick
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit.apply import apply
-from toolkit.plans import plan_metadata
+from toolkit.changes.apply import apply
+from toolkit.changes.plan_metadata import plan_metadata
+from toolkit.changes.undo import undo
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
-from toolkit.undo import undo
 
 # any text Stripe accepts as a key (no [ or ], 1-40 characters) and as a value (1-500)
 keys = st.text(

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from changes_support import TEST_KEY, effective_writes, pick
 
-from toolkit.apply import apply, load_plan
-from toolkit.journal import read_journal
+from toolkit.changes.apply import apply
+from toolkit.changes.journal_state import read_journal
+from toolkit.changes.resume import load_plan
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 
@@ -23,8 +24,8 @@ pytestmark = pytest.mark.slow
 CHILD = textwrap.dedent(
     """
     import json, sys
-    from toolkit.apply import apply
-    from toolkit.plans import plan_metadata
+    from toolkit.changes.apply import apply
+    from toolkit.changes.plan_metadata import plan_metadata
     from toolkit.session import connect
 
     url, key, ids_file, journal = sys.argv[1:5]

@@ -20,7 +20,7 @@ import pytest
 from changes_support import TEST_KEY, frame_of
 
 import toolkit
-from toolkit.journal import read_journal
+from toolkit.changes.journal_state import read_journal
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 

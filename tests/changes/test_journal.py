@@ -8,9 +8,10 @@ import stat
 
 import pytest
 
+from toolkit.changes.journal import DEFAULT_FOLDER, Journal, journal_path
+from toolkit.changes.journal_state import read_journal
+from toolkit.changes.plan_metadata import plan_metadata
 from toolkit.errors import InvalidInputError
-from toolkit.journal import DEFAULT_FOLDER, Journal, journal_path, read_journal
-from toolkit.plans import plan_metadata
 
 
 def header(*sources: str) -> dict:

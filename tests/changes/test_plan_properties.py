@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from toolkit.changes.plan_metadata import UNSET, plan_metadata, plan_metadata_from_table
+from toolkit.changes.rules import to_metadata_value
 from toolkit.errors import InvalidInputError
-from toolkit.metadata_rules import to_metadata_value
-from toolkit.plans import UNSET, plan_metadata, plan_metadata_from_table
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

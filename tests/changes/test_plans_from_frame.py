@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from toolkit.apply import apply
+from toolkit.changes.apply import apply
+from toolkit.changes.plan_metadata import UNSET, plan_metadata_from_table
+from toolkit.changes.plan_owner import plan_owner
+from toolkit.changes.undo import undo
 from toolkit.fetch import load_sources
-from toolkit.plans import UNSET, plan_metadata_from_table, plan_owner
-from toolkit.undo import undo
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from tests.fetch.brute import stored
-from toolkit import export
+from toolkit.cli import export
+from toolkit.fetch.snapshot import load_snapshot
 from toolkit.sandbox import Sandbox
-from toolkit.snapshot import load_snapshot
 
 
 @pytest.fixture

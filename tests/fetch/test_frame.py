@@ -8,15 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.frame import (
-    FRAME_COLUMNS,
-    FRAME_DTYPES,
-    TRANSACTION_COLUMNS,
-    empty_frame,
-    frame_dtypes,
-    sources_frame,
-    transactions_frame,
-)
+from toolkit.fetch.frame import empty_frame, sources_frame, transactions_frame
+from toolkit.fetch.schema import FRAME_COLUMNS, FRAME_DTYPES, TRANSACTION_COLUMNS, frame_dtypes
 from toolkit.redact import redact_source as redact
 
 

@@ -13,10 +13,11 @@ import pytest
 from tests.fetch.brute import as_map, brute_force, lower_bound, stored
 from toolkit.errors import InvalidInputError
 from toolkit.fetch import iter_sources, load_source_transactions, load_sources
-from toolkit.frame import FRAME_COLUMNS, TRANSACTION_COLUMNS, empty_frame, frame_dtypes
+from toolkit.fetch.frame import empty_frame
+from toolkit.fetch.schema import FRAME_COLUMNS, TRANSACTION_COLUMNS, frame_dtypes
+from toolkit.fetch.snapshot import diff_snapshots, load_snapshot, save_snapshot
 from toolkit.sandbox import Sandbox
 from toolkit.session import Session, connect
-from toolkit.snapshot import diff_snapshots, load_snapshot, save_snapshot
 
 KEY = "sk_test_" + "F3tch" * 5
 

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import InvalidInputError
-from toolkit.frame import empty_frame, frame_dtypes, sources_frame
-from toolkit.snapshot import DIFF_COLUMNS, diff_snapshots, load_snapshot, save_snapshot
+from toolkit.fetch.frame import empty_frame, sources_frame
+from toolkit.fetch.schema import frame_dtypes
+from toolkit.fetch.snapshot import DIFF_COLUMNS, diff_snapshots, load_snapshot, save_snapshot
 
 ATTRS = {
     "taken_at": "2026-11-01T00:00:00+00:00",

@@ -18,6 +18,7 @@ import pytest
 import stripe
 
 from toolkit.fetch import load_sources
+from toolkit.session.transport import mapped
 
 
 class FakeStripe:
@@ -95,6 +96,8 @@ class FakeStripe:
 
 
 class FakeSession:
+    """The session's two list calls over the stand-in, Stripe's errors mapped as the real one."""
+
     mode = "test"
     account_label = "fake"
 
@@ -102,11 +105,19 @@ class FakeSession:
         self.client = stripe
         self.max_workers = workers
 
-    def call(self, fn: Any, *args: Any, cancel: Any = None, **kwargs: Any) -> Any:
-        return fn(*args, **kwargs)
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
+        try:
+            return self.client.raw_request("get", path, **params).data
+        except stripe.StripeError as exc:
+            raise mapped(exc, f"GET {path}") from None
 
-    def raw(self, method: str, path: str, params: Any = None, *, cancel: Any = None) -> Any:
-        return self.client.raw_request(method, path, **(params or {})).data
+    def list_customers(self, params: dict[str, Any], *, cancel: Any = None) -> Any:
+        return self._get("/v1/customers", params)
+
+    def list_customer_sources(
+        self, customer: str, params: dict[str, Any], *, cancel: Any = None
+    ) -> Any:
+        return self._get(f"/v1/customers/{customer}/sources", params)
 
     def now(self) -> datetime:
         return datetime(2026, 11, 1, tzinfo=UTC)

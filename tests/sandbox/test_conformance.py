@@ -224,9 +224,9 @@ def _nested_names(spec: dict, documented: dict, prefix: str = "") -> list[str]:
 
 
 def test_sandbox_accepts_only_documented_parameters(schemas: Schemas) -> None:
-    from toolkit.sandbox.routes import _ROUTES
+    from toolkit.sandbox.routes import ROUTES
 
-    for method, pattern, spec, _handler in _ROUTES:
+    for method, pattern, spec, _handler in ROUTES:
         path = pattern.pattern
         first = "{customer}" if path.startswith("/v1/customers") else "{source}"
         path = path.replace("([^/]+)", first, 1).replace("([^/]+)", "{id}", 1)

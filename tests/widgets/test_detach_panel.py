@@ -51,7 +51,7 @@ def test_preview_confirm_and_detach(panel, fresh_explorer, fresh_sandbox, fresh_
     for source_id in ready:
         assert fresh_sandbox.get_source(source_id)["status"] == "consumed"
     journal = panel.outcome.journal
-    assert journal is not None and journal.exists() and str(journal) in panel.journal_label.value
+    assert journal is not None and journal.exists() and str(journal) in panel.result_view.value
     assert panel.plan is None and panel.confirm.value == "" and panel.detach_button.disabled
     assert "Detached 2 of 3" in panel.plan_view.value
     assert_no_secrets(panel, fresh_session)

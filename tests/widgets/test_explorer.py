@@ -9,9 +9,9 @@ import pytest
 from widget_support import assert_no_secrets, widget_text
 
 from toolkit.fetch import load_sources
-from toolkit.select import filter_sources
+from toolkit.fetch.select import filter_sources
 from toolkit.widgets import SourceExplorer
-from toolkit.widgets.explorer import GRID_COLUMNS, grid_frame
+from toolkit.widgets.grid import GRID_COLUMNS, grid_frame
 
 
 def test_loads_from_a_session_in_a_worker(read_explorer: SourceExplorer, session) -> None:
@@ -148,7 +148,7 @@ def test_explorer_on_a_frame_has_no_reload(read_explorer: SourceExplorer) -> Non
 
 
 def test_an_empty_frame_shows_nothing_but_works() -> None:
-    from toolkit.frame import empty_frame
+    from toolkit.fetch.frame import empty_frame
 
     explorer = SourceExplorer(empty_frame())
     assert len(explorer.view) == 0 and explorer.selected.empty

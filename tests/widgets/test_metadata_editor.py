@@ -58,7 +58,7 @@ def test_preview_dry_run_apply_and_undo(editor, fresh_explorer, fresh_sandbox, f
     assert editor.outcome.totals["ok"] == 3, editor.outcome.df
     assert [m.get("segment") for m in _meta(fresh_sandbox, ids)] == ["gold"] * 3
     journal = editor.outcome.journal
-    assert journal is not None and journal.exists() and str(journal) in editor.journal_label.value
+    assert journal is not None and journal.exists() and str(journal) in editor.result_view.value
     assert journal.stat().st_mode & 0o077 == 0
     assert editor.apply_button.disabled  # the plan is spent: a new change needs a new preview
     assert not editor.undo_button.disabled

@@ -1,4 +1,4 @@
-"""toolkit.select: filters and totals over a hand-built sources frame (no network)."""
+"""toolkit.fetch.select: filters and totals over a hand-built sources frame (no network)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import InvalidInputError
-from toolkit.select import (
+from toolkit.fetch.select import (
     filter_sources,
     parse_metadata_filter,
     totals_by_currency,

@@ -6,10 +6,8 @@ import threading
 
 import ipywidgets as widgets
 import pandas as pd
-import stripe
 
-from toolkit.errors import InvalidInputError
-from toolkit.ratelimit import Cancelled
+from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
 from toolkit.widgets.style import error_text, json_html, safe_text, table_html
 from toolkit.widgets.worker import Worker
 
@@ -83,7 +81,9 @@ def test_error_text_is_one_line_without_secrets() -> None:
     assert error_text(Cancelled()) == "Canceled."
     text = error_text(RuntimeError(f"boom with {key}"))
     assert key not in text and "sk_live_…" in text and "RuntimeError" in text
-    err = stripe.InvalidRequestError("No such source: 'src_x'", param="id")
+    err = NotFoundError(
+        "Retrieving src_x failed: HTTP 404", status=404, stripe_message="No such source: 'src_x'"
+    )
     assert error_text(err).startswith("Stripe refused the request: No such source")
     assert "[client secret hidden]" in safe_text("src_client_secret_abcDEF123456")
 
@@ -105,7 +105,7 @@ def test_json_pane_and_tables_hide_secrets_and_escape() -> None:
 
 
 def test_widget_reprs_are_short_and_stable() -> None:
-    from toolkit.frame import empty_frame
+    from toolkit.fetch.frame import empty_frame
     from toolkit.widgets import AuditView, SourceExplorer
 
     assert repr(SourceExplorer(empty_frame())) == "SourceExplorer(0 sources, 0 selected)"

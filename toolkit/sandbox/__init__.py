@@ -17,7 +17,7 @@ Example::
         box.deposit(box.planted["stale_pending"][0], 5_000)
 """
 
-from toolkit.sandbox.dispatch import RequestLogEntry
+from toolkit.sandbox.log import RequestLogEntry
 from toolkit.sandbox.sandbox import Sandbox
 from toolkit.sandbox.store import SANDBOX_NOW
 

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from toolkit.sandbox.dispatch import KEY_RE, Reply, api_key_of, json_reply
+from toolkit.sandbox.box import Box
 from toolkit.sandbox.errors import ApiError, unrecognized_url
 from toolkit.sandbox.faults import FAULT_FIELDS
 from toolkit.sandbox.forms import as_int, parse_form
-
-if TYPE_CHECKING:
-    from toolkit.sandbox.sandbox import Sandbox
+from toolkit.sandbox.http import KEY_RE, Reply, api_key_of, json_reply
 
 
 def _params(query: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
@@ -63,7 +61,7 @@ def _fault_value(name: str, value: str) -> Any:
 
 
 def handle_admin(
-    box: Sandbox,
+    box: Box,
     method: str,
     path: str,
     query: str,

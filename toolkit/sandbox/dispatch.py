@@ -8,60 +8,18 @@ Example::
 
 from __future__ import annotations
 
-import base64
-import json
-import re
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from toolkit.sandbox.admin import handle_admin
+from toolkit.sandbox.box import Box
 from toolkit.sandbox.errors import ApiError, api_error, rate_limited, unrecognized_url
 from toolkit.sandbox.forms import parse_form, parse_pairs, validate
+from toolkit.sandbox.http import ACCOUNT_RE, KEY_RE, Reply, api_key_of
 from toolkit.sandbox.idempotency import Saved
+from toolkit.sandbox.log import RequestLogEntry
 from toolkit.sandbox.routes import NESTED, match_route
-
-if TYPE_CHECKING:
-    from toolkit.sandbox.sandbox import Sandbox
-
-KEY_RE = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]+")
-ACCOUNT_RE = re.compile(r"acct_[A-Za-z0-9]+")
-
-
-@dataclass(frozen=True)
-class RequestLogEntry:
-    """One request the sandbox received (faulted ones too; ``/_sandbox/`` routes are not logged).
-
-    ``status`` is 0 for a dropped connection; ``fault`` names an injected fault, if any;
-    ``livemode`` is None when the key was missing or malformed; ``time`` is wall-clock epoch
-    seconds of arrival.
-    """
-
-    method: str
-    path: str
-    params: dict[str, Any]
-    status: int
-    idempotency_key: str | None
-    account: str | None
-    livemode: bool | None
-    time: float
-    request_id: str
-    replayed: bool = False
-    fault: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
-
-
-@dataclass
-class Reply:
-    """Status, JSON body and extra headers of a response."""
-
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
 
 NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the Authorization "
@@ -78,22 +36,7 @@ def _mask(key: str) -> str:
     return prefix + "*" * max(4, len(key) - len(prefix) - 4) + key[-4:]
 
 
-def api_key_of(headers: Mapping[str, str]) -> str | None:
-    """The key sent with Bearer or Basic auth (None if absent)."""
-    auth = headers.get("Authorization") or ""
-    scheme, _, value = auth.strip().partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip() or None
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value.strip()).decode()
-        except (ValueError, UnicodeDecodeError):
-            return "?"
-        return decoded.partition(":")[0] or None
-    return None
-
-
-def authenticate(box: Sandbox, headers: Mapping[str, str]) -> bool:
+def authenticate(box: Box, headers: Mapping[str, str]) -> bool:
     """The key's livemode, or Stripe's 401 for a missing or malformed key."""
     key = api_key_of(headers)
     if key is None:
@@ -127,18 +70,16 @@ def _log_params(raw: str) -> dict[str, Any]:
 
 
 def handle(
-    box: Sandbox, method: str, target: str, headers: Mapping[str, str], body: bytes
+    box: Box, method: str, target: str, headers: Mapping[str, str], body: bytes
 ) -> Reply | None:
     """Serve one request; None means drop the connection without an answer."""
     path, _, query = target.partition("?")
     if path.startswith("/_sandbox/"):
-        from toolkit.sandbox.admin import handle_admin
-
         reply = handle_admin(box, method, path, query, headers, body)
-        reply.headers.append(("Request-Id", box._next_request_id()))
+        reply.headers.append(("Request-Id", box.next_request_id()))
         return reply
     arrived = time.time()
-    request_id = box._next_request_id()
+    request_id = box.next_request_id()
     idem_key = headers.get("Idempotency-Key") or None
     account = headers.get("Stripe-Account") or None
     raw = query
@@ -160,7 +101,7 @@ def handle(
     fault = decision.fault
     try:
         if fault == "drop":
-            box._log(
+            box.log_request(
                 RequestLogEntry(
                     method,
                     path,
@@ -186,10 +127,10 @@ def handle(
         if route is None:
             raise unrecognized_url(method, path)
         params = validate(parse_form(raw), route.spec, NESTED)
-        ds = box._dataset(account, livemode)
+        ds = box.dataset(account, livemode)
         if idem_key and method == "POST":  # Stripe ignores keys on GET and DELETE
             request = (method, path, tuple(sorted(parse_pairs(raw))))
-            with box._lock:
+            with box.lock:
                 now = box.clock()
                 saved = ds.idempotency.get(idem_key, now=now)
                 if saved is not None:
@@ -217,12 +158,12 @@ def handle(
                         idem_key, Saved.of(request, status, payload, request_id), now=now
                     )
         else:
-            with box._lock:
+            with box.lock:
                 status, payload = 200, route.handler(ds, params, *route.args)
     except ApiError as exc:
         status, payload = exc.status, exc.body(request_id, bool(livemode))
         extra.extend(exc.headers.items())
-    box._log(
+    box.log_request(
         RequestLogEntry(
             method,
             path,
@@ -237,9 +178,6 @@ def handle(
             fault,
         )
     )
+    if fault == "lost_reply":  # it was handled; the caller never hears of it
+        return None
     return Reply(status, payload, extra)
-
-
-def json_reply(obj: Any, status: int = 200) -> Reply:
-    """A reply with ``obj`` as JSON."""
-    return Reply(status, json.dumps(obj, separators=(",", ":")).encode())

@@ -24,6 +24,7 @@ FAULT_FIELDS = (
     "rate_limit",
     "error_rate",
     "drop_rate",
+    "lost_reply_rate",
     "fault_method",
     "fault_path",
 )
@@ -33,7 +34,9 @@ FAULT_FIELDS = (
 class Decision:
     """What to do with one request: sleep ``delay`` seconds, then fault (or not).
 
-    ``fault`` is None, "rate_limit" (429), "error" (500) or "drop" (close without answering).
+    ``fault`` is None, "rate_limit" (429), "error" (500), "drop" (close without answering, the
+    request not handled) or "lost_reply" (the request is handled, then the connection closes
+    without an answer: a write that lands while its caller never learns it).
     """
 
     delay: float
@@ -51,6 +54,7 @@ class Faults:
         self.rate_limit: float | None = None
         self.error_rate = 0.0
         self.drop_rate = 0.0
+        self.lost_reply_rate = 0.0
         self.fault_method: str | None = None
         self.fault_path: str | None = None
         self._path_re: re.Pattern[str] | None = None
@@ -66,7 +70,7 @@ class Faults:
         if unknown:
             raise TypeError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         with self._lock:
-            for name in ("latency", "jitter", "error_rate", "drop_rate"):
+            for name in ("latency", "jitter", "error_rate", "drop_rate", "lost_reply_rate"):
                 if name in settings:
                     value = float(settings[name] or 0.0)
                     if value < 0 or (name.endswith("_rate") and value > 1):
@@ -98,6 +102,7 @@ class Faults:
             rate_limit=None,
             error_rate=0.0,
             drop_rate=0.0,
+            lost_reply_rate=0.0,
             fault_method=None,
             fault_path=None,
         )
@@ -126,6 +131,7 @@ class Faults:
                 and self.rate_limit is None
                 and not self.error_rate
                 and not self.drop_rate
+                and not self.lost_reply_rate
             ):
                 return Decision(0.0, None)
             if not self.applies(method, path):
@@ -144,4 +150,6 @@ class Faults:
                 return Decision(delay, "drop")
             if self.error_rate and self._rng.random() < self.error_rate:
                 return Decision(delay, "error")
+            if self.lost_reply_rate and self._rng.random() < self.lost_reply_rate:
+                return Decision(delay, "lost_reply")
             return Decision(delay, None)

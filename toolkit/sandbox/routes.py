@@ -18,8 +18,9 @@ from urllib.parse import unquote_plus
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.forms import ANY, EXPAND, INT, LIST_OF, METADATA, STR, as_int, validate
 from toolkit.sandbox.metadata import apply_metadata
-from toolkit.sandbox.objects import SOURCE_TYPES, flow_of, make_source
-from toolkit.sandbox.store import DataSet, dumps, make_order, merge_owner
+from toolkit.sandbox.objects import SOURCE_TYPES
+from toolkit.sandbox.source_objects import flow_of, make_source
+from toolkit.sandbox.store import DataSet, make_order, merge_owner
 
 ADDRESS = {k: STR for k in ("city", "country", "line1", "line2", "postal_code", "state")}
 OWNER = {"address": ADDRESS, "email": STR, "name": STR, "phone": STR}
@@ -278,7 +279,7 @@ class Route:
 
 
 _ID = r"([^/]+)"
-_ROUTES: list[tuple[str, re.Pattern[str], dict[str, Any], Callable[..., bytes]]] = [
+ROUTES: list[tuple[str, re.Pattern[str], dict[str, Any], Callable[..., bytes]]] = [
     ("GET", re.compile(r"/v1/customers"), SPEC_LIST_CUSTOMERS, list_customers),
     ("GET", re.compile(rf"/v1/customers/{_ID}"), SPEC_RETRIEVE, retrieve_customer),
     ("GET", re.compile(rf"/v1/customers/{_ID}/sources"), SPEC_LIST_ITEMS, list_items),
@@ -299,7 +300,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], dict[str, Any], Callable[..., bytes]]]
 
 def match_route(method: str, path: str) -> Route | None:
     """The route serving ``method path``, with the path ids decoded, or None."""
-    for route_method, pattern, spec, handler in _ROUTES:
+    for route_method, pattern, spec, handler in ROUTES:
         if route_method != method:
             continue
         m = pattern.fullmatch(path)
@@ -307,8 +308,3 @@ def match_route(method: str, path: str) -> Route | None:
             args = tuple(unquote_plus(a) for a in m.groups())
             return Route(spec, handler, args, method != "GET")
     return None
-
-
-def source_json(ds: DataSet, sid: str) -> bytes:
-    """The JSON of one source (for admin routes)."""
-    return dumps(ds.get_source(sid))

@@ -19,16 +19,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from toolkit.sandbox.dispatch import RequestLogEntry
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.faults import Faults
+from toolkit.sandbox.log import LOG_LIMIT, RequestLog, RequestLogEntry
 from toolkit.sandbox.objects import ALNUM
 from toolkit.sandbox.seed import seed_dataset
 from toolkit.sandbox.server import SandboxServer
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
-
-#: Request log entries kept by default; older ones are dropped (a tenth at a time).
-LOG_LIMIT = 50_000
 
 
 def _is_loopback(host: str) -> bool:
@@ -66,6 +63,7 @@ class Sandbox:
         rate_limit: float | None = None,
         error_rate: float = 0.0,
         drop_rate: float = 0.0,
+        lost_reply_rate: float = 0.0,
         fault_method: str | None = None,
         fault_path: str | None = None,
         api_key: str | None = None,
@@ -76,9 +74,7 @@ class Sandbox:
             raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
         if customers < 0:
             raise ValueError(f"customers must be >= 0, not {customers}")
-        if log_limit < 1:
-            raise ValueError(f"log_limit must be at least 1, not {log_limit}")
-        self.log_limit = log_limit
+        self.log = RequestLog(log_limit)
         self._clock_start = time.monotonic()
         self._clock_offset = 0.0
         self.seed = seed
@@ -93,18 +89,18 @@ class Sandbox:
             rate_limit=rate_limit,
             error_rate=error_rate,
             drop_rate=drop_rate,
+            lost_reply_rate=lost_reply_rate,
             fault_method=fault_method,
             fault_path=fault_path,
         )
-        self.requests: list[RequestLogEntry] = []
         self._requested_port = port
-        self._lock = threading.RLock()
-        self._log_lock = threading.Lock()
+        #: Held while a request reads or writes the data (and by the admin routes).
+        self.lock = threading.RLock()
         self._counter = itertools.count(1)
         self._datasets: dict[tuple[str | None, bool], DataSet] = {}
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
-        self._dataset(None, False)
+        self.dataset(None, False)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -198,12 +194,13 @@ class Sandbox:
             return max(10, self.customers // 4)
         return self.customers
 
-    def _dataset(self, account: str | None, livemode: bool) -> DataSet:
+    def dataset(self, account: str | None, livemode: bool) -> DataSet:
+        """The data set of an account and mode, seeded on first use."""
         key = (account, livemode)
         ds = self._datasets.get(key)
         if ds is not None:
             return ds
-        with self._lock:
+        with self.lock:
             ds = self._datasets.get(key)
             if ds is None:
                 seed_key = self._seed_key(account, livemode)
@@ -217,29 +214,29 @@ class Sandbox:
 
     def store(self, account: str | None = None, livemode: bool = False) -> DataSet:
         """The data set of an account and mode (read it; write through the API or deposit())."""
-        return self._dataset(account, livemode)
+        return self.dataset(account, livemode)
 
     @property
     def planted(self) -> dict[str, list[str]]:
         """Planted anomaly name -> source ids in the default data set (see toolkit.sandbox.seed)."""
-        return copy.deepcopy(self._dataset(None, False).planted)
+        return copy.deepcopy(self.dataset(None, False).planted)
 
     @property
     def detached_ids(self) -> list[str]:
         """Sources detached before the sandbox started: consumed, reachable by id only."""
-        return list(self._dataset(None, False).detached_ids)
+        return list(self.dataset(None, False).detached_ids)
 
     @property
     def unattached_ids(self) -> list[str]:
         """Sources never attached to a customer (pending, reachable by id only)."""
-        return list(self._dataset(None, False).unattached_ids)
+        return list(self.dataset(None, False).unattached_ids)
 
     def get_source(
         self, source_id: str, *, account: str | None = None, livemode: bool = False
     ) -> dict[str, Any]:
         """A deep copy of a source as stored (it includes ``client_secret``); KeyError if unknown."""
-        ds = self._dataset(account, livemode)
-        with self._lock:
+        ds = self.dataset(account, livemode)
+        with self.lock:
             if source_id not in ds.sources:
                 raise KeyError(source_id)
             return copy.deepcopy(ds.sources[source_id])
@@ -249,8 +246,8 @@ class Sandbox:
     ) -> dict[str, Any]:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
             raise ValueError(f"amount must be a non-zero integer in minor units, not {amount!r}")
-        ds = self._dataset(account, livemode)
-        with self._lock:
+        ds = self.dataset(account, livemode)
+        with self.lock:
             src = ds.sources.get(source_id)
             if src is None:
                 raise KeyError(source_id)
@@ -284,15 +281,16 @@ class Sandbox:
 
     def reset(self) -> None:
         """Reseed every data set from scratch, forget idempotency keys, clear the request log."""
-        with self._lock:
+        with self.lock:
             self._datasets.clear()
-            self._dataset(None, False)
+            self.dataset(None, False)
         self.clear_log()
 
     # -- faults and log ---------------------------------------------------------------------
 
     def set_faults(self, **settings: Any) -> None:
         """Change faults at run time: latency, jitter, rate_limit, error_rate, drop_rate,
+        lost_reply_rate (handled, then the connection closes without an answer),
         fault_method, fault_path (the ones not given stay).
 
         Example: ``box.set_faults(error_rate=0.3, fault_method="POST")``
@@ -303,16 +301,18 @@ class Sandbox:
         """Remove every fault."""
         self.faults.off()
 
+    @property
+    def requests(self) -> list[RequestLogEntry]:
+        """The request log, oldest first (at most ``log_limit`` entries)."""
+        return self.log.entries
+
     def clear_log(self) -> None:
         """Empty the request log."""
-        with self._log_lock:
-            self.requests.clear()
+        self.log.clear()
 
-    def _log(self, entry: RequestLogEntry) -> None:
-        with self._log_lock:
-            self.requests.append(entry)
-            if len(self.requests) > self.log_limit:
-                del self.requests[: len(self.requests) - self.log_limit * 9 // 10]
+    def log_request(self, entry: RequestLogEntry) -> None:
+        """Add one entry to the request log."""
+        self.log.add(entry)
 
     # -- the clock --------------------------------------------------------------------------
 
@@ -329,11 +329,12 @@ class Sandbox:
         """
         if seconds < 0:
             raise ValueError(f"the clock only moves forward, not by {seconds}")
-        with self._lock:
+        with self.lock:
             self._clock_offset += seconds
         return self.clock()
 
-    def _next_request_id(self) -> str:
+    def next_request_id(self) -> str:
+        """A fresh ``req_...`` id (deterministic for the order of requests)."""
         n = next(self._counter)
         chars = []
         for _ in range(14):

@@ -14,13 +14,12 @@ import threading
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from toolkit.sandbox.dispatch import Reply, handle
+from toolkit.sandbox.box import Box
+from toolkit.sandbox.dispatch import handle
 from toolkit.sandbox.errors import api_error
-
-if TYPE_CHECKING:
-    from toolkit.sandbox.sandbox import Sandbox
+from toolkit.sandbox.http import Reply
 
 _PHRASES = {s.value: s.phrase for s in HTTPStatus}
 
@@ -37,7 +36,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         try:
-            reply = handle(self.server.box, method, self.path, self.headers, body)
+            headers = {k: v for k, v in self.headers.items()}
+            reply = handle(self.server.box, method, self.path, headers, body)
         except Exception:  # a sandbox bug: answer like Stripe's 500, keep serving
             traceback.print_exc()
             reply = Reply(500, api_error().body())
@@ -87,7 +87,7 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], box: Sandbox) -> None:
+    def __init__(self, address: tuple[str, int], box: Box) -> None:
         self.box = box
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()

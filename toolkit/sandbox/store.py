@@ -15,13 +15,16 @@ from __future__ import annotations
 import bisect
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.idempotency import IdempotencyStore
 from toolkit.sandbox.metadata import apply_metadata
-from toolkit.sandbox.objects import make_transaction, null_address, rand_id
+from toolkit.sandbox.objects import rand_id
+from toolkit.sandbox.pagination import list_index, paginate
+from toolkit.sandbox.source_objects import make_transaction
+from toolkit.sandbox.source_updates import make_order, merge_owner
 
 SANDBOX_NOW = 1793491200  # 2026-11-01T00:00:00Z: the data clock, never the wall clock
 EMBEDDED_SOURCES = 10  # payment sources embedded per customer by expand[]=data.sources
@@ -101,9 +104,12 @@ class DataSet:
             cached = self._json[oid] = dumps(obj)
         return cached
 
-    def payment_source(self, pid: str) -> dict[str, Any] | None:
-        """A source, card or bank account by id."""
-        return self.sources.get(pid) or self.cards.get(pid)
+    def payment_source(self, pid: str) -> dict[str, Any]:
+        """A source, card or bank account by id (KeyError if there is none)."""
+        found = self.sources.get(pid) or self.cards.get(pid)
+        if found is None:
+            raise KeyError(pid)
+        return found
 
     def customer_json(self, cid: str, *, expand_sources: bool = False) -> bytes:
         """A customer's JSON, with its 10 most recent payment sources embedded if asked."""
@@ -221,7 +227,7 @@ class DataSet:
             items,
             0,
             len(items),
-            _list_index(items),
+            list_index(items),
             limit,
             starting_after,
             ending_before,
@@ -239,7 +245,7 @@ class DataSet:
             ids,
             0,
             len(ids),
-            _list_index(ids),
+            list_index(ids),
             limit,
             starting_after,
             ending_before,
@@ -376,118 +382,3 @@ class DataSet:
     def new_id(self, prefix: str) -> str:
         """A fresh id for an object created at run time (deterministic for the request order)."""
         return rand_id(self.rng, prefix)
-
-
-def _list_index(seq: list[str]) -> Callable[[str], int | None]:
-    def index_of(oid: str) -> int | None:
-        try:
-            return seq.index(oid)
-        except ValueError:
-            return None
-
-    return index_of
-
-
-def paginate(
-    seq: Sequence[str],
-    lo: int,
-    hi: int,
-    index_of: Callable[[str], int | None],
-    limit: int,
-    starting_after: str | None,
-    ending_before: str | None,
-    kind: str,
-    match: Callable[[str], bool] | None,
-) -> tuple[list[str], bool]:
-    """Stripe cursor pagination over ``seq[lo:hi]`` (newest first): a page and has_more.
-
-    ``ending_before`` returns the ``limit`` items just before the cursor, still newest first,
-    with has_more saying whether newer ones remain.
-    """
-    if starting_after is not None:
-        i = index_of(starting_after)
-        if i is None:
-            raise ApiError.missing(kind, starting_after, "starting_after")
-        lo = max(lo, i + 1)
-    elif ending_before is not None:
-        i = index_of(ending_before)
-        if i is None:
-            raise ApiError.missing(kind, ending_before, "ending_before")
-        hi = min(hi, i)
-        if match is None:
-            start = max(lo, hi - limit)
-            return list(seq[start:hi]), start > lo
-        found: list[str] = []
-        j = hi - 1
-        while j >= lo and len(found) <= limit:
-            if match(seq[j]):
-                found.append(seq[j])
-            j -= 1
-        found.reverse()
-        return found[-limit:], len(found) > limit
-    if match is None:
-        end = min(hi, lo + limit)
-        return list(seq[lo:end]), end < hi
-    found = []
-    j = lo
-    while j < hi and len(found) <= limit:
-        if match(seq[j]):
-            found.append(seq[j])
-        j += 1
-    return found[:limit], len(found) > limit
-
-
-def merge_owner(owner: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any]:
-    """Owner fields merge; ``""`` sets a field to null; address fields merge too."""
-    merged = dict(owner or {})
-    for field in ("address", "email", "name", "phone"):
-        merged.setdefault(field, None)
-    for field in ("verified_address", "verified_email", "verified_name", "verified_phone"):
-        merged.setdefault(field, None)
-    for key, value in update.items():
-        if key == "address":
-            if value == "":
-                merged["address"] = None
-                continue
-            address = dict(merged["address"] or null_address())
-            for akey, avalue in value.items():
-                address[akey] = avalue or None
-            merged["address"] = address
-        else:
-            merged[key] = value or None
-    return merged
-
-
-def make_order(src: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
-    """A ``source_order`` hash from the update params."""
-    currency = src["currency"] or "usd"
-    items = []
-    for item in order.get("items", []):
-        items.append(
-            {
-                "amount": item.get("amount"),
-                "currency": item.get("currency", currency),
-                "description": item.get("description"),
-                "parent": item.get("parent"),
-                "quantity": item.get("quantity", 1),
-                "type": item.get("type", "sku"),
-            }
-        )
-    result: dict[str, Any] = {
-        "amount": sum((i["amount"] or 0) * (i["quantity"] or 1) for i in items),
-        "currency": currency,
-        "email": (src.get("owner") or {}).get("email"),
-        "items": items,
-    }
-    if "shipping" in order:
-        ship = order["shipping"]
-        result["shipping"] = {
-            "address": {**null_address(), **ship.get("address", {})},
-            "carrier": ship.get("carrier"),
-            "name": ship.get("name"),
-            "phone": ship.get("phone"),
-            "tracking_number": ship.get("tracking_number"),
-        }
-    if result["email"] is None:
-        del result["email"]
-    return result

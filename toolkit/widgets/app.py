@@ -21,6 +21,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from toolkit.audit import Audit, audit_receivers
+from toolkit.changes import Outcome
 from toolkit.fetch import load_source_transactions
 from toolkit.session import Session
 from toolkit.widgets.audit_view import AuditView
@@ -124,7 +125,7 @@ class ToolkitApp(widgets.VBox):
         self.detach = DetachPanel(session, self.explorer, journal_folder=journal_folder)
         self.audit = AuditTab(session, self.explorer, folder=export_folder)
         for panel in (self.editor, self.detach):
-            panel.on_applied.append(lambda _outcome: self.explorer.reload())
+            panel.on_applied.append(self._reload)
         self.tabs = widgets.Tab(
             children=[self.explorer, self.editor, self.detach, self.audit],
             titles=TAB_TITLES,
@@ -135,6 +136,10 @@ class ToolkitApp(widgets.VBox):
             f"mode {html.escape(mode)}"
         )
         self.children = [widgets.HTML(header), self.tabs]
+
+    def _reload(self, _outcome: Outcome) -> None:
+        """After a write, read the sources again (the views show the new state)."""
+        self.explorer.reload()
 
     def __repr__(self) -> str:
         return f"ToolkitApp({self.session.account_label})"

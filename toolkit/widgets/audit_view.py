@@ -138,15 +138,16 @@ class AuditView(widgets.VBox):
             self.error.value = error_html(exc)
         self._idle()
 
-    def _export(self, label: str, write: Callable[[Path], list[Path]]) -> bool:
-        if self.audit is None:
+    def _export(self, label: str, write: Callable[[Audit, Path], list[Path]]) -> bool:
+        audit = self.audit
+        if audit is None:
             self.error.value = error_html("No audit to export yet.")
             return False
         folder = Path(self.folder.value.strip() or "exports")
 
         def job(report: Progress, cancel: threading.Event) -> list[Path]:
             report(0, 1, label)
-            paths = write(folder)
+            paths = write(audit, folder)
             report(1, 1, label)
             return paths
 
@@ -176,18 +177,17 @@ class AuditView(widgets.VBox):
 
     def export_excel(self) -> bool:
         """Write ``<folder>/audit-<as of>.xlsx`` in the worker thread."""
-        audit = self.audit
         stem = self.stem
         return self._export(
-            "Writing Excel", lambda folder: [audit.to_excel(folder / f"{stem}.xlsx")]
+            "Writing Excel", lambda audit, folder: [audit.to_excel(folder / f"{stem}.xlsx")]
         )
 
     def export_csv(self) -> bool:
         """Write one CSV per table into ``<folder>/audit-<as of>-csv/`` in the worker thread."""
-        audit = self.audit
         stem = self.stem
         return self._export(
-            "Writing CSV", lambda folder: list(audit.to_csv(folder / f"{stem}-csv").values())
+            "Writing CSV",
+            lambda audit, folder: list(audit.to_csv(folder / f"{stem}-csv").values()),
         )
 
     def wait(self, timeout: float | None = 60) -> bool:

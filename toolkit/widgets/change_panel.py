@@ -16,12 +16,11 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from toolkit.apply import Outcome, apply
-from toolkit.plans import Plan
+from toolkit.changes import Outcome, Plan, apply
 from toolkit.session import Session
 from toolkit.widgets.selection import SelectionSource, selection_frame, watch_selection
 from toolkit.widgets.style import banner_html, button, checkbox, error_html
-from toolkit.widgets.views import live_banner_html, outcome_html
+from toolkit.widgets.views import live_banner_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["ChangePanel"]
@@ -53,7 +52,6 @@ class ChangePanel(widgets.VBox):
         self.error = widgets.HTML()
         self.plan_view = widgets.HTML()
         self.result_view = widgets.HTML()
-        self.journal_label = widgets.HTML()
         self.progress = widgets.IntProgress(
             value=0, min=0, max=1, layout=widgets.Layout(width="260px")
         )
@@ -140,12 +138,7 @@ class ChangePanel(widgets.VBox):
         def done(outcome: Outcome) -> None:
             self.outcome = outcome
             self.status.value = outcome.headline()
-            self.result_view.value = outcome_html(outcome)
-            self.journal_label.value = (
-                f"Journal: <code>{outcome.journal}</code> (readable by you only)"
-                if outcome.journal
-                else ""
-            )
+            self.result_view.value = outcome.to_html()
             if not dry_run:
                 self.after_write(outcome, undoing=undoing)
                 for callback in list(self.on_applied):

@@ -18,11 +18,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from toolkit.apply import Outcome
-from toolkit.plans import IRREVERSIBLE_NOTE, Plan, plan_detach
+from toolkit.changes import Outcome, Plan, plan_detach
+from toolkit.changes.plan import IRREVERSIBLE_NOTE
 from toolkit.widgets.change_panel import ChangePanel
-from toolkit.widgets.style import banner_html, button, error_html, table_html
-from toolkit.widgets.views import PLAN_COLOURS
+from toolkit.widgets.style import banner_html, button, error_html
 
 __all__ = ["DetachPanel"]
 
@@ -62,7 +61,6 @@ class DetachPanel(ChangePanel):
             widgets.HBox([self.confirm, self.detach_button]),
             widgets.HBox([self.cancel_button, self.progress, self.status]),
             self.result_view,
-            self.journal_label,
         ]
 
     @property
@@ -98,25 +96,9 @@ class DetachPanel(ChangePanel):
             f"<b style='color:{'#b00020' if len(refused) else 'inherit'}'>"
             f"{len(refused):,} refused</b> (not touched).</div>"
         ]
-        if len(ready):
-            parts.append(
-                table_html(
-                    ready, columns=["row", "source", "customer", "change"], max_height="200px"
-                )
-            )
-        if len(refused):
-            parts.append("<div><b>Refused</b>, and why:</div>")
-            parts.append(
-                table_html(
-                    refused,
-                    columns=["row", "source", "customer", "reason"],
-                    highlight=PLAN_COLOURS,
-                    status_column="status",
-                    max_height="160px",
-                )
-            )
         if not len(ready):
             parts.append(banner_html("Nothing to detach in this selection.", "warn"))
+        parts.append(plan.to_html(max_rows=200))
         return "".join(parts)
 
     def confirmed(self) -> bool:

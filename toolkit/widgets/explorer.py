@@ -21,68 +21,16 @@ import traitlets
 from itables.widget import ITable
 
 from toolkit.fetch import load_sources
-from toolkit.frame import empty_frame
-from toolkit.money import format_money
-from toolkit.select import filter_sources, totals_by_currency, unapplied_amount
+from toolkit.fetch.frame import empty_frame
+from toolkit.fetch.select import filter_sources, totals_by_currency
 from toolkit.session import Session
+from toolkit.widgets.grid import GRID_COLUMNS, grid_frame, money_column
 from toolkit.widgets.style import banner_html, button, error_html, json_html, table_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["GRID_COLUMNS", "SourceExplorer", "grid_frame"]
 
-#: Columns of the grid, in order (money columns are formatted text).
-GRID_COLUMNS = [
-    "id",
-    "customer",
-    "type",
-    "status",
-    "amount",
-    "received",
-    "unapplied",
-    "owner",
-    "created",
-    "metadata",
-]
 _ANY = "(any)"
-
-
-def _money_column(amounts: pd.Series, currencies: pd.Series) -> list[str]:
-    return [
-        format_money(a, c) if isinstance(c, str) and c else ""
-        for a, c in zip(amounts.tolist(), currencies.tolist(), strict=True)
-    ]
-
-
-def _metadata_text(meta: Any) -> str:
-    if not isinstance(meta, Mapping) or not meta:
-        return ""
-    return ", ".join(f"{k}={v}" for k, v in sorted(meta.items()))
-
-
-def grid_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """The grid's view of a sources frame: key columns as text, money formatted with currency.
-
-    ``grid_frame(df).columns.tolist() == GRID_COLUMNS``; one row per row of ``df``, same order.
-    """
-    currencies = df["currency"].astype("object").where(df["currency"].notna(), None)
-    owner = df["owner_email"].astype("string").fillna(df["owner_name"].astype("string"))
-    created = pd.to_datetime(df["created"], utc=True).dt.strftime("%Y-%m-%d %H:%M")
-    out = pd.DataFrame(
-        {
-            "id": df["id"].astype("string").fillna("").tolist(),
-            "customer": df["customer"].astype("string").fillna("").tolist(),
-            "type": df["type"].astype("string").fillna("").tolist(),
-            "status": df["status"].astype("string").fillna("").tolist(),
-            "amount": _money_column(df["amount"], currencies),
-            "received": _money_column(df["receiver_amount_received"], currencies),
-            "unapplied": _money_column(unapplied_amount(df), currencies),
-            "owner": owner.fillna("").tolist(),
-            "created": created.fillna("").tolist(),
-            "metadata": [_metadata_text(m) for m in df["metadata"].tolist()],
-        },
-        columns=GRID_COLUMNS,
-    )
-    return out.reset_index(drop=True)
 
 
 def _options(values: pd.Series) -> list[str]:
@@ -302,7 +250,7 @@ class SourceExplorer(widgets.VBox):
 
     # -- filters ------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
-        """The current filter values, as keyword arguments of :func:`toolkit.select.filter_sources`."""
+        """The current filter values, as keyword arguments of :func:`toolkit.filter_sources`."""
         start, end = self.created_from.value, self.created_to.value
         return {
             "types": list(self.type_filter.value),
@@ -398,9 +346,9 @@ class SourceExplorer(widgets.VBox):
                 "currency": totals["currency"].replace("", "(none)"),
                 "sources": totals["sources"],
                 "receivers": totals["receivers"],
-                "amount": _money_column(totals["amount"], totals["currency"]),
-                "received": _money_column(totals["received"], totals["currency"]),
-                "unapplied": _money_column(totals["unapplied"], totals["currency"]),
+                "amount": money_column(totals["amount"], totals["currency"]),
+                "received": money_column(totals["received"], totals["currency"]),
+                "unapplied": money_column(totals["unapplied"], totals["currency"]),
             }
         )
         return text + "<br>Totals of what is shown:" + table_html(display, max_height="150px")

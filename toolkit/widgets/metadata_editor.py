@@ -20,14 +20,20 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from toolkit.apply import Outcome, apply
+from toolkit.changes import (
+    Outcome,
+    Plan,
+    apply,
+    plan_metadata,
+    plan_metadata_from_table,
+    read_table,
+    undo,
+)
+from toolkit.changes.plan_metadata import UNSET
 from toolkit.errors import InvalidInputError
-from toolkit.plans import UNSET, Plan, plan_metadata, plan_metadata_from_table, read_table
-from toolkit.undo import undo
 from toolkit.widgets.change_panel import ChangePanel
 from toolkit.widgets.selection import selection_pool
 from toolkit.widgets.style import banner_html, button, checkbox, error_html
-from toolkit.widgets.views import plan_html
 from toolkit.widgets.worker import Progress
 
 __all__ = ["CSV_MODE", "SET_MODE", "MetadataEditor"]
@@ -101,7 +107,6 @@ class MetadataEditor(ChangePanel):
             widgets.HBox([self.apply_button, self.cancel_button, self.progress, self.status]),
             self.result_view,
             widgets.HBox([self.retry_button, self.undo_button]),
-            self.journal_label,
         ]
         self.add_key()
 
@@ -213,7 +218,7 @@ class MetadataEditor(ChangePanel):
             self._update_buttons()
             return None
         self.plan = plan
-        self.plan_view.value = plan_html(plan)
+        self.plan_view.value = plan.to_html()
         if not plan.valid:
             self.error.value = banner_html(
                 "No row is ready to apply: the table says why for each row.", "warn"

@@ -10,11 +10,11 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 import pandas as pd
 
-from toolkit.frame import empty_frame
+from toolkit.fetch.frame import empty_frame
 
 if TYPE_CHECKING:
     from toolkit.widgets.explorer import SourceExplorer
@@ -24,7 +24,7 @@ __all__ = ["SelectionSource", "selection_frame", "selection_pool", "watch_select
 SelectionSource: TypeAlias = "SourceExplorer | pd.DataFrame | None"
 
 
-def _is_explorer(selection: Any) -> bool:
+def _is_explorer(selection: Any) -> TypeGuard[SourceExplorer]:
     return hasattr(selection, "selected") and hasattr(selection, "selected_ids")
 
 

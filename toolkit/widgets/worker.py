@@ -18,11 +18,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from toolkit.progress import ProgressCallback
 from toolkit.widgets.style import error_text, safe_text
 
 __all__ = ["Job", "Progress", "Worker"]
 
-Progress = Callable[[int, int | None, str], None]
+#: The report callback a job gets (the toolkit's one progress callback type).
+Progress = ProgressCallback
 Job = Callable[[Progress, threading.Event], Any]
 
 

@@ -1,0 +1,213 @@
+"""The house rules, kept true by a test: wings with one-way arrows, one door to Stripe, small
+modules, no import circles, no private names reached across modules.
+
+Reads the code with :mod:`ast` (nothing is imported). Run ``pytest tests/test_layout.py -q``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "toolkit"
+#: Modules allowed at the top of the package, beside the wings.
+MAX_TOP_MODULES = 8
+#: "No module over about 400 lines".
+MAX_LINES = 400
+#: The base modules every wing may use.
+BASE = {"errors", "money", "redact", "private_files", "progress", "display"}
+#: Which wing may import which (besides itself and the base). Arrows go one way: down.
+ALLOWED: dict[str, set[str]] = {
+    "base": set(),
+    "session": {"sandbox"},  # connect() starts the embedded sandbox
+    "fetch": {"session"},
+    "changes": {"session", "fetch"},
+    "audit": {"fetch"},
+    "cli": {"session", "fetch", "changes", "audit", "sandbox"},
+    "widgets": {"session", "fetch", "changes", "audit"},
+    "sandbox": set(),
+    "__init__": {"session", "fetch", "changes", "audit"},
+    "__main__": {"cli"},
+}
+#: The only wing that may import the stripe SDK.
+SDK_DOOR = "session"
+
+
+def modules() -> dict[str, Path]:
+    """Dotted module name -> file, for every module of the package."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def wing_of(module: str) -> str:
+    """``toolkit.changes.apply`` -> "changes"; base modules -> "base"."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "__init__"
+    if parts[1] in BASE:
+        return "base"
+    return parts[1]
+
+
+def imports_of(path: Path, module: str) -> list[tuple[str, list[str], int]]:
+    """(imported module, names, line) for every import in a file, at any depth."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, [], node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.append((base, [alias.name for alias in node.names], node.lineno))
+    return found
+
+
+def toolkit_target(name: str, known: dict[str, Path]) -> str | None:
+    """The toolkit module an import refers to (the longest known prefix)."""
+    if not name.startswith("toolkit"):
+        return None
+    parts = name.split(".")
+    while parts:
+        candidate = ".".join(parts)
+        if candidate in known:
+            return candidate
+        parts.pop()
+    return None
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    edges: dict[str, set[str]] = defaultdict(set)
+    for module, path in known.items():
+        for name, names, _ in imports_of(path, module):
+            target = toolkit_target(name, known)
+            if target is None:
+                continue
+            # ``from toolkit.changes import apply`` may name a submodule
+            for item in names:
+                sub = toolkit_target(f"{name}.{item}", known)
+                if sub is not None and sub != target and sub.startswith(name + "."):
+                    edges[module].add(sub)
+            if target != module:
+                edges[module].add(target)
+    return edges
+
+
+def test_at_most_eight_modules_at_the_top():
+    top = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_MODULES, top
+    wings = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
+    assert wings == ["audit", "changes", "cli", "fetch", "sandbox", "session", "widgets"]
+
+
+def test_no_module_is_over_about_400_lines():
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"split these modules: {long}"
+
+
+def test_no_import_circles():
+    edges = graph()
+    circles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                circles.append([*stack[stack.index(nxt) :], nxt])
+            elif state.get(nxt) is None:
+                visit(nxt, stack)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(modules()):
+        if state.get(node) is None:
+            visit(node, [])
+    assert not circles, "import circles: " + "; ".join(" -> ".join(c) for c in circles)
+
+
+def test_arrows_between_wings_go_one_way():
+    wrong = []
+    for module, targets in graph().items():
+        here = wing_of(module)
+        for target in targets:
+            there = wing_of(target)
+            if there in (here, "base"):
+                continue
+            if here == "base" or there not in ALLOWED[here]:
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, "arrows against the layout: " + ", ".join(sorted(wrong))
+
+
+def test_only_the_session_imports_stripe():
+    doors = []
+    for module, path in modules().items():
+        if wing_of(module) == SDK_DOOR:
+            continue
+        for name, _, line in imports_of(path, module):
+            if name == "stripe" or name.startswith("stripe."):
+                doors.append(f"{module}:{line}")
+    assert not doors, f"stripe imported outside toolkit.session: {doors}"
+
+
+def test_nobody_reaches_through_the_session_client():
+    """``session.client.v1...`` and ``raw_request`` belong to the session's typed methods."""
+    through = []
+    for module, path in modules().items():
+        if wing_of(module) == SDK_DOOR:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("v1", "raw_request"):
+                through.append(f"{module}:{node.lineno} .{node.attr}")
+    assert not through, f"SDK calls outside the session: {through}"
+
+
+def test_no_private_name_is_imported_across_modules():
+    known = modules()
+    private = []
+    for module, path in known.items():
+        for name, names, line in imports_of(path, module):
+            if toolkit_target(name, known) is None:
+                continue
+            private.extend(
+                f"{module}:{line} imports {item}"
+                for item in names
+                if item.startswith("_") and not item.startswith("__")
+            )
+    assert not private, private
+
+
+def test_no_private_attribute_of_another_object():
+    """``other._thing`` (not ``self._thing``) reaches into another object's insides."""
+    reaching = []
+    for module, path in modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Attribute):
+                continue
+            attr = node.attr
+            if not attr.startswith("_") or attr.startswith("__"):
+                continue
+            owner = node.value
+            if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+                continue
+            if isinstance(owner, ast.Call) and getattr(owner.func, "id", None) == "super":
+                continue
+            reaching.append(f"{module}:{node.lineno} .{attr}")
+    assert not reaching, reaching

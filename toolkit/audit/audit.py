@@ -1,0 +1,64 @@
+"""The receiver audit's result, with what finance does with it: Excel, CSV, charts.
+
+>>> audit
+<Audit as of ...: ... receivers, ... flagged, ... findings>
+>>> bool(audit.flagged["source"].str.startswith("src_").all())
+True
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from toolkit.audit.export import write_csv, write_excel
+from toolkit.audit.plot import plot_audit
+from toolkit.audit.result import AuditTables
+
+__all__ = ["Audit"]
+
+
+class Audit(AuditTables):
+    """The result of :func:`~toolkit.audit_receivers`: tables, findings and the context they
+    were made in (see :class:`~toolkit.audit.result.AuditTables`), and how to file them.
+
+    >>> audit.by_currency[["currency", "unapplied_major"]].shape[1]
+    2
+    """
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write an Excel workbook finance can file; returns the path: ``audit.to_excel("a.xlsx")``.
+
+        A cover sheet (totals per currency, as-of, account, mode, checks run) and one sheet per
+        table; money is formatted as money with the currency's decimals. The file is made 0600.
+        """
+        return write_excel(self, path)
+
+    def to_csv(self, folder: str | Path) -> dict[str, Path]:
+        """Write one CSV per table into ``folder``; returns name -> path: ``audit.to_csv("out")``."""
+        return write_csv(self, folder)
+
+    def plot(self, path: str | Path | None = None) -> Figure:
+        """Charts of unapplied funds by age per currency and findings per check: ``audit.plot()``.
+
+        Returns a matplotlib Figure (no pyplot state, renders in a notebook); with ``path`` it is
+        also saved as PNG.
+        """
+        return plot_audit(self, path)
+
+    def __repr__(self) -> str:
+        when = self.as_of.isoformat() if self.as_of is not None else "unknown"
+        return (
+            f"<Audit as of {when}: {len(self.sources)} receivers, "
+            f"{int((self.sources['flag_count'] > 0).sum()) if len(self.sources) else 0} flagged, "
+            f"{len(self.exceptions)} findings>"
+        )
+
+    def _repr_html_(self) -> str:
+        parts = [f"<p><b>{html.escape(repr(self))}</b></p>"]
+        parts.append(self.summary.to_html(index=False))
+        checks = self.checks[["title", "ran", "flagged"]]
+        parts.append(checks.to_html(index=False))
+        return "\n".join(parts)

@@ -1,0 +1,232 @@
+"""Apply a plan safely: side by side under the rate limit, journaled, resumable, undoable.
+
+Example::
+
+    plan = plan_metadata(df, set={"tier": "gold"})
+    preview = apply(plan, session, dry_run=True)   # re-reads every source, reports drift, writes nothing
+    outcome = apply(plan, session)                 # ok / skipped / failed / uncertain / drifted per row
+    outcome.failed                                 # rows to look at; apply(plan, session) again retries them
+    undo(outcome.journal, session)                 # restore the exact before state
+
+For every ready row apply re-reads the source (by the cheapest route, see
+:mod:`toolkit.changes.listing`; ``outcome.notes`` says which ran and the oldest state compared), compares
+it with the plan, then writes (:mod:`toolkit.changes.runner` does one row):
+
+- **drift**: if a field the row changes no longer has the plan's "before" value the row is refused
+  as ``drifted`` (``on_drift="overwrite"`` writes anyway, journaling the real before state);
+- **already done**: if the source already shows the planned state nothing is sent;
+- **runs and keys**: each apply is a run with an id of its own, recorded in the journal, and
+  every POST carries the key ``toolkit:<plan>:<run>:<source>:<action>``. Resuming a run that
+  stopped mid-request reuses that request's key; a new run gets new keys, so Stripe never
+  replays an old answer to a new change (after an undo, say). A row counts as applied only when
+  Stripe's answer (or a re-read, for a replayed or lost answer) shows the new state. Detach (a
+  DELETE, which takes no key) is made safe by re-reading.
+- **journal**: one record before each request and one after, flushed at once
+  (``./journals/<plan id>.jsonl``, mode 0600, one process at a time). Applying the same plan
+  again, or passing ``resume=<journal>``, skips the rows the journal shows done; rows an undo
+  restored are done no more. If the journal cannot be written (a full disk) nothing more is
+  sent and :class:`~toolkit.errors.JournalError` carries the Outcome and the resume call.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from toolkit.changes.execute import execute, run_notes, triage
+from toolkit.changes.guards import check_same_account, check_session
+from toolkit.changes.journal import Journal, journal_path, plan_record, run_end, run_start
+from toolkit.changes.journal_state import JournalState
+from toolkit.changes.listing import Listing, account_customers
+from toolkit.changes.outcome import OUTCOME_COLUMNS, Outcome
+from toolkit.changes.plan import Plan
+from toolkit.changes.resume import journal_state_for
+from toolkit.changes.runner import Runner
+from toolkit.changes.undo_book import UndoBook
+from toolkit.errors import InvalidInputError, JournalError
+from toolkit.fetch.loaded import LoadInfo
+from toolkit.progress import Progress, ProgressArg
+from toolkit.session import Session
+from toolkit.session.settings import check_bool
+
+__all__ = ["apply"]
+
+
+def _new_run_id() -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"run_{stamp}_{secrets.token_hex(3)}"
+
+
+def _open(
+    plan: Plan, session: Session, path: Path
+) -> tuple[Journal, UndoBook | None, JournalState | None]:
+    """Lock the journal (and, for an undo, the journal it undoes) and read where it stands."""
+    mask = getattr(session, "mask", None)
+    book = UndoBook(plan, path.parent, mask) if plan.undoes else None
+    try:
+        writer = Journal(path, mask=mask)
+    except BaseException:
+        if book is not None:
+            book.close()
+        raise
+    try:
+        state = journal_state_for(path, plan, session) if path.stat().st_size else None
+    except BaseException:
+        writer.close()
+        if book is not None:
+            book.close()
+        raise
+    return writer, book, state
+
+
+def apply(
+    plan: Plan,
+    session: Session,
+    *,
+    dry_run: bool = False,
+    journal: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    on_drift: str = "refuse",
+    progress: ProgressArg = True,
+    cancel: threading.Event | None = None,
+    max_workers: int | None = None,
+    hint: pd.DataFrame | LoadInfo | dict[str, Any] | None = None,
+) -> Outcome:
+    """Apply the ready rows of ``plan`` and return an :class:`Outcome` (one row per plan row).
+
+
+    - ``journal``: a file or folder (default ``./journals``; the file is ``<plan id>.jsonl``).
+      If that journal already exists the rows it shows done are skipped.
+    - ``resume``: a journal from an earlier run of this plan; its done rows are skipped.
+    - ``on_drift``: ``"refuse"`` (default) or ``"overwrite"``.
+    - ``progress``: True (tqdm bar), False, or ``callable(done, total, label)``.
+    - ``cancel``: a ``threading.Event``; once set no new request starts (also set on Ctrl-C,
+      which then re-raises after the journal is consistent).
+    - ``max_workers``: threads side by side (default ``session.max_workers``).
+    - ``hint``: a whole-account frame from load_sources (or its ``attrs["toolkit"]``); default
+      ``plan.loaded``. It tells apply the account's size, so it re-reads by listing the account
+      only when that takes fewer requests than by customer. It only changes how sources are
+      read, never what is compared.
+
+    Raises :class:`~toolkit.errors.LiveModeRefused` for a live session without ``allow_live``
+    (not for dry runs); :class:`~toolkit.errors.InvalidInputError` for a journal of another
+    plan, an edited journal, or a plan made on another account or mode;
+    :class:`~toolkit.errors.JournalError` when another process holds the journal or it cannot
+    be written (with the Outcome so far and the resume call).
+
+    >>> plan = toolkit.plan_metadata(sources.head(3), set={"reviewed": "2026-12"})
+    >>> preview = toolkit.apply(plan, session, dry_run=True, progress=False)
+    >>> preview.totals["would_apply"] + preview.totals["skipped"]
+    3
+    >>> toolkit.apply(plan, session, progress=False).ok
+    True
+    """
+    if not isinstance(plan, Plan):
+        raise InvalidInputError("apply() needs a Plan: build one with plan_metadata(...) etc.")
+    check_session(session, "apply()")
+    check_bool(dry_run, "dry_run")
+    if on_drift not in ("refuse", "overwrite"):
+        raise InvalidInputError(f"on_drift must be 'refuse' or 'overwrite', got {on_drift!r}.")
+    if not dry_run:
+        session.require_write()
+    loaded = plan.loaded or LoadInfo()
+    check_same_account(loaded.account, loaded.mode, session, f"The plan {plan.id}")
+    started = time.monotonic()
+    path = Path(resume) if resume is not None else journal_path(journal, plan.id)
+    if resume is not None and not path.exists():
+        raise InvalidInputError(f"No journal at {path} to resume from.")
+    resume_call = f"toolkit.apply(toolkit.load_plan({str(path)!r}), session, resume={str(path)!r})"
+    run_id = _new_run_id()
+    writer: Journal | None = None
+    book: UndoBook | None = None
+    if dry_run:
+        exists = path.exists() and path.stat().st_size > 0
+        state = journal_state_for(path, plan, session) if exists else None
+    else:
+        writer, book, state = _open(plan, session, path)
+    results, tasks = triage(plan, state)
+    try:
+        if writer is not None:
+            if state is None:
+                writer.write_plan(
+                    plan_record(plan, getattr(session, "account_label", None), session.mode)
+                )
+            writer.write(
+                run_start(run_id, rows=len(tasks), resume=state is not None, on_drift=on_drift)
+            )
+    except JournalError as exc:
+        if writer is not None:
+            writer.close()
+        if book is not None:
+            book.close()
+        raise JournalError(
+            f"{exc} Nothing was sent. Once the journal can be written, run: {resume_call}",
+            resume=resume_call,
+        ) from exc
+    stop = cancel if cancel is not None else threading.Event()
+    runner = Runner(
+        plan,
+        session,
+        run_id=run_id,
+        dry_run=dry_run,
+        journal=writer,
+        state=state,
+        on_drift=on_drift,
+        stop=stop,
+        settle=book.settle if book is not None else None,
+    )
+    label = f"{'checking' if dry_run else 'applying'} {plan.action}"
+    bar = Progress(progress, len(tasks), label)
+    workers = max(1, min(max_workers or getattr(session, "max_workers", 8), len(tasks) or 1))
+    customers = account_customers(hint if hint is not None else plan.loaded, session)
+    interrupted, listed = False, 0
+    listing_: Listing | None = None
+    try:
+        interrupted, listing_, listed = execute(
+            runner, tasks, results, workers=workers, customers=customers, bar=bar
+        )
+    finally:
+        df = pd.DataFrame([results[i] for i in sorted(results)], columns=OUTCOME_COLUMNS)
+        outcome = Outcome(
+            df=df,
+            plan=plan,
+            journal=None if dry_run else path,
+            dry_run=dry_run,
+            interrupted=interrupted,
+            seconds=time.monotonic() - started,
+            notes=run_notes(runner, listing_, listed),
+        )
+        failure = runner.failure or (book.failure if book is not None else None)
+        if writer is not None:
+            event = "interrupted" if interrupted else ("canceled" if stop.is_set() else "finish")
+            if failure is None and not writer.broken:
+                try:
+                    writer.write(run_end(event, outcome.totals))
+                except JournalError as exc:
+                    failure = exc
+            writer.close()
+        if book is not None:
+            book.close()
+    if failure is not None:
+        raise JournalError(
+            f"{failure} {outcome.headline()}. Rows not started were not sent. Free some space "
+            f"(or fix the folder), then resume with: {resume_call}",
+            outcome=outcome,
+            resume=resume_call,
+        )
+    if interrupted:
+        print(
+            f"Interrupted: {outcome.headline()}. The journal is consistent; resume with "
+            f"apply(plan, session, resume={str(path)!r}).",
+            file=sys.stderr,
+        )
+        raise KeyboardInterrupt
+    return outcome

@@ -1,0 +1,167 @@
+"""Running a plan's rows side by side: which rows need a request, the thread pool, the account
+listing when it is cheaper, and what the run says about itself.
+
+>>> results, tasks = triage(toolkit.plan_metadata(["src_1abc", "x"], set={"a": "1"}), None)
+>>> [r["result"] for r in results.values()], [row["source"] for _, row in tasks]
+(['skipped'], ['src_1abc'])
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import CancelledError as FutureCancelled
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from toolkit.changes.journal_state import JournalState
+from toolkit.changes.listing import (
+    LOOKAHEAD_PER_WORKER,
+    Listing,
+    by_customer_cost,
+    chunks,
+    listable,
+    use_listing,
+)
+from toolkit.changes.outcome import outcome_row
+from toolkit.changes.plan import Plan
+from toolkit.changes.rows import PlanRow
+from toolkit.changes.runner import MAX_STATE_AGE, Runner
+from toolkit.progress import Progress
+
+__all__ = ["execute", "run_notes", "triage"]
+
+Task = tuple[int, PlanRow]
+
+
+def triage(plan: Plan, state: JournalState | None) -> tuple[dict[int, dict[str, Any]], list[Task]]:
+    """Rows settled without a request (invalid, no-op, done in an earlier run) and rows to run."""
+    results: dict[int, dict[str, Any]] = {}
+    tasks: list[Task] = []
+    done = state.done if state else {}
+    for index, row in enumerate(plan.rows()):
+        key = (int(row["row"]), str(row["source"]))
+        if row["status"] == "invalid":
+            results[index] = outcome_row(row, "skipped", f"invalid in plan: {row['reason']}")
+        elif row["status"] == "noop":
+            results[index] = outcome_row(
+                row, "skipped", f"no change: {row['reason'] or 'nothing to do'}"
+            )
+        elif key in done:
+            end = done[key]
+            results[index] = outcome_row(
+                row,
+                "skipped",
+                "done in an earlier run (journal)",
+                end.get("request_id"),
+                None,
+                end.get("after"),
+            )
+        else:
+            tasks.append((index, row))
+    return results, tasks
+
+
+def execute(
+    runner: Runner,
+    tasks: list[Task],
+    results: dict[int, dict[str, Any]],
+    *,
+    workers: int,
+    customers: int | None,
+    bar: Progress,
+) -> tuple[bool, Listing | None, int]:
+    """Run ``tasks`` in a thread pool (and the account listing, when it is cheaper), filling
+    ``results``; returns (interrupted, listing, rows read by listing)."""
+    stop, change = runner.stop, runner.change
+    interrupted = False
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="toolkit-apply")
+    futures: dict[Future[list[tuple[int, dict]]], list[Task]] = {}
+    fresh: list[Future[list[tuple[int, dict]]]] = []
+    lock = threading.Lock()
+
+    def submit(chunk: list[Task], fn: Callable[..., Any], *args: Any) -> Any:
+        future = executor.submit(fn, *args)
+        with lock:
+            futures[future] = chunk
+            fresh.append(future)
+        return future
+
+    listed = [item for item in tasks if listable(change, item[1])]
+    if not listed or not use_listing(by_customer_cost(listed), customers):
+        listed = []
+    reader: threading.Thread | None = None
+    listing: Listing | None = None
+    try:
+        in_listing = {index for index, _ in listed}
+        for chunk in chunks(change, [t for t in tasks if t[0] not in in_listing]):
+            submit(chunk, runner.run_chunk, chunk)
+        if listed:
+            listing = Listing(
+                runner,
+                listed,
+                submit=submit,
+                lookahead=LOOKAHEAD_PER_WORKER * workers,
+                customers=customers,
+            )
+            reader = threading.Thread(target=listing.run, name="toolkit-apply-list", daemon=True)
+            reader.start()
+        pending: set[Future[list[tuple[int, dict]]]] = set()
+        while True:
+            alive = reader is not None and reader.is_alive()
+            with lock:
+                pending.update(fresh)
+                fresh.clear()
+            if not pending:
+                if not alive:
+                    break
+                assert reader is not None
+                reader.join(0.05)
+                continue
+            finished, pending = wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
+            for future in finished:
+                for index, result in future.result():
+                    results[index] = result
+                    bar.step()
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.set()
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        stop_now = interrupted or stop.is_set()
+        if reader is not None:
+            reader.join()
+        executor.shutdown(wait=True, cancel_futures=stop_now)
+        for future, chunk in futures.items():
+            try:
+                done_rows = dict(future.result())
+            except FutureCancelled:
+                done_rows = {}
+            for index, row in chunk:
+                if index not in results:
+                    results[index] = done_rows.get(index) or outcome_row(
+                        row, "canceled", "stopped before it started"
+                    )
+        for index, row in tasks:  # never handed to a worker
+            if index not in results:
+                results[index] = outcome_row(row, "canceled", "stopped before it started")
+        bar.close()
+    return interrupted, listing, len(listed)
+
+
+def run_notes(runner: Runner, listing: Listing | None, listed: int) -> list[str]:
+    notes = []
+    if listing is not None:
+        notes.append(
+            f"re-read {listing.handed} of {listed} sources by listing the account "
+            f"({listing.pages} customer pages, {listing.requests - listing.pages} continuations)"
+            + (f"; the listing stopped early: {listing.error}" if listing.error else "")
+        )
+    if runner.oldest or runner.stale:
+        notes.append(
+            f"the oldest state read in bulk and compared was {runner.oldest:.1f} s old "
+            f"(limit {MAX_STATE_AGE:.0f} s; {runner.stale} older ones read again by id)"
+        )
+    return notes

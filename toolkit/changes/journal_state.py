@@ -1,0 +1,228 @@
+"""Reading a journal back, and checking it: a journal is evidence.
+
+A line cut short by a crash is tolerated where a crash can leave one; anything else that does not
+fit (an unknown record, a row not in the plan, an action of another kind, a plan record that does
+not match its digest) raises :class:`~toolkit.errors.InvalidInputError` naming the file and line.
+
+>>> state = read_journal(outcome.journal)
+>>> len(state.done), len(state.unresolved)
+(2, 0)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit.changes.journal import END_RESULTS, RECORD_TYPES, RUN_EVENTS, digest_of
+from toolkit.changes.kinds import KINDS, rows_problems
+from toolkit.errors import InvalidInputError
+
+__all__ = ["JournalState", "read_journal"]
+
+_FIX = (
+    "A journal is evidence and is never repaired: restore it from a backup, or make a new plan "
+    "from fresh data (load_sources) and apply that."
+)
+
+
+Key = tuple[int, str]
+
+
+@dataclass
+class JournalState:
+    """What a journal says: the plan it belongs to and how far each row got."""
+
+    path: Path
+    plan: dict[str, Any] | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    begun: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    ended: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    undone: dict[Key, dict[str, Any]] = field(default_factory=dict)
+    damaged_lines: int = 0
+
+    @property
+    def plan_id(self) -> str | None:
+        """The id of the plan this journal records."""
+        return self.plan.get("plan_id") if self.plan else None
+
+    def _after_undo(self, key: Key, record: dict[str, Any]) -> bool:
+        undone = self.undone.get(key)
+        return undone is None or record["seq"] > undone["seq"]
+
+    @property
+    def done(self) -> dict[Key, dict[str, Any]]:
+        """Rows whose last end record says ok and that no undo restored since."""
+        return {
+            k: v
+            for k, v in self.ended.items()
+            if v.get("result") == "ok" and self._after_undo(k, v)
+        }
+
+    @property
+    def pending(self) -> dict[Key, dict[str, Any]]:
+        """Rows begun after their last end record: the request may or may not have landed."""
+        out = {}
+        for key, begin in self.begun.items():
+            end = self.ended.get(key)
+            if (end is None or end["seq"] < begin["seq"]) and self._after_undo(key, begin):
+                out[key] = begin
+        return out
+
+    @property
+    def unresolved(self) -> dict[Key, dict[str, Any]]:
+        """Rows whose request may have landed without the journal knowing: begun and not ended,
+        or ended canceled (stopped mid-request) or uncertain. Maps to their begin record."""
+        out = dict(self.pending)
+        for key, end in self.ended.items():
+            begin = self.begun.get(key)
+            if begin is None or begin["seq"] > end["seq"] or not self._after_undo(key, end):
+                continue
+            if end.get("result") in ("canceled", "uncertain"):
+                out[key] = begin
+        return out
+
+    def attempt_of(self, key: Key) -> str | None:
+        """The run whose key a resumed row must reuse: that of a request begun and never
+        answered (pending, or canceled mid-request); None when a new attempt is due."""
+        begin = self.begun.get(key)
+        if begin is None or not self._after_undo(key, begin):
+            return None
+        end = self.ended.get(key)
+        if end is None or end["seq"] < begin["seq"] or end.get("result") == "canceled":
+            return begin.get("run")
+        return None
+
+    def before_of(self, key: Key) -> Any:
+        """The state a row had right before the request that changed it (for undo)."""
+        begin = self.begun.get(key)
+        return begin.get("before") if begin else None
+
+
+def _fail(path: Path, line: int | None, problem: str) -> InvalidInputError:
+    where = f"{path}, line {line}" if line else str(path)
+    return InvalidInputError(f"{where}: {problem}. {_FIX}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_record(record: dict[str, Any], kind: str | None, rows: set[Key]) -> str | None:
+    """Why a record (other than the plan) is malformed for this journal, or None."""
+    rtype = record.get("type")
+    if rtype == "run":
+        if record.get("event") not in RUN_EVENTS:
+            return f"run event {record.get('event')!r} is not one of {', '.join(RUN_EVENTS)}"
+        return None
+    if rtype == "undo":
+        return None if record.get("event") in ("start", "finish") else "bad undo event"
+    if not _is_int(record.get("row")):
+        return f"row {record.get('row')!r} is not a whole number"
+    if not isinstance(record.get("source"), str):
+        return f"{rtype} record without a source id"
+    key = (record["row"], record["source"])
+    if key not in rows:
+        return f"row {key[0]} / {key[1]} is not a ready row of the plan"
+    action = KINDS[kind].action if kind in KINDS else None
+    if rtype in ("begin", "end") and record.get("action", action) != action:
+        return f"action {record['action']!r} does not fit a {kind} plan"
+    if rtype == "begin" and not isinstance(record.get("params"), dict):
+        return "begin record whose params are not a hash"
+    if rtype == "end" and record.get("result") not in END_RESULTS:
+        return f"result {record.get('result')!r} is not one of {', '.join(END_RESULTS)}"
+    return None
+
+
+def _check_plan(path: Path, line: int, record: dict[str, Any]) -> None:
+    if record.get("digest") != digest_of(record):
+        raise _fail(
+            path,
+            line,
+            "the plan record does not match its digest (it was edited, or written by a toolkit "
+            "before 0.2)",
+        )
+    if not isinstance(record.get("plan_id"), str):
+        raise _fail(path, line, "the plan record has no plan id")
+    problems = rows_problems(record.get("kind"), record.get("rows"))
+    kind = KINDS.get(record.get("kind"))  # type: ignore[arg-type]
+    if kind is not None and record.get("action") != kind.action:
+        problems.insert(0, f"action {record.get('action')!r} does not fit its kind")
+    if problems:
+        shown = "; ".join(problems[:3]) + (
+            f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        )
+        raise _fail(path, line, f"the plan's rows do not fit a {record.get('kind')} plan: {shown}")
+
+
+def read_journal(path: str | os.PathLike[str]) -> JournalState:
+    """Read and check a journal file; returns its :class:`JournalState`.
+
+    A line cut short by a crash is counted and skipped when it is the last one, or when the next
+    record starts a new run (or writes the plan record again). Anything else that does not fit,
+    or a plan record that does not match its digest, raises
+    :class:`~toolkit.errors.InvalidInputError` naming the file and the line.
+
+    ``read_journal("journals/plan_x.jsonl").done``
+    """
+    target = Path(path)
+    if not target.is_file():
+        raise InvalidInputError(f"No journal at {target}: pass the .jsonl file apply() wrote.")
+    raw = target.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise _fail(
+            target, bad_line, "this is not UTF-8 text, so not a journal the toolkit wrote"
+        ) from None
+    state = JournalState(path=target)
+    damaged: list[int] = []  # lines cut short, waiting for what follows them
+    ready: set[Key] = set()
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is data
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            damaged.append(number)
+            continue
+        if not isinstance(record, dict):
+            raise _fail(target, number, "a journal line holds one JSON object, this one does not")
+        rtype = record.get("type")
+        if rtype not in RECORD_TYPES:
+            raise _fail(target, number, f"unknown record type {rtype!r}")
+        restart = (rtype == "run" and record.get("event") == "start") or (
+            rtype == "plan" and state.plan is None
+        )
+        if damaged and not restart:
+            raise _fail(target, damaged[0], "this line is not a JSON record")
+        state.damaged_lines += len(damaged)
+        damaged.clear()
+        record["seq"] = number
+        if rtype == "plan":
+            if state.plan is not None:
+                raise _fail(target, number, "a second plan record")
+            _check_plan(target, number, record)
+            state.plan = record
+            ready = {(r["row"], r["source"]) for r in record["rows"] if r.get("status") == "ready"}
+            state.records.append(record)
+            continue
+        if state.plan is None:
+            raise _fail(target, number, f"a {rtype} record before the plan record")
+        problem = _check_record(record, state.plan.get("kind"), ready)
+        if problem:
+            raise _fail(target, number, problem)
+        state.records.append(record)
+        key = (record.get("row"), record.get("source"))
+        if rtype == "begin":
+            state.begun[key] = record  # type: ignore[index]
+        elif rtype == "end":
+            state.ended[key] = record  # type: ignore[index]
+        elif rtype == "undone":
+            state.undone[key] = record  # type: ignore[index]
+    state.damaged_lines += len(damaged)
+    return state

@@ -1,0 +1,247 @@
+"""Choosing how apply() re-reads a plan's sources, and the account listing that reads them in bulk.
+
+Reads and writes share the session's one rate limiter, so reads are made by the cheapest route:
+
+- **by listing the account** when the plan touches many customers: customer pages of 100 with
+  their sources embedded (continued for a customer only while two or more of its planned rows
+  are missing), run ahead of the writes in a pipeline: each planned source goes to a writer as
+  soon as its page is read. A plan made from the whole-account frame of load_sources (or a
+  selection of it) carries the account's size (``plan.loaded``), so apply lists only when that
+  takes fewer requests than reading by customer; without that hint it tries when reading by
+  customer would take 16 requests or more, and stops once its pages have cost as much as
+  reading the rest by customer;
+- **by customer**: rows of one customer, up to 8 at a time, with one request to its source list;
+- **by id**: one GET per source; always for sources without a customer, for a customer's only
+  planned row, and for every source the other routes did not return (detached or moved since
+  the plan).
+
+>>> by_customer_cost(Counter({"cus_1": 9, "cus_2": 1}))
+3
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from toolkit.changes.kind_base import ChangeKind
+from toolkit.changes.rows import PlanRow
+from toolkit.changes.runner import Runner
+from toolkit.errors import Cancelled
+from toolkit.fetch.loaded import LoadInfo
+from toolkit.session import Session
+
+__all__ = [
+    "CHUNK_ROWS",
+    "LISTING_MIN_REQUESTS",
+    "LISTING_PAGE",
+    "LOOKAHEAD_PER_WORKER",
+    "Listing",
+    "account_customers",
+    "by_customer_cost",
+    "chunks",
+    "listable",
+    "use_listing",
+]
+
+
+#: Rows of one customer re-read together with one list request (then written one by one).
+CHUNK_ROWS = 8
+#: Without a size hint the account listing is tried only when re-reading by customer would
+#: take at least this many requests.
+LISTING_MIN_REQUESTS = 16
+#: Rows the account listing hands to the writers ahead of them, per worker (the pipeline depth).
+LOOKAHEAD_PER_WORKER = 8
+#: Customers per page of the account listing (Stripe's largest page).
+LISTING_PAGE = 100
+
+
+def by_customer_cost(rows: Any) -> int:
+    """Requests re-reading rows by customer takes: one list per chunk of CHUNK_ROWS rows of a
+    customer (a lone row: one GET). ``rows``: (index, row) pairs, or a customer -> rows Counter."""
+    counts = rows if isinstance(rows, Counter) else Counter(str(r["customer"]) for _, r in rows)
+    return sum(-(-n // CHUNK_ROWS) for n in counts.values() if n > 0)
+
+
+def account_customers(hint: Any, session: Session) -> int | None:
+    """How many customers the account has, from a whole-account load_sources frame (or its
+    :class:`~toolkit.LoadInfo`) of the same account; None when the hint does not say."""
+    info = hint if isinstance(hint, LoadInfo) else LoadInfo.from_attrs(hint)
+    if info is None:
+        return None
+    return info.covers_account(getattr(session, "account_label", None))
+
+
+def use_listing(cost: int, customers: int | None) -> bool:
+    """Re-read by listing the account? Yes when its pages take fewer requests than re-reading by
+    customer (``cost``); without a size hint, try it when ``cost`` is big enough (it stops early
+    when it turns out dearer, see :class:`_Listing`)."""
+    if customers is None:
+        return cost >= LISTING_MIN_REQUESTS
+    return -(-customers // LISTING_PAGE) < cost
+
+
+class Listing:
+    """Re-read the plan's sources by listing the account's customers, 100 a page with their
+    first 10 sources embedded, and hand each planned source to a writer as soon as it is read.
+
+    - A customer whose embedded list has more is continued only while at least two of its
+      planned rows are still missing, and for at most as many pages as re-reading them by
+      customer would take; a lone missing row is read by id.
+    - At most ``lookahead`` rows wait for a writer, so reads run ahead of the writes by about
+      that many rows plus one response.
+    - It stops once every planned source is found, or when the next customer page is not worth
+      it: with the account's size known (``customers``, from a load_sources frame), when the
+      pages left would cost as many requests as re-reading the customers not listed yet by
+      customer; without it, once the pages already read cost that much (so it never costs more
+      than about twice the by-customer re-read).
+
+    Rows it did not hand over (detached or moved since the plan, or not reached) are then
+    re-read by customer or by id as usual.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        rows: list[tuple[int, PlanRow]],
+        *,
+        submit: Callable[..., Future[list[tuple[int, dict]]]],
+        lookahead: int,
+        customers: int | None,
+    ) -> None:
+        self.runner = runner
+        self.session = runner.session
+        self.stop = runner.stop
+        self.submit = submit
+        self.customers = customers
+        self.wanted = {str(row["source"]): (index, row) for index, row in rows}
+        self.open: Counter[str] = Counter(str(row["customer"]) for _, row in rows)
+        self.unlisted: Counter[str] = Counter(self.open)  # open rows of customers not listed yet
+        self.listed = 0  # customers listed
+        self.slots = threading.BoundedSemaphore(max(1, lookahead))
+        self.requests = 0
+        self.pages = 0
+        self.handed = 0  # rows found by the listing and handed to a writer
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        """List, hand over, then send what was not found the usual way (a thread's target)."""
+        try:
+            self._list()
+        except Cancelled:
+            return
+        except Exception as exc:  # the rest is re-read by customer or by id
+            self.error = exc
+        if self.stop.is_set():
+            return
+        rest = sorted(self.wanted.values(), key=lambda item: item[0])
+        self.wanted = {}
+        for chunk in chunks(self.runner.change, rest):
+            self.submit(chunk, self.runner.run_chunk, chunk)
+
+    def _next_page_worth_it(self) -> bool:
+        remaining = by_customer_cost(self.unlisted)
+        if remaining == 0 or self.stop.is_set():
+            return False
+        customers = self.customers
+        if customers is not None and self.listed < customers:  # pages left, as the hint says
+            return -(-(customers - self.listed) // LISTING_PAGE) < remaining
+        return self.pages < remaining  # no hint, or more customers than it said
+
+    def _customers(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        return self.session.list_customers(params, cancel=self.stop)
+
+    def _sources_of(self, customer: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        return self.session.list_customer_sources(customer, params, cancel=self.stop)
+
+    def _list(self) -> None:
+        params: dict[str, Any] = {"limit": LISTING_PAGE, "expand": ["data.sources"]}
+        while self.wanted and self._next_page_worth_it():
+            read_at = time.monotonic()
+            page = self._customers(params)
+            self.pages += 1
+            data = page.get("data") or []
+            for cus in data:
+                cid = cus.get("id")
+                if not isinstance(cid, str):
+                    continue
+                self.listed += 1
+                self.unlisted.pop(cid, None)
+                embedded = cus.get("sources")
+                if not isinstance(embedded, dict):
+                    self._customer(cid, None)
+                    continue
+                last = None
+                for obj in embedded.get("data") or ():
+                    if obj.get("object") == "source":
+                        last = obj.get("id")
+                        self._hand(obj, cid, read_at)
+                if embedded.get("has_more"):
+                    self._customer(cid, last)
+            if not page.get("has_more") or not data:
+                return
+            params = {**params, "starting_after": data[-1]["id"]}
+
+    def _customer(self, cid: str, after: str | None) -> None:
+        """Continue one customer's source list while two or more of its planned rows are
+        missing, for at most as many pages as re-reading them by customer would take."""
+        params: dict[str, Any] = {"object": "source", "limit": LISTING_PAGE}
+        if after is not None:
+            params["starting_after"] = after
+        budget = -(-self.open.get(cid, 0) // CHUNK_ROWS)
+        while self.open.get(cid, 0) >= 2 and budget > 0 and not self.stop.is_set():
+            budget -= 1
+            read_at = time.monotonic()
+            page = self._sources_of(cid, params)
+            data = page.get("data") or []
+            for obj in data:
+                if obj.get("object") == "source":
+                    self._hand(obj, cid, read_at)
+            if not page.get("has_more") or not data:
+                return
+            params = {**params, "starting_after": data[-1]["id"]}
+
+    def _hand(self, obj: dict[str, Any], cid: str, read_at: float) -> None:
+        item = self.wanted.pop(str(obj.get("id")), None)
+        if item is None:
+            return
+        index, row = item
+        self.open[str(row["customer"])] -= 1
+        if self.unlisted.get(str(row["customer"])):  # listed under another customer
+            self.unlisted[str(row["customer"])] -= 1
+        if not obj.get("customer"):
+            obj = {**obj, "customer": cid}
+        while not self.slots.acquire(timeout=0.1):
+            if self.stop.is_set():
+                raise Cancelled()
+        future = self.submit([item], self.runner.run_one, index, row, obj, read_at)
+        self.handed += 1
+        future.add_done_callback(lambda _done: self.slots.release())
+
+
+def chunks(change: ChangeKind, tasks: list[tuple[int, PlanRow]]) -> list[list[tuple[int, PlanRow]]]:
+    """Split the rows to run into work items: rows of the same customer in chunks of up to
+    CHUNK_ROWS (read with one list request), every other row on its own; in plan order."""
+    by_customer: dict[str, list[tuple[int, PlanRow]]] = {}
+    out: list[list[tuple[int, PlanRow]]] = []
+    for index, row in tasks:
+        if listable(change, row):
+            by_customer.setdefault(str(row["customer"]), []).append((index, row))
+        else:
+            out.append([(index, row)])
+    for items in by_customer.values():
+        out.extend(items[i : i + CHUNK_ROWS] for i in range(0, len(items), CHUNK_ROWS))
+    out.sort(key=lambda chunk: chunk[0][0])
+    return out
+
+
+def listable(change: ChangeKind, row: PlanRow) -> bool:
+    """Can this row's source be re-read with its customer's list (it is attached to one)?"""
+    customer = row.get("customer")
+    return change.reads_by_customer and isinstance(customer, str) and bool(customer)

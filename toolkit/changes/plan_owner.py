@@ -1,0 +1,131 @@
+"""Plans that change owner details (email, name, phone, address) on every source.
+
+>>> plan = toolkit.plan_owner(["src_1abc"], email="billing@example.com", address_country="us")
+>>> plan.df.loc[0, "params"]
+{'owner': {'email': 'billing@example.com', 'address': {'country': 'US'}}}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from toolkit.changes.kinds import KINDS
+from toolkit.changes.plan import Plan, make_plan
+from toolkit.changes.rows import PlanRow, quote
+from toolkit.changes.rules import (
+    EMAIL,
+    OWNER_FIELDS,
+    blank,
+    owner_params,
+    sendable_text,
+)
+from toolkit.changes.sources import SourceState, rows_per_source, state_row
+from toolkit.errors import InvalidInputError
+
+__all__ = ["plan_owner"]
+
+
+_OWNER_ALIASES = {
+    **{name: name for name in OWNER_FIELDS},
+    **{name.replace(".", "_"): name for name in OWNER_FIELDS},
+    **{"owner_" + name.replace(".", "_"): name for name in OWNER_FIELDS},
+}
+
+
+def _owner_row(number: int, state: SourceState, flat: dict[str, Any], notes: list[str]) -> PlanRow:
+    """The plan row of one source for the owner fields ``flat`` (None clears a field)."""
+    action = KINDS["owner"].action
+    before = state.owner if state.known and state.owner is not None else None
+    if before is None:
+        send = {k: ("" if v is None else v) for k, v in flat.items()}
+        change = "; ".join(
+            f"{'clear' if v is None else 'set'} owner.{k}" + ("" if v is None else f"={quote(v)}")
+            for k, v in flat.items()
+        )
+        return state_row(
+            number,
+            state,
+            action,
+            {"owner": owner_params(send)},
+            None,
+            None,
+            "ready",
+            "",
+            change + " (current values unknown)",
+        )
+    after = {**before, **flat}
+    diff = {k: ("" if v is None else v) for k, v in flat.items() if before.get(k) != v}
+    if not diff:
+        return state_row(number, state, action, {}, before, after, "noop", "no change", "")
+    change = "; ".join(
+        f"{'clear' if flat[k] is None else 'set'} owner.{k}: "
+        f"{quote(before.get(k))} → {quote(flat[k])}"
+        for k in diff
+    )
+    if notes:
+        change += "; " + "; ".join(notes)
+    return state_row(
+        number, state, action, {"owner": owner_params(diff)}, before, after, "ready", "", change
+    )
+
+
+def plan_owner(sources: Any, **fields: Any) -> Plan:
+    """Plan the same owner change on every source: email, name, phone and address fields.
+
+    ``plan_owner(df, email="billing@example.com", address_country="US")``
+    ``plan_owner(df, address={"city": "Berlin", "line2": None})``
+
+    Field names: ``email, name, phone, address_line1, address_line2, address_city, address_state,
+    address_postal_code, address_country`` (or ``address={...}``). None or ``""`` clears a field.
+    Numbers are converted to text (noted); other types and unknown fields raise
+    :class:`~toolkit.errors.InvalidInputError`.
+
+    >>> toolkit.plan_owner(["src_1abc"], email="billing@example.com").counts["ready"]
+    1
+    """
+    flat: dict[str, Any] = {}
+    address = fields.pop("address", None)
+    if address is not None:
+        if not isinstance(address, Mapping):
+            raise InvalidInputError("address must be a dict like {'city': 'Berlin'}.")
+        for key, value in address.items():
+            fields[f"address_{key}"] = value
+    unknown = [name for name in fields if name not in _OWNER_ALIASES]
+    if unknown:
+        allowed = ", ".join(n.replace(".", "_") for n in OWNER_FIELDS)
+        raise InvalidInputError(f"Unknown owner field(s) {unknown}: use {allowed}.")
+    notes: list[str] = []
+    problems: list[str] = []
+    for name, value in fields.items():
+        target = _OWNER_ALIASES[name]
+        if blank(value) or value == "":
+            flat[target] = None
+            continue
+        try:
+            text, note = sendable_text(value, name)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if note:
+            notes.append(f"{name}: {note}")
+        text = text.strip()
+        if target == "email" and not EMAIL.fullmatch(text):
+            problems.append(
+                f"email {text!r} does not look like an email address (name@example.com)"
+            )
+        if target == "address.country" and not re.fullmatch(r"[A-Za-z]{2}", text):
+            problems.append(f"address_country {text!r} must be a two-letter code like 'US'")
+        if len(text) > 5000:
+            problems.append(f"{name} is {len(text)} characters long (Stripe allows 5000)")
+        flat[target] = text.upper() if target == "address.country" else text
+    if problems:
+        raise InvalidInputError("Cannot plan this owner change: " + "; ".join(problems))
+    if not flat:
+        raise InvalidInputError("Nothing to change: pass e.g. email='...' or address_city='...'.")
+
+    rows = rows_per_source(
+        sources, KINDS["owner"].action, lambda number, state: _owner_row(number, state, flat, notes)
+    )
+    return make_plan("owner", rows, notes, sources)

@@ -1,0 +1,115 @@
+"""Undo a journaled metadata or owner change, exactly, and record it in the plan's journal.
+
+``undo(journal, session)`` restores every row the journal shows applied (and not undone since)
+to the state it had right before the request that changed it. Rows whose request was in flight
+when the run stopped (begun but not ended, canceled mid-request, uncertain) are read again:
+what landed is undone, what had not landed needs nothing, and a source that shows neither the
+state before nor the planned one is reported ``uncertain`` and left as it is.
+
+The inverse is a plan of its own (id ``<plan id>-undo-<hex>``, journal next to the original)
+applied by :func:`toolkit.apply`; each row it restores is recorded in the original journal
+(an ``undone`` record), so a later apply of the same plan writes those rows again. Example::
+
+>>> toolkit.undo(outcome.journal, session, dry_run=True, progress=False).totals["would_apply"]
+2
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from toolkit.changes.apply import apply
+from toolkit.changes.guards import check_same_account, check_session
+from toolkit.changes.journal_state import read_journal
+from toolkit.changes.kinds import kind_of
+from toolkit.changes.outcome import Outcome
+from toolkit.changes.plan import Plan
+from toolkit.changes.resume import missing_plan
+from toolkit.changes.rows import PLAN_COLUMNS
+from toolkit.errors import InvalidInputError
+from toolkit.progress import ProgressArg
+from toolkit.session import Session
+
+__all__ = ["undo"]
+
+
+def undo(
+    journal: str | os.PathLike[str],
+    session: Session,
+    *,
+    progress: ProgressArg = True,
+    cancel: threading.Event | None = None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Undo the metadata or owner changes a journal shows applied, restoring the exact before
+    state (keys that did not exist are unset again). Returns the Outcome of the inverse plan.
+
+    ``undo(path, session, dry_run=True)`` previews it.
+
+    Rows in flight when the run stopped are read again first (see the module docstring). A field
+    changed by someone else since is refused as drifted. Detach cannot be undone (the source is
+    consumed) and attach is not undone (detaching would consume the source): both raise
+    :class:`~toolkit.errors.InvalidInputError`; a journal another process holds raises
+    :class:`~toolkit.errors.JournalError`.
+
+    >>> back = toolkit.undo(outcome.journal, session, progress=False)
+    >>> back.headline()
+    'Undo of plan_... (undo plan_...-undo-...): 2 ok, 0 failed'
+    >>> toolkit.undo(outcome.journal, session, progress=False).totals["ok"]  # nothing left
+    0
+    """
+    check_session(session, "undo()")
+    state = read_journal(journal)
+    if state.plan is None:
+        raise missing_plan(Path(journal))
+    header = state.plan
+    kind = str(header.get("kind"))
+    change = kind_of(kind)
+    if change.undo_refusal is not None:
+        raise InvalidInputError(f"{change.undo_refusal} (journal {journal})")
+    check_same_account(header.get("account"), header.get("mode"), session, f"the journal {journal}")
+    plan_rows = {
+        (int(r["row"]), str(r["source"])): r for r in header["rows"] if r.get("status") == "ready"
+    }
+    done, unresolved = state.done, state.unresolved
+    rows, in_flight = [], []
+    for key in sorted(set(done) | set(unresolved)):
+        base, before = plan_rows.get(key), state.before_of(key)
+        if base is None or before is None:
+            continue
+        if key in done:
+            after = done[key].get("after")
+        else:
+            after = change.expected_after(before, base["params"])
+        if after is None:
+            continue
+        inverse = change.inverse(base, before, after)
+        if inverse is not None:
+            rows.append(inverse)
+            if key in unresolved:
+                in_flight.append(list(key))
+    undo_id = f"{header['plan_id']}-undo-{secrets.token_hex(3)}"
+    plan = Plan(
+        id=undo_id,
+        kind=kind,
+        df=pd.DataFrame(rows, columns=PLAN_COLUMNS),
+        notes=[f"undo of {header['plan_id']}"],
+        undoes={
+            "plan_id": header["plan_id"],
+            "journal": Path(journal).name,
+            "unresolved": in_flight,
+        },
+    )
+    return apply(
+        plan,
+        session,
+        dry_run=dry_run,
+        journal=Path(journal).parent / f"{undo_id}.jsonl",
+        progress=progress,
+        cancel=cancel,
+    )

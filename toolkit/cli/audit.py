@@ -1,0 +1,173 @@
+"""``python -m toolkit audit``: the receiver balance audit, headless.
+
+Examples::
+
+    python -m toolkit audit --out exports/audit.xlsx                  # sandbox unless a key is set
+    python -m toolkit audit --snapshot snapshots/2026-11-01.parquet --out exports/audit.xlsx
+    python -m toolkit audit --out exports/audit.xlsx --csv exports/audit --png exports/audit.png
+    python -m toolkit audit --out exports/audit.xlsx --ids detached.txt   # plus sources known by id only
+
+Against an account (or the sandbox) it fetches every source and the transactions of the receivers;
+from a snapshot it audits the saved sources as of the snapshot's time (no transaction checks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import InvalidInputError
+
+__all__ = ["add_arguments", "run"]
+
+DEFAULT_OUT = "exports/audit.xlsx"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the audit options to ``parser``: ``add_arguments(sub.add_parser("audit"))``."""
+    parser.add_argument(
+        "--out", default=None, help=f"Excel workbook to write (default {DEFAULT_OUT} unless --csv)"
+    )
+    parser.add_argument(
+        "--snapshot", default=None, help="audit a saved snapshot instead of fetching"
+    )
+    parser.add_argument(
+        "--csv", default=None, metavar="FOLDER", help="also write one CSV per table"
+    )
+    parser.add_argument("--png", default=None, metavar="PATH", help="also save the charts as PNG")
+    parser.add_argument(
+        "--as-of",
+        default=None,
+        help="audit date, e.g. 2026-11-01T00:00:00Z (default: snapshot time)",
+    )
+    parser.add_argument(
+        "--pending-days",
+        type=int,
+        default=30,
+        help="days a pending source may hold funds before it is flagged (default 30)",
+    )
+    parser.add_argument(
+        "--no-transactions",
+        action="store_true",
+        help="do not fetch source transactions (skips the reconciliation checks)",
+    )
+    parser.add_argument(
+        "--account", default=None, help="connected account id (acct_...) to audit, if any"
+    )
+    parser.add_argument(
+        "--ids",
+        default=None,
+        metavar="FILE",
+        help="also audit these source ids (one per line, or a CSV with an 'id' column): "
+        "sources detached from their customer can only be reached by id",
+    )
+
+
+def read_ids(path: str | Path) -> list[str]:
+    """Source ids from a text file (one per line) or a CSV with an ``id`` column.
+
+    Example: ``read_ids("detached.txt") == ["src_1", "src_2"]``.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise InvalidInputError(f"No id file at {file}: pass a file with one source id per line.")
+    if file.suffix.lower() == ".csv":
+        import pandas as pd
+
+        table = pd.read_csv(file, dtype=str)
+        column = "id" if "id" in table.columns else table.columns[0]
+        values = [str(v).strip() for v in table[column].dropna()]
+    else:
+        values = [line.strip() for line in file.read_text().splitlines()]
+    ids = [v for v in values if v and not v.startswith("#")]
+    bad = [v for v in ids if not v.startswith("src_")]
+    if bad:
+        raise InvalidInputError(
+            f"{file} holds {len(bad)} value(s) that are not source ids (src_...), e.g. {bad[0]!r}."
+        )
+    return list(dict.fromkeys(ids))
+
+
+def _progress() -> bool:
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, Any]:
+    extra_ids = read_ids(args.ids) if args.ids else []
+    if args.snapshot and extra_ids:
+        raise InvalidInputError(
+            "--ids adds sources fetched by id, which a saved snapshot cannot do: use one or the "
+            "other (or save a snapshot that already holds those sources)."
+        )
+    if args.snapshot:
+        from toolkit.fetch import load_snapshot
+
+        path = Path(args.snapshot)
+        if not path.exists():
+            raise InvalidInputError(f"No snapshot at {path}: pass the path of a saved snapshot.")
+        return load_snapshot(path), None
+
+    from toolkit.fetch import LoadInfo, load_source_transactions, load_sources
+    from toolkit.session import connect
+
+    with connect(stripe_account=args.account, quiet=True) as session:
+        print(f"Fetching sources from {session.account_label} ...", file=sys.stderr, flush=True)
+        sources = load_sources(session, progress=_progress())
+        if extra_ids:
+            import pandas as pd
+
+            known = set(sources["id"])
+            wanted = [i for i in extra_ids if i not in known]
+            if wanted:
+                by_id = load_sources(session, ids=wanted, progress=_progress())
+                attrs = dict(sources.attrs)
+                sources = pd.concat([sources, by_id], ignore_index=True)
+                sources.attrs = attrs
+                missing = (LoadInfo.from_attrs(by_id) or LoadInfo()).missing_ids
+                if missing:
+                    print(f"  note: {len(missing)} id(s) not found: {', '.join(missing[:5])}")
+        transactions = None
+        if not args.no_transactions:
+            receivers = sources[sources["flow"] == "receiver"]
+            transactions = load_source_transactions(session, receivers, progress=_progress())
+    return sources, transactions
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the audit described by parsed ``args``; returns the exit code (0 when written)."""
+    from toolkit.audit import audit_receivers
+
+    if args.pending_days < 0:
+        raise InvalidInputError("--pending-days must be 0 or more.")
+    out = args.out if args.out or args.csv else DEFAULT_OUT
+    sources, transactions = _load(args)
+    audit = audit_receivers(sources, transactions, as_of=args.as_of, pending_days=args.pending_days)
+    when = audit.as_of.isoformat() if audit.as_of is not None else "unknown"
+    flagged = int((audit.sources["flag_count"] > 0).sum()) if len(audit.sources) else 0
+    print(
+        f"Audited {len(audit.sources)} receiver sources as of {when}: "
+        f"{flagged} with findings, {len(audit.exceptions)} findings in all."
+    )
+    for _, row in audit.by_currency.iterrows():
+        print(
+            f"  {str(row['currency']).upper()}: unapplied {row['unapplied_major']} "
+            f"across {row['receivers']} receivers"
+        )
+    for note in audit.notes:
+        print(f"  note: {note}")
+    if not args.snapshot and not args.ids:
+        print(
+            "  note: sources detached from their customer are reachable by id only; "
+            "add them with --ids FILE."
+        )
+    if out:
+        print(f"Wrote {audit.to_excel(out)}")
+    if args.csv:
+        written = audit.to_csv(args.csv)
+        print(f"Wrote {len(written)} CSV files to {args.csv}")
+    if args.png:
+        audit.plot(args.png)
+        print(f"Wrote {args.png}")
+    return 0

@@ -1,0 +1,138 @@
+"""``python -m toolkit export``: every source (or a selection) to a Parquet snapshot or a CSV file.
+
+Examples::
+
+    python -m toolkit export                                   # exports/sources.parquet
+    python -m toolkit export --out exports/sources.csv --customers cus_1,cus_2
+    python -m toolkit export --out exports/some.parquet --ids-file ids.txt
+    python -m toolkit export --out snapshots/q1.parquet --created-from 2026-01-01 --created-to 2026-04-01
+
+The key comes from ``STRIPE_API_KEY`` (or ``.env``); without one it runs against the built-in
+sandbox. Files are written readable by the user only: they hold customer data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import InvalidInputError
+
+__all__ = ["DEFAULT_OUT", "add_arguments", "run"]
+
+#: Where the export goes unless ``--out`` says otherwise (git-ignored, created 0700).
+DEFAULT_OUT = "exports/sources.parquet"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the export options to ``parser``: ``add_arguments(subparsers.add_parser("export"))``."""
+    parser.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        help="file to write: *.parquet (a snapshot, reloadable exactly) or *.csv "
+        f"(default {DEFAULT_OUT}, in the git-ignored exports/ folder)",
+    )
+    parser.add_argument(
+        "--customers",
+        action="append",
+        default=None,
+        metavar="IDS",
+        help="only these customers' sources (comma-separated cus_... ids; may repeat)",
+    )
+    parser.add_argument(
+        "--ids-file",
+        default=None,
+        metavar="PATH",
+        help="only these sources: a text file with one src_... id per line (detached ones too)",
+    )
+    parser.add_argument(
+        "--created-from",
+        default=None,
+        metavar="WHEN",
+        help="only customers created at or after this date/time (UTC), e.g. 2026-01-01",
+    )
+    parser.add_argument(
+        "--created-to",
+        default=None,
+        metavar="WHEN",
+        help="only customers created before this date/time (UTC, exclusive)",
+    )
+    parser.add_argument(
+        "--account", default=None, help="a connected account id (acct_...) to export from"
+    )
+    parser.add_argument(
+        "--no-metadata-columns",
+        action="store_true",
+        help="keep metadata as one dict column, without a column per key",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _customers(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not ids:
+        raise InvalidInputError("--customers needs customer ids like cus_123 (comma-separated).")
+    return ids
+
+
+def _ids_file(path: str | None) -> list[str] | None:
+    if path is None:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise InvalidInputError(f"--ids-file: no file at {file}.")
+    ids: list[str] = []
+    for line in file.read_text(encoding="utf-8").splitlines():
+        text = line.split("#", 1)[0]
+        ids.extend(part.strip() for part in text.replace(",", " ").split() if part.strip())
+    if not ids:
+        raise InvalidInputError(f"--ids-file: {file} holds no source ids (one src_... per line).")
+    return ids
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the sources the arguments select and write them; returns the exit code.
+
+    Example: ``run(build_parser().parse_args(["export", "--out", "s.parquet"]))``.
+    """
+    from toolkit.fetch import LoadInfo, load_sources, save_snapshot, write_sources_csv
+    from toolkit.session import connect
+
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise InvalidInputError(f"--out must end in .parquet or .csv, not {out.name!r}.")
+    customers = _customers(args.customers)
+    ids = _ids_file(args.ids_file)
+    created: Any = None
+    if args.created_from or args.created_to:
+        created = (args.created_from, args.created_to)
+    progress = not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
+    with connect(stripe_account=args.account, quiet=args.quiet) as session:
+        print(f"Exporting sources from {session.account_label} ...", file=sys.stderr, flush=True)
+        df = load_sources(
+            session,
+            customers=customers,
+            ids=ids,
+            created=created,
+            progress=progress,
+            metadata_columns=not args.no_metadata_columns,
+        )
+    if suffix == ".parquet":
+        save_snapshot(df, out)
+    else:
+        write_sources_csv(df, out)
+    info = LoadInfo.from_attrs(df) or LoadInfo()
+    print(f"Wrote {len(df):,} sources from {info.account} to {out}")
+    for missing, what in (
+        (info.missing_ids, "source ids"),
+        (info.missing_customers, "customer ids"),
+    ):
+        if missing:
+            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+            print(f"warning: {len(missing)} {what} not found: {shown}", file=sys.stderr)
+    return 0

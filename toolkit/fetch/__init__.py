@@ -1,0 +1,35 @@
+"""The fetch wing: every source of an account (or of chosen customers, or given ids) into one
+typed DataFrame, the receivers' transactions, snapshots and diffs, filters, CSV.
+
+- :mod:`~toolkit.fetch.load` pages sources (``iter_sources``, ``load_sources``), with
+  :mod:`~toolkit.fetch.pool` (reads side by side), :mod:`~toolkit.fetch.windows` (``created``
+  windows) and :mod:`~toolkit.fetch.inputs` (arguments checked);
+- :mod:`~toolkit.fetch.transactions` lists source transactions;
+- :mod:`~toolkit.fetch.schema` and :mod:`~toolkit.fetch.frame`: the frame's columns and dtypes,
+  and how it is built;
+- :mod:`~toolkit.fetch.loaded`: what a load records (:class:`LoadInfo`);
+- :mod:`~toolkit.fetch.snapshot`, :mod:`~toolkit.fetch.select`,
+  :mod:`~toolkit.fetch.sources_csv`: Parquet snapshots and diffs, filters and totals, CSV.
+
+It reads Stripe only through the session's typed methods.
+"""
+
+from toolkit.fetch.load import iter_sources, load_sources
+from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.select import filter_sources, totals_by_currency
+from toolkit.fetch.snapshot import diff_snapshots, load_snapshot, save_snapshot
+from toolkit.fetch.sources_csv import write_sources_csv
+from toolkit.fetch.transactions import load_source_transactions
+
+__all__ = [
+    "LoadInfo",
+    "diff_snapshots",
+    "filter_sources",
+    "iter_sources",
+    "load_snapshot",
+    "load_source_transactions",
+    "load_sources",
+    "save_snapshot",
+    "totals_by_currency",
+    "write_sources_csv",
+]

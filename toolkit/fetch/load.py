@@ -1,0 +1,360 @@
+"""Page every source of an account (or of chosen customers, or given ids) into a DataFrame.
+
+Stripe has no account-wide source list: sources hang off customers. The account-wide load lists
+customers 100 at a time with their first 10 payment sources embedded, splits the listing into
+``created`` windows that are paged side by side (:mod:`toolkit.fetch.windows`), and continues,
+side by side, each customer whose embedded list has more (:mod:`toolkit.fetch.pool`). Every
+request goes through the session's one rate limiter and its retries. Every source comes out
+exactly once, with its customer.
+
+It runs in plain threads (no asyncio), so it works inside a running Jupyter kernel; a kernel
+interrupt or a set ``cancel`` event stops it promptly and leaves no thread behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
+from toolkit.fetch.frame import SourcesBuilder, paused_gc
+from toolkit.fetch.inputs import Created, created_range, id_list, in_order
+from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
+from toolkit.fetch.windows import PAGE_SIZE, Window, Windows
+from toolkit.progress import Progress, ProgressArg
+from toolkit.redact import redact_source
+from toolkit.session import Session
+
+__all__ = ["iter_sources", "load_sources", "now_of"]
+
+BATCH = 2000  # sources converted to columns at a time while the load goes on
+
+
+def now_of(session: Session) -> datetime:
+    """The time a load is stamped with (the sandbox's data clock in sandbox mode)."""
+    now = getattr(session, "now", None)
+    return now() if callable(now) else datetime.now(tz=UTC)
+
+
+class SourceFetch:
+    """One load: turns responses into sources and follow-up reads (runs in the caller's thread)."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        customers: list[str] | None,
+        ids: list[str] | None,
+        created: tuple[int | None, int | None],
+        progress: ProgressArg,
+        cancel: threading.Event | None,
+    ) -> None:
+        self.session = session
+        self.customer_ids = customers
+        self.customer_set = set(customers) if customers is not None else None
+        self.ids = ids
+        self.lo, self.hi = created
+        self.cancel = cancel
+        self.progress_arg = progress
+        self.seen: set[str] = set()
+        self.customers_seen: set[str] = set()
+        self.missing_ids: list[str] = []
+        self.missing_customers: list[str] = []
+        self.windows = Windows(self.lo, self.hi)
+        self.done_units = 0
+        self.sources = 0
+        self.pool: RequestPool | None = None
+
+    # -- driving ------------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.ids is not None:
+            total, unit = len(self.ids), "ids"
+        elif self.customer_ids is not None:
+            total, unit = len(self.customer_ids), "customers"
+        else:
+            total, unit = None, "customers"
+        self.pool = pool = RequestPool(self.session, self.cancel)
+        bar = Progress(self.progress_arg, total, "Loading sources", unit=unit)
+        try:
+            self._start()
+            for task, result in pool.results():
+                if isinstance(result, BaseException):
+                    self._failed(task, result)
+                else:
+                    yield from self._handle(task, result)
+                bar.update(self.done_units, f"{self.sources:,} sources")
+            bar.update(self.done_units, f"{self.sources:,} sources")
+        finally:
+            pool.close()
+            bar.close()
+
+    @property
+    def scope(self) -> str:
+        """What this load covers: "account", "created", "customers" or "ids"."""
+        if self.ids is not None:
+            return "ids"
+        if self.customer_ids is not None:
+            return "customers"
+        return "account" if self.lo is None and self.hi is None else "created"
+
+    def info(self, taken_at: datetime) -> LoadInfo:
+        """What this load records about itself."""
+        return LoadInfo(
+            taken_at=taken_at.isoformat(),
+            account=getattr(self.session, "account_label", None),
+            mode=getattr(self.session, "mode", None),
+            missing_ids=in_order(self.missing_ids, self.ids),
+            missing_customers=in_order(self.missing_customers, self.customer_ids),
+            scope=self.scope,
+            customers=len(self.customers_seen),
+            requests=self.pool.requests if self.pool is not None else 0,
+        )
+
+    def _start(self) -> None:
+        assert self.pool is not None
+        session = self.session
+        if self.ids is not None:
+            for sid in self.ids:
+                self.pool.add(FIRST, "source", session.retrieve_source, (sid,), None, sid)
+        elif self.customer_ids is not None:
+            for cid in self.customer_ids:
+                if self.lo is None and self.hi is None:
+                    self._items(cid, None, FIRST)
+                else:
+                    params = {"expand": ["sources"]}
+                    self.pool.add(FIRST, "customer", session.retrieve_customer, (cid,), params, cid)
+        else:
+            self._page(self.windows.all[0])
+
+    def _page(self, window: Window) -> None:
+        assert self.pool is not None
+        self.pool.add(PAGE, "page", self.session.list_customers, (), window.params(), window)
+
+    def _items(self, cid: str, after: str | None, priority: int) -> None:
+        assert self.pool is not None
+        params: dict[str, Any] = {"object": "source", "limit": PAGE_SIZE}
+        if after is not None:
+            params["starting_after"] = after
+        self.pool.add(priority, "items", self.session.list_customer_sources, (cid,), params, cid)
+
+    def _failed(self, task: Task, exc: BaseException) -> None:
+        if isinstance(exc, Cancelled):
+            raise Cancelled("Canceled: stopped before every source was fetched.")
+        if not isinstance(exc, NotFoundError):
+            raise exc
+        if task.params and "starting_after" in task.params and self._resume(task):
+            return
+        if task.kind == "source":
+            self.missing_ids.append(task.ref)
+            self.done_units += 1
+            return
+        if task.kind in ("items", "customer"):
+            if task.ref not in self.missing_customers:
+                self.missing_customers.append(task.ref)
+            if self.customer_ids is not None:
+                self.done_units += 1
+            return
+        raise exc
+
+    def _resume(self, task: Task) -> bool:
+        """The cursor object vanished mid-load (deleted customer, detached source): go on
+        without it. Customers: restart the window at the cursor's ``created``; a customer's
+        sources: list them again. What was already seen is skipped."""
+        assert self.pool is not None
+        if task.kind == "page":
+            window: Window = task.ref
+            if not window.restart_at_cursor():
+                return False
+            self._page(window)
+            return True
+        if task.kind == "items":
+            retry = {k: v for k, v in (task.params or {}).items() if k != "starting_after"}
+            self.pool.again(task, MORE, retry)
+            return True
+        return False
+
+    def _emit(self, src: dict[str, Any], cid: str | None) -> dict[str, Any] | None:
+        sid = src.get("id")
+        if src.get("object", "source") != "source" or sid is None or sid in self.seen:
+            return None
+        self.seen.add(sid)
+        out = redact_source(src)
+        if not out.get("customer") and cid is not None:
+            out["customer"] = cid
+        self.sources += 1
+        return out
+
+    # -- responses ----------------------------------------------------------------------------
+    def _handle(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if task.kind == "page":
+            yield from self._on_page(task.ref, body)
+        elif task.kind == "items":
+            yield from self._on_items(task, body)
+        elif task.kind == "customer":
+            yield from self._on_retrieved_customer(task.ref, body)
+        elif task.kind == "source":
+            self.done_units += 1
+            if body.get("object") != "source":
+                self.missing_ids.append(task.ref)
+                return
+            cus = body.get("customer")
+            if self.customer_set is not None and cus not in self.customer_set:
+                return
+            out = self._emit(body, None)
+            if out is not None:
+                yield out
+
+    def _on_retrieved_customer(self, cid: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        self.done_units += 1
+        if body.get("deleted"):
+            self.missing_customers.append(cid)
+            return
+        created = body.get("created")
+        if created is None or (
+            (self.lo is None or created >= self.lo) and (self.hi is None or created < self.hi)
+        ):
+            yield from self._on_customer(body)
+
+    def _on_customer(self, cus: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        cid = cus.get("id")
+        if not cid or cid in self.customers_seen:
+            return
+        self.customers_seen.add(cid)
+        embedded = cus.get("sources")
+        if not isinstance(embedded, dict):
+            self._items(cid, None, FIRST)
+            return
+        last_source: str | None = None
+        for item in embedded.get("data") or ():
+            if item.get("object") == "source":
+                last_source = item.get("id")
+                out = self._emit(item, cid)
+                if out is not None:
+                    yield out
+        if embedded.get("has_more"):
+            self._items(cid, last_source, FIRST)
+
+    def _on_items(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        cid = task.ref
+        data = body.get("data") or []
+        for item in data:
+            out = self._emit(item, cid)
+            if out is not None:
+                yield out
+        if body.get("has_more") and data:
+            self._items(cid, data[-1].get("id"), MORE)
+        elif self.customer_ids is not None and self.lo is None and self.hi is None:
+            self.done_units += 1  # customers=[...]: this customer is complete
+
+    def _on_page(self, window: Window, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        assert self.pool is not None
+        data = body.get("data") or []
+        for cus in data:
+            if not window.owns(cus.get("created")):
+                continue  # belongs to the window below
+            if cus.get("id") not in self.customers_seen:
+                self.done_units += 1
+            yield from self._on_customer(cus)
+        if self.windows.observe(window, data, has_more=bool(body.get("has_more"))):
+            self._page(window)
+        self.windows.rebalance(self.pool.page_slots, self._page)
+
+
+def _fetch(
+    session: Session,
+    customers: Any,
+    ids: Any,
+    created: Created,
+    progress: ProgressArg,
+    cancel: threading.Event | None,
+) -> SourceFetch:
+    customer_ids = id_list(customers, "customers", "cus_")
+    source_ids = id_list(ids, "ids", "src_")
+    lo, hi = created_range(created)
+    if source_ids is not None and (lo is not None or hi is not None):
+        raise InvalidInputError(
+            "created filters customers by creation time; it does not combine with ids. "
+            "Load by ids, then filter the frame on its 'created' column."
+        )
+    return SourceFetch(
+        session,
+        customers=customer_ids,
+        ids=source_ids,
+        created=(lo, hi),
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+def iter_sources(
+    session: Session,
+    *,
+    customers: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    created: Created = None,
+    progress: ProgressArg = True,
+    cancel: threading.Event | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yield every source (a dict without ``client_secret``) exactly once, as pages arrive.
+
+    Account-wide by default; ``customers=[...]`` limits to those customers; ``ids=[...]``
+    retrieves sources by id (the only way to reach detached ones; unknown ids are skipped);
+    ``created=(start, end)`` keeps customers created at or after start and before end.
+    Order follows arrival (use :func:`load_sources` for a sorted frame).
+
+    >>> first = next(toolkit.iter_sources(session, progress=False))
+    >>> first["object"], "client_secret" in first
+    ('source', False)
+
+    Arguments are checked at once. Worker threads end when the iterator is exhausted, closed
+    or garbage-collected.
+    """
+    return iter(_fetch(session, customers, ids, created, progress, cancel))
+
+
+def load_sources(
+    session: Session,
+    *,
+    customers: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    created: Created = None,
+    progress: ProgressArg = True,
+    cancel: threading.Event | None = None,
+    metadata_columns: bool = True,
+) -> pd.DataFrame:
+    """Load sources into the toolkit's frame (see :mod:`toolkit.fetch.schema` for the columns).
+
+    Filters as :func:`iter_sources`. Rows are sorted newest first (by ``created``, then ``id``);
+    with ``ids=[...]`` they keep the order of ``ids``. What the load records (when, account,
+    mode, ids not found, its cost) is its :class:`~toolkit.LoadInfo`, kept in
+    ``df.attrs["toolkit"]``. Raises :class:`toolkit.Cancelled` when ``cancel`` is set.
+
+    >>> df = toolkit.load_sources(session, created=("2026-01-01", None), progress=False)
+    >>> sorted(df["status"].dropna().unique())[:2]
+    ['canceled', 'chargeable']
+    >>> toolkit.LoadInfo.from_attrs(df).scope
+    'created'
+    """
+    taken_at = now_of(session)
+    fetch = _fetch(session, customers, ids, created, progress, cancel)
+    builder = SourcesBuilder(owned=True)
+    batch: list[dict[str, Any]] = []
+    with paused_gc():  # tens of thousands of acyclic dicts: the cyclic GC only slows the load
+        for src in fetch:  # convert in batches while later pages are still in flight
+            batch.append(src)
+            if len(batch) >= BATCH:
+                builder.add(batch)
+                batch = []
+        builder.add(batch)
+        order: Any = "newest"
+        if fetch.ids is not None:
+            wanted = {sid: i for i, sid in enumerate(fetch.ids)}
+            got = [wanted.get(str(r.get("id")), len(wanted)) for r in builder.raws]
+            order = sorted(range(len(got)), key=got.__getitem__)
+        df = builder.finish(metadata_columns=metadata_columns, order=order)
+    return fetch.info(taken_at).attach(df)

@@ -1,0 +1,72 @@
+"""What a load records about itself: when, from where, what it missed, what it cost.
+
+A frame from :func:`~toolkit.load_sources` (or :func:`~toolkit.load_source_transactions`) carries
+it in ``df.attrs["toolkit"]`` as plain JSON values, so that it survives snapshots;
+:class:`LoadInfo` is the one way to read and write it.
+
+>>> info = LoadInfo(taken_at="2026-11-01T00:00:00+00:00", account="sandbox", mode="sandbox")
+>>> LoadInfo.from_attrs(info.to_attrs()) == info
+True
+>>> LoadInfo.from_attrs({}) is None
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["ATTRS_KEY", "LoadInfo"]
+
+#: The key of ``DataFrame.attrs`` the toolkit writes.
+ATTRS_KEY = "toolkit"
+
+
+@dataclass
+class LoadInfo:
+    """When and from where a frame was loaded, and what the load missed and cost.
+
+    ``scope``: "account" (every customer), "created", "customers" or "ids"; ``customers``:
+    customers listed; ``requests``: requests sent. ``missing_ids`` / ``missing_customers``: ids
+    asked for that Stripe does not know.
+    """
+
+    taken_at: str | None = None
+    account: str | None = None
+    mode: str | None = None
+    missing_ids: list[str] = field(default_factory=list)
+    missing_customers: list[str] = field(default_factory=list)
+    scope: str | None = None
+    customers: int | None = None
+    requests: int | None = None
+
+    def to_attrs(self) -> dict[str, Any]:
+        """Plain JSON values for ``df.attrs["toolkit"]`` (unset fields left out)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Record this on ``frame`` (``frame.attrs["toolkit"]``); returns the frame."""
+        frame.attrs[ATTRS_KEY] = self.to_attrs()
+        return frame
+
+    @classmethod
+    def from_attrs(cls, source: Any) -> LoadInfo | None:
+        """The LoadInfo of a frame (or of its ``attrs["toolkit"]`` mapping); None if it has none."""
+        attrs = source.attrs.get(ATTRS_KEY) if isinstance(source, pd.DataFrame) else source
+        if not isinstance(attrs, dict) or not attrs:
+            return None
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in attrs.items() if k in known}
+        for name in ("missing_ids", "missing_customers"):
+            values[name] = list(values.get(name) or [])
+        return cls(**values)
+
+    def covers_account(self, account: str | None) -> int | None:
+        """How many customers the account has, when this is a whole-account load of
+        ``account``; None otherwise (a load of some customers says nothing of the account)."""
+        if self.scope != "account" or self.account != account:
+            return None
+        customers = self.customers
+        return customers if isinstance(customers, int) and customers >= 0 else None

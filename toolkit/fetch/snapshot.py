@@ -1,0 +1,351 @@
+"""Snapshots: a sources frame saved to Parquet and loaded back exactly, and the diff of two.
+
+A snapshot keeps every column with its dtype (categories included), the ``metadata`` and ``raw``
+dicts, the index, and ``df.attrs`` (when it was taken, from which account and mode). Files are
+written readable by the user only (they hold customer data). Example::
+
+    save_snapshot(df, "snapshots/2026-11-01.parquet")
+    old = load_snapshot("snapshots/2026-10-01.parquet")
+    changes = diff_snapshots(old, df)      # added / removed / changed, with the changed fields
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from toolkit.errors import InvalidInputError
+from toolkit.fetch.frame import paused_gc
+from toolkit.fetch.schema import FRAME_COLUMNS, METADATA_PREFIX
+from toolkit.private_files import write_private
+
+__all__ = ["DIFF_COLUMNS", "diff_snapshots", "load_snapshot", "save_snapshot"]
+
+_META_KEY = b"toolkit.snapshot"
+_VERSION = 1
+#: Columns of the frame :func:`diff_snapshots` returns.
+DIFF_COLUMNS = ("id", "customer", "change", "fields", "before", "after")
+_CHANGES = pd.CategoricalDtype(pd.Index(["added", "removed", "changed"], dtype="str"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def _dumps(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_json_column(series: pd.Series) -> bool:
+    if series.dtype != object:
+        return False
+    for value in series:
+        if value is None:
+            continue
+        return isinstance(value, dict | list)
+    return series.name in ("metadata", "raw")
+
+
+def _dtype_spec(dtype: Any) -> dict[str, Any]:
+    if isinstance(dtype, pd.CategoricalDtype):
+        return {
+            "kind": "category",
+            "categories": [str(c) for c in dtype.categories],
+            "ordered": bool(dtype.ordered),
+        }
+    return {"kind": "plain", "dtype": str(dtype)}
+
+
+def _restore_dtype(series: pd.Series, spec: dict[str, Any]) -> pd.Series:
+    if spec.get("kind") == "category":
+        dtype = pd.CategoricalDtype(
+            pd.Index(spec["categories"], dtype="str"), ordered=spec.get("ordered", False)
+        )
+        if series.dtype == dtype:
+            return series
+        return series.astype(object).astype(dtype)
+    target = spec.get("dtype", "object")
+    if str(series.dtype) == target:
+        return series
+    try:
+        return series.astype(target)
+    except (TypeError, ValueError):
+        return series
+
+
+def save_snapshot(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``df`` to a Parquet file (mode 0600) that :func:`load_snapshot` reads back exactly.
+
+    >>> path = toolkit.save_snapshot(sources, "snapshots/today.parquet")
+    >>> path.name, oct(path.stat().st_mode & 0o777)
+    ('today.parquet', '0o600')
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInputError("save_snapshot needs a DataFrame, e.g. from toolkit.load_sources.")
+    target = Path(path)
+    if target.suffix.lower() not in (".parquet", ".pq"):
+        raise InvalidInputError(f"A snapshot is a Parquet file: name it *.parquet, not {target}.")
+    if not all(isinstance(c, str) for c in df.columns):
+        raise InvalidInputError("Snapshot columns must be strings.")
+    out = df.copy(deep=False)
+    out.attrs = {}
+    json_columns = [c for c in out.columns if _is_json_column(out[c])]
+    with paused_gc():
+        for column in json_columns:
+            out[column] = pd.array([_dumps(v) for v in out[column]], dtype="string")
+    info = {
+        "version": _VERSION,
+        "json_columns": json_columns,
+        "dtypes": {c: _dtype_spec(t) for c, t in df.dtypes.items()},
+        "attrs": df.attrs,
+    }
+    table = pa.Table.from_pandas(out, preserve_index=None)
+    meta = dict(table.schema.metadata or {})
+    meta[_META_KEY] = json.dumps(info, default=_json_default).encode()
+    table = table.replace_schema_metadata(meta)
+    return write_private(target, lambda handle: pq.write_table(table, handle), binary=True)
+
+
+def load_snapshot(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a snapshot written by :func:`save_snapshot`: same columns, dtypes, dicts and attrs.
+
+    >>> again = toolkit.load_snapshot(toolkit.save_snapshot(sources, "snapshots/s.parquet"))
+    >>> list(again.dtypes) == list(sources.dtypes), again.attrs == sources.attrs
+    (True, True)
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise InvalidInputError(f"No snapshot at {source}: check the path.")
+    try:
+        table = pq.read_table(source)
+    except (pa.ArrowException, OSError) as exc:
+        raise InvalidInputError(f"{source} is not a readable Parquet snapshot: {exc}") from None
+    raw_info = (table.schema.metadata or {}).get(_META_KEY)
+    if raw_info is None:
+        return table.to_pandas()
+    info = json.loads(raw_info)
+    json_columns = [c for c in info.get("json_columns", []) if c in table.column_names]
+    parsed: dict[str, np.ndarray] = {}
+    with paused_gc():
+        for column in json_columns:
+            strings = table.column(column).to_pylist()
+            text = ",".join("null" if v is None else v for v in strings)
+            parsed[column] = _objects(json.loads(f"[{text}]"))
+    order = list(table.column_names)
+    df = table.drop_columns(json_columns).to_pandas()
+    for column in json_columns:
+        df[column] = pd.Series(parsed[column], index=df.index, name=column)
+    data_columns = [c for c in order if c in df.columns]
+    df = df[data_columns]
+    dtypes = info.get("dtypes", {})
+    for column, spec in dtypes.items():
+        if column in df.columns and column not in json_columns:
+            df[column] = _restore_dtype(df[column], spec)
+    df.attrs = info.get("attrs", {}) or {}
+    return df
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _values(series: pd.Series) -> np.ndarray:
+    out = series.astype(object).to_numpy(copy=True)
+    mask = series.isna().to_numpy()
+    out[mask] = None
+    return out
+
+
+def _check_frame(df: Any, name: str) -> None:
+    if not isinstance(df, pd.DataFrame) or "id" not in df.columns:
+        raise InvalidInputError(
+            f"diff_snapshots: {name} must be a sources frame (load_sources or load_snapshot)."
+        )
+
+
+def diff_snapshots(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Sources added, removed and changed between two frames, with the fields that changed.
+
+    One row per source: ``id, customer, change ("added"|"removed"|"changed"), fields`` (list of
+    column names, ``metadata.<key>`` for metadata, ``raw.<key>`` for other parts of the object),
+    ``before`` and ``after`` (dicts of those fields).
+
+    >>> changed = sources.copy()
+    >>> changed.loc[0, "status"] = "consumed" if sources.loc[0, "status"] != "consumed" else "failed"
+    >>> toolkit.diff_snapshots(sources, changed)[["change", "fields"]].to_dict("records")
+    [{'change': 'changed', 'fields': ['status']}]
+    """
+    _check_frame(old, "old")
+    _check_frame(new, "new")
+    old_ids = old["id"].astype(object).tolist()
+    new_ids = new["id"].astype(object).tolist()
+    old_pos = {i: n for n, i in enumerate(old_ids)}
+    new_pos = {i: n for n, i in enumerate(new_ids)}
+    if len(old_pos) != len(old_ids) or len(new_pos) != len(new_ids):
+        raise InvalidInputError("diff_snapshots: a frame has duplicate ids.")
+
+    rows: list[dict[str, Any]] = []
+    for sid in sorted(set(new_pos) - set(old_pos)):
+        rows.append(_added_removed(new, new_pos[sid], "added"))
+    for sid in sorted(set(old_pos) - set(new_pos)):
+        rows.append(_added_removed(old, old_pos[sid], "removed"))
+
+    common = sorted(set(old_pos) & set(new_pos))
+    if common:
+        o_idx = np.array([old_pos[i] for i in common])
+        n_idx = np.array([new_pos[i] for i in common])
+        columns = [
+            c
+            for c in FRAME_COLUMNS
+            if c not in ("id", "metadata", "raw") and c in old.columns and c in new.columns
+        ]
+        changed: dict[int, list[str]] = {}
+        before: dict[int, dict[str, Any]] = {}
+        after: dict[int, dict[str, Any]] = {}
+        for column in columns:
+            a = _values(old[column].iloc[o_idx])
+            b = _values(new[column].iloc[n_idx])
+            diff = np.fromiter(
+                (x != y for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a)
+            )
+            for k in map(int, np.flatnonzero(diff)):
+                changed.setdefault(k, []).append(column)
+                before.setdefault(k, {})[column] = _plain(a[k])
+                after.setdefault(k, {})[column] = _plain(b[k])
+        _diff_dicts(old, new, o_idx, n_idx, "metadata", METADATA_PREFIX, changed, before, after)
+        if "raw" in old.columns and "raw" in new.columns:
+            _diff_dicts(old, new, o_idx, n_idx, "raw", "raw.", changed, before, after, skip=True)
+        for k in sorted(changed, key=lambda k: common[k]):
+            rows.append(
+                {
+                    "id": common[k],
+                    "customer": _plain(new["customer"].iloc[n_idx[k]])
+                    if "customer" in new.columns
+                    else None,
+                    "change": "changed",
+                    "fields": changed[k],
+                    "before": before[k],
+                    "after": after[k],
+                }
+            )
+    return _diff_frame(rows, old, new)
+
+
+# top-level keys of a source whose content the frame columns already show
+_COVERED = {
+    "id",
+    "customer",
+    "type",
+    "status",
+    "usage",
+    "flow",
+    "currency",
+    "amount",
+    "created",
+    "livemode",
+    "statement_descriptor",
+    "metadata",
+}
+
+
+def _diff_dicts(
+    old: pd.DataFrame,
+    new: pd.DataFrame,
+    o_idx: np.ndarray,
+    n_idx: np.ndarray,
+    column: str,
+    prefix: str,
+    changed: dict[int, list[str]],
+    before: dict[int, dict[str, Any]],
+    after: dict[int, dict[str, Any]],
+    *,
+    skip: bool = False,
+) -> None:
+    if column not in old.columns or column not in new.columns:
+        return
+    a = old[column].to_numpy()[o_idx]
+    b = new[column].to_numpy()[n_idx]
+    for k, (x, y) in enumerate(zip(a, b, strict=True)):
+        x = x if isinstance(x, dict) else {}
+        y = y if isinstance(y, dict) else {}
+        if x == y:
+            continue
+        seen = changed.get(k, [])
+        for key in sorted(set(x) | set(y)):
+            if (key in x) == (key in y) and x.get(key) == y.get(key):
+                continue
+            if skip and (key in _COVERED or any(f.startswith(f"{key}_") for f in seen)):
+                continue
+            for name, a_value, b_value in _leaves(x.get(key), y.get(key), f"{prefix}{key}"):
+                changed.setdefault(k, []).append(name)
+                before.setdefault(k, {})[name] = a_value
+                after.setdefault(k, {})[name] = b_value
+
+
+def _leaves(a: Any, b: Any, name: str) -> list[tuple[str, Any, Any]]:
+    """The differing leaves of two values, as dotted paths (dicts are walked into)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(a) | set(b)):
+            if (key in a) != (key in b) or a.get(key) != b.get(key):
+                out.extend(_leaves(a.get(key), b.get(key), f"{name}.{key}"))
+        return out
+    return [(name, a, b)]
+
+
+def _added_removed(df: pd.DataFrame, pos: int, change: str) -> dict[str, Any]:
+    return {
+        "id": df["id"].iloc[pos],
+        "customer": _plain(df["customer"].iloc[pos]) if "customer" in df.columns else None,
+        "change": change,
+        "fields": [],
+        "before": {},
+        "after": {},
+    }
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+def _diff_frame(rows: list[dict[str, Any]], old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    order = {"added": 0, "removed": 1, "changed": 2}
+    rows.sort(key=lambda r: (order[r["change"]], r["id"]))
+    out = pd.DataFrame(
+        {
+            "id": pd.array([r["id"] for r in rows], dtype="string"),
+            "customer": pd.array([r["customer"] for r in rows], dtype="string"),
+            "change": pd.Categorical([r["change"] for r in rows], dtype=_CHANGES),
+            "fields": _objects([r["fields"] for r in rows]),
+            "before": _objects([r["before"] for r in rows]),
+            "after": _objects([r["after"] for r in rows]),
+        },
+        index=pd.RangeIndex(len(rows)),
+    )
+    out.attrs = {"old": old.attrs.get("toolkit", {}), "new": new.attrs.get("toolkit", {})}
+    return out

@@ -1,0 +1,133 @@
+"""The source transactions of receivers: the money that arrived, as a typed frame.
+
+>>> receivers = toolkit.load_sources(session, progress=False).query("flow == 'receiver'").head(3)
+>>> txns = toolkit.load_source_transactions(session, receivers, progress=False)
+>>> list(txns.columns[:4]), bool(txns["source"].isin(receivers["id"]).all())
+(['id', 'source', 'customer', 'type'], True)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
+from toolkit.fetch.frame import paused_gc, transactions_frame
+from toolkit.fetch.inputs import id_list, in_order
+from toolkit.fetch.load import now_of
+from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.pool import FIRST, MORE, RequestPool
+from toolkit.fetch.windows import PAGE_SIZE
+from toolkit.progress import Progress, ProgressArg
+from toolkit.session import Session
+
+__all__ = ["load_source_transactions"]
+
+
+def _source_refs(sources: Any) -> tuple[list[str], dict[str, str | None]]:
+    """Ids to list transactions for, and id -> customer, from a frame, dicts or ids."""
+    customers: dict[str, str | None] = {}
+    if isinstance(sources, pd.DataFrame):
+        if "id" not in sources.columns:
+            raise InvalidInputError(
+                "load_source_transactions needs the frame from load_sources (an 'id' column) "
+                "or a list of source ids."
+            )
+        frame = sources
+        if "flow" in frame.columns:
+            frame = frame[frame["flow"].astype(object) == "receiver"]
+        ids = id_list(frame["id"], "sources", "src_") or []
+        if "customer" in frame.columns:
+            for sid, cus in zip(
+                frame["id"].astype(object), frame["customer"].astype(object), strict=True
+            ):
+                customers[sid] = None if cus is None or pd.isna(cus) else cus
+        return ids, customers
+    if isinstance(sources, Iterable) and not isinstance(sources, str | bytes):
+        items = list(sources)
+        if items and all(isinstance(s, dict) for s in items):
+            ids = []
+            for s in items:
+                if s.get("flow", "receiver") == "receiver" and s.get("id"):
+                    ids.append(s["id"])
+                    customers[s["id"]] = s.get("customer")
+            return id_list(ids, "sources", "src_") or [], customers
+        return id_list(items, "sources", "src_") or [], customers
+    return id_list(sources, "sources", "src_") or [], customers
+
+
+def load_source_transactions(
+    session: Session,
+    sources: Any,
+    *,
+    progress: ProgressArg = True,
+    cancel: threading.Event | None = None,
+) -> pd.DataFrame:
+    """The source transactions of the given receivers, as a typed frame, newest first.
+
+    ``sources``: the frame from :func:`load_sources` (only ``flow == "receiver"`` rows are
+    queried), source dicts, or ids. Columns: id, source, customer, type, status, currency,
+    amount (Int64, minor units, negative for reversals), created (UTC), livemode, raw.
+    Unknown source ids are the :class:`~toolkit.LoadInfo`'s ``missing_ids``.
+
+    >>> txns = toolkit.load_source_transactions(session, ["src_1NoSuchSource0000"], progress=False)
+    >>> len(txns), toolkit.LoadInfo.from_attrs(txns).missing_ids
+    (0, ['src_1NoSuchSource0000'])
+    """
+    taken_at = now_of(session)
+    ids, customers = _source_refs(sources)
+    pool = RequestPool(session, cancel)
+    bar = Progress(progress, len(ids), "Loading source transactions", unit="sources")
+    txns: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    missing: list[str] = []
+    done = 0
+    try:
+        with paused_gc():
+            for sid in ids:
+                pool.add(
+                    FIRST,
+                    "txns",
+                    session.list_source_transactions,
+                    (sid,),
+                    {"limit": PAGE_SIZE},
+                    sid,
+                )
+            for task, result in pool.results():
+                sid = task.ref
+                if isinstance(result, BaseException):
+                    if isinstance(result, Cancelled):
+                        raise Cancelled("Canceled: stopped before every transaction was fetched.")
+                    if isinstance(result, NotFoundError):
+                        missing.append(sid)
+                        done += 1
+                        continue
+                    raise result
+                data = result.get("data") or []
+                for txn in data:
+                    tid = txn.get("id")
+                    if tid and tid not in seen:
+                        seen.add(tid)
+                        txns.append(txn)
+                if result.get("has_more") and data:
+                    pool.again(
+                        task, MORE, {"limit": PAGE_SIZE, "starting_after": data[-1].get("id")}
+                    )
+                else:
+                    done += 1
+                bar.update(done, f"{len(txns):,} transactions")
+    finally:
+        pool.close()
+        bar.close()
+    txns.sort(key=lambda t: t.get("id") or "")
+    txns.sort(key=lambda t: t.get("created") or 0, reverse=True)
+    info = LoadInfo(
+        taken_at=taken_at.isoformat(),
+        account=getattr(session, "account_label", None),
+        mode=getattr(session, "mode", None),
+        missing_ids=in_order(missing, ids),
+    )
+    return info.attach(transactions_frame(txns, customers))

@@ -1,0 +1,157 @@
+"""The account-wide load's ``created`` windows: runs of the customer list paged side by side.
+
+A load starts with one window over the whole list. As pages arrive, the density of customers in
+``created`` is learnt, and while fewer windows run than the pool has page slots, the window with
+the most pages ahead is split in two (an open-ended one loses a chunk of about four pages at its
+old end; a bounded one is cut in the middle). Every customer is listed by exactly one window.
+
+>>> windows = Windows(None, None)
+>>> window = windows.all[0]
+>>> page = [{"id": f"cus_{i}", "created": 1_000_000 - 10 * i} for i in range(100)]
+>>> windows.observe(window, page, has_more=True)
+True
+>>> started = []
+>>> windows.rebalance(4, started.append)
+>>> len(windows.all) > 1, all(w.lt is not None for w in started)
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CHUNK_PAGES", "MIN_SPLIT_PAGES", "PAGE_SIZE", "Window", "Windows"]
+
+PAGE_SIZE = 100  # Stripe's largest page
+CHUNK_PAGES = 4  # customer pages carved off an open-ended window at a time
+MIN_SPLIT_PAGES = 6  # a window is split only if it still has about this many pages ahead
+
+
+@dataclass
+class Window:
+    """A run of the customer list: ``gte <= created < lt`` as sent, items below ``stop`` ignored."""
+
+    gte: int | None
+    lt: int | None
+    stop: int | None
+    cursor: str | None = None
+    top: int | None = None  # created of the first customer seen
+    last: int | None = None  # created of the last customer seen (where the cursor is)
+    density: float | None = None  # customers per second of created, from the last full page
+    done: bool = False
+
+    def params(self) -> dict[str, Any]:
+        """The ``GET /v1/customers`` params of this window's next page."""
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "expand": ["data.sources"]}
+        created = {}
+        if self.gte is not None:
+            created["gte"] = self.gte
+        if self.lt is not None:
+            created["lt"] = self.lt
+        if created:
+            params["created"] = created
+        if self.cursor is not None:
+            params["starting_after"] = self.cursor
+        return params
+
+    def owns(self, created: Any) -> bool:
+        """Is a customer created at ``created`` this window's (not the one below it)?"""
+        return self.stop is None or created is None or created >= self.stop
+
+    def restart_at_cursor(self) -> bool:
+        """The cursor vanished (a customer deleted mid-load): restart at the cursor's
+        ``created``; False when there is nothing to restart from."""
+        if self.last is None:
+            return False
+        self.lt = self.last + 1 if self.lt is None else min(self.lt, self.last + 1)
+        self.cursor = None
+        return True
+
+
+class Windows:
+    """Every window of one load, and the density of customers they have seen."""
+
+    def __init__(self, lo: int | None, hi: int | None) -> None:
+        self.all = [Window(lo, hi, lo)]
+        self.density_items = 0
+        self.density_span = 0
+
+    def observe(self, window: Window, data: list[dict[str, Any]], *, has_more: bool) -> bool:
+        """Record a page of ``window``; True when it has another page to fetch."""
+        if data:
+            first, last = data[0].get("created"), data[-1].get("created")
+            window.cursor = data[-1].get("id")
+            if window.top is None:
+                window.top = first
+            window.last = last
+            if isinstance(first, int) and isinstance(last, int) and len(data) >= 2:
+                span = max(1, first - last)
+                window.density = len(data) / span
+                self.density_items += len(data)
+                self.density_span += span
+        below = (
+            window.stop is not None
+            and window.last is not None
+            and bool(data)
+            and window.last < window.stop
+        )
+        if not has_more or not data or below or window.cursor is None:
+            window.done = True
+            return False
+        return True
+
+    def density(self, window: Window | None = None) -> float | None:
+        """Customers per second of ``created``: the window's, else the load's so far."""
+        if window is not None and window.density:
+            return window.density
+        if self.density_span:
+            return self.density_items / self.density_span
+        return None
+
+    def remaining_pages(self, window: Window) -> float:
+        """About how many pages ``window`` still has ahead."""
+        if window.done or window.last is None:
+            return 0.0
+        if window.stop is None:
+            return math.inf
+        density = self.density(window)
+        if density is None:
+            return 0.0
+        return density * max(0, window.last - window.stop) / PAGE_SIZE
+
+    def rebalance(self, target: int, start: Callable[[Window], None]) -> None:
+        """Split windows while fewer than ``target`` run and one has pages enough ahead;
+        ``start(window)`` fetches a new window's first page."""
+        active = sum(1 for w in self.all if not w.done)
+        while active < target:
+            best = max(self.all, key=self.remaining_pages, default=None)
+            if best is None or self.remaining_pages(best) < MIN_SPLIT_PAGES:
+                return
+            new = self._split(best)
+            if new is None:
+                return
+            start(new)
+            active += 1
+
+    def _split(self, window: Window) -> Window | None:
+        assert window.last is not None
+        if window.stop is None:
+            density = self.density()
+            if density is None:
+                return None
+            chunk = max(1, int(CHUNK_PAGES * PAGE_SIZE / density))
+            cut = window.last - chunk
+            new = Window(None, cut, None)
+        else:
+            if window.last - window.stop < 2:
+                return None
+            cut = (window.stop + window.last + 1) // 2
+            new = Window(window.stop, cut, window.stop)
+        if not (window.stop is None or window.stop < cut <= window.last):
+            return None
+        window.stop = cut
+        self.all.append(new)
+        return new

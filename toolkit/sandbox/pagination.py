@@ -1,0 +1,72 @@
+"""Stripe's cursor pagination over a newest-first list of ids.
+
+>>> paginate(["c", "b", "a"], 0, 3, list_index(["c", "b", "a"]), 2, None, None, "customer", None)
+(['c', 'b'], True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from toolkit.sandbox.errors import ApiError
+
+__all__ = ["list_index", "paginate"]
+
+
+def list_index(seq: list[str]) -> Callable[[str], int | None]:
+    def index_of(oid: str) -> int | None:
+        try:
+            return seq.index(oid)
+        except ValueError:
+            return None
+
+    return index_of
+
+
+def paginate(
+    seq: Sequence[str],
+    lo: int,
+    hi: int,
+    index_of: Callable[[str], int | None],
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+    kind: str,
+    match: Callable[[str], bool] | None,
+) -> tuple[list[str], bool]:
+    """Stripe cursor pagination over ``seq[lo:hi]`` (newest first): a page and has_more.
+
+    ``ending_before`` returns the ``limit`` items just before the cursor, still newest first,
+    with has_more saying whether newer ones remain.
+    """
+    if starting_after is not None:
+        i = index_of(starting_after)
+        if i is None:
+            raise ApiError.missing(kind, starting_after, "starting_after")
+        lo = max(lo, i + 1)
+    elif ending_before is not None:
+        i = index_of(ending_before)
+        if i is None:
+            raise ApiError.missing(kind, ending_before, "ending_before")
+        hi = min(hi, i)
+        if match is None:
+            start = max(lo, hi - limit)
+            return list(seq[start:hi]), start > lo
+        found: list[str] = []
+        j = hi - 1
+        while j >= lo and len(found) <= limit:
+            if match(seq[j]):
+                found.append(seq[j])
+            j -= 1
+        found.reverse()
+        return found[-limit:], len(found) > limit
+    if match is None:
+        end = min(hi, lo + limit)
+        return list(seq[lo:end]), end < hi
+    found = []
+    j = lo
+    while j < hi and len(found) <= limit:
+        if match(seq[j]):
+            found.append(seq[j])
+        j += 1
+    return found[:limit], len(found) > limit

@@ -1,0 +1,18 @@
+"""The session wing: the one door to Stripe.
+
+- :mod:`~toolkit.session.settings` reads and checks what a user configures (key, account,
+  address, rates, strict yes/no flags);
+- :mod:`~toolkit.session.connect` opens a session (a real account, or the embedded sandbox);
+- :mod:`~toolkit.session.client` is the :class:`Session`: a typed method per call the toolkit
+  makes, the retries that are safe, the live guard, Stripe's errors mapped to the toolkit's;
+- :mod:`~toolkit.session.ratelimit` paces every thread of a session.
+
+Nothing else in the toolkit imports ``stripe``.
+"""
+
+from toolkit.redact import mask_key
+from toolkit.session.client import Mode, Session
+from toolkit.session.connect import SANDBOX_KEY, connect
+from toolkit.session.transport import Answer
+
+__all__ = ["SANDBOX_KEY", "Answer", "Mode", "Session", "connect", "mask_key"]

@@ -1,0 +1,142 @@
+"""Open a session on Stripe, or on the embedded sandbox when no key is set.
+
+The key comes from the argument, else ``STRIPE_API_KEY`` in the environment, else a ``.env`` file
+in the working folder. It is never printed: ``repr(session)`` shows its prefix and last four
+characters.
+
+>>> session = connect(quiet=True)      # no key anywhere: the seeded sandbox on loopback
+>>> session.mode, session.account_label
+('sandbox', 'sandbox')
+>>> session.close()
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from toolkit.errors import ConfigurationError, InvalidKeyError
+from toolkit.redact import mask_key, redact_url
+from toolkit.session.client import Mode, Session
+from toolkit.session.settings import (
+    KEY_PATTERN,
+    check_account,
+    check_api_base,
+    check_bool,
+    check_rate_limit,
+    read_dotenv,
+    setting,
+)
+
+__all__ = ["KEY_HELP", "SANDBOX_KEY", "connect"]
+
+#: The key the toolkit uses against a sandbox. It is not a secret: it unlocks nothing real.
+SANDBOX_KEY = "sk_test_sandbox0000000000000000"
+KEY_HELP = (
+    "A Stripe API key looks like sk_test_... or sk_live_... (secret keys) or rk_test_... / rk_live_... "
+    "(restricted keys), followed by letters and digits. Copy one from the Stripe Dashboard under "
+    "Developers > API keys, then set it with `export STRIPE_API_KEY=sk_test_...` or a line "
+    "STRIPE_API_KEY=sk_test_... in a .env file next to your notebooks. Leave it unset to use the "
+    "built-in sandbox."
+)
+
+
+def _key_mode(key: str) -> Literal["test", "live"]:
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        shown = mask_key(key) if isinstance(key, str) else type(key).__name__
+        if isinstance(key, str) and key.startswith("pk_"):
+            raise InvalidKeyError(
+                f"{shown} is a publishable key, which cannot read sources. "
+                "Use a secret (sk_...) or restricted (rk_...) key. " + KEY_HELP
+            )
+        raise InvalidKeyError(
+            f"That is not a Stripe secret or restricted key ({shown}). " + KEY_HELP
+        )
+    return "live" if key.split("_")[1] == "live" else "test"
+
+
+def connect(
+    api_key: str | None = None,
+    *,
+    stripe_account: str | None = None,
+    allow_live: bool = False,
+    api_base: str | None = None,
+    rate_limit: float | None = None,
+    max_workers: int | None = None,
+    timeout: float = 30.0,
+    max_retries: int = 5,
+    sandbox_options: dict[str, Any] | None = None,
+    quiet: bool = False,
+) -> Session:
+    """Open a :class:`Session`: your account with a key, else the seeded sandbox on loopback.
+
+    >>> session = toolkit.connect(quiet=True)
+    >>> session
+    <Session mode='sandbox' key='sk_test_…0000' api_base='http://127.0.0.1:...'>
+    >>> session.close()
+
+    or ``toolkit.connect("sk_test_...", stripe_account="acct_1")``.
+
+    Key: ``api_key``, else ``STRIPE_API_KEY`` (environment, then ``./.env``). With no key and no
+    ``api_base`` the embedded sandbox starts on 127.0.0.1 and one line says so. ``api_base`` (or
+    ``STRIPE_API_BASE``) points at another Stripe-compatible server. ``rate_limit`` is requests per
+    second (default: live 100, test 25, sandbox 100). Writes with a live key need ``allow_live=True``.
+    """
+    dotenv = read_dotenv(Path.cwd() / ".env")
+    key = api_key if api_key is not None else setting("STRIPE_API_KEY", dotenv)
+    base = api_base if api_base is not None else setting("STRIPE_API_BASE", dotenv)
+    account = stripe_account if stripe_account is not None else setting("STRIPE_ACCOUNT", dotenv)
+    check_account(account)
+    check_api_base(base)
+    check_bool(allow_live, "allow_live")
+    rate_limit = check_rate_limit(rate_limit)
+    workers = max_workers if max_workers is not None else 8
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigurationError(
+            f"max_workers must be a whole number of at least 1, got {workers!r}."
+        )
+
+    sandbox = None
+    owns_sandbox = False
+    if key is None:
+        mode: Mode = "sandbox"
+        key = SANDBOX_KEY
+        if base is None:
+            from toolkit.sandbox import Sandbox
+
+            sandbox = Sandbox(**(sandbox_options or {}))
+            sandbox.start()
+            owns_sandbox = True
+            base = sandbox.url
+            message = (
+                f"No STRIPE_API_KEY set: using the built-in sandbox with demo data at {base}. "
+                "Set STRIPE_API_KEY to work on your own account."
+            )
+        else:
+            message = (
+                f"No STRIPE_API_KEY set: using the Stripe-compatible server at {redact_url(base)} "
+                "as a sandbox."
+            )
+        if not quiet:
+            print(message, file=sys.stderr)
+    else:
+        mode = _key_mode(key)
+        if sandbox_options:
+            raise ConfigurationError(
+                "sandbox_options only apply when no key is set (sandbox mode)."
+            )
+
+    return Session(
+        api_key=key,
+        mode=mode,
+        api_base=base or "https://api.stripe.com",
+        stripe_account=account,
+        allow_live=allow_live,
+        rate_limit=rate_limit,
+        max_workers=workers,
+        timeout=timeout,
+        max_retries=max_retries,
+        sandbox=sandbox,
+        owns_sandbox=owns_sandbox,
+    )

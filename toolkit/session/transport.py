@@ -1,0 +1,98 @@
+"""Where the toolkit meets the stripe SDK's HTTP layer: the live guard in front of every request,
+Stripe's answers and errors in the toolkit's terms (the one place errors are mapped).
+
+>>> error = stripe.InvalidRequestError("No such source: 'src_x'", "id", code="resource_missing",
+...                                    http_status=404)
+>>> mapped(error, "Retrieving src_x")
+NotFoundError("Retrieving src_x failed: HTTP 404 resource_missing: No such source: 'src_x'")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+import stripe
+
+from toolkit.errors import NotFoundError, StripeRequestError
+
+__all__ = ["Answer", "GuardedHTTPClient", "mapped", "retry_after", "seg"]
+
+
+class Answer(NamedTuple):
+    """Stripe's answer to a write: the body (plain JSON), its request id, and whether Stripe
+    replayed a saved answer for the idempotency key (``Idempotent-Replayed: true``)."""
+
+    body: dict[str, Any]
+    request_id: str | None
+    replayed: bool
+
+
+def mapped(exc: stripe.StripeError, what: str) -> StripeRequestError:
+    """The toolkit's error for a Stripe error (the one place they are mapped).
+
+    ``NotFoundError`` for a 404; ``uncertain`` is True when the request may have landed (a
+    dropped connection, a 5xx).
+    """
+    status = exc.http_status
+    error = getattr(exc, "error", None)
+    message = (getattr(error, "message", None) or exc.user_message or str(exc) or "").strip()
+    code = getattr(exc, "code", None)
+    detail = f"HTTP {status}" if status else type(exc).__name__
+    if code:
+        detail += f" {code}"
+    detail += f": {message}"
+    kind = NotFoundError if status == 404 else StripeRequestError
+    return kind(
+        f"{what} failed: {detail}",
+        status=status,
+        code=code,
+        request_id=exc.request_id,
+        stripe_message=message,
+        error_type=getattr(error, "type", None),
+        detail=detail,
+        uncertain=isinstance(exc, stripe.APIConnectionError) or (status or 0) >= 500,
+    )
+
+
+def seg(value: str) -> str:
+    """An id as one URL path segment (user input never reaches another endpoint)."""
+    return quote(str(value), safe="")
+
+
+class GuardedHTTPClient(stripe.RequestsClient):
+    """The SDK's HTTP client with the live guard in front: in live mode without
+    ``allow_live=True`` no request but a read ever leaves the machine, whichever door it took
+    (a typed method, ``Session.raw``, ``Session.call`` or ``session.client`` directly)."""
+
+    def __init__(self, guard: Callable[[str], None], timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._guard = guard
+
+    def request(  # type: ignore[override]  # the SDK's RequestsClient has this signature
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> Any:
+        """Refuse a write of a guarded live session, else send it as the SDK would."""
+        self._guard(method)
+        return super().request(method, url, headers, post_data)
+
+    def request_stream(  # type: ignore[override]
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> Any:
+        """The streaming twin of :meth:`request`."""
+        self._guard(method)
+        return super().request_stream(method, url, headers, post_data)
+
+
+def retry_after(exc: stripe.StripeError) -> float | None:
+    """The seconds a 429's ``Retry-After`` header asks for (at most 60), or None."""
+    headers = exc.headers or {}
+    for name in ("Retry-After", "retry-after"):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return max(0.0, min(float(value), 60.0))
+            except ValueError:
+                return None
+    return None
