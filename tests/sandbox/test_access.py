@@ -70,23 +70,25 @@ def test_live_and_test_are_separate(sandbox: Sandbox, client: stripe.StripeClien
 
 
 def test_connected_accounts(sandbox: Sandbox, client: stripe.StripeClient) -> None:
-    acct = raw(client, "get", "/v1/customers", limit=100, stripe_account="acct_1Demo")
-    again = raw(client, "get", "/v1/customers", limit=100, stripe_account="acct_1Demo")
-    other = raw(client, "get", "/v1/customers", limit=100, stripe_account="acct_2Other")
+    demo, other_id = sorted(sandbox.connected_accounts)[:2]
+    acct = raw(client, "get", "/v1/customers", limit=100, stripe_account=demo)
+    again = raw(client, "get", "/v1/customers", limit=100, stripe_account=demo)
+    other = raw(client, "get", "/v1/customers", limit=100, stripe_account=other_id)
     platform = raw(client, "get", "/v1/customers", limit=100)
     ids = [c["id"] for c in acct["data"]]
     assert ids == [c["id"] for c in again["data"]]
     assert not set(ids) & {c["id"] for c in other["data"]}
     assert not set(ids) & {c["id"] for c in platform["data"]}
-    assert len(sandbox.store("acct_1Demo").customers) == 30
+    assert len(sandbox.store(demo).customers) == 30
     with Sandbox(seed=7, customers=300) as twin:
+        assert twin.connected_accounts == sandbox.connected_accounts
         twin_client = make_client(twin)
-        twin_ids = raw(twin_client, "get", "/v1/customers", limit=100, stripe_account="acct_1Demo")
+        twin_ids = raw(twin_client, "get", "/v1/customers", limit=100, stripe_account=demo)
         assert [c["id"] for c in twin_ids["data"]] == ids
     status, _, body = send(sandbox, "GET", "/v1/customers", headers={"Stripe-Account": "nope"})
     assert status == 403
     assert json.loads(body)["error"]["code"] == "account_invalid"
-    entry = next(e for e in reversed(sandbox.requests) if e.account == "acct_2Other")
+    entry = next(e for e in reversed(sandbox.requests) if e.account == other_id)
     assert entry.livemode is False
 
 

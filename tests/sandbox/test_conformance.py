@@ -226,10 +226,12 @@ def _nested_names(spec: dict, documented: dict, prefix: str = "") -> list[str]:
 def test_sandbox_accepts_only_documented_parameters(schemas: Schemas) -> None:
     from toolkit.sandbox.routes import ROUTES
 
-    for method, pattern, spec, _handler in ROUTES:
-        path = pattern.pattern
-        first = "{customer}" if path.startswith("/v1/customers") else "{source}"
-        path = path.replace("([^/]+)", first, 1).replace("([^/]+)", "{id}", 1)
+    for method, template, spec, _handler in ROUTES:
+        if template == "/v1/test_helpers/test_clocks":  # not in the Sources schema we hold:
+            assert set(spec) == {"limit", "starting_after", "ending_before", "expand"}
+            continue  # Stripe's reference documents exactly these four
+        first = "{customer}" if template.startswith("/v1/customers") else "{source}"
+        path = template.replace("{id}", first, 1)
         documented = _documented(schemas, method, path)
         extra = set(_nested_names(spec, documented))
         if (method, path) == ("POST", "/v1/sources"):
@@ -255,6 +257,6 @@ def test_fault_and_conflict_errors_match_the_schema(schemas: Schemas) -> None:
         assert status == 400
         schemas.check(json.loads(body), "error")
         assert json.loads(body)["error"]["type"] == "idempotency_error"
-        status, _, body = send(box, "GET", "/v1/customers", headers={"Stripe-Account": "x"})
+        status, _, body = send(box, "GET", "/v1/customers", headers={"Stripe-Account": "acct_x"})
         assert status == 403
         schemas.check(json.loads(body), "error")

@@ -95,7 +95,7 @@ def test_sdk_sends_a_key_on_every_post_and_keys_are_scoped(
     test_src = wclient.v1.sources.create(params={"type": "card"}, options=opts)
     live_src = make_client(box, LIVE_KEY).v1.sources.create(params={"type": "card"}, options=opts)
     acct_src = wclient.v1.sources.create(
-        params={"type": "card"}, options={**opts, "stripe_account": "acct_1"}
+        params={"type": "card"}, options={**opts, "stripe_account": min(box.connected_accounts)}
     )
     assert len({test_src.id, live_src.id, acct_src.id}) == 3
     assert live_src.livemode and not test_src.livemode

@@ -5,9 +5,12 @@ dispatcher, the admin routes and the server depend on this and not on the Sandbo
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from toolkit.sandbox.faults import Faults
+from toolkit.sandbox.limits import Limits
 from toolkit.sandbox.log import RequestLogEntry
 from toolkit.sandbox.store import DataSet
 
@@ -21,7 +24,12 @@ class Box(Protocol):
     customers: int
     api_key: str | None
     faults: Faults
+    limits: Limits
+    connected_accounts: frozenset[str]
+    restricted_keys: dict[str, dict[str, str]]
     lock: threading.RLock
+
+    def object_lock(self, key: Hashable) -> AbstractContextManager[None]: ...
 
     @property
     def requests(self) -> list[RequestLogEntry]: ...

@@ -8,7 +8,7 @@ The lead's toolkit/cli.py wires these in::
 
 Example::
 
-    python -m toolkit sandbox --port 12111 --seed 7 --customers 2000 --rate-limit 25
+    python -m toolkit sandbox --port 12111 --seed 7 --customers 2000 --limits live
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from toolkit.sandbox.limits import DEFAULT_CONCURRENCY, PROFILES
 from toolkit.sandbox.sandbox import Sandbox
 
 
@@ -52,7 +53,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--jitter", type=_non_negative, default=0.0, help="up to this many more seconds"
     )
     parser.add_argument(
-        "--rate-limit", type=float, default=None, help="requests/s before answering 429"
+        "--limits",
+        choices=PROFILES,
+        default="auto",
+        help="Stripe's limiters: auto (each key's mode: live 100/s, test 25/s; 25/s per "
+        "endpoint), live, test or off (default auto)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"requests in flight per account (default {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--rate-limit", type=float, default=None, help="a fault: one bucket of requests/s (429)"
     )
     parser.add_argument("--error-rate", type=_rate, default=0.0, help="share of 500s (0-1)")
     parser.add_argument(
@@ -76,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
             latency=args.latency,
             jitter=args.jitter,
             rate_limit=args.rate_limit,
+            limits=None if args.limits == "off" else args.limits,
+            concurrency=args.concurrency,
             error_rate=args.error_rate,
             drop_rate=args.drop_rate,
             fault_method=args.fault_method,
@@ -90,9 +106,11 @@ def run(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(
             f"Stripe sandbox on {url} (seed {args.seed}, {len(ds.customers)} customers, "
-            f"{len(ds.sources)} sources). Any sk_test_/sk_live_ key works. Ctrl-C to stop.",
+            f"{len(ds.sources)} sources, limits {args.limits}). Any sk_test_/sk_live_ key "
+            "works. Ctrl-C to stop.",
             flush=True,
         )
+        print(f"Connected accounts: {', '.join(sorted(box.connected_accounts))}", flush=True)
 
     try:
         box.serve_forever(ready)

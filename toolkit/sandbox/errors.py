@@ -69,6 +69,20 @@ class ApiError(Exception):
             saved=False,
         )
 
+    @classmethod
+    def cannot_unset(cls, name: str) -> ApiError:
+        """Stripe's 400 for ``""`` sent to a parameter that cannot be unset (only those its
+        spec marks with ``enum: [""]``, such as ``metadata``, can)."""
+        return cls(
+            400,
+            f"You passed an empty string for '{name}'. We assume empty values are an attempt to "
+            f"unset a parameter; however '{name}' cannot be unset. You should remove '{name}' "
+            "from your request or supply a non-empty value.",
+            param=name,
+            code="parameter_invalid_empty",
+            saved=False,
+        )
+
     def body(self, request_id: str | None = None, livemode: bool = False) -> bytes:
         """The JSON bytes of ``{"error": {...}}`` as Stripe sends them."""
         err: dict[str, str] = {}

@@ -25,6 +25,7 @@ FAULT_FIELDS = (
     "error_rate",
     "drop_rate",
     "lost_reply_rate",
+    "error_after_rate",
     "fault_method",
     "fault_path",
 )
@@ -34,9 +35,11 @@ FAULT_FIELDS = (
 class Decision:
     """What to do with one request: sleep ``delay`` seconds, then fault (or not).
 
-    ``fault`` is None, "rate_limit" (429), "error" (500), "drop" (close without answering, the
-    request not handled) or "lost_reply" (the request is handled, then the connection closes
-    without an answer: a write that lands while its caller never learns it).
+    ``fault`` is None, "rate_limit" (429), "error" (500 before the endpoint ran: not saved under
+    an idempotency key), "drop" (close without answering, the request not handled),
+    "lost_reply" (the request is handled, then the connection closes without an answer: a write
+    that lands while its caller never learns it) or "error_after" (the endpoint ran, then a 500:
+    Stripe saves that 500 under the request's idempotency key and replays it).
     """
 
     delay: float
@@ -55,6 +58,7 @@ class Faults:
         self.error_rate = 0.0
         self.drop_rate = 0.0
         self.lost_reply_rate = 0.0
+        self.error_after_rate = 0.0
         self.fault_method: str | None = None
         self.fault_path: str | None = None
         self._path_re: re.Pattern[str] | None = None
@@ -70,7 +74,14 @@ class Faults:
         if unknown:
             raise TypeError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         with self._lock:
-            for name in ("latency", "jitter", "error_rate", "drop_rate", "lost_reply_rate"):
+            for name in (
+                "latency",
+                "jitter",
+                "error_rate",
+                "drop_rate",
+                "lost_reply_rate",
+                "error_after_rate",
+            ):
                 if name in settings:
                     value = float(settings[name] or 0.0)
                     if value < 0 or (name.endswith("_rate") and value > 1):
@@ -103,6 +114,7 @@ class Faults:
             error_rate=0.0,
             drop_rate=0.0,
             lost_reply_rate=0.0,
+            error_after_rate=0.0,
             fault_method=None,
             fault_path=None,
         )
@@ -132,6 +144,7 @@ class Faults:
                 and not self.error_rate
                 and not self.drop_rate
                 and not self.lost_reply_rate
+                and not self.error_after_rate
             ):
                 return Decision(0.0, None)
             if not self.applies(method, path):
@@ -152,4 +165,6 @@ class Faults:
                 return Decision(delay, "error")
             if self.lost_reply_rate and self._rng.random() < self.lost_reply_rate:
                 return Decision(delay, "lost_reply")
+            if self.error_after_rate and self._rng.random() < self.error_after_rate:
+                return Decision(delay, "error_after")
             return Decision(delay, None)

@@ -126,7 +126,9 @@ def validate(
 ) -> dict[str, Any]:
     """Check parsed params against a spec and convert leaves (ints, bools, lists).
 
-    Unknown names raise Stripe's ``Received unknown parameter: owner[foo]``.
+    Unknown names raise Stripe's ``Received unknown parameter: owner[foo]``; ``""`` for a string
+    or a hash raises Stripe's ``You passed an empty string`` (only ``metadata`` and ``ANY``
+    parameters may be unset with ``""``, as in Stripe's spec).
     """
     out: dict[str, Any] = {}
     for key, value in params.items():
@@ -134,10 +136,9 @@ def validate(
         if key not in spec:
             raise ApiError.unknown_param(name)
         kind = spec[key]
+        if value == "" and (isinstance(kind, dict) or kind == STR):
+            raise ApiError.cannot_unset(name)
         if isinstance(kind, dict):
-            if value == "":
-                out[key] = ""
-                continue
             if not isinstance(value, dict):
                 raise ApiError.invalid(f"Invalid hash: {name}", name)
             out[key] = validate(value, kind, nested, name)

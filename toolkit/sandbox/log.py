@@ -24,6 +24,7 @@ class RequestLogEntry:
     """One request the sandbox received (faulted ones too; ``/_sandbox/`` routes are not logged).
 
     ``status`` is 0 for a dropped connection; ``fault`` names an injected fault, if any;
+    ``limited`` the limiter that refused it (``Stripe-Rate-Limited-Reason``), if one did;
     ``livemode`` is None when the key was missing or malformed; ``time`` is wall-clock epoch
     seconds of arrival.
     """
@@ -39,6 +40,7 @@ class RequestLogEntry:
     request_id: str
     replayed: bool = False
     fault: str | None = None
+    limited: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

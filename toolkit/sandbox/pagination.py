@@ -6,11 +6,41 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 
 from toolkit.sandbox.errors import ApiError
 
-__all__ = ["list_index", "paginate"]
+__all__ = ["created_bounds", "in_created", "list_index", "paginate"]
+
+
+def created_bounds(neg_created: Sequence[int], created: dict[str, int]) -> tuple[int, int]:
+    """The slice ``[lo, hi)`` of a newest-first list (given as its negated ``created``
+    values, ascending) that a ``created[gt|gte|lt|lte]`` filter keeps.
+
+    >>> created_bounds([-30, -20, -10], {"gte": 15})
+    (0, 2)
+    """
+    lo, hi = 0, len(neg_created)
+    if "lte" in created:
+        lo = max(lo, bisect.bisect_left(neg_created, -created["lte"]))
+    if "lt" in created:
+        lo = max(lo, bisect.bisect_right(neg_created, -created["lt"]))
+    if "gte" in created:
+        hi = min(hi, bisect.bisect_right(neg_created, -created["gte"]))
+    if "gt" in created:
+        hi = min(hi, bisect.bisect_left(neg_created, -created["gt"]))
+    return lo, hi
+
+
+def in_created(value: int, created: dict[str, int]) -> bool:
+    """Does ``value`` pass a ``created[gt|gte|lt|lte]`` filter? ``in_created(5, {"lt": 9})``"""
+    return (
+        ("gt" not in created or value > created["gt"])
+        and ("gte" not in created or value >= created["gte"])
+        and ("lt" not in created or value < created["lt"])
+        and ("lte" not in created or value <= created["lte"])
+    )
 
 
 def list_index(seq: list[str]) -> Callable[[str], int | None]:

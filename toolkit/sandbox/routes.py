@@ -19,8 +19,10 @@ from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.forms import ANY, EXPAND, INT, LIST_OF, METADATA, STR, as_int, validate
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import SOURCE_TYPES
+from toolkit.sandbox.pagination import list_index, paginate
 from toolkit.sandbox.source_objects import flow_of, make_source
-from toolkit.sandbox.store import DataSet, make_order, merge_owner
+from toolkit.sandbox.source_updates import make_order, merge_owner
+from toolkit.sandbox.store import DataSet, dumps
 
 ADDRESS = {k: STR for k in ("city", "country", "line1", "line2", "postal_code", "state")}
 OWNER = {"address": ADDRESS, "email": STR, "name": STR, "phone": STR}
@@ -46,6 +48,7 @@ CREATED = {"gt": INT, "gte": INT, "lt": INT, "lte": INT}
 LIST = {"limit": INT, "starting_after": STR, "ending_before": STR, "expand": EXPAND}
 
 SPEC_LIST_CUSTOMERS = {**LIST, "created": ANY, "email": STR, "test_clock": STR}
+SPEC_LIST_CLOCKS = dict(LIST)
 SPEC_RETRIEVE = {"expand": EXPAND}
 SPEC_RETRIEVE_SOURCE = {"expand": EXPAND, "client_secret": STR}  # the secret is not needed
 SPEC_LIST_ITEMS = {**LIST, "object": STR}
@@ -122,10 +125,26 @@ def list_customers(ds: DataSet, params: dict[str, Any]) -> bytes:
         created = validate(created, CREATED, None, "created")
     else:
         raise ApiError.invalid("Invalid hash: created", "created")
-    ids, more = ds.page_customers(limit, after, before, created, params.get("email"))
+    clock = params.get("test_clock")
+    if clock is not None and clock not in ds.test_clocks:
+        raise ApiError.missing("test_clock", clock, "test_clock")
+    ids, more = ds.page_customers(limit, after, before, created, params.get("email"), clock)
     expanded = "data.sources" in expand
     frags = [ds.customer_json(c, expand_sources=expanded) for c in ids]
     return ds.list_json(frags, more, "/v1/customers")
+
+
+def list_test_clocks(ds: DataSet, params: dict[str, Any]) -> bytes:
+    """GET /v1/test_helpers/test_clocks (test mode only, as in Stripe)."""
+    if ds.livemode:
+        raise ApiError.invalid("Test clocks are only available in test mode.", None)
+    after, before = _cursors(params)
+    ids = sorted(ds.test_clocks, key=lambda c: (ds.test_clocks[c]["created"], c), reverse=True)
+    page, more = paginate(
+        ids, 0, len(ids), list_index(ids), _limit(params), after, before, "test_clock", None
+    )
+    frags = [dumps(ds.test_clocks[c]) for c in page]
+    return ds.list_json(frags, more, "/v1/test_helpers/test_clocks")
 
 
 def retrieve_customer(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
@@ -262,7 +281,7 @@ def create_source(ds: DataSet, params: dict[str, Any]) -> bytes:
         method = params["receiver"].get("refund_attributes_method")
         if method is not None:
             src["receiver"]["refund_attributes_method"] = method
-    if "source_order" in params and params["source_order"] != "":
+    if "source_order" in params:
         src["source_order"] = make_order(src, params["source_order"])
     ds.sources[src["id"]] = src
     return ds.obj_json(src)
@@ -270,8 +289,10 @@ def create_source(ds: DataSet, params: dict[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class Route:
-    """One endpoint: its parameter spec, its handler, and the ids taken from the path."""
+    """One endpoint: its name (method and path template, as Stripe's limits count it), its
+    parameter spec, its handler, and the ids taken from the path."""
 
+    endpoint: str
     spec: dict[str, Any]
     handler: Callable[..., bytes]
     args: tuple[str, ...]
@@ -279,32 +300,33 @@ class Route:
 
 
 _ID = r"([^/]+)"
-ROUTES: list[tuple[str, re.Pattern[str], dict[str, Any], Callable[..., bytes]]] = [
-    ("GET", re.compile(r"/v1/customers"), SPEC_LIST_CUSTOMERS, list_customers),
-    ("GET", re.compile(rf"/v1/customers/{_ID}"), SPEC_RETRIEVE, retrieve_customer),
-    ("GET", re.compile(rf"/v1/customers/{_ID}/sources"), SPEC_LIST_ITEMS, list_items),
-    ("POST", re.compile(rf"/v1/customers/{_ID}/sources"), SPEC_ATTACH, attach),
-    ("GET", re.compile(rf"/v1/customers/{_ID}/sources/{_ID}"), SPEC_RETRIEVE, retrieve_item),
-    ("DELETE", re.compile(rf"/v1/customers/{_ID}/sources/{_ID}"), SPEC_DETACH, detach),
-    ("POST", re.compile(r"/v1/sources"), SPEC_CREATE_SOURCE, create_source),
-    ("GET", re.compile(rf"/v1/sources/{_ID}"), SPEC_RETRIEVE_SOURCE, retrieve_source),
-    ("POST", re.compile(rf"/v1/sources/{_ID}"), SPEC_UPDATE_SOURCE, update_source),
-    (
-        "GET",
-        re.compile(rf"/v1/sources/{_ID}/source_transactions"),
-        SPEC_LIST_TXNS,
-        list_transactions,
-    ),
+#: (method, path template, parameter spec, handler): every endpoint the sandbox serves.
+ROUTES: list[tuple[str, str, dict[str, Any], Callable[..., bytes]]] = [
+    ("GET", "/v1/customers", SPEC_LIST_CUSTOMERS, list_customers),
+    ("GET", "/v1/customers/{id}", SPEC_RETRIEVE, retrieve_customer),
+    ("GET", "/v1/customers/{id}/sources", SPEC_LIST_ITEMS, list_items),
+    ("POST", "/v1/customers/{id}/sources", SPEC_ATTACH, attach),
+    ("GET", "/v1/customers/{id}/sources/{id}", SPEC_RETRIEVE, retrieve_item),
+    ("DELETE", "/v1/customers/{id}/sources/{id}", SPEC_DETACH, detach),
+    ("POST", "/v1/sources", SPEC_CREATE_SOURCE, create_source),
+    ("GET", "/v1/sources/{id}", SPEC_RETRIEVE_SOURCE, retrieve_source),
+    ("POST", "/v1/sources/{id}", SPEC_UPDATE_SOURCE, update_source),
+    ("GET", "/v1/sources/{id}/source_transactions", SPEC_LIST_TXNS, list_transactions),
+    ("GET", "/v1/test_helpers/test_clocks", SPEC_LIST_CLOCKS, list_test_clocks),
+]
+_PATTERNS = [
+    (method, re.compile(template.replace("{id}", _ID)), template, spec, handler)
+    for method, template, spec, handler in ROUTES
 ]
 
 
 def match_route(method: str, path: str) -> Route | None:
     """The route serving ``method path``, with the path ids decoded, or None."""
-    for route_method, pattern, spec, handler in ROUTES:
+    for route_method, pattern, template, spec, handler in _PATTERNS:
         if route_method != method:
             continue
         m = pattern.fullmatch(path)
         if m:
             args = tuple(unquote_plus(a) for a in m.groups())
-            return Route(spec, handler, args, method != "GET")
+            return Route(f"{method} {template}", spec, handler, args, method != "GET")
     return None

@@ -15,12 +15,16 @@ import ipaddress
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
+from toolkit.sandbox.access import default_connected_accounts
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.faults import Faults
+from toolkit.sandbox.limits import DEFAULT_CONCURRENCY, Limits
+from toolkit.sandbox.locks import LOCK_WAIT, ObjectLocks
 from toolkit.sandbox.log import LOG_LIMIT, RequestLog, RequestLogEntry
 from toolkit.sandbox.objects import ALNUM
 from toolkit.sandbox.seed import seed_dataset
@@ -41,8 +45,18 @@ class Sandbox:
     """A Stripe-compatible HTTP server on 127.0.0.1 serving deterministic demo data.
 
     Any key shaped ``(sk|rk)_(test|live)_...`` is accepted (only ``api_key`` if given); live keys
-    see a separate live data set, ``Stripe-Account: acct_...`` a separate connected-account data
-    set (seeded from the account id, a tenth of the size). ``demo=False`` starts empty.
+    see a separate live data set. ``Stripe-Account`` must name one of ``connected_accounts``
+    (default: three ids drawn from the seed, ``box.connected_accounts``; else Stripe's 403), each
+    with its own data set (seeded from the account id, a tenth of the size). ``restricted_keys``
+    maps ``rk_...`` keys to ``{"customers": "read", "sources": "write", ...}``; a request needing
+    more answers Stripe's 403. ``demo=False`` starts empty.
+
+    ``limits`` applies Stripe's limiters (toolkit.sandbox.limits): ``"auto"`` (each key's mode:
+    live 100/s, test 25/s), ``"live"``, ``"test"`` or None (off, the default: tests and fault
+    campaigns stay fast); ``endpoint_limits`` overrides the 25/s of some endpoints
+    (``{"POST /v1/sources/{id}": 50}``), ``concurrency`` caps requests in flight per account.
+    A write holds its object: a concurrent write on it waits ``lock_wait`` seconds, then answers
+    429 ``lock_timeout``.
 
     Example::
 
@@ -64,11 +78,18 @@ class Sandbox:
         error_rate: float = 0.0,
         drop_rate: float = 0.0,
         lost_reply_rate: float = 0.0,
+        error_after_rate: float = 0.0,
         fault_method: str | None = None,
         fault_path: str | None = None,
         api_key: str | None = None,
         demo: bool = True,
         log_limit: int = LOG_LIMIT,
+        limits: str | Limits | None = None,
+        endpoint_limits: Mapping[str, float] | None = None,
+        concurrency: int | None = DEFAULT_CONCURRENCY,
+        connected_accounts: Iterable[str] | None = None,
+        restricted_keys: Mapping[str, Mapping[str, str]] | None = None,
+        lock_wait: float = LOCK_WAIT,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
@@ -90,9 +111,26 @@ class Sandbox:
             error_rate=error_rate,
             drop_rate=drop_rate,
             lost_reply_rate=lost_reply_rate,
+            error_after_rate=error_after_rate,
             fault_method=fault_method,
             fault_path=fault_path,
         )
+        if isinstance(limits, Limits):
+            self.limits = limits
+        else:
+            self.limits = Limits.profile(
+                limits, endpoint_limits=endpoint_limits, concurrency=concurrency
+            )
+        accounts = (
+            default_connected_accounts(seed) if connected_accounts is None else connected_accounts
+        )
+        #: The accounts a ``Stripe-Account`` header may name.
+        self.connected_accounts: frozenset[str] = frozenset(accounts)
+        #: Restricted key -> {resource: "read" | "write" | "none"}.
+        self.restricted_keys: dict[str, dict[str, str]] = {
+            key: dict(grants) for key, grants in (restricted_keys or {}).items()
+        }
+        self._object_locks = ObjectLocks(lock_wait)
         self._requested_port = port
         #: Held while a request reads or writes the data (and by the admin routes).
         self.lock = threading.RLock()
@@ -291,6 +329,7 @@ class Sandbox:
     def set_faults(self, **settings: Any) -> None:
         """Change faults at run time: latency, jitter, rate_limit, error_rate, drop_rate,
         lost_reply_rate (handled, then the connection closes without an answer),
+        error_after_rate (handled, then a 500 saved under the idempotency key),
         fault_method, fault_path (the ones not given stay).
 
         Example: ``box.set_faults(error_rate=0.3, fault_method="POST")``
@@ -332,6 +371,10 @@ class Sandbox:
         with self.lock:
             self._clock_offset += seconds
         return self.clock()
+
+    def object_lock(self, key: Hashable) -> AbstractContextManager[None]:
+        """Hold one object for a write (429 ``lock_timeout`` after ``lock_wait`` seconds)."""
+        return self._object_locks.hold(key)
 
     def next_request_id(self) -> str:
         """A fresh ``req_...`` id (deterministic for the order of requests)."""

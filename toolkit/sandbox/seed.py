@@ -336,7 +336,42 @@ def _seed(ds: DataSet, seed_key: str, customers: int) -> None:
         items = ds.items[cus["id"]]
         items.sort(key=lambda p: (seeder.created[p], p), reverse=True)
         cus["default_source"] = items[0] if items else None
+    if not ds.livemode and customers >= CLOCK_MIN_CUSTOMERS:
+        _seed_test_clocks(ds, seed_key)
     ds.index()
+
+
+#: Test clocks (and their customers) are seeded in test mode from this many customers up.
+CLOCK_MIN_CUSTOMERS = 100
+
+
+def _seed_test_clocks(ds: DataSet, seed_key: str) -> None:
+    """Two test clocks with three customers each (own random stream: the rest is unchanged),
+    listed by ``GET /v1/customers`` only with their ``test_clock``, as in Stripe."""
+    rng = random.Random(f"{seed_key}:clocks")
+    seeder = _Seeder(ds, rng)
+    for n in range(2):
+        clock_id = rand_id(rng, "clock_", 24)
+        frozen = SANDBOX_NOW - rng.randint(DAY, 30 * DAY)
+        ds.test_clocks[clock_id] = {
+            "id": clock_id,
+            "object": "test_helpers.test_clock",
+            "created": frozen - DAY,
+            "deletes_after": frozen + 30 * DAY,
+            "frozen_time": frozen,
+            "livemode": False,
+            "name": f"Migration rehearsal {n + 1}",
+            "status": "ready",
+        }
+        for _ in range(3):
+            cus = seeder.customer()
+            cus["test_clock"] = clock_id
+            for _ in range(2):
+                src = seeder.source(cus)
+                seeder.attach(cus, src["id"])
+            items = ds.items[cus["id"]]
+            items.sort(key=lambda p: (seeder.created[p], p), reverse=True)
+            cus["default_source"] = items[0] if items else None
 
 
 def detach_consistently(src: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """How a source update merges into the stored source: owner fields, a source order.
 
->>> merge_owner({"email": "a@b.co"}, {"name": "Ann", "email": ""})["email"] is None
-True
+>>> merge_owner({"email": "a@b.co"}, {"name": "Ann"})["email"]
+'a@b.co'
+
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ __all__ = ["make_order", "merge_owner"]
 
 
 def merge_owner(owner: dict[str, Any] | None, update: dict[str, Any]) -> dict[str, Any]:
-    """Owner fields merge; ``""`` sets a field to null; address fields merge too."""
+    """Owner fields merge, address fields too. Nothing clears a field: Stripe refuses ``""``
+    for every owner parameter (toolkit.sandbox.forms)."""
     merged = dict(owner or {})
     for field in ("address", "email", "name", "phone"):
         merged.setdefault(field, None)
@@ -22,15 +24,9 @@ def merge_owner(owner: dict[str, Any] | None, update: dict[str, Any]) -> dict[st
         merged.setdefault(field, None)
     for key, value in update.items():
         if key == "address":
-            if value == "":
-                merged["address"] = None
-                continue
-            address = dict(merged["address"] or null_address())
-            for akey, avalue in value.items():
-                address[akey] = avalue or None
-            merged["address"] = address
+            merged["address"] = {**(merged["address"] or null_address()), **value}
         else:
-            merged[key] = value or None
+            merged[key] = value
     return merged
 
 

@@ -12,7 +12,6 @@ Example::
 
 from __future__ import annotations
 
-import bisect
 import json
 import random
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.idempotency import IdempotencyStore
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import rand_id
-from toolkit.sandbox.pagination import list_index, paginate
+from toolkit.sandbox.pagination import created_bounds, in_created, list_index, paginate
 from toolkit.sandbox.source_objects import make_transaction
 from toolkit.sandbox.source_updates import make_order, merge_owner
 
@@ -58,7 +57,9 @@ class DataSet:
         self.detached_ids: list[str] = []
         self.unattached_ids: list[str] = []
         self.idempotency = IdempotencyStore()
-        self.order: list[str] = []
+        self.order: list[str] = []  # customers newest first, without test-clock customers
+        self.test_clocks: dict[str, dict[str, Any]] = {}
+        self._clock_orders: dict[str, list[str]] = {}
         self._neg_created: list[int] = []
         self._pos: dict[str, int] = {}
         self._txn_source: dict[str, str] = {}
@@ -70,9 +71,15 @@ class DataSet:
 
     def index(self) -> None:
         """Sort customers newest first (ties by id) and index positions; call after seeding."""
-        self.order = sorted(
+        newest = sorted(
             self.customers, key=lambda c: (self.customers[c]["created"], c), reverse=True
         )
+        self.order = [c for c in newest if not self.customers[c].get("test_clock")]
+        self._clock_orders = {clock: [] for clock in self.test_clocks}
+        for cid in newest:
+            clock = self.customers[cid].get("test_clock")
+            if clock:
+                self._clock_orders.setdefault(clock, []).append(cid)
         self._neg_created = [-self.customers[c]["created"] for c in self.order]
         self._pos = {c: i for i, c in enumerate(self.order)}
         for sid, txns in self.transactions.items():
@@ -176,18 +183,21 @@ class DataSet:
         ending_before: str | None,
         created: dict[str, int],
         email: str | None,
+        test_clock: str | None = None,
     ) -> tuple[list[str], bool]:
-        """One page of customer ids, newest first, and has_more."""
-        lo, hi = 0, len(self.order)
-        neg = self._neg_created
-        if "lte" in created:
-            lo = max(lo, bisect.bisect_left(neg, -created["lte"]))
-        if "lt" in created:
-            lo = max(lo, bisect.bisect_right(neg, -created["lt"]))
-        if "gte" in created:
-            hi = min(hi, bisect.bisect_right(neg, -created["gte"]))
-        if "gt" in created:
-            hi = min(hi, bisect.bisect_left(neg, -created["gt"]))
+        """One page of customer ids, newest first, and has_more. As in Stripe, customers on a
+        test clock are listed only when their ``test_clock`` is asked for."""
+        if test_clock is not None:
+            clocked = [
+                cid
+                for cid in self._clock_orders.get(test_clock, [])
+                if in_created(self.customers[cid]["created"], created)
+            ]
+            return paginate(
+                clocked, 0, len(clocked), list_index(clocked), limit, starting_after,
+                ending_before, "customer", None,
+            )  # fmt: skip
+        lo, hi = created_bounds(self._neg_created, created)
         match = None
         if email is not None:
             customers = self.customers
