@@ -16,7 +16,7 @@ from toolkit.errors import (
 )
 from toolkit.sandbox import Sandbox
 from toolkit.session import SANDBOX_KEY, connect, mask_key
-from toolkit.session.ratelimit import RateLimiter
+from toolkit.session.ratelimit import RateLimiter, StripeLimits
 
 LIVE = "sk_live_" + "L1ve" * 6
 TEST = "sk_test_" + "T3st" * 6
@@ -99,10 +99,26 @@ def test_live_write_is_refused_before_any_request(sandbox):
     assert len(sandbox.requests) == before
 
 
-def test_rate_limits_by_mode():
-    assert connect(LIVE, quiet=True).limiter.rate == 100
-    assert connect(TEST, quiet=True).limiter.rate == 25
-    assert connect(TEST, rate_limit=7, quiet=True).limiter.rate == 7
+def test_rate_limits_by_mode_within_the_budget():
+    live = connect(LIVE, quiet=True).limiter
+    assert (live.rate, live.rate_of("POST /v1/sources/{id}"), live.budget) == (50, 12.5, 0.5)
+    test = connect(TEST, quiet=True).limiter
+    assert (test.rate, test.rate_of("GET /v1/customers"), test.budget) == (25, 25, 1.0)
+    full = connect(LIVE, budget=1.0, quiet=True).limiter
+    assert (full.rate, full.rate_of("GET /v1/customers")) == (100, 25)
+    single = connect(TEST, rate_limit=7, quiet=True).limiter
+    assert (single.rate, single.rate_of("GET /v1/customers")) == (7, 7)
+    raised = connect(LIVE, limits={"global": 200, "POST /v1/sources/{id}": 80}, quiet=True)
+    assert raised.limiter.rate == 100 and raised.limiter.rate_of("POST /v1/sources/{id}") == 40
+    assert raised.limiter.rate_of("GET /v1/sources/{id}") == 12.5
+
+
+def test_the_embedded_sandbox_session_paces_by_its_limits():
+    with connect(quiet=True) as session:
+        assert session.sandbox.limits.global_rate_of(False) == 25
+        assert session.limiter.rate == 25 and session.limiter.budget == 1.0
+    with connect(quiet=True, sandbox_options={"limits": None}) as session:
+        assert session.limiter.rate is None
 
 
 @pytest.mark.parametrize(
@@ -179,13 +195,13 @@ def test_raw_returns_plain_json(session):
 
 
 def test_rate_limiter_spaces_requests_across_threads():
-    limiter = RateLimiter(50)
+    limiter = RateLimiter(StripeLimits.single(50))
     stamps: list[float] = []
     lock = threading.Lock()
 
     def worker():
         for _ in range(10):
-            limiter.acquire()
+            limiter.acquire("GET /v1/customers")
             with lock:
                 stamps.append(time.monotonic())
 
@@ -200,14 +216,14 @@ def test_rate_limiter_spaces_requests_across_threads():
 
 
 def test_rate_limiter_cancel_stops_waiting():
-    limiter = RateLimiter(1)
+    limiter = RateLimiter(StripeLimits.single(1))
     limiter.acquire()
     cancel = threading.Event()
     threading.Timer(0.1, cancel.set).start()
     started = time.monotonic()
     with pytest.raises(Cancelled):
-        limiter.acquire(cancel)
-        limiter.acquire(cancel)
+        limiter.acquire(cancel=cancel)
+        limiter.acquire(cancel=cancel)
     assert time.monotonic() - started < 0.8
 
 

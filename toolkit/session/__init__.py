@@ -5,7 +5,11 @@
 - :mod:`~toolkit.session.connect` opens a session (a real account, or the embedded sandbox);
 - :mod:`~toolkit.session.client` is the :class:`Session`: a typed method per call the toolkit
   makes, the retries that are safe, the live guard, Stripe's errors mapped to the toolkit's;
-- :mod:`~toolkit.session.ratelimit` paces every thread of a session.
+- :mod:`~toolkit.session.endpoints` names Stripe's endpoints as its limits count them;
+- :mod:`~toolkit.session.ratelimit` paces every thread of a session: a global bucket and one
+  per endpoint, within the session's budget;
+- :mod:`~toolkit.session.retries` reads Stripe's retry signals (``Retry-After``,
+  ``Stripe-Should-Retry``, ``Stripe-Rate-Limited-Reason``).
 
 Nothing else in the toolkit imports ``stripe``.
 """

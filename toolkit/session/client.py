@@ -13,7 +13,6 @@ No other module imports ``stripe``. Example::
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -22,19 +21,25 @@ from typing import Any, Literal, TypeVar
 
 import stripe
 
+import toolkit.session.endpoints as ep
 from toolkit.errors import Cancelled, LiveModeRefused
 from toolkit.redact import mask_key, redact_url, replace_values
-from toolkit.session.ratelimit import RateLimiter
+from toolkit.session.endpoints import endpoint_of
+from toolkit.session.ratelimit import RateLimiter, StripeLimits
+from toolkit.session.retries import retry_delay
 from toolkit.session.settings import check_bool
-from toolkit.session.transport import Answer, GuardedHTTPClient, mapped, retry_after, seg
+from toolkit.session.transport import Answer, GuardedHTTPClient, header, mapped, seg
 
-__all__ = ["DEFAULT_RATES", "Mode", "Session"]
+__all__ = ["DEFAULT_BUDGETS", "Mode", "Session"]
 
 Mode = Literal["sandbox", "test", "live"]
 T = TypeVar("T")
 
-#: Requests per second a session allows itself, by mode (Stripe's global limits).
-DEFAULT_RATES: dict[str, float] = {"live": 100.0, "test": 25.0, "sandbox": 100.0}
+#: The share of Stripe's limits a session uses, by mode. Live: half, because the account's own
+#: traffic (checkouts, webhooks' callers, the Dashboard) shares the same limits and Stripe asks
+#: background jobs to keep to "a subset of the maximum"; a bulk job that took it all would make
+#: live payments fail with 429s. Test mode and the sandbox: all of it (nothing else competes).
+DEFAULT_BUDGETS: dict[str, float] = {"live": 0.5, "test": 1.0, "sandbox": 1.0}
 #: HTTP methods that never change anything; every other one is a write.
 READ_METHODS = frozenset({"get", "head", "options"})
 
@@ -56,7 +61,8 @@ class Session:
         api_base: str,
         stripe_account: str | None = None,
         allow_live: bool = False,
-        rate_limit: float | None = None,
+        limits: StripeLimits | None = None,
+        budget: float | None = None,
         max_workers: int = 8,
         timeout: float = 30.0,
         max_retries: int = 5,
@@ -73,7 +79,12 @@ class Session:
         self.timeout = timeout
         self.sandbox = sandbox
         self.owns_sandbox = owns_sandbox
-        self.limiter = RateLimiter(rate_limit if rate_limit is not None else DEFAULT_RATES[mode])
+        self.limiter = RateLimiter(
+            limits if limits is not None else StripeLimits.of_mode(mode),
+            budget=budget if budget is not None else DEFAULT_BUDGETS[mode],
+        )
+        #: The API version Stripe answered with (``Stripe-Version``), once a request has been made.
+        self.api_version: str | None = None
         self.retries = 0  # retried attempts, for benchmarks and tests
         self._retry_lock = threading.Lock()
         self.client = stripe.StripeClient(
@@ -148,12 +159,23 @@ class Session:
             )
 
     # -- the calls the toolkit makes --------------------------------------------------------
+    @ep.names(ep.LIST_CUSTOMERS)
     def list_customers(
         self, params: dict[str, Any], *, cancel: threading.Event | None = None
     ) -> dict[str, Any]:
-        """``GET /v1/customers``: one page (``limit``, cursors, ``created``, ``expand``)."""
-        return self._read("/v1/customers", params, cancel, "Listing customers")
+        """``GET /v1/customers``: one page (``limit``, cursors, ``created``, ``expand``,
+        ``test_clock``: Stripe lists customers on a test clock only when it is named)."""
+        return self._read(ep.LIST_CUSTOMERS, "/v1/customers", params, cancel, "Listing customers")
 
+    @ep.names(ep.LIST_TEST_CLOCKS)
+    def list_test_clocks(
+        self, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/test_helpers/test_clocks``: one page (test mode only)."""
+        path = "/v1/test_helpers/test_clocks"
+        return self._read(ep.LIST_TEST_CLOCKS, path, params, cancel, "Listing test clocks")
+
+    @ep.names(ep.RETRIEVE_CUSTOMER)
     def retrieve_customer(
         self,
         customer: str,
@@ -162,30 +184,38 @@ class Session:
         cancel: threading.Event | None = None,
     ) -> dict[str, Any]:
         """``GET /v1/customers/{id}`` (``expand=["sources"]`` embeds its first sources)."""
+        path = f"/v1/customers/{seg(customer)}"
         return self._read(
-            f"/v1/customers/{seg(customer)}", params or {}, cancel, f"Retrieving {customer}"
+            ep.RETRIEVE_CUSTOMER, path, params or {}, cancel, f"Retrieving {customer}"
         )
 
+    @ep.names(ep.LIST_CUSTOMER_SOURCES)
     def list_customer_sources(
         self, customer: str, params: dict[str, Any], *, cancel: threading.Event | None = None
     ) -> dict[str, Any]:
         """``GET /v1/customers/{id}/sources``: one page of a customer's payment sources."""
         path = f"/v1/customers/{seg(customer)}/sources"
-        return self._read(path, params, cancel, f"Listing the sources of {customer}")
+        what = f"Listing the sources of {customer}"
+        return self._read(ep.LIST_CUSTOMER_SOURCES, path, params, cancel, what)
 
+    @ep.names(ep.RETRIEVE_SOURCE)
     def retrieve_source(
         self, source: str, *, cancel: threading.Event | None = None
     ) -> dict[str, Any]:
         """``GET /v1/sources/{id}``; a source Stripe does not know raises NotFoundError."""
-        return self._read(f"/v1/sources/{seg(source)}", {}, cancel, f"Retrieving {source}")
+        path = f"/v1/sources/{seg(source)}"
+        return self._read(ep.RETRIEVE_SOURCE, path, {}, cancel, f"Retrieving {source}")
 
+    @ep.names(ep.LIST_SOURCE_TRANSACTIONS)
     def list_source_transactions(
         self, source: str, params: dict[str, Any], *, cancel: threading.Event | None = None
     ) -> dict[str, Any]:
         """``GET /v1/sources/{id}/source_transactions``: one page."""
         path = f"/v1/sources/{seg(source)}/source_transactions"
-        return self._read(path, params, cancel, f"Listing the transactions of {source}")
+        what = f"Listing the transactions of {source}"
+        return self._read(ep.LIST_SOURCE_TRANSACTIONS, path, params, cancel, what)
 
+    @ep.names(ep.UPDATE_SOURCE)
     def update_source(
         self,
         source: str,
@@ -195,15 +225,11 @@ class Session:
         cancel: threading.Event | None = None,
     ) -> Answer:
         """``POST /v1/sources/{id}`` (metadata, owner) with the row's idempotency key."""
-        return self._write(
-            "post",
-            f"/v1/sources/{seg(source)}",
-            params,
-            idempotency_key,
-            cancel,
-            f"Updating {source}",
-        )
+        path = f"/v1/sources/{seg(source)}"
+        what = f"Updating {source}"
+        return self._write(ep.UPDATE_SOURCE, "post", path, params, idempotency_key, cancel, what)
 
+    @ep.names(ep.ATTACH_SOURCE)
     def attach_source(
         self,
         customer: str,
@@ -214,17 +240,19 @@ class Session:
     ) -> Answer:
         """``POST /v1/customers/{id}/sources source=src_...``: attach a source."""
         path = f"/v1/customers/{seg(customer)}/sources"
-        return self._write(
-            "post", path, {"source": source}, idempotency_key, cancel, f"Attaching {source}"
-        )
+        params = {"source": source}
+        what = f"Attaching {source}"
+        return self._write(ep.ATTACH_SOURCE, "post", path, params, idempotency_key, cancel, what)
 
+    @ep.names(ep.DETACH_SOURCE)
     def detach_source(
         self, customer: str, source: str, *, cancel: threading.Event | None = None
     ) -> Answer:
         """``DELETE /v1/customers/{id}/sources/{id}``: the source becomes consumed (no key:
         Stripe takes none on DELETE, so it is never retried blindly)."""
         path = f"/v1/customers/{seg(customer)}/sources/{seg(source)}"
-        return self._write("delete", path, {}, None, cancel, f"Detaching {source}")
+        what = f"Detaching {source}"
+        return self._write(ep.DETACH_SOURCE, "delete", path, {}, None, cancel, what)
 
     # -- open doors for scripts --------------------------------------------------------------
     def call(
@@ -233,21 +261,30 @@ class Session:
         *args: Any,
         write: bool = False,
         cancel: threading.Event | None = None,
+        endpoint: str | None = None,
         **kwargs: Any,
     ) -> T:
         """Run one SDK call under the shared limiter, retrying what is safe to retry.
 
-        ``session.call(session.client.v1.sources.retrieve, "src_123")``
+        ``session.call(session.client.v1.sources.retrieve, "src_123",
+        endpoint="GET /v1/sources/{id}")`` (name the endpoint to pace it on its own limit; without
+        it only the global limit paces the call).
 
-        429s are always retried (after a pause shared by every thread). 5xx, 409 and connection
-        errors are retried for reads, and for writes that carry ``options={"idempotency_key": ...}``.
-        Gives up after ``max_retries`` retries with a :class:`StripeRequestError`.
+        429s are always retried (after slowing the limiter Stripe names). 5xx, 409 and connection
+        errors are retried for reads, and for writes that carry ``options={"idempotency_key": ...}``;
+        never when Stripe answers ``Stripe-Should-Retry: false``. Gives up after ``max_retries``
+        retries with a :class:`StripeRequestError`.
         """
         options = kwargs.get("options") or {}
         what = getattr(fn, "__qualname__", "The call")
-        return self._send(
-            lambda: fn(*args, **kwargs), write, bool(options.get("idempotency_key")), cancel, what
-        )
+        keyed = bool(options.get("idempotency_key"))
+
+        def send() -> T:
+            result = fn(*args, **kwargs)
+            self._saw(getattr(getattr(result, "last_response", None), "headers", None))
+            return result
+
+        return self._send(send, write, keyed, cancel, what, endpoint)
 
     def raw(
         self,
@@ -267,23 +304,40 @@ class Session:
         keyed = bool((options or {}).get("idempotency_key"))
 
         def send() -> dict[str, Any]:
-            return self.client.raw_request(method, path, **merged).data
+            response = self.client.raw_request(method, path, **merged)
+            self._saw(response.headers)
+            return response.data
 
         is_write = write or method.lower() not in READ_METHODS
-        return self._send(send, is_write, keyed, cancel, f"{method.upper()} {path}")
+        endpoint = endpoint_of(method, path)
+        return self._send(send, is_write, keyed, cancel, f"{method.upper()} {path}", endpoint)
 
     # -- sending ----------------------------------------------------------------------------
+    def _saw(self, headers: Any) -> None:
+        """Note what Stripe's answer says about itself (the API version it answered with)."""
+        version = header(headers, "Stripe-Version")
+        if version:
+            self.api_version = version
+
     def _read(
-        self, path: str, params: dict[str, Any], cancel: threading.Event | None, what: str
+        self,
+        endpoint: str,
+        path: str,
+        params: dict[str, Any],
+        cancel: threading.Event | None,
+        what: str,
     ) -> dict[str, Any]:
         def send() -> dict[str, Any]:
             # the SDK has parsed the body once already: use that, never parse it twice
-            return self.client.raw_request("get", path, **params).data
+            response = self.client.raw_request("get", path, **params)
+            self._saw(response.headers)
+            return response.data
 
-        return self._send(send, False, False, cancel, what)
+        return self._send(send, False, False, cancel, what, endpoint)
 
     def _write(
         self,
+        endpoint: str,
         method: str,
         path: str,
         params: dict[str, Any],
@@ -295,11 +349,11 @@ class Session:
 
         def send() -> Answer:
             response = self.client.raw_request(method, path, **params, **options)
-            headers = {str(k).lower(): str(v) for k, v in dict(response.headers or {}).items()}
-            replayed = headers.get("idempotent-replayed", "").lower() == "true"
+            self._saw(response.headers)
+            replayed = (header(response.headers, "Idempotent-Replayed") or "").lower() == "true"
             return Answer(response.data, response.request_id, replayed)
 
-        return self._send(send, True, bool(idempotency_key), cancel, what)
+        return self._send(send, True, bool(idempotency_key), cancel, what, endpoint)
 
     def _send(
         self,
@@ -308,17 +362,19 @@ class Session:
         keyed: bool,
         cancel: threading.Event | None,
         what: str,
+        endpoint: str | None = None,
     ) -> T:
         if write:
             self.require_write()
         replay_safe = (not write) or keyed
         attempt = 0
         while True:
-            self.limiter.acquire(cancel)
             try:
-                return send()
+                with self.limiter.slot(endpoint, cancel):
+                    return send()
             except stripe.StripeError as exc:
-                delay = self._retry_delay(exc, attempt, replay_safe)
+                self._saw(exc.headers)
+                delay = retry_delay(exc, attempt, replay_safe, self.limiter, endpoint)
                 if delay is None or attempt >= self.max_retries:
                     raise mapped(exc, what) from None
             attempt += 1
@@ -328,25 +384,6 @@ class Session:
                 time.sleep(delay)
             elif cancel.wait(delay):
                 raise Cancelled()
-
-    def _retry_delay(
-        self, exc: stripe.StripeError, attempt: int, replay_safe: bool
-    ) -> float | None:
-        """Seconds to wait before retrying ``exc``, or None when it must not be retried."""
-        backoff = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
-        status = exc.http_status
-        if isinstance(exc, stripe.RateLimitError) or status == 429:
-            asked = retry_after(exc)
-            delay = asked if asked is not None else backoff
-            self.limiter.pause(delay)
-            return delay
-        if not replay_safe:
-            return None
-        if isinstance(exc, stripe.APIConnectionError):
-            return backoff
-        if status is not None and (status >= 500 or status == 409):
-            return backoff
-        return None
 
     # -- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:

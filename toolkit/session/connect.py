@@ -19,17 +19,25 @@ from typing import Any, Literal
 from toolkit.errors import ConfigurationError, InvalidKeyError
 from toolkit.redact import mask_key, redact_url
 from toolkit.session.client import Mode, Session
+from toolkit.session.ratelimit import StripeLimits
 from toolkit.session.settings import (
     KEY_PATTERN,
     check_account,
     check_api_base,
     check_bool,
+    check_budget,
+    check_limits,
     check_rate_limit,
     read_dotenv,
     setting,
 )
 
-__all__ = ["KEY_HELP", "SANDBOX_KEY", "connect"]
+__all__ = ["KEY_HELP", "SANDBOX_DEFAULTS", "SANDBOX_KEY", "connect"]
+
+#: How the embedded sandbox runs unless ``sandbox_options`` say otherwise: with Stripe's
+#: limiters for the key's mode (test: 25 requests/s, 25/s per endpoint), so a runbook that is
+#: fast against the sandbox is as fast against Stripe.
+SANDBOX_DEFAULTS: dict[str, Any] = {"limits": "auto"}
 
 #: The key the toolkit uses against a sandbox. It is not a secret: it unlocks nothing real.
 SANDBOX_KEY = "sk_test_sandbox0000000000000000"
@@ -56,12 +64,20 @@ def _key_mode(key: str) -> Literal["test", "live"]:
     return "live" if key.split("_")[1] == "live" else "test"
 
 
+def _limits_of(sandbox: Any) -> StripeLimits:
+    """The limits the embedded sandbox applies to the session's (test) key."""
+    box = sandbox.limits
+    return StripeLimits(box.global_rate_of(False), box.endpoint_rate, dict(box.endpoint_limits))
+
+
 def connect(
     api_key: str | None = None,
     *,
     stripe_account: str | None = None,
     allow_live: bool = False,
     api_base: str | None = None,
+    budget: float | None = None,
+    limits: StripeLimits | dict[str, float] | None = None,
     rate_limit: float | None = None,
     max_workers: int | None = None,
     timeout: float = 30.0,
@@ -80,8 +96,15 @@ def connect(
 
     Key: ``api_key``, else ``STRIPE_API_KEY`` (environment, then ``./.env``). With no key and no
     ``api_base`` the embedded sandbox starts on 127.0.0.1 and one line says so. ``api_base`` (or
-    ``STRIPE_API_BASE``) points at another Stripe-compatible server. ``rate_limit`` is requests per
-    second (default: live 100, test 25, sandbox 100). Writes with a live key need ``allow_live=True``.
+    ``STRIPE_API_BASE``) points at another Stripe-compatible server. Writes with a live key need
+    ``allow_live=True``.
+
+    Pacing (:mod:`toolkit.session.ratelimit`): ``limits`` are the account's (default Stripe's:
+    global 100/s live, 25/s test; 25/s per endpoint; the embedded sandbox's own); pass
+    ``{"global": 200, "POST /v1/sources/{id}": 50}`` for an account Stripe has raised.
+    ``budget`` is the share of them the session uses: default 0.5 in live mode (the account's
+    own payments share those limits), 1.0 in test mode and the sandbox. ``rate_limit=X`` caps
+    everything at one X requests/s instead (a server that is not Stripe).
     """
     dotenv = read_dotenv(Path.cwd() / ".env")
     key = api_key if api_key is not None else setting("STRIPE_API_KEY", dotenv)
@@ -91,6 +114,7 @@ def connect(
     check_api_base(base)
     check_bool(allow_live, "allow_live")
     rate_limit = check_rate_limit(rate_limit)
+    budget = check_budget(budget)
     workers = max_workers if max_workers is not None else 8
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigurationError(
@@ -105,7 +129,7 @@ def connect(
         if base is None:
             from toolkit.sandbox import Sandbox
 
-            sandbox = Sandbox(**(sandbox_options or {}))
+            sandbox = Sandbox(**{**SANDBOX_DEFAULTS, **(sandbox_options or {})})
             sandbox.start()
             owns_sandbox = True
             base = sandbox.url
@@ -127,13 +151,22 @@ def connect(
                 "sandbox_options only apply when no key is set (sandbox mode)."
             )
 
+    if rate_limit is not None:
+        if limits is not None:
+            raise ConfigurationError("Pass limits or rate_limit, not both.")
+        paced = StripeLimits.single(rate_limit)
+    elif sandbox is not None:
+        paced = check_limits(limits, _limits_of(sandbox))
+    else:
+        paced = check_limits(limits, StripeLimits.of_mode(mode))
     return Session(
         api_key=key,
         mode=mode,
         api_base=base or "https://api.stripe.com",
         stripe_account=account,
         allow_live=allow_live,
-        rate_limit=rate_limit,
+        limits=paced,
+        budget=budget,
         max_workers=workers,
         timeout=timeout,
         max_retries=max_retries,

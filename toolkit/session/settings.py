@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from toolkit.errors import ConfigurationError
 from toolkit.redact import mask_secrets, redact_url
+from toolkit.session.ratelimit import StripeLimits
 
 __all__ = [
     "ACCOUNT_PATTERN",
@@ -25,6 +27,8 @@ __all__ = [
     "check_account",
     "check_api_base",
     "check_bool",
+    "check_budget",
+    "check_limits",
     "check_rate_limit",
     "parse_flag",
     "read_dotenv",
@@ -33,6 +37,7 @@ __all__ = [
 
 KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[0-9A-Za-z]{10,}$")
 ACCOUNT_PATTERN = re.compile(r"^acct_[0-9A-Za-z]{6,}$")
+ENDPOINT = re.compile(r"^(GET|POST|DELETE) /v1(/[a-z_]+|/\{id\})+$")
 
 
 def check_bool(value: Any, name: str) -> bool:
@@ -80,15 +85,67 @@ def check_rate_limit(value: Any) -> float | None:
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    return _rate(value, "rate_limit")
+
+
+def _rate(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigurationError(f"{what} must be a number of requests per second, got {value!r}.")
+    if value <= 0:
         raise ConfigurationError(
-            f"rate_limit must be a number of requests per second like 10, got {value!r}."
-        )
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(
-            f"rate_limit must be a positive number of requests per second, got {value}."
+            f"{what} must be a positive number of requests per second, got {value}."
         )
     return float(value)
+
+
+def check_budget(value: Any) -> float | None:
+    """The share of Stripe's limits a session may use: above 0, at most 1 (None: by mode).
+
+    >>> check_budget(0.5)
+    0.5
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ConfigurationError(
+            f"budget must be a share of Stripe's rate limits above 0 and at most 1 (0.5 uses "
+            f"half), got {mask_secrets(repr(value))}."
+        )
+    return float(value)
+
+
+def check_limits(value: Any, default: StripeLimits) -> StripeLimits:
+    """An account's limits: a :class:`StripeLimits`, or a dict ``{"global": 200, "endpoint": 25,
+    "POST /v1/sources/{id}": 50}`` (keys left out keep ``default``, Stripe's for the mode).
+
+    >>> test = StripeLimits.of_mode("test")
+    >>> limits = check_limits({"POST /v1/sources/{id}": 50}, test)
+    >>> limits.global_rate, limits.rate_of("POST /v1/sources/{id}"), limits.rate_of("GET /v1/customers")
+    (25.0, 50.0, 25.0)
+    """
+    if value is None:
+        return default
+    if isinstance(value, StripeLimits):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            "limits must be a dict like {'global': 100, 'endpoint': 25, "
+            f"'POST /v1/sources/{{id}}': 50}}, got {type(value).__name__}."
+        )
+    rates: dict[str, float] = {}
+    for name, rate in value.items():
+        known = name in ("global", "endpoint") or ENDPOINT.match(str(name))
+        if not isinstance(name, str) or not known:
+            raise ConfigurationError(
+                f"limits: {name!r} is neither 'global', 'endpoint' nor an endpoint like "
+                "'GET /v1/customers/{id}/sources' (method, space, path template)."
+            )
+        rates[name] = _rate(rate, f"limits[{name!r}]")
+    return StripeLimits(
+        rates.pop("global", default.global_rate),
+        rates.pop("endpoint", default.endpoint_rate),
+        {**default.endpoints, **rates},
+    )
 
 
 def check_account(account: str | None) -> str | None:

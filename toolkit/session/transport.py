@@ -17,7 +17,7 @@ import stripe
 
 from toolkit.errors import NotFoundError, StripeRequestError
 
-__all__ = ["Answer", "GuardedHTTPClient", "mapped", "retry_after", "seg"]
+__all__ = ["Answer", "GuardedHTTPClient", "error_code", "header", "mapped", "seg"]
 
 
 class Answer(NamedTuple):
@@ -29,6 +29,31 @@ class Answer(NamedTuple):
     replayed: bool
 
 
+def header(headers: Any, name: str) -> str | None:
+    """One header of a reply, whatever the case of its name (None when absent).
+
+    >>> header({"stripe-version": "2024-06-20"}, "Stripe-Version")
+    '2024-06-20'
+    """
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in dict(headers).items() if str(k).lower() == lowered), None)
+    return None if value is None else str(value)
+
+
+def error_code(exc: stripe.StripeError) -> str | None:
+    """Stripe's error ``code`` (the SDK leaves it off some exception classes, such as 429s)."""
+    code = getattr(exc, "code", None)
+    if code:
+        return str(code)
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    return str(code) if code else None
+
+
 def mapped(exc: stripe.StripeError, what: str) -> StripeRequestError:
     """The toolkit's error for a Stripe error (the one place they are mapped).
 
@@ -38,7 +63,7 @@ def mapped(exc: stripe.StripeError, what: str) -> StripeRequestError:
     status = exc.http_status
     error = getattr(exc, "error", None)
     message = (getattr(error, "message", None) or exc.user_message or str(exc) or "").strip()
-    code = getattr(exc, "code", None)
+    code = error_code(exc)
     detail = f"HTTP {status}" if status else type(exc).__name__
     if code:
         detail += f" {code}"
@@ -83,16 +108,3 @@ class GuardedHTTPClient(stripe.RequestsClient):
         """The streaming twin of :meth:`request`."""
         self._guard(method)
         return super().request_stream(method, url, headers, post_data)
-
-
-def retry_after(exc: stripe.StripeError) -> float | None:
-    """The seconds a 429's ``Retry-After`` header asks for (at most 60), or None."""
-    headers = exc.headers or {}
-    for name in ("Retry-After", "retry-after"):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                return max(0.0, min(float(value), 60.0))
-            except ValueError:
-                return None
-    return None
