@@ -10,7 +10,12 @@ from toolkit.sandbox import Sandbox
 def brute_force(client: Any) -> dict[str, str]:
     """source id -> customer id, by listing each customer's sources with the SDK, one at a time."""
     out: dict[str, str] = {}
-    for cus in client.v1.customers.list({"limit": 100}).auto_paging_iter():
+    clocks = client.v1.test_helpers.test_clocks.list({"limit": 100}).auto_paging_iter()
+    listings = [client.v1.customers.list({"limit": 100}).auto_paging_iter()] + [
+        client.v1.customers.list({"limit": 100, "test_clock": clock.id}).auto_paging_iter()
+        for clock in clocks
+    ]  # Stripe lists customers on a test clock only when asked for their clock
+    for cus in (c for listing in listings for c in listing):
         listing = client.v1.customers.payment_sources.list(
             cus.id, {"object": "source", "limit": 100}
         )
@@ -34,9 +39,11 @@ def stored(box: Sandbox, customers: set[str] | None = None) -> dict[str, str]:
 
 
 def lower_bound(box: Sandbox) -> int:
-    """Customer pages plus the continuation pages needed (a customer with >10 payment sources)."""
+    """Customer pages (the clocks' too) plus the continuation pages needed (a customer with >10
+    payment sources)."""
     ds = box.store()
-    pages = max(1, -(-len(ds.customers) // 100))
+    pages = max(1, -(-len(ds.order) // 100))
+    pages += 1 + len(ds.test_clocks)  # the clocks' list, one page of customers per clock
     for items in ds.items.values():
         if len(items) > 10:
             rest = sum(1 for p in items[10:] if ds.payment_source(p)["object"] == "source")

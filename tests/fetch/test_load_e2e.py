@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import stripe
 
 from tests.fetch.brute import as_map, brute_force, lower_bound, stored
 from toolkit.errors import InvalidInputError
@@ -61,6 +62,8 @@ def test_frame_schema_and_attrs(everything: pd.DataFrame, session: Session) -> N
     info = everything.attrs["toolkit"]
     assert info["account"] == session.account_label and info["mode"] == session.mode
     assert info["missing_ids"] == []
+    assert info["api_version"] == stripe.api_version  # the Stripe-Version Stripe answered with
+    assert info["test_clocks"]  # test mode: the customers on test clocks are included
     datetime.fromisoformat(info["taken_at"])
     created = everything["created"]
     assert created.is_monotonic_decreasing  # newest first
@@ -165,7 +168,8 @@ def test_empty_account(kind: str) -> None:
         df = load_sources(session, progress=False)
         assert len(df) == 0
         assert frame_dtypes(df) == frame_dtypes(empty_frame())
-        assert len(box.requests) == 1
+        paths = sorted(e.path for e in box.requests)
+        assert paths == ["/v1/customers", "/v1/test_helpers/test_clocks"]
         assert list(iter_sources(session, progress=False)) == []
         txns = load_source_transactions(session, df, progress=False)
         assert len(txns) == 0 and tuple(txns.columns) == TRANSACTION_COLUMNS
@@ -283,7 +287,7 @@ def test_ids_combined_with_customers(session: Session, truth: dict[str, str]) ->
 
 
 def test_connected_account(fresh_sandbox: Sandbox) -> None:
-    account = "acct_1Conn3cted"
+    account = min(fresh_sandbox.connected_accounts)
     with connect(KEY, api_base=fresh_sandbox.url, stripe_account=account, quiet=True) as session:
         df = load_sources(session, progress=False)
     ds = fresh_sandbox.store(account)

@@ -119,6 +119,9 @@ class FakeSession:
     ) -> Any:
         return self._get(f"/v1/customers/{customer}/sources", params)
 
+    def list_test_clocks(self, params: dict[str, Any], *, cancel: Any = None) -> Any:
+        return {"object": "list", "data": [], "has_more": False}  # the stand-in has none
+
     def now(self) -> datetime:
         return datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -15,30 +15,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
+from toolkit.errors import Cancelled, InvalidInputError, NotFoundError, StripeRequestError
+from toolkit.fetch.clocks import clock_page_params, clocks_apply, clocks_params
 from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.inputs import Created, created_range, id_list, in_order
-from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
 from toolkit.fetch.windows import PAGE_SIZE, Window, Windows
 from toolkit.progress import Progress, ProgressArg
 from toolkit.redact import redact_source
 from toolkit.session import Session
 
-__all__ = ["iter_sources", "load_sources", "now_of"]
+__all__ = ["iter_sources", "load_sources"]
 
 BATCH = 2000  # sources converted to columns at a time while the load goes on
-
-
-def now_of(session: Session) -> datetime:
-    """The time a load is stamped with (the sandbox's data clock in sandbox mode)."""
-    now = getattr(session, "now", None)
-    return now() if callable(now) else datetime.now(tz=UTC)
 
 
 class SourceFetch:
@@ -68,6 +63,8 @@ class SourceFetch:
         self.windows = Windows(self.lo, self.hi)
         self.done_units = 0
         self.sources = 0
+        self.clocks: int | None = None  # test clocks whose customers were listed
+        self.clocks_note: str | None = None
         self.pool: RequestPool | None = None
 
     # -- driving ------------------------------------------------------------------------------
@@ -113,6 +110,9 @@ class SourceFetch:
             scope=self.scope,
             customers=len(self.customers_seen),
             requests=self.pool.requests if self.pool is not None else 0,
+            test_clocks=self.clocks,
+            test_clocks_note=self.clocks_note,
+            api_version=getattr(self.session, "api_version", None),
         )
 
     def _start(self) -> None:
@@ -130,6 +130,19 @@ class SourceFetch:
                     self.pool.add(FIRST, "customer", session.retrieve_customer, (cid,), params, cid)
         else:
             self._page(self.windows.all[0])
+            if clocks_apply(getattr(session, "mode", None), self.scope):
+                self.clocks = 0
+                self._clocks(None)
+
+    def _clocks(self, after: str | None) -> None:
+        assert self.pool is not None
+        read = self.session.list_test_clocks
+        self.pool.add(FIRST, "clocks", read, (), clocks_params(after), None)
+
+    def _clock_page(self, clock: str, after: str | None) -> None:
+        assert self.pool is not None
+        params = clock_page_params(clock, self.lo, self.hi, after)
+        self.pool.add(MORE, "clock_page", self.session.list_customers, (), params, clock)
 
     def _page(self, window: Window) -> None:
         assert self.pool is not None
@@ -145,6 +158,13 @@ class SourceFetch:
     def _failed(self, task: Task, exc: BaseException) -> None:
         if isinstance(exc, Cancelled):
             raise Cancelled("Canceled: stopped before every source was fetched.")
+        if task.kind == "clocks" and isinstance(exc, StripeRequestError):
+            self.clocks = None  # say plainly what the load left out, and go on
+            self.clocks_note = (
+                f"customers on test clocks are not included: listing test clocks failed "
+                f"({exc.detail or exc})"
+            )
+            return
         if not isinstance(exc, NotFoundError):
             raise exc
         if task.params and "starting_after" in task.params and self._resume(task):
@@ -195,6 +215,16 @@ class SourceFetch:
             yield from self._on_page(task.ref, body)
         elif task.kind == "items":
             yield from self._on_items(task, body)
+        elif task.kind == "clocks":
+            self._on_clocks(body)
+        elif task.kind == "clock_page":
+            data = body.get("data") or []
+            for cus in data:
+                if cus.get("id") not in self.customers_seen:
+                    self.done_units += 1
+                yield from self._on_customer(cus)
+            if body.get("has_more") and data:
+                self._clock_page(task.ref, data[-1].get("id"))
         elif task.kind == "customer":
             yield from self._on_retrieved_customer(task.ref, body)
         elif task.kind == "source":
@@ -208,6 +238,15 @@ class SourceFetch:
             out = self._emit(body, None)
             if out is not None:
                 yield out
+
+    def _on_clocks(self, body: dict[str, Any]) -> None:
+        data = body.get("data") or []
+        for clock in data:
+            if clock.get("id"):
+                self.clocks = (self.clocks or 0) + 1
+                self._clock_page(clock["id"], None)
+        if body.get("has_more") and data:
+            self._clocks(data[-1].get("id"))
 
     def _on_retrieved_customer(self, cid: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         self.done_units += 1

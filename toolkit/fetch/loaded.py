@@ -14,11 +14,12 @@ True
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["ATTRS_KEY", "LoadInfo"]
+__all__ = ["ATTRS_KEY", "LoadInfo", "now_of"]
 
 #: The key of ``DataFrame.attrs`` the toolkit writes.
 ATTRS_KEY = "toolkit"
@@ -30,7 +31,10 @@ class LoadInfo:
 
     ``scope``: "account" (every customer), "created", "customers" or "ids"; ``customers``:
     customers listed; ``requests``: requests sent. ``missing_ids`` / ``missing_customers``: ids
-    asked for that Stripe does not know.
+    asked for that Stripe does not know. ``test_clocks``: test clocks whose customers a test-mode
+    account-wide load included (Stripe lists them apart); ``test_clocks_note`` says why they are
+    not included when they could not be listed. ``api_version``: the ``Stripe-Version`` Stripe
+    answered with.
     """
 
     taken_at: str | None = None
@@ -41,6 +45,9 @@ class LoadInfo:
     scope: str | None = None
     customers: int | None = None
     requests: int | None = None
+    test_clocks: int | None = None
+    test_clocks_note: str | None = None
+    api_version: str | None = None
 
     def to_attrs(self) -> dict[str, Any]:
         """Plain JSON values for ``df.attrs["toolkit"]`` (unset fields left out)."""
@@ -70,3 +77,9 @@ class LoadInfo:
             return None
         customers = self.customers
         return customers if isinstance(customers, int) and customers >= 0 else None
+
+
+def now_of(session: Any) -> datetime:
+    """The time a load is stamped with (the sandbox's data clock in sandbox mode)."""
+    now = getattr(session, "now", None)
+    return now() if callable(now) else datetime.now(tz=UTC)

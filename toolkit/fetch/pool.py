@@ -1,8 +1,11 @@
-"""The pool that runs a load's reads side by side, most urgent first, under the session's limiter.
+"""The pool that runs a load's reads side by side under the session's limiter, handing each free
+slot to work on an endpoint with room.
 
-A :class:`Task` names one typed session read (``session.list_customers``...) and what to pass it;
-customer pages (the critical path) take at most half the slots while other work waits, so the
-small continuation requests keep the rate limiter busy while the big pages load.
+A :class:`Task` names one typed session read (``session.list_customers``...) and what to pass it.
+Stripe limits each endpoint on its own (toolkit.session.ratelimit), so the pool keeps one queue
+per endpoint and starts, among the endpoints that have room now, the most urgent task: customer
+pages, continuations and retrievals run side by side, none queued behind another's limit.
+Customer pages (the critical path) take at most half the slots while other work waits.
 
 >>> pool = RequestPool(toolkit.connect(quiet=True), None)
 >>> pool.add(FIRST, "page", pool.session.list_customers, (), {"limit": 1}, None)
@@ -16,6 +19,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -29,6 +34,8 @@ __all__ = ["FIRST", "MORE", "PAGE", "RequestPool", "Task"]
 # task priorities (lower first): customer pages are the critical path, then further pages of a
 # customer's own list, then first continuations and retrievals
 PAGE, MORE, FIRST = 0, 1, 2
+#: How far ahead of its slot a task may be handed to a thread (it waits for it in the limiter).
+LEAD = 0.005
 
 
 @dataclass(order=True)
@@ -43,6 +50,11 @@ class Task:
     params: dict[str, Any] | None = field(compare=False)
     ref: Any = field(compare=False, default=None)
 
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint the read calls (``GET /v1/customers``), as the session method names it."""
+        return getattr(self.read, "endpoint", None)
+
 
 class RequestPool:
     """Runs reads in a thread pool (``session.max_workers`` wide), most urgent first."""
@@ -54,12 +66,15 @@ class RequestPool:
         self.width = max(1, int(getattr(session, "max_workers", 8) or 8))
         self.page_slots = max(1, (self.width + 1) // 2)
         self.pool = ThreadPoolExecutor(max_workers=self.width, thread_name_prefix="toolkit-fetch")
-        self.pages: list[Task] = []
-        self.others: list[Task] = []
+        self.queues: dict[str | None, list[Task]] = {}
         self.inflight: dict[Future[Any], Task] = {}
         self.pages_inflight = 0
         self.seq = itertools.count()
         self.requests = 0
+        # tasks handed to a thread that has not taken its slot in the limiter yet, by endpoint
+        self._waiting: Counter[str | None] = Counter()
+        self._waiting_lock = threading.Lock()
+        self._wake = 0.0
 
     def add(
         self,
@@ -72,25 +87,60 @@ class RequestPool:
     ) -> None:
         """Queue one read."""
         task = Task(priority, next(self.seq), kind, read, args, params, ref)
-        heapq.heappush(self.pages if priority == PAGE else self.others, task)
+        heapq.heappush(self.queues.setdefault(task.endpoint, []), task)
 
     def again(self, task: Task, priority: int, params: dict[str, Any] | None) -> None:
         """Queue the same read with other params (the next page, or a restart)."""
         self.add(priority, task.kind, task.read, task.args, params, task.ref)
 
     def _get(self, task: Task) -> dict[str, Any]:
+        with self._waiting_lock:
+            self._waiting[task.endpoint] -= 1
         if self.stop.is_set():
             raise Cancelled()
         if task.params is None:
             return task.read(*task.args, cancel=self.stop)
         return task.read(*task.args, task.params, cancel=self.stop)
 
+    def _ready(self, endpoint: str | None) -> float:
+        """When a request to ``endpoint`` could start, counting the tasks already handed out."""
+        limiter = getattr(self.session, "limiter", None)
+        if limiter is None:
+            return 0.0
+        with self._waiting_lock:
+            mine, everyone = self._waiting[endpoint], sum(self._waiting.values())
+        at = limiter.ready_at(endpoint)
+        rate = limiter.rate_of(endpoint) if endpoint is not None else None
+        if rate:
+            at += mine / rate
+        if limiter.rate:
+            at = max(at, limiter.ready_at(None) + everyone / limiter.rate)
+        return at
+
     def _next(self) -> Task | None:
-        if self.pages and (self.pages_inflight < self.page_slots or not self.others):
-            return heapq.heappop(self.pages)
-        if self.others:
-            return heapq.heappop(self.others)
-        return None
+        """The most urgent task among the endpoints with room now; None (and ``_wake`` set)
+        when every endpoint with work is still busy."""
+        now = time.monotonic()
+        self._wake = now + 0.1
+        others = any(q for e, q in self.queues.items() if q and q[0].priority != PAGE)
+        best: tuple[bool, int, float, int] | None = None
+        chosen: list[Task] | None = None
+        for queue in self.queues.values():
+            if not queue:
+                continue
+            head = queue[0]
+            if head.priority == PAGE and self.pages_inflight >= self.page_slots and others:
+                continue
+            ready = self._ready(head.endpoint)
+            rank = (ready > now + LEAD, head.priority, ready, head.seq)
+            if best is None or rank < best:
+                best, chosen = rank, queue
+        if best is None or chosen is None:
+            return None
+        if best[0] and self.inflight:  # nothing has room: wait for it (or for an answer)
+            self._wake = best[2]
+            return None
+        return heapq.heappop(chosen)
 
     def _pump(self) -> None:
         while len(self.inflight) < self.width:
@@ -100,6 +150,8 @@ class RequestPool:
             self.requests += 1
             if task.priority == PAGE:
                 self.pages_inflight += 1
+            with self._waiting_lock:
+                self._waiting[task.endpoint] += 1
             self.inflight[self.pool.submit(self._get, task)] = task
 
     def cancelled(self) -> bool:
@@ -116,7 +168,8 @@ class RequestPool:
             self._pump()
             if not self.inflight:
                 return
-            done, _ = wait(list(self.inflight), timeout=0.1, return_when=FIRST_COMPLETED)
+            timeout = min(0.1, max(0.001, self._wake - time.monotonic()))
+            done, _ = wait(list(self.inflight), timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 task = self.inflight.pop(future)
                 if task.priority == PAGE:
@@ -128,6 +181,5 @@ class RequestPool:
     def close(self) -> None:
         """Stop: nothing more starts, threads end."""
         self.stop.set()
-        self.pages.clear()
-        self.others.clear()
+        self.queues.clear()
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -17,8 +17,7 @@ import pandas as pd
 from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
 from toolkit.fetch.frame import paused_gc, transactions_frame
 from toolkit.fetch.inputs import id_list, in_order
-from toolkit.fetch.load import now_of
-from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.fetch.pool import FIRST, MORE, RequestPool
 from toolkit.fetch.windows import PAGE_SIZE
 from toolkit.progress import Progress, ProgressArg
