@@ -8,6 +8,7 @@ import stat
 import threading
 
 import pytest
+import stripe
 from changes_support import (
     TEST_KEY,
     customer_with_sources,
@@ -67,6 +68,9 @@ def test_set_unset_then_undo_restores_exact_state(fresh_sandbox, fresh_session):
         for e in posts
         if "tier" in e.params.get("metadata", {}) and e.params["metadata"]["tier"] == "gold"
     )
+    # the journal records the API version Stripe answered with
+    ends = [r for r in read_journal(outcome.journal).records if r.get("event") == "finish"]
+    assert ends[-1]["api_version"] == stripe.api_version
     back = undo(outcome.journal, fresh_session, progress=False)
     assert back.totals["ok"] == 4
     assert {sid: meta(box, sid) for sid in ids} == before
@@ -91,25 +95,60 @@ def test_clear_sends_empty_metadata_and_undo_brings_keys_back(fresh_sandbox, fre
     assert {sid: meta(box, sid) for sid in ids} == before
 
 
+def _owned(box, count, *, email_set: bool):
+    """Sources whose owner email is set (or empty) and whose address city is set."""
+    found = []
+    for sid, src in box.store().sources.items():
+        owner = src.get("owner") or {}
+        city = (owner.get("address") or {}).get("city")
+        usable = src.get("customer") and src["status"] != "consumed"
+        if bool(owner.get("email")) == email_set and city and usable:
+            found.append(sid)
+        if len(found) == count:
+            return found
+    raise AssertionError("the sandbox has too few such sources")
+
+
 def test_owner_update_and_undo(fresh_sandbox, fresh_session):
     box = fresh_sandbox
-    ids = pick(box, 3)
+    ids = _owned(box, 3, email_set=True)
     before = {sid: box.get_source(sid)["owner"] for sid in ids}
-    plan = plan_owner(
-        frame_of(box, ids), email="ops@example.com", address_city="Lyon", address_line2=None
-    )
+    plan = plan_owner(frame_of(box, ids), email="ops@example.com", address_city="Lyon")
     outcome = apply(plan, fresh_session, progress=False)
-    assert outcome.totals["ok"] + outcome.totals["skipped"] == 3
+    assert outcome.totals["ok"] == 3
     for sid in ids:
         owner = box.get_source(sid)["owner"]
         assert owner["email"] == "ops@example.com" and owner["address"]["city"] == "Lyon"
-        assert owner["address"]["line2"] is None
-    undo(outcome.journal, fresh_session, progress=False)
+    back = undo(outcome.journal, fresh_session, progress=False)
+    assert back.totals["ok"] == 3
     for sid in ids:
         owner, old = box.get_source(sid)["owner"], before[sid]
         assert owner["email"] == old["email"]
-        assert (owner["address"] or {}).get("city") == (old["address"] or {}).get("city")
-        assert (owner["address"] or {}).get("line2") == (old["address"] or {}).get("line2")
+        assert owner["address"]["city"] == old["address"]["city"]
+
+
+def test_undo_of_a_filled_empty_owner_field_is_not_possible_and_sends_nothing(
+    fresh_sandbox, fresh_session
+):
+    box = fresh_sandbox
+    empty, filled = _owned(box, 1, email_set=False), _owned(box, 1, email_set=True)
+    ids = empty + filled
+    outcome = apply(
+        plan_owner(frame_of(box, ids), email="ops@example.com"), fresh_session, progress=False
+    )
+    assert outcome.totals["ok"] == 2
+    preview = undo(outcome.journal, fresh_session, dry_run=True, progress=False)
+    rows = preview.df.set_index("source")
+    assert rows.loc[empty[0], "result"] == "skipped"
+    assert "was empty before" in rows.loc[empty[0], "message"]
+    assert "Stripe cannot clear owner fields" in rows.loc[empty[0], "message"]
+    box.clear_log()
+    undo(outcome.journal, fresh_session, progress=False)
+    posted = {e.path.rsplit("/", 1)[-1] for e in box.requests if e.method == "POST"}
+    assert posted == set(filled)  # nothing sent for the row Stripe would refuse
+    assert box.get_source(empty[0])["owner"]["email"] == "ops@example.com"
+    assert box.get_source(filled[0])["owner"]["email"] != "ops@example.com"
+    assert not any(e.status == 400 for e in box.requests)
 
 
 def test_invalid_rows_are_skipped_and_valid_rows_applied(fresh_sandbox, fresh_session):

@@ -122,6 +122,12 @@ def test_sigkill_campaign(tmp_path):
             if kind == "metadata":  # one key to unset on some of them
                 for sid in ids[::3]:
                     session.client.v1.sources.update(sid, {"metadata": {"legacy": "x"}})
+            if kind == "owner":  # Stripe cannot clear an owner field: undo is exact only if set
+                for sid in ids:
+                    session.client.v1.sources.update(
+                        sid,
+                        {"owner": {"email": f"{sid}@old.example.com", "address": {"city": "Old"}}},
+                    )
             before = {sid: state_of(box, kind, sid) for sid in ids}
             journal = tmp_path / f"trial-{trial}.jsonl"
             value = f"t{trial}"

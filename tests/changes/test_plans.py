@@ -271,8 +271,19 @@ def test_owner_plan(df):
     assert rows["src_d"]["before"]["email"] == "d@example.com"
     assert rows["src_d"]["after"]["address.city"] == "Lyon"
     clear = by_source(plan_owner(df, email=None))
-    assert clear["src_d"]["params"] == {"owner": {"email": ""}}
-    assert clear["src_a"]["status"] == "noop"
+    assert clear["src_a"]["status"] == "noop"  # already empty: nothing to do
+
+
+def test_owner_plan_never_clears_what_stripe_refuses_to_clear(df):
+    clear = by_source(plan_owner(df, email=None, name="Ann"))
+    row = clear["src_d"]
+    assert row["status"] == "invalid" and row["params"] == {}
+    assert "Stripe cannot clear owner fields" in row["reason"]
+    assert "owner.email is 'd@example.com'" in row["reason"]
+    assert clear["src_a"]["status"] == "ready"  # email already empty: only the name is set
+    assert clear["src_a"]["params"] == {"owner": {"name": "Ann"}}
+    unknown = plan_owner(["src_1abcdef"], email="")
+    assert list(unknown.df["status"]) == ["invalid"]  # current value unknown: cannot promise
 
 
 @pytest.mark.parametrize(

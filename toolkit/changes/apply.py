@@ -209,7 +209,9 @@ def apply(
             event = "interrupted" if interrupted else ("canceled" if stop.is_set() else "finish")
             if failure is None and not writer.broken:
                 try:
-                    writer.write(run_end(event, outcome.totals))
+                    writer.write(
+                        run_end(event, outcome.totals, getattr(session, "api_version", None))
+                    )
                 except JournalError as exc:
                     failure = exc
             writer.close()

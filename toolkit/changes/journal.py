@@ -279,9 +279,19 @@ def run_start(run: str, *, rows: int, resume: bool, on_drift: str) -> dict[str, 
     }
 
 
-def run_end(event: str, totals: Mapping[str, int]) -> dict[str, Any]:
-    """A run ends: finish, interrupted, canceled or aborted, with its totals."""
-    return {"type": "run", "event": event, "totals": dict(totals)}
+def run_end(
+    event: str, totals: Mapping[str, int], api_version: str | None = None
+) -> dict[str, Any]:
+    """A run ends: finish, interrupted, canceled or aborted, with its totals and the API version
+    Stripe answered with (its ``Stripe-Version`` header; None when no answer came).
+
+    >>> run_end("finish", {"done": 2}, "2024-06-20")["api_version"]
+    '2024-06-20'
+    """
+    record: dict[str, Any] = {"type": "run", "event": event, "totals": dict(totals)}
+    if api_version:
+        record["api_version"] = api_version
+    return record
 
 
 def begin_record(

@@ -148,31 +148,48 @@ class OwnerChange(_FieldsChange):
 
     def params_problem(self, row: Mapping[str, Any]) -> str | None:
         params = row.get("params")
-        if (
+        if not (
             isinstance(params, Mapping)
             and set(params) == {"owner"}
             and isinstance(params["owner"], Mapping)
         ):
-            return None
-        return "an owner row sends only owner"
+            return "an owner row sends only owner"
+        empty = [k for k, v in flatten_owner_params(params["owner"]).items() if v in ("", None)]
+        if empty:
+            return f"Stripe cannot clear owner fields (owner.{', owner.'.join(sorted(empty))})"
+        return None
 
     def operations(self, row: Mapping[str, Any]) -> list[tuple[str, str]]:
         flat = flatten_owner_params(row["params"].get("owner", {}))
-        return [
-            ("clear" if value == "" else "set", f"owner.{name}") for name, value in flat.items()
-        ]
+        return [("set", f"owner.{name}") for name in flat]
 
     def inverse(self, row: PlanRow, before: Any, after: Any) -> PlanRow | None:
         changes = self.touched(row["params"])
-        flat = {n: (before.get(n) or "") for n in changes if before.get(n) != after.get(n)}
-        if not flat:
+        names = [n for n in changes if before.get(n) != after.get(n)]
+        if not names:
             return None
+        empty = [n for n in names if before.get(n) in (None, "")]
+        if empty:  # the change filled an empty field: Stripe cannot empty it again
+            shown = ", ".join(f"owner.{n}" for n in empty)
+            return {
+                **row,
+                "params": {},
+                "before": after,
+                "after": None,
+                "status": "invalid",
+                "reason": (
+                    f"cannot be undone exactly: {shown} was empty before and Stripe cannot "
+                    "clear owner fields (parameter_invalid_empty); set a value by hand if needed"
+                ),
+                "change": "",
+            }
+        flat = {n: before[n] for n in names}
         change = "; ".join(f"restore owner.{n}={before.get(n)!r}" for n in flat)
         return {
             **row,
             "params": {"owner": owner_params(flat)},
             "before": after,
-            "after": {**after, **{n: before.get(n) for n in flat}},
+            "after": {**after, **flat},
             "status": "ready",
             "reason": "",
             "change": change,

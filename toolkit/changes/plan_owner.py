@@ -3,6 +3,8 @@
 >>> plan = toolkit.plan_owner(["src_1abc"], email="billing@example.com", address_country="us")
 >>> plan.df.loc[0, "params"]
 {'owner': {'email': 'billing@example.com', 'address': {'country': 'US'}}}
+>>> toolkit.plan_owner(["src_1abc"], phone=None).df.loc[0, "status"]
+'invalid'
 """
 
 from __future__ import annotations
@@ -34,21 +36,29 @@ _OWNER_ALIASES = {
 }
 
 
+#: Why a plan never clears an owner field.
+CANNOT_CLEAR = (
+    "Stripe cannot clear owner fields (it refuses an empty owner value with "
+    "parameter_invalid_empty): set another value instead"
+)
+
+
 def _owner_row(number: int, state: SourceState, flat: dict[str, Any], notes: list[str]) -> PlanRow:
-    """The plan row of one source for the owner fields ``flat`` (None clears a field)."""
+    """The plan row of one source for the owner fields ``flat`` (None asks to clear a field,
+    which Stripe refuses: the row is invalid unless the field is already empty)."""
     action = KINDS["owner"].action
     before = state.owner if state.known and state.owner is not None else None
+    clears = sorted(k for k, v in flat.items() if v is None)
     if before is None:
-        send = {k: ("" if v is None else v) for k, v in flat.items()}
-        change = "; ".join(
-            f"{'clear' if v is None else 'set'} owner.{k}" + ("" if v is None else f"={quote(v)}")
-            for k, v in flat.items()
-        )
+        if clears:
+            reason = f"{CANNOT_CLEAR} ({', '.join('owner.' + k for k in clears)})"
+            return state_row(number, state, action, {}, None, None, "invalid", reason, "")
+        change = "; ".join(f"set owner.{k}={quote(v)}" for k, v in flat.items())
         return state_row(
             number,
             state,
             action,
-            {"owner": owner_params(send)},
+            {"owner": owner_params(flat)},
             None,
             None,
             "ready",
@@ -56,14 +66,15 @@ def _owner_row(number: int, state: SourceState, flat: dict[str, Any], notes: lis
             change + " (current values unknown)",
         )
     after = {**before, **flat}
-    diff = {k: ("" if v is None else v) for k, v in flat.items() if before.get(k) != v}
+    diff = {k: v for k, v in flat.items() if before.get(k) != v}
     if not diff:
         return state_row(number, state, action, {}, before, after, "noop", "no change", "")
-    change = "; ".join(
-        f"{'clear' if flat[k] is None else 'set'} owner.{k}: "
-        f"{quote(before.get(k))} → {quote(flat[k])}"
-        for k in diff
-    )
+    cleared = sorted(k for k, v in diff.items() if v is None)
+    if cleared:
+        shown = ", ".join(f"owner.{k} is {quote(before.get(k))}" for k in cleared)
+        reason = f"{CANNOT_CLEAR} ({shown})"
+        return state_row(number, state, action, {}, before, None, "invalid", reason, "")
+    change = "; ".join(f"set owner.{k}: {quote(before.get(k))} → {quote(diff[k])}" for k in diff)
     if notes:
         change += "; " + "; ".join(notes)
     return state_row(
@@ -78,9 +89,12 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
     ``plan_owner(df, address={"city": "Berlin", "line2": None})``
 
     Field names: ``email, name, phone, address_line1, address_line2, address_city, address_state,
-    address_postal_code, address_country`` (or ``address={...}``). None or ``""`` clears a field.
-    Numbers are converted to text (noted); other types and unknown fields raise
-    :class:`~toolkit.errors.InvalidInputError`.
+    address_postal_code, address_country`` (or ``address={...}``). Numbers are converted to text
+    (noted); other types and unknown fields raise :class:`~toolkit.errors.InvalidInputError`.
+
+    None or ``""`` would clear a field, which Stripe refuses for owner fields: a source where that
+    field has a value gets an ``invalid`` row saying so (nothing is sent), one where it is already
+    empty a ``noop``.
 
     >>> toolkit.plan_owner(["src_1abc"], email="billing@example.com").counts["ready"]
     1
