@@ -223,13 +223,47 @@ def _nested_names(spec: dict, documented: dict, prefix: str = "") -> list[str]:
     return extra
 
 
+def _typed_params(cls: type) -> dict:
+    """stripe-python's typed parameters of ``cls`` as a tree of names (without the request
+    options every call takes): ``{"bank_transfer": {"properties": {"type": {}, ...}}, ...}``."""
+    import re
+    import sys
+
+    from stripe._request_options import RequestOptions
+
+    module = sys.modules[cls.__module__]
+    tree: dict = {}
+    for name, hint in cls.__annotations__.items():
+        if name in RequestOptions.__annotations__:
+            continue
+        names = re.findall(r"[A-Z][A-Za-z]*Params[A-Za-z]*", str(hint))
+        nested = next((getattr(module, n) for n in names if hasattr(module, n)), None)
+        tree[name] = {"properties": _typed_params(nested)} if nested is not None else {}
+    return tree
+
+
+#: Endpoints outside the Sources schema we hold, checked against stripe-python's typed params.
+TYPED_PARAMS = {
+    "/v1/customers/{id}/cash_balance": "CustomerRetrieveCashBalanceParams",
+    "/v1/customers/{id}/cash_balance_transactions": "CustomerListCashBalanceTransactionsParams",
+    "/v1/customers/{id}/funding_instructions": "CustomerCreateFundingInstructionsParams",
+}
+
+
 def test_sandbox_accepts_only_documented_parameters(schemas: Schemas) -> None:
+    import stripe.params as typed
+
     from toolkit.sandbox.routes import ROUTES
 
     for method, template, spec, _handler in ROUTES:
         if template == "/v1/test_helpers/test_clocks":  # not in the Sources schema we hold:
             assert set(spec) == {"limit", "starting_after", "ending_before", "expand"}
             continue  # Stripe's reference documents exactly these four
+        if template in TYPED_PARAMS:
+            documented = _typed_params(getattr(typed, TYPED_PARAMS[template]))
+            assert documented, template
+            assert not _nested_names(spec, documented), (template, spec, documented)
+            continue
         first = "{customer}" if template.startswith("/v1/customers") else "{source}"
         path = template.replace("{id}", first, 1)
         documented = _documented(schemas, method, path)

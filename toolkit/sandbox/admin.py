@@ -52,6 +52,13 @@ def _target(params: dict[str, Any], headers: Mapping[str, str]) -> tuple[str | N
     return account, livemode
 
 
+def _required(params: dict[str, Any], name: str) -> str:
+    value = params.get(name)
+    if not isinstance(value, str) or not value:
+        raise ApiError.invalid(f"Missing required param: {name}.", name)
+    return value
+
+
 def _fault_value(name: str, value: str) -> Any:
     if name in ("fault_method", "fault_path"):
         return value or None
@@ -76,9 +83,7 @@ def handle_admin(
             return json_reply({"ok": True, "seed": box.seed, "customers": box.customers})
         if route in (("POST", "/_sandbox/deposit"), ("POST", "/_sandbox/reverse")):
             account, livemode = _target(params, headers)
-            source = params.get("source")
-            if not isinstance(source, str) or not source:
-                raise ApiError.invalid("Missing required param: source.", "source")
+            source = _required(params, "source")
             amount = as_int(params.get("amount", ""), "amount")
             act = box.deposit if path.endswith("deposit") else box.reverse
             try:
@@ -88,6 +93,29 @@ def handle_admin(
             except ValueError as exc:
                 raise ApiError.invalid(str(exc), "amount") from exc
             return json_reply(txn)
+        if route == ("POST", "/_sandbox/bank_transfer"):
+            account, livemode = _target(params, headers)
+            customer = _required(params, "customer")
+            amount = as_int(params.get("amount", ""), "amount")
+            try:
+                txn = box.bank_transfer(
+                    customer, amount, params.get("currency", "usd"), account=account,
+                    livemode=livemode,
+                )  # fmt: skip
+            except KeyError as exc:
+                raise ApiError.missing("customer", customer, "customer") from exc
+            except ValueError as exc:
+                raise ApiError.invalid(str(exc), "amount") from exc
+            return json_reply(txn)
+        if route == ("POST", "/_sandbox/migrate"):
+            account, livemode = _target(params, headers)
+            customer = _required(params, "customer")
+            try:
+                return json_reply(
+                    box.migrate_customer(customer, account=account, livemode=livemode)
+                )
+            except KeyError as exc:
+                raise ApiError.missing("customer", customer, "customer") from exc
         if route == ("GET", "/_sandbox/requests"):
             data = [entry.to_dict() for entry in list(box.requests)]
             return json_reply({"object": "list", "data": data, "has_more": False})
@@ -133,6 +161,7 @@ def handle_admin(
                     "planted": ds.planted,
                     "detached_ids": ds.detached_ids,
                     "unattached_ids": ds.unattached_ids,
+                    "cash_planted": ds.cash.planted,
                 }
             )
         raise unrecognized_url(method, path)

@@ -52,6 +52,20 @@ class Box(Protocol):
         self, source_id: str, amount: int, *, account: str | None = None, livemode: bool = False
     ) -> dict[str, Any]: ...
 
+    def bank_transfer(
+        self,
+        customer: str,
+        amount: int,
+        currency: str = "usd",
+        *,
+        account: str | None = None,
+        livemode: bool = False,
+    ) -> dict[str, Any]: ...
+
+    def migrate_customer(
+        self, customer: str, *, account: str | None = None, livemode: bool = False
+    ) -> dict[str, Any]: ...
+
     def store(self, account: str | None = None, livemode: bool = False) -> DataSet: ...
 
     def set_faults(self, **settings: Any) -> None: ...

@@ -74,6 +74,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--fault-method", default=None, help="limit faults to this HTTP method")
     parser.add_argument("--fault-path", default=None, help="limit faults to paths matching regex")
+    parser.add_argument(
+        "--migration",
+        choices=("partial", "complete", "none"),
+        default="partial",
+        help="cash balances: an account part-way to Bank Transfers (default), fully, or not at all",
+    )
+    parser.add_argument(
+        "--sources-retired",
+        action="store_true",
+        help="the 'Sources switched off' profile: retired source types cannot be created",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
             fault_method=args.fault_method,
             fault_path=args.fault_path,
             demo=not args.empty,
+            migration=args.migration,
+            sources_retired=args.sources_retired,
         )
     except ValueError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)

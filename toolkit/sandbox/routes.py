@@ -15,11 +15,24 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from toolkit.sandbox.cash_routes import (
+    SPEC_CASH_BALANCE,
+    SPEC_CASH_TXNS,
+    SPEC_FUNDING,
+    create_funding_instructions,
+    list_cash_transactions,
+    retrieve_cash_balance,
+    with_cash_balance,
+)
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.forms import ANY, EXPAND, INT, LIST_OF, METADATA, STR, as_int, validate
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import SOURCE_TYPES
 from toolkit.sandbox.pagination import list_index, paginate
+from toolkit.sandbox.params import cursors_of as _cursors
+from toolkit.sandbox.params import expand_of as _expand
+from toolkit.sandbox.params import limit_of as _limit
+from toolkit.sandbox.retired import RETIRED_TYPES, retired_error
 from toolkit.sandbox.source_objects import flow_of, make_source
 from toolkit.sandbox.source_updates import make_order, merge_owner
 from toolkit.sandbox.store import DataSet, dumps
@@ -84,37 +97,9 @@ SPEC_LIST_TXNS = dict(LIST)
 SPEC_DETACH = {"expand": EXPAND}
 
 
-def _expand(params: dict[str, Any], allowed: tuple[str, ...]) -> set[str]:
-    asked = set(params.get("expand", ()))
-    for item in asked:
-        if item not in allowed:
-            raise ApiError.invalid(f"This property cannot be expanded ({item}).", "expand")
-    return asked
-
-
-def _limit(params: dict[str, Any]) -> int:
-    limit = params.get("limit", 10)
-    if not 1 <= limit <= 100:
-        raise ApiError.invalid(
-            f"Invalid limit: must be between 1 and 100 (got {limit}).",
-            "limit",
-        )
-    return limit
-
-
-def _cursors(params: dict[str, Any]) -> tuple[str | None, str | None]:
-    after, before = params.get("starting_after"), params.get("ending_before")
-    if after is not None and before is not None:
-        raise ApiError.invalid(
-            "You may only specify one of these parameters: ending_before, starting_after.",
-            "ending_before",
-        )
-    return after or None, before or None
-
-
 def list_customers(ds: DataSet, params: dict[str, Any]) -> bytes:
     """GET /v1/customers."""
-    expand = _expand(params, ("data.sources",))
+    expand = _expand(params, ("data.sources", "data.cash_balance"))
     limit = _limit(params)
     after, before = _cursors(params)
     created = params.get("created", {})
@@ -131,6 +116,8 @@ def list_customers(ds: DataSet, params: dict[str, Any]) -> bytes:
     ids, more = ds.page_customers(limit, after, before, created, params.get("email"), clock)
     expanded = "data.sources" in expand
     frags = [ds.customer_json(c, expand_sources=expanded) for c in ids]
+    if "data.cash_balance" in expand:
+        frags = [with_cash_balance(ds, c, f) for c, f in zip(ids, frags, strict=True)]
     return ds.list_json(frags, more, "/v1/customers")
 
 
@@ -149,9 +136,10 @@ def list_test_clocks(ds: DataSet, params: dict[str, Any]) -> bytes:
 
 def retrieve_customer(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
     """GET /v1/customers/{id}."""
-    expand = _expand(params, ("sources",))
+    expand = _expand(params, ("sources", "cash_balance"))
     ds.get_customer(cid)
-    return ds.customer_json(cid, expand_sources="sources" in expand)
+    body = ds.customer_json(cid, expand_sources="sources" in expand)
+    return with_cash_balance(ds, cid, body) if "cash_balance" in expand else body
 
 
 def list_items(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
@@ -184,6 +172,9 @@ def attach(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
         raise ApiError.invalid("Missing required param: source.", "source", "parameter_missing")
     if "metadata" in params and params["metadata"] != "":
         apply_metadata({}, params["metadata"])  # validate before any write
+    kind = (ds.sources.get(sid) or {}).get("type")
+    if ds.sources_retired and kind in RETIRED_TYPES:
+        raise retired_error(str(kind), "source")
     return ds.obj_json(ds.attach(cid, sid, params.get("metadata")))
 
 
@@ -231,6 +222,8 @@ def create_source(ds: DataSet, params: dict[str, Any]) -> bytes:
         raise ApiError.invalid("Missing required param: type.", "type", "parameter_missing")
     if kind not in SOURCE_TYPES:
         raise ApiError.invalid(f"Invalid source type: {kind}", "type")
+    if ds.sources_retired and kind in RETIRED_TYPES:
+        raise retired_error(kind)
     flow = flow_of(kind)
     if "flow" in params and params["flow"] != flow:
         raise ApiError.invalid(f"Invalid flow for a {kind} source: {params['flow']}", "flow")
@@ -313,6 +306,9 @@ ROUTES: list[tuple[str, str, dict[str, Any], Callable[..., bytes]]] = [
     ("POST", "/v1/sources/{id}", SPEC_UPDATE_SOURCE, update_source),
     ("GET", "/v1/sources/{id}/source_transactions", SPEC_LIST_TXNS, list_transactions),
     ("GET", "/v1/test_helpers/test_clocks", SPEC_LIST_CLOCKS, list_test_clocks),
+    ("GET", "/v1/customers/{id}/cash_balance", SPEC_CASH_BALANCE, retrieve_cash_balance),
+    ("GET", "/v1/customers/{id}/cash_balance_transactions", SPEC_CASH_TXNS, list_cash_transactions),
+    ("POST", "/v1/customers/{id}/funding_instructions", SPEC_FUNDING, create_funding_instructions),
 ]
 _PATTERNS = [
     (method, re.compile(template.replace("{id}", _ID)), template, spec, handler)

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from toolkit.sandbox.access import default_connected_accounts
+from toolkit.sandbox.cash_desk import CashDesk
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.faults import Faults
 from toolkit.sandbox.limits import DEFAULT_CONCURRENCY, Limits
@@ -28,6 +29,7 @@ from toolkit.sandbox.locks import LOCK_WAIT, ObjectLocks
 from toolkit.sandbox.log import LOG_LIMIT, RequestLog, RequestLogEntry
 from toolkit.sandbox.objects import ALNUM
 from toolkit.sandbox.seed import seed_dataset
+from toolkit.sandbox.seed_cash import MIGRATION_PROFILES, seed_cash
 from toolkit.sandbox.server import SandboxServer
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
 
@@ -41,7 +43,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class Sandbox:
+class Sandbox(CashDesk):
     """A Stripe-compatible HTTP server on 127.0.0.1 serving deterministic demo data.
 
     Any key shaped ``(sk|rk)_(test|live)_...`` is accepted (only ``api_key`` if given); live keys
@@ -57,6 +59,10 @@ class Sandbox:
     (``{"POST /v1/sources/{id}": 50}``), ``concurrency`` caps requests in flight per account.
     A write holds its object: a concurrent write on it waits ``lock_wait`` seconds, then answers
     429 ``lock_timeout``.
+
+    ``migration`` seeds cash balances (toolkit.sandbox.seed_cash): ``"partial"`` (the demo: an
+    account part-way to Bank Transfers), ``"complete"`` or ``"none"``; ``sources_retired=True``
+    is the "Sources switched off" profile (toolkit.sandbox.retired).
 
     Example::
 
@@ -90,11 +96,17 @@ class Sandbox:
         connected_accounts: Iterable[str] | None = None,
         restricted_keys: Mapping[str, Mapping[str, str]] | None = None,
         lock_wait: float = LOCK_WAIT,
+        migration: str = "partial",
+        sources_retired: bool = False,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
         if customers < 0:
             raise ValueError(f"customers must be >= 0, not {customers}")
+        if migration not in MIGRATION_PROFILES:
+            raise ValueError(f"migration must be one of {MIGRATION_PROFILES}, not {migration!r}")
+        self.migration = migration
+        self.sources_retired = sources_retired
         self.log = RequestLog(log_limit)
         self._clock_start = time.monotonic()
         self._clock_offset = 0.0
@@ -245,8 +257,10 @@ class Sandbox:
                 ds = DataSet(livemode=livemode, account=account, rng_seed=seed_key + ":runtime")
                 if self.demo:
                     seed_dataset(ds, seed_key, self._size(account, livemode))
+                    seed_cash(ds, seed_key, self.migration)
                 else:
                     ds.index()
+                ds.sources_retired = self.sources_retired
                 self._datasets[key] = ds
             return ds
 

@@ -17,6 +17,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from toolkit.sandbox.cash import CashBook
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.idempotency import IdempotencyStore
 from toolkit.sandbox.metadata import apply_metadata
@@ -57,6 +58,10 @@ class DataSet:
         self.detached_ids: list[str] = []
         self.unattached_ids: list[str] = []
         self.idempotency = IdempotencyStore()
+        self.cash = CashBook(livemode=livemode, rng=random.Random(rng_seed + ":cash"))
+        #: The "Sources switched off" profile: retired source types can be neither created nor
+        #: attached (see toolkit.sandbox.retired).
+        self.sources_retired = False
         self.order: list[str] = []  # customers newest first, without test-clock customers
         self.test_clocks: dict[str, dict[str, Any]] = {}
         self._clock_orders: dict[str, list[str]] = {}
