@@ -4,7 +4,8 @@ typed DataFrame, the receivers' transactions, snapshots and diffs, filters, CSV.
 - :mod:`~toolkit.fetch.load` pages sources (``iter_sources``, ``load_sources``), with
   :mod:`~toolkit.fetch.pool` (reads side by side), :mod:`~toolkit.fetch.windows` (``created``
   windows) and :mod:`~toolkit.fetch.inputs` (arguments checked);
-- :mod:`~toolkit.fetch.transactions` lists source transactions;
+- :mod:`~toolkit.fetch.transactions` lists source transactions; :mod:`~toolkit.fetch.cash`
+  reads customer cash balances and their transactions (where Bank Transfers money lands);
 - :mod:`~toolkit.fetch.schema` and :mod:`~toolkit.fetch.frame`: the frame's columns and dtypes,
   and how it is built;
 - :mod:`~toolkit.fetch.loaded`: what a load records (:class:`LoadInfo`);
@@ -14,6 +15,7 @@ typed DataFrame, the receivers' transactions, snapshots and diffs, filters, CSV.
 It reads Stripe only through the session's typed methods.
 """
 
+from toolkit.fetch.cash import load_cash_balance_transactions, load_cash_balances
 from toolkit.fetch.load import iter_sources, load_sources
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.select import filter_sources, totals_by_currency
@@ -26,6 +28,8 @@ __all__ = [
     "diff_snapshots",
     "filter_sources",
     "iter_sources",
+    "load_cash_balance_transactions",
+    "load_cash_balances",
     "load_snapshot",
     "load_source_transactions",
     "load_sources",

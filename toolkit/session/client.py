@@ -24,6 +24,7 @@ import stripe
 import toolkit.session.endpoints as ep
 from toolkit.errors import Cancelled, LiveModeRefused
 from toolkit.redact import mask_key, redact_url, replace_values
+from toolkit.session.cash_calls import CashCalls
 from toolkit.session.endpoints import endpoint_of
 from toolkit.session.ratelimit import RateLimiter, StripeLimits
 from toolkit.session.retries import retry_delay
@@ -44,7 +45,7 @@ DEFAULT_BUDGETS: dict[str, float] = {"live": 0.5, "test": 1.0, "sandbox": 1.0}
 READ_METHODS = frozenset({"get", "head", "options"})
 
 
-class Session:
+class Session(CashCalls):
     """A connection to one Stripe account (or the sandbox) with one shared rate limiter.
 
     Build it with :func:`toolkit.connect`. The typed methods (``list_customers``,

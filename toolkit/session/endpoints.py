@@ -19,11 +19,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
     "ATTACH_SOURCE",
+    "CREATE_FUNDING_INSTRUCTIONS",
     "DETACH_SOURCE",
+    "LIST_CASH_TRANSACTIONS",
     "LIST_CUSTOMERS",
     "LIST_CUSTOMER_SOURCES",
     "LIST_SOURCE_TRANSACTIONS",
     "LIST_TEST_CLOCKS",
+    "RETRIEVE_CASH_BALANCE",
     "RETRIEVE_CUSTOMER",
     "RETRIEVE_SOURCE",
     "UPDATE_SOURCE",
@@ -40,6 +43,9 @@ RETRIEVE_SOURCE = "GET /v1/sources/{id}"
 UPDATE_SOURCE = "POST /v1/sources/{id}"
 LIST_SOURCE_TRANSACTIONS = "GET /v1/sources/{id}/source_transactions"
 LIST_TEST_CLOCKS = "GET /v1/test_helpers/test_clocks"
+RETRIEVE_CASH_BALANCE = "GET /v1/customers/{id}/cash_balance"
+LIST_CASH_TRANSACTIONS = "GET /v1/customers/{id}/cash_balance_transactions"
+CREATE_FUNDING_INSTRUCTIONS = "POST /v1/customers/{id}/funding_instructions"
 
 
 def _is_id(segment: str) -> bool:

@@ -1,0 +1,366 @@
+"""Customer cash balances and their transactions: where ACH Credit Transfer money lands after
+an account moves to Bank Transfers, as typed frames (paced, cancellable, with progress).
+
+>>> cash = toolkit.load_cash_balances(session, sources, progress=False)
+>>> list(cash.columns[:4])
+['customer', 'currency', 'available', 'available_major']
+>>> moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
+>>> list(moves.columns[:4])
+['id', 'customer', 'type', 'currency']
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pandas as pd
+
+from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
+from toolkit.fetch.clocks import clocks_apply, clocks_params
+from toolkit.fetch.frame import paused_gc
+from toolkit.fetch.inputs import id_list, in_order
+from toolkit.fetch.loaded import LoadInfo, now_of
+from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
+from toolkit.fetch.windows import PAGE_SIZE
+from toolkit.money import to_major
+from toolkit.progress import Progress, ProgressArg
+from toolkit.session import Session
+
+__all__ = [
+    "CASH_BALANCE_COLUMNS",
+    "CASH_TRANSACTION_COLUMNS",
+    "load_cash_balance_transactions",
+    "load_cash_balances",
+]
+
+CASH_BALANCE_COLUMNS = (
+    "customer",
+    "currency",
+    "available",
+    "available_major",
+    "reconciliation_mode",
+    "using_merchant_default",
+    "livemode",
+    "funding_account_number",
+    "funding_routing_number",
+)
+CASH_TRANSACTION_COLUMNS = (
+    "id",
+    "customer",
+    "type",
+    "currency",
+    "net_amount",
+    "net_amount_major",
+    "ending_balance",
+    "ending_balance_major",
+    "created",
+    "reference",
+    "network",
+    "sender_name",
+    "livemode",
+)
+
+
+def _customer_ids(customers: Any) -> list[str] | None:
+    """Customer ids from ids, a frame with a ``customer`` column (sources, cash balances) or
+    None (every customer of the account)."""
+    if customers is None:
+        return None
+    if isinstance(customers, pd.DataFrame):
+        if "customer" not in customers.columns:
+            raise InvalidInputError(
+                "Pass customer ids ('cus_...'), or a frame with a 'customer' column (the frame "
+                "from load_sources or load_cash_balances)."
+            )
+        customers = customers["customer"]
+    ids = id_list(customers, "customers", "cus_") or []
+    bad = [c for c in ids if not c.startswith("cus_")]
+    if bad:
+        raise InvalidInputError(
+            f"Customer ids start with 'cus_': {', '.join(bad[:3])} "
+            f"{'and more ' if len(bad) > 3 else ''}do not. Check for typos."
+        )
+    return ids
+
+
+class _PerCustomer:
+    """One read per customer (and its continuations), over the given ids or every customer of
+    the account (customer pages, and in test mode the test clocks' customers)."""
+
+    def __init__(
+        self,
+        session: Session,
+        ids: list[str] | None,
+        read: Callable[..., dict[str, Any]],
+        params: Callable[[str | None], dict[str, Any] | None],
+        cancel: threading.Event | None,
+        embedded: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        expand: str | None = None,
+    ) -> None:
+        self.session, self.ids, self.read, self.params = session, ids, read, params
+        # account-wide, the customer pages may carry the answer (``expand``): no read each
+        self.embedded, self.expand = embedded, expand
+        self.pool = RequestPool(session, cancel)
+        self.asked: list[str] = list(ids or [])
+        self.missing: list[str] = []
+        self.listed = 0
+
+    def _customer(self, cid: str) -> None:
+        self.pool.add(FIRST, "read", self.read, (cid,), self.params(None), cid)
+
+    def _page(self, after: str | None, clock: str | None = None) -> None:
+        params: dict[str, Any] = {"limit": PAGE_SIZE}
+        if self.expand:
+            params["expand"] = [self.expand]
+        if after:
+            params["starting_after"] = after
+        if clock:
+            params["test_clock"] = clock
+        self.pool.add(PAGE, "customers", self.session.list_customers, (), params, clock)
+
+    def results(self) -> Iterator[tuple[str, dict[str, Any] | None, Task]]:
+        """(customer, body or None when Stripe does not know it, task) for every read."""
+        if self.ids is None:
+            self._page(None)
+            if clocks_apply(getattr(self.session, "mode", None), "account"):
+                self.pool.add(
+                    PAGE, "clocks", self.session.list_test_clocks, (), clocks_params(None), None
+                )
+        else:
+            for cid in self.ids:
+                self._customer(cid)
+        for task, result in self.pool.results():
+            if isinstance(result, BaseException):
+                if isinstance(result, Cancelled):
+                    raise Cancelled("Canceled: stopped before every cash balance was read.")
+                if isinstance(result, NotFoundError) and task.kind == "read":
+                    self.missing.append(task.ref)
+                    yield task.ref, None, task
+                    continue
+                raise result
+            data = result.get("data") or []
+            if task.kind == "clocks":
+                for clock in data:
+                    self._page(None, clock["id"])
+                if result.get("has_more") and data:
+                    self.pool.again(task, PAGE, clocks_params(data[-1]["id"]))
+            elif task.kind == "customers":
+                for cus in data:
+                    self.listed += 1
+                    self.asked.append(cus["id"])
+                    if self.embedded is not None:
+                        yield cus["id"], self.embedded(cus), task
+                    else:
+                        self._customer(cus["id"])
+                if result.get("has_more") and data:
+                    self._page(data[-1]["id"], task.ref)
+            else:
+                yield task.ref, result, task
+
+    def more(self, task: Task, after: str) -> None:
+        self.pool.again(task, MORE, self.params(after))
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def info(self, session: Session, taken_at: Any) -> LoadInfo:
+        return LoadInfo(
+            taken_at=taken_at.isoformat(),
+            account=getattr(session, "account_label", None),
+            mode=getattr(session, "mode", None),
+            missing_customers=in_order(self.missing, self.asked),
+            scope="account" if self.ids is None else "customers",
+            customers=len(self.asked),
+            requests=self.pool.requests,
+            api_version=getattr(session, "api_version", None),
+        )
+
+
+def load_cash_balances(
+    session: Session,
+    customers: Any = None,
+    *,
+    funding_instructions: bool = False,
+    progress: ProgressArg = True,
+    cancel: threading.Event | None = None,
+) -> pd.DataFrame:
+    """One row per customer and currency of their cash balance: ``available`` (Int64, minor
+    units) and ``available_major`` (Decimal), ``reconciliation_mode``, ``using_merchant_default``.
+
+    ``customers``: ids, a frame with a ``customer`` column (the sources frame), or None for
+    every customer of the account (read from the customer pages with
+    ``expand[]=data.cash_balance``: one request per 100 customers; chosen customers cost one
+    request each). A customer with no cash balance at all has one row with no
+    currency (so that "read, none" differs from "not read"); unknown ids are the LoadInfo's
+    ``missing_customers``. Read only: ``funding_instructions=True`` also asks Stripe for each
+    customer's USD bank-transfer address (``funding_account_number``, ``funding_routing_number``),
+    which Stripe *creates* for a customer who has none: it is a write, refused in live mode unless
+    the session allows live writes.
+
+    >>> cash = toolkit.load_cash_balances(session, ["cus_NoSuchCustomer01"], progress=False)
+    >>> len(cash), toolkit.LoadInfo.from_attrs(cash).missing_customers
+    (0, ['cus_NoSuchCustomer01'])
+    """
+    taken_at = now_of(session)
+    ids = _customer_ids(customers)
+    if funding_instructions:
+        session.require_write()
+    reads = _PerCustomer(
+        session,
+        ids,
+        session.retrieve_cash_balance,
+        lambda _: None,
+        cancel,
+        embedded=_embedded_balance,
+        expand="data.cash_balance",
+    )
+    bar = Progress(
+        progress, len(ids) if ids is not None else None, "Reading cash balances", unit="customers"
+    )
+    rows: list[dict[str, Any]] = []
+    done = 0
+    try:
+        for cid, body, _task in reads.results():
+            done += 1
+            if body is not None:
+                rows.extend(_balance_rows(cid, body))
+            bar.update(done, f"{sum(1 for r in rows if r['currency']):,} balances")
+    finally:
+        reads.close()
+        bar.close()
+    frame = _balances_frame(rows)
+    if funding_instructions and len(frame):
+        frame = _with_funding(session, frame, cancel)
+    return reads.info(session, taken_at).attach(frame)
+
+
+def _embedded_balance(cus: dict[str, Any]) -> dict[str, Any]:
+    """The cash balance a customer page carries (``expand[]=data.cash_balance``); a customer
+    whose ``cash_balance`` is null has none."""
+    return cus.get("cash_balance") or {"available": {}, "livemode": cus.get("livemode")}
+
+
+def _balance_rows(cid: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    settings = body.get("settings") or {}
+    base = {
+        "customer": cid,
+        "reconciliation_mode": settings.get("reconciliation_mode"),
+        "using_merchant_default": settings.get("using_merchant_default"),
+        "livemode": body.get("livemode"),
+    }
+    available = body.get("available") or {}
+    if not available:
+        return [{**base, "currency": None, "available": None}]
+    return [
+        {**base, "currency": cur, "available": amount} for cur, amount in sorted(available.items())
+    ]
+
+
+def _balances_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=[c for c in CASH_BALANCE_COLUMNS if not c.startswith("fund")])
+    df = df.sort_values(["customer", "currency"], na_position="last", kind="stable")
+    df = df.reset_index(drop=True)
+    df["available"] = df["available"].astype("Int64")
+    df["available_major"] = to_major(df["available"], df["currency"])
+    for col in ("reconciliation_mode", "customer", "currency"):
+        df[col] = df[col].astype(object)
+    df["using_merchant_default"] = df["using_merchant_default"].astype("boolean")
+    df["livemode"] = df["livemode"].astype("boolean")
+    df["funding_account_number"] = pd.Series([None] * len(df), dtype=object)
+    df["funding_routing_number"] = pd.Series([None] * len(df), dtype=object)
+    return df[list(CASH_BALANCE_COLUMNS)]
+
+
+def _with_funding(session: Session, frame: pd.DataFrame, cancel: Any) -> pd.DataFrame:
+    numbers: dict[str, tuple[str | None, str | None]] = {}
+    for cid in dict.fromkeys(frame["customer"].tolist()):
+        answer = session.create_funding_instructions(cid, cancel=cancel)
+        addresses = ((answer.body or {}).get("bank_transfer") or {}).get("financial_addresses")
+        aba = next((a.get("aba") for a in addresses or [] if a.get("type") == "aba"), None) or {}
+        numbers[cid] = (aba.get("account_number"), aba.get("routing_number"))
+    frame["funding_account_number"] = frame["customer"].map(lambda c: numbers[c][0])
+    frame["funding_routing_number"] = frame["customer"].map(lambda c: numbers[c][1])
+    return frame
+
+
+def load_cash_balance_transactions(
+    session: Session,
+    customers: Any,
+    *,
+    progress: ProgressArg = True,
+    cancel: threading.Event | None = None,
+) -> pd.DataFrame:
+    """Every cash balance transaction of the given customers, newest first: ``type`` (funded,
+    applied_to_payment, ...), ``net_amount`` and ``ending_balance`` (Int64, minor units, with
+    ``_major`` Decimals), ``created`` (UTC), and for bank transfers ``reference``, ``network``,
+    ``sender_name``. ``customers``: ids or a frame with a ``customer`` column (for example the
+    frame from :func:`load_cash_balances`: customers with no cash balance are skipped).
+
+    >>> moves = toolkit.load_cash_balance_transactions(session, [], progress=False)
+    >>> len(moves)
+    0
+    """
+    taken_at = now_of(session)
+    if isinstance(customers, pd.DataFrame) and "available" in customers.columns:
+        customers = customers[customers["currency"].notna()]
+    ids = _customer_ids(customers)
+    if ids is None:
+        raise InvalidInputError(
+            "load_cash_balance_transactions needs customers: pass the frame from "
+            "load_cash_balances (or customer ids)."
+        )
+
+    def params(after: str | None) -> dict[str, Any]:
+        return {"limit": PAGE_SIZE, **({"starting_after": after} if after else {})}
+
+    reads = _PerCustomer(session, ids, session.list_cash_balance_transactions, params, cancel)
+    bar = Progress(progress, len(ids), "Reading cash balance transactions", unit="customers")
+    txns: list[dict[str, Any]] = []
+    done = 0
+    try:
+        with paused_gc():
+            for _cid, body, task in reads.results():
+                data = (body or {}).get("data") or []
+                txns.extend(data)
+                if body is not None and body.get("has_more") and data:
+                    reads.more(task, data[-1]["id"])
+                    continue
+                done += 1
+                bar.update(done, f"{len(txns):,} transactions")
+    finally:
+        reads.close()
+        bar.close()
+    return reads.info(session, taken_at).attach(_transactions_frame(txns))
+
+
+def _transactions_frame(txns: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = []
+    for t in txns:
+        bank = ((t.get("funded") or {}).get("bank_transfer")) or {}
+        details = bank.get(bank.get("type") or "") or {}
+        rows.append(
+            {
+                "id": t.get("id"),
+                "customer": t.get("customer"),
+                "type": t.get("type"),
+                "currency": t.get("currency"),
+                "net_amount": t.get("net_amount"),
+                "ending_balance": t.get("ending_balance"),
+                "created": t.get("created"),
+                "reference": bank.get("reference"),
+                "network": details.get("network"),
+                "sender_name": details.get("sender_name"),
+                "livemode": t.get("livemode"),
+            }
+        )
+    df = pd.DataFrame(rows, columns=[c for c in CASH_TRANSACTION_COLUMNS if "major" not in c])
+    df = df.drop_duplicates("id").sort_values(["created", "id"], ascending=False, kind="stable")
+    df = df.reset_index(drop=True)
+    for col in ("net_amount", "ending_balance"):
+        df[col] = df[col].astype("Int64")
+        df[f"{col}_major"] = to_major(df[col], df["currency"])
+    df["created"] = pd.to_datetime(df["created"].astype("Int64"), unit="s", utc=True)
+    df["livemode"] = df["livemode"].astype("boolean")
+    return df[list(CASH_TRANSACTION_COLUMNS)]
