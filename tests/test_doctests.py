@@ -2,8 +2,9 @@
 
 Each module's examples run in a fresh working folder with these names at hand (besides the
 module's own): ``toolkit``, ``pd``, ``session`` (a test-mode session on a sandbox of its own),
-``sources`` (its sources), ``outcome`` (a two-row metadata plan applied there) and ``audit`` (the
-receiver audit of ``sources``). Only what a module's examples mention is built.
+``sources`` (its sources), ``outcome`` (a two-row metadata plan applied there), ``audit`` (the
+receiver audit of ``sources``), ``cash`` (every cash balance) and ``migration`` (the retirement
+audit of ``sources`` and ``cash``). Only what a module's examples mention is built.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def fixtures(box: Sandbox, wanted: str) -> dict[str, object]:
         names["outcome"] = toolkit.apply(plan, session, progress=False)
     if "audit" in wanted:
         names["audit"] = toolkit.audit_receivers(names["sources"])
+    if "cash" in wanted or "migration" in wanted:
+        if "sources" not in names:
+            names["sources"] = toolkit.load_sources(session, progress=False)
+        names["cash"] = toolkit.load_cash_balances(session, progress=False)
+    if "migration" in wanted:
+        names["migration"] = toolkit.audit_migration(names["sources"], names["cash"])
     return names
 
 

@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "session": {"sandbox"},  # connect() starts the embedded sandbox
     "fetch": {"session"},
     "changes": {"session", "fetch"},
-    "audit": {"fetch"},
+    "audit": {"fetch", "session"},  # migration_run: one call that loads (through fetch) and audits
     "cli": {"session", "fetch", "changes", "audit", "sandbox"},
     "widgets": {"session", "fetch", "changes", "audit"},
     "sandbox": set(),

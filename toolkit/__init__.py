@@ -11,7 +11,7 @@ The wings (``toolkit.session``, ``toolkit.fetch``, ``toolkit.changes``, ``toolki
 widgets and the sandbox load on first use.
 """
 
-from toolkit.audit import Audit, audit_receivers
+from toolkit.audit import Audit, MigrationAudit, audit_migration, audit_receivers
 from toolkit.changes import (
     Outcome,
     Plan,
@@ -40,6 +40,8 @@ from toolkit.fetch import (
     diff_snapshots,
     filter_sources,
     iter_sources,
+    load_cash_balance_transactions,
+    load_cash_balances,
     load_snapshot,
     load_source_transactions,
     load_sources,
@@ -62,6 +64,7 @@ __all__ = [
     "JournalError",
     "LiveModeRefused",
     "LoadInfo",
+    "MigrationAudit",
     "NotFoundError",
     "Outcome",
     "Plan",
@@ -69,12 +72,15 @@ __all__ = [
     "StripeRequestError",
     "ToolkitError",
     "apply",
+    "audit_migration",
     "audit_receivers",
     "connect",
     "diff_snapshots",
     "filter_sources",
     "format_money",
     "iter_sources",
+    "load_cash_balance_transactions",
+    "load_cash_balances",
     "load_plan",
     "load_snapshot",
     "load_source_transactions",

@@ -29,7 +29,18 @@ from toolkit.money import currency_exponent
 from toolkit.private_files import private_folder, write_private
 from toolkit.private_files import write_csv as private_csv
 
-__all__ = ["SHEET_NAMES", "money_format", "write_csv", "write_excel"]
+__all__ = [
+    "SHEET_NAMES",
+    "csv_frame",
+    "money_format",
+    "table_sheet",
+    "write_checks",
+    "write_csv",
+    "write_excel",
+    "write_facts",
+    "write_notes",
+    "write_table",
+]
 
 #: Sheet name of each table, in workbook order (after "Cover").
 SHEET_NAMES: dict[str, str] = {
@@ -53,6 +64,8 @@ _MINOR_MONEY = {
     "transactions_total",
     "reversals_total",
     "amount",
+    "legacy_unapplied",
+    "cash_available",
 }
 _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
@@ -94,8 +107,9 @@ def _autosize(ws: Worksheet, widths: dict[int, int]) -> None:
         ws.column_dimensions[get_column_letter(col)].width = max(8, min(width + 2, 60))
 
 
-def _write_table(ws: Worksheet, df: pd.DataFrame, start_row: int = 1) -> int:
-    """Write ``df`` with a header at ``start_row``; returns the next free row."""
+def write_table(ws: Worksheet, df: pd.DataFrame, start_row: int = 1) -> int:
+    """Write ``df`` with a header at ``start_row`` (``*_major`` columns as money in the row's
+    currency, dates as dates, text never a formula); returns the next free row."""
     columns = list(df.columns)
     widths: dict[int, int] = {}
     for j, name in enumerate(columns, start=1):
@@ -128,9 +142,10 @@ def _write_table(ws: Worksheet, df: pd.DataFrame, start_row: int = 1) -> int:
     return start_row + 1 + len(df)
 
 
-def _sheet_for_table(wb: Workbook, title: str, df: pd.DataFrame) -> None:
+def table_sheet(wb: Workbook, title: str, df: pd.DataFrame) -> None:
+    """A sheet holding one table: frozen header, filters, long text wrapped."""
     ws = wb.create_sheet(title)
-    end = _write_table(ws, df)
+    end = write_table(ws, df)
     ws.freeze_panes = "A2"
     if len(df.columns):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{max(end - 1, 1)}"
@@ -141,6 +156,44 @@ def _sheet_for_table(wb: Workbook, title: str, df: pd.DataFrame) -> None:
             ws.column_dimensions[letter].width = 70
             for cell in ws[letter][1:]:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def write_facts(ws: Worksheet, row: int, facts: list[tuple[str, Any]]) -> int:
+    """Label/value lines from ``row`` (labels bold, dates as dates); returns the next free row."""
+    for label, value in facts:
+        ws.cell(row=row, column=1, value=label).font = _BOLD
+        cell = ws.cell(row=row, column=2, value=value)
+        if isinstance(value, datetime):
+            cell.number_format = DATE_FORMAT
+        cell.alignment = Alignment(horizontal="left")
+        row += 1
+    return row
+
+
+def write_checks(
+    ws: Worksheet, row: int, checks: pd.DataFrame, *, not_ran: str, flagged: str
+) -> int:
+    """A "Checks" heading at ``row`` and the checks table (``ran`` as yes / ``not_ran``, the
+    ``explanation``, last, wrapped as "what it means"); returns the next free row."""
+    ws.cell(row=row, column=1, value="Checks").font = Font(bold=True, size=12)
+    table = checks.copy()
+    table["ran"] = table["ran"].map({True: "yes", False: not_ran})
+    table = table.rename(columns={"flagged": flagged, "explanation": "what it means"})
+    start = row + 1
+    end = write_table(ws, table, start_row=start)
+    for r in range(start + 1, end):
+        ws.cell(row=r, column=len(table.columns)).alignment = Alignment(
+            wrap_text=True, vertical="top"
+        )
+    return end
+
+
+def write_notes(ws: Worksheet, row: int, notes: Iterable[str]) -> int:
+    """One note a line after ``row``; returns the last row written."""
+    for note in notes:
+        row += 1
+        ws.cell(row=row, column=1, value=note)
+    return row
 
 
 def _cover(wb: Workbook, audit: AuditTables) -> None:
@@ -163,14 +216,7 @@ def _cover(wb: Workbook, audit: AuditTables) -> None:
         ("Pending limit (days)", audit.pending_days),
         ("Checks run", ", ".join(audit.checks_run)),
     ]
-    row = 3
-    for label, value in facts:
-        ws.cell(row=row, column=1, value=label).font = _BOLD
-        cell = ws.cell(row=row, column=2, value=value)
-        if isinstance(value, datetime):
-            cell.number_format = DATE_FORMAT
-        cell.alignment = Alignment(horizontal="left")
-        row += 1
+    row = write_facts(ws, 3, facts)
 
     row += 1
     ws.cell(
@@ -181,7 +227,7 @@ def _cover(wb: Workbook, audit: AuditTables) -> None:
     ].rename(columns={f"{m}_major": m for m in _MONEY})
     totals = totals.assign(currency=totals["currency"].str.upper())
     first = row + 1
-    row = _write_table(ws, totals, start_row=first)
+    row = write_table(ws, totals, start_row=first)
     for r, cur in enumerate(audit.by_currency["currency"], start=first + 1):
         for c in range(4, 8):
             ws.cell(row=r, column=c).number_format = money_format(str(cur))
@@ -189,16 +235,13 @@ def _cover(wb: Workbook, audit: AuditTables) -> None:
         ws.cell(row=row, column=1, value="No receiver sources: nothing to total.")
         row += 1
 
-    row += 1
-    ws.cell(row=row, column=1, value="Checks").font = Font(bold=True, size=12)
-    checks = audit.checks[["title", "ran", "flagged", "explanation"]].copy()
-    checks["ran"] = checks["ran"].map({True: "yes", False: "no (needs transactions)"})
-    checks = checks.rename(columns={"flagged": "receivers flagged", "explanation": "what it means"})
-    start = row + 1
-    row = _write_table(ws, checks, start_row=start)
-    for r in range(start + 1, row):
-        ws.cell(row=r, column=4).alignment = Alignment(wrap_text=True, vertical="top")
-
+    row = write_checks(
+        ws,
+        row + 1,
+        audit.checks[["title", "ran", "flagged", "explanation"]],
+        not_ran="no (needs transactions)",
+        flagged="receivers flagged",
+    )
     row += 1
     ws.cell(row=row, column=1, value="Notes").font = Font(bold=True, size=12)
     notes = [
@@ -208,9 +251,7 @@ def _cover(wb: Workbook, audit: AuditTables) -> None:
         "by days since the source was created.",
         *audit.notes,
     ]
-    for note in notes:
-        row += 1
-        ws.cell(row=row, column=1, value=note)
+    write_notes(ws, row, notes)
     ws.column_dimensions["A"].width = 42
     ws.column_dimensions["B"].width = 24
     ws.column_dimensions["D"].width = 70
@@ -227,7 +268,7 @@ def write_excel(audit: AuditTables, path: str | Path) -> Path:
     wb = Workbook()
     _cover(wb, audit)
     for name, df in audit.tables().items():
-        _sheet_for_table(wb, SHEET_NAMES[name], df)
+        table_sheet(wb, SHEET_NAMES[name], df)
     wb.properties.creator = "stripe-sources-toolkit"
     wb.properties.title = "Receiver balance audit"
     if audit.as_of is not None:
@@ -235,7 +276,8 @@ def write_excel(audit: AuditTables, path: str | Path) -> Path:
     return write_private(target, wb.save, binary=True)
 
 
-def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as CSV wants it: ISO dates, JSON for nested values."""
     out = df.copy()
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
@@ -264,5 +306,5 @@ def write_csv(
     written: dict[str, Path] = {}
     for name in wanted:
         path = target / f"{name}.csv"
-        written[name] = private_csv(_csv_frame(tables[name]), path, lineterminator="\n")
+        written[name] = private_csv(csv_frame(tables[name]), path, lineterminator="\n")
     return written

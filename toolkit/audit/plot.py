@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -22,7 +23,7 @@ from toolkit.audit.result import AGING_BUCKETS, AuditTables
 from toolkit.money import currency_exponent
 from toolkit.private_files import write_private
 
-__all__ = ["AuditFigure", "plot_audit"]
+__all__ = ["AuditFigure", "plot_audit", "stacked_figure"]
 
 
 class AuditFigure(Figure):
@@ -34,6 +35,14 @@ class AuditFigure(Figure):
         return buffer.getvalue()
 
 
+def stacked_figure(panels: int, title: str, *, height: float) -> tuple[AuditFigure, Any]:
+    """A figure of ``panels`` axes one above the other, ``height`` inches each, titled."""
+    fig = AuditFigure(figsize=(8, height * panels), layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.suptitle(title)
+    return fig, fig.subplots(panels, 1, squeeze=False)[:, 0]
+
+
 def plot_audit(audit: AuditTables, path: str | Path | None = None) -> AuditFigure:
     """Draw the audit charts; save as PNG (0600) when ``path`` is given: ``plot_audit(audit)``.
 
@@ -42,12 +51,10 @@ def plot_audit(audit: AuditTables, path: str | Path | None = None) -> AuditFigur
     """
 
     currencies = sorted(set(audit.aging["currency"])) if len(audit.aging) else []
-    panels = max(len(currencies), 1) + 1
-    fig = AuditFigure(figsize=(8, 2.6 * panels), layout="constrained")
-    FigureCanvasAgg(fig)
     when = audit.as_of.strftime("%Y-%m-%d %H:%M UTC") if audit.as_of is not None else "unknown"
-    fig.suptitle(f"Receiver balance audit as of {when}")
-    axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
+    fig, axes = stacked_figure(
+        max(len(currencies), 1) + 1, f"Receiver balance audit as of {when}", height=2.6
+    )
 
     if not currencies:
         ax = axes[0]

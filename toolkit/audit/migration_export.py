@@ -1,0 +1,166 @@
+"""Write a :class:`~toolkit.audit.migration_result.MigrationAudit`: an Excel workbook with a
+cover sheet, a folder of CSV files, and its charts.
+
+Example::
+
+    write_migration_excel(migration, "exports/retirement.xlsx")
+    write_migration_csv(migration, "exports/retirement-csv")
+    plot_migration(migration, "exports/retirement.png")
+
+Files hold customer data: they are written readable by the user only (0600).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from toolkit.audit.export import (
+    csv_frame,
+    money_format,
+    table_sheet,
+    write_checks,
+    write_facts,
+    write_notes,
+    write_table,
+)
+from toolkit.audit.migration_result import MigrationTables
+from toolkit.audit.plot import AuditFigure, stacked_figure
+from toolkit.money import currency_exponent
+from toolkit.private_files import private_folder, write_private
+from toolkit.private_files import write_csv as private_csv
+
+__all__ = ["MIGRATION_SHEETS", "plot_migration", "write_migration_csv", "write_migration_excel"]
+
+MIGRATION_SHEETS = {
+    "summary": "Summary",
+    "checks": "Checks",
+    "exceptions": "Exceptions",
+    "customers": "Customers",
+    "by_currency": "By currency",
+}
+TITLE = "Sources retirement audit"
+_STATES = ("ready", "needs action", "blocked")
+_STATE_COLORS = {"ready": "#55A868", "needs action": "#DD8452", "blocked": "#C44E52"}
+
+
+def _cover(wb: Workbook, audit: MigrationTables) -> None:
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Cover"
+    ws["A1"] = TITLE
+    ws["A1"].font = Font(bold=True, size=14)
+    when = audit.as_of.tz_convert("UTC").tz_localize(None).to_pydatetime() if audit.as_of else None
+    given = ", ".join(audit.inputs) or "none (sources and cash balances only)"
+    facts: list[tuple[str, Any]] = [
+        ("As of (UTC)", when if when is not None else "unknown"),
+        ("As-of basis", audit.as_of_basis),
+        ("Account", audit.account or "unknown"),
+        ("Mode", audit.mode or "unknown"),
+        (
+            "Customers audited",
+            audit.count("ready") + audit.count("needs action") + audit.count("blocked"),
+        ),
+        ("Ready", audit.count("ready")),
+        ("Need action", audit.count("needs action")),
+        ("Blocked (money can be lost)", audit.count("blocked")),
+        ("Findings", len(audit.exceptions)),
+        ("Optional inputs given", given),
+        ("Cash unapplied limit (days)", audit.unapplied_days),
+    ]
+    row = write_facts(ws, 3, facts) + 1
+    ws.cell(
+        row=row, column=1, value="Funds by currency (never added across currencies)"
+    ).font = Font(bold=True, size=12)
+    totals = audit.by_currency[
+        ["currency", "customers", "legacy_unapplied_major", "cash_available_major"]
+    ].rename(
+        columns={
+            "legacy_unapplied_major": "on legacy receivers",
+            "cash_available_major": "in cash balances",
+        }
+    )
+    first = row + 1
+    row = write_table(ws, totals.assign(currency=totals["currency"].str.upper()), start_row=first)
+    for r, cur in enumerate(audit.by_currency["currency"], start=first + 1):
+        for c in (3, 4):
+            ws.cell(row=r, column=c).number_format = money_format(str(cur))
+    checks = audit.checks[["title", "severity", "ran", "flagged", "explanation"]]
+    row = write_checks(ws, row + 1, checks, not_ran="no (input not given)", flagged="rows flagged")
+    row += 1
+    ws.cell(row=row, column=1, value="Notes").font = Font(bold=True, size=12)
+    notes = [
+        "All times are UTC. Money is in each currency's major unit with its code; the other "
+        "sheets also give the minor unit (cents) as Stripe stores it.",
+        "Legacy receiver funds = received - charged - returned on receiver sources. Cash balance "
+        "funds = the customer's cash balance available in that currency.",
+        "A customer's state is the worst of its currencies: blocked, needs action, ready.",
+        *audit.notes,
+    ]
+    write_notes(ws, row, notes)
+    ws.column_dimensions["A"].width = 42
+    ws.column_dimensions["B"].width = 24
+    ws.column_dimensions["E"].width = 70
+
+
+def write_migration_excel(audit: MigrationTables, path: str | Path) -> Path:
+    """The workbook at ``path`` (0600): Cover, then one sheet per table."""
+    target = Path(path)
+    if not target.suffix:
+        target = target.with_suffix(".xlsx")
+    wb = Workbook()
+    _cover(wb, audit)
+    for name, df in audit.tables().items():
+        table_sheet(wb, MIGRATION_SHEETS[name], df)
+    wb.properties.creator = "stripe-sources-toolkit"
+    wb.properties.title = TITLE
+    return write_private(target, wb.save, binary=True)
+
+
+def write_migration_csv(audit: MigrationTables, folder: str | Path) -> dict[str, Path]:
+    """One CSV per table in ``folder`` (0600); returns name -> path."""
+    target = private_folder(folder)
+    return {
+        name: private_csv(csv_frame(df), target / f"{name}.csv", lineterminator="\n")
+        for name, df in audit.tables().items()
+    }
+
+
+def plot_migration(audit: MigrationTables, path: str | Path | None = None) -> AuditFigure:
+    """One panel per currency (legacy receiver funds beside cash balance funds, major units)
+    and one of customers per state."""
+    money = audit.by_currency[
+        (audit.by_currency["legacy_unapplied"] > 0) | (audit.by_currency["cash_available"] > 0)
+    ]
+    currencies = list(money["currency"])
+    when = audit.as_of.strftime("%Y-%m-%d") if audit.as_of is not None else "unknown"
+    fig, axes = stacked_figure(max(len(currencies), 1) + 1, f"{TITLE} as of {when}", height=2.4)
+    if not currencies:
+        axes[0].text(0.5, 0.5, "No money on legacy receivers or in cash balances", ha="center")
+        axes[0].set_axis_off()
+    for ax, (_, row) in zip(axes, money.iterrows(), strict=False):
+        code = str(row["currency"]).upper()
+        exponent = currency_exponent(str(row["currency"]))
+        values = [float(row["legacy_unapplied_major"]), float(row["cash_available_major"])]
+        bars = ax.barh(
+            ["on legacy receivers", "in cash balances"], values, color=["#DD8452", "#4C72B0"]
+        )
+        ax.bar_label(bars, labels=[f"{v:,.{exponent}f} {code}" for v in values], fontsize=8)
+        ax.set_title(f"{code}: where the money is")
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+        ax.margins(x=0.25)
+    ax = axes[-1]
+    counts = [audit.count(s) for s in _STATES]
+    bars = ax.bar(list(_STATES), counts, color=[_STATE_COLORS[s] for s in _STATES])
+    ax.bar_label(bars, fontsize=8)
+    ax.set_title("Customers by readiness")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.margins(y=0.2)
+    if path is not None:
+        write_private(path, lambda handle: fig.savefig(handle, format="png", dpi=100), binary=True)
+    return fig

@@ -1,0 +1,60 @@
+"""The whole Sources retirement audit in one call: load what it needs through the fetch wing,
+then audit it (what the CLI, the widget tab and the runbook call).
+
+>>> toolkit.audit.migration_run.run_migration_audit(session, progress=False).as_of is not None
+True
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pandas as pd
+
+from toolkit.audit.migration import audit_migration
+from toolkit.audit.migration_audit import MigrationAudit
+from toolkit.fetch import (
+    load_cash_balance_transactions,
+    load_cash_balances,
+    load_source_transactions,
+    load_sources,
+)
+from toolkit.progress import ProgressArg
+from toolkit.session import Session
+
+__all__ = ["run_migration_audit"]
+
+
+def run_migration_audit(
+    session: Session,
+    *,
+    as_of: datetime | pd.Timestamp | str | None = None,
+    unapplied_days: int = 14,
+    funding_instructions: bool = False,
+    progress: ProgressArg = True,
+    cancel: threading.Event | None = None,
+) -> MigrationAudit:
+    """Every source, every customer's cash balance and its transactions, the source
+    transactions of the receivers of customers whose cash balance was ever funded (the only ones
+    the timing checks can flag), then :func:`~toolkit.audit_migration` over them. Read only, unless
+    ``funding_instructions=True`` (Stripe creates missing instructions: a write, refused in live
+    mode unless the session allows live writes)."""
+    sources = load_sources(session, progress=progress, cancel=cancel)
+    cash = load_cash_balances(
+        session, funding_instructions=funding_instructions, progress=progress, cancel=cancel
+    )
+    moves = load_cash_balance_transactions(session, cash, progress=progress, cancel=cancel)
+    # receiver money only matters beside cash balance money: read the receivers' transactions
+    # of the customers whose cash balance was ever funded (a fraction of every receiver)
+    funded = set(moves.loc[moves["type"] == "funded", "customer"])
+    receivers = sources[(sources["flow"] == "receiver") & sources["customer"].isin(funded)]
+    stxns = load_source_transactions(session, receivers, progress=progress, cancel=cancel)
+    return audit_migration(
+        sources,
+        cash,
+        moves,
+        source_transactions=stxns,
+        as_of=as_of,
+        unapplied_days=unapplied_days,
+    )
