@@ -47,7 +47,7 @@ def start_lab(tmp_path: Path, port: int, token: str | None) -> subprocess.Popen:
     )
 
 
-@pytest.mark.parametrize("command", ["sandbox", "export", "audit", "lab"])
+@pytest.mark.parametrize("command", ["sandbox", "export", "audit", "migration", "lab"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])

@@ -32,6 +32,14 @@ STRIPE_VARIABLES = ("STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_ACCOUNT")
 #: What must never appear in a stored notebook: API keys and source client secrets.
 SECRET_PATTERN = re.compile(r"\b(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{4,}|src_client_secret_\w+")
 CELL_TIMEOUT = 300
+#: The runbooks, by name, in order (the tests check the folder holds exactly these).
+RUNBOOK_NAMES = [
+    "01_explore_sources",
+    "02_receiver_audit",
+    "03_bulk_metadata",
+    "04_detach_sources",
+    "05_sources_retirement",
+]
 
 
 def runbooks() -> list[Path]:

@@ -27,7 +27,7 @@ HINT = (
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_runbooks_pass_strict_nbval(tmp_path):
-    assert len(runbooks()) == 4, [p.name for p in runbooks()]
+    assert len(runbooks()) == 5, [p.name for p in runbooks()]
     copies = copy_runbooks(tmp_path / "all")
     expected = sum(checked_cells(path) for path in copies)
     assert expected >= 30

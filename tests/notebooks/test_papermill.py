@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from regenerate import NOTEBOOKS_DIR, kernel_env
+from regenerate import RUNBOOK_NAMES, NOTEBOOKS_DIR, kernel_env
 
 import toolkit
 from toolkit.sandbox import Sandbox
 
-NAMES = ["01_explore_sources", "02_receiver_audit", "03_bulk_metadata", "04_detach_sources"]
-GUARDED = ["03_bulk_metadata", "04_detach_sources"]
+NAMES = RUNBOOK_NAMES
+GUARDED = ["03_bulk_metadata", "04_detach_sources", "05_sources_retirement"]
 KEY = "sk_test_" + "N0tebookRun" * 2
 LIVE_KEY = "sk_live_" + "N0tebookRun" * 2
 
@@ -133,6 +133,15 @@ def runs(seeded, sandbox, tmp_path_factory) -> Iterator[dict[str, Run]]:
             "04_detach_sources",
             ["-y", json.dumps({"source_ids": cards[3:5], "statuses": None})],
             ["2 of 2 planned sources are detached"],
+        ),
+        "05_sources_retirement": Run(
+            "05_sources_retirement",
+            ["-p", "unapplied_days", "30", "-p", "as_of", "2026-11-01T00:00:00Z"],
+            [
+                "<MigrationAudit as of 2026-11-01:",
+                "Cash balance unapplied for more than 30 days",
+                "Nothing was written (dry_run is True)",
+            ],
         ),
     }
     boxes = []

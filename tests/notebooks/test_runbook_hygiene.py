@@ -9,14 +9,9 @@ import json
 import re
 
 import pytest
-from regenerate import NOTEBOOKS_DIR, ROOT, SANITIZE_FILE, SECRET_PATTERN, runbooks
+from regenerate import RUNBOOK_NAMES, NOTEBOOKS_DIR, ROOT, SANITIZE_FILE, SECRET_PATTERN, runbooks
 
-NAMES = [
-    "01_explore_sources",
-    "02_receiver_audit",
-    "03_bulk_metadata",
-    "04_detach_sources",
-]
+NAMES = RUNBOOK_NAMES
 PARAMETER_LINES = [
     "api_key_env: str | None = None",
     "stripe_account: str | None = None",
@@ -28,7 +23,7 @@ def load(name: str) -> dict:
     return json.loads((NOTEBOOKS_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))
 
 
-def test_the_four_runbooks_exist():
+def test_the_five_runbooks_exist():
     assert [p.stem for p in runbooks()] == NAMES
 
 

@@ -75,7 +75,7 @@ def test_app_ties_the_tabs_together(fresh_session, fresh_sandbox, tmp_path: Path
     ui = app(fresh_session, journal_folder=tmp_path / "journals", export_folder=tmp_path / "out")
     assert isinstance(ui, ToolkitApp)
     assert ui.wait(60)
-    assert ui.tabs.titles == ("Explore", "Edit metadata", "Detach", "Audit")
+    assert ui.tabs.titles == ("Explore", "Edit metadata", "Detach", "Audit", "Retirement")
     assert fresh_session.account_label in ui.children[0].value
 
     frame = ui.explorer.frame
@@ -105,3 +105,25 @@ def test_app_ties_the_tabs_together(fresh_session, fresh_sandbox, tmp_path: Path
     assert repr(ui) == f"ToolkitApp({fresh_session.account_label})"
     assert repr(ui.editor) == f"MetadataEditor({fresh_session.account_label})"
     assert repr(ui.audit.view).startswith("AuditView(") and "findings" in repr(ui.audit.view)
+
+
+def test_the_retirement_tab_runs_the_audit_and_exports_without_overwriting(
+    fresh_session, tmp_path: Path
+) -> None:
+    ui = app(fresh_session, journal_folder=tmp_path / "journals", export_folder=tmp_path / "out")
+    tab = ui.retirement
+    assert tab.export_excel() is None and "Run the audit first" in tab.error.value
+    assert tab.run()
+    assert tab.wait(120) and tab.error.value == ""
+    migration = tab.migration
+    assert migration is not None
+    assert f"{migration.count('blocked')} blocked" in tab.status.value
+    assert len(tab.findings.df) == len(migration.exceptions)
+    assert list(tab.findings.df.columns) == ["customer", "currency", "severity", "finding"]
+    assert tab.findings.df["finding"].str.contains(r"\. ").all()
+    assert "<table" in tab.summary.value and "on legacy receivers" in tab.funds.value
+    assert " USD</td>" in tab.funds.value  # money formatted in its currency
+    assert tab.chart.value[:4] == b"\x89PNG"
+    first, second = tab.export_excel(), tab.export_excel()
+    assert first is not None and second is not None and first != second and first.exists()
+    assert_no_secrets(ui, fresh_session)

@@ -1,10 +1,11 @@
-"""The command line: ``python -m toolkit sandbox|export|audit|lab``.
+"""The command line: ``python -m toolkit sandbox|export|audit|migration|lab``.
 
 Examples::
 
     python -m toolkit sandbox --port 12111 --seed 7        # a sandbox in the foreground
     python -m toolkit export --out exports/sources.parquet # every source of the account
     python -m toolkit audit --out exports/audit.xlsx       # the receiver balance audit
+    python -m toolkit migration --out exports/migration.xlsx # the Sources retirement audit
     python -m toolkit lab                                   # JupyterLab on the runbooks
 
 Each command is a module of this wing with ``add_arguments(parser)`` and ``run(args) -> int``: a
@@ -29,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("toolkit.sandbox.cli", "run the Stripe-compatible sandbox on loopback"),
     "export": ("toolkit.cli.export", "export sources to Parquet or CSV"),
     "audit": ("toolkit.cli.audit", "write the receiver balance audit (Excel, CSV)"),
+    "migration": ("toolkit.cli.migration", "write the Sources retirement audit (Excel, CSV)"),
     "lab": ("toolkit.cli.lab", "start JupyterLab on the runbooks"),
 }
 

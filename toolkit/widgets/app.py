@@ -1,10 +1,11 @@
-"""``app(session)``: the explorer, metadata editor, detach panel and audit in one set of tabs.
+"""``app(session)``: the explorer, metadata editor, detach panel, audit and retirement audit
+in one set of tabs.
 
 Example (in a notebook)::
 
     import toolkit, toolkit.widgets
     ui = toolkit.widgets.app(toolkit.connect())
-    ui                        # Explore | Edit metadata | Detach | Audit
+    ui                        # Explore | Edit metadata | Detach | Audit | Retirement
     ui.explorer.selected      # the selection the editor and the detach panel work on
 
 The explorer's selection feeds the editor and the detach panel; after a real apply, detach or
@@ -28,12 +29,13 @@ from toolkit.widgets.audit_view import AuditView
 from toolkit.widgets.detach_panel import DetachPanel
 from toolkit.widgets.explorer import SourceExplorer
 from toolkit.widgets.metadata_editor import MetadataEditor
+from toolkit.widgets.retirement_tab import RetirementTab
 from toolkit.widgets.style import button, checkbox, error_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["AuditTab", "ToolkitApp", "app"]
 
-TAB_TITLES = ("Explore", "Edit metadata", "Detach", "Audit")
+TAB_TITLES = ("Explore", "Edit metadata", "Detach", "Audit", "Retirement")
 
 
 class AuditTab(widgets.VBox):
@@ -108,7 +110,8 @@ class AuditTab(widgets.VBox):
 
 
 class ToolkitApp(widgets.VBox):
-    """The tabs, plus ``explorer``, ``editor``, ``detach`` and ``audit`` for scripts and tests."""
+    """The tabs, plus ``explorer``, ``editor``, ``detach``, ``audit`` and ``retirement`` for
+    scripts and tests."""
 
     def __init__(
         self,
@@ -124,10 +127,11 @@ class ToolkitApp(widgets.VBox):
         self.editor = MetadataEditor(session, self.explorer, journal_folder=journal_folder)
         self.detach = DetachPanel(session, self.explorer, journal_folder=journal_folder)
         self.audit = AuditTab(session, self.explorer, folder=export_folder)
+        self.retirement = RetirementTab(session, folder=export_folder)
         for panel in (self.editor, self.detach):
             panel.on_applied.append(self._reload)
         self.tabs = widgets.Tab(
-            children=[self.explorer, self.editor, self.detach, self.audit],
+            children=[self.explorer, self.editor, self.detach, self.audit, self.retirement],
             titles=TAB_TITLES,
         )
         mode = session.mode.upper() if session.mode == "live" else session.mode
@@ -146,7 +150,7 @@ class ToolkitApp(widgets.VBox):
 
     def wait(self, timeout: float | None = 60) -> bool:
         """Wait for every panel's running work (tests, scripts); True when all are idle."""
-        panels = (self.explorer, self.editor, self.detach, self.audit)
+        panels = (self.explorer, self.editor, self.detach, self.audit, self.retirement)
         return all([panel.wait(timeout) for panel in panels])
 
 

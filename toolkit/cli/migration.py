@@ -1,0 +1,72 @@
+"""``python -m toolkit migration``: the Sources retirement audit, headless (read only).
+
+Examples::
+
+    python -m toolkit migration --out exports/migration.xlsx         # sandbox unless a key is set
+    python -m toolkit migration --csv exports/migration --png exports/migration.png
+    python -m toolkit migration --unapplied-days 30 --as-of 2026-11-01T00:00:00Z
+
+Exit code 0 when every customer is ready, 3 when some need action or are blocked (the workbook is
+written either way), 2 for a usage or Stripe error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from toolkit.errors import InvalidInputError
+
+__all__ = ["add_arguments", "run"]
+
+DEFAULT_OUT = "exports/migration.xlsx"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the migration options to ``parser``."""
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"workbook to write ({DEFAULT_OUT})")
+    parser.add_argument("--csv", default=None, metavar="FOLDER", help="also one CSV per table")
+    parser.add_argument("--png", default=None, metavar="PATH", help="also the charts as PNG")
+    parser.add_argument("--as-of", default=None, help="audit date (default: the load's time)")
+    parser.add_argument(
+        "--unapplied-days",
+        type=int,
+        default=14,
+        help="days cash may sit unapplied in a cash balance before it is flagged (default 14)",
+    )
+    parser.add_argument("--account", default=None, help="connected account id (acct_...)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the audit of parsed ``args``; 0 when all ready, 3 when some are not."""
+    from toolkit.audit.migration_run import run_migration_audit
+    from toolkit.money import format_money
+    from toolkit.session import connect
+
+    if args.unapplied_days < 0:
+        raise InvalidInputError("--unapplied-days must be 0 or more.")
+    tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    with connect(stripe_account=args.account, quiet=True) as session:
+        print(f"Reading {session.account_label} ...", file=sys.stderr, flush=True)
+        audit = run_migration_audit(
+            session, as_of=args.as_of, unapplied_days=args.unapplied_days, progress=tty
+        )
+    print(
+        f"{audit.count('ready')} ready, {audit.count('needs action')} need action, "
+        f"{audit.count('blocked')} blocked; {len(audit.exceptions)} findings."
+    )
+    for _, row in audit.by_currency.iterrows():
+        cur = str(row["currency"])
+        print(
+            f"  {cur.upper()}: {format_money(int(row['legacy_unapplied']), cur)} on legacy "
+            f"receivers, {format_money(int(row['cash_available']), cur)} in cash balances"
+        )
+    for note in audit.notes:
+        print(f"  note: {note}")
+    print(f"Wrote {audit.to_excel(args.out)}")
+    if args.csv:
+        print(f"Wrote {len(audit.to_csv(args.csv))} CSV files to {args.csv}")
+    if args.png:
+        audit.plot(args.png)
+        print(f"Wrote {args.png}")
+    return 0 if audit.count("ready") == len(set(audit.customers["customer"])) else 3

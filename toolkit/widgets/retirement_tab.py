@@ -1,0 +1,179 @@
+"""RetirementTab: the Sources retirement audit in a tab (read only), with an Excel export.
+
+Example (in a notebook)::
+
+    tab = RetirementTab(session, folder="exports")
+    tab.run(); tab.wait()            # what the "Run retirement audit" button does
+    tab.migration.count("blocked")   # the MigrationAudit it shows
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+from pathlib import Path
+
+import ipywidgets as widgets
+import pandas as pd
+from itables.widget import ITable
+
+from toolkit.audit import MigrationAudit
+from toolkit.audit.migration_run import run_migration_audit
+from toolkit.money import format_money
+from toolkit.session import Session
+from toolkit.widgets.style import banner_html, button, error_html, table_html
+from toolkit.widgets.worker import Progress, Worker
+
+__all__ = ["FINDING_COLUMNS", "RetirementTab"]
+
+#: The columns of a finding a reviewer reads (the workbook has the rest).
+FINDING_COLUMNS = ["customer", "currency", "severity", "finding"]
+
+
+class RetirementTab(widgets.VBox):
+    """Runs :func:`~toolkit.audit.migration_run.run_migration_audit` in a worker, then shows
+    the readiness summary, funds per currency, the findings and the chart."""
+
+    def __init__(self, session: Session, *, folder: str | Path = "exports") -> None:
+        super().__init__()
+        self.session = session
+        self.folder = Path(folder)
+        self.migration: MigrationAudit | None = None
+        self.written: Path | None = None
+        self.run_button = button(
+            description="Run retirement audit", icon="calculator", button_style="info"
+        )
+        self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
+        self.excel_button = button(description="Export Excel", icon="file-excel-o", disabled=True)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, layout={"width": "200px"})
+        self.status = widgets.Label()
+        self.error = widgets.HTML()
+        self.header = widgets.HTML(
+            "Where each customer's transferred money is now (legacy receivers and cash "
+            "balances) and what must be done before Sources is switched off. Read only."
+        )
+        self.summary = widgets.HTML()
+        self.funds = widgets.HTML()
+        self.findings = ITable(
+            pd.DataFrame({c: [] for c in FINDING_COLUMNS}),
+            maxBytes=0,
+            pageLength=10,
+            classes="display compact",
+            showIndex=False,
+        )
+        self.chart = widgets.Image(format="png", layout={"max_width": "720px"})
+        self.worker = Worker(self.progress, self.status)
+        self.run_button.on_click(lambda _: self.run())
+        self.cancel_button.on_click(lambda _: self.worker.cancel())
+        self.excel_button.on_click(lambda _: self.export_excel())
+        self.children = [
+            self.header,
+            widgets.HBox([self.run_button, self.cancel_button, self.excel_button, self.progress]),
+            self.status,
+            self.error,
+            widgets.HBox([self.summary, self.funds]),
+            self.findings,
+            self.chart,
+        ]
+
+    def __repr__(self) -> str:
+        return f"RetirementTab({self.session.account_label})"
+
+    def run(self) -> bool:
+        """Start the audit in the worker thread; False if one is running."""
+        session = self.session
+
+        def job(report: Progress, cancel: threading.Event) -> MigrationAudit:
+            return run_migration_audit(session, progress=report, cancel=cancel)
+
+        def failed(exc: BaseException) -> None:
+            self.error.value = error_html(exc)
+            self._idle()
+
+        if self.worker.running:
+            return False
+        self.error.value = ""
+        self.run_button.disabled, self.cancel_button.disabled = True, False
+        return self.worker.start(job, on_done=self.show, on_error=failed, label="Auditing")
+
+    def show(self, migration: MigrationAudit) -> None:
+        """Show this audit (only assigns traits: a worker thread may call it)."""
+        self.migration = migration
+        when = migration.as_of.strftime("%Y-%m-%d") if migration.as_of is not None else "unknown"
+        self.status.value = (
+            f"As of {when}: {migration.count('ready')} ready, "
+            f"{migration.count('needs action')} need action, {migration.count('blocked')} blocked"
+        )
+        self.header.value = (
+            f"<b>Sources retirement audit</b> · as of {html.escape(when)}"
+            + "".join(banner_html(note, "info") for note in migration.notes)
+        )
+        self.summary.value = table_html(migration.summary, max_height="220px")
+        funds = pd.DataFrame(
+            {
+                "currency": migration.by_currency["currency"].str.upper(),
+                "customers": migration.by_currency["customers"],
+                "on legacy receivers": [
+                    format_money(int(v), c)
+                    for v, c in zip(
+                        migration.by_currency["legacy_unapplied"],
+                        migration.by_currency["currency"],
+                        strict=True,
+                    )
+                ],
+                "in cash balances": [
+                    format_money(int(v), c)
+                    for v, c in zip(
+                        migration.by_currency["cash_available"],
+                        migration.by_currency["currency"],
+                        strict=True,
+                    )
+                ],
+            }
+        )
+        self.funds.value = table_html(funds, max_height="220px")
+        found = migration.exceptions
+        shown = pd.DataFrame(
+            {
+                "customer": found["customer"],
+                "currency": found["currency"].str.upper(),
+                "severity": found["severity"],
+                "finding": found["title"] + ". " + found["detail"],
+            }
+        ).reset_index(drop=True)
+        self.findings.update(
+            shown,
+            selected_rows=[],
+            maxBytes=0,
+            pageLength=10,
+            classes="display compact",
+            showIndex=False,
+        )
+        buffer = io.BytesIO()
+        migration.plot().savefig(buffer, format="png", dpi=90)
+        self.chart.value = buffer.getvalue()
+        self._idle()
+
+    def export_excel(self) -> Path | None:
+        """Write ``<folder>/retirement-<as of>.xlsx`` (never over an earlier one)."""
+        if self.migration is None:
+            self.error.value = error_html("Run the audit first: there is nothing to export yet.")
+            return None
+        when = self.migration.as_of
+        stem = "retirement-" + (when.strftime("%Y%m%dT%H%M") if when is not None else "undated")
+        path, n = self.folder / f"{stem}.xlsx", 1
+        while path.exists():
+            n += 1
+            path = self.folder / f"{stem}-{n}.xlsx"
+        self.written = self.migration.to_excel(path)
+        self.status.value = f"Wrote {self.written}"
+        return self.written
+
+    def _idle(self) -> None:
+        self.run_button.disabled, self.cancel_button.disabled = False, True
+        self.excel_button.disabled = self.migration is None
+
+    def wait(self, timeout: float | None = 120) -> bool:
+        """Block until the audit run ends (tests, scripts); True when it has."""
+        return self.worker.wait(timeout)
