@@ -19,7 +19,7 @@ from toolkit.sandbox.retired import RETIRED_TYPES
 from toolkit.sandbox.seed_cash import CASH_PLANTED
 
 KEY = "sk_test_" + "C4sh" * 6
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures-cash-balance.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures-cash-balance.json"
 
 
 @pytest.fixture(scope="module")
