@@ -91,7 +91,7 @@ def test_export_writes_to_the_ignored_folder_by_default(sandbox, monkeypatch, tm
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
     monkeypatch.setenv("STRIPE_API_BASE", sandbox.url)
-    assert _run_export("--quiet", "--customers", "cus_none0000001") == 0
+    assert _run_export("--quiet", "--customers", "cus_none0000001") == 4  # unknown: said, exit 4
     written = list((tmp_path / "exports").glob("*.parquet"))
     assert len(written) == 1 and mode_of(tmp_path / "exports") == 0o700
     assert not list(tmp_path.glob("*.parquet"))

@@ -32,6 +32,7 @@ from toolkit.errors import (
     JournalError,
     LiveModeRefused,
     NotFoundError,
+    NotFoundWarning,
     StripeRequestError,
     ToolkitError,
 )
@@ -50,6 +51,7 @@ from toolkit.fetch import (
     write_sources_csv,
 )
 from toolkit.money import format_money, minor_to_major
+from toolkit.private_files import fresh_path
 from toolkit.session import Session, connect
 from toolkit.session.settings import parse_flag
 
@@ -66,6 +68,7 @@ __all__ = [
     "LoadInfo",
     "MigrationAudit",
     "NotFoundError",
+    "NotFoundWarning",
     "Outcome",
     "Plan",
     "Session",
@@ -78,6 +81,7 @@ __all__ = [
     "diff_snapshots",
     "filter_sources",
     "format_money",
+    "fresh_path",
     "iter_sources",
     "load_cash_balance_transactions",
     "load_cash_balances",

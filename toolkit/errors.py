@@ -12,6 +12,9 @@
     ├── JournalError                  a journal in use by another process, or not writable
     └── Cancelled                     work stopped through its ``cancel`` event
 
+    NotFoundWarning(UserWarning)      a load went on without ids Stripe does not know (the rows
+                                      are missing; their ids are the LoadInfo's missing_ids)
+
 Every message is masked: anything shaped like a Stripe key shows as ``sk_live_…abcd`` and URL
 credentials as ``***``, so printing an error (or its traceback) never shows a secret.
 
@@ -37,6 +40,7 @@ __all__ = [
     "JournalError",
     "LiveModeRefused",
     "NotFoundError",
+    "NotFoundWarning",
     "StripeRequestError",
     "ToolkitError",
 ]
@@ -117,3 +121,11 @@ class JournalError(ToolkitError):
 
 class Cancelled(ToolkitError):
     """Work was stopped because its ``cancel`` event was set (a Cancel button, for example)."""
+
+
+class NotFoundWarning(UserWarning):
+    """Some ids or customers a load asked for are unknown to Stripe: the load returned the others.
+
+    The ids are in the load's :class:`~toolkit.LoadInfo` (``missing_ids``, ``missing_customers``).
+    Turn it into an error with ``warnings.simplefilter("error", toolkit.NotFoundWarning)``.
+    """

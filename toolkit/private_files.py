@@ -24,6 +24,7 @@ __all__ = [
     "csv_safe",
     "csv_safe_text",
     "csv_unescape",
+    "fresh_path",
     "open_private_append",
     "private_folder",
     "write_csv",
@@ -53,6 +54,21 @@ def private_folder(path: str | os.PathLike[str]) -> Path:
         except FileExistsError:
             continue
         os.chmod(folder, 0o700)  # mkdir's mode is cut by the umask
+    return target
+
+
+def fresh_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` if nothing is there yet, else the first free ``name-2.ext``, ``name-3.ext``, ...:
+    an export never replaces an earlier one.
+
+    >>> fresh_path("no/such/folder/audit.xlsx").name
+    'audit.xlsx'
+    """
+    target = Path(path)
+    n = 1
+    while target.exists():
+        n += 1
+        target = Path(path).with_name(f"{Path(path).stem}-{n}{Path(path).suffix}")
     return target
 
 

@@ -69,10 +69,11 @@ def test_major_units_follow_each_currencys_decimals(box, cash) -> None:
 def test_chosen_customers_unknown_ids_and_typos(session, box) -> None:
     ds = box.store()
     chosen = ds.cash.planted["cash_multi"] + ["cus_NoSuchCustomer01"]
-    frame = toolkit.load_cash_balances(session, chosen, progress=False)
+    with pytest.warns(toolkit.NotFoundWarning, match="cus_NoSuchCustomer01"):
+        frame = toolkit.load_cash_balances(session, chosen, progress=False)
     assert set(frame["customer"]) == set(chosen[:2])
     assert toolkit.LoadInfo.from_attrs(frame).missing_customers == ["cus_NoSuchCustomer01"]
-    with pytest.raises(InvalidInputError, match="start with 'cus_'"):
+    with pytest.raises(InvalidInputError, match="start with 'cus_'"):  # a typo, refused
         toolkit.load_cash_balances(session, ["cust_abc"], progress=False)
     with pytest.raises(InvalidInputError, match="customer"):
         toolkit.load_cash_balances(session, toolkit.load_sources(session, progress=False)[["id"]])

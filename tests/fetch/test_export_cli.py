@@ -63,8 +63,8 @@ def test_export_ids_file_and_created_range(
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text(f"# detached ones\n{detached[0]}\n\n{detached[1]}, src_unknown000000\n")
     out = tmp_path / "ids.parquet"
-    assert _run("--out", str(out), "--ids-file", str(ids_file)) == 0
-    assert load_snapshot(out)["id"].tolist() == detached
+    assert _run("--out", str(out), "--ids-file", str(ids_file)) == export.NOT_FOUND  # said so
+    assert load_snapshot(out)["id"].tolist() == detached  # and the others are written
     assert "1 source ids not found: src_unknown000000" in capsys.readouterr().err
 
     ds = sandbox_env.store()
@@ -90,3 +90,17 @@ def test_export_through_the_cli_entry(sandbox_env: Sandbox, tmp_path: Path) -> N
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing\n")
     assert main(["export", "--out", str(tmp_path / "a.csv"), "--ids-file", str(empty)]) == 2
+
+
+def test_a_mistyped_customer_is_refused_and_an_unknown_one_exits_4(
+    sandbox_env: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from toolkit.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="'cust_abc' is not an id of that kind"):
+        _run("--out", str(tmp_path / "x.csv"), "--customers", "cust_abc")
+    assert not (tmp_path / "x.csv").exists()
+    assert _run("--out", str(tmp_path / "y.csv"), "--customers", "cus_typo123") == 4
+    err = capsys.readouterr().err
+    assert "1 customer ids not found: cus_typo123" in err
+    assert "NotFoundWarning" not in err  # said once, by the command

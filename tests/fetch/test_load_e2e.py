@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import stripe
 
+import toolkit
 from tests.fetch.brute import as_map, brute_force, lower_bound, stored
 from toolkit.errors import InvalidInputError
 from toolkit.fetch import iter_sources, load_source_transactions, load_sources
@@ -106,10 +107,11 @@ def test_detached_and_unattached_sources_only_by_id(
 
 def test_unknown_ids_are_reported_not_fatal(session: Session, truth: dict[str, str]) -> None:
     known = sorted(truth)[:3]
-    ids = [known[0], "src_doesnotexist0001", known[1], " ", known[2], known[0], "bogus"]
-    df = load_sources(session, ids=ids, progress=False)
+    ids = [known[0], "src_doesnotexist0001", known[1], " ", known[2], known[0], "src_bogus"]
+    with pytest.warns(toolkit.NotFoundWarning, match="2 of the source ids"):
+        df = load_sources(session, ids=ids, progress=False)
     assert df["id"].tolist() == known
-    assert df.attrs["toolkit"]["missing_ids"] == ["src_doesnotexist0001", "bogus"]
+    assert df.attrs["toolkit"]["missing_ids"] == ["src_doesnotexist0001", "src_bogus"]
     assert as_map(df) == {k: truth[k] for k in known}
 
 

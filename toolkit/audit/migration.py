@@ -119,7 +119,8 @@ def audit_migration(
             f"unapplied_days must be a whole number >= 0, not {unapplied_days!r}."
         )
     info = LoadInfo.from_attrs(sources) or LoadInfo()
-    notes: list[str] = []
+    cash_info = LoadInfo.from_attrs(cash_balances) or LoadInfo()
+    notes: list[str] = info.not_found() + cash_info.not_found()
     src = normalize_sources(frame, notes)
     unique = frame.drop_duplicates("id", keep="last").reset_index(drop=True)
     numbers = text_column(unique, "ach_credit_transfer_account_number")

@@ -75,7 +75,7 @@ def audit_receivers(
 
     info = LoadInfo.from_attrs(sources) or LoadInfo()
     meta: dict[str, Any] = info.to_attrs()
-    notes: list[str] = []
+    notes: list[str] = info.not_found()  # on the cover sheet and in the view, not only in attrs
     frame = normalize_sources(sources, notes)
     txns = normalize_transactions(transactions) if transactions is not None else None
 

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import InvalidInputError
+from toolkit.errors import InvalidInputError, NotFoundWarning
 
-__all__ = ["DEFAULT_OUT", "add_arguments", "run"]
+__all__ = ["DEFAULT_OUT", "NOT_FOUND", "add_arguments", "run"]
+
+#: The exit code when some ids or customers asked for are unknown to Stripe.
+NOT_FOUND = 4
 
 #: Where the export goes unless ``--out`` says otherwise (git-ignored, created 0700).
 DEFAULT_OUT = "exports/sources.parquet"
@@ -95,7 +99,8 @@ def _ids_file(path: str | None) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the sources the arguments select and write them; returns the exit code.
+    """Load the sources the arguments select and write them; returns the exit code: 0, or
+    ``NOT_FOUND`` (4) when some ids or customers asked for are unknown (the others are written).
 
     Example: ``run(build_parser().parse_args(["export", "--out", "s.parquet"]))``.
     """
@@ -112,7 +117,11 @@ def run(args: argparse.Namespace) -> int:
     if args.created_from or args.created_to:
         created = (args.created_from, args.created_to)
     progress = not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
-    with connect(stripe_account=args.account, quiet=args.quiet) as session:
+    with (
+        connect(stripe_account=args.account, quiet=args.quiet) as session,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", NotFoundWarning)  # said below, once, with the exit code
         print(f"Exporting sources from {session.account_label} ...", file=sys.stderr, flush=True)
         df = load_sources(
             session,
@@ -135,4 +144,4 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
             print(f"warning: {len(missing)} {what} not found: {shown}", file=sys.stderr)
-    return 0
+    return NOT_FOUND if info.missing_ids or info.missing_customers else 0

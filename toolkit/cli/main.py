@@ -12,6 +12,10 @@ Each command is a module of this wing with ``add_arguments(parser)`` and ``run(a
 thin layer over one call into the library.
 
 With no ``STRIPE_API_KEY`` set, export and audit run against the embedded sandbox.
+
+Exit codes: 0 done; 2 a usage error or an error of the toolkit or of Stripe (the message says
+what to fix); 3 the retirement audit found work left (``migration``); 4 some ids or customers asked
+for are unknown to Stripe (``export``: the others were written); 130 interrupted.
 """
 
 from __future__ import annotations

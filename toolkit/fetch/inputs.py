@@ -59,7 +59,14 @@ def created_range(created: Created) -> tuple[int | None, int | None]:
 
 
 def id_list(values: Any, what: str, prefix: str) -> list[str] | None:
-    """Ids from a list, a Series, a frame's ``id`` column or one id: stripped, unique, in order."""
+    """Ids from a list, a Series, a frame's ``id`` column or one id: stripped, unique, in order;
+    an id without ``prefix`` (``cust_abc`` for ``cus_``) is refused before anything is sent.
+
+    >>> id_list(["cust_abc"], "customers", "cus_")
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.InvalidInputError: customers: 'cust_abc' is not an id of that kind (they start with 'cus_'). Check for a typo, or pass the right kind of id.
+    """
     if values is None:
         return None
     if isinstance(values, str):
@@ -84,6 +91,11 @@ def id_list(values: Any, what: str, prefix: str) -> list[str] | None:
                 f"{what} must be ids (strings) like '{prefix}...', got {item!r}."
             )
         text = item.strip()
+        if text and not text.startswith(prefix):
+            raise InvalidInputError(
+                f"{what}: {text!r} is not an id of that kind (they start with {prefix!r}). "
+                "Check for a typo, or pass the right kind of id."
+            )
         if text and text not in seen:
             seen.add(text)
             out.append(text)

@@ -13,11 +13,14 @@ True
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+
+from toolkit.errors import NotFoundWarning
 
 __all__ = ["ATTRS_KEY", "LoadInfo", "now_of"]
 
@@ -54,9 +57,34 @@ class LoadInfo:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
     def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Record this on ``frame`` (``frame.attrs["toolkit"]``); returns the frame."""
+        """Record this on ``frame`` (``frame.attrs["toolkit"]``), warn (:class:`NotFoundWarning`)
+        when ids asked for are unknown to Stripe, so a typo never passes as "no rows"; returns
+        the frame."""
         frame.attrs[ATTRS_KEY] = self.to_attrs()
+        for line in self.not_found():
+            warnings.warn(NotFoundWarning(line), stacklevel=3)
         return frame
+
+    def not_found(self) -> list[str]:
+        """One sentence per kind of id asked for that Stripe does not know (none: ``[]``), as
+        the warning, the widgets and the workbooks say it.
+
+        >>> LoadInfo(missing_customers=["cus_typo123"]).not_found()[0][:48]
+        'Stripe does not know 1 of the customers asked fo'
+        """
+        lines = []
+        for missing, what in (
+            (self.missing_ids, "source ids"),
+            (self.missing_customers, "customers"),
+        ):
+            if missing:
+                more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+                lines.append(
+                    f"Stripe does not know {len(missing)} of the {what} asked for: "
+                    f"{', '.join(missing[:5])}{more}. Their rows are missing; check for typos, or "
+                    "for the other account or mode."
+                )
+        return lines
 
     @classmethod
     def from_attrs(cls, source: Any) -> LoadInfo | None:

@@ -21,6 +21,7 @@ import pandas as pd
 from itables.widget import ITable
 
 from toolkit.audit import Audit
+from toolkit.private_files import fresh_path
 from toolkit.widgets.style import banner_html, button, error_html, table_html
 from toolkit.widgets.worker import Progress, Worker
 
@@ -176,10 +177,12 @@ class AuditView(widgets.VBox):
         self.excel_button.disabled = self.csv_button.disabled = self.audit is None
 
     def export_excel(self) -> bool:
-        """Write ``<folder>/audit-<as of>.xlsx`` in the worker thread."""
+        """Write ``<folder>/audit-<as of>.xlsx`` in the worker thread (``-2``, ``-3``, ... when an
+        earlier export is there: never replaced)."""
         stem = self.stem
         return self._export(
-            "Writing Excel", lambda audit, folder: [audit.to_excel(folder / f"{stem}.xlsx")]
+            "Writing Excel",
+            lambda audit, folder: [audit.to_excel(fresh_path(folder / f"{stem}.xlsx"))],
         )
 
     def export_csv(self) -> bool:
@@ -187,7 +190,7 @@ class AuditView(widgets.VBox):
         stem = self.stem
         return self._export(
             "Writing CSV",
-            lambda audit, folder: list(audit.to_csv(folder / f"{stem}-csv").values()),
+            lambda audit, folder: list(audit.to_csv(fresh_path(folder / f"{stem}-csv")).values()),
         )
 
     def wait(self, timeout: float | None = 60) -> bool:

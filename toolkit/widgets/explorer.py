@@ -20,7 +20,7 @@ import pandas as pd
 import traitlets
 from itables.widget import ITable
 
-from toolkit.fetch import load_sources
+from toolkit.fetch import LoadInfo, load_sources
 from toolkit.fetch.frame import empty_frame
 from toolkit.fetch.select import filter_sources, totals_by_currency
 from toolkit.session import Session
@@ -232,7 +232,9 @@ class SourceExplorer(widgets.VBox):
         for name, what in (("missing_ids", "ids"), ("missing_customers", "customers")):
             if info.get(name):
                 parts.append(f"{len(info[name]):,} {what} not found")
-        self.header.value = " · ".join(parts)
+        found = LoadInfo.from_attrs(df)
+        unknown = found.not_found() if found is not None else []
+        self.header.value = " · ".join(parts) + "".join(banner_html(w, "warn") for w in unknown)
         self._filling = True
         try:  # new choices from the data; choices still offered stay chosen (e.g. after reload)
             for choice, column in (

@@ -21,6 +21,7 @@ from itables.widget import ITable
 from toolkit.audit import MigrationAudit
 from toolkit.audit.migration_run import run_migration_audit
 from toolkit.money import format_money
+from toolkit.private_files import fresh_path
 from toolkit.session import Session
 from toolkit.widgets.style import banner_html, button, error_html, table_html
 from toolkit.widgets.worker import Progress, Worker
@@ -162,11 +163,7 @@ class RetirementTab(widgets.VBox):
             return None
         when = self.migration.as_of
         stem = "retirement-" + (when.strftime("%Y%m%dT%H%M") if when is not None else "undated")
-        path, n = self.folder / f"{stem}.xlsx", 1
-        while path.exists():
-            n += 1
-            path = self.folder / f"{stem}-{n}.xlsx"
-        self.written = self.migration.to_excel(path)
+        self.written = self.migration.to_excel(fresh_path(self.folder / f"{stem}.xlsx"))
         self.status.value = f"Wrote {self.written}"
         return self.written
 
