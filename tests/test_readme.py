@@ -39,3 +39,19 @@ def test_the_tour_runs_on_the_sandbox(in_tmp_cwd, monkeypatch, capsys):
     finally:
         session.close()
     assert "sk_test_" not in capsys.readouterr().out
+
+
+def test_terminal_commands_work_from_the_repository_without_an_active_venv():
+    from toolkit.cli.main import COMMANDS
+
+    lines = [
+        line.strip()
+        for block in re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+        for line in block.splitlines()
+        if "-m toolkit" in line
+    ]
+    assert len(lines) >= 4
+    for line in lines:
+        assert line.startswith(".venv/bin/python -m toolkit "), line
+        assert line.split()[3] in COMMANDS, line
+    assert (README.parent / ".venv" / "bin" / "python").exists()

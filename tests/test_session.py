@@ -52,7 +52,7 @@ def test_key_shapes_give_the_mode(key, mode):
         ("sk_test_short", "Developers > API keys"),
         ("hunter2", "sk_test_"),
         ("sk_prod_" + "a" * 24, "sk_live_"),
-        (" " + TEST, "sk_test_"),
+        (TEST[:20] + "\n" + TEST[20:], "a space or a line break inside it"),
     ],
 )
 def test_bad_keys_are_refused_with_the_fix(key, hint):
@@ -61,6 +61,13 @@ def test_bad_keys_are_refused_with_the_fix(key, hint):
     message = str(info.value)
     assert hint in message
     assert key.strip() not in message  # the key itself is never echoed
+
+
+def test_a_key_pasted_with_spaces_around_it_is_trimmed(in_tmp_cwd, monkeypatch):
+    assert connect(" " + TEST + "\n", quiet=True).mode == "test"
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    (in_tmp_cwd / ".env").write_text(f"STRIPE_API_KEY={LIVE}   # my key, from the Dashboard\n")
+    assert connect(quiet=True).mode == "live"  # the comment is not part of the key (dotenv)
 
 
 def test_key_from_environment_then_dotenv(in_tmp_cwd, monkeypatch):

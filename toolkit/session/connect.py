@@ -51,6 +51,11 @@ KEY_HELP = (
 
 
 def _key_mode(key: str) -> Literal["test", "live"]:
+    if isinstance(key, str) and any(c.isspace() for c in key) and KEY_PATTERN.match(key.split()[0]):
+        raise InvalidKeyError(
+            f"The key {mask_key(key.split()[0])} has a space or a line break inside it (pasted "
+            "across lines?): copy it again in one piece. " + KEY_HELP
+        )
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
         shown = mask_key(key) if isinstance(key, str) else type(key).__name__
         if isinstance(key, str) and key.startswith("pk_"):
@@ -108,6 +113,8 @@ def connect(
     """
     dotenv = read_dotenv(Path.cwd() / ".env")
     key = api_key if api_key is not None else setting("STRIPE_API_KEY", dotenv)
+    if isinstance(key, str):
+        key = key.strip()  # a key pasted with spaces or a newline around it
     base = api_base if api_base is not None else setting("STRIPE_API_BASE", dotenv)
     account = stripe_account if stripe_account is not None else setting("STRIPE_ACCOUNT", dotenv)
     check_account(account)

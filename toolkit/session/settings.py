@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
+
 from toolkit.errors import ConfigurationError
 from toolkit.redact import mask_secrets, redact_url
 from toolkit.session.ratelimit import StripeLimits
@@ -170,22 +172,24 @@ def check_api_base(base: str | None) -> str | None:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """The KEY=VALUE lines of a .env file (quotes stripped, comments and ``export`` ignored)."""
-    values: dict[str, str] = {}
+    r"""The values of a .env file, read by python-dotenv as every tool reads them: quotes,
+    ``export``, and comments (also after a value: ``KEY=sk_test_... # mine``) handled; a file
+    that cannot be read gives nothing.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     env = Path(folder) / ".env"
+    ...     _ = env.write_text("STRIPE_API_KEY=sk_test_abc  # my key\nexport A='b c'\n")
+    ...     read_dotenv(env)
+    {'STRIPE_API_KEY': 'sk_test_abc', 'A': 'b c'}
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError):
-        return values
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name.strip()] = value
-    return values
+        if not path.is_file():
+            return {}
+        path.read_text(encoding="utf-8")  # unreadable or not text: as if there were none
+    except (PermissionError, UnicodeDecodeError, OSError):
+        return {}
+    return {k: v for k, v in dotenv_values(path, encoding="utf-8").items() if v is not None}
 
 
 def setting(name: str, dotenv: dict[str, str]) -> str | None:
