@@ -120,7 +120,8 @@ def test_customers_filter(session: Session, sandbox: Sandbox, truth: dict[str, s
     big = next(c for c, items in ds.items.items() if len(items) > 100)
     none = next(c for c, items in ds.items.items() if not items)
     some = next(c for c, items in ds.items.items() if 1 <= len(items) <= 10)
-    df = load_sources(session, customers=[big, none, some, "cus_unknown000"], progress=False)
+    with pytest.warns(toolkit.NotFoundWarning, match="cus_unknown000"):
+        df = load_sources(session, customers=[big, none, some, "cus_unknown000"], progress=False)
     assert as_map(df) == {s: c for s, c in truth.items() if c in {big, none, some}}
     assert df.attrs["toolkit"]["missing_customers"] == ["cus_unknown000"]
     single = load_sources(session, customers=some, progress=False)
@@ -241,7 +242,8 @@ def test_source_transactions(everything: pd.DataFrame, session: Session, sandbox
     assert all(owners[s] == c for s, c in zip(txns["source"], txns["customer"], strict=True))
     assert (txns["amount"] < 0).any()  # reversals are negative
     one = receivers["id"].iloc[0]
-    by_ids = load_source_transactions(session, [one, "src_unknown00000"], progress=False)
+    with pytest.warns(toolkit.NotFoundWarning, match="src_unknown00000"):
+        by_ids = load_source_transactions(session, [one, "src_unknown00000"], progress=False)
     assert set(by_ids["source"]) <= {one}
     assert by_ids.attrs["toolkit"]["missing_ids"] == ["src_unknown00000"]
 
