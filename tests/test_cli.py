@@ -143,3 +143,18 @@ def test_lab_stops_on_sigterm_and_keeps_its_token_out_of_ps(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_version_has_one_source(capsys):
+    import tomllib
+
+    import toolkit
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"python -m toolkit {toolkit.__version__}"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert (ROOT / "CHANGELOG.md").exists()
