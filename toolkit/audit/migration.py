@@ -169,7 +169,7 @@ def audit_migration(
     if len(table):
         table["checks"] = [", ".join(n for n, _ in flagged_by_row.get(i, [])) for i in table.index]
         table["state"] = [_state([s for _, s in flagged_by_row.get(i, [])]) for i in table.index]
-    missing = [c for c in ctx.inputs ^ {"cash_transactions", "source_transactions", "funding"}]
+    missing = {"cash_transactions", "source_transactions", "funding"} - ctx.inputs
     if missing:
         notes.append(
             "Not given, so the checks that need them did not run: "

@@ -20,9 +20,9 @@ from itables.widget import ITable
 
 from toolkit.audit import MigrationAudit
 from toolkit.audit.migration_run import run_migration_audit
-from toolkit.money import format_money
 from toolkit.private_files import fresh_path
 from toolkit.session import Session
+from toolkit.widgets.grid import money_column
 from toolkit.widgets.style import banner_html, button, error_html, table_html
 from toolkit.widgets.worker import Progress, Worker
 
@@ -111,26 +111,13 @@ class RetirementTab(widgets.VBox):
             + "".join(banner_html(note, "info") for note in migration.notes)
         )
         self.summary.value = table_html(migration.summary, max_height="220px")
+        totals = migration.by_currency
         funds = pd.DataFrame(
             {
-                "currency": migration.by_currency["currency"].str.upper(),
-                "customers": migration.by_currency["customers"],
-                "on legacy receivers": [
-                    format_money(int(v), c)
-                    for v, c in zip(
-                        migration.by_currency["legacy_unapplied"],
-                        migration.by_currency["currency"],
-                        strict=True,
-                    )
-                ],
-                "in cash balances": [
-                    format_money(int(v), c)
-                    for v, c in zip(
-                        migration.by_currency["cash_available"],
-                        migration.by_currency["currency"],
-                        strict=True,
-                    )
-                ],
+                "currency": totals["currency"].str.upper(),
+                "customers": totals["customers"],
+                "on legacy receivers": money_column(totals["legacy_unapplied"], totals["currency"]),
+                "in cash balances": money_column(totals["cash_available"], totals["currency"]),
             }
         )
         self.funds.value = table_html(funds, max_height="220px")
