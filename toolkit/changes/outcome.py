@@ -131,11 +131,14 @@ class Outcome:
     def _verb(self) -> str:
         if self.dry_run:
             return "Dry run (nothing changed) of"
+        if self.interrupted:
+            what = "undo of" if self.plan.undoes else "run of"
+            return f"Stopped part-way: {what}"
         return "Undo of" if self.plan.undoes else "Applied"
 
     def _title(self) -> str:
         if self.plan.undoes and not self.dry_run:
-            return f"{self.plan.undoes.get('plan_id')} (undo {self.plan.id})"
+            return f"{self.plan.undoes.get('plan_id')} ({self.plan.action})"
         return f"{self.plan.id} ({self.plan.action})"
 
     def headline(self) -> str:
@@ -143,8 +146,8 @@ class Outcome:
         t = self.totals
         parts = [f"{t[name]} {name}" for name in self._shown()]
         text = f"{self._verb()} {self._title()}: " + ", ".join(parts)
-        if self.interrupted:
-            text += " — interrupted"
+        if self.interrupted and self.dry_run:
+            text += " (stopped part-way)"
         return text
 
     def __repr__(self) -> str:
@@ -170,7 +173,7 @@ class Outcome:
         parts = [
             "<div class='toolkit-outcome'>",
             f"<div><b>{esc(self._verb())}</b> <code>{esc(self._title())}</code>"
-            f"{' — interrupted' if self.interrupted else ''}</div>",
+            f"{' (stopped part-way)' if self.interrupted and self.dry_run else ''}</div>",
             f"<table><tr>{cells}</tr></table>",
         ]
         if self.journal:

@@ -32,6 +32,8 @@ __all__ = ["MAX_STATE_AGE", "Runner", "idempotency_key", "row_message"]
 #: (counted from when its read request was sent); an older one is read again by id first.
 MAX_STATE_AGE = 10.0
 _CONFIRMED = "confirmed by re-read: an earlier run applied it"
+_WRITTEN = "done: Stripe's answer shows the new state"
+_RESTORED = "restored: Stripe's answer shows the state from before the change"
 Key = tuple[int, str]
 
 
@@ -297,9 +299,8 @@ class Runner:
                 row, "failed", message, after=written.after, request_id=written.request_id
             )
             return outcome_row(row, "failed", message, written.request_id, current, written.after)
-        message = self._end(
-            row, "ok", written.message, after=written.after, request_id=written.request_id
-        )
+        done = written.message or (_RESTORED if self.plan.undoes else _WRITTEN)
+        message = self._end(row, "ok", done, after=written.after, request_id=written.request_id)
         return outcome_row(row, "ok", message, written.request_id, current, written.after)
 
     def _resolve(

@@ -59,7 +59,7 @@ def undo(
 
     >>> back = toolkit.undo(outcome.journal, session, progress=False)
     >>> back.headline()
-    'Undo of plan_... (undo plan_...-undo-...): 2 ok, 0 failed'
+    'Undo of plan_... (update_metadata): 2 ok, 0 failed'
     >>> toolkit.undo(outcome.journal, session, progress=False).totals["ok"]  # nothing left
     0
     """

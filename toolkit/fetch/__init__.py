@@ -18,6 +18,7 @@ It reads Stripe only through the session's typed methods.
 from toolkit.fetch.cash import load_cash_balance_transactions, load_cash_balances
 from toolkit.fetch.load import iter_sources, load_sources
 from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.reread import reread
 from toolkit.fetch.select import filter_sources, totals_by_currency
 from toolkit.fetch.snapshot import diff_snapshots, load_snapshot, save_snapshot
 from toolkit.fetch.sources_csv import write_sources_csv
@@ -33,6 +34,7 @@ __all__ = [
     "load_snapshot",
     "load_source_transactions",
     "load_sources",
+    "reread",
     "save_snapshot",
     "totals_by_currency",
     "write_sources_csv",

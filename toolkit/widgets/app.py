@@ -9,7 +9,8 @@ Example (in a notebook)::
     ui.explorer.selected      # the selection the editor and the detach panel work on
 
 The explorer's selection feeds the editor and the detach panel; after a real apply, detach or
-undo the explorer reloads so the grid shows the new state.
+undo the panel reads the written sources back into the explorer (every tab then plans from what
+Stripe holds now) and the Audit tab says its figures predate the change.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from toolkit.widgets.detach_panel import DetachPanel
 from toolkit.widgets.explorer import SourceExplorer
 from toolkit.widgets.metadata_editor import MetadataEditor
 from toolkit.widgets.retirement_tab import RetirementTab
-from toolkit.widgets.style import button, checkbox, error_html
+from toolkit.widgets.style import banner_html, button, checkbox, error_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["AuditTab", "ToolkitApp", "app"]
@@ -104,6 +105,14 @@ class AuditTab(widgets.VBox):
     def _idle(self) -> None:
         self.run_button.disabled, self.cancel_button.disabled = False, True
 
+    def mark_stale(self) -> None:
+        """Say that the audit shown predates a write (run it again for current figures)."""
+        if self.view.audit is not None:
+            self.error.value = banner_html(
+                "Sources were changed after this audit ran: run it again for current figures.",
+                "info",
+            )
+
     def wait(self, timeout: float | None = 60) -> bool:
         """Block until the audit run ends (tests, scripts); True when it has."""
         return self.worker.wait(timeout)
@@ -129,7 +138,7 @@ class ToolkitApp(widgets.VBox):
         self.audit = AuditTab(session, self.explorer, folder=export_folder)
         self.retirement = RetirementTab(session, folder=export_folder)
         for panel in (self.editor, self.detach):
-            panel.on_applied.append(self._reload)
+            panel.on_applied.append(self._written)
         self.tabs = widgets.Tab(
             children=[self.explorer, self.editor, self.detach, self.audit, self.retirement],
             titles=TAB_TITLES,
@@ -141,9 +150,9 @@ class ToolkitApp(widgets.VBox):
         )
         self.children = [widgets.HTML(header), self.tabs]
 
-    def _reload(self, _outcome: Outcome) -> None:
-        """After a write, read the sources again (the views show the new state)."""
-        self.explorer.reload()
+    def _written(self, _outcome: Outcome) -> None:
+        """After a write the explorer shows the new state; an audit shown before is stale."""
+        self.audit.mark_stale()
 
     def __repr__(self) -> str:
         return f"ToolkitApp({self.session.account_label})"

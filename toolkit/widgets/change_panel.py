@@ -17,8 +17,15 @@ import ipywidgets as widgets
 import pandas as pd
 
 from toolkit.changes import Outcome, Plan, apply
+from toolkit.fetch import reread
 from toolkit.session import Session
-from toolkit.widgets.selection import SelectionSource, selection_frame, watch_selection
+from toolkit.widgets.selection import (
+    SelectionSource,
+    replace_pool,
+    selection_frame,
+    selection_pool,
+    watch_selection,
+)
 from toolkit.widgets.style import banner_html, button, checkbox, error_html
 from toolkit.widgets.views import live_banner_html
 from toolkit.widgets.worker import Progress, Worker
@@ -26,6 +33,9 @@ from toolkit.widgets.worker import Progress, Worker
 __all__ = ["ChangePanel"]
 
 Job = Callable[[Progress, threading.Event], Outcome]
+
+#: Results of rows that sent nothing: there is nothing to read back for them.
+UNWRITTEN = ("skipped", "would_apply", "canceled")
 
 
 class ChangePanel(widgets.VBox):
@@ -141,6 +151,7 @@ class ChangePanel(widgets.VBox):
             self.result_view.value = outcome.to_html()
             if not dry_run:
                 self.after_write(outcome, undoing=undoing)
+                self.reread_written(outcome)
                 for callback in list(self.on_applied):
                     try:
                         callback(outcome)
@@ -173,6 +184,25 @@ class ChangePanel(widgets.VBox):
 
     def after_write(self, outcome: Outcome, *, undoing: bool) -> None:
         """Hook for subclasses: called in the worker after a real apply or undo."""
+
+    def reread_written(self, outcome: Outcome) -> None:
+        """Read the sources the outcome wrote (or may have) again and show them in the explorer.
+
+        Every view on the explorer (its grid, this panel, the other panels) then plans from what
+        Stripe holds now, not from the rows loaded before the write.
+        """
+        pool = selection_pool(self.selection)
+        touched = outcome.df[~outcome.df["result"].isin(UNWRITTEN)]["source"]
+        if pool is None or not len(touched):
+            return
+        self.status.value = f"{outcome.headline()} · reading {len(touched):,} sources back"
+        try:
+            fresh = reread(pool, self.session, ids=touched.astype(str).unique().tolist())
+        except Exception as exc:
+            self.error.value = error_html(f"Could not read the sources back: {exc}")
+            return
+        replace_pool(self.selection, fresh)
+        self.status.value = outcome.headline()
 
     def cancel(self) -> None:
         """Stop the running work: rows not started are not sent; the journal stays consistent."""

@@ -219,6 +219,11 @@ class SourceExplorer(widgets.VBox):
         """Block until loading ends (tests, scripts); True when it has."""
         return self.worker.wait(timeout)
 
+    def set_frame(self, df: pd.DataFrame) -> None:
+        """Show another frame (e.g. ``toolkit.reread`` after a write); filters and the
+        selection of rows still shown are kept."""
+        self._set_frame(df)
+
     def _set_frame(self, df: pd.DataFrame) -> None:
         self.frame = df
         info = df.attrs.get("toolkit", {}) if isinstance(df.attrs, dict) else {}

@@ -14,6 +14,7 @@ progress and Cancel; every error shows inside the widget.
 
 from __future__ import annotations
 
+import html
 import threading
 from typing import Any
 
@@ -42,7 +43,7 @@ SET_MODE = "Set / unset keys"
 CSV_MODE = "From a CSV file"
 CSV_HELP = (
     "CSV: an <code>id</code> column of source ids and one column per metadata key. "
-    f"An empty cell leaves the key unchanged; <code>{UNSET}</code> removes it."
+    f"An empty cell leaves the key unchanged; <code>{html.escape(UNSET)}</code> removes it."
 )
 
 
@@ -72,6 +73,11 @@ class MetadataEditor(ChangePanel):
         )
         self.retry_button = button(description="Retry failed", icon="redo", disabled=True)
         self.undo_button = button(description="Undo last apply", icon="undo", disabled=True)
+        self.undo_question = widgets.HTML()
+        self.undo_yes = button(description="Restore", icon="undo", button_style="danger")
+        self.undo_no = button(description="Keep the change", icon="times")
+        self.undo_box = widgets.HBox([self.undo_question, self.undo_yes, self.undo_no])
+        self.undo_box.layout.display = "none"
 
         self.set_box = widgets.VBox(
             [
@@ -88,7 +94,9 @@ class MetadataEditor(ChangePanel):
         self.add_key_button.on_click(lambda _: self.add_key())
         self.apply_button.on_click(lambda _: self.apply())
         self.retry_button.on_click(lambda _: self.retry_failed())
-        self.undo_button.on_click(lambda _: self.undo())
+        self.undo_button.on_click(lambda _: self.ask_undo())
+        self.undo_yes.on_click(lambda _: self.undo())
+        self.undo_no.on_click(lambda _: self._hide_undo())
         self.mode.observe(self._on_mode, names="value")
         self.unset_keys.observe(self.invalidate, names="value")
         self.upload.observe(self._on_upload, names="value")
@@ -107,6 +115,7 @@ class MetadataEditor(ChangePanel):
             widgets.HBox([self.apply_button, self.cancel_button, self.progress, self.status]),
             self.result_view,
             widgets.HBox([self.retry_button, self.undo_button]),
+            self.undo_box,
         ]
         self.add_key()
 
@@ -246,6 +255,7 @@ class MetadataEditor(ChangePanel):
         last = self.outcome
         retryable = last is not None and not last.dry_run and len(last.failed) > 0
         self.retry_button.disabled = running or not retryable or not self.live_ok()
+        self.retry_button.description = _retry_label(last)
         self.undo_button.disabled = running or self.last_applied is None or not self.live_ok()
 
     def apply(self) -> bool:
@@ -272,9 +282,29 @@ class MetadataEditor(ChangePanel):
 
         return self.run_job("Retrying failed rows", job, dry_run=False)
 
-    def undo(self) -> bool:
-        """Undo the last real apply: each source gets back its metadata from before."""
+    def ask_undo(self) -> bool:
+        """What the Undo button does: say what the undo restores and ask before writing."""
         last = self.last_applied
+        if last is None or last.journal is None:
+            return False
+        n = int(last.totals["ok"])
+        self.undo_question.value = (
+            f"Restore the metadata of <b>{n:,}</b> sources to what they held before "
+            f"<code>{last.plan.id}</code>? Sources changed since are refused, not overwritten."
+        )
+        self.undo_yes.description = f"Restore {n:,} sources"
+        self.undo_box.layout.display = None
+        return True
+
+    def _hide_undo(self) -> None:
+        self.undo_box.layout.display = "none"
+        self.undo_question.value = ""
+
+    def undo(self) -> bool:
+        """Undo the last real apply now (the confirmed step of :meth:`ask_undo`): each source gets
+        back its metadata from before."""
+        last = self.last_applied
+        self._hide_undo()
         if last is None or last.journal is None:
             return False
         journal, session = last.journal, self.session
@@ -289,3 +319,26 @@ class MetadataEditor(ChangePanel):
         self.last_applied = None if undoing else outcome
         if not undoing and self.plan is outcome.plan:
             self.plan = None
+        if undoing:
+            self.plan = None
+            self.plan_view.value = banner_html(
+                f"Undone: {outcome.totals['ok']:,} sources hold their metadata from before "
+                f"{outcome.plan.undoes.get('plan_id', 'the last apply')} again"
+                + (
+                    f"; {len(outcome.df) - outcome.totals['ok']:,} not restored (see below)."
+                    if outcome.totals["ok"] < len(outcome.df)
+                    else "."
+                ),
+                "info",
+            )
+
+
+def _retry_label(last: Outcome | None) -> str:
+    """The retry button says what it retries: failed rows, or rows a Cancel left unsent."""
+    if last is None or last.dry_run or not len(last.failed):
+        return "Retry failed"
+    failed = int(last.totals["failed"])
+    canceled = int(last.totals["canceled"])
+    if not failed:
+        return f"Resume {canceled:,} canceled"
+    return f"Retry {failed:,} failed" + (f" + {canceled:,} canceled" if canceled else "")

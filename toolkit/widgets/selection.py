@@ -5,6 +5,7 @@ Example::
     sources = selection_frame(explorer)          # explorer.selected right now
     pool = selection_pool(explorer)              # every loaded source (for CSV plans)
     watch_selection(explorer, panel.invalidate)  # called when the selection or the data change
+    replace_pool(explorer, reread(explorer.frame, session, ids=written))  # after a write
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from toolkit.fetch.frame import empty_frame
 if TYPE_CHECKING:
     from toolkit.widgets.explorer import SourceExplorer
 
-__all__ = ["SelectionSource", "selection_frame", "selection_pool", "watch_selection"]
+__all__ = [
+    "SelectionSource",
+    "replace_pool",
+    "selection_frame",
+    "selection_pool",
+    "watch_selection",
+]
 
 SelectionSource: TypeAlias = "SourceExplorer | pd.DataFrame | None"
 
@@ -45,6 +52,12 @@ def selection_frame(selection: SelectionSource) -> pd.DataFrame:
 def selection_pool(selection: SelectionSource) -> pd.DataFrame | None:
     """Every source the selection was drawn from (the explorer's frame), else None."""
     return selection.frame if _is_explorer(selection) else None
+
+
+def replace_pool(selection: SelectionSource, frame: pd.DataFrame) -> None:
+    """Show ``frame`` in place of an explorer's loaded sources (no-op for frames and None)."""
+    if _is_explorer(selection):
+        selection.set_frame(frame)
 
 
 def watch_selection(selection: SelectionSource, callback: Callable[[], None]) -> None:
