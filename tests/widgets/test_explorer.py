@@ -201,3 +201,19 @@ def test_every_row_reaches_the_grid_after_filtering(read_explorer: SourceExplore
     read_explorer.clear_filters()
     assert len(read_explorer.view) == len(read_explorer.frame) > 500
     assert rows_sent() == len(read_explorer.view)
+
+
+def test_grid_money_sorts_by_amount_not_as_text(read_explorer: SourceExplorer) -> None:
+    grid = grid_frame(read_explorer.frame)
+    for column, minor in (("amount", "amount"), ("received", "receiver_amount_received")):
+        cells = grid[column]
+        assert isinstance(cells.dtype, pd.CategoricalDtype) and cells.dtype.ordered
+        shown = read_explorer.frame[minor].notna() & read_explorer.frame["currency"].notna()
+        usd = shown & read_explorer.frame["currency"].eq("usd")
+        # ranking by the category (what itables sorts on) orders the amounts numerically
+        ranked = read_explorer.frame.loc[usd, minor].iloc[cells[usd].cat.codes.argsort()]
+        assert ranked.is_monotonic_increasing and len(ranked) > 5
+    # itables sends the rank for sorting and the text for display
+    args = read_explorer.grid._dt_args
+    renders = [d for d in args.get("columnDefs", []) if "categories" in str(d.get("render"))]
+    assert len(renders) >= 3

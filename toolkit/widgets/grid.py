@@ -1,5 +1,9 @@
 """The explorer grid's view of a sources frame: key columns as text, money formatted with its
-currency.
+currency and sorted by amount.
+
+Money columns are ordered categoricals whose categories are the formatted amounts in ascending
+order: itables sends a category's rank for sorting and its text for display and search, so
+``98.90 USD`` sorts below ``977.97 USD`` and ``99,334.38 USD`` (as text it would not).
 
 >>> import toolkit
 >>> grid_frame(toolkit.load_sources(session, progress=False).head(2)).columns.tolist() == GRID_COLUMNS
@@ -14,11 +18,11 @@ from typing import Any
 import pandas as pd
 
 from toolkit.fetch.select import unapplied_amount
-from toolkit.money import format_money
+from toolkit.money import format_money, minor_to_major
 
-__all__ = ["GRID_COLUMNS", "grid_frame", "money_column"]
+__all__ = ["GRID_COLUMNS", "grid_frame", "money_column", "sortable_money"]
 
-#: Columns of the grid, in order (money columns are formatted text).
+#: Columns of the grid, in order (money columns are formatted text, ranked by amount).
 GRID_COLUMNS = [
     "id",
     "customer",
@@ -41,6 +45,25 @@ def money_column(amounts: pd.Series, currencies: pd.Series) -> list[str]:
     ]
 
 
+def sortable_money(amounts: pd.Series, currencies: pd.Series) -> pd.Categorical:
+    """Money text with its currency, as an ordered categorical ranked by the amount.
+
+    Categories sort by the amount in major units (then currency); blank (no currency) first.
+
+    >>> cells = sortable_money(pd.Series([99334.38e2, 98.90e2, 977.97e2]), pd.Series(["usd"] * 3))
+    >>> [str(c) for c in cells.sort_values()]
+    ['98.90 USD', '977.97 USD', '99,334.38 USD']
+    """
+    texts = money_column(amounts, currencies)
+    keys: dict[str, tuple[float, str]] = {"": (float("-inf"), "")}
+    for text, amount, currency in zip(texts, amounts.tolist(), currencies.tolist(), strict=True):
+        if text and text not in keys:
+            major = minor_to_major(amount, str(currency))
+            keys[text] = (float(major) if major is not None else float("-inf"), str(currency))
+    order = sorted(keys, key=keys.__getitem__)
+    return pd.Categorical(texts, categories=order, ordered=True)
+
+
 def _metadata_text(meta: Any) -> str:
     if not isinstance(meta, Mapping) or not meta:
         return ""
@@ -61,9 +84,9 @@ def grid_frame(df: pd.DataFrame) -> pd.DataFrame:
             "customer": df["customer"].astype("string").fillna("").tolist(),
             "type": df["type"].astype("string").fillna("").tolist(),
             "status": df["status"].astype("string").fillna("").tolist(),
-            "amount": money_column(df["amount"], currencies),
-            "received": money_column(df["receiver_amount_received"], currencies),
-            "unapplied": money_column(unapplied_amount(df), currencies),
+            "amount": sortable_money(df["amount"], currencies),
+            "received": sortable_money(df["receiver_amount_received"], currencies),
+            "unapplied": sortable_money(unapplied_amount(df), currencies),
             "owner": owner.fillna("").tolist(),
             "created": created.fillna("").tolist(),
             "metadata": [_metadata_text(m) for m in df["metadata"].tolist()],
