@@ -13,6 +13,7 @@ import pytest
 from audit_frames import card, receiver, sources_frame, txn, txn_frame
 
 from toolkit.audit import audit_receivers
+from toolkit.audit.cells import finance_frame
 from toolkit.audit.export import SHEET_NAMES, money_format
 
 matplotlib.use("Agg")
@@ -73,13 +74,17 @@ def test_excel_sheets_formats_and_totals(audit, tmp_path):
     # one sheet per table, one row per table row
     for name, table in audit.tables().items():
         ws = wb[SHEET_NAMES[name]]
-        assert _header(ws) == list(table.columns)
+        assert _header(ws) == list(finance_frame(table)[0].columns)
         assert ws.max_row == len(table) + 1
+        # a heading without _minor holds major units; minor units only under _minor names
+        for name in _header(ws):
+            if f"{name}_major" in table.columns:
+                assert f"{name}_minor" in _header(ws)
 
     ws = wb["Sources"]
     ids = [c.value for c in ws["A"][1:]]
-    major = _col(ws, "unapplied_major")
-    minor = _col(ws, "unapplied")
+    major = _col(ws, "unapplied")
+    minor = _col(ws, "unapplied_minor")
     created = _col(ws, "created")
     cells = {ids[i]: ws.cell(row=i + 2, column=major) for i in range(len(ids))}
     assert cells["src_usd_ok"].number_format == '#,##0.00 "USD"'
@@ -91,13 +96,14 @@ def test_excel_sheets_formats_and_totals(audit, tmp_path):
     assert cells["src_nohash"].value is None
     row_usd = ids.index("src_usd_ok") + 2
     assert ws.cell(row=row_usd, column=minor).value == 120000
+    assert ws.cell(row=row_usd, column=minor).number_format == "#,##0"
     assert isinstance(ws.cell(row=row_usd, column=created).value, datetime)
     assert ws.cell(row=row_usd, column=created).number_format == "yyyy-mm-dd hh:mm:ss"
 
     # By currency sheet: totals per currency, formatted per currency
     ws = wb["By currency"]
     got = {
-        ws.cell(row=r, column=1).value: ws.cell(row=r, column=_col(ws, "unapplied_major"))
+        ws.cell(row=r, column=1).value: ws.cell(row=r, column=_col(ws, "unapplied"))
         for r in range(2, ws.max_row + 1)
     }
     assert set(got) == {"jpy", "kwd", "usd"}
@@ -172,14 +178,14 @@ def test_csv_folder(audit, tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with written["sources"].open() as fh:
         rows = {r["source"]: r for r in csv.DictReader(fh)}
-    assert rows["src_usd_ok"]["unapplied"] == "120000"
-    assert rows["src_usd_ok"]["unapplied_major"] == "1200.00"
-    assert rows["src_jpy"]["unapplied_major"] == "1000"
-    assert rows["src_kwd"]["unapplied_major"] == "12.345"
-    assert rows["src_usd_ok"]["created"] == "2026-10-27T00:00:00+00:00"
+    assert rows["src_usd_ok"]["unapplied_minor"] == "120000"
+    assert rows["src_usd_ok"]["unapplied"] == "1200.00"
+    assert rows["src_jpy"]["unapplied"] == "1000"
+    assert rows["src_kwd"]["unapplied"] == "12.345"
+    assert rows["src_usd_ok"]["created"] == "2026-10-27 00:00:00"  # a date Excel reads
     assert rows["src_nohash"]["unapplied"] == ""
     with written["by_currency"].open() as fh:
-        totals = {r["currency"]: Decimal(r["unapplied_major"]) for r in csv.DictReader(fh)}
+        totals = {r["currency"]: Decimal(r["unapplied"]) for r in csv.DictReader(fh)}
     assert totals == {"jpy": Decimal(1000), "kwd": Decimal("12.345"), "usd": Decimal("1210.00")}
 
 
@@ -203,3 +209,27 @@ def test_plot_renders_and_saves_png_without_pyplot(audit, tmp_path):
     usd = fig.axes[2]
     heights = [p.get_height() for p in usd.patches]
     assert heights == pytest.approx([1200.0, 0.0, 10.0, 0.0])
+
+
+def test_workbook_is_filed_as_finance_expects(audit, tmp_path):
+    wb = openpyxl.load_workbook(audit.to_excel(tmp_path / "audit.xlsx"))
+    # the Summary sheet holds money as numbers in the currency's format, not as text
+    summary = {r[0].value: r[1] for r in wb["Summary"].iter_rows(min_row=2)}
+    usd = summary["Unapplied (USD)"]
+    assert isinstance(usd.value, int | float) and usd.value == pytest.approx(1210.00)
+    assert usd.number_format == '#,##0.00 "USD"'
+    assert summary["Unapplied (JPY)"].number_format == '#,##0 "JPY"'
+    # the cover: a sign-off block and the charts embedded
+    cover = wb["Cover"]
+    labels = [c.value for c in cover["A"]]
+    assert {"Sign-off", "Prepared by", "Reviewed by", "Date"} <= set(labels)
+    assert len(cover._images) == 1
+    # every data sheet: a styled table, header frozen and repeated, landscape, one page wide
+    for name in ("Sources", "Exceptions", "By currency"):
+        ws = wb[name]
+        assert len(ws.tables) == 1
+        assert ws.freeze_panes == "A2" and ws.print_title_rows == "$1:$1"
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
+    # text that looks like a formula stays text
+    assert all(c.data_type != "f" for row in wb["Sources"].iter_rows() for c in row)

@@ -87,7 +87,9 @@ def test_undo_asks_first_and_says_what_it_restored(fresh_session, fresh_explorer
     editor.dry_run.value = False
     assert editor.preview() is not None and editor.apply() and editor.wait(30)
     editor.undo_button.click()  # asks, writes nothing yet
-    assert editor.undo_box.layout.display is None and "<b>2</b> sources" in editor.undo_question.value
+    assert (
+        editor.undo_box.layout.display is None and "<b>2</b> sources" in editor.undo_question.value
+    )
     assert [_row(fresh_explorer, i)["metadata"].get("segment") for i in ids] == ["gold", "gold"]
     editor.undo_no.click()
     assert editor.undo_box.layout.display == "none" and editor.last_applied is not None

@@ -31,10 +31,12 @@ class Audit(AuditTables):
     def to_excel(self, path: str | Path) -> Path:
         """Write an Excel workbook finance can file; returns the path: ``audit.to_excel("a.xlsx")``.
 
-        A cover sheet (totals per currency, as-of, account, mode, checks run) and one sheet per
-        table; money is formatted as money with the currency's decimals. The file is made 0600.
+        A cover sheet (totals per currency, as-of, account, mode, checks run, the charts of
+        :meth:`plot`, a sign-off block) and one styled table per sheet, set up to print; money is
+        in major units with the currency's format (minor units only in ``_minor`` columns). The
+        file is made 0600.
         """
-        return write_excel(self, path)
+        return write_excel(self, path, chart=plot_audit(self).png())
 
     def to_csv(self, folder: str | Path) -> dict[str, Path]:
         """Write one CSV per table into ``folder``; returns name -> path: ``audit.to_csv("out")``."""

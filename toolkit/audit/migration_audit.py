@@ -32,7 +32,7 @@ class MigrationAudit(MigrationTables):
     def to_excel(self, path: str | Path) -> Path:
         """Write a workbook finance can file (cover sheet, one sheet per table, money as money,
         0600); returns the path: ``migration.to_excel("retirement.xlsx")``."""
-        return write_migration_excel(self, path)
+        return write_migration_excel(self, path, chart=plot_migration(self).png())
 
     def to_csv(self, folder: str | Path) -> dict[str, Path]:
         """One CSV per table into ``folder``; returns name -> path."""

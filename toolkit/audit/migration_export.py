@@ -16,20 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
-from toolkit.audit.export import (
-    csv_frame,
-    money_format,
-    table_sheet,
-    write_checks,
-    write_facts,
-    write_notes,
-    write_table,
-)
+from toolkit.audit.cells import csv_frame
+from toolkit.audit.export import checks_table
 from toolkit.audit.migration_result import MigrationTables
 from toolkit.audit.plot import AuditFigure, stacked_figure
+from toolkit.audit.workbook import Book
 from toolkit.money import currency_exponent
 from toolkit.private_files import private_folder, write_private
 from toolkit.private_files import write_csv as private_csv
@@ -48,12 +40,9 @@ _STATES = ("ready", "needs action", "blocked")
 _STATE_COLORS = {"ready": "#55A868", "needs action": "#DD8452", "blocked": "#C44E52"}
 
 
-def _cover(wb: Workbook, audit: MigrationTables) -> None:
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Cover"
-    ws["A1"] = TITLE
-    ws["A1"].font = Font(bold=True, size=14)
+def _cover(book: Book, audit: MigrationTables, chart: bytes | None) -> None:
+    ws = book.sheet("Cover", landscape=False)
+    row = book.title(ws, TITLE)
     when = audit.as_of.tz_convert("UTC").tz_localize(None).to_pydatetime() if audit.as_of else None
     given = ", ".join(audit.inputs) or "none (sources and cash balances only)"
     facts: list[tuple[str, Any]] = [
@@ -72,53 +61,54 @@ def _cover(wb: Workbook, audit: MigrationTables) -> None:
         ("Optional inputs given", given),
         ("Cash unapplied limit (days)", audit.unapplied_days),
     ]
-    row = write_facts(ws, 3, facts) + 1
-    ws.cell(
-        row=row, column=1, value="Funds by currency (never added across currencies)"
-    ).font = Font(bold=True, size=12)
+    row = book.facts(ws, row, facts)
+    row = book.heading(ws, row + 1, "Funds by currency (never added across currencies)")
     totals = audit.by_currency[
         ["currency", "customers", "legacy_unapplied_major", "cash_available_major"]
     ].rename(
         columns={
-            "legacy_unapplied_major": "on legacy receivers",
-            "cash_available_major": "in cash balances",
+            "legacy_unapplied_major": "on legacy receivers_major",
+            "cash_available_major": "in cash balances_major",
         }
+    )  # X_major: money under the heading X, in the row's currency
+    row = book.table(ws, row, totals.assign(currency=totals["currency"].str.upper()))
+    row = book.heading(ws, row + 1, "Checks")
+    checks = checks_table(
+        audit.checks[["title", "severity", "ran", "flagged", "explanation"]],
+        not_ran="no (input not given)",
+        flagged="rows flagged",
     )
-    first = row + 1
-    row = write_table(ws, totals.assign(currency=totals["currency"].str.upper()), start_row=first)
-    for r, cur in enumerate(audit.by_currency["currency"], start=first + 1):
-        for c in (3, 4):
-            ws.cell(row=r, column=c).number_format = money_format(str(cur))
-    checks = audit.checks[["title", "severity", "ran", "flagged", "explanation"]]
-    row = write_checks(ws, row + 1, checks, not_ran="no (input not given)", flagged="rows flagged")
-    row += 1
-    ws.cell(row=row, column=1, value="Notes").font = Font(bold=True, size=12)
+    row = book.table(ws, row, checks)
+    row = book.heading(ws, row + 1, "Notes")
     notes = [
-        "All times are UTC. Money is in each currency's major unit with its code; the other "
-        "sheets also give the minor unit (cents) as Stripe stores it.",
+        "All times are UTC. Money is in each currency's major unit with its code; columns named "
+        "_minor give the minor unit (cents) as Stripe stores it.",
         "Legacy receiver funds = received - charged - returned on receiver sources. Cash balance "
         "funds = the customer's cash balance available in that currency.",
         "A customer's state is the worst of its currencies: blocked, needs action, ready.",
         *audit.notes,
     ]
-    write_notes(ws, row, notes)
-    ws.column_dimensions["A"].width = 42
-    ws.column_dimensions["B"].width = 24
-    ws.column_dimensions["E"].width = 70
+    row = book.notes(ws, row, notes)
+    row = book.sign_off(ws, row + 1)
+    ws.set_column(0, 0, 42)
+    ws.set_column(1, 1, 24)
+    if chart is not None:
+        book.picture(ws, row + 1, 0, chart)
 
 
-def write_migration_excel(audit: MigrationTables, path: str | Path) -> Path:
-    """The workbook at ``path`` (0600): Cover, then one sheet per table."""
+def write_migration_excel(
+    audit: MigrationTables, path: str | Path, *, chart: bytes | None = None
+) -> Path:
+    """The workbook at ``path`` (0600): Cover (with ``chart``, a PNG, embedded), then one sheet
+    per table."""
     target = Path(path)
     if not target.suffix:
         target = target.with_suffix(".xlsx")
-    wb = Workbook()
-    _cover(wb, audit)
-    for name, df in audit.tables().items():
-        table_sheet(wb, MIGRATION_SHEETS[name], df)
-    wb.properties.creator = "stripe-sources-toolkit"
-    wb.properties.title = TITLE
-    return write_private(target, wb.save, binary=True)
+    with Book(target, TITLE) as book:
+        _cover(book, audit, chart)
+        for name, df in audit.tables().items():
+            book.table_sheet(MIGRATION_SHEETS[name], df)
+    return target
 
 
 def write_migration_csv(audit: MigrationTables, folder: str | Path) -> dict[str, Path]:

@@ -29,10 +29,14 @@ __all__ = ["AuditFigure", "plot_audit", "stacked_figure"]
 class AuditFigure(Figure):
     """A matplotlib Figure that also renders itself as PNG in Jupyter without pyplot."""
 
-    def _repr_png_(self) -> bytes:
+    def png(self) -> bytes:
+        """The figure as PNG bytes (what the notebook shows, and the workbooks embed)."""
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", dpi=100)
         return buffer.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self.png()
 
 
 def stacked_figure(panels: int, title: str, *, height: float) -> tuple[AuditFigure, Any]:

@@ -321,9 +321,10 @@ class MetadataEditor(ChangePanel):
             self.plan = None
         if undoing:
             self.plan = None
+            undone = (outcome.plan.undoes or {}).get("plan_id", "the last apply")
             self.plan_view.value = banner_html(
                 f"Undone: {outcome.totals['ok']:,} sources hold their metadata from before "
-                f"{outcome.plan.undoes.get('plan_id', 'the last apply')} again"
+                f"{undone} again"
                 + (
                     f"; {len(outcome.df) - outcome.totals['ok']:,} not restored (see below)."
                     if outcome.totals["ok"] < len(outcome.df)
