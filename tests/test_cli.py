@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from toolkit.cli import build_parser, main
+from toolkit.cli.lab import refresh_working_copy
+from toolkit.session.connect import SANDBOX_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +40,10 @@ def start_lab(tmp_path: Path, port: int, token: str | None) -> subprocess.Popen:
     if token is not None:
         env["JUPYTER_TOKEN"] = token
     return subprocess.Popen(
-        [sys.executable, "-m", "toolkit", "lab", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "toolkit", "lab", "--port", str(port)),
+            *("--workdir", str(tmp_path / "work")),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -67,14 +72,38 @@ def test_lab_refuses_a_missing_folder(tmp_path, capsys):
     assert "--notebooks" in capsys.readouterr().err
 
 
+def test_the_working_copy_keeps_edits_and_follows_unedited_runbooks(tmp_path):
+    tracked, work = tmp_path / "notebooks", tmp_path / "work"
+    tracked.mkdir()
+    (tracked / "01_a.ipynb").write_text("v1")
+    (tracked / "02_b.ipynb").write_text("v1")
+    assert refresh_working_copy(tracked, work) == []
+    (work / "02_b.ipynb").write_text("my edits")  # the user ran and saved it
+    (tracked / "01_a.ipynb").write_text("v2")  # upstream changed both
+    (tracked / "02_b.ipynb").write_text("v2")
+    notes = refresh_working_copy(tracked, work)
+    assert (work / "01_a.ipynb").read_text() == "v2"  # an unedited copy follows
+    assert (work / "02_b.ipynb").read_text() == "my edits"  # edits are never overwritten
+    assert len(notes) == 1 and "02_b.ipynb has your edits" in notes[0] and "delete" in notes[0]
+    assert (tracked / "02_b.ipynb").read_text() == "v2"  # the tracked file is never written
+
+
 @pytest.mark.slow
 def test_lab_serves_the_runbooks_on_loopback_with_a_token(tmp_path):
     port = free_port()
     proc = start_lab(tmp_path, port, "t0ken" * 4)
     try:
         first = proc.stdout.readline() + proc.stdout.readline()
-        assert "built-in sandbox" in first
-        assert f"http://127.0.0.1:{port}/lab?token={'t0ken' * 4}" in first
+        assert "built-in sandbox at http://127.0.0.1:" in first and "shared by every" in first
+        assert f"http://127.0.0.1:{port}/lab?reset&token={'t0ken' * 4}" in first
+        # every kernel gets the one sandbox: it answers at the address the launcher printed
+        sandbox_url = first.split("sandbox at ", 1)[1].split(",")[0]
+        request = urllib.request.Request(
+            f"{sandbox_url}/v1/customers?limit=1",
+            headers={"Authorization": f"Bearer {SANDBOX_KEY}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
         deadline = time.monotonic() + 60
         status = None
         while time.monotonic() < deadline:
@@ -87,7 +116,9 @@ def test_lab_serves_the_runbooks_on_loopback_with_a_token(tmp_path):
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.5)
         assert status == 200, "JupyterLab did not answer within 60 s"
-        assert ".ipynb" in listing  # it opened on notebooks/
+        assert ".ipynb" in listing  # it opened on the working copy of the runbooks
+        copies = sorted(p.name for p in (tmp_path / "work").glob("*.ipynb"))
+        assert copies == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
         # without the token it refuses
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents", timeout=5)
@@ -117,6 +148,7 @@ def test_lab_stops_on_sigterm_and_keeps_its_token_out_of_ps(tmp_path):
     try:
         lines = proc.stdout.readline() + proc.stdout.readline()
         token = lines.split("token=", 1)[1].split()[0]
+        sandbox_port = int(lines.split("sandbox at http://127.0.0.1:", 1)[1].split(",")[0])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -138,8 +170,9 @@ def test_lab_stops_on_sigterm_and_keeps_its_token_out_of_ps(tmp_path):
         proc.wait(timeout=30)
         for pid in map(int, children):
             assert not _cmdline(pid), f"pid {pid} outlived SIGTERM: {_cmdline(pid)}"
-        with socket.socket() as sock:
-            assert sock.connect_ex(("127.0.0.1", port)) != 0, "the port still answers"
+        for used in (port, sandbox_port):  # JupyterLab and the shared sandbox both stopped
+            with socket.socket() as sock:
+                assert sock.connect_ex(("127.0.0.1", used)) != 0, f"port {used} still answers"
     finally:
         if proc.poll() is None:
             proc.kill()

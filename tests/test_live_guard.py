@@ -112,7 +112,7 @@ def test_url_credentials_are_masked(capsys, fresh_sandbox):
     port = fresh_sandbox.url.rsplit(":", 1)[1]
     base = f"http://admin:{LIVE}@127.0.0.1:{port}"
     session = connect(api_base=base)  # no key: the server at api_base as a sandbox
-    shown = repr(session) + capsys.readouterr().err
+    shown = repr(session) + capsys.readouterr().out
     assert LIVE not in shown and "admin" not in shown
     assert f"127.0.0.1:{port}" in shown
 

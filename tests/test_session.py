@@ -32,9 +32,10 @@ def test_default_is_the_embedded_sandbox(in_tmp_cwd, monkeypatch, capsys):
         # it really serves: one list call through the SDK
         customers = session.call(session.client.v1.customers.list, {"limit": 3})
         assert len(customers.data) == 3
-    err = capsys.readouterr().err
-    assert err.count("using the built-in sandbox") == 1  # one line says so
-    assert SANDBOX_KEY not in err
+    shown = capsys.readouterr()
+    assert shown.out.count("using the built-in sandbox") == 1  # one line says so
+    assert shown.err == ""  # information, not an error (a notebook shows stderr in red)
+    assert SANDBOX_KEY not in shown.out
 
 
 @pytest.mark.parametrize(

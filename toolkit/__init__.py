@@ -16,6 +16,7 @@ from toolkit.changes import (
     Outcome,
     Plan,
     apply,
+    check_confirmation,
     load_plan,
     plan_attach,
     plan_detach,
@@ -24,6 +25,7 @@ from toolkit.changes import (
     plan_owner,
     undo,
 )
+from toolkit.display import dry_run_notice, notebook_errors, show
 from toolkit.errors import (
     Cancelled,
     ConfigurationError,
@@ -46,7 +48,9 @@ from toolkit.fetch import (
     load_snapshot,
     load_source_transactions,
     load_sources,
+    read_ids,
     reread,
+    save_ids,
     save_snapshot,
     totals_by_currency,
     write_sources_csv,
@@ -57,6 +61,8 @@ from toolkit.session import Session, connect
 from toolkit.session.settings import parse_flag
 
 __version__ = "0.1.0"
+
+notebook_errors()  # in a notebook the toolkit's own errors show as their message, no traceback
 
 __all__ = [
     "Audit",
@@ -78,8 +84,10 @@ __all__ = [
     "apply",
     "audit_migration",
     "audit_receivers",
+    "check_confirmation",
     "connect",
     "diff_snapshots",
+    "dry_run_notice",
     "filter_sources",
     "format_money",
     "fresh_path",
@@ -97,8 +105,11 @@ __all__ = [
     "plan_metadata",
     "plan_metadata_from_table",
     "plan_owner",
+    "read_ids",
     "reread",
+    "save_ids",
     "save_snapshot",
+    "show",
     "totals_by_currency",
     "undo",
     "write_sources_csv",

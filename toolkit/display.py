@@ -15,14 +15,29 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from toolkit.errors import Cancelled, StripeRequestError, ToolkitError
+from toolkit.money import format_money
 from toolkit.redact import drop_client_secret, mask_secrets, redact_source
 
-__all__ = ["banner_html", "json_html", "safe_text", "status_table_html", "table_html"]
+__all__ = [
+    "Table",
+    "banner_html",
+    "dry_run_notice",
+    "error_text",
+    "json_html",
+    "notebook_errors",
+    "readable_money",
+    "safe_text",
+    "show",
+    "status_table_html",
+    "table_html",
+]
 
 _COLORS = {
     "info": ("#0b5394", "#e8f0fb"),
@@ -36,6 +51,56 @@ _COLORS = {
 def safe_text(text: object) -> str:
     """``str(text)`` with API keys masked and client secrets removed."""
     return mask_secrets(str(text))
+
+
+def dry_run_notice(dry_run: bool, account: str) -> str:
+    """The line a runbook prints before it does anything: whether this run writes.
+
+    >>> dry_run_notice(True, "acct_1 (test)")
+    'Dry run: nothing is written to acct_1 (test). Set dry_run = False to write.'
+    """
+    if dry_run:
+        return f"Dry run: nothing is written to {account}. Set dry_run = False to write."
+    return f"dry_run is False: this run WRITES to {account}."
+
+
+def error_text(exc: BaseException) -> str:
+    """One readable line for an error a user can meet (no traceback, secrets masked).
+
+    >>> error_text(ToolkitError("No sources selected: select rows first."))
+    'No sources selected: select rows first.'
+    """
+    if isinstance(exc, Cancelled):
+        return "Canceled."
+    if isinstance(exc, StripeRequestError):
+        request = f" (request {exc.request_id})" if exc.request_id else ""
+        return safe_text(f"Stripe refused the request: {exc.stripe_message or exc}{request}")
+    if isinstance(exc, ToolkitError):
+        return safe_text(exc)
+    return safe_text(f"Unexpected error ({type(exc).__name__}): {exc}")
+
+
+def _brief_traceback(
+    shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
+) -> None:
+    """IPython's custom exception handler: the toolkit's own errors as one line, in red."""
+    shell.showtraceback((etype, value, tb), exception_only=True)
+
+
+def notebook_errors(shell: Any = None) -> bool:
+    """Show the toolkit's own errors in a notebook as their message and fix, no traceback.
+
+    ``import toolkit`` calls it in an IPython kernel; the cell still fails (Run All, papermill
+    and nbval stop there), only the 40 lines of traceback before the message go. Other errors
+    keep their traceback. Returns True when a shell was set up.
+    """
+    if shell is None:
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    shell.set_custom_exc((ToolkitError,), _brief_traceback)
+    return True
 
 
 def banner_html(text: str, kind: str = "info", *, title: str | None = None) -> str:
@@ -135,3 +200,56 @@ def json_html(value: Any, *, max_height: str = "360px") -> str:
         f"<pre style='max-height:{max_height};overflow:auto;font-size:12px;margin:0;"
         f"background:#fafafa;border:1px solid #ddd;padding:6px'>{html.escape(safe_text(text))}</pre>"
     )
+
+
+def readable_money(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each money pair (minor ``X`` and major ``X_major``, with a ``currency`` column)
+    shown once, as ``X``: text in the row's currency (``1,234.56 USD``)."""
+    if "currency" not in df.columns:
+        return df
+    out = df.copy()
+    currencies = out["currency"].astype("object").tolist()
+    for major in [c for c in df.columns if str(c).endswith("_major")]:
+        base = str(major)[: -len("_major")]
+        if base in df.columns:
+            out[base] = [
+                format_money(a, str(c)) if isinstance(c, str) and c else ""
+                for a, c in zip(out[base].tolist(), currencies, strict=True)
+            ]
+            out = out.drop(columns=major)
+    return out
+
+
+class Table:
+    """A frame as a reader sees it in a notebook: left-aligned text, no 0..N index, blank cells
+    for missing values, money once in its currency, secrets masked (``toolkit.show(df)``)."""
+
+    def __init__(self, df: pd.DataFrame, *, max_rows: int = 50) -> None:
+        self.df = readable_money(df)
+        self.max_rows = max_rows
+
+    def _repr_html_(self) -> str:
+        return table_html(self.df, max_rows=self.max_rows, max_height="480px")
+
+    def __repr__(self) -> str:
+        shown = self.df.head(self.max_rows).map(_cell)
+        text = "\n".join(
+            line.rstrip() for line in shown.to_string(index=False, justify="left").splitlines()
+        )
+        more = len(self.df) - len(shown)
+        return text + (f"\n… {more} more rows not shown" if more > 0 else "")
+
+
+def show(df: pd.DataFrame, *, max_rows: int = 50) -> Table:
+    """Show ``df`` for reading: ``toolkit.show(sources[["id", "status"]])`` as a cell's last line.
+
+    >>> print(repr(show(pd.DataFrame({"id": ["src_1", "src_2"], "email": ["a@x.io", None]}))))
+    id    email
+    src_1 a@x.io
+    src_2
+    >>> money = pd.DataFrame({"currency": ["usd"], "unapplied": [120000], "unapplied_major": [1200]})
+    >>> print(repr(show(money)))
+    currency unapplied
+    usd      1,200.00 USD
+    """
+    return Table(df, max_rows=max_rows)

@@ -103,6 +103,8 @@ def runs(seeded, sandbox, tmp_path_factory) -> Iterator[dict[str, Run]]:
     pd.DataFrame(
         {"id": cards[:3], "ticket": ["FIN-101", "FIN-102", "FIN-103"], "reviewed": ["yes"] * 3}
     ).to_csv(base / "03_bulk_metadata" / "changes.csv", index=False)
+    (base / "04_detach_sources").mkdir()
+    toolkit.save_ids(cards[3:5], base / "04_detach_sources" / "selection.csv")
 
     plans = {
         "01_explore_sources": Run(
@@ -123,7 +125,7 @@ def runs(seeded, sandbox, tmp_path_factory) -> Iterator[dict[str, Run]]:
         ),
         "03_bulk_metadata": Run(
             "03_bulk_metadata",
-            ["-p", "table_path", "changes.csv", "-p", "undo", "True"],
+            ["-p", "table_path", "changes.csv", "-p", "undo", "True", "-p", "dry_run", "False"],
             [
                 "3 of 3 sources hold the planned metadata",
                 "3 of 3 sources are back to their metadata from before",
@@ -131,8 +133,12 @@ def runs(seeded, sandbox, tmp_path_factory) -> Iterator[dict[str, Run]]:
         ),
         "04_detach_sources": Run(
             "04_detach_sources",
-            ["-y", json.dumps({"source_ids": cards[3:5], "statuses": None})],
-            ["2 of 2 planned sources are detached"],
+            [  # the selection travels as a file, as runbook 01's explorer saves it
+                *("-y", json.dumps({"statuses": None})),
+                *("-p", "source_ids_path", "selection.csv"),
+                *("-p", "dry_run", "False", "-p", "confirm", "2"),
+            ],
+            ["2 of 2 planned sources are detached", "this run WRITES to"],
         ),
         "05_sources_retirement": Run(
             "05_sources_retirement",
@@ -157,6 +163,29 @@ def runs(seeded, sandbox, tmp_path_factory) -> Iterator[dict[str, Run]]:
             env=env,
             sandbox=box,
         )
+    # Run All as it comes (no parameters) in the sandbox writes nothing, and says so first
+    for name in ("03_bulk_metadata", "04_detach_sources"):
+        box = Sandbox(seed=7, customers=60)
+        box.start()
+        boxes.append(box)
+        plans[f"{name}:run-all"] = Run(
+            name,
+            [],
+            ["Dry run: nothing is written to", "Nothing was"],
+            env={**kernel_env(), "STRIPE_API_BASE": box.url},
+            sandbox=box,
+        )
+    # a detach asked for with the wrong confirmation stops before writing, and says what to type
+    box = Sandbox(seed=7, customers=60)
+    box.start()
+    boxes.append(box)
+    plans["04_detach_sources:wrong-confirm"] = Run(
+        "04_detach_sources",
+        ["-p", "dry_run", "False", "-p", "confirm", "DETACH"],
+        ["confirm with the number of sources the plan detaches"],
+        env={**kernel_env(), "STRIPE_API_BASE": box.url},
+        sandbox=box,
+    )
     # a live key with yes/no parameters passed raw (-r): strings must never open live writes
     live = Sandbox(seed=11, customers=60)
     live.start()
@@ -237,3 +266,24 @@ def test_raw_string_flags_never_open_live_writes(value, runs):
     assert run.sandbox is not None
     assert not [r for r in run.sandbox.requests if r.method.upper() != "GET"]
     assert LIVE_KEY not in run.log
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", ["03_bulk_metadata", "04_detach_sources"])
+def test_run_all_writes_nothing_by_default(name, runs):
+    run = runs[f"{name}:run-all"]
+    check_run(run)
+    assert run.sandbox is not None
+    assert not [r for r in run.sandbox.requests if r.method.upper() != "GET"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_wrong_detach_confirmation_writes_nothing(runs):
+    run = runs["04_detach_sources:wrong-confirm"]
+    assert run.nb is None  # the run stopped at the confirmation
+    assert run.expected[0] in run.log, run.log[-3000:]
+    assert "Traceback" not in run.log.split("confirm with the number")[0][-400:]
+    assert run.sandbox is not None
+    assert not [r for r in run.sandbox.requests if r.method.upper() != "GET"]

@@ -127,3 +127,29 @@ def test_the_retirement_tab_runs_the_audit_and_exports_without_overwriting(
     first, second = tab.export_excel(), tab.export_excel()
     assert first is not None and second is not None and first != second and first.exists()
     assert_no_secrets(ui, fresh_session)
+
+
+def test_findings_show_what_a_reviewer_needs(tmp_path):
+    import toolkit
+    from toolkit.widgets import AuditView
+    from toolkit.widgets.audit_view import EXCEPTION_COLUMNS
+
+    session = toolkit.connect(quiet=True)
+    audit = toolkit.audit_receivers(toolkit.load_sources(session, progress=False))
+    view = AuditView(folder=tmp_path)
+    assert view.chart.layout.display == "none"  # no broken image before the first audit
+    view.show(audit)
+    shown = view.exceptions.df
+    assert list(shown.columns) == EXCEPTION_COLUMNS  # a few columns, the sentence readable
+    assert not shown.isin(["None", None]).any().any()  # missing values are blank, not "None"
+    assert shown["unapplied"].str.endswith((" USD", " EUR")).all()  # money in its currency
+    assert view.chart.layout.display is None and view.chart.layout.width == "800px"
+    # a filter per check, with counts; the rest of the columns on demand
+    check = audit.exceptions["check"].iloc[0]
+    view.check_filter.value = check
+    assert len(view.exceptions.df) == int((audit.exceptions["check"] == check).sum())
+    view.all_columns.value = True
+    assert {"status", "created", "received"} <= set(view.exceptions.df.columns)
+    assert view.export_excel() and view.wait(30)
+    assert view.status.value == "Done: wrote 1 file"
+    session.close()

@@ -41,7 +41,8 @@ def test_preview_confirm_and_detach(panel, fresh_explorer, fresh_sandbox, fresh_
     # the typed number must match the number of sources to detach
     panel.confirm.value = "3"
     assert panel.detach_button.disabled
-    assert panel.detach() is False and "Type 2" in panel.error.value
+    assert "type 2" in panel.confirm_hint.value  # a wrong entry says so at once
+    assert panel.detach() is False and "number of sources the plan detaches: 2" in panel.error.value
     panel.confirm.value = " 2 "
     assert not panel.detach_button.disabled
 

@@ -30,7 +30,7 @@ def test_worker_runs_reports_and_finishes() -> None:
     assert seen == ["result"] and not worker.running
     assert worker.progress.value == 5 and worker.progress.max == 5
     assert worker.progress.bar_style == "success"
-    assert worker.status.value == "Counting: 5 of 5 (rows)"
+    assert worker.status.value == "Counting: 5 of 5 · rows"
 
 
 def test_worker_cancel_and_one_job_at_a_time() -> None:
@@ -69,7 +69,7 @@ def test_unknown_totals_and_throttling() -> None:
     worker = Worker(widgets.IntProgress(), widgets.Label(), min_interval=60.0)
     worker._label = "Loading"
     worker.report(10, None, "sources")
-    assert worker.progress.value == 10 and worker.status.value == "Loading: 10 (sources)"
+    assert worker.progress.value == 10 and worker.status.value == "Loading: 10 · sources"
     worker.report(20, None, "sources")  # within min_interval: skipped
     assert worker.progress.value == 10
     worker.report(30, 30, "sources")  # the final report always shows

@@ -73,7 +73,7 @@ def plot_audit(audit: AuditTables, path: str | Path | None = None) -> AuditFigur
         code = (currency or "").upper()
         ax.set_title(f"Unapplied funds by age of source ({code or 'no currency'})")
         ax.set_ylabel(code)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p, e=exponent: f"{v:,.{e}f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))  # ticks: whole units
         labels = [
             f"{v:,.{exponent}f}\n({n} source{'s' if n != 1 else ''})"
             for v, n in zip(values, counts, strict=True)
@@ -83,7 +83,7 @@ def plot_audit(audit: AuditTables, path: str | Path | None = None) -> AuditFigur
 
     ax = axes[-1]
     ran = audit.checks[audit.checks["ran"]]
-    names = list(ran["name"])[::-1]
+    names = list(ran["title"])[::-1]  # what a reader understands, not the internal name
     counts = [int(v) for v in ran["flagged"]][::-1]
     bars = ax.barh(names, counts, color=["#C44E52" if c else "#8C8C8C" for c in counts])
     ax.bar_label(bars, fontsize=8)

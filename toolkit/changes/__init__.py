@@ -16,6 +16,7 @@
 """
 
 from toolkit.changes.apply import apply
+from toolkit.changes.guards import check_confirmation, confirmation_matches
 from toolkit.changes.outcome import Outcome
 from toolkit.changes.plan import Plan
 from toolkit.changes.plan_customers import plan_attach, plan_detach
@@ -29,6 +30,8 @@ __all__ = [
     "Outcome",
     "Plan",
     "apply",
+    "check_confirmation",
+    "confirmation_matches",
     "load_plan",
     "plan_attach",
     "plan_detach",

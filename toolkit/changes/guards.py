@@ -12,7 +12,7 @@ from typing import Any
 
 from toolkit.errors import InvalidInputError
 
-__all__ = ["check_same_account", "check_session"]
+__all__ = ["check_confirmation", "check_same_account", "check_session", "confirmation_matches"]
 
 _SESSION_PARTS = ("require_write", "retrieve_source", "update_source", "mode")
 
@@ -42,3 +42,39 @@ def check_same_account(account: Any, mode: Any, session: Any, what: str) -> None
             f"{here_account} ({here_mode} mode): connect to that account, or make a new plan "
             "from this account's sources (load_sources, then plan_...)."
         )
+
+
+def confirmation_matches(plan: Any, typed: object) -> bool:
+    """True when ``typed`` is the number of sources the plan would change (and that is > 0).
+
+    The one confirmation of an irreversible write (detach), in the runbook and the panel alike:
+
+    >>> from types import SimpleNamespace
+    >>> plan = SimpleNamespace(counts={"ready": 12}, irreversible=True)
+    >>> confirmation_matches(plan, " 12 "), confirmation_matches(plan, "DETACH")
+    (True, False)
+    """
+    ready = int(plan.counts["ready"])
+    return ready > 0 and str("" if typed is None else typed).strip() == str(ready)
+
+
+def check_confirmation(plan: Any, typed: object) -> None:
+    """Refuse a real irreversible write unless ``typed`` is its number of sources.
+
+    >>> from types import SimpleNamespace
+    >>> check_confirmation(SimpleNamespace(counts={"ready": 2}, irreversible=True), "DETACH")
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.InvalidInputError: To detach for real, confirm with the number of sources the plan detaches: 2 (given: 'DETACH'). Nothing was detached.
+    """
+    if not getattr(plan, "irreversible", False) or confirmation_matches(plan, typed):
+        return
+    ready = int(plan.counts["ready"])
+    if ready == 0:
+        return  # nothing would be written
+    text = str("" if typed is None else typed).strip()
+    given = f" (given: {text!r})" if text else " (nothing given)"
+    raise InvalidInputError(
+        "To detach for real, confirm with the number of sources the plan detaches: "
+        f"{ready}{given}. Nothing was detached."
+    )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import InvalidInputError
+from toolkit.fetch.id_files import read_ids
 
 __all__ = ["add_arguments", "run"]
 
@@ -63,31 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also audit these source ids (one per line, or a CSV with an 'id' column): "
         "sources detached from their customer can only be reached by id",
     )
-
-
-def read_ids(path: str | Path) -> list[str]:
-    """Source ids from a text file (one per line) or a CSV with an ``id`` column.
-
-    Example: ``read_ids("detached.txt") == ["src_1", "src_2"]``.
-    """
-    file = Path(path)
-    if not file.exists():
-        raise InvalidInputError(f"No id file at {file}: pass a file with one source id per line.")
-    if file.suffix.lower() == ".csv":
-        import pandas as pd
-
-        table = pd.read_csv(file, dtype=str)
-        column = "id" if "id" in table.columns else table.columns[0]
-        values = [str(v).strip() for v in table[column].dropna()]
-    else:
-        values = [line.strip() for line in file.read_text().splitlines()]
-    ids = [v for v in values if v and not v.startswith("#")]
-    bad = [v for v in ids if not v.startswith("src_")]
-    if bad:
-        raise InvalidInputError(
-            f"{file} holds {len(bad)} value(s) that are not source ids (src_...), e.g. {bad[0]!r}."
-        )
-    return list(dict.fromkeys(ids))
 
 
 def _progress() -> bool:

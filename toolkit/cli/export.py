@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import InvalidInputError, NotFoundWarning
+from toolkit.fetch.id_files import read_ids
 
 __all__ = ["DEFAULT_OUT", "NOT_FOUND", "add_arguments", "run"]
 
@@ -84,18 +85,7 @@ def _customers(values: list[str] | None) -> list[str] | None:
 
 
 def _ids_file(path: str | None) -> list[str] | None:
-    if path is None:
-        return None
-    file = Path(path)
-    if not file.is_file():
-        raise InvalidInputError(f"--ids-file: no file at {file}.")
-    ids: list[str] = []
-    for line in file.read_text(encoding="utf-8").splitlines():
-        text = line.split("#", 1)[0]
-        ids.extend(part.strip() for part in text.replace(",", " ").split() if part.strip())
-    if not ids:
-        raise InvalidInputError(f"--ids-file: {file} holds no source ids (one src_... per line).")
-    return ids
+    return read_ids(path) if path is not None else None
 
 
 def run(args: argparse.Namespace) -> int:

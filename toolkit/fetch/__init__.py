@@ -16,6 +16,7 @@ It reads Stripe only through the session's typed methods.
 """
 
 from toolkit.fetch.cash import load_cash_balance_transactions, load_cash_balances
+from toolkit.fetch.id_files import read_ids, save_ids
 from toolkit.fetch.load import iter_sources, load_sources
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.reread import reread
@@ -34,7 +35,9 @@ __all__ = [
     "load_snapshot",
     "load_source_transactions",
     "load_sources",
+    "read_ids",
     "reread",
+    "save_ids",
     "save_snapshot",
     "totals_by_currency",
     "write_sources_csv",

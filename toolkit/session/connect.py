@@ -12,7 +12,7 @@ characters.
 
 from __future__ import annotations
 
-import sys
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +32,7 @@ from toolkit.session.settings import (
     setting,
 )
 
-__all__ = ["KEY_HELP", "SANDBOX_DEFAULTS", "SANDBOX_KEY", "connect"]
+__all__ = ["KEY_HELP", "SANDBOX_DEFAULTS", "SANDBOX_KEY", "connect", "key_from_variable"]
 
 #: How the embedded sandbox runs unless ``sandbox_options`` say otherwise: with Stripe's
 #: limiters for the key's mode (test: 25 requests/s, 25/s per endpoint), so a runbook that is
@@ -75,9 +75,31 @@ def _limits_of(sandbox: Any) -> StripeLimits:
     return StripeLimits(box.global_rate_of(False), box.endpoint_rate, dict(box.endpoint_limits))
 
 
+#: Set by ``python -m toolkit lab`` in every kernel it starts when they share its sandbox.
+SHARED_SANDBOX_VARIABLE = "TOOLKIT_SHARED_SANDBOX"
+
+
+def key_from_variable(api_key: str | None, name: str, dotenv: dict[str, str]) -> str:
+    """The key held by the environment variable (or ``.env`` entry) ``name``."""
+    if api_key is not None:
+        raise ConfigurationError("Give api_key or api_key_env, not both.")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(
+            f"api_key_env must be the NAME of an environment variable, got {name!r}."
+        )
+    value = setting(name.strip(), dotenv)
+    if value is None:
+        raise ConfigurationError(
+            f"The environment variable {name} is not set (nor in ./.env): set it to your Stripe "
+            "key (sk_... or rk_...), or use api_key_env = None for STRIPE_API_KEY or the sandbox."
+        )
+    return value
+
+
 def connect(
     api_key: str | None = None,
     *,
+    api_key_env: str | None = None,
     stripe_account: str | None = None,
     allow_live: bool = False,
     api_base: str | None = None,
@@ -99,7 +121,9 @@ def connect(
 
     or ``toolkit.connect("sk_test_...", stripe_account="acct_1")``.
 
-    Key: ``api_key``, else ``STRIPE_API_KEY`` (environment, then ``./.env``). With no key and no
+    Key: ``api_key``, else the variable named ``api_key_env`` (a runbook's way to pick a key
+    without pasting it: ``connect(api_key_env="STRIPE_KEY_EU")``; unset is an error that says
+    so), else ``STRIPE_API_KEY`` (environment, then ``./.env``). With no key and no
     ``api_base`` the embedded sandbox starts on 127.0.0.1 and one line says so. ``api_base`` (or
     ``STRIPE_API_BASE``) points at another Stripe-compatible server. Writes with a live key need
     ``allow_live=True``.
@@ -112,6 +136,8 @@ def connect(
     everything at one X requests/s instead (a server that is not Stripe).
     """
     dotenv = read_dotenv(Path.cwd() / ".env")
+    if api_key_env is not None:
+        api_key = key_from_variable(api_key, api_key_env, dotenv)
     key = api_key if api_key is not None else setting("STRIPE_API_KEY", dotenv)
     if isinstance(key, str):
         key = key.strip()  # a key pasted with spaces or a newline around it
@@ -144,13 +170,19 @@ def connect(
                 f"No STRIPE_API_KEY set: using the built-in sandbox with demo data at {base}. "
                 "Set STRIPE_API_KEY to work on your own account."
             )
+        elif os.environ.get(SHARED_SANDBOX_VARIABLE):
+            message = (
+                f"No STRIPE_API_KEY set: using the lab's shared sandbox with demo data at {base}: "
+                "every runbook of this lab sees the same data. Set STRIPE_API_KEY to work on your "
+                "own account."
+            )
         else:
             message = (
                 f"No STRIPE_API_KEY set: using the Stripe-compatible server at {redact_url(base)} "
                 "as a sandbox."
             )
-        if not quiet:
-            print(message, file=sys.stderr)
+        if not quiet:  # information, not an error: stdout (a notebook shows stderr in red)
+            print(message, flush=True)
     else:
         mode = _key_mode(key)
         if sandbox_options:

@@ -10,7 +10,6 @@ Example (in a notebook)::
 from __future__ import annotations
 
 import html
-import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,22 +20,41 @@ import pandas as pd
 from itables.widget import ITable
 
 from toolkit.audit import Audit
+from toolkit.audit.plot import plot_audit
+from toolkit.display import readable_money
 from toolkit.private_files import fresh_path
-from toolkit.widgets.style import banner_html, button, error_html, table_html
+from toolkit.widgets.style import banner_html, button, checkbox, error_html, file_link, table_html
 from toolkit.widgets.worker import Progress, Worker
 
-__all__ = ["EXCEPTION_COLUMNS", "AuditView"]
+__all__ = ["EXCEPTION_COLUMNS", "AuditView", "findings_frame"]
 
-#: Exception columns the view shows first (others follow).
-EXCEPTION_COLUMNS = ["source", "customer", "currency", "check", "title", "detail"]
+#: The findings columns a reviewer needs (the rest with "All columns").
+EXCEPTION_COLUMNS = ["source", "customer", "owner_email", "title", "detail", "unapplied"]
+_ALL_CHECKS = "All checks"
 
 
 def _chart_png(audit: Audit) -> bytes:
     """The audit's charts as PNG bytes (an Image widget needs no Output context)."""
-    figure = audit.plot()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
+    return plot_audit(audit).png()
+
+
+def findings_frame(
+    audit: Audit, *, check: str | None = None, every_column: bool = False
+) -> pd.DataFrame:
+    """The findings as the view shows them: one row per finding, money as text in its currency,
+    blanks for missing values; only ``check``'s rows when given; the reviewer's columns unless
+    ``every_column``."""
+    rows = audit.exceptions
+    if check:
+        rows = rows[rows["check"] == check]
+    shown = readable_money(rows)
+    for name in shown.columns:  # times as text: shorter, and itables warns on tz-aware
+        if isinstance(shown[name].dtype, pd.DatetimeTZDtype):
+            shown[name] = shown[name].dt.strftime("%Y-%m-%d %H:%M")
+    if not every_column:
+        shown = shown[[c for c in EXCEPTION_COLUMNS if c in shown.columns]]
+    shown = shown.astype(object).where(shown.notna(), "")
+    return shown.reset_index(drop=True)
 
 
 class AuditView(widgets.VBox):
@@ -63,7 +81,18 @@ class AuditView(widgets.VBox):
         self.exceptions = ITable(
             pd.DataFrame({c: [] for c in EXCEPTION_COLUMNS}), **self.table_options
         )
-        self.chart = widgets.Image(format="png")
+        self.check_filter = widgets.Dropdown(
+            description="Check", options=[_ALL_CHECKS], value=_ALL_CHECKS,
+            layout=widgets.Layout(width="460px"),
+        )  # fmt: skip
+        self.all_columns = checkbox("All columns")
+        self.check_filter.observe(lambda _: self._show_findings(), names="value")
+        self.all_columns.observe(lambda _: self._show_findings(), names="value")
+        # the PNG at its own size (no stretching); hidden until there is one (no broken image)
+        self.chart = widgets.Image(
+            format="png", layout=widgets.Layout(width="800px", max_width="100%")
+        )
+        self.chart.layout.display = "none"
         self.error = widgets.HTML()
         self.folder = widgets.Text(value=str(folder), description="Folder", placeholder="exports")
         self.excel_button = button(description="Export Excel", icon="file-excel-o", disabled=True)
@@ -78,13 +107,12 @@ class AuditView(widgets.VBox):
         self.csv_button.on_click(lambda _: self.export_csv())
         self.children = [
             self.header,
-            widgets.HBox(
-                [
-                    widgets.VBox([widgets.HTML("<b>Summary</b>"), self.summary]),
-                    widgets.VBox([widgets.HTML("<b>Checks</b>"), self.checks]),
-                ]
-            ),
-            widgets.HTML("<b>Exceptions</b> (one row per finding)"),
+            widgets.HTML("<b>Summary</b>"),
+            self.summary,
+            widgets.HTML("<b>Checks</b>"),
+            self.checks,
+            widgets.HTML("<b>Findings</b> (one row per finding)"),
+            widgets.HBox([self.check_filter, self.all_columns]),
             self.exceptions,
             widgets.HTML("<b>Charts</b>"),
             self.chart,
@@ -121,23 +149,29 @@ class AuditView(widgets.VBox):
             f"{len(audit.flagged):,} flagged, {len(audit.exceptions):,} findings"
         )
         self.header.value = head + "".join(banner_html(note, "info") for note in audit.notes)
-        self.summary.value = table_html(audit.summary, max_height="260px")
-        wanted = [c for c in ("title", "explanation", "ran", "flagged") if c in audit.checks]
-        self.checks.value = table_html(audit.checks[wanted], max_height="260px")
-        exceptions = audit.exceptions
-        first = [c for c in EXCEPTION_COLUMNS if c in exceptions.columns]
-        ordered = exceptions[first + [c for c in exceptions.columns if c not in first]].copy()
-        for name in ordered.columns:  # times as text: shorter, and itables warns on tz-aware
-            if isinstance(ordered[name].dtype, pd.DatetimeTZDtype):
-                ordered[name] = ordered[name].dt.strftime("%Y-%m-%d %H:%M")
-        self.exceptions.update(
-            ordered.reset_index(drop=True), selected_rows=[], **self.table_options
-        )
+        self.summary.value = table_html(audit.summary, max_height="none")
+        wanted = [c for c in ("title", "flagged", "ran", "explanation") if c in audit.checks]
+        self.checks.value = table_html(audit.checks[wanted], max_height="none")
+        counts = audit.exceptions["check"].value_counts()
+        titles = dict(zip(audit.checks["name"], audit.checks["title"], strict=True))
+        options: list[Any] = [(f"{_ALL_CHECKS} ({len(audit.exceptions):,})", _ALL_CHECKS)]
+        options += [(f"{titles.get(c, c)} ({n:,})", c) for c, n in counts.items()]
+        self.check_filter.options = options
+        self.check_filter.value = _ALL_CHECKS
+        self._show_findings()
         try:
             self.chart.value = _chart_png(audit)
+            self.chart.layout.display = None
         except Exception as exc:  # a chart problem must not hide the tables
             self.error.value = error_html(exc)
         self._idle()
+
+    def _show_findings(self) -> None:
+        if self.audit is None:
+            return
+        check = None if self.check_filter.value == _ALL_CHECKS else str(self.check_filter.value)
+        shown = findings_frame(self.audit, check=check, every_column=bool(self.all_columns.value))
+        self.exceptions.update(shown, selected_rows=[], **self.table_options)
 
     def _export(self, label: str, write: Callable[[Audit, Path], list[Path]]) -> bool:
         audit = self.audit
@@ -154,13 +188,14 @@ class AuditView(widgets.VBox):
 
         def done(paths: list[Path]) -> None:
             self.written = paths
-            shown = "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in paths[:12])
+            shown = "".join(f"<li>{file_link(p)}</li>" for p in paths[:12])
             more = f"<li>… {len(paths) - 12} more</li>" if len(paths) > 12 else ""
             self.exported.value = (
                 "<div>Wrote (readable by you only: they hold customer data):"
                 f"<ul>{shown}{more}</ul></div>"
             )
             self._idle()
+            self.status.value = f"Done: wrote {len(paths):,} file{'s' if len(paths) != 1 else ''}"
 
         def failed(exc: BaseException) -> None:
             self.error.value = error_html(exc)

@@ -14,12 +14,14 @@ results and the journal.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import ipywidgets as widgets
 
-from toolkit.changes import Outcome, Plan, plan_detach
+from toolkit.changes import Outcome, Plan, check_confirmation, confirmation_matches, plan_detach
 from toolkit.changes.plan import IRREVERSIBLE_NOTE
+from toolkit.errors import InvalidInputError
 from toolkit.widgets.change_panel import ChangePanel
 from toolkit.widgets.style import banner_html, button, error_html
 
@@ -30,9 +32,7 @@ class DetachPanel(ChangePanel):
     """Preview, confirm by typing the count, and detach; never undoable, and it says so."""
 
     def _build(self) -> None:
-        self.warning = widgets.HTML(
-            banner_html(IRREVERSIBLE_NOTE, "danger", title="Detaching cannot be undone.")
-        )
+        self.warning = widgets.HTML(banner_html(IRREVERSIBLE_NOTE, "danger", title="Irreversible."))
         self.check_button = button(
             description="Dry run", icon="search", disabled=True,
             tooltip="check each source against Stripe now; changes nothing",
@@ -42,7 +42,9 @@ class DetachPanel(ChangePanel):
             description="Type the number of sources to detach:",
             style={"description_width": "initial"},
             continuous_update=True,
+            layout=widgets.Layout(width="420px"),
         )
+        self.confirm_hint = widgets.HTML()
         self.detach_button = button(
             description="Detach", icon="unlink", button_style="danger", disabled=True
         )
@@ -58,7 +60,7 @@ class DetachPanel(ChangePanel):
             self.error,
             self.plan_view,
             widgets.HBox([self.check_button, self.live_confirm]),
-            widgets.HBox([self.confirm, self.detach_button]),
+            widgets.HBox([self.confirm, self.detach_button, self.confirm_hint]),
             widgets.HBox([self.cancel_button, self.progress, self.status]),
             self.result_view,
         ]
@@ -77,7 +79,7 @@ class DetachPanel(ChangePanel):
         try:
             sources = self.sources
             if not len(sources):
-                raise ValueError("No sources selected: select rows in the explorer first.")
+                raise InvalidInputError("No sources selected: select rows in the explorer first.")
             plan = plan_detach(sources)
         except Exception as exc:
             self.error.value = error_html(exc)
@@ -103,7 +105,7 @@ class DetachPanel(ChangePanel):
 
     def confirmed(self) -> bool:
         """True when the typed number equals the number of sources to detach."""
-        return self.ready_count > 0 and self.confirm.value.strip() == str(self.ready_count)
+        return self.plan is not None and confirmation_matches(self.plan, self.confirm.value)
 
     def invalidate(self, *_: Any) -> None:
         """Drop the plan and the typed confirmation (the selection changed)."""
@@ -119,6 +121,13 @@ class DetachPanel(ChangePanel):
         self.detach_button.disabled = running or not self.confirmed() or not self.live_ok()
         self.check_button.disabled = running or n == 0
         self.confirm.disabled = running or n == 0
+        typed = self.confirm.value.strip()
+        self.confirm_hint.value = (
+            f"<span style='color:#b00020'>type {n:,} (the number of sources to detach), "
+            f"not {html.escape(typed)}</span>"
+            if typed and n and not self.confirmed()
+            else ""
+        )
 
     def detach(self, *, dry_run: bool = False) -> bool:
         """Detach the previewed plan's ready rows (``dry_run``: only check them against Stripe)."""
@@ -126,11 +135,12 @@ class DetachPanel(ChangePanel):
         if plan is None or not plan.valid:
             self.error.value = error_html("Preview first: nothing is ready to detach.")
             return False
-        if not dry_run and not self.confirmed():
-            self.error.value = error_html(
-                f"Type {self.ready_count} (the number of sources to detach) to confirm."
-            )
-            return False
+        if not dry_run:
+            try:
+                check_confirmation(plan, self.confirm.value)
+            except InvalidInputError as exc:
+                self.error.value = error_html(exc)
+                return False
         if not dry_run and not self.live_ok():
             self.error.value = error_html("Live mode: tick the confirmation box first.")
             return False

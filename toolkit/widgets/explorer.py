@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -24,6 +25,7 @@ from toolkit.fetch import LoadInfo, load_sources
 from toolkit.fetch.frame import empty_frame
 from toolkit.fetch.select import filter_sources, totals_by_currency
 from toolkit.session import Session
+from toolkit.widgets.explorer_files import ExplorerFiles
 from toolkit.widgets.grid import GRID_COLUMNS, grid_frame, money_column
 from toolkit.widgets.style import banner_html, button, error_html, json_html, table_html
 from toolkit.widgets.worker import Progress, Worker
@@ -37,7 +39,7 @@ def _options(values: pd.Series) -> list[str]:
     return sorted({str(v) for v in values.dropna().tolist()})
 
 
-class SourceExplorer(widgets.VBox):
+class SourceExplorer(ExplorerFiles, widgets.VBox):
     """Filters, a selectable grid, the selected source's JSON, and counts and totals.
 
     ``SourceExplorer(session)`` loads in a worker thread (``explorer.wait()`` blocks until done);
@@ -56,6 +58,7 @@ class SourceExplorer(widgets.VBox):
         session: Session | None = None,
         page_length: int = 15,
         load: Mapping[str, Any] | None = None,
+        folder: str | Path = "exports",
     ) -> None:
         super().__init__()
         if isinstance(sources, Session):
@@ -65,6 +68,7 @@ class SourceExplorer(widgets.VBox):
         else:
             raise TypeError("SourceExplorer needs a Session or the DataFrame from load_sources.")
         self.session = session
+        self.folder = Path(folder)
         self.load_options = dict(load or {})
         self.frame: pd.DataFrame = empty_frame() if frame is None else frame
         self.view: pd.DataFrame = self.frame
@@ -97,6 +101,15 @@ class SourceExplorer(widgets.VBox):
         self.select_all_button = button(description="Select all shown", icon="check-square")
         self.clear_selection_button = button(description="Clear selection", icon="square")
         self.reload_button = button(description="Reload", icon="refresh")
+        self.save_selection_button = button(
+            description="Save selection", icon="save",
+            tooltip="save the selected source ids to a CSV another runbook can open",
+        )  # fmt: skip
+        self.export_button = button(
+            description="Export shown (CSV)", icon="download",
+            tooltip="the rows the filters show, as a CSV for spreadsheets",
+        )  # fmt: skip
+        self.saved = widgets.HTML()
         self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
         self.reload_button.layout.display = None if session is not None else "none"
         self.cancel_button.layout.display = self.reload_button.layout.display
@@ -138,6 +151,8 @@ class SourceExplorer(widgets.VBox):
         self.select_all_button.on_click(lambda _: self.select_all())
         self.clear_selection_button.on_click(lambda _: self.clear_selection())
         self.reload_button.on_click(lambda _: self.reload())
+        self.save_selection_button.on_click(lambda _: self.save_selection())
+        self.export_button.on_click(lambda _: self.export_shown())
         self.cancel_button.on_click(lambda _: self.worker.cancel())
 
         filters = widgets.HBox(
@@ -156,6 +171,8 @@ class SourceExplorer(widgets.VBox):
             [
                 self.select_all_button,
                 self.clear_selection_button,
+                self.save_selection_button,
+                self.export_button,
                 self.reload_button,
                 self.cancel_button,
                 self.progress,
@@ -167,6 +184,7 @@ class SourceExplorer(widgets.VBox):
             filters,
             actions,
             self.error,
+            self.saved,
             self.summary,
             self.grid,
             widgets.HTML("<b>Selected source</b>"),

@@ -155,11 +155,13 @@ class MetadataEditor(ChangePanel):
             if not key and not value:
                 continue
             if not key:
-                raise ValueError(f"The value {value!r} has no key: fill in the key or remove it.")
+                raise InvalidInputError(
+                    f"The value {value!r} has no key: fill in the key or remove it."
+                )
             if key in out:
-                raise ValueError(f"The key {key!r} is listed twice under Set: keep one.")
+                raise InvalidInputError(f"The key {key!r} is listed twice under Set: keep one.")
             if value == "":
-                raise ValueError(
+                raise InvalidInputError(
                     f"The key {key!r} has no value. To remove a key, list it under Unset."
                 )
             out[key] = value
@@ -211,16 +213,20 @@ class MetadataEditor(ChangePanel):
         try:
             if self.mode.value == CSV_MODE:
                 if self._table is None:
-                    raise ValueError("Load a CSV file first.")
+                    raise InvalidInputError("Load a CSV file first.")
                 plan = plan_metadata_from_table(self._table, sources=self._table_sources())
             else:
                 sources = self.sources
                 if not len(sources):
-                    raise ValueError("No sources selected: select rows in the explorer first.")
+                    raise InvalidInputError(
+                        "No sources selected: select rows in the explorer first."
+                    )
                 pairs = self.pairs()
                 unset = [k.strip() for k in self.unset_keys.value if k.strip()]
                 if not pairs and not unset:
-                    raise ValueError("Nothing to change: add a key to set or a key to unset.")
+                    raise InvalidInputError(
+                        "Nothing to change: add a key to set or a key to unset."
+                    )
                 plan = plan_metadata(sources, set=pairs or None, unset=unset or None)
         except Exception as exc:
             self.error.value = error_html(exc)

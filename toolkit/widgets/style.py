@@ -9,12 +9,13 @@ worker thread). Example::
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
-from toolkit.display import banner_html, json_html, safe_text, table_html
-from toolkit.errors import Cancelled, StripeRequestError, ToolkitError
+from toolkit.display import banner_html, error_text, json_html, safe_text, table_html
 
 __all__ = [
     "banner_html",
@@ -22,28 +23,29 @@ __all__ = [
     "checkbox",
     "error_html",
     "error_text",
+    "file_link",
     "json_html",
     "safe_text",
     "table_html",
 ]
 
 
-def error_text(exc: BaseException) -> str:
-    """One readable line for an error a user can meet (no traceback, secrets masked)."""
-    if isinstance(exc, Cancelled):
-        return "Canceled."
-    if isinstance(exc, StripeRequestError):
-        request = f" (request {exc.request_id})" if exc.request_id else ""
-        return safe_text(f"Stripe refused the request: {exc.stripe_message or exc}{request}")
-    if isinstance(exc, ToolkitError):
-        return safe_text(exc)
-    return safe_text(f"Unexpected error ({type(exc).__name__}): {exc}")
-
-
 def error_html(exc: BaseException | str) -> str:
     """An error box for an exception or a message."""
     text = exc if isinstance(exc, str) else error_text(exc)
     return banner_html(text, "error", title="Error:")
+
+
+def file_link(path: Path) -> str:
+    """A link that opens a written file from the notebook (relative to the kernel's folder, as
+    JupyterLab resolves it), with the path shown."""
+    shown = html.escape(str(path))
+    try:
+        relative = Path(path).resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return f"<code>{shown}</code>"
+    href = html.escape(relative.as_posix(), quote=True)
+    return f"<a href='{href}' target='_blank' download><code>{shown}</code></a>"
 
 
 def button(**kwargs: Any) -> widgets.Button:

@@ -75,7 +75,7 @@ class Worker:
             self.progress.value = done
         text = f"{self._label or label}: {done:,}" + (f" of {total:,}" if total else "")
         if label and self._label and label != self._label:
-            text += f" ({label})"
+            text += f" · {label}"
         self.status.value = safe_text(text)
 
     def start(
