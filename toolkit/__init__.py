@@ -23,6 +23,8 @@ from toolkit.changes import (
     plan_metadata,
     plan_metadata_from_table,
     plan_owner,
+    read_plan,
+    save_plan,
     undo,
 )
 from toolkit.display import dry_run_notice, notebook_errors, show
@@ -106,8 +108,10 @@ __all__ = [
     "plan_metadata_from_table",
     "plan_owner",
     "read_ids",
+    "read_plan",
     "reread",
     "save_ids",
+    "save_plan",
     "save_snapshot",
     "show",
     "totals_by_currency",

@@ -20,6 +20,7 @@ from toolkit.changes.guards import check_confirmation, confirmation_matches
 from toolkit.changes.outcome import Outcome
 from toolkit.changes.plan import Plan
 from toolkit.changes.plan_customers import plan_attach, plan_detach
+from toolkit.changes.plan_file import read_plan, save_plan
 from toolkit.changes.plan_metadata import plan_metadata, plan_metadata_from_table
 from toolkit.changes.plan_owner import plan_owner
 from toolkit.changes.resume import load_plan
@@ -38,6 +39,8 @@ __all__ = [
     "plan_metadata",
     "plan_metadata_from_table",
     "plan_owner",
+    "read_plan",
     "read_table",
+    "save_plan",
     "undo",
 ]

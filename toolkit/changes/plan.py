@@ -35,7 +35,7 @@ from toolkit.display import status_table_html, table_html
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.private_files import write_csv
 
-__all__ = ["IRREVERSIBLE_NOTE", "Plan", "make_plan", "new_plan_id"]
+__all__ = ["IRREVERSIBLE_NOTE", "Plan", "make_plan", "new_plan_id", "plan_frame"]
 
 IRREVERSIBLE_NOTE = (
     "Detaching cannot be undone: Stripe marks a detached source consumed, and it can never be "
@@ -232,18 +232,24 @@ def _json_cell(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def make_plan(
-    kind: str, rows: list[PlanRow], notes: list[str] | None = None, sources: Any = None
-) -> Plan:
-    """A new plan of ``rows`` (from the frame ``sources``, whose load it remembers)."""
+def plan_frame(rows: list[Any]) -> pd.DataFrame:
+    """The ``plan.df`` of ``rows`` (dicts or PlanRows), with the plan's dtypes: made, saved to a
+    file or a journal and read back, a plan's frame is the same."""
     df = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     df["row"] = df["row"].astype("int64")
     for name in ("source", "customer", "action", "status", "reason", "change"):
         df[name] = df[name].astype(object)
+    return df.reset_index(drop=True)
+
+
+def make_plan(
+    kind: str, rows: list[PlanRow], notes: list[str] | None = None, sources: Any = None
+) -> Plan:
+    """A new plan of ``rows`` (from the frame ``sources``, whose load it remembers)."""
     return Plan(
         id=new_plan_id(),
         kind=kind,
-        df=df.reset_index(drop=True),
+        df=plan_frame(rows),
         notes=notes or [],
         loaded=LoadInfo.from_attrs(sources) if isinstance(sources, pd.DataFrame) else None,
     )

@@ -10,12 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from toolkit.changes.guards import check_same_account
 from toolkit.changes.journal_state import JournalState, read_journal
-from toolkit.changes.plan import Plan
-from toolkit.changes.rows import PLAN_COLUMNS
+from toolkit.changes.plan import Plan, plan_frame
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.session import Session
@@ -51,7 +48,7 @@ def load_plan(journal: str | os.PathLike[str]) -> Plan:
     return Plan(
         id=header["plan_id"],
         kind=header["kind"],
-        df=pd.DataFrame(header["rows"], columns=PLAN_COLUMNS),
+        df=plan_frame(header["rows"]),
         notes=list(header.get("notes") or []),
         created=header.get("created", ""),
         loaded=LoadInfo(account=header.get("account"), mode=header.get("mode")),

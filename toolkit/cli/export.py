@@ -19,13 +19,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from toolkit.cli.output import NOT_FOUND
 from toolkit.errors import InvalidInputError, NotFoundWarning
 from toolkit.fetch.id_files import read_ids
 
 __all__ = ["DEFAULT_OUT", "NOT_FOUND", "add_arguments", "run"]
-
-#: The exit code when some ids or customers asked for are unknown to Stripe.
-NOT_FOUND = 4
 
 #: Where the export goes unless ``--out`` says otherwise (git-ignored, created 0700).
 DEFAULT_OUT = "exports/sources.parquet"

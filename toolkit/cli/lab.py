@@ -14,6 +14,12 @@ fresh token, every kernel on one shared sandbox unless a key is set.
   command line where ``ps`` would show them. The URL opens a fresh workspace on the runbook list.
 
 Stopping the launcher (Ctrl-C, SIGTERM) stops JupyterLab and the sandbox.
+
+Examples::
+
+    python -m toolkit lab                          # what make lab runs
+    python -m toolkit lab --port 9999              # another port
+    python -m toolkit lab --notebooks ~/runbooks   # from an installed package: the runbooks' folder
 """
 
 from __future__ import annotations

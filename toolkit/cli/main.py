@@ -1,21 +1,25 @@
-"""The command line: ``python -m toolkit sandbox|export|audit|migration|lab``.
+"""The command line: ``python -m toolkit COMMAND`` (or ``stripe-sources COMMAND``).
 
 Examples::
 
-    python -m toolkit sandbox --port 12111 --seed 7        # a sandbox in the foreground
-    python -m toolkit export --out exports/sources.parquet # every source of the account
-    python -m toolkit audit --out exports/audit.xlsx       # the receiver balance audit
+    python -m toolkit sandbox --port 12111 --seed 7          # a sandbox in the foreground
+    python -m toolkit export --out exports/sources.parquet   # every source of the account
+    python -m toolkit audit --out exports/audit.xlsx         # the receiver balance audit
     python -m toolkit migration --out exports/migration.xlsx # the Sources retirement audit
-    python -m toolkit lab                                   # JupyterLab on the runbooks
+    python -m toolkit plan metadata --table changes.csv      # a plan file, for sign-off
+    python -m toolkit apply plans/plan_x.json --dry-run      # then without --dry-run
+    python -m toolkit undo journals/plan_x.jsonl             # restore what a run changed
+    python -m toolkit lab                                    # JupyterLab on the runbooks
 
-Each command is a module of this wing with ``add_arguments(parser)`` and ``run(args) -> int``: a
-thin layer over one call into the library.
+Each command is a thin layer over one call into the library (``add_arguments(parser)`` and
+``run(args) -> int`` in a module of this wing); ``--json`` prints a command's summary as one JSON
+object. With no ``STRIPE_API_KEY`` set, commands run against the embedded sandbox.
 
-With no ``STRIPE_API_KEY`` set, export and audit run against the embedded sandbox.
-
-Exit codes: 0 done; 2 a usage error or an error of the toolkit or of Stripe (the message says
-what to fix); 3 the retirement audit found work left (``migration``); 4 some ids or customers asked
-for are unknown to Stripe (``export``: the others were written); 130 interrupted.
+Exit codes: 0 done; 2 a usage error or bad input (the message says what to fix); 3 the
+retirement audit found work left (``migration``); 4 some ids or customers asked for are unknown
+to Stripe (the others were handled); 5 partly done: some rows failed, drifted, stayed uncertain
+or were canceled (``apply``, ``undo``: run it again to resume); 6 Stripe refused or could not be
+reached after retries; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -25,19 +29,24 @@ import importlib
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
-from toolkit.errors import ToolkitError
+from toolkit.cli.output import NOT_FOUND, STRIPE_ERROR, USAGE
+from toolkit.errors import NotFoundError, StripeRequestError, ToolkitError
 
 __all__ = ["main"]
 
-# subcommand -> (module with add_arguments(parser) and run(args) -> int, help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "sandbox": ("toolkit.sandbox.cli", "run the Stripe-compatible sandbox on loopback"),
-    "export": ("toolkit.cli.export", "export sources to Parquet or CSV"),
-    "audit": ("toolkit.cli.audit", "write the receiver balance audit (Excel, CSV)"),
-    "migration": ("toolkit.cli.migration", "write the Sources retirement audit (Excel, CSV)"),
-    "lab": ("toolkit.cli.lab", "start JupyterLab on the runbooks"),
-}
+# subcommand -> (module, its add-arguments function, its run function, help)
+COMMANDS: dict[str, tuple[str, str, str, str]] = {
+    "sandbox": ("toolkit.sandbox.cli", "add_arguments", "run", "run the Stripe-compatible sandbox on loopback"),
+    "export": ("toolkit.cli.export", "add_arguments", "run", "export sources to Parquet or CSV"),
+    "audit": ("toolkit.cli.audit", "add_arguments", "run", "write the receiver balance audit (Excel, CSV)"),
+    "migration": ("toolkit.cli.migration", "add_arguments", "run", "write the Sources retirement audit (Excel, CSV)"),
+    "plan": ("toolkit.cli.plan", "add_arguments", "run", "make a plan file from a CSV or an id list, for sign-off"),
+    "apply": ("toolkit.cli.apply", "add_apply_arguments", "run_apply", "apply a plan file (journaled, resumable)"),
+    "undo": ("toolkit.cli.apply", "add_undo_arguments", "run_undo", "undo a run from its journal"),
+    "lab": ("toolkit.cli.lab", "add_arguments", "run", "start JupyterLab on the runbooks"),
+}  # fmt: skip
 
 
 def _version() -> str:
@@ -48,16 +57,32 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def program_name(argv0: str | None = None) -> str:
+    """How the user ran us, for the help: ``python -m toolkit`` or the installed script's name.
+
+    >>> program_name("/x/toolkit/__main__.py"), program_name("/venv/bin/stripe-sources")
+    ('python -m toolkit', 'stripe-sources')
+    """
+    name = Path(argv0 if argv0 is not None else sys.argv[0]).name
+    return "python -m toolkit" if name in ("__main__.py", "", "-c") else name
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=prog or program_name(),
+        description=__doc__.split("\n")[0],
+        epilog="Exit codes: 0 done, 2 usage or input, 3 work left, 4 not found, 5 partly done, "
+        "6 Stripe error, 130 interrupted.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (module_name, add_name, run_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        command = sub.add_parser(name, help=help_text, description=module.__doc__)
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        getattr(module, add_name)(command)
+        command.set_defaults(run=getattr(module, run_name))
     return parser
 
 
@@ -66,9 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
+    except NotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return NOT_FOUND
+    except StripeRequestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return STRIPE_ERROR
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -1,10 +1,5 @@
-"""``python -m toolkit sandbox``: run the sandbox in the foreground until Ctrl-C.
-
-The lead's toolkit/cli.py wires these in::
-
-    sub = subparsers.add_parser("sandbox", help="run the Stripe-compatible sandbox")
-    add_arguments(sub)
-    sub.set_defaults(func=run)   # exit code = run(args)
+"""``python -m toolkit sandbox``: run the sandbox in the foreground until Ctrl-C (point
+``STRIPE_API_BASE`` at the address it prints; any ``sk_test_``/``sk_live_`` key is accepted).
 
 Example::
 

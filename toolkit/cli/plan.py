@@ -1,0 +1,91 @@
+"""``python -m toolkit plan``: make a plan from a file, for sign-off, without writing to Stripe.
+
+Examples::
+
+    python -m toolkit plan metadata --table changes.csv     # id column + one column per key
+    python -m toolkit plan detach --ids selection.csv       # ids from the explorer's Save selection
+
+Each writes ``plans/<plan id>.json`` (what ``apply`` runs; a copy edited after sign-off is
+refused) and ``plans/<plan id>.csv`` (what a person signs off), and prints the counts. Receivers
+still holding money are left out of a detach plan (refund them first). Nothing is written to
+Stripe: the sources are only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from toolkit.changes import plan_detach, plan_metadata_from_table, save_plan
+from toolkit.changes.table import read_table
+from toolkit.cli.output import add_json, report
+from toolkit.errors import InvalidInputError, NotFoundWarning
+from toolkit.fetch import LoadInfo, filter_sources, load_sources, read_ids
+from toolkit.session import connect
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the plan options to ``parser``."""
+    parser.add_argument("kind", choices=["metadata", "detach"], help="what the plan changes")
+    parser.add_argument("--table", help="metadata: a CSV/Excel with an id column and key columns")
+    parser.add_argument(
+        "--ids", help="detach: a file of source ids (CSV with an id column, or text)"
+    )
+    parser.add_argument("--folder", default="plans", help="where the plan files go (plans/)")
+    parser.add_argument("--account", default=None, help="connected account id (acct_...)")
+    add_json(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the sources named by the input file, make the plan, save it; 0 (4: ids unknown)."""
+    if args.kind == "metadata" and not args.table:
+        raise InvalidInputError("plan metadata needs --table FILE (an id column + one per key).")
+    if args.kind == "detach" and not args.ids:
+        raise InvalidInputError("plan detach needs --ids FILE (the source ids to detach).")
+    if args.kind == "metadata":
+        table = read_table(args.table)
+        if "id" not in table.columns:
+            raise InvalidInputError(f"{args.table} has no id column: the first row names them.")
+        ids = [str(i).strip() for i in table["id"].dropna() if str(i).strip()]
+    else:
+        ids = read_ids(args.ids)
+    with connect(stripe_account=args.account, quiet=True) as session, warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotFoundWarning)  # said below, with the exit code
+        print(f"Reading {len(ids):,} sources from {session.account_label} ...", file=sys.stderr)
+        sources = load_sources(session, ids=ids, progress=False)
+    notes = []
+    if args.kind == "metadata":
+        plan = plan_metadata_from_table(args.table, sources=sources)
+    else:
+        holding = filter_sources(sources, has_unapplied=True)
+        if len(holding):
+            notes.append(f"{len(holding):,} receivers left out: they still hold money")
+        plan = plan_detach(filter_sources(sources, has_unapplied=False))
+    path = save_plan(plan, Path(args.folder) / f"{plan.id}.json")
+    missing = (LoadInfo.from_attrs(sources) or LoadInfo()).missing_ids
+    counts = plan.counts
+    lines = [
+        f"Plan {plan.id} ({plan.action}): {counts['ready']:,} ready, {counts['noop']:,} no change, "
+        f"{counts['invalid']:,} refused.",
+        *notes,
+        f"For sign-off: {path.with_suffix('.csv')}",
+        f"To apply it:  python -m toolkit apply {path}"
+        + (f" --confirm {counts['ready']}" if plan.irreversible else ""),
+    ]
+    if missing:
+        lines.append(f"warning: {len(missing)} source ids not found: {', '.join(missing[:10])}")
+    summary = {
+        "plan": plan.id,
+        "action": plan.action,
+        "counts": counts,
+        "file": str(path),
+        "csv": str(path.with_suffix(".csv")),
+        "missing_ids": missing,
+        "notes": notes,
+    }
+    report(summary, lines, as_json=args.json)
+    return 4 if missing else 0
