@@ -40,8 +40,8 @@ def test_audit_from_a_snapshot_writes_excel_csv_and_png(snapshot, tmp_path, caps
     text = capsys.readouterr().out
     assert "Audited 3 receiver sources as of 2026-11-01T00:00:00+00:00" in text
     assert "1 with findings" in text
-    assert "USD: unapplied 50.00 across 2 receivers" in text
-    assert "JPY: unapplied 300 across 1 receivers" in text
+    assert "USD: unapplied 50.00 USD across 2 receivers" in text
+    assert "JPY: unapplied 300 JPY across 1 receivers" in text
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[:2] == ["Cover", "Summary"]
     assert (tmp_path / "csv" / "sources.csv").exists()
@@ -87,3 +87,17 @@ def test_ids_do_not_combine_with_a_snapshot(snapshot, tmp_path):
     ids.write_text("src_1\n")
     with pytest.raises(InvalidInputError, match="--ids"):
         audit_cli.run(parse("--snapshot", str(snapshot), "--ids", str(ids)))
+
+
+def test_audit_and_migration_json_summaries(snapshot, tmp_path, capsys):
+    import json
+
+    from toolkit.cli import main
+
+    assert (
+        main(["audit", "--snapshot", str(snapshot), "--out", str(tmp_path / "a.xlsx"), "--json"])
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["receivers"] == 3 and summary["by_currency"]["usd"]["unapplied"] == "50.00"
+    assert summary["written"] == [str(tmp_path / "a.xlsx")]

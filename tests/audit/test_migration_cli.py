@@ -40,3 +40,16 @@ def test_migration_is_ready_on_an_account_with_nothing_to_retire(tmp_path, monke
 def test_migration_refuses_a_negative_threshold(capsys):
     assert main(["migration", "--unapplied-days", "-1"]) == 2
     assert "--unapplied-days" in capsys.readouterr().err
+
+
+def test_migration_json_summary(tmp_path, monkeypatch, capsys):
+    import json
+
+    with Sandbox(seed=11, customers=60) as box:
+        monkeypatch.setenv("STRIPE_API_KEY", KEY)
+        monkeypatch.setenv("STRIPE_API_BASE", box.url)
+        code = main(["migration", "--out", str(tmp_path / "m.xlsx"), "--json"])
+    summary = json.loads(capsys.readouterr().out)  # stdout is the JSON object alone
+    assert code == 3 and summary["blocked"] + summary["needs_action"] > 0
+    assert set(summary["by_currency"]["usd"]) == {"legacy_receivers", "cash_balances"}
+    assert summary["written"] == [str(tmp_path / "m.xlsx")]

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from toolkit.cli.output import add_json, report
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.id_files import read_ids
 
@@ -64,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also audit these source ids (one per line, or a CSV with an 'id' column): "
         "sources detached from their customer can only be reached by id",
     )
+    add_json(parser)
 
 
 def _progress() -> bool:
@@ -103,7 +105,10 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
                 sources.attrs = attrs
                 missing = (LoadInfo.from_attrs(by_id) or LoadInfo()).missing_ids
                 if missing:
-                    print(f"  note: {len(missing)} id(s) not found: {', '.join(missing[:5])}")
+                    print(
+                        f"  note: {len(missing)} id(s) not found: {', '.join(missing[:5])}",
+                        file=sys.stderr,
+                    )
         transactions = None
         if not args.no_transactions:
             receivers = sources[sources["flow"] == "receiver"]
@@ -114,6 +119,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run the audit described by parsed ``args``; returns the exit code (0 when written)."""
     from toolkit.audit import audit_receivers
+    from toolkit.money import format_money
 
     if args.pending_days < 0:
         raise InvalidInputError("--pending-days must be 0 or more.")
@@ -122,28 +128,43 @@ def run(args: argparse.Namespace) -> int:
     audit = audit_receivers(sources, transactions, as_of=args.as_of, pending_days=args.pending_days)
     when = audit.as_of.isoformat() if audit.as_of is not None else "unknown"
     flagged = int((audit.sources["flag_count"] > 0).sum()) if len(audit.sources) else 0
-    print(
+    lines = [
         f"Audited {len(audit.sources)} receiver sources as of {when}: "
         f"{flagged} with findings, {len(audit.exceptions)} findings in all."
-    )
+    ]
+    totals: dict[str, dict[str, str]] = {}
     for _, row in audit.by_currency.iterrows():
-        print(
-            f"  {str(row['currency']).upper()}: unapplied {row['unapplied_major']} "
+        cur = str(row["currency"])
+        totals[cur] = {
+            m: str(row[f"{m}_major"]) for m in ("received", "charged", "returned", "unapplied")
+        }
+        lines.append(
+            f"  {cur.upper()}: unapplied {format_money(int(row['unapplied']), cur)} "
             f"across {row['receivers']} receivers"
         )
-    for note in audit.notes:
-        print(f"  note: {note}")
+    notes = list(audit.notes)
     if not args.snapshot and not args.ids:
-        print(
-            "  note: sources detached from their customer are reachable by id only; "
-            "add them with --ids FILE."
+        notes.append(
+            "sources detached from their customer are reachable by id only; add them with --ids FILE."
         )
+    lines += [f"  note: {note}" for note in notes]
+    written = []
     if out:
-        print(f"Wrote {audit.to_excel(out)}")
+        written.append(str(audit.to_excel(out)))
     if args.csv:
-        written = audit.to_csv(args.csv)
-        print(f"Wrote {len(written)} CSV files to {args.csv}")
+        written += [str(p) for p in audit.to_csv(args.csv).values()]
     if args.png:
         audit.plot(args.png)
-        print(f"Wrote {args.png}")
+        written.append(str(args.png))
+    lines += [f"Wrote {path}" for path in written]
+    summary = {
+        "as_of": when,
+        "receivers": len(audit.sources),
+        "flagged": flagged,
+        "findings": len(audit.exceptions),
+        "by_currency": totals,
+        "notes": notes,
+        "written": written,
+    }
+    report(summary, lines, as_json=args.json)
     return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from toolkit.cli.output import DONE, WORK_LEFT, add_json, report
 from toolkit.errors import InvalidInputError
 
 __all__ = ["add_arguments", "run"]
@@ -35,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="days cash may sit unapplied in a cash balance before it is flagged (default 14)",
     )
     parser.add_argument("--account", default=None, help="connected account id (acct_...)")
+    add_json(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,22 +53,38 @@ def run(args: argparse.Namespace) -> int:
         audit = run_migration_audit(
             session, as_of=args.as_of, unapplied_days=args.unapplied_days, progress=tty
         )
-    print(
+    lines = [
         f"{audit.count('ready')} ready, {audit.count('needs action')} need action, "
         f"{audit.count('blocked')} blocked; {len(audit.exceptions)} findings."
-    )
+    ]
+    funds: dict[str, dict[str, str]] = {}
     for _, row in audit.by_currency.iterrows():
         cur = str(row["currency"])
-        print(
+        funds[cur] = {
+            "legacy_receivers": str(row["legacy_unapplied_major"]),
+            "cash_balances": str(row["cash_available_major"]),
+        }
+        lines.append(
             f"  {cur.upper()}: {format_money(int(row['legacy_unapplied']), cur)} on legacy "
             f"receivers, {format_money(int(row['cash_available']), cur)} in cash balances"
         )
-    for note in audit.notes:
-        print(f"  note: {note}")
-    print(f"Wrote {audit.to_excel(args.out)}")
+    lines += [f"  note: {note}" for note in audit.notes]
+    written = [str(audit.to_excel(args.out))]
     if args.csv:
-        print(f"Wrote {len(audit.to_csv(args.csv))} CSV files to {args.csv}")
+        written += [str(p) for p in audit.to_csv(args.csv).values()]
     if args.png:
         audit.plot(args.png)
-        print(f"Wrote {args.png}")
-    return 0 if audit.count("ready") == len(set(audit.customers["customer"])) else 3
+        written.append(str(args.png))
+    lines += [f"Wrote {path}" for path in written]
+    ready = audit.count("ready") == len(set(audit.customers["customer"]))
+    summary = {
+        "ready": audit.count("ready"),
+        "needs_action": audit.count("needs action"),
+        "blocked": audit.count("blocked"),
+        "findings": len(audit.exceptions),
+        "by_currency": funds,
+        "notes": list(audit.notes),
+        "written": written,
+    }
+    report(summary, lines, as_json=args.json)
+    return DONE if ready else WORK_LEFT
