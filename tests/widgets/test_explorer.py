@@ -217,3 +217,69 @@ def test_grid_money_sorts_by_amount_not_as_text(read_explorer: SourceExplorer) -
     args = read_explorer.grid._dt_args
     renders = [d for d in args.get("columnDefs", []) if "categories" in str(d.get("render"))]
     assert len(renders) >= 3
+
+
+def test_grid_controls_are_usable(read_explorer: SourceExplorer) -> None:
+    args = read_explorer.grid._dt_args
+    assert args["pageLength"] in args["lengthMenu"]  # the page-size box shows its value
+    assert args["layout"]["topEnd"] is None  # one search box: the explorer's
+    cut = [d for d in args["columnDefs"] if "s.slice(0, 39)" in str(d.get("render"))]
+    assert cut and set(cut[0]["targets"]) == {
+        GRID_COLUMNS.index(c) for c in ("customer", "owner", "metadata")
+    }
+    assert read_explorer.type_filter.rows >= 6
+
+
+def test_the_detail_pane_reads_like_a_record(read_explorer: SourceExplorer) -> None:
+    frame = read_explorer.frame
+    receiver = frame[frame["receiver_amount_received"].fillna(0) > 0].iloc[0]
+    read_explorer.select([receiver["id"]])
+    try:
+        text = read_explorer.detail.value
+        assert "UTC" in text and str(receiver["currency"]).upper() in text
+        assert "unapplied" in text and "<details>" in text  # the JSON is behind a toggle
+        assert '"created": ' not in text.split("<details>")[0]
+        # a test-mode session: links to the test Dashboard (the sandbox alone has none)
+        assert f"dashboard.stripe.com/test/sources/{receiver['id']}" in text
+    finally:
+        read_explorer.clear_selection()
+
+
+def test_dashboard_links_follow_mode_and_account() -> None:
+    from toolkit.widgets.detail import dashboard_url
+
+    assert dashboard_url("cus_1", mode="live") == "https://dashboard.stripe.com/customers/cus_1"
+    assert (
+        dashboard_url("src_1", mode="test", account="acct_9")
+        == "https://dashboard.stripe.com/acct_9/test/sources/src_1"
+    )
+    assert dashboard_url("src_1", mode="sandbox") is None
+
+
+def test_filtering_says_what_it_dropped_from_the_selection(read_explorer: SourceExplorer) -> None:
+    frame = read_explorer.frame
+    consumed = list(frame.loc[frame["status"] == "consumed", "id"].head(2))
+    chargeable = list(frame.loc[frame["status"] == "chargeable", "id"].head(1))
+    read_explorer.select(consumed + chargeable)
+    try:
+        read_explorer.status_filter.value = ("chargeable",)
+        assert read_explorer.selected_ids == chargeable
+        assert "2 selected sources are hidden by the filters" in read_explorer.error.value
+    finally:
+        read_explorer.clear_filters()
+        read_explorer.clear_selection()
+
+
+def test_save_selection_and_export_shown(session, tmp_path) -> None:
+    import toolkit
+
+    df = load_sources(session, progress=False)
+    explorer = SourceExplorer(df, session=session, folder=tmp_path)
+    explorer.select(list(df["id"].head(3)))
+    first, second = explorer.save_selection(), explorer.save_selection()
+    assert first != second  # never replaces an earlier file
+    assert toolkit.read_ids(first) == list(df["id"].head(3))
+    assert "source_ids_path" in explorer.saved.value
+    explorer.status_filter.value = ("chargeable",)
+    shown = explorer.export_shown()
+    assert shown is not None and len(pd.read_csv(shown)) == len(explorer.view)

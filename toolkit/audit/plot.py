@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,19 @@ class AuditFigure(Figure):
         return self.png()
 
 
-def stacked_figure(panels: int, title: str, *, height: float) -> tuple[AuditFigure, Any]:
-    """A figure of ``panels`` axes one above the other, ``height`` inches each, titled."""
-    fig = AuditFigure(figsize=(8, height * panels), layout="constrained")
+def stacked_figure(
+    panels: int, title: str, *, height: float, last: float | None = None
+) -> tuple[AuditFigure, Any]:
+    """A figure of ``panels`` axes one above the other, ``height`` inches each (the last one
+    ``last`` inches when given), titled."""
+    heights = [height] * panels
+    if last is not None:
+        heights[-1] = last
+    fig = AuditFigure(figsize=(8, sum(heights)), layout="constrained")
     FigureCanvasAgg(fig)
     fig.suptitle(title)
-    return fig, fig.subplots(panels, 1, squeeze=False)[:, 0]
+    axes = fig.subplots(panels, 1, squeeze=False, gridspec_kw={"height_ratios": heights})
+    return fig, axes[:, 0]
 
 
 def plot_audit(audit: AuditTables, path: str | Path | None = None) -> AuditFigure:
@@ -56,8 +64,12 @@ def plot_audit(audit: AuditTables, path: str | Path | None = None) -> AuditFigur
 
     currencies = sorted(set(audit.aging["currency"])) if len(audit.aging) else []
     when = audit.as_of.strftime("%Y-%m-%d %H:%M UTC") if audit.as_of is not None else "unknown"
+    checks_shown = int(audit.checks["ran"].sum())
     fig, axes = stacked_figure(
-        max(len(currencies), 1) + 1, f"Receiver balance audit as of {when}", height=2.6
+        max(len(currencies), 1) + 1,
+        f"Receiver balance audit as of {when}",
+        height=2.6,
+        last=0.8 + 0.42 * max(checks_shown, 1),
     )
 
     if not currencies:
@@ -83,9 +95,11 @@ def plot_audit(audit: AuditTables, path: str | Path | None = None) -> AuditFigur
 
     ax = axes[-1]
     ran = audit.checks[audit.checks["ran"]]
-    names = list(ran["title"])[::-1]  # what a reader understands, not the internal name
+    # what a reader understands, not the internal name; wrapped so the money panels keep room
+    names = [textwrap.fill(str(t), 34) for t in ran["title"]][::-1]
     counts = [int(v) for v in ran["flagged"]][::-1]
     bars = ax.barh(names, counts, color=["#C44E52" if c else "#8C8C8C" for c in counts])
+    ax.tick_params(axis="y", labelsize=8)
     ax.bar_label(bars, fontsize=8)
     ax.set_title("Receivers flagged per check")
     ax.set_xlabel("receivers")

@@ -25,9 +25,10 @@ from toolkit.fetch import LoadInfo, load_sources
 from toolkit.fetch.frame import empty_frame
 from toolkit.fetch.select import filter_sources, totals_by_currency
 from toolkit.session import Session
+from toolkit.widgets.detail import detail_html
 from toolkit.widgets.explorer_files import ExplorerFiles
-from toolkit.widgets.grid import GRID_COLUMNS, grid_frame, money_column
-from toolkit.widgets.style import banner_html, button, error_html, json_html, table_html
+from toolkit.widgets.grid import GRID_COLUMNS, LONG_TEXT_COLUMNS, grid_frame, money_column
+from toolkit.widgets.style import banner_html, button, error_html, table_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["GRID_COLUMNS", "SourceExplorer", "grid_frame"]
@@ -74,10 +75,10 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
         self.view: pd.DataFrame = self.frame
 
         # filters
-        box = widgets.Layout(width="180px")
-        self.type_filter = widgets.SelectMultiple(description="Type", rows=4, layout=box)
-        self.status_filter = widgets.SelectMultiple(description="Status", rows=4, layout=box)
-        self.currency_filter = widgets.SelectMultiple(description="Currency", rows=4, layout=box)
+        box = widgets.Layout(width="250px")
+        self.type_filter = widgets.SelectMultiple(description="Type", rows=6, layout=box)
+        self.status_filter = widgets.SelectMultiple(description="Status", rows=6, layout=box)
+        self.currency_filter = widgets.SelectMultiple(description="Currency", rows=6, layout=box)
         for w in (self.type_filter, self.status_filter, self.currency_filter):
             w.style.description_width = "60px"
         self.search = widgets.Text(
@@ -129,6 +130,10 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
             "select": {"style": "multi+shift"},
             "maxBytes": 0,
             "pageLength": page_length,
+            "lengthMenu": sorted({10, 15, 25, 50, 100, page_length}),
+            # one search box: the explorer's own (the grid's would filter only what it shows)
+            "layout": {"topStart": "pageLength", "topEnd": None},
+            "columnDefs": LONG_TEXT_COLUMNS,
             "classes": "display compact nowrap",
             "showIndex": False,
         }
@@ -318,8 +323,15 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
         keep = set(self.selected_ids)
         self.view = view.reset_index(drop=True)
         positions = [i for i, v in enumerate(self.view["id"].tolist()) if v in keep]
+        dropped = len(keep) - len(positions)
         self.grid.update(grid_frame(self.view), selected_rows=positions, **self.grid_options)
         self._on_rows(None)
+        if dropped:  # the selection follows what is shown: say what the filters took out of it
+            self.error.value = banner_html(
+                f"{dropped:,} selected source{'s are' if dropped != 1 else ' is'} hidden by the "
+                "filters and no longer selected: clear the filters to select them again.",
+                "info",
+            )
 
     # -- selection ----------------------------------------------------------------------------
     @property
@@ -356,7 +368,11 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
         if newest is None:
             self.detail.value = "<i>Select a row to see it.</i>"
         else:
-            self.detail.value = json_html(self.view["raw"].iloc[newest])
+            self.detail.value = detail_html(
+                self.view.iloc[newest],
+                mode=(LoadInfo.from_attrs(self.frame) or LoadInfo()).mode,
+                account=self.session.stripe_account if self.session is not None else None,
+            )
         self.summary.value = self._summary_html(rows)
         self.selected_ids = [str(i) for i in ids]
 

@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+from itables import JavascriptFunction
 
 from toolkit.fetch.select import unapplied_amount
 from toolkit.money import format_money, minor_to_major
 
-__all__ = ["GRID_COLUMNS", "grid_frame", "money_column", "sortable_money"]
+__all__ = ["GRID_COLUMNS", "LONG_TEXT_COLUMNS", "grid_frame", "money_column", "sortable_money"]
 
 #: Columns of the grid, in order (money columns are formatted text, ranked by amount).
 GRID_COLUMNS = [
@@ -34,6 +35,24 @@ GRID_COLUMNS = [
     "owner",
     "created",
     "metadata",
+]
+
+
+#: Display only: long text cut to 40 characters with the whole value on hover (sorting and
+#: searching see it all), so one long metadata value cannot make the grid thousands of px wide.
+_CUT = """function (data, type, row, meta) {
+  if (type !== 'display' || data === null || data === undefined) { return data; }
+  var s = String(data);
+  var esc = function (t) { return t.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'); };
+  var shown = s.length > 40 ? s.slice(0, 39) + '\u2026' : s;
+  return '<span title="' + esc(s) + '">' + esc(shown) + '</span>';
+}"""
+LONG_TEXT_COLUMNS = [
+    {
+        "targets": [GRID_COLUMNS.index(c) for c in ("customer", "owner", "metadata")],
+        "render": JavascriptFunction(_CUT),
+    }
 ]
 
 
