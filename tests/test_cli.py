@@ -191,3 +191,30 @@ def test_version_has_one_source(capsys):
     assert "version" not in project and project["dynamic"] == ["version"]
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert (ROOT / "CHANGELOG.md").exists()
+
+
+def test_lab_finds_the_runbooks_of_an_installed_wheel(monkeypatch, tmp_path):
+    from toolkit.cli import lab
+
+    monkeypatch.setattr(lab, "_REPO_NOTEBOOKS", tmp_path / "no-repository")
+    monkeypatch.chdir(tmp_path)
+    folder, work = lab.find_runbooks(None)
+    assert folder == lab.INSTALLED_NOTEBOOKS and work == tmp_path / "work"
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_runbooks(tmp_path):
+    import zipfile
+
+    uv = Path(sys.executable).parent / "uv"  # installed by make's install step
+    subprocess.run(
+        [str(uv), "build", "--wheel", "-q", "-o", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(
+        n.rsplit("/", 1)[1] for n in names if "/share/stripe-sources-toolkit/notebooks/" in n
+    )
+    assert shipped == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert any(n.endswith("LICENSE") for n in names)

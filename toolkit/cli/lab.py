@@ -39,12 +39,33 @@ from types import FrameType
 from toolkit.session.connect import SANDBOX_DEFAULTS, SHARED_SANDBOX_VARIABLE
 from toolkit.session.settings import read_dotenv
 
-__all__ = ["SHARED_SANDBOX", "add_arguments", "refresh_working_copy", "run"]
+__all__ = [
+    "INSTALLED_NOTEBOOKS",
+    "SHARED_SANDBOX",
+    "add_arguments",
+    "find_runbooks",
+    "refresh_working_copy",
+    "run",
+]
 
 #: Set in every kernel's environment when the lab runs its shared sandbox.
 SHARED_SANDBOX = SHARED_SANDBOX_VARIABLE
 _MANIFEST = ".runbooks.json"
 _REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+#: Where an installed wheel puts the runbooks (pyproject's data-files).
+INSTALLED_NOTEBOOKS = Path(sys.prefix) / "share" / "stripe-sources-toolkit" / "notebooks"
+
+
+def find_runbooks(given: str | None) -> tuple[Path, Path]:
+    """The runbooks to open and the working folder for them: ``--notebooks`` if given, else the
+    repository's ``notebooks/`` (working copy ``work/`` beside it), else the copy an installed
+    wheel ships (working copy ``./work``)."""
+    if given:
+        folder = Path(given)
+        return folder, folder.resolve().parent / "work"
+    if _REPO_NOTEBOOKS.is_dir():
+        return _REPO_NOTEBOOKS, _REPO_NOTEBOOKS.parent / "work"
+    return INSTALLED_NOTEBOOKS, Path.cwd() / "work"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,20 +134,15 @@ def _stripe_key(folders: list[Path]) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Copy the runbooks, start the shared sandbox if no key is set, run JupyterLab until stopped."""
-    if args.notebooks:
-        folder = Path(args.notebooks)
-    elif _REPO_NOTEBOOKS.is_dir():
-        folder = _REPO_NOTEBOOKS
-    else:
-        folder = Path.cwd() / "notebooks"
+    folder, default_work = find_runbooks(args.notebooks)
     if not folder.is_dir():
         print(
-            f"error: no runbooks at {folder}. From an installed package, get the runbooks (the "
-            "repository's notebooks/ folder) and pass --notebooks PATH.",
+            f"error: no runbooks at {folder}: pass --notebooks PATH (the repository's notebooks/ "
+            "folder, or any folder of runbooks).",
             file=sys.stderr,
         )
         return 2
-    work = Path(args.workdir) if args.workdir else folder.resolve().parent / "work"
+    work = Path(args.workdir) if args.workdir else default_work
     for note in refresh_working_copy(folder, work):
         print(f"note: {note}", flush=True)
 
