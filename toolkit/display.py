@@ -157,7 +157,8 @@ def table_html(
             colour = highlight.get(str(df[status_column].iloc[position]), "")
         style = f" style='background:{colour}'" if colour else ""
         cells = "".join(
-            f"<td style='padding:2px 6px;vertical-align:top'>{html.escape(safe_text(_cell(v)))}</td>"
+            f"<td style='padding:2px 6px;vertical-align:top;text-align:left'>"
+            f"{html.escape(safe_text(_cell(v)))}</td>"
             for v in row
         )
         body.append(f"<tr{style}>{cells}</tr>")

@@ -192,6 +192,16 @@ def test_select_set_preview_apply_in_jupyterlab(
 
             rows = page.locator("table.dataTable tbody tr", has_text="src_")
             expect(rows.first).to_be_visible()
+            # money sorts by amount, not as text: sort "received" (its order icon: itables lets
+            # the header's text be selected) high to low, twice
+            order = page.locator("table.dataTable thead th").nth(5).locator(".dt-column-order")
+            order.click()
+            order.click()
+            cells = page.locator("table.dataTable tbody tr").evaluate_all(
+                "rows => rows.map(r => r.children[5].innerText)"
+            )
+            amounts = [float(c.split()[0].replace(",", "")) for c in cells if c.strip()]
+            assert len(amounts) > 3 and amounts == sorted(amounts, reverse=True), cells
             chosen = []
             for n in (0, 1):
                 rows.nth(n).click()

@@ -53,7 +53,7 @@ def test_filters_match_filter_sources(read_explorer: SourceExplorer) -> None:
         assert list(explorer.view["id"]) == list(expected["id"])
         assert len(explorer.grid.df) == len(expected)
 
-        explorer.unapplied_filter.value = True
+        explorer.unapplied_filter.value = "yes"
         expected = filter_sources(df, statuses=["chargeable", "pending"], has_unapplied=True)
         assert list(explorer.view["id"]) == list(expected["id"]) and len(expected)
 
@@ -73,7 +73,7 @@ def test_filters_match_filter_sources(read_explorer: SourceExplorer) -> None:
 
         explorer.clear_filters()
         start = df["created"].min().date() + dt.timedelta(days=10)
-        explorer.created_from.value = start
+        explorer.created_from.value = start.isoformat()
         expected = filter_sources(df, created=(start, None))
         assert list(explorer.view["id"]) == list(expected["id"])
         assert 0 < len(expected) < len(df)

@@ -187,7 +187,7 @@ class Plan:
             lines.append(f"… {len(self.df) - 10} more rows in plan.df")
         return "\n".join(lines)
 
-    def to_html(self, *, max_rows: int = 300) -> str:
+    def to_html(self, *, max_rows: int = 300, warning: bool = True) -> str:
         """The plan as a reviewer needs it: counts, notes, what changes, then every row (invalid
         first). The notebook view and the widgets show this."""
         esc = html.escape
@@ -199,7 +199,7 @@ class Plan:
             f"(skipped), <b style='color:{'#b00020' if c['invalid'] else 'inherit'}'>"
             f"{c['invalid']:,}</b> invalid (not applied)</div>",
         ]
-        if self.irreversible:
+        if self.irreversible and warning:  # a view that already warns passes warning=False
             parts.append(
                 "<p style='color:#fff;background:#b00;padding:0.4em;margin:0.3em 0'>"
                 f"<b>Cannot be undone.</b> {esc(IRREVERSIBLE_NOTE)}</p>"

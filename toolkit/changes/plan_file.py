@@ -3,12 +3,6 @@
 ``save_plan`` writes the plan as JSON (the record a journal starts with, with its SHA-256
 digest) and its readable CSV beside it; ``read_plan`` gives the same plan back and refuses a file
 edited since (the digest no longer matches), so what is applied is what was signed off.
-
->>> import tempfile
->>> plan = toolkit.plan_metadata(sources.head(2), set={"reviewed": "yes"})
->>> path = toolkit.save_plan(plan, Path(tempfile.mkdtemp()) / "plan.json")
->>> toolkit.read_plan(path).df.equals(plan.df), path.with_suffix(".csv").exists()
-(True, True)
 """
 
 from __future__ import annotations
@@ -29,7 +23,14 @@ _FORMAT = "toolkit-plan/1"
 
 
 def save_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
-    """Write ``plan`` to ``path`` (JSON, 0600) and its CSV for sign-off next to it; the path."""
+    """Write ``plan`` to ``path`` (JSON, 0600) and its CSV for sign-off next to it; the path.
+
+    >>> import tempfile
+    >>> plan = toolkit.plan_metadata(sources.head(2), set={"reviewed": "yes"})
+    >>> path = toolkit.save_plan(plan, Path(tempfile.mkdtemp()) / "plan.json")
+    >>> path.with_suffix(".csv").exists()
+    True
+    """
     target = Path(path)
     if target.suffix.lower() != ".json":
         target = target.with_suffix(".json")
@@ -44,7 +45,14 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
 
 
 def read_plan(path: str | os.PathLike[str]) -> Plan:
-    """The plan :func:`save_plan` wrote; refuses a file changed since it was written."""
+    """The plan :func:`save_plan` wrote; refuses a file changed since it was written.
+
+    >>> import tempfile
+    >>> plan = toolkit.plan_metadata(sources.head(2), set={"reviewed": "yes"})
+    >>> path = toolkit.save_plan(plan, Path(tempfile.mkdtemp()) / "plan.json")
+    >>> toolkit.read_plan(path).df.equals(plan.df)
+    True
+    """
     source = Path(path)
     if not source.is_file():
         raise InvalidInputError(f"No plan file at {source}: make one with save_plan (or `plan`).")

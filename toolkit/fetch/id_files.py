@@ -1,11 +1,5 @@
 """Files of source ids: a selection saved in one runbook (or by the explorer) and opened in
-another, or a list for the CLI's ``--ids``.
-
->>> import tempfile
->>> path = save_ids(["src_1", "src_2"], Path(tempfile.mkdtemp()) / "selected.csv")
->>> read_ids(path)
-['src_1', 'src_2']
-"""
+another, or a list for the CLI's ``--ids``."""
 
 from __future__ import annotations
 
@@ -26,7 +20,12 @@ def save_ids(selection: pd.DataFrame | Iterable[str], path: str | Path) -> Path:
     """Write source ids to a CSV (an ``id`` column; with a frame, also customer, type, status
     and currency for whoever reads it), readable by you only; returns the path.
 
-    ``toolkit.save_ids(explorer.selected, "selections/to-detach.csv")``
+    ``toolkit.save_ids(explorer.selected, "exports/to-detach.csv")``
+
+    >>> import tempfile
+    >>> path = toolkit.save_ids(["src_1", "src_2"], Path(tempfile.mkdtemp()) / "selected.csv")
+    >>> path.name
+    'selected.csv'
     """
     if isinstance(selection, pd.DataFrame):
         if "id" not in selection.columns:
@@ -42,10 +41,14 @@ def save_ids(selection: pd.DataFrame | Iterable[str], path: str | Path) -> Path:
 
 
 def read_ids(path: str | Path) -> list[str]:
-    """Source ids from a CSV with an ``id`` column (as :func:`save_ids` writes) or a text file
+    r"""Source ids from a CSV with an ``id`` column (as :func:`save_ids` writes) or a text file
     (one per line, or separated by commas or spaces; ``#`` starts a comment), duplicates dropped.
 
-    Example: ``toolkit.read_ids("selections/to-detach.csv") == ["src_1", "src_2"]``.
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "ids.txt").write_text("src_1  # the first\nsrc_2, src_1\n")
+    >>> toolkit.read_ids(folder / "ids.txt")
+    ['src_1', 'src_2']
     """
     file = Path(path)
     if not file.is_file():

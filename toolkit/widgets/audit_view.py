@@ -151,7 +151,9 @@ class AuditView(widgets.VBox):
         self.header.value = head + "".join(banner_html(note, "info") for note in audit.notes)
         self.summary.value = table_html(audit.summary, max_height="none")
         wanted = [c for c in ("title", "flagged", "ran", "explanation") if c in audit.checks]
-        self.checks.value = table_html(audit.checks[wanted], max_height="none")
+        checks = audit.checks[wanted].copy()
+        checks["ran"] = checks["ran"].map({True: "yes", False: "no (needs transactions)"})
+        self.checks.value = table_html(checks, max_height="none")
         counts = audit.exceptions["check"].value_counts()
         titles = dict(zip(audit.checks["name"], audit.checks["title"], strict=True))
         options: list[Any] = [(f"{_ALL_CHECKS} ({len(audit.exceptions):,})", _ALL_CHECKS)]

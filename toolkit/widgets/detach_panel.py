@@ -100,7 +100,7 @@ class DetachPanel(ChangePanel):
         ]
         if not len(ready):
             parts.append(banner_html("Nothing to detach in this selection.", "warn"))
-        parts.append(plan.to_html(max_rows=200))
+        parts.append(plan.to_html(max_rows=200, warning=False))  # the panel's banner says it
         return "".join(parts)
 
     def confirmed(self) -> bool:

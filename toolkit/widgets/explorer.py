@@ -91,13 +91,19 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
             placeholder="key=value, other_key",
             continuous_update=False,
         )
+        # a Dropdown shows None as blank: the choices are words
         self.unapplied_filter = widgets.Dropdown(
             description="Unapplied",
-            options=[(_ANY, None), ("holds unapplied funds", True), ("no unapplied funds", False)],
-            value=None,
+            options=[(_ANY, "any"), ("holds unapplied funds", "yes"), ("no unapplied funds", "no")],
+            value="any",
         )
-        self.created_from = widgets.DatePicker(description="Created ≥")
-        self.created_to = widgets.DatePicker(description="Created ≤")
+        # ISO dates as typed (a browser's date picker shows its locale's mm/dd/yyyy)
+        self.created_from = widgets.Text(
+            description="Created ≥", placeholder="YYYY-MM-DD (UTC)", continuous_update=False
+        )
+        self.created_to = widgets.Text(
+            description="Created <", placeholder="YYYY-MM-DD (UTC)", continuous_update=False
+        )
         self.clear_filters_button = button(description="Clear filters", icon="times")
         self.select_all_button = button(description="Select all shown", icon="check-square")
         self.clear_selection_button = button(description="Clear selection", icon="square")
@@ -173,7 +179,8 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
             layout=widgets.Layout(flex_flow="row wrap"),
         )
         actions = widgets.HBox(
-            [
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+            children=[
                 self.select_all_button,
                 self.clear_selection_button,
                 self.save_selection_button,
@@ -182,7 +189,7 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
                 self.cancel_button,
                 self.progress,
                 self.status,
-            ]
+            ],
         )
         self.children = [
             self.header,
@@ -281,14 +288,15 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
     # -- filters ------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
         """The current filter values, as keyword arguments of :func:`toolkit.filter_sources`."""
-        start, end = self.created_from.value, self.created_to.value
+        start = self.created_from.value.strip() or None
+        end = self.created_to.value.strip() or None
         return {
             "types": list(self.type_filter.value),
             "statuses": list(self.status_filter.value),
             "currencies": list(self.currency_filter.value),
             "search": self.search.value,
             "metadata": self.metadata_filter.value,
-            "has_unapplied": self.unapplied_filter.value,
+            "has_unapplied": {"yes": True, "no": False}.get(self.unapplied_filter.value),
             "created": (start, end) if start or end else None,
         }
 
@@ -301,9 +309,9 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
             self.currency_filter.value = ()
             self.search.value = ""
             self.metadata_filter.value = ""
-            self.unapplied_filter.value = None
-            self.created_from.value = None
-            self.created_to.value = None
+            self.unapplied_filter.value = "any"
+            self.created_from.value = ""
+            self.created_to.value = ""
         finally:
             self._filling = False
         self.refresh()

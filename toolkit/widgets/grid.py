@@ -52,7 +52,13 @@ LONG_TEXT_COLUMNS = [
     {
         "targets": [GRID_COLUMNS.index(c) for c in ("customer", "owner", "metadata")],
         "render": JavascriptFunction(_CUT),
-    }
+    },
+    # money: itables sends each categorical cell's rank for sorting; "num" makes DataTables
+    # compare those ranks as numbers (it would detect the column as text from the display)
+    {
+        "targets": [GRID_COLUMNS.index(c) for c in ("amount", "received", "unapplied")],
+        "type": "num",
+    },
 ]
 
 

@@ -50,7 +50,9 @@ def file_link(path: Path) -> str:
 
 def button(**kwargs: Any) -> widgets.Button:
     """An ``ipywidgets.Button`` as wide as its label: ``button(description="Apply", icon="play")``."""
-    kwargs.setdefault("layout", widgets.Layout(width="fit-content", min_width="90px"))
+    kwargs.setdefault(
+        "layout", widgets.Layout(width="fit-content", min_width="90px", flex="0 0 auto")
+    )
     return widgets.Button(**kwargs)
 
 
