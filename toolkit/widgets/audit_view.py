@@ -29,7 +29,7 @@ from toolkit.widgets.worker import Progress, Worker
 __all__ = ["EXCEPTION_COLUMNS", "AuditView", "findings_frame"]
 
 #: The findings columns a reviewer needs (the rest with "All columns").
-EXCEPTION_COLUMNS = ["source", "customer", "owner_email", "title", "detail", "unapplied"]
+EXCEPTION_COLUMNS = ["source", "owner_email", "title", "detail", "unapplied"]
 _ALL_CHECKS = "All checks"
 
 
@@ -173,7 +173,14 @@ class AuditView(widgets.VBox):
             return
         check = None if self.check_filter.value == _ALL_CHECKS else str(self.check_filter.value)
         shown = findings_frame(self.audit, check=check, every_column=bool(self.all_columns.value))
-        self.exceptions.update(shown, selected_rows=[], **self.table_options)
+        columns = list(shown.columns)
+        widths = [  # the sentence gets the room; ids and emails keep to one line
+            {"targets": columns.index(name), "width": width}
+            for name, width in (("detail", "45%"), ("title", "18%"))
+            if name in columns
+        ]
+        options = {**self.table_options, "autoWidth": False, "columnDefs": widths}
+        self.exceptions.update(shown, selected_rows=[], **options)
 
     def _export(self, label: str, write: Callable[[Audit, Path], list[Path]]) -> bool:
         audit = self.audit
