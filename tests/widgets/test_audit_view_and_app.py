@@ -35,7 +35,7 @@ def test_audit_view_shows_summary_exceptions_and_chart(audit, small_session) -> 
     assert f"{len(audit.exceptions):,} findings" in view.header.value
     assert len(audit.exceptions) > 0
     assert len(view.exceptions.df) == len(audit.exceptions)
-    assert list(view.exceptions.df.columns[:2]) == ["source", "customer"]
+    assert list(view.exceptions.df.columns[:2]) == ["source", "owner_email"]
     assert not view.exceptions._dt_args.get("downsampling_warning")
     assert "<table" in view.summary.value and "<table" in view.checks.value
     assert bytes(view.chart.value[:8]) == b"\x89PNG\r\n\x1a\n"
