@@ -23,12 +23,12 @@ from itables.widget import ITable
 
 from toolkit.fetch import LoadInfo, load_sources
 from toolkit.fetch.frame import empty_frame
-from toolkit.fetch.select import filter_sources, totals_by_currency
+from toolkit.fetch.select import filter_sources
 from toolkit.session import Session
 from toolkit.widgets.detail import detail_html
 from toolkit.widgets.explorer_files import ExplorerFiles
-from toolkit.widgets.grid import GRID_COLUMNS, LONG_TEXT_COLUMNS, grid_frame, money_column
-from toolkit.widgets.style import banner_html, button, error_html, table_html
+from toolkit.widgets.grid import GRID_COLUMNS, LONG_TEXT_COLUMNS, grid_frame, summary_html
+from toolkit.widgets.style import banner_html, button, error_html
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["GRID_COLUMNS", "SourceExplorer", "grid_frame"]
@@ -385,22 +385,7 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
         self.selected_ids = [str(i) for i in ids]
 
     def _summary_html(self, rows: list[int]) -> str:
-        shown = len(self.view)
-        text = f"Showing <b>{shown:,}</b> of {len(self.frame):,} sources · <b>{len(rows):,}</b> selected"
-        totals = totals_by_currency(self.view)
-        if totals.empty:
-            return text
-        display = pd.DataFrame(
-            {
-                "currency": totals["currency"].replace("", "(none)"),
-                "sources": totals["sources"],
-                "receivers": totals["receivers"],
-                "amount": money_column(totals["amount"], totals["currency"]),
-                "received": money_column(totals["received"], totals["currency"]),
-                "unapplied": money_column(totals["unapplied"], totals["currency"]),
-            }
-        )
-        return text + "<br>Totals of what is shown:" + table_html(display, max_height="150px")
+        return summary_html(self.view, len(self.frame), len(rows))
 
     def show_error(self, message: str) -> None:
         """Show a message in the explorer's error box (empty string clears it)."""

@@ -18,10 +18,18 @@ from typing import Any
 import pandas as pd
 from itables import JavascriptFunction
 
-from toolkit.fetch.select import unapplied_amount
+from toolkit.display import table_html
+from toolkit.fetch.select import totals_by_currency, unapplied_amount
 from toolkit.money import format_money, minor_to_major
 
-__all__ = ["GRID_COLUMNS", "LONG_TEXT_COLUMNS", "grid_frame", "money_column", "sortable_money"]
+__all__ = [
+    "GRID_COLUMNS",
+    "LONG_TEXT_COLUMNS",
+    "grid_frame",
+    "money_column",
+    "sortable_money",
+    "summary_html",
+]
 
 #: Columns of the grid, in order (money columns are formatted text, ranked by amount).
 GRID_COLUMNS = [
@@ -87,6 +95,26 @@ def sortable_money(amounts: pd.Series, currencies: pd.Series) -> pd.Categorical:
             keys[text] = (float(major) if major is not None else float("-inf"), str(currency))
     order = sorted(keys, key=keys.__getitem__)
     return pd.Categorical(texts, categories=order, ordered=True)
+
+
+def summary_html(view: pd.DataFrame, total: int, selected: int) -> str:
+    """The explorer's line above the grid: what is shown and selected, and the totals of what
+    is shown per currency (never added across currencies)."""
+    text = f"Showing <b>{len(view):,}</b> of {total:,} sources · <b>{selected:,}</b> selected"
+    totals = totals_by_currency(view)
+    if totals.empty:
+        return text
+    display = pd.DataFrame(
+        {
+            "currency": totals["currency"].replace("", "(none)"),
+            "sources": totals["sources"],
+            "receivers": totals["receivers"],
+            "amount": money_column(totals["amount"], totals["currency"]),
+            "received": money_column(totals["received"], totals["currency"]),
+            "unapplied": money_column(totals["unapplied"], totals["currency"]),
+        }
+    )
+    return text + "<br>Totals of what is shown:" + table_html(display, max_height="150px")
 
 
 def _metadata_text(meta: Any) -> str:
