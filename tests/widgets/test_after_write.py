@@ -13,7 +13,8 @@ from toolkit.widgets import DetachPanel, MetadataEditor, SourceExplorer
 
 def _chargeable(explorer: SourceExplorer, n: int) -> list[str]:
     frame = explorer.frame
-    ids = list(frame.loc[frame["status"] == "chargeable", "id"].head(n))
+    cards = (frame["status"] == "chargeable") & (frame["type"] == "card")  # no receiver money
+    ids = list(frame.loc[cards, "id"].head(n))
     explorer.select(ids)
     return ids
 
@@ -107,3 +108,18 @@ def test_undo_asks_first_and_says_what_it_restored(fresh_session, fresh_explorer
 def test_the_csv_help_shows_the_unset_marker(fresh_session):
     editor = MetadataEditor(fresh_session)
     assert "&lt;unset&gt;" in editor.upload_label.value
+
+
+def test_a_receiver_holding_money_is_never_planned_for_detach(fresh_session, fresh_explorer):
+    """The rule lives in plan_detach, so the panel, the runbook and the CLI all refuse it."""
+    frame = fresh_explorer.frame
+    left = frame["receiver_amount_received"] - frame["receiver_amount_charged"]
+    left = left - frame["receiver_amount_returned"]
+    holding = frame[(left > 0) & frame["customer"].notna() & (frame["status"] != "consumed")]
+    assert len(holding)
+    fresh_explorer.select([holding["id"].iloc[0]])
+    panel = DetachPanel(fresh_session, fresh_explorer)
+    plan = panel.preview()
+    assert plan is not None and plan.counts["ready"] == 0 and plan.counts["invalid"] == 1
+    reason = plan.invalid["reason"].iloc[0]
+    assert "refund it first" in reason and str(holding["currency"].iloc[0]).upper() in reason

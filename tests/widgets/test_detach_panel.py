@@ -18,7 +18,8 @@ def panel(fresh_session, fresh_explorer, tmp_path: Path) -> DetachPanel:
 def _mixed(explorer: SourceExplorer) -> tuple[list[str], list[str]]:
     """Select two chargeable sources and one consumed one (refused)."""
     frame = explorer.frame
-    ready = list(frame.loc[frame["status"] == "chargeable", "id"].head(2))
+    cards = (frame["status"] == "chargeable") & (frame["type"] == "card")  # no receiver money
+    ready = list(frame.loc[cards, "id"].head(2))
     consumed = list(frame.loc[frame["status"] == "consumed", "id"].head(1))
     assert len(ready) == 2 and len(consumed) == 1
     explorer.select(ready + consumed)

@@ -110,20 +110,12 @@ def _cover(book: Book, audit: AuditTables, chart: bytes | None) -> None:
         flagged="receivers flagged",
     )
     row = book.table(ws, row, checks)
-    row = book.heading(ws, row + 1, "Notes")
     notes = [
-        "All times are UTC. Money is in each currency's major unit with its code; columns named "
-        "_minor give the minor unit (cents) as Stripe stores it.",
         "Unapplied = received - charged - returned. Aging counts sources holding unapplied funds, "
         "by days since the source was created.",
         *audit.notes,
     ]
-    row = book.notes(ws, row, notes)
-    row = book.sign_off(ws, row + 1)
-    ws.set_column(0, 0, 42)
-    ws.set_column(1, 1, 24)
-    if chart is not None:
-        book.picture(ws, row + 1, 0, chart)
+    book.finish_cover(ws, row, notes, chart)
 
 
 _MONEY = ("received", "charged", "returned", "unapplied")

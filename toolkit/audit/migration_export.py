@@ -79,21 +79,13 @@ def _cover(book: Book, audit: MigrationTables, chart: bytes | None) -> None:
         flagged="rows flagged",
     )
     row = book.table(ws, row, checks)
-    row = book.heading(ws, row + 1, "Notes")
     notes = [
-        "All times are UTC. Money is in each currency's major unit with its code; columns named "
-        "_minor give the minor unit (cents) as Stripe stores it.",
         "Legacy receiver funds = received - charged - returned on receiver sources. Cash balance "
         "funds = the customer's cash balance available in that currency.",
         "A customer's state is the worst of its currencies: blocked, needs action, ready.",
         *audit.notes,
     ]
-    row = book.notes(ws, row, notes)
-    row = book.sign_off(ws, row + 1)
-    ws.set_column(0, 0, 42)
-    ws.set_column(1, 1, 24)
-    if chart is not None:
-        book.picture(ws, row + 1, 0, chart)
+    book.finish_cover(ws, row, notes, chart)
 
 
 def write_migration_excel(

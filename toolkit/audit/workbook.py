@@ -36,10 +36,15 @@ from xlsxwriter.worksheet import Worksheet
 from toolkit.audit.cells import cell_value, finance_frame, money_format
 from toolkit.private_files import private_folder
 
-__all__ = ["DATE_FORMAT", "MINOR_FORMAT", "Book"]
+__all__ = ["DATE_FORMAT", "MINOR_FORMAT", "MONEY_NOTE", "Book"]
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MINOR_FORMAT = "#,##0"
+#: The note on every cover: how times and money are written.
+MONEY_NOTE = (
+    "All times are UTC. Money is in each currency's major unit with its code; columns named _minor "
+    "give the minor unit (cents) as Stripe stores it."
+)
 #: Columns whose text is long: wrapped at this width (characters).
 WRAPPED = {"explanation": 70, "detail": 70, "what it means": 70, "notes": 70}
 _MAX_WIDTH = 60
@@ -165,6 +170,19 @@ class Book:
             ws.write_blank(row, 2, None, line)
             row += 1
         return row
+
+    def finish_cover(
+        self, ws: Worksheet, row: int, notes: Sequence[str], chart: bytes | None
+    ) -> None:
+        """The end of a cover from ``row``: the notes (after the one every workbook carries), the
+        sign-off block, the label column widths, and ``chart`` (a PNG) below."""
+        row = self.heading(ws, row + 1, "Notes")
+        row = self.notes(ws, row, [MONEY_NOTE, *notes])
+        row = self.sign_off(ws, row + 1)
+        ws.set_column(0, 0, 42)
+        ws.set_column(1, 1, 24)
+        if chart is not None:
+            self.picture(ws, row + 1, 0, chart)
 
     def picture(self, ws: Worksheet, row: int, col: int, png: bytes, scale: float = 0.75) -> None:
         """Embed a PNG (e.g. the audit's matplotlib chart) at ``row``, ``col``."""

@@ -35,7 +35,14 @@ from toolkit.display import status_table_html, table_html
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.private_files import write_csv
 
-__all__ = ["IRREVERSIBLE_NOTE", "Plan", "make_plan", "new_plan_id", "plan_frame"]
+__all__ = [
+    "IRREVERSIBLE_NOTE",
+    "Plan",
+    "make_plan",
+    "new_plan_id",
+    "plan_frame",
+    "plan_from_record",
+]
 
 IRREVERSIBLE_NOTE = (
     "Detaching cannot be undone: Stripe marks a detached source consumed, and it can never be "
@@ -240,6 +247,19 @@ def plan_frame(rows: list[Any]) -> pd.DataFrame:
     for name in ("source", "customer", "action", "status", "reason", "change"):
         df[name] = df[name].astype(object)
     return df.reset_index(drop=True)
+
+
+def plan_from_record(record: dict[str, Any]) -> Plan:
+    """The plan a plan record describes (a journal's first record, or a plan file), same id."""
+    return Plan(
+        id=record["plan_id"],
+        kind=record["kind"],
+        df=plan_frame(record["rows"]),
+        notes=list(record.get("notes") or []),
+        created=record.get("created", ""),
+        loaded=LoadInfo(account=record.get("account"), mode=record.get("mode")),
+        undoes=record.get("undoes"),
+    )
 
 
 def make_plan(

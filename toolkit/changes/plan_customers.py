@@ -24,6 +24,7 @@ from toolkit.changes.sources import (
     state_row,
 )
 from toolkit.errors import InvalidInputError
+from toolkit.money import format_money
 
 __all__ = ["plan_attach", "plan_detach"]
 
@@ -173,6 +174,13 @@ def _detach_row(number: int, state: SourceState) -> PlanRow:
     if not state.customer:
         reason = "not attached to a customer"
         return state_row(number, state, action, {}, before, before, "invalid", reason, "")
+    if state.unapplied is not None:
+        amount, currency = state.unapplied
+        reason = (
+            f"still holds {format_money(amount, currency)} the customer sent (neither charged nor "
+            "returned): refund it first, detaching would strand it"
+        )
+        return state_row(number, state, action, {}, before, before, "invalid", reason, "")
     bad_customer = id_problem(state.customer, CUSTOMER_ID, "customer", "cus_1AbC...")
     if bad_customer:
         return state_row(number, state, action, {}, before, before, "invalid", bad_customer, "")
@@ -188,10 +196,11 @@ def plan_detach(sources: Any) -> Plan:
     ``plan = plan_detach(df[df.status == "chargeable"])``; ``plan.irreversible`` is True.
 
     Needs the customer of each source: pass the frame from ``load_sources`` (or source dicts).
-    Rows not attached to a customer, already consumed, repeated or with malformed ids are refused
-    with a reason.
+    Rows not attached to a customer, already consumed, receivers still holding customer money
+    (refund it first), repeated or with malformed ids are refused with a reason.
 
-    >>> attached = sources[sources["customer"].notna() & (sources["status"] == "chargeable")]
+    >>> cards = sources[(sources["type"] == "card") & (sources["status"] == "chargeable")]
+    >>> attached = cards[cards["customer"].notna()]
     >>> plan = toolkit.plan_detach(attached.head(2))
     >>> plan.irreversible, plan.counts["ready"]
     (True, 2)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from toolkit.changes.journal import digest_of, plan_record
-from toolkit.changes.plan import Plan, plan_frame
+from toolkit.changes.plan import Plan, plan_from_record
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.private_files import write_private
@@ -67,12 +67,4 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
             f"{source} was changed after the plan was made (its digest does not match): what was "
             "signed off is not what would be applied. Make the plan again."
         )
-    return Plan(
-        id=record["plan_id"],
-        kind=record["kind"],
-        df=plan_frame(record["rows"]),
-        notes=list(record.get("notes") or []),
-        created=record.get("created", ""),
-        loaded=LoadInfo(account=record.get("account"), mode=record.get("mode")),
-        undoes=record.get("undoes"),
-    )
+    return plan_from_record(record)

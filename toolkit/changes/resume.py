@@ -12,9 +12,8 @@ from pathlib import Path
 
 from toolkit.changes.guards import check_same_account
 from toolkit.changes.journal_state import JournalState, read_journal
-from toolkit.changes.plan import Plan, plan_frame
+from toolkit.changes.plan import Plan, plan_from_record
 from toolkit.errors import InvalidInputError
-from toolkit.fetch.loaded import LoadInfo
 from toolkit.session import Session
 
 __all__ = ["journal_state_for", "load_plan", "missing_plan"]
@@ -45,15 +44,7 @@ def load_plan(journal: str | os.PathLike[str]) -> Plan:
     if state.plan is None:
         raise missing_plan(path)
     header = state.plan
-    return Plan(
-        id=header["plan_id"],
-        kind=header["kind"],
-        df=plan_frame(header["rows"]),
-        notes=list(header.get("notes") or []),
-        created=header.get("created", ""),
-        loaded=LoadInfo(account=header.get("account"), mode=header.get("mode")),
-        undoes=header.get("undoes"),
-    )
+    return plan_from_record(header)
 
 
 def journal_state_for(path: Path, plan: Plan, session: Session) -> JournalState | None:

@@ -17,6 +17,7 @@ import pandas as pd
 from toolkit.changes.rows import MISSING, PlanRow, duplicates, invalid_row, make_row, refusal
 from toolkit.changes.rules import OWNER_FIELDS, blank, owner_from_stripe, text_or_none
 from toolkit.errors import InvalidInputError
+from toolkit.money import unapplied
 
 __all__ = ["SourceState", "rows_per_source", "source_states", "state_invalid", "state_row"]
 
@@ -31,6 +32,9 @@ class SourceState:
     metadata: dict[str, str] | None = None
     owner: dict[str, str | None] | None = None
     known: bool = False
+    #: Receiver money the customer sent that was neither charged nor returned, in minor units,
+    #: with its currency; None when there is none (or the frame gives no receiver figures).
+    unapplied: tuple[int, str] | None = None
 
 
 def _owner_from_row(row: Mapping[str, Any]) -> dict[str, str | None] | None:
@@ -81,6 +85,19 @@ def _state_from_mapping(row: Mapping[str, Any]) -> SourceState:
     return state
 
 
+_RECEIVER = ("receiver_amount_received", "receiver_amount_charged", "receiver_amount_returned")
+
+
+def _add_unapplied(states: list[SourceState], frame: pd.DataFrame) -> None:
+    """Record the money each receiver still holds (the one rule: :func:`toolkit.money.unapplied`)."""
+    if not set(_RECEIVER) <= set(frame.columns) or "currency" not in frame.columns:
+        return
+    left = unapplied(*(frame[c] for c in _RECEIVER)).tolist()
+    for state, amount, currency in zip(states, left, frame["currency"].tolist(), strict=True):
+        if not blank(amount) and amount > 0 and isinstance(currency, str):
+            state.unapplied = (int(amount), currency)
+
+
 def source_states(sources: Any) -> list[SourceState]:
     """Normalise any accepted ``sources`` argument to a list of :class:`SourceState`.
 
@@ -96,7 +113,9 @@ def source_states(sources: Any) -> list[SourceState]:
                 "The sources frame has no 'id' column: pass the frame from load_sources "
                 f"(it has columns {list(sources.columns)[:8]})."
             )
-        return [_state_from_mapping(rec) for rec in sources.to_dict("records")]
+        rows = [_state_from_mapping(rec) for rec in sources.to_dict("records")]
+        _add_unapplied(rows, sources)
+        return rows
     if isinstance(sources, pd.Series | pd.Index):
         sources = list(sources)
     if isinstance(sources, Mapping):

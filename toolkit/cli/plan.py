@@ -7,7 +7,7 @@ Examples::
 
 Each writes ``plans/<plan id>.json`` (what ``apply`` runs; a copy edited after sign-off is
 refused) and ``plans/<plan id>.csv`` (what a person signs off), and prints the counts. Receivers
-still holding money are left out of a detach plan (refund them first). Nothing is written to
+still holding money are refused in a detach plan, with the amount (refund them first). Nothing is written to
 Stripe: the sources are only read.
 """
 
@@ -22,7 +22,7 @@ from toolkit.changes import plan_detach, plan_metadata_from_table, save_plan
 from toolkit.changes.table import read_table
 from toolkit.cli.output import add_json, report
 from toolkit.errors import InvalidInputError, NotFoundWarning
-from toolkit.fetch import LoadInfo, filter_sources, load_sources, read_ids
+from toolkit.fetch import LoadInfo, load_sources, read_ids
 from toolkit.session import connect
 
 __all__ = ["add_arguments", "run"]
@@ -57,14 +57,15 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", NotFoundWarning)  # said below, with the exit code
         print(f"Reading {len(ids):,} sources from {session.account_label} ...", file=sys.stderr)
         sources = load_sources(session, ids=ids, progress=False)
-    notes = []
     if args.kind == "metadata":
         plan = plan_metadata_from_table(args.table, sources=sources)
-    else:
-        holding = filter_sources(sources, has_unapplied=True)
-        if len(holding):
-            notes.append(f"{len(holding):,} receivers left out: they still hold money")
-        plan = plan_detach(filter_sources(sources, has_unapplied=False))
+    else:  # receivers still holding money are refused by plan_detach, with the amount
+        plan = plan_detach(sources)
+    notes = (
+        [f"{len(plan.invalid):,} refused: see the reason column of the CSV"]
+        if len(plan.invalid)
+        else []
+    )
     path = save_plan(plan, Path(args.folder) / f"{plan.id}.json")
     missing = (LoadInfo.from_attrs(sources) or LoadInfo()).missing_ids
     counts = plan.counts
