@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) bench/sandbox.py
 	$(PY) bench/fetch.py
 	$(PY) bench/apply.py
+	$(PY) bench/workbook.py
 
 sandbox: $(STAMP)
 	$(PY) -m toolkit sandbox --port 12111
