@@ -247,6 +247,9 @@ TYPED_PARAMS = {
     "/v1/customers/{id}/cash_balance": "CustomerRetrieveCashBalanceParams",
     "/v1/customers/{id}/cash_balance_transactions": "CustomerListCashBalanceTransactionsParams",
     "/v1/customers/{id}/funding_instructions": "CustomerCreateFundingInstructionsParams",
+    "/v1/events": "EventListParams",
+    "/v1/events/{id}": "EventRetrieveParams",
+    "/v1/accounts": "AccountListParams",
 }
 
 

@@ -54,6 +54,8 @@ class CashDesk:
                 txn = ds.cash.fund(customer, amount, currency, created=ds.tick(), sender=name)
             except ApiError as exc:
                 raise ValueError(exc.message) from exc
+            ds.events.emit("customer_cash_balance_transaction.created", txn)
+            ds.events.emit("cash_balance.funds_available", ds.cash.balance(customer))
             return copy.deepcopy(txn)
 
     def migrate_customer(

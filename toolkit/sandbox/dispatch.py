@@ -115,7 +115,11 @@ def _run(req: _Request, route: Route, ds: DataSet, params: dict[str, Any]) -> tu
     box = req.box
 
     def execute() -> tuple[int, bytes]:
-        payload = route.handler(ds, params, *route.args)
+        ds.events.request = {"id": req.request_id, "idempotency_key": req.idem_key}
+        try:
+            payload = route.handler(ds, params, *route.args)
+        finally:
+            ds.events.request = None
         if req.fault == "error_after":
             error = api_error()
             return error.status, error.body(req.request_id, bool(req.livemode))

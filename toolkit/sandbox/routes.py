@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from toolkit.sandbox.accounts import SPEC_LIST_ACCOUNTS, list_accounts
+from toolkit.sandbox.attachments import attach as attach_source
+from toolkit.sandbox.attachments import delete_customer as delete_customer_record
+from toolkit.sandbox.attachments import detach as detach_source
 from toolkit.sandbox.cash_routes import (
     SPEC_CASH_BALANCE,
     SPEC_CASH_TXNS,
@@ -25,6 +29,7 @@ from toolkit.sandbox.cash_routes import (
     with_cash_balance,
 )
 from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.event_routes import SPEC_LIST_EVENTS, list_events, retrieve_event
 from toolkit.sandbox.forms import ANY, EXPAND, INT, LIST_OF, METADATA, STR, as_int, validate
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import SOURCE_TYPES
@@ -175,13 +180,18 @@ def attach(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
     kind = (ds.sources.get(sid) or {}).get("type")
     if ds.sources_retired and kind in RETIRED_TYPES:
         raise retired_error(str(kind), "source")
-    return ds.obj_json(ds.attach(cid, sid, params.get("metadata")))
+    return ds.obj_json(attach_source(ds, cid, sid, params.get("metadata")))
 
 
 def detach(ds: DataSet, params: dict[str, Any], cid: str, pid: str) -> bytes:
     """DELETE /v1/customers/{id}/sources/{id}."""
     _expand(params, ())
-    return ds.detach(cid, pid)
+    return detach_source(ds, cid, pid)
+
+
+def delete_customer(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
+    """DELETE /v1/customers/{id}."""
+    return delete_customer_record(ds, cid)
 
 
 def retrieve_source(ds: DataSet, params: dict[str, Any], sid: str) -> bytes:
@@ -297,6 +307,7 @@ _ID = r"([^/]+)"
 ROUTES: list[tuple[str, str, dict[str, Any], Callable[..., bytes]]] = [
     ("GET", "/v1/customers", SPEC_LIST_CUSTOMERS, list_customers),
     ("GET", "/v1/customers/{id}", SPEC_RETRIEVE, retrieve_customer),
+    ("DELETE", "/v1/customers/{id}", {}, delete_customer),
     ("GET", "/v1/customers/{id}/sources", SPEC_LIST_ITEMS, list_items),
     ("POST", "/v1/customers/{id}/sources", SPEC_ATTACH, attach),
     ("GET", "/v1/customers/{id}/sources/{id}", SPEC_RETRIEVE, retrieve_item),
@@ -306,6 +317,9 @@ ROUTES: list[tuple[str, str, dict[str, Any], Callable[..., bytes]]] = [
     ("POST", "/v1/sources/{id}", SPEC_UPDATE_SOURCE, update_source),
     ("GET", "/v1/sources/{id}/source_transactions", SPEC_LIST_TXNS, list_transactions),
     ("GET", "/v1/test_helpers/test_clocks", SPEC_LIST_CLOCKS, list_test_clocks),
+    ("GET", "/v1/events", SPEC_LIST_EVENTS, list_events),
+    ("GET", "/v1/accounts", SPEC_LIST_ACCOUNTS, list_accounts),
+    ("GET", "/v1/events/{id}", SPEC_RETRIEVE, retrieve_event),
     ("GET", "/v1/customers/{id}/cash_balance", SPEC_CASH_BALANCE, retrieve_cash_balance),
     ("GET", "/v1/customers/{id}/cash_balance_transactions", SPEC_CASH_TXNS, list_cash_transactions),
     ("POST", "/v1/customers/{id}/funding_instructions", SPEC_FUNDING, create_funding_instructions),

@@ -10,7 +10,6 @@ Example::
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import itertools
 import threading
@@ -21,8 +20,8 @@ from types import TracebackType
 from typing import Any
 
 from toolkit.sandbox.access import default_connected_accounts
+from toolkit.sandbox.accounts import account_objects
 from toolkit.sandbox.cash_desk import CashDesk
-from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.faults import Faults
 from toolkit.sandbox.limits import DEFAULT_CONCURRENCY, Limits
 from toolkit.sandbox.locks import LOCK_WAIT, ObjectLocks
@@ -31,6 +30,7 @@ from toolkit.sandbox.objects import ALNUM
 from toolkit.sandbox.seed import seed_dataset
 from toolkit.sandbox.seed_cash import MIGRATION_PROFILES, seed_cash
 from toolkit.sandbox.server import SandboxServer
+from toolkit.sandbox.source_desk import SourceDesk
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
 
 
@@ -43,13 +43,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class Sandbox(CashDesk):
+class Sandbox(CashDesk, SourceDesk):
     """A Stripe-compatible HTTP server on 127.0.0.1 serving deterministic demo data.
 
     Any key shaped ``(sk|rk)_(test|live)_...`` is accepted (only ``api_key`` if given); live keys
     see a separate live data set. ``Stripe-Account`` must name one of ``connected_accounts``
     (default: three ids drawn from the seed, ``box.connected_accounts``; else Stripe's 403), each
-    with its own data set (seeded from the account id, a tenth of the size). ``restricted_keys``
+    with its own data set (seeded from the account id, a tenth of the size); ``GET /v1/accounts``
+    lists them and ``revoked_accounts`` (listed, but every request on their behalf answers 403).
+    ``GET /v1/events`` lists what every write did (toolkit.sandbox.events). ``restricted_keys``
     maps ``rk_...`` keys to ``{"customers": "read", "sources": "write", ...}``; a request needing
     more answers Stripe's 403. ``demo=False`` starts empty.
 
@@ -94,6 +96,7 @@ class Sandbox(CashDesk):
         endpoint_limits: Mapping[str, float] | None = None,
         concurrency: int | None = DEFAULT_CONCURRENCY,
         connected_accounts: Iterable[str] | None = None,
+        revoked_accounts: Iterable[str] = (),
         restricted_keys: Mapping[str, Mapping[str, str]] | None = None,
         lock_wait: float = LOCK_WAIT,
         migration: str = "partial",
@@ -138,6 +141,10 @@ class Sandbox(CashDesk):
         )
         #: The accounts a ``Stripe-Account`` header may name.
         self.connected_accounts: frozenset[str] = frozenset(accounts)
+        #: Listed by ``GET /v1/accounts`` but refused (403): their access was revoked.
+        self.revoked_accounts: frozenset[str] = (
+            frozenset(revoked_accounts) - self.connected_accounts
+        )
         #: Restricted key -> {resource: "read" | "write" | "none"}.
         self.restricted_keys: dict[str, dict[str, str]] = {
             key: dict(grants) for key, grants in (restricted_keys or {}).items()
@@ -260,76 +267,16 @@ class Sandbox(CashDesk):
                     seed_cash(ds, seed_key, self.migration)
                 else:
                     ds.index()
-                ds.sources_retired = self.sources_retired
+                ds.sources_retired, ds.events.now = self.sources_retired, self.clock
+                if account is None:
+                    listed = self.connected_accounts | self.revoked_accounts
+                    ds.connected = account_objects(listed, livemode=livemode)
                 self._datasets[key] = ds
             return ds
 
     def store(self, account: str | None = None, livemode: bool = False) -> DataSet:
         """The data set of an account and mode (read it; write through the API or deposit())."""
         return self.dataset(account, livemode)
-
-    @property
-    def planted(self) -> dict[str, list[str]]:
-        """Planted anomaly name -> source ids in the default data set (see toolkit.sandbox.seed)."""
-        return copy.deepcopy(self.dataset(None, False).planted)
-
-    @property
-    def detached_ids(self) -> list[str]:
-        """Sources detached before the sandbox started: consumed, reachable by id only."""
-        return list(self.dataset(None, False).detached_ids)
-
-    @property
-    def unattached_ids(self) -> list[str]:
-        """Sources never attached to a customer (pending, reachable by id only)."""
-        return list(self.dataset(None, False).unattached_ids)
-
-    def get_source(
-        self, source_id: str, *, account: str | None = None, livemode: bool = False
-    ) -> dict[str, Any]:
-        """A deep copy of a source as stored (it includes ``client_secret``); KeyError if unknown."""
-        ds = self.dataset(account, livemode)
-        with self.lock:
-            if source_id not in ds.sources:
-                raise KeyError(source_id)
-            return copy.deepcopy(ds.sources[source_id])
-
-    def _money(
-        self, source_id: str, amount: int, account: str | None, livemode: bool
-    ) -> dict[str, Any]:
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
-            raise ValueError(f"amount must be a non-zero integer in minor units, not {amount!r}")
-        ds = self.dataset(account, livemode)
-        with self.lock:
-            src = ds.sources.get(source_id)
-            if src is None:
-                raise KeyError(source_id)
-            try:
-                return copy.deepcopy(ds.add_transaction(src, amount))
-            except ApiError as exc:
-                raise ValueError(exc.message) from exc
-
-    def deposit(
-        self, source_id: str, amount: int, *, account: str | None = None, livemode: bool = False
-    ) -> dict[str, Any]:
-        """Money lands in a receiver: a succeeded source_transaction, amount_received goes up
-        (a pending receiver becomes chargeable). Returns the transaction.
-
-        Example: ``box.deposit("src_...", 12_500)``
-        """
-        if amount <= 0:
-            raise ValueError(f"a deposit must be positive, not {amount}")
-        return self._money(source_id, amount, account, livemode)
-
-    def reverse(
-        self, source_id: str, amount: int, *, account: str | None = None, livemode: bool = False
-    ) -> dict[str, Any]:
-        """A reversal: a negative source_transaction of ``-amount``; amount_received goes down.
-
-        Example: ``box.reverse("src_...", 2_500)``
-        """
-        if amount <= 0:
-            raise ValueError(f"give the reversed amount as a positive number, not {amount}")
-        return self._money(source_id, -amount, account, livemode)
 
     def reset(self) -> None:
         """Reseed every data set from scratch, forget idempotency keys, clear the request log."""

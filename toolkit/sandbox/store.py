@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from toolkit.sandbox.cash import CashBook
 from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.events import EventLog
 from toolkit.sandbox.idempotency import IdempotencyStore
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import rand_id
@@ -59,6 +61,12 @@ class DataSet:
         self.unattached_ids: list[str] = []
         self.idempotency = IdempotencyStore()
         self.cash = CashBook(livemode=livemode, rng=random.Random(rng_seed + ":cash"))
+        #: The platform's connected accounts (``GET /v1/accounts``), set by the sandbox.
+        self.connected: list[dict[str, Any]] = []
+        #: ``GET /v1/events``; the sandbox sets ``events.now`` to its clock.
+        self.events = EventLog(
+            now=lambda: float(self._clock), seed=rng_seed, account=account, livemode=livemode
+        )
         #: The "Sources switched off" profile: retired source types can be neither created nor
         #: attached (see toolkit.sandbox.retired).
         self.sources_retired = False
@@ -159,6 +167,22 @@ class DataSet:
         cid = src.get("customer")
         if cid:
             self._embedded.pop(cid, None)
+
+    def forget_json(self, oid: str) -> None:
+        """Forget one object's cached bytes (it was deleted)."""
+        self._json.pop(oid, None)
+
+    def remove_customer(self, cid: str) -> None:
+        """Take a deleted customer out of the lists (its payment sources already handled)."""
+        self.customers.pop(cid, None)
+        if cid in self._pos:
+            self.order.remove(cid)
+            self._neg_created = [-self.customers[c]["created"] for c in self.order]
+            self._pos = {c: i for i, c in enumerate(self.order)}
+        for clocked in self._clock_orders.values():
+            if cid in clocked:
+                clocked.remove(cid)
+        self.touch_customer(cid)
 
     def touch_customer(self, cid: str) -> None:
         """Forget a customer's cached bytes."""
@@ -294,6 +318,7 @@ class DataSet:
             if owner == "":
                 raise ApiError.invalid("Invalid hash: owner", "owner")
         # All checks passed: write.
+        before = {k: copy.deepcopy(src.get(k)) for k in ("metadata", "owner", "amount")}
         src["metadata"] = new_meta
         if "amount" in params:
             src["amount"] = params["amount"]
@@ -302,77 +327,14 @@ class DataSet:
         if "source_order" in params and params["source_order"] != "":
             src["source_order"] = make_order(src, params["source_order"])
         self.touch_source(src)
+        if self.is_attached(src):  # Stripe has no event for an unattached source's update
+            changed = {k: v for k, v in before.items() if src.get(k) != v}
+            self.events.emit("customer.source.updated", src, changed)
 
-    def attach(self, cid: str, sid: str, metadata: Any) -> dict[str, Any]:
-        """POST /v1/customers/{cid}/sources source=sid: refuse what Stripe refuses."""
-        self.get_customer(cid)
-        src = self.sources.get(sid)
-        if src is None:
-            if sid in self.cards:
-                raise ApiError(
-                    400,
-                    f"The payment source {sid} is already attached to a customer.",
-                    param="source",
-                )
-            raise ApiError.missing("source", sid, "source")
-        if src.get("customer") == cid and sid in self.items.get(cid, ()):
-            if metadata is not None:
-                src["metadata"] = apply_metadata(src["metadata"], metadata)
-                self.touch_source(src)
-            return src
-        if src["status"] == "consumed":
-            raise ApiError(
-                400,
-                f"The source {sid} has already been consumed and cannot be attached to a "
-                "customer. Create a new source instead.",
-                param="source",
-            )
-        if src["status"] not in ATTACHABLE:
-            raise ApiError(
-                400,
-                f"The source {sid} is {src['status']}; only chargeable or pending sources "
-                "can be attached to a customer.",
-                param="source",
-            )
-        if src.get("customer") and src["customer"] != cid:
-            raise ApiError(
-                400,
-                f"The source {sid} is already attached to another customer.",
-                param="source",
-            )
-        new_meta = (
-            src["metadata"] if metadata is None else apply_metadata(src["metadata"], metadata)
-        )
-        src["metadata"] = new_meta
-        src["customer"] = cid
-        self.items.setdefault(cid, []).insert(0, sid)
-        cus = self.customers[cid]
-        if cus["default_source"] is None:
-            cus["default_source"] = sid
-        self.touch_customer(cid)
-        self.touch_source(src)
-        return src
-
-    def detach(self, cid: str, pid: str) -> bytes:
-        """DELETE /v1/customers/{cid}/sources/{pid}: a source becomes consumed, a card is deleted."""
-        self.get_customer(cid)
-        items = self.items.get(cid, [])
-        if pid not in items:
-            kind = "source"
-            raise ApiError.missing(kind, pid, "id")
-        items.remove(pid)
-        cus = self.customers[cid]
-        if cus["default_source"] == pid:
-            cus["default_source"] = items[0] if items else None
-        self.touch_customer(cid)
-        if pid in self.cards:
-            card = self.cards.pop(pid)
-            self._json.pop(pid, None)
-            return dumps({"id": pid, "object": card["object"], "deleted": True})
-        src = self.sources[pid]
-        src["status"] = "consumed"
-        self.touch_source(src)
-        return self.obj_json(src)
+    def is_attached(self, src: dict[str, Any]) -> bool:
+        """Is ``src`` in its customer's list of payment sources?"""
+        cid = src.get("customer")
+        return bool(cid) and src["id"] in self.items.get(cid, ())
 
     def add_transaction(self, src: dict[str, Any], amount: int) -> dict[str, Any]:
         """A deposit (amount > 0) or a reversal (amount < 0) on a receiver."""
@@ -387,11 +349,15 @@ class DataSet:
             )
         txn = make_transaction(self.rng, src, amount, created=self.tick())
         receiver["amount_received"] += amount
-        if amount > 0 and src["status"] == "pending":
+        became_chargeable = amount > 0 and src["status"] == "pending"
+        if became_chargeable:
             src["status"] = "chargeable"
         self.transactions.setdefault(src["id"], []).insert(0, txn)
         self._txn_source[txn["id"]] = src["id"]
         self.touch_source(src)
+        self.events.emit("source.transaction.created", txn)
+        if became_chargeable:
+            self.events.emit("source.chargeable", src)
         return txn
 
     def new_id(self, prefix: str) -> str:
