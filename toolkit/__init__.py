@@ -29,6 +29,7 @@ from toolkit.changes import (
 )
 from toolkit.display import dry_run_notice, notebook_errors, show
 from toolkit.errors import (
+    AccountWarning,
     Cancelled,
     ConfigurationError,
     InvalidInputError,
@@ -51,6 +52,7 @@ from toolkit.fetch import (
     load_source_transactions,
     load_sources,
     read_ids,
+    refresh,
     reread,
     save_ids,
     save_snapshot,
@@ -67,6 +69,7 @@ __version__ = "0.1.0"
 notebook_errors()  # in a notebook the toolkit's own errors show as their message, no traceback
 
 __all__ = [
+    "AccountWarning",
     "Audit",
     "Cancelled",
     "ConfigurationError",
@@ -109,6 +112,7 @@ __all__ = [
     "plan_owner",
     "read_ids",
     "read_plan",
+    "refresh",
     "reread",
     "save_ids",
     "save_plan",

@@ -14,6 +14,8 @@
 
     NotFoundWarning(UserWarning)      a load went on without ids Stripe does not know (the rows
                                       are missing; their ids are the LoadInfo's missing_ids)
+    AccountWarning(UserWarning)       a load across connected accounts went on without an account
+                                      that refused access (the LoadInfo's refused_accounts)
 
 Every message is masked: anything shaped like a Stripe key shows as ``sk_live_…abcd`` and URL
 credentials as ``***``, so printing an error (or its traceback) never shows a secret.
@@ -33,6 +35,7 @@ from typing import Any
 from toolkit.redact import mask_secrets
 
 __all__ = [
+    "AccountWarning",
     "Cancelled",
     "ConfigurationError",
     "InvalidInputError",
@@ -128,4 +131,13 @@ class NotFoundWarning(UserWarning):
 
     The ids are in the load's :class:`~toolkit.LoadInfo` (``missing_ids``, ``missing_customers``).
     Turn it into an error with ``warnings.simplefilter("error", toolkit.NotFoundWarning)``.
+    """
+
+
+class AccountWarning(UserWarning):
+    """A load across connected accounts left out an account that refused access or failed; the
+    other accounts' rows are complete. ``LoadInfo.from_attrs(df).refused_accounts`` lists them.
+
+    >>> issubclass(AccountWarning, UserWarning)
+    True
     """

@@ -45,6 +45,7 @@ SHEET_NAMES: dict[str, str] = {
     "by_customer": "By customer",
     "by_status": "By status",
     "aging": "Aging",
+    "by_account": "By account",
     "unmatched_transactions": "Unmatched transactions",
 }
 TITLE = "Receiver balance audit"

@@ -62,6 +62,8 @@ def normalize_sources(sources: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         frame = frame.drop_duplicates("id", keep="last").reset_index(drop=True)
     out = pd.DataFrame(index=frame.index)
     out["id"] = frame["id"].astype("object")
+    if "account" in frame.columns:  # a load across connected accounts
+        out["account"] = text_column(frame, "account")
     for name in (
         "customer",
         "owner_email",

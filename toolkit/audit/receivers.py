@@ -120,13 +120,16 @@ def audit_receivers(
     for name in MONEY_COLUMNS:
         table[f"{name}_major"] = major(table[name], table["currency"])
     table["transactions_total_major"] = major(table["transactions_total"], table["currency"])
-    table = table[list(SOURCE_COLUMNS)].reset_index(drop=True)
+    across = "account" in table.columns  # a load across connected accounts
+    table = table[["account", *SOURCE_COLUMNS] if across else list(SOURCE_COLUMNS)]
+    table = table.reset_index(drop=True)
     exceptions = _finish_exceptions(exceptions, table)
 
     by_currency = rollup(table, ["currency"])
     by_customer = rollup(table, ["customer", "currency"])
     by_status = rollup(table, ["status", "currency"])
     by_age = aging(table)
+    by_account = rollup(table, ["account", "currency"]) if across else pd.DataFrame()
 
     if len(frame) and not len(table):
         notes.append("The table holds no receiver sources (flow 'receiver'): nothing to audit.")
@@ -150,6 +153,7 @@ def audit_receivers(
         pending_days=pending_days,
         transactions_given=txns is not None,
         notes=notes,
+        by_account=by_account,
     )
     audit.summary = summary(audit, n_sources=len(frame))
     return audit

@@ -96,7 +96,8 @@ class AuditTables:
     finding: source + check), ``by_currency``, ``by_customer``, ``by_status``, ``aging``, ``checks``
     (name, title, explanation, ran, flagged), ``unmatched_transactions`` (transactions whose source is
     not in the frame), ``as_of`` (UTC timestamp or None), ``as_of_basis`` ("given", "snapshot",
-    "latest activity", "none"), ``account``, ``mode``, ``pending_days``, ``notes``.
+    "latest activity", "none"), ``account``, ``mode``, ``pending_days``, ``notes``;
+    ``by_account`` (account and currency) when the sources span connected accounts.
 
     >>> audit.by_currency.columns[:3].tolist()
     ['currency', 'receivers', 'flagged']
@@ -118,6 +119,7 @@ class AuditTables:
     pending_days: int
     transactions_given: bool
     notes: list[str] = field(default_factory=list)
+    by_account: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def checks_run(self) -> list[str]:
@@ -141,6 +143,8 @@ class AuditTables:
             "by_status": self.by_status,
             "aging": self.aging,
         }
+        if len(self.by_account):
+            tables["by_account"] = self.by_account
         if len(self.unmatched_transactions):
             tables["unmatched_transactions"] = self.unmatched_transactions
         return tables

@@ -10,7 +10,8 @@ typed DataFrame, the receivers' transactions, snapshots and diffs, filters, CSV.
   and how it is built;
 - :mod:`~toolkit.fetch.loaded`: what a load records (:class:`LoadInfo`);
 - :mod:`~toolkit.fetch.snapshot`, :mod:`~toolkit.fetch.select`,
-  :mod:`~toolkit.fetch.sources_csv`: Parquet snapshots and diffs, filters and totals, CSV.
+  :mod:`~toolkit.fetch.sources_csv`: Parquet snapshots and diffs, filters and totals, CSV;
+- :mod:`~toolkit.fetch.refresh`: a snapshot brought up to date from Stripe's events.
 
 It reads Stripe only through the session's typed methods.
 """
@@ -19,6 +20,7 @@ from toolkit.fetch.cash import load_cash_balance_transactions, load_cash_balance
 from toolkit.fetch.id_files import read_ids, save_ids
 from toolkit.fetch.load import iter_sources, load_sources
 from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.refresh import RefreshInfo, refresh
 from toolkit.fetch.reread import reread
 from toolkit.fetch.select import filter_sources, totals_by_currency
 from toolkit.fetch.snapshot import diff_snapshots, load_snapshot, save_snapshot
@@ -27,6 +29,7 @@ from toolkit.fetch.transactions import load_source_transactions
 
 __all__ = [
     "LoadInfo",
+    "RefreshInfo",
     "diff_snapshots",
     "filter_sources",
     "iter_sources",
@@ -36,6 +39,7 @@ __all__ = [
     "load_source_transactions",
     "load_sources",
     "read_ids",
+    "refresh",
     "reread",
     "save_ids",
     "save_snapshot",

@@ -219,6 +219,23 @@ def _metadata_columns(mds: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def with_metadata_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its ``metadata.<key>`` columns made again from its ``metadata`` dicts
+    (after rows were replaced): one per key some row has, sorted, before ``raw``.
+
+    >>> df = pd.DataFrame({"id": ["a"], "metadata": [{"k": "v"}], "metadata.old": ["x"], "raw": [{}]})
+    >>> with_metadata_columns(df).columns.tolist()
+    ['id', 'metadata', 'metadata.k', 'raw']
+    """
+    base = [c for c in frame.columns if not str(c).startswith(METADATA_PREFIX) and c != "raw"]
+    mds = [m if isinstance(m, dict) else {} for m in frame["metadata"]]
+    meta = pd.DataFrame(_metadata_columns(mds), index=frame.index) if len(frame) else None
+    parts = [frame[base]] + ([meta] if meta is not None else []) + [frame[["raw"]]]
+    out = pd.concat(parts, axis=1)
+    out.attrs = dict(frame.attrs)
+    return out
+
+
 class SourcesBuilder:
     """Builds a sources frame from batches, converting each batch as it comes (while the rest
     is still being fetched), then sorts once at the end.

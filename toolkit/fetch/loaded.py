@@ -20,10 +20,11 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.errors import NotFoundWarning
+from toolkit.errors import AccountWarning, NotFoundWarning
 
 __all__ = ["ATTRS_KEY", "LoadInfo", "now_of"]
 
+_LEFT_OUT = "Left out connected account"
 #: The key of ``DataFrame.attrs`` the toolkit writes.
 ATTRS_KEY = "toolkit"
 
@@ -37,7 +38,10 @@ class LoadInfo:
     asked for that Stripe does not know. ``test_clocks``: test clocks whose customers a test-mode
     account-wide load included (Stripe lists them apart); ``test_clocks_note`` says why they are
     not included when they could not be listed. ``api_version``: the ``Stripe-Version`` Stripe
-    answered with.
+    answered with. ``events_since``: the ``created`` of Stripe's newest event when the load
+    began (Stripe's clock), where :func:`~toolkit.refresh` reads on from. A load across
+    connected accounts keeps each account's own record in ``accounts`` (account -> its
+    LoadInfo's values) and those it left out in ``refused_accounts`` (account, status, error).
     """
 
     taken_at: str | None = None
@@ -51,6 +55,9 @@ class LoadInfo:
     test_clocks: int | None = None
     test_clocks_note: str | None = None
     api_version: str | None = None
+    events_since: int | None = None
+    accounts: dict[str, Any] | None = None
+    refused_accounts: list[dict[str, str]] | None = None
 
     def to_attrs(self) -> dict[str, Any]:
         """Plain JSON values for ``df.attrs["toolkit"]`` (unset fields left out)."""
@@ -62,7 +69,8 @@ class LoadInfo:
         the frame."""
         frame.attrs[ATTRS_KEY] = self.to_attrs()
         for line in self.not_found():
-            warnings.warn(NotFoundWarning(line), stacklevel=3)
+            kind = AccountWarning if line.startswith(_LEFT_OUT) else NotFoundWarning
+            warnings.warn(kind(line), stacklevel=3)
         return frame
 
     def not_found(self) -> list[str]:
@@ -84,6 +92,11 @@ class LoadInfo:
                     f"{', '.join(missing[:5])}{more}. Their rows are missing; check for typos, or "
                     "for the other account or mode."
                 )
+        for item in self.refused_accounts or []:
+            lines.append(
+                f"{_LEFT_OUT} {item['account']}: {item['error']} Its rows are missing; the other "
+                "accounts' rows are complete."
+            )
         return lines
 
     @classmethod

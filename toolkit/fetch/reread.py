@@ -13,10 +13,12 @@ from collections.abc import Sequence
 import pandas as pd
 
 from toolkit.errors import NotFoundWarning
+from toolkit.fetch.frame import SourcesBuilder
 from toolkit.fetch.load import load_sources
+from toolkit.progress import ProgressArg
 from toolkit.session import Session
 
-__all__ = ["patch_rows", "reread"]
+__all__ = ["patch_rows", "reread", "reread_frame"]
 
 
 def patch_rows(frame: pd.DataFrame, fresh: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
@@ -76,7 +78,18 @@ def reread(
     wanted = [str(i) for i in (frame["id"] if ids is None else ids)]
     if not wanted:
         return frame
+    return patch_rows(frame, reread_frame(session, wanted, False), wanted)
+
+
+def reread_frame(session: Session, ids: Sequence[str], progress: ProgressArg) -> pd.DataFrame:
+    """The sources ``ids`` read again, as a frame (those Stripe no longer knows left out,
+    without a warning: after a write that is an expected answer).
+
+    >>> reread_frame(session, [], False).empty
+    True
+    """
+    if not ids:
+        return SourcesBuilder(owned=True).finish(metadata_columns=True, order="newest")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotFoundWarning)
-        fresh = load_sources(session, ids=wanted, progress=False)
-    return patch_rows(frame, fresh, wanted)
+        return load_sources(session, ids=list(ids), progress=progress)

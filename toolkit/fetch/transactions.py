@@ -70,12 +70,17 @@ def load_source_transactions(
     ``sources``: the frame from :func:`load_sources` (only ``flow == "receiver"`` rows are
     queried), source dicts, or ids. Columns: id, source, customer, type, status, currency,
     amount (Int64, minor units, negative for reversals), created (UTC), livemode, raw.
-    Unknown source ids are the :class:`~toolkit.LoadInfo`'s ``missing_ids``.
+    Unknown source ids are the :class:`~toolkit.LoadInfo`'s ``missing_ids``. A frame with an
+    ``account`` column (``load_sources(accounts=...)``) is read account by account.
 
     >>> txns = toolkit.load_source_transactions(session, ["src_1NoSuchSource0000"], progress=False)
     >>> len(txns), toolkit.LoadInfo.from_attrs(txns).missing_ids
     (0, ['src_1NoSuchSource0000'])
     """
+    if isinstance(sources, pd.DataFrame) and "account" in sources.columns:
+        from toolkit.fetch.accounts import transactions_by_account  # each account's own session
+
+        return transactions_by_account(session, sources, progress, cancel)
     taken_at = now_of(session)
     ids, customers = _source_refs(sources)
     pool = RequestPool(session, cancel)

@@ -334,7 +334,7 @@ class DataSet:
     def is_attached(self, src: dict[str, Any]) -> bool:
         """Is ``src`` in its customer's list of payment sources?"""
         cid = src.get("customer")
-        return bool(cid) and src["id"] in self.items.get(cid, ())
+        return bool(cid) and src["id"] in self.items.get(str(cid), ())
 
     def add_transaction(self, src: dict[str, Any], amount: int) -> dict[str, Any]:
         """A deposit (amount > 0) or a reversal (amount < 0) on a receiver."""

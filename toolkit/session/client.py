@@ -26,9 +26,11 @@ from toolkit.errors import Cancelled, LiveModeRefused
 from toolkit.redact import mask_key, redact_url, replace_values
 from toolkit.session.cash_calls import CashCalls
 from toolkit.session.endpoints import endpoint_of
+from toolkit.session.platform_calls import PlatformCalls
 from toolkit.session.ratelimit import RateLimiter, StripeLimits
 from toolkit.session.retries import retry_delay
 from toolkit.session.settings import check_bool
+from toolkit.session.source_writes import SourceWrites
 from toolkit.session.transport import Answer, GuardedHTTPClient, header, mapped, seg
 
 __all__ = ["DEFAULT_BUDGETS", "Mode", "Session"]
@@ -45,7 +47,7 @@ DEFAULT_BUDGETS: dict[str, float] = {"live": 0.5, "test": 1.0, "sandbox": 1.0}
 READ_METHODS = frozenset({"get", "head", "options"})
 
 
-class Session(CashCalls):
+class Session(CashCalls, SourceWrites, PlatformCalls):
     """A connection to one Stripe account (or the sandbox) with one shared rate limiter.
 
     Build it with :func:`toolkit.connect`. The typed methods (``list_customers``,
@@ -216,45 +218,6 @@ class Session(CashCalls):
         what = f"Listing the transactions of {source}"
         return self._read(ep.LIST_SOURCE_TRANSACTIONS, path, params, cancel, what)
 
-    @ep.names(ep.UPDATE_SOURCE)
-    def update_source(
-        self,
-        source: str,
-        params: dict[str, Any],
-        *,
-        idempotency_key: str,
-        cancel: threading.Event | None = None,
-    ) -> Answer:
-        """``POST /v1/sources/{id}`` (metadata, owner) with the row's idempotency key."""
-        path = f"/v1/sources/{seg(source)}"
-        what = f"Updating {source}"
-        return self._write(ep.UPDATE_SOURCE, "post", path, params, idempotency_key, cancel, what)
-
-    @ep.names(ep.ATTACH_SOURCE)
-    def attach_source(
-        self,
-        customer: str,
-        source: str,
-        *,
-        idempotency_key: str,
-        cancel: threading.Event | None = None,
-    ) -> Answer:
-        """``POST /v1/customers/{id}/sources source=src_...``: attach a source."""
-        path = f"/v1/customers/{seg(customer)}/sources"
-        params = {"source": source}
-        what = f"Attaching {source}"
-        return self._write(ep.ATTACH_SOURCE, "post", path, params, idempotency_key, cancel, what)
-
-    @ep.names(ep.DETACH_SOURCE)
-    def detach_source(
-        self, customer: str, source: str, *, cancel: threading.Event | None = None
-    ) -> Answer:
-        """``DELETE /v1/customers/{id}/sources/{id}``: the source becomes consumed (no key:
-        Stripe takes none on DELETE, so it is never retried blindly)."""
-        path = f"/v1/customers/{seg(customer)}/sources/{seg(source)}"
-        what = f"Detaching {source}"
-        return self._write(ep.DETACH_SOURCE, "delete", path, {}, None, cancel, what)
-
     # -- open doors for scripts --------------------------------------------------------------
     def call(
         self,
@@ -387,6 +350,22 @@ class Session(CashCalls):
                 raise Cancelled()
 
     # -- lifetime ---------------------------------------------------------------------------
+    def _copy(self, stripe_account: str) -> Session:
+        """This session for another account, with a limiter of its own (see for_account)."""
+        return Session(
+            api_key=self._api_key,
+            mode=self.mode,
+            api_base=self.api_base,
+            stripe_account=stripe_account,
+            allow_live=self.allow_live,
+            limits=self.limiter.limits,
+            budget=self.limiter.budget,
+            max_workers=self.max_workers,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            sandbox=self.sandbox,
+        )
+
     def close(self) -> None:
         """Stop the embedded sandbox, if this session started one."""
         if self.sandbox is not None and self.owns_sandbox:

@@ -21,9 +21,11 @@ __all__ = [
     "ATTACH_SOURCE",
     "CREATE_FUNDING_INSTRUCTIONS",
     "DETACH_SOURCE",
+    "LIST_ACCOUNTS",
     "LIST_CASH_TRANSACTIONS",
     "LIST_CUSTOMERS",
     "LIST_CUSTOMER_SOURCES",
+    "LIST_EVENTS",
     "LIST_SOURCE_TRANSACTIONS",
     "LIST_TEST_CLOCKS",
     "RETRIEVE_CASH_BALANCE",
@@ -46,6 +48,8 @@ LIST_TEST_CLOCKS = "GET /v1/test_helpers/test_clocks"
 RETRIEVE_CASH_BALANCE = "GET /v1/customers/{id}/cash_balance"
 LIST_CASH_TRANSACTIONS = "GET /v1/customers/{id}/cash_balance_transactions"
 CREATE_FUNDING_INSTRUCTIONS = "POST /v1/customers/{id}/funding_instructions"
+LIST_EVENTS = "GET /v1/events"
+LIST_ACCOUNTS = "GET /v1/accounts"
 
 
 def _is_id(segment: str) -> bool:

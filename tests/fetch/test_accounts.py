@@ -1,0 +1,114 @@
+"""load_sources(accounts=...): every connected account side by side, each under its own limits,
+an account that refuses access reported and never fatal; transactions, audits and refresh follow
+the account column."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+import toolkit
+from toolkit.fetch.loaded import LoadInfo
+from toolkit.sandbox import Sandbox
+from toolkit.session import connect
+
+TEST_KEY = "sk_test_" + "T3st" * 6
+
+REVOKED = "acct_1Revoked0000"
+
+
+@pytest.fixture
+def platform():
+    with Sandbox(seed=11, customers=60, revoked_accounts=[REVOKED]) as box:
+        yield box, connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True)
+
+
+def test_every_account_side_by_side_and_a_refused_one_reported(platform) -> None:
+    box, session = platform
+    with pytest.warns(toolkit.AccountWarning, match=REVOKED):
+        df = toolkit.load_sources(session, accounts="all", progress=False)
+    assert df.columns[:3].tolist() == ["id", "account", "customer"]
+    assert set(df["account"]) == set(box.connected_accounts)
+    for account in box.connected_accounts:  # each account's rows are that account's sources
+        alone = toolkit.load_sources(session.for_account(account), progress=False)
+        assert set(df.loc[df["account"] == account, "id"]) == set(alone["id"])
+    info = LoadInfo.from_attrs(df)
+    assert [r["account"] for r in info.refused_accounts] == [REVOKED]
+    assert info.refused_accounts[0]["status"] == "403"
+    assert set(info.accounts) == set(box.connected_accounts)
+    assert info.requests == sum(i["requests"] for i in info.accounts.values())
+    # each account was read with its own Stripe-Account, none with the platform's
+    listed = {e.account for e in box.requests if e.path == "/v1/customers"}
+    assert listed == set(box.connected_accounts) | {REVOKED}
+    created = df["created"].tolist()
+    assert created == sorted(created, reverse=True)
+
+
+def test_a_list_of_accounts_and_its_mistakes(platform) -> None:
+    box, session = platform
+    one = sorted(box.connected_accounts)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df = toolkit.load_sources(session, accounts=[one], progress=False)
+    assert set(df["account"]) == {one}
+    with pytest.raises(toolkit.InvalidInputError, match="acct_1A2b3C4d5E"):
+        toolkit.load_sources(session, accounts=["cus_123"], progress=False)
+    with pytest.raises(toolkit.InvalidInputError, match="'all'"):
+        toolkit.load_sources(session, accounts="every", progress=False)
+
+
+def test_each_account_gets_its_own_limiter(platform) -> None:
+    _, session = platform
+    a, b = session.for_account("acct_1Aaaaaaaaaa"), session.for_account("acct_1Bbbbbbbbbb")
+    assert a.limiter is not b.limiter and a.limiter is not session.limiter
+    assert a.limiter.limits == session.limiter.limits and a.limiter.budget == session.limiter.budget
+    assert a.stripe_account == "acct_1Aaaaaaaaaa" and session.stripe_account is None
+
+
+def test_progress_per_account(platform) -> None:
+    box, session = platform
+    seen: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", toolkit.AccountWarning)
+        toolkit.load_sources(
+            session, accounts="all", progress=lambda d, t, label: seen.append(label)
+        )
+    for account in box.connected_accounts:
+        assert any(label.startswith(account) for label in seen), account
+
+
+def test_transactions_audit_and_refresh_across_accounts(platform, tmp_path) -> None:
+    box, session = platform
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", toolkit.AccountWarning)
+        df = toolkit.load_sources(session, accounts="all", progress=False)
+    txns = toolkit.load_source_transactions(session, df, progress=False)
+    assert len(txns) and set(txns["account"]) <= set(box.connected_accounts)
+    assert not LoadInfo.from_attrs(txns).missing_ids  # each read on its own account
+    audit = toolkit.audit_receivers(df, txns)
+    by_account = audit.by_account
+    assert set(by_account["account"]) == set(df.loc[df["flow"] == "receiver", "account"])
+    for currency, rows in by_account.groupby("currency"):
+        total = audit.by_currency.set_index("currency").at[currency, "unapplied"]
+        assert rows["unapplied"].sum() == total  # the accounts add up to the whole
+    assert "by_account" in audit.tables()
+    assert audit.to_excel(tmp_path / "audit.xlsx").exists()
+    # a change on one account is seen by a refresh of the whole frame
+    account = sorted(box.connected_accounts)[1]
+    sid = str(df.loc[df["account"] == account, "id"].iloc[0])
+    session.client.v1.sources.update(
+        sid, {"metadata": {"z": "1"}}, options={"stripe_account": account}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", toolkit.AccountWarning)
+        new = toolkit.refresh(df, session, progress=False)
+        full = toolkit.load_sources(session, accounts="all", progress=False)
+    assert new.attrs["refresh"]["changed"] == [sid]
+    assert list(new.columns) == list(full.columns)
+    cols = ["id", "account", "status", "customer"]
+    pd.testing.assert_frame_equal(
+        new[cols].sort_values("id").reset_index(drop=True),
+        full[cols].sort_values("id").reset_index(drop=True),
+    )

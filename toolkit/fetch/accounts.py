@@ -1,0 +1,209 @@
+"""Every connected account of a platform, side by side: one frame with an ``account`` column.
+
+``load_sources(session, accounts="all")`` lists ``/v1/accounts`` (or takes a list of
+``acct_...``) and loads each account through :meth:`~toolkit.Session.for_account`: a session
+with the account's own limiter, since Stripe measures rate limits per account. Up to
+:data:`SIDE_BY_SIDE` accounts load at once, each with its own progress. An account that refuses
+access (its application access was revoked, say) or fails after retries is reported
+(:class:`~toolkit.AccountWarning`, and the LoadInfo's ``refused_accounts``), never fatal: the
+other accounts' rows are all there.
+
+>>> df = toolkit.load_sources(session, accounts="all", progress=False)
+>>> df["account"].nunique() >= 1, df.columns[:3].tolist()
+(True, ['id', 'account', 'customer'])
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pandas as pd
+
+from toolkit.errors import Cancelled, InvalidInputError, StripeRequestError
+from toolkit.fetch.frame import SourcesBuilder, with_metadata_columns
+from toolkit.fetch.loaded import LoadInfo, now_of
+from toolkit.progress import Progress, ProgressArg
+from toolkit.session import Session
+
+__all__ = [
+    "SIDE_BY_SIDE",
+    "account_ids",
+    "by_account",
+    "load_accounts",
+    "transactions_by_account",
+    "with_account",
+]
+
+SIDE_BY_SIDE = 4  # accounts loaded at once (each under its own limits)
+_ACCOUNT = re.compile(r"^acct_[0-9A-Za-z]{6,}$")
+
+
+def account_ids(session: Session, accounts: str | Sequence[str]) -> list[str]:
+    """The accounts asked for: ``"all"`` lists the platform's connected accounts (newest first,
+    as Stripe does); a list is checked and kept in its order.
+
+    >>> account_ids(session, ["acct_1Demo0000000"])
+    ['acct_1Demo0000000']
+    """
+    if isinstance(accounts, str):
+        if accounts != "all":
+            raise InvalidInputError(
+                f"accounts must be 'all' or a list of connected account ids, not {accounts!r}."
+            )
+        found: list[str] = []
+        params: dict[str, Any] = {"limit": 100}
+        while True:
+            page = session.list_accounts(params)
+            data = page.get("data") or []
+            found.extend(str(a["id"]) for a in data)
+            if not page.get("has_more") or not data:
+                return found
+            params = {"limit": 100, "starting_after": data[-1]["id"]}
+    ids = [str(a).strip() for a in accounts]
+    bad = [a for a in ids if not _ACCOUNT.fullmatch(a)]
+    if bad:
+        raise InvalidInputError(
+            f"Connected account ids look like 'acct_1A2b3C4d5E'; these do not: {bad[:5]}."
+        )
+    return list(dict.fromkeys(ids))
+
+
+def _progress_of(progress: ProgressArg, account: str) -> tuple[Progress, ProgressArg]:
+    """A bar for one account, and the progress argument its load reports through."""
+    bar = Progress(progress, None, f"Loading sources · {account}", unit="customers")
+    if not progress:
+        return bar, False
+
+    def report(done: int, total: int | None, label: str) -> None:
+        bar.update(done, f"{account}: {label}")
+
+    return bar, report
+
+
+def by_account(
+    session: Session,
+    accounts: Sequence[str],
+    work: Callable[[Session, str], pd.DataFrame],
+    cancel: threading.Event | None = None,
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, str]]]:
+    """Run ``work(account_session, account)`` for each account, :data:`SIDE_BY_SIDE` at a
+    time; returns the frames by account and the accounts refused (account, status, error)."""
+    frames: dict[str, pd.DataFrame] = {}
+    refused: list[dict[str, str]] = []
+
+    def one(account: str) -> None:
+        sub = session.for_account(account)
+        try:
+            frames[account] = work(sub, account)
+        except Cancelled:
+            raise
+        except StripeRequestError as exc:
+            refused.append({"account": account, "status": str(exc.status), "error": str(exc)})
+        finally:
+            sub.close()
+
+    with ThreadPoolExecutor(max_workers=max(1, min(SIDE_BY_SIDE, len(accounts)))) as pool:
+        futures = [pool.submit(one, a) for a in accounts]
+        for future in futures:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("Canceled: stopped before every account was loaded.")
+            future.result()
+    return frames, sorted(refused, key=lambda r: accounts.index(r["account"]))
+
+
+def with_account(frame: pd.DataFrame, account: str) -> pd.DataFrame:
+    """``frame`` with an ``account`` column after ``id``."""
+    out = frame.copy()
+    out.insert(
+        1 if "id" in out.columns else 0, "account", pd.array([account] * len(out), dtype="string")
+    )
+    return out
+
+
+def load_accounts(
+    session: Session,
+    accounts: str | Sequence[str],
+    progress: ProgressArg,
+    metadata_columns: bool,
+    **load: Any,
+) -> pd.DataFrame:
+    """The sources of every account asked for, in one frame (see the module)."""
+    from toolkit.fetch.load import load_sources
+
+    taken_at = now_of(session)
+    ids = account_ids(session, accounts)
+    infos: dict[str, dict[str, Any]] = {}
+
+    def work(sub: Session, account: str) -> pd.DataFrame:
+        bar, report = _progress_of(progress, account)
+        try:
+            frame = load_sources(sub, progress=report, metadata_columns=metadata_columns, **load)
+        finally:
+            bar.close()
+        infos[account] = frame.attrs.get("toolkit", {})
+        return with_account(frame, account)
+
+    frames, refused = by_account(session, ids, work, load.get("cancel"))
+    parts = [frames[a] for a in ids if a in frames]
+    if parts:
+        frame = pd.concat(parts, ignore_index=True, sort=False)
+        frame = frame.sort_values(["created", "id"], ascending=False, kind="stable")
+        frame = frame.reset_index(drop=True)
+        frame = with_metadata_columns(frame) if metadata_columns else frame
+    else:
+        empty = SourcesBuilder(owned=True).finish(metadata_columns=metadata_columns, order="newest")
+        frame = with_account(empty, "")
+    first = LoadInfo.from_attrs(next(iter(infos.values()), {})) or LoadInfo()
+    info = LoadInfo(
+        taken_at=taken_at.isoformat(),
+        account=f"{len(parts)} connected account(s)",
+        mode=getattr(session, "mode", None),
+        scope=first.scope,
+        customers=sum(int(i.get("customers") or 0) for i in infos.values()),
+        requests=sum(int(i.get("requests") or 0) for i in infos.values()),
+        api_version=getattr(session, "api_version", None),
+        accounts={a: infos[a] for a in ids if a in infos},
+        refused_accounts=refused,
+    )
+    return info.attach(frame)
+
+
+def transactions_by_account(
+    session: Session,
+    sources: pd.DataFrame,
+    progress: ProgressArg,
+    cancel: threading.Event | None,
+) -> pd.DataFrame:
+    """The source transactions of a frame across accounts, each account read with its own
+    session; the result has an ``account`` column and one LoadInfo (missing ids of all)."""
+    from toolkit.fetch.transactions import load_source_transactions
+
+    taken_at = now_of(session)
+    accounts = [str(a) for a in pd.unique(sources["account"].dropna())]
+
+    def work(sub: Session, account: str) -> pd.DataFrame:
+        mine = sources[sources["account"] == account].drop(columns="account")
+        return with_account(
+            load_source_transactions(sub, mine, progress=progress, cancel=cancel), account
+        )
+
+    frames, refused = by_account(session, accounts, work, cancel)
+    parts = [frames[a] for a in accounts if a in frames]
+    if parts:
+        frame = pd.concat(parts, ignore_index=True, sort=False)
+        frame = frame.sort_values(["created", "id"], ascending=False, kind="stable")
+    else:
+        frame = with_account(load_source_transactions(session, [], progress=False), "")
+    missing = [m for p in parts for m in (LoadInfo.from_attrs(p) or LoadInfo()).missing_ids]
+    info = LoadInfo(
+        taken_at=taken_at.isoformat(),
+        account=f"{len(parts)} connected account(s)",
+        mode=getattr(session, "mode", None),
+        missing_ids=missing,
+        refused_accounts=refused,
+    )
+    return info.attach(frame.reset_index(drop=True))

@@ -1,0 +1,297 @@
+"""One load's engine: turns Stripe's pages into sources and follow-up reads (see
+:mod:`toolkit.fetch.load` for the strategy), recording what the load saw and missed.
+
+Example::
+
+    fetch = SourceFetch(session, customers=None, ids=None, created=(None, None),
+                        progress=False, cancel=None)
+    for src in fetch: ...
+    info = fetch.info(taken_at)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from toolkit.errors import Cancelled, NotFoundError, StripeRequestError
+from toolkit.fetch.clocks import clock_page_params, clocks_apply, clocks_params
+from toolkit.fetch.inputs import in_order
+from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
+from toolkit.fetch.windows import PAGE_SIZE, Window, Windows
+from toolkit.progress import Progress, ProgressArg
+from toolkit.redact import redact_source
+from toolkit.session import Session
+
+__all__ = ["SourceFetch"]
+
+
+class SourceFetch:
+    """One load: turns responses into sources and follow-up reads (runs in the caller's thread)."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        customers: list[str] | None,
+        ids: list[str] | None,
+        created: tuple[int | None, int | None],
+        progress: ProgressArg,
+        cancel: threading.Event | None,
+    ) -> None:
+        self.session = session
+        self.customer_ids = customers
+        self.customer_set = set(customers) if customers is not None else None
+        self.ids = ids
+        self.lo, self.hi = created
+        self.cancel = cancel
+        self.progress_arg = progress
+        self.seen: set[str] = set()
+        self.customers_seen: set[str] = set()
+        self.missing_ids: list[str] = []
+        self.missing_customers: list[str] = []
+        self.windows = Windows(self.lo, self.hi)
+        self.done_units = 0
+        self.sources = 0
+        self.clocks: int | None = None  # test clocks whose customers were listed
+        self.clocks_note: str | None = None
+        self.pool: RequestPool | None = None
+
+    # -- driving ------------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.ids is not None:
+            total, unit = len(self.ids), "ids"
+        elif self.customer_ids is not None:
+            total, unit = len(self.customer_ids), "customers"
+        else:
+            total, unit = None, "customers"
+        self.pool = pool = RequestPool(self.session, self.cancel)
+        bar = Progress(self.progress_arg, total, "Loading sources", unit=unit)
+        try:
+            self._start()
+            for task, result in pool.results():
+                if isinstance(result, BaseException):
+                    self._failed(task, result)
+                else:
+                    yield from self._handle(task, result)
+                bar.update(self.done_units, f"{self.sources:,} sources")
+            bar.update(self.done_units, f"{self.sources:,} sources")
+        finally:
+            pool.close()
+            bar.close()
+
+    @property
+    def scope(self) -> str:
+        """What this load covers: "account", "created", "customers" or "ids"."""
+        if self.ids is not None:
+            return "ids"
+        if self.customer_ids is not None:
+            return "customers"
+        return "account" if self.lo is None and self.hi is None else "created"
+
+    def info(self, taken_at: datetime) -> LoadInfo:
+        """What this load records about itself."""
+        return LoadInfo(
+            taken_at=taken_at.isoformat(),
+            account=getattr(self.session, "account_label", None),
+            mode=getattr(self.session, "mode", None),
+            missing_ids=in_order(self.missing_ids, self.ids),
+            missing_customers=in_order(self.missing_customers, self.customer_ids),
+            scope=self.scope,
+            customers=len(self.customers_seen),
+            requests=self.pool.requests if self.pool is not None else 0,
+            test_clocks=self.clocks,
+            test_clocks_note=self.clocks_note,
+            api_version=getattr(self.session, "api_version", None),
+        )
+
+    def _start(self) -> None:
+        assert self.pool is not None
+        session = self.session
+        if self.ids is not None:
+            for sid in self.ids:
+                self.pool.add(FIRST, "source", session.retrieve_source, (sid,), None, sid)
+        elif self.customer_ids is not None:
+            for cid in self.customer_ids:
+                if self.lo is None and self.hi is None:
+                    self._items(cid, None, FIRST)
+                else:
+                    params = {"expand": ["sources"]}
+                    self.pool.add(FIRST, "customer", session.retrieve_customer, (cid,), params, cid)
+        else:
+            self._page(self.windows.all[0])
+            if clocks_apply(getattr(session, "mode", None), self.scope):
+                self.clocks = 0
+                self._clocks(None)
+
+    def _clocks(self, after: str | None) -> None:
+        assert self.pool is not None
+        read = self.session.list_test_clocks
+        self.pool.add(FIRST, "clocks", read, (), clocks_params(after), None)
+
+    def _clock_page(self, clock: str, after: str | None) -> None:
+        assert self.pool is not None
+        params = clock_page_params(clock, self.lo, self.hi, after)
+        self.pool.add(MORE, "clock_page", self.session.list_customers, (), params, clock)
+
+    def _page(self, window: Window) -> None:
+        assert self.pool is not None
+        self.pool.add(PAGE, "page", self.session.list_customers, (), window.params(), window)
+
+    def _items(self, cid: str, after: str | None, priority: int) -> None:
+        assert self.pool is not None
+        params: dict[str, Any] = {"object": "source", "limit": PAGE_SIZE}
+        if after is not None:
+            params["starting_after"] = after
+        self.pool.add(priority, "items", self.session.list_customer_sources, (cid,), params, cid)
+
+    def _failed(self, task: Task, exc: BaseException) -> None:
+        if isinstance(exc, Cancelled):
+            raise Cancelled("Canceled: stopped before every source was fetched.")
+        if task.kind == "clocks" and isinstance(exc, StripeRequestError):
+            self.clocks = None  # say plainly what the load left out, and go on
+            self.clocks_note = (
+                f"customers on test clocks are not included: listing test clocks failed "
+                f"({exc.detail or exc})"
+            )
+            return
+        if not isinstance(exc, NotFoundError):
+            raise exc
+        if task.params and "starting_after" in task.params and self._resume(task):
+            return
+        if task.kind == "source":
+            self.missing_ids.append(task.ref)
+            self.done_units += 1
+            return
+        if task.kind in ("items", "customer"):
+            if task.ref not in self.missing_customers:
+                self.missing_customers.append(task.ref)
+            if self.customer_ids is not None:
+                self.done_units += 1
+            return
+        raise exc
+
+    def _resume(self, task: Task) -> bool:
+        """The cursor object vanished mid-load (deleted customer, detached source): go on
+        without it. Customers: restart the window at the cursor's ``created``; a customer's
+        sources: list them again. What was already seen is skipped."""
+        assert self.pool is not None
+        if task.kind == "page":
+            window: Window = task.ref
+            if not window.restart_at_cursor():
+                return False
+            self._page(window)
+            return True
+        if task.kind == "items":
+            retry = {k: v for k, v in (task.params or {}).items() if k != "starting_after"}
+            self.pool.again(task, MORE, retry)
+            return True
+        return False
+
+    def _emit(self, src: dict[str, Any], cid: str | None) -> dict[str, Any] | None:
+        sid = src.get("id")
+        if src.get("object", "source") != "source" or sid is None or sid in self.seen:
+            return None
+        self.seen.add(sid)
+        out = redact_source(src)
+        if not out.get("customer") and cid is not None:
+            out["customer"] = cid
+        self.sources += 1
+        return out
+
+    # -- responses ----------------------------------------------------------------------------
+    def _handle(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if task.kind == "page":
+            yield from self._on_page(task.ref, body)
+        elif task.kind == "items":
+            yield from self._on_items(task, body)
+        elif task.kind == "clocks":
+            self._on_clocks(body)
+        elif task.kind == "clock_page":
+            data = body.get("data") or []
+            for cus in data:
+                if cus.get("id") not in self.customers_seen:
+                    self.done_units += 1
+                yield from self._on_customer(cus)
+            if body.get("has_more") and data:
+                self._clock_page(task.ref, data[-1].get("id"))
+        elif task.kind == "customer":
+            yield from self._on_retrieved_customer(task.ref, body)
+        elif task.kind == "source":
+            self.done_units += 1
+            if body.get("object") != "source":
+                self.missing_ids.append(task.ref)
+                return
+            cus = body.get("customer")
+            if self.customer_set is not None and cus not in self.customer_set:
+                return
+            out = self._emit(body, None)
+            if out is not None:
+                yield out
+
+    def _on_clocks(self, body: dict[str, Any]) -> None:
+        data = body.get("data") or []
+        for clock in data:
+            if clock.get("id"):
+                self.clocks = (self.clocks or 0) + 1
+                self._clock_page(clock["id"], None)
+        if body.get("has_more") and data:
+            self._clocks(data[-1].get("id"))
+
+    def _on_retrieved_customer(self, cid: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        self.done_units += 1
+        if body.get("deleted"):
+            self.missing_customers.append(cid)
+            return
+        created = body.get("created")
+        if created is None or (
+            (self.lo is None or created >= self.lo) and (self.hi is None or created < self.hi)
+        ):
+            yield from self._on_customer(body)
+
+    def _on_customer(self, cus: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        cid = cus.get("id")
+        if not cid or cid in self.customers_seen:
+            return
+        self.customers_seen.add(cid)
+        embedded = cus.get("sources")
+        if not isinstance(embedded, dict):
+            self._items(cid, None, FIRST)
+            return
+        last_source: str | None = None
+        for item in embedded.get("data") or ():
+            if item.get("object") == "source":
+                last_source = item.get("id")
+                out = self._emit(item, cid)
+                if out is not None:
+                    yield out
+        if embedded.get("has_more"):
+            self._items(cid, last_source, FIRST)
+
+    def _on_items(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        cid = task.ref
+        data = body.get("data") or []
+        for item in data:
+            out = self._emit(item, cid)
+            if out is not None:
+                yield out
+        if body.get("has_more") and data:
+            self._items(cid, data[-1].get("id"), MORE)
+        elif self.customer_ids is not None and self.lo is None and self.hi is None:
+            self.done_units += 1  # customers=[...]: this customer is complete
+
+    def _on_page(self, window: Window, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        assert self.pool is not None
+        data = body.get("data") or []
+        for cus in data:
+            if not window.owns(cus.get("created")):
+                continue  # belongs to the window below
+            if cus.get("id") not in self.customers_seen:
+                self.done_units += 1
+            yield from self._on_customer(cus)
+        if self.windows.observe(window, data, has_more=bool(body.get("has_more"))):
+            self._page(window)
+        self.windows.rebalance(self.pool.page_slots, self._page)
