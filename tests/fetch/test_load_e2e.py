@@ -172,7 +172,8 @@ def test_empty_account(kind: str) -> None:
         assert len(df) == 0
         assert frame_dtypes(df) == frame_dtypes(empty_frame())
         paths = sorted(e.path for e in box.requests)
-        assert paths == ["/v1/customers", "/v1/test_helpers/test_clocks"]
+        # the customers, the test clocks, and the mark a later refresh reads on from
+        assert paths == ["/v1/customers", "/v1/events", "/v1/test_helpers/test_clocks"]
         assert list(iter_sources(session, progress=False)) == []
         txns = load_source_transactions(session, df, progress=False)
         assert len(txns) == 0 and tuple(txns.columns) == TRANSACTION_COLUMNS

@@ -122,6 +122,9 @@ class FakeSession:
     def list_test_clocks(self, params: dict[str, Any], *, cancel: Any = None) -> Any:
         return {"object": "list", "data": [], "has_more": False}  # the stand-in has none
 
+    def list_events(self, params: dict[str, Any], *, cancel: Any = None) -> Any:
+        return {"object": "list", "data": [], "has_more": False}  # nor events
+
     def now(self) -> datetime:
         return datetime(2026, 11, 1, tzinfo=UTC)
 

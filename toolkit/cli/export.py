@@ -6,6 +6,12 @@ Examples::
     python -m toolkit export --out exports/sources.csv --customers cus_1,cus_2
     python -m toolkit export --out exports/some.parquet --ids-file ids.txt
     python -m toolkit export --out snapshots/q1.parquet --created-from 2026-01-01 --created-to 2026-04-01
+    python -m toolkit export --out exports/sources/              # a Parquet dataset, streamed
+    python -m toolkit export --out exports/platform/ --accounts all
+
+A folder (``--out`` ending in ``/`` or without a suffix) gets a Parquet dataset partitioned by
+account and month, written in batches and resumed where it stopped when run again
+(:func:`toolkit.export_sources`); DuckDB reads it directly.
 
 The key comes from ``STRIPE_API_KEY`` (or ``.env``); without one it runs against the built-in
 sandbox. Files are written readable by the user only: they hold customer data.
@@ -14,13 +20,14 @@ sandbox. Files are written readable by the user only: they hold customer data.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from toolkit.cli.output import NOT_FOUND
-from toolkit.errors import InvalidInputError, NotFoundWarning
+from toolkit.cli.output import NOT_FOUND, PARTIAL
+from toolkit.errors import AccountWarning, InvalidInputError, NotFoundWarning
 from toolkit.fetch.id_files import read_ids
 
 __all__ = ["DEFAULT_OUT", "NOT_FOUND", "add_arguments", "run"]
@@ -34,8 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default=DEFAULT_OUT,
-        help="file to write: *.parquet (a snapshot, reloadable exactly) or *.csv "
+        help="file to write: *.parquet (a snapshot, reloadable exactly) or *.csv, or a folder "
+        "(ending in /) for a streamed Parquet dataset, resumable "
         f"(default {DEFAULT_OUT}, in the git-ignored exports/ folder)",
+    )
+    parser.add_argument(
+        "--accounts",
+        default=None,
+        metavar="all|IDS",
+        help="every connected account ('all') or these (comma-separated acct_... ids), side by "
+        "side, with an account column",
     )
     parser.add_argument(
         "--customers",
@@ -82,13 +97,44 @@ def _customers(values: list[str] | None) -> list[str] | None:
     return ids
 
 
+def _accounts(value: str | None) -> str | list[str] | None:
+    if value is None or value == "all":
+        return value
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _dataset(args: argparse.Namespace, out: Path, accounts: str | list[str] | None) -> int:
+    """The streamed dataset export of a folder target."""
+    from toolkit.fetch.dataset import export_sources
+    from toolkit.session import connect
+
+    chosen = [
+        o for o in ("customers", "ids_file", "created_from", "created_to") if getattr(args, o)
+    ]
+    if chosen:
+        raise InvalidInputError(
+            f"A dataset export covers the whole account; --{chosen[0].replace('_', '-')} works "
+            "with a .parquet or .csv file: pass --out exports/some.parquet."
+        )
+    progress = not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
+    with connect(stripe_account=args.account, quiet=args.quiet) as session:
+        print(f"Exporting sources from {session.account_label} ...", file=sys.stderr, flush=True)
+        info = export_sources(session, out, accounts=accounts, progress=progress)
+    skipped = f" ({info.windows_skipped} windows were done already)" if info.windows_skipped else ""
+    print(f"Wrote {info.sources:,} sources in {info.files:,} files to {out}{skipped}")
+    for item in info.refused_accounts:
+        print(f"warning: account {item['account']} left out: {item['error']}", file=sys.stderr)
+    return PARTIAL if info.refused_accounts else 0
+
+
 def _ids_file(path: str | None) -> list[str] | None:
     return read_ids(path) if path is not None else None
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the sources the arguments select and write them; returns the exit code: 0, or
-    ``NOT_FOUND`` (4) when some ids or customers asked for are unknown (the others are written).
+    ``NOT_FOUND`` (4) when some ids or customers asked for are unknown (the others are written),
+    ``PARTIAL`` (5) when a connected account refused access (the others are written).
 
     Example: ``run(build_parser().parse_args(["export", "--out", "s.parquet"]))``.
     """
@@ -97,8 +143,13 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     suffix = out.suffix.lower()
+    accounts = _accounts(args.accounts)
+    if str(args.out).endswith(("/", os.sep)) or not suffix:
+        return _dataset(args, out, accounts)
     if suffix not in (".parquet", ".csv"):
-        raise InvalidInputError(f"--out must end in .parquet or .csv, not {out.name!r}.")
+        raise InvalidInputError(
+            f"--out must end in .parquet or .csv, or be a folder ending in /, not {out.name!r}."
+        )
     customers = _customers(args.customers)
     ids = _ids_file(args.ids_file)
     created: Any = None
@@ -110,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         warnings.catch_warnings(),
     ):
         warnings.simplefilter("ignore", NotFoundWarning)  # said below, once, with the exit code
+        warnings.simplefilter("ignore", AccountWarning)
         print(f"Exporting sources from {session.account_label} ...", file=sys.stderr, flush=True)
         df = load_sources(
             session,
@@ -118,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             created=created,
             progress=progress,
             metadata_columns=not args.no_metadata_columns,
+            accounts=accounts,
         )
     if suffix == ".parquet":
         save_snapshot(df, out)
@@ -132,4 +185,8 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
             print(f"warning: {len(missing)} {what} not found: {shown}", file=sys.stderr)
-    return NOT_FOUND if info.missing_ids or info.missing_customers else 0
+    for item in info.refused_accounts or []:
+        print(f"warning: account {item['account']} left out: {item['error']}", file=sys.stderr)
+    if info.missing_ids or info.missing_customers:
+        return NOT_FOUND
+    return PARTIAL if info.refused_accounts else 0

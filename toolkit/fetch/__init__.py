@@ -11,12 +11,15 @@ typed DataFrame, the receivers' transactions, snapshots and diffs, filters, CSV.
 - :mod:`~toolkit.fetch.loaded`: what a load records (:class:`LoadInfo`);
 - :mod:`~toolkit.fetch.snapshot`, :mod:`~toolkit.fetch.select`,
   :mod:`~toolkit.fetch.sources_csv`: Parquet snapshots and diffs, filters and totals, CSV;
-- :mod:`~toolkit.fetch.refresh`: a snapshot brought up to date from Stripe's events.
+- :mod:`~toolkit.fetch.refresh`: a snapshot brought up to date from Stripe's events;
+- :mod:`~toolkit.fetch.accounts`: every connected account side by side;
+- :mod:`~toolkit.fetch.dataset`: a streamed, resumable Parquet dataset export.
 
 It reads Stripe only through the session's typed methods.
 """
 
 from toolkit.fetch.cash import load_cash_balance_transactions, load_cash_balances
+from toolkit.fetch.dataset import ExportInfo, export_sources, read_dataset
 from toolkit.fetch.id_files import read_ids, save_ids
 from toolkit.fetch.load import iter_sources, load_sources
 from toolkit.fetch.loaded import LoadInfo
@@ -28,9 +31,11 @@ from toolkit.fetch.sources_csv import write_sources_csv
 from toolkit.fetch.transactions import load_source_transactions
 
 __all__ = [
+    "ExportInfo",
     "LoadInfo",
     "RefreshInfo",
     "diff_snapshots",
+    "export_sources",
     "filter_sources",
     "iter_sources",
     "load_cash_balance_transactions",
@@ -38,6 +43,7 @@ __all__ = [
     "load_snapshot",
     "load_source_transactions",
     "load_sources",
+    "read_dataset",
     "read_ids",
     "refresh",
     "reread",

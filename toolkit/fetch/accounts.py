@@ -127,13 +127,14 @@ def with_account(frame: pd.DataFrame, account: str) -> pd.DataFrame:
 def load_accounts(
     session: Session,
     accounts: str | Sequence[str],
+    load: Callable[[Session, ProgressArg], pd.DataFrame],
+    *,
     progress: ProgressArg,
     metadata_columns: bool,
-    **load: Any,
+    cancel: threading.Event | None,
 ) -> pd.DataFrame:
-    """The sources of every account asked for, in one frame (see the module)."""
-    from toolkit.fetch.load import load_sources
-
+    """The sources of every account asked for, in one frame (see the module); ``load(session,
+    progress)`` loads one account's sources (``load_sources`` with the caller's filters)."""
     taken_at = now_of(session)
     ids = account_ids(session, accounts)
     infos: dict[str, dict[str, Any]] = {}
@@ -141,13 +142,13 @@ def load_accounts(
     def work(sub: Session, account: str) -> pd.DataFrame:
         bar, report = _progress_of(progress, account)
         try:
-            frame = load_sources(sub, progress=report, metadata_columns=metadata_columns, **load)
+            frame = load(sub, report)
         finally:
             bar.close()
         infos[account] = frame.attrs.get("toolkit", {})
         return with_account(frame, account)
 
-    frames, refused = by_account(session, ids, work, load.get("cancel"))
+    frames, refused = by_account(session, ids, work, cancel)
     parts = [frames[a] for a in ids if a in frames]
     if parts:
         frame = pd.concat(parts, ignore_index=True, sort=False)
@@ -175,21 +176,18 @@ def load_accounts(
 def transactions_by_account(
     session: Session,
     sources: pd.DataFrame,
-    progress: ProgressArg,
+    load: Callable[[Session, pd.DataFrame], pd.DataFrame],
     cancel: threading.Event | None,
 ) -> pd.DataFrame:
     """The source transactions of a frame across accounts, each account read with its own
-    session; the result has an ``account`` column and one LoadInfo (missing ids of all)."""
-    from toolkit.fetch.transactions import load_source_transactions
-
+    session (``load(session, that_account_sources)``); the result has an ``account`` column and
+    one LoadInfo (the missing ids of all)."""
     taken_at = now_of(session)
     accounts = [str(a) for a in pd.unique(sources["account"].dropna())]
 
     def work(sub: Session, account: str) -> pd.DataFrame:
         mine = sources[sources["account"] == account].drop(columns="account")
-        return with_account(
-            load_source_transactions(sub, mine, progress=progress, cancel=cancel), account
-        )
+        return with_account(load(sub, mine), account)
 
     frames, refused = by_account(session, accounts, work, cancel)
     parts = [frames[a] for a in accounts if a in frames]
@@ -197,7 +195,7 @@ def transactions_by_account(
         frame = pd.concat(parts, ignore_index=True, sort=False)
         frame = frame.sort_values(["created", "id"], ascending=False, kind="stable")
     else:
-        frame = with_account(load_source_transactions(session, [], progress=False), "")
+        frame = with_account(load(session, sources.iloc[0:0]), "")
     missing = [m for p in parts for m in (LoadInfo.from_attrs(p) or LoadInfo()).missing_ids]
     info = LoadInfo(
         taken_at=taken_at.isoformat(),

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import InvalidInputError
+from toolkit.fetch.accounts import load_accounts
 from toolkit.fetch.events import event_mark
 from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.inputs import Created, created_range, id_list
@@ -114,13 +115,21 @@ def load_sources(
     'created'
     """
     if accounts is not None:  # every connected account, side by side: toolkit.fetch.accounts
-        from toolkit.fetch.accounts import load_accounts
 
-        kwargs = {"customers": customers, "ids": ids, "created": created, "cancel": cancel}
-        return load_accounts(session, accounts, progress, metadata_columns, **kwargs)
+        def one(sub: Session, report: ProgressArg) -> pd.DataFrame:
+            return load_sources(
+                sub, customers=customers, ids=ids, created=created, progress=report,
+                cancel=cancel, metadata_columns=metadata_columns,
+            )  # fmt: skip
+
+        return load_accounts(
+            session, accounts, one, progress=progress, metadata_columns=metadata_columns,
+            cancel=cancel,
+        )  # fmt: skip
     taken_at = now_of(session)
     fetch = _fetch(session, customers, ids, created, progress, cancel)
-    mark = event_mark(session) if fetch.scope in ("account", "customers") else None
+    marks = fetch.scope == "account" or (fetch.scope == "customers" and fetch.customer_ids)
+    mark = event_mark(session) if marks else None  # where a later refresh reads on from
     builder = SourcesBuilder(owned=True)
     batch: list[dict[str, Any]] = []
     with paused_gc():  # tens of thousands of acyclic dicts: the cyclic GC only slows the load

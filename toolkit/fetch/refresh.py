@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import InvalidInputError
+from toolkit.fetch.accounts import by_account, with_account
 from toolkit.fetch.events import event_mark, iter_events
 from toolkit.fetch.frame import with_metadata_columns
 from toolkit.fetch.loaded import LoadInfo, now_of
@@ -238,8 +239,6 @@ def _across_accounts(
     frame: pd.DataFrame, loaded: LoadInfo, session: Session, progress: ProgressArg
 ) -> pd.DataFrame:
     """Refresh each account's rows from its own events, side by side."""
-    from toolkit.fetch.accounts import by_account, with_account
-
     accounts = list(loaded.accounts or {})
 
     def work(sub: Session, account: str) -> pd.DataFrame:

@@ -90,6 +90,45 @@ def _restore_dtype(series: pd.Series, spec: dict[str, Any]) -> pd.Series:
         return series
 
 
+def frame_table(df: pd.DataFrame) -> pa.Table:
+    """A sources frame as an Arrow table: its dict columns (``metadata``, ``raw``) as JSON text.
+
+    >>> frame_table(pd.DataFrame({"id": ["a"], "metadata": [{"k": "v"}]}))["metadata"][0].as_py()
+    '{"k":"v"}'
+    """
+    out = df.copy(deep=False)
+    out.attrs = {}
+    with paused_gc():
+        for column in [c for c in out.columns if _is_json_column(out[c])]:
+            out[column] = pd.array([_dumps(v) for v in out[column]], dtype="string")
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def table_frame(table: pa.Table, dtypes: dict[str, Any]) -> pd.DataFrame:
+    """The frame of :func:`frame_table`'s table: ``metadata`` / ``raw`` parsed, each column of
+    ``dtypes`` given that dtype (categories included).
+
+    >>> table_frame(frame_table(pd.DataFrame({"id": ["a"], "raw": [{"x": 1}]})), {})["raw"][0]
+    {'x': 1}
+    """
+    json_columns = [c for c in ("metadata", "raw") if c in table.column_names]
+    order = list(table.column_names)
+    parsed: dict[str, np.ndarray] = {}
+    with paused_gc():
+        for column in json_columns:
+            strings = table.column(column).to_pylist()
+            text = ",".join("null" if v is None else v for v in strings)
+            parsed[column] = _objects(json.loads(f"[{text}]"))
+    df = table.drop_columns(json_columns).to_pandas()
+    for column in json_columns:
+        df[column] = pd.Series(parsed[column], index=df.index, name=column)
+    df = df[order]
+    for column, dtype in dtypes.items():
+        if column in df.columns and column not in json_columns and df[column].dtype != dtype:
+            df[column] = _restore_dtype(df[column], _dtype_spec(dtype))
+    return df
+
+
 def save_snapshot(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``df`` to a Parquet file (mode 0600) that :func:`load_snapshot` reads back exactly.
 
