@@ -7,6 +7,7 @@ added together. The audit date (``as_of``) comes from the snapshot (``taken_at``
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from toolkit.audit.result import (
 )
 from toolkit.audit.rollups import aging, aging_bucket, days_between, major, rollup, summary
 from toolkit.errors import InvalidInputError
+from toolkit.fetch.duck import is_dataset, read_receivers
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.money import unapplied
 
@@ -37,13 +39,15 @@ __all__ = ["audit_receivers"]
 
 
 def audit_receivers(
-    sources: pd.DataFrame,
+    sources: pd.DataFrame | str | os.PathLike[str],
     transactions: pd.DataFrame | None = None,
     *,
     as_of: datetime | pd.Timestamp | str | None = None,
     pending_days: int = 30,
 ) -> Audit:
-    """Audit the receiver sources of a sources frame (from ``load_sources`` or a snapshot).
+    """Audit the receiver sources of a sources frame (from ``load_sources`` or a snapshot), or
+    of a dataset folder from ``export_sources``: there DuckDB (the ``duckdb`` extra) selects the
+    receivers, so only they are read into memory (the summary then counts receivers).
 
     ``transactions`` (from ``load_source_transactions``) enables the reconciliation checks.
     ``as_of`` defaults to the snapshot's ``attrs["toolkit"]["taken_at"]``; without it, to the
@@ -54,6 +58,8 @@ def audit_receivers(
     >>> audit.exceptions[["source", "title", "detail"]].shape[1], audit.pending_days
     (3, 45)
     """
+    if is_dataset(sources):
+        sources = read_receivers(sources)
     if not isinstance(sources, pd.DataFrame):
         raise InvalidInputError(
             "audit_receivers needs the sources DataFrame from toolkit.load_sources (or a snapshot), "

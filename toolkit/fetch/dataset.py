@@ -36,16 +36,23 @@ import pyarrow.dataset as pads
 
 from toolkit.errors import Cancelled, InvalidInputError
 from toolkit.fetch.accounts import account_ids, by_account
+from toolkit.fetch.arrow_frames import frame_table, table_frame
 from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.load import iter_sources
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.fetch.schema import FRAME_DTYPES
-from toolkit.fetch.snapshot import frame_table, table_frame
 from toolkit.private_files import private_folder, write_private
 from toolkit.progress import Progress, ProgressArg
 from toolkit.session import Session
 
-__all__ = ["BATCH", "ExportInfo", "export_sources", "month_windows", "read_dataset"]
+__all__ = [
+    "BATCH",
+    "ExportInfo",
+    "export_sources",
+    "month_windows",
+    "read_dataset",
+    "with_load_info",
+]
 
 BATCH = 5_000  # sources held before they are written
 CHECKPOINT = "_checkpoint.json"
@@ -302,6 +309,11 @@ def read_dataset(path: str | os.PathLike[str]) -> pd.DataFrame:
     frame = _frame(_open(path).to_table(), _across(path))
     frame = frame.sort_values(["created", "id"], ascending=False, kind="stable")
     frame = frame.reset_index(drop=True)
+    return with_load_info(frame, path)
+
+
+def with_load_info(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame:
+    """``frame`` with the LoadInfo the export of ``path`` recorded (when, which account)."""
     saved = _state(path).get("load_info")
     if saved:
         frame.attrs["toolkit"] = saved

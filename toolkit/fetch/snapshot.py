@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -22,111 +22,28 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from toolkit.errors import InvalidInputError
+from toolkit.fetch.arrow_frames import (
+    dtype_spec,
+    dumps_json,
+    is_json_column,
+    json_default,
+    objects_array,
+    table_frame,
+)
+from toolkit.fetch.duck import diff_datasets, is_dataset
 from toolkit.fetch.frame import paused_gc
 from toolkit.fetch.schema import FRAME_COLUMNS, METADATA_PREFIX
 from toolkit.private_files import write_private
 
 __all__ = ["DIFF_COLUMNS", "diff_snapshots", "load_snapshot", "save_snapshot"]
 
+#: What diff_snapshots compares: a frame, a snapshot file, or a dataset folder.
+Snapshot: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 _META_KEY = b"toolkit.snapshot"
 _VERSION = 1
 #: Columns of the frame :func:`diff_snapshots` returns.
 DIFF_COLUMNS = ("id", "customer", "change", "fields", "before", "after")
 _CHANGES = pd.CategoricalDtype(pd.Index(["added", "removed", "changed"], dtype="str"))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
-
-
-def _dumps(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-
-
-def _is_json_column(series: pd.Series) -> bool:
-    if series.dtype != object:
-        return False
-    for value in series:
-        if value is None:
-            continue
-        return isinstance(value, dict | list)
-    return series.name in ("metadata", "raw")
-
-
-def _dtype_spec(dtype: Any) -> dict[str, Any]:
-    if isinstance(dtype, pd.CategoricalDtype):
-        return {
-            "kind": "category",
-            "categories": [str(c) for c in dtype.categories],
-            "ordered": bool(dtype.ordered),
-        }
-    return {"kind": "plain", "dtype": str(dtype)}
-
-
-def _restore_dtype(series: pd.Series, spec: dict[str, Any]) -> pd.Series:
-    if spec.get("kind") == "category":
-        dtype = pd.CategoricalDtype(
-            pd.Index(spec["categories"], dtype="str"), ordered=spec.get("ordered", False)
-        )
-        if series.dtype == dtype:
-            return series
-        return series.astype(object).astype(dtype)
-    target = spec.get("dtype", "object")
-    if str(series.dtype) == target:
-        return series
-    try:
-        return series.astype(target)
-    except (TypeError, ValueError):
-        return series
-
-
-def frame_table(df: pd.DataFrame) -> pa.Table:
-    """A sources frame as an Arrow table: its dict columns (``metadata``, ``raw``) as JSON text.
-
-    >>> frame_table(pd.DataFrame({"id": ["a"], "metadata": [{"k": "v"}]}))["metadata"][0].as_py()
-    '{"k":"v"}'
-    """
-    out = df.copy(deep=False)
-    out.attrs = {}
-    with paused_gc():
-        for column in [c for c in out.columns if _is_json_column(out[c])]:
-            out[column] = pd.array([_dumps(v) for v in out[column]], dtype="string")
-    return pa.Table.from_pandas(out, preserve_index=False)
-
-
-def table_frame(table: pa.Table, dtypes: dict[str, Any]) -> pd.DataFrame:
-    """The frame of :func:`frame_table`'s table: ``metadata`` / ``raw`` parsed, each column of
-    ``dtypes`` given that dtype (categories included).
-
-    >>> table_frame(frame_table(pd.DataFrame({"id": ["a"], "raw": [{"x": 1}]})), {})["raw"][0]
-    {'x': 1}
-    """
-    json_columns = [c for c in ("metadata", "raw") if c in table.column_names]
-    order = list(table.column_names)
-    parsed: dict[str, np.ndarray] = {}
-    with paused_gc():
-        for column in json_columns:
-            strings = table.column(column).to_pylist()
-            text = ",".join("null" if v is None else v for v in strings)
-            parsed[column] = _objects(json.loads(f"[{text}]"))
-    df = table.drop_columns(json_columns).to_pandas()
-    for column in json_columns:
-        df[column] = pd.Series(parsed[column], index=df.index, name=column)
-    df = df[order]
-    for column, dtype in dtypes.items():
-        if column in df.columns and column not in json_columns and df[column].dtype != dtype:
-            df[column] = _restore_dtype(df[column], _dtype_spec(dtype))
-    return df
 
 
 def save_snapshot(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -145,19 +62,19 @@ def save_snapshot(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         raise InvalidInputError("Snapshot columns must be strings.")
     out = df.copy(deep=False)
     out.attrs = {}
-    json_columns = [c for c in out.columns if _is_json_column(out[c])]
+    json_columns = [c for c in out.columns if is_json_column(out[c])]
     with paused_gc():
         for column in json_columns:
-            out[column] = pd.array([_dumps(v) for v in out[column]], dtype="string")
+            out[column] = pd.array([dumps_json(v) for v in out[column]], dtype="string")
     info = {
         "version": _VERSION,
         "json_columns": json_columns,
-        "dtypes": {c: _dtype_spec(t) for c, t in df.dtypes.items()},
+        "dtypes": {c: dtype_spec(t) for c, t in df.dtypes.items()},
         "attrs": df.attrs,
     }
     table = pa.Table.from_pandas(out, preserve_index=None)
     meta = dict(table.schema.metadata or {})
-    meta[_META_KEY] = json.dumps(info, default=_json_default).encode()
+    meta[_META_KEY] = json.dumps(info, default=json_default).encode()
     table = table.replace_schema_metadata(meta)
     return write_private(target, lambda handle: pq.write_table(table, handle), binary=True)
 
@@ -180,23 +97,7 @@ def load_snapshot(path: str | os.PathLike[str]) -> pd.DataFrame:
     if raw_info is None:
         return table.to_pandas()
     info = json.loads(raw_info)
-    json_columns = [c for c in info.get("json_columns", []) if c in table.column_names]
-    parsed: dict[str, np.ndarray] = {}
-    with paused_gc():
-        for column in json_columns:
-            strings = table.column(column).to_pylist()
-            text = ",".join("null" if v is None else v for v in strings)
-            parsed[column] = _objects(json.loads(f"[{text}]"))
-    order = list(table.column_names)
-    df = table.drop_columns(json_columns).to_pandas()
-    for column in json_columns:
-        df[column] = pd.Series(parsed[column], index=df.index, name=column)
-    data_columns = [c for c in order if c in df.columns]
-    df = df[data_columns]
-    dtypes = info.get("dtypes", {})
-    for column, spec in dtypes.items():
-        if column in df.columns and column not in json_columns:
-            df[column] = _restore_dtype(df[column], spec)
+    df = table_frame(table, info.get("dtypes", {}), info.get("json_columns", []))
     df.attrs = info.get("attrs", {}) or {}
     return df
 
@@ -225,8 +126,12 @@ def _check_frame(df: Any, name: str) -> None:
         )
 
 
-def diff_snapshots(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+def diff_snapshots(old: Snapshot, new: Snapshot) -> pd.DataFrame:
     """Sources added, removed and changed between two frames, with the fields that changed.
+
+    ``old`` and ``new`` are frames, snapshot files, or dataset folders from
+    :func:`~toolkit.export_sources`: two datasets are compared in DuckDB (the ``duckdb`` extra)
+    and only the rows that differ are read, so accounts too big for a frame diff too.
 
     One row per source: ``id, customer, change ("added"|"removed"|"changed"), fields`` (list of
     column names, ``metadata.<key>`` for metadata, ``raw.<key>`` for other parts of the object),
@@ -237,8 +142,21 @@ def diff_snapshots(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     >>> toolkit.diff_snapshots(sources, changed)[["change", "fields"]].to_dict("records")
     [{'change': 'changed', 'fields': ['status']}]
     """
-    _check_frame(old, "old")
-    _check_frame(new, "new")
+    if is_dataset(old) or is_dataset(new):
+        if not (is_dataset(old) and is_dataset(new)):
+            raise InvalidInputError(
+                "diff_snapshots compares two dataset folders, or two frames / snapshot files: "
+                "read the dataset with toolkit.read_dataset to compare it with a frame."
+            )
+        old, new = diff_datasets(old, new)
+    before = load_snapshot(old) if isinstance(old, str | os.PathLike) else old
+    after = load_snapshot(new) if isinstance(new, str | os.PathLike) else new
+    _check_frame(before, "old")
+    _check_frame(after, "new")
+    return _diff_frames(before, after)
+
+
+def _diff_frames(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     old_ids = old["id"].astype(object).tolist()
     new_ids = new["id"].astype(object).tolist()
     old_pos = {i: n for n, i in enumerate(old_ids)}
@@ -366,12 +284,6 @@ def _added_removed(df: pd.DataFrame, pos: int, change: str) -> dict[str, Any]:
     }
 
 
-def _objects(values: list[Any]) -> np.ndarray:
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    return arr
-
-
 def _diff_frame(rows: list[dict[str, Any]], old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     order = {"added": 0, "removed": 1, "changed": 2}
     rows.sort(key=lambda r: (order[r["change"]], r["id"]))
@@ -380,9 +292,9 @@ def _diff_frame(rows: list[dict[str, Any]], old: pd.DataFrame, new: pd.DataFrame
             "id": pd.array([r["id"] for r in rows], dtype="string"),
             "customer": pd.array([r["customer"] for r in rows], dtype="string"),
             "change": pd.Categorical([r["change"] for r in rows], dtype=_CHANGES),
-            "fields": _objects([r["fields"] for r in rows]),
-            "before": _objects([r["before"] for r in rows]),
-            "after": _objects([r["after"] for r in rows]),
+            "fields": objects_array([r["fields"] for r in rows]),
+            "before": objects_array([r["before"] for r in rows]),
+            "after": objects_array([r["after"] for r in rows]),
         },
         index=pd.RangeIndex(len(rows)),
     )
