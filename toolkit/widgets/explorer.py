@@ -25,9 +25,9 @@ from toolkit.fetch import LoadInfo, load_sources
 from toolkit.fetch.frame import empty_frame
 from toolkit.fetch.select import filter_sources
 from toolkit.session import Session
-from toolkit.widgets.detail import detail_html
 from toolkit.widgets.explorer_files import ExplorerFiles
-from toolkit.widgets.grid import GRID_COLUMNS, LONG_TEXT_COLUMNS, grid_frame, summary_html
+from toolkit.widgets.explorer_selection import MAX_ROWS, ExplorerSelection
+from toolkit.widgets.grid import GRID_COLUMNS, LONG_TEXT_COLUMNS, grid_frame
 from toolkit.widgets.style import banner_html, button, error_html
 from toolkit.widgets.worker import Progress, Worker
 
@@ -40,12 +40,14 @@ def _options(values: pd.Series) -> list[str]:
     return sorted({str(v) for v in values.dropna().tolist()})
 
 
-class SourceExplorer(ExplorerFiles, widgets.VBox):
+class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
     """Filters, a selectable grid, the selected source's JSON, and counts and totals.
 
     ``SourceExplorer(session)`` loads in a worker thread (``explorer.wait()`` blocks until done);
     ``SourceExplorer(df)`` shows a frame. ``selected_ids`` (a trait) and ``.selected`` (a
     DataFrame) give the selection; ``select(ids)``, ``select_all()``, ``clear_selection()`` set it.
+    The grid holds at most ``max_rows`` of the rows the filters keep ("showing N of M"); the
+    selection covers them all (:mod:`toolkit.widgets.explorer_selection`).
     """
 
     selected_ids = traitlets.List(traitlets.Unicode())
@@ -60,6 +62,7 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
         page_length: int = 15,
         load: Mapping[str, Any] | None = None,
         folder: str | Path = "exports",
+        max_rows: int = MAX_ROWS,
     ) -> None:
         super().__init__()
         if isinstance(sources, Session):
@@ -73,6 +76,10 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
         self.load_options = dict(load or {})
         self.frame: pd.DataFrame = empty_frame() if frame is None else frame
         self.view: pd.DataFrame = self.frame
+        self.max_rows = max_rows
+        self.shown: pd.DataFrame = self.frame.head(max_rows)
+        self.chosen: set[str] = set()
+        self.syncing = False
 
         # filters
         box = widgets.Layout(width="250px")
@@ -143,7 +150,7 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
             "classes": "display compact nowrap",
             "showIndex": False,
         }
-        self.grid = ITable(grid_frame(self.frame), selected_rows=[], **self.grid_options)
+        self.grid = ITable(grid_frame(self.shown), selected_rows=[], **self.grid_options)
         self.worker = Worker(self.progress, self.status)
 
         for w in (
@@ -328,64 +335,24 @@ class SourceExplorer(ExplorerFiles, widgets.VBox):
             self.error.value = error_html(exc)
             return
         self.error.value = ""
-        keep = set(self.selected_ids)
+        keep = set(self.chosen)
         self.view = view.reset_index(drop=True)
-        positions = [i for i, v in enumerate(self.view["id"].tolist()) if v in keep]
-        dropped = len(keep) - len(positions)
-        self.grid.update(grid_frame(self.view), selected_rows=positions, **self.grid_options)
-        self._on_rows(None)
+        self.shown = self.view.head(self.max_rows)  # the browser never gets a whole big frame
+        self.chosen = set(self.view["id"][self.view["id"].isin(keep)].astype(str))
+        dropped = len(keep) - len(self.chosen)
+        positions = [i for i, v in enumerate(self.shown["id"].tolist()) if v in self.chosen]
+        self.syncing = True
+        try:
+            self.grid.update(grid_frame(self.shown), selected_rows=positions, **self.grid_options)
+        finally:
+            self.syncing = False
+        self.publish(None)
         if dropped:  # the selection follows what is shown: say what the filters took out of it
             self.error.value = banner_html(
                 f"{dropped:,} selected source{'s are' if dropped != 1 else ' is'} hidden by the "
                 "filters and no longer selected: clear the filters to select them again.",
                 "info",
             )
-
-    # -- selection ----------------------------------------------------------------------------
-    @property
-    def selected(self) -> pd.DataFrame:
-        """The selected rows of the frame (every column), in grid order."""
-        rows = sorted(i for i in self.grid.selected_rows if 0 <= i < len(self.view))
-        out = self.view.iloc[rows].reset_index(drop=True)
-        out.attrs = dict(self.frame.attrs)
-        return out
-
-    def select(self, ids: list[str]) -> None:
-        """Select the rows with these source ids (among those shown)."""
-        wanted = set(ids)
-        self.grid.selected_rows = [i for i, v in enumerate(self.view["id"].tolist()) if v in wanted]
-
-    def select_all(self) -> None:
-        """Select every row the filters show."""
-        self.grid.selected_rows = list(range(len(self.view)))
-
-    def clear_selection(self) -> None:
-        """Select nothing."""
-        self.grid.selected_rows = []
-
-    def _on_rows(self, change: Any) -> None:
-        rows = sorted(i for i in self.grid.selected_rows if 0 <= i < len(self.view))
-        ids = self.view["id"].iloc[rows].astype("string").tolist() if rows else []
-        # show the row just added to the selection, else the first selected
-        newest = None
-        if change is not None:
-            added = [i for i in change["new"] if i not in set(change["old"] or [])]
-            newest = added[-1] if added and 0 <= added[-1] < len(self.view) else None
-        if newest is None and rows:
-            newest = rows[0]
-        if newest is None:
-            self.detail.value = "<i>Select a row to see it.</i>"
-        else:
-            self.detail.value = detail_html(
-                self.view.iloc[newest],
-                mode=(LoadInfo.from_attrs(self.frame) or LoadInfo()).mode,
-                account=self.session.stripe_account if self.session is not None else None,
-            )
-        self.summary.value = self._summary_html(rows)
-        self.selected_ids = [str(i) for i in ids]
-
-    def _summary_html(self, rows: list[int]) -> str:
-        return summary_html(self.view, len(self.frame), len(rows))
 
     def show_error(self, message: str) -> None:
         """Show a message in the explorer's error box (empty string clears it)."""

@@ -97,10 +97,17 @@ def sortable_money(amounts: pd.Series, currencies: pd.Series) -> pd.Categorical:
     return pd.Categorical(texts, categories=order, ordered=True)
 
 
-def summary_html(view: pd.DataFrame, total: int, selected: int) -> str:
+def summary_html(view: pd.DataFrame, total: int, selected: int, shown: int | None = None) -> str:
     """The explorer's line above the grid: what is shown and selected, and the totals of what
-    is shown per currency (never added across currencies)."""
-    text = f"Showing <b>{len(view):,}</b> of {total:,} sources · <b>{selected:,}</b> selected"
+    the filters keep per currency (never added across currencies). ``shown``: the rows the grid
+    holds when it holds fewer than the filters keep."""
+    if shown is not None and shown < len(view):
+        text = (
+            f"Showing <b>{shown:,}</b> of {len(view):,} matching ({total:,} sources; the grid "
+            f"holds the first {shown:,}: filter to narrow) · <b>{selected:,}</b> selected"
+        )
+    else:
+        text = f"Showing <b>{len(view):,}</b> of {total:,} sources · <b>{selected:,}</b> selected"
     totals = totals_by_currency(view)
     if totals.empty:
         return text
@@ -114,7 +121,8 @@ def summary_html(view: pd.DataFrame, total: int, selected: int) -> str:
             "unapplied": money_column(totals["unapplied"], totals["currency"]),
         }
     )
-    return text + "<br>Totals of what is shown:" + table_html(display, max_height="150px")
+    what = "matching" if shown is not None and shown < len(view) else "shown"
+    return text + f"<br>Totals of what is {what}:" + table_html(display, max_height="150px")
 
 
 def _metadata_text(meta: Any) -> str:
