@@ -3,7 +3,7 @@ DuckDB, pandas or pyarrow read directly, with memory bounded by a batch, not by 
 
 The dataset is a folder partitioned the way Hive and DuckDB expect::
 
-    exports/sources/account=acct_1Abc/month=2026-10/w0007-b0000-0.parquet
+    exports/sources/account=acct_1Abc/month=2026-10/w0007-b0000.parquet
 
 ``account`` is the connected account (``self`` for the session's own account) and ``month`` the
 month of the source's ``created``. Each file holds the columns of
@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 
 from toolkit.errors import Cancelled, InvalidInputError
 from toolkit.fetch.accounts import account_ids, by_account
@@ -159,29 +160,23 @@ class _Checkpoint:
 
 
 def _write(folder: Path, account: str, rows: list[dict[str, Any]], name: str) -> int:
-    """Write one batch into its partitions; returns the files written."""
+    """Write one batch into its partitions (one file per month it touches); returns the files
+    written."""
     builder = SourcesBuilder(owned=True)
     builder.add(rows)
     frame = builder.finish(metadata_columns=False, order=None)
     table = frame_table(frame)
+    del frame, builder
     months = pc.strftime(table.column("created"), format="%Y-%m", locale="C")
-    table = table.append_column("account", pa.array([account] * len(frame), pa.string()))
-    table = table.append_column("month", months)
-    written: list[str] = []
-    pads.write_dataset(
-        table,
-        folder,
-        format="parquet",
-        partitioning=PARTITIONING,
-        basename_template=name + "-{i}.parquet",
-        existing_data_behavior="overwrite_or_ignore",
-        file_visitor=lambda f: written.append(f.path),
-    )
-    for path in written:
-        os.chmod(path, 0o600)
-        os.chmod(os.path.dirname(path), 0o700)
-        os.chmod(os.path.dirname(os.path.dirname(path)), 0o700)
-    return len(written)
+    written = 0
+    for month in sorted(set(months.to_pylist())):
+        part = table.filter(pc.equal(months, month))
+        target = private_folder(folder / f"account={account}" / f"month={month}")
+        path = target / f"{name}.parquet"
+        write_private(path, lambda handle, part=part: pq.write_table(part, handle), binary=True)
+        written += 1
+    pa.default_memory_pool().release_unused()
+    return written
 
 
 def _forget(folder: Path, account: str, index: int) -> None:
