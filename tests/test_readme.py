@@ -41,6 +41,23 @@ def test_the_tour_runs_on_the_sandbox(in_tmp_cwd, monkeypatch, capsys):
     assert "sk_test_" not in capsys.readouterr().out
 
 
+def test_the_past_one_frame_example_runs(in_tmp_cwd, monkeypatch, capsys):
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Past one frame", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert code
+    namespace: dict = {}
+    exec(compile(code.group(1), str(README), "exec"), namespace)
+    assert namespace["done"].sources == len(namespace["df"]) > 500
+    assert namespace["by_month"]["n"].sum() == len(namespace["df"])
+    assert namespace["changes"].empty
+    assert len(namespace["fresh"]) == len(namespace["snapshot"])
+    assert namespace["platform"]["account"].nunique() == 3
+    assert set(namespace["per_account"]["account"]) <= set(namespace["platform"]["account"])
+    assert (in_tmp_cwd / "snapshots" / "fresh.parquet").is_file()
+
+
 def test_terminal_commands_work_from_the_repository_without_an_active_venv():
     from toolkit.cli.main import COMMANDS
 
