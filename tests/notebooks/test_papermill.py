@@ -163,6 +163,10 @@ def runs(seeded, sandbox, tmp_path_factory) -> Iterator[dict[str, Run]]:
             env=env,
             sandbox=box,
         )
+    # a platform: every connected account audited side by side, rolled up per account
+    plans["02_receiver_audit:accounts"] = Run(
+        "02_receiver_audit", ["-p", "accounts", "all"], ["account", "acct_1"]
+    )
     # Run All as it comes (no parameters) in the sandbox writes nothing, and says so first
     for name in ("03_bulk_metadata", "04_detach_sources"):
         box = Sandbox(seed=7, customers=60)
@@ -287,3 +291,11 @@ def test_a_wrong_detach_confirmation_writes_nothing(runs):
     assert "Traceback" not in run.log.split("confirm with the number")[0][-400:]
     assert run.sandbox is not None
     assert not [r for r in run.sandbox.requests if r.method.upper() != "GET"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_platform_audit_rolls_up_per_account(runs):
+    text = check_run(runs["02_receiver_audit:accounts"])
+    assert "One account: no roll-up" not in text
+    assert text.count("acct_1") >= 3  # the roll-up names each connected account

@@ -97,13 +97,7 @@ def _customers(values: list[str] | None) -> list[str] | None:
     return ids
 
 
-def _accounts(value: str | None) -> str | list[str] | None:
-    if value is None or value == "all":
-        return value
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def _dataset(args: argparse.Namespace, out: Path, accounts: str | list[str] | None) -> int:
+def _dataset(args: argparse.Namespace, out: Path, accounts: str | None) -> int:
     """The streamed dataset export of a folder target."""
     from toolkit.fetch.dataset import export_sources
     from toolkit.session import connect
@@ -143,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     suffix = out.suffix.lower()
-    accounts = _accounts(args.accounts)
+    accounts = args.accounts  # "all" or "acct_1,acct_2" (checked by load_sources)
     if str(args.out).endswith(("/", os.sep)) or not suffix:
         return _dataset(args, out, accounts)
     if suffix not in (".parquet", ".csv"):

@@ -44,16 +44,19 @@ _ACCOUNT = re.compile(r"^acct_[0-9A-Za-z]{6,}$")
 
 def account_ids(session: Session, accounts: str | Sequence[str]) -> list[str]:
     """The accounts asked for: ``"all"`` lists the platform's connected accounts (newest first,
-    as Stripe does); a list is checked and kept in its order.
+    as Stripe does); a list (or ``"acct_1,acct_2"``) is checked and kept in its order.
 
     >>> account_ids(session, ["acct_1Demo0000000"])
     ['acct_1Demo0000000']
     """
-    if isinstance(accounts, str):
-        if accounts != "all":
+    if isinstance(accounts, str) and accounts.strip() != "all":
+        if "acct_" not in accounts:
             raise InvalidInputError(
-                f"accounts must be 'all' or a list of connected account ids, not {accounts!r}."
+                f"accounts must be 'all' or connected account ids (a list, or 'acct_1,acct_2'), "
+                f"not {accounts!r}."
             )
+        accounts = [a for a in accounts.split(",") if a.strip()]
+    if isinstance(accounts, str):
         found: list[str] = []
         params: dict[str, Any] = {"limit": 100}
         while True:

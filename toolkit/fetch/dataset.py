@@ -172,11 +172,17 @@ def _write(folder: Path, account: str, rows: list[dict[str, Any]], name: str) ->
     for month in sorted(set(months.to_pylist())):
         part = table.filter(pc.equal(months, month))
         target = private_folder(folder / f"account={account}" / f"month={month}")
-        path = target / f"{name}.parquet"
-        write_private(path, lambda handle, part=part: pq.write_table(part, handle), binary=True)
+        write_private(target / f"{name}.parquet", _parquet_writer(part), binary=True)
         written += 1
     pa.default_memory_pool().release_unused()
     return written
+
+
+def _parquet_writer(table: pa.Table) -> Callable[[Any], None]:
+    def write(handle: Any) -> None:
+        pq.write_table(table, handle)
+
+    return write
 
 
 def _forget(folder: Path, account: str, index: int) -> None:
