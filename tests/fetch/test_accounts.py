@@ -112,3 +112,22 @@ def test_transactions_audit_and_refresh_across_accounts(platform, tmp_path) -> N
         new[cols].sort_values("id").reset_index(drop=True),
         full[cols].sort_values("id").reset_index(drop=True),
     )
+
+
+def test_the_retirement_audit_across_accounts(platform, tmp_path) -> None:
+    box, session = platform
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", toolkit.AccountWarning)
+        df = toolkit.load_sources(session, accounts="all", progress=False)
+    cash = toolkit.load_cash_balances(session, df, progress=False)
+    assert set(cash["account"]) == set(box.connected_accounts)
+    assert not LoadInfo.from_attrs(cash).missing_customers  # each read on its own account
+    moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
+    assert len(moves) and set(moves["account"]) <= set(box.connected_accounts)
+    migration = toolkit.audit_migration(df, cash, moves)
+    rolled = migration.by_account.groupby("currency")[["customers", "cash_available"]].sum()
+    whole = migration.by_currency.set_index("currency")[["customers", "cash_available"]]
+    pd.testing.assert_frame_equal(rolled.sort_index(), whole.sort_index(), check_dtype=False)
+    assert migration.customers["account"].notna().all()
+    assert "by_account" in migration.tables()
+    assert migration.to_excel(tmp_path / "retirement.xlsx").exists()

@@ -101,3 +101,16 @@ def test_diff_of_identical_and_empty_frames(tmp_path: Path, variety: list) -> No
     assert set(all_added["change"]) == {"added"} and len(all_added) == len(df)
     with pytest.raises(InvalidInputError):
         diff_snapshots(df, "nope")  # type: ignore[arg-type]
+
+
+def test_a_filtered_frame_round_trips_with_its_index(session, tmp_path) -> None:
+    """A frame filtered down (its index no longer 0..n-1) saves and loads back exactly: the
+    stored index is the index again, not a column (a bug once: KeyError on load)."""
+    from toolkit.fetch import load_snapshot, load_sources, save_snapshot
+
+    sources = load_sources(session, progress=False)
+    some = sources[sources["type"] == "ach_credit_transfer"]
+    again = load_snapshot(save_snapshot(some, tmp_path / "some.parquet"))
+    assert list(again.columns) == list(some.columns)
+    assert list(again.index) == list(some.index)
+    assert again["id"].tolist() == some["id"].tolist()

@@ -31,7 +31,7 @@ from toolkit.audit.migration_checks import (
     RETIRING_TYPES,
     StateContext,
 )
-from toolkit.audit.migration_result import migration_tables
+from toolkit.audit.migration_result import account_rollup, migration_tables
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
 
@@ -176,8 +176,17 @@ def audit_migration(
             + ", ".join(sorted(missing))
             + " (see the Checks sheet)."
         )
+    tables = migration_tables(table, findings, checks)
+    if "account" in frame.columns:  # sources across connected accounts: each customer's account
+        known = frame.dropna(subset=["customer", "account"])
+        account_of = dict(
+            zip(known["customer"].astype(str), known["account"].astype(str), strict=True)
+        )
+        customers = tables["customers"]
+        customers.insert(0, "account", customers["customer"].map(account_of))
+        tables["by_account"] = account_rollup(customers, account_of)
     return MigrationAudit(
-        **migration_tables(table, findings, checks),
+        **tables,
         as_of=when,
         as_of_basis=basis,
         account=info.account,

@@ -34,6 +34,7 @@ MIGRATION_SHEETS = {
     "exceptions": "Exceptions",
     "customers": "Customers",
     "by_currency": "By currency",
+    "by_account": "By account",
 }
 TITLE = "Sources retirement audit"
 _STATES = ("ready", "needs action", "blocked")

@@ -14,7 +14,14 @@ import pandas as pd
 
 from toolkit.money import to_major
 
-__all__ = ["CUSTOMER_COLUMNS", "EXCEPTION_COLUMNS", "MigrationTables", "migration_tables"]
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "EXCEPTION_COLUMNS",
+    "MigrationTables",
+    "account_rollup",
+    "currency_rollup",
+    "migration_tables",
+]
 
 _MONEY = ("legacy_unapplied", "cash_available", "receiver_money_after_cash")
 CUSTOMER_COLUMNS: tuple[str, ...] = (
@@ -77,7 +84,9 @@ def _customers(table: pd.DataFrame) -> pd.DataFrame:
     return t[list(CUSTOMER_COLUMNS)].reset_index(drop=True)
 
 
-def _by_currency(customers: pd.DataFrame) -> pd.DataFrame:
+def currency_rollup(customers: pd.DataFrame) -> pd.DataFrame:
+    """Customers, states and money per currency of a customers table (never added across
+    currencies)."""
     columns = [
         "currency",
         "customers",
@@ -109,6 +118,25 @@ def _by_currency(customers: pd.DataFrame) -> pd.DataFrame:
         out[name] = out[name].astype("Int64")
         out[f"{name}_major"] = to_major(out[name], out["currency"])
     return out[columns]
+
+
+def account_rollup(customers: pd.DataFrame, account_of: dict[str, str]) -> pd.DataFrame:
+    """:func:`currency_rollup` per connected account (``account_of``: customer -> account).
+
+    >>> account_rollup(pd.DataFrame(columns=["customer"]), {}).empty
+    True
+    """
+    if not len(customers):
+        return pd.DataFrame()
+    accounts = customers["customer"].map(account_of)
+    parts = [
+        currency_rollup(group).assign(account=account)
+        for account, group in customers.groupby(accounts, sort=True)
+    ]
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    return out[["account", *(c for c in out.columns if c != "account")]]
 
 
 def migration_tables(
@@ -147,7 +175,7 @@ def migration_tables(
         "summary": summary,
         "customers": customers,
         "exceptions": exceptions,
-        "by_currency": _by_currency(customers),
+        "by_currency": currency_rollup(customers),
         "checks": pd.DataFrame(checks),
     }
 
@@ -161,7 +189,8 @@ class MigrationTables:
     ``customers`` (one row per customer and currency: legacy receiver funds beside cash balance
     funds, the state and the checks that flagged it), ``exceptions`` (one row per finding),
     ``by_currency`` (never added across currencies), ``checks`` (name, title, severity, ran,
-    flagged, explanation), ``as_of``, ``account``, ``mode``, ``unapplied_days``, ``inputs`` (the
+    flagged, explanation), ``by_account`` (account and currency, when the sources span connected
+    accounts), ``as_of``, ``account``, ``mode``, ``unapplied_days``, ``inputs`` (the
     optional inputs given), ``notes``.
 
     >>> migration.by_currency.columns[:2].tolist()
@@ -180,6 +209,7 @@ class MigrationTables:
     unapplied_days: int
     inputs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    by_account: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def count(self, state: str) -> int:
         """Customers in a state (their worst currency): ``migration.count("blocked")``."""
@@ -218,4 +248,5 @@ class MigrationTables:
             "exceptions": self.exceptions,
             "customers": self.customers,
             "by_currency": self.by_currency,
+            **({"by_account": self.by_account} if len(self.by_account) else {}),
         }

@@ -34,7 +34,7 @@ __all__ = [
     "account_ids",
     "by_account",
     "load_accounts",
-    "transactions_by_account",
+    "read_by_account",
     "with_account",
 ]
 
@@ -176,17 +176,17 @@ def load_accounts(
     return info.attach(frame)
 
 
-def transactions_by_account(
+def read_by_account(
     session: Session,
     sources: pd.DataFrame,
     load: Callable[[Session, pd.DataFrame], pd.DataFrame],
     cancel: threading.Event | None,
 ) -> pd.DataFrame:
-    """The source transactions of a frame across accounts, each account read with its own
-    session (``load(session, that_account_sources)``); the result has an ``account`` column and
-    one LoadInfo (the missing ids of all)."""
+    """What ``load(account_session, that_account_rows)`` reads for the rows of a frame across
+    accounts (source transactions, cash balances, ...), each account with its own session; the
+    result has an ``account`` column and one LoadInfo (the missing ids and customers of all)."""
     taken_at = now_of(session)
-    accounts = [str(a) for a in pd.unique(sources["account"].dropna())]
+    accounts = [str(a) for a in pd.unique(sources["account"].dropna()) if str(a)]
 
     def work(sub: Session, account: str) -> pd.DataFrame:
         mine = sources[sources["account"] == account].drop(columns="account")
@@ -196,15 +196,17 @@ def transactions_by_account(
     parts = [frames[a] for a in accounts if a in frames]
     if parts:
         frame = pd.concat(parts, ignore_index=True, sort=False)
-        frame = frame.sort_values(["created", "id"], ascending=False, kind="stable")
+        if {"created", "id"} <= set(frame.columns):
+            frame = frame.sort_values(["created", "id"], ascending=False, kind="stable")
     else:
-        frame = with_account(load(session, sources.iloc[0:0]), "")
-    missing = [m for p in parts for m in (LoadInfo.from_attrs(p) or LoadInfo()).missing_ids]
+        frame = with_account(load(session, sources.iloc[0:0].drop(columns="account")), "")
+    infos = [LoadInfo.from_attrs(p) or LoadInfo() for p in parts]
     info = LoadInfo(
         taken_at=taken_at.isoformat(),
         account=f"{len(parts)} connected account(s)",
         mode=getattr(session, "mode", None),
-        missing_ids=missing,
+        missing_ids=[m for i in infos for m in i.missing_ids],
+        missing_customers=[m for i in infos for m in i.missing_customers],
         refused_accounts=refused,
     )
     return info.attach(frame.reset_index(drop=True))

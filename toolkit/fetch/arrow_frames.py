@@ -126,7 +126,7 @@ def table_frame(
     df = table.drop_columns(json_columns).to_pandas()
     for column in json_columns:
         df[column] = pd.Series(parsed[column], index=df.index, name=column)
-    df = df[order]
+    df = df[[c for c in order if c in df.columns]]  # a stored index came back as the index
     for column, dtype in dtypes.items():
         if column in df.columns and column not in json_columns:
             spec = dtype if isinstance(dtype, dict) else dtype_spec(dtype)

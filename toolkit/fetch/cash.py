@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
+from toolkit.fetch.accounts import read_by_account
 from toolkit.fetch.clocks import clocks_apply, clocks_params
 from toolkit.fetch.frame import paused_gc
 from toolkit.fetch.inputs import id_list, in_order
@@ -190,12 +191,22 @@ def load_cash_balances(
     ``missing_customers``. Read only: ``funding_instructions=True`` also asks Stripe for each
     customer's USD bank-transfer address (``funding_account_number``, ``funding_routing_number``),
     which Stripe *creates* for a customer who has none: it is a write, refused in live mode unless
-    the session allows live writes.
+    the session allows live writes. A frame with an ``account`` column (``load_sources(accounts=
+    ...)``) is read account by account, each with its own session.
 
     >>> cash = toolkit.load_cash_balances(session, ["cus_NoSuchCustomer01"], progress=False)
     >>> len(cash), toolkit.LoadInfo.from_attrs(cash).missing_customers
     (0, ['cus_NoSuchCustomer01'])
     """
+    if isinstance(customers, pd.DataFrame) and "account" in customers.columns:
+
+        def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
+            return load_cash_balances(
+                sub, mine, funding_instructions=funding_instructions, progress=progress,
+                cancel=cancel,
+            )  # fmt: skip
+
+        return read_by_account(session, customers, one, cancel)  # each account its own session
     taken_at = now_of(session)
     ids = _customer_ids(customers)
     if funding_instructions:
@@ -295,6 +306,12 @@ def load_cash_balance_transactions(
     >>> len(moves)
     0
     """
+    if isinstance(customers, pd.DataFrame) and "account" in customers.columns:
+
+        def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
+            return load_cash_balance_transactions(sub, mine, progress=progress, cancel=cancel)
+
+        return read_by_account(session, customers, one, cancel)
     taken_at = now_of(session)
     if isinstance(customers, pd.DataFrame) and "available" in customers.columns:
         customers = customers[customers["currency"].notna()]

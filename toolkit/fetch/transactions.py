@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
-from toolkit.fetch.accounts import transactions_by_account
+from toolkit.fetch.accounts import read_by_account
 from toolkit.fetch.frame import paused_gc, transactions_frame
 from toolkit.fetch.inputs import id_list, in_order
 from toolkit.fetch.loaded import LoadInfo, now_of
@@ -83,7 +83,7 @@ def load_source_transactions(
         def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
             return load_source_transactions(sub, mine, progress=progress, cancel=cancel)
 
-        return transactions_by_account(session, sources, one, cancel)  # each its own session
+        return read_by_account(session, sources, one, cancel)  # each its own session
     taken_at = now_of(session)
     ids, customers = _source_refs(sources)
     pool = RequestPool(session, cancel)
