@@ -167,7 +167,9 @@ def table_html(
         more = f"<div style='color:#555'>… {len(shown) - max_rows} more rows not shown</div>"
     return (
         f"<div style='max-height:{max_height};overflow:auto;border:1px solid #ddd'>"
-        "<table style='border-collapse:collapse;font-size:12px;width:100%'>"
+        # auto layout: JupyterLab's fixed layout gives every column the same width, and a long id
+        # then runs over the next column
+        "<table style='border-collapse:collapse;font-size:12px;width:100%;table-layout:auto'>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{more}"
     )
 

@@ -112,7 +112,10 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
             description="Created <", placeholder="YYYY-MM-DD (UTC)", continuous_update=False
         )
         self.clear_filters_button = button(description="Clear filters", icon="times")
-        self.select_all_button = button(description="Select all shown", icon="check-square")
+        self.select_all_button = button(
+            description="Select all", icon="check-square",
+            tooltip="select every row the filters keep (also those past the grid's first rows)",
+        )  # fmt: skip
         self.clear_selection_button = button(description="Clear selection", icon="square")
         self.reload_button = button(description="Reload", icon="refresh")
         self.save_selection_button = button(
