@@ -144,3 +144,29 @@ def test_help_names_the_program_as_it_was_run(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main(["plan", "--help"])
     assert capsys.readouterr().out.startswith("usage: stripe-sources plan")
+
+
+def test_refresh_command_writes_a_new_snapshot(tmp_path, monkeypatch, capsys):
+    """``refresh SNAPSHOT``: reads the events, writes a new snapshot beside the old one (never
+    over it), and says what changed."""
+    import json
+
+    import toolkit
+    from toolkit.sandbox import Sandbox
+
+    with Sandbox(seed=11, customers=40) as box:
+        monkeypatch.setenv("STRIPE_API_BASE", box.url)
+        monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+        monkeypatch.chdir(tmp_path)
+        assert main(["export", "--out", "snapshots/s.parquet", "--quiet"]) == 0
+        old = toolkit.load_snapshot("snapshots/s.parquet")
+        sid = str(old["id"].iloc[0])
+        with toolkit.connect(quiet=True) as session:
+            session.client.v1.sources.update(sid, {"metadata": {"cli": "1"}})
+        capsys.readouterr()
+        assert main(["refresh", "snapshots/s.parquet", "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["changed"] == [sid] and summary["snapshot"].endswith("s-refreshed.parquet")
+        new = toolkit.load_snapshot(summary["snapshot"])
+        assert new.set_index("id").at[sid, "metadata"]["cli"] == "1"
+        assert main(["refresh", "snapshots/s.parquet", "--out", summary["snapshot"]]) == 2

@@ -40,6 +40,7 @@ __all__ = ["main"]
 COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "sandbox": ("toolkit.sandbox.cli", "add_arguments", "run", "run the Stripe-compatible sandbox on loopback"),
     "export": ("toolkit.cli.export", "add_arguments", "run", "export sources to Parquet or CSV"),
+    "refresh": ("toolkit.cli.refresh", "add_arguments", "run", "bring a snapshot up to date from Stripe's events"),
     "audit": ("toolkit.cli.audit", "add_arguments", "run", "write the receiver balance audit (Excel, CSV)"),
     "migration": ("toolkit.cli.migration", "add_arguments", "run", "write the Sources retirement audit (Excel, CSV)"),
     "plan": ("toolkit.cli.plan", "add_arguments", "run", "make a plan file from a CSV or an id list, for sign-off"),
