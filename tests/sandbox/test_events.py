@@ -5,6 +5,7 @@ one is listed but refused."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from toolkit.sandbox import Sandbox
 
 from .conftest import make_client, send
 
-FIXTURES = "../shared/stripe/fixtures-cash-balance.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures-cash-balance.json"
 
 
 def _receiver(box: Sandbox) -> tuple[str, str]:
