@@ -19,6 +19,13 @@ TEST_KEY = "sk_test_" + "T3st" * 6
 REVOKED = "acct_1Revoked0000"
 
 
+def _every_account(session) -> pd.DataFrame:
+    """Every connected account's sources (the revoked one's warning is another test's)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", toolkit.AccountWarning)
+        return toolkit.load_sources(session, accounts="all", progress=False)
+
+
 @pytest.fixture
 def platform():
     with Sandbox(seed=11, customers=60, revoked_accounts=[REVOKED]) as box:
@@ -81,9 +88,7 @@ def test_progress_per_account(platform) -> None:
 
 def test_transactions_audit_and_refresh_across_accounts(platform, tmp_path) -> None:
     box, session = platform
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", toolkit.AccountWarning)
-        df = toolkit.load_sources(session, accounts="all", progress=False)
+    df = _every_account(session)
     txns = toolkit.load_source_transactions(session, df, progress=False)
     assert len(txns) and set(txns["account"]) <= set(box.connected_accounts)
     assert not LoadInfo.from_attrs(txns).missing_ids  # each read on its own account
@@ -104,7 +109,7 @@ def test_transactions_audit_and_refresh_across_accounts(platform, tmp_path) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", toolkit.AccountWarning)
         new = toolkit.refresh(df, session, progress=False)
-        full = toolkit.load_sources(session, accounts="all", progress=False)
+    full = _every_account(session)
     assert new.attrs["refresh"]["changed"] == [sid]
     assert list(new.columns) == list(full.columns)
     cols = ["id", "account", "status", "customer"]
@@ -116,9 +121,7 @@ def test_transactions_audit_and_refresh_across_accounts(platform, tmp_path) -> N
 
 def test_the_retirement_audit_across_accounts(platform, tmp_path) -> None:
     box, session = platform
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", toolkit.AccountWarning)
-        df = toolkit.load_sources(session, accounts="all", progress=False)
+    df = _every_account(session)
     cash = toolkit.load_cash_balances(session, df, progress=False)
     assert set(cash["account"]) == set(box.connected_accounts)
     assert not LoadInfo.from_attrs(cash).missing_customers  # each read on its own account

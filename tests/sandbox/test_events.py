@@ -87,6 +87,8 @@ def test_filters_cursors_and_refusals() -> None:
         assert len(ids) == len(set(ids)) == len(_types(client))
         now = int(box.clock())
         assert _types(client, created={"gt": now + 60}) == []
+        assert _types(client, delivery_success=False) == []  # no webhooks: none failed
+        assert len(_types(client, delivery_success=True)) == len(ids)
         assert len(_types(client, created={"gte": now - 60})) == len(ids)
         status, _, body = send(box, "GET", "/v1/events?type=a.b&types[]=c.d")
         assert status == 400 and json.loads(body)["error"]["param"] == "types"
@@ -125,3 +127,6 @@ def test_accounts_are_listed_and_a_revoked_one_refused() -> None:
         assert client.v1.accounts.list(options={"stripe_account": first}).data == []
         page = client.v1.accounts.list({"limit": 1})
         assert page.has_more and len(page.data) == 1
+        newest = max(created)  # created filters, as Stripe's list does (once ignored here)
+        assert client.v1.accounts.list({"created": {"gt": newest}}).data == []
+        assert len(client.v1.accounts.list({"created": {"gte": newest}}).data) == 1

@@ -19,7 +19,7 @@ import argparse
 import sys
 
 from toolkit.changes import Outcome, apply, check_confirmation, read_plan, undo
-from toolkit.cli.output import PARTIAL, add_json, report
+from toolkit.cli.output import PARTIAL, add_json, report, show_progress
 from toolkit.errors import InvalidInputError, LiveModeRefused
 from toolkit.session import connect
 
@@ -79,7 +79,7 @@ def run_apply(args: argparse.Namespace) -> int:
     plan = read_plan(args.plan)
     if not args.dry_run:
         check_confirmation(plan, args.confirm)
-    tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    tty = show_progress()
     with connect(stripe_account=args.account, allow_live=args.live, quiet=True) as session:
         print(f"{'Checking' if args.dry_run else 'Applying'} {plan.id} on {session.account_label}",
               file=sys.stderr)  # fmt: skip
@@ -92,7 +92,7 @@ def run_apply(args: argparse.Namespace) -> int:
 
 def run_undo(args: argparse.Namespace) -> int:
     """Undo (or dry-run the undo of) a journaled run; 0 all restored, 5 some rows not."""
-    tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    tty = show_progress()
     with connect(stripe_account=args.account, allow_live=args.live, quiet=True) as session:
         try:
             outcome = undo(args.journal, session, dry_run=args.dry_run, progress=tty)

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from toolkit.cli.output import add_json, report
+from toolkit.cli.output import add_json, report, show_progress
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.id_files import read_ids
 
@@ -68,10 +68,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_json(parser)
 
 
-def _progress() -> bool:
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
-
-
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     extra_ids = read_ids(args.ids) if args.ids else []
     if args.snapshot and extra_ids:
@@ -92,14 +88,14 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 
     with connect(stripe_account=args.account, quiet=True) as session:
         print(f"Fetching sources from {session.account_label} ...", file=sys.stderr, flush=True)
-        sources = load_sources(session, progress=_progress())
+        sources = load_sources(session, progress=show_progress())
         if extra_ids:
             import pandas as pd
 
             known = set(sources["id"])
             wanted = [i for i in extra_ids if i not in known]
             if wanted:
-                by_id = load_sources(session, ids=wanted, progress=_progress())
+                by_id = load_sources(session, ids=wanted, progress=show_progress())
                 attrs = dict(sources.attrs)
                 sources = pd.concat([sources, by_id], ignore_index=True)
                 sources.attrs = attrs
@@ -112,7 +108,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
         transactions = None
         if not args.no_transactions:
             receivers = sources[sources["flow"] == "receiver"]
-            transactions = load_source_transactions(session, receivers, progress=_progress())
+            transactions = load_source_transactions(session, receivers, progress=show_progress())
     return sources, transactions
 
 

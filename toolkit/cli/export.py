@@ -26,7 +26,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from toolkit.cli.output import NOT_FOUND, PARTIAL
+from toolkit.cli.output import NOT_FOUND, PARTIAL, show_progress
 from toolkit.errors import AccountWarning, InvalidInputError, NotFoundWarning
 from toolkit.fetch.id_files import read_ids
 
@@ -110,7 +110,7 @@ def _dataset(args: argparse.Namespace, out: Path, accounts: str | None) -> int:
             f"A dataset export covers the whole account; --{chosen[0].replace('_', '-')} works "
             "with a .parquet or .csv file: pass --out exports/some.parquet."
         )
-    progress = not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
+    progress = show_progress(args.quiet)
     with connect(stripe_account=args.account, quiet=args.quiet) as session:
         print(f"Exporting sources from {session.account_label} ...", file=sys.stderr, flush=True)
         info = export_sources(session, out, accounts=accounts, progress=progress)
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     created: Any = None
     if args.created_from or args.created_to:
         created = (args.created_from, args.created_to)
-    progress = not args.quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
+    progress = show_progress(args.quiet)
     with (
         connect(stripe_account=args.account, quiet=args.quiet) as session,
         warnings.catch_warnings(),

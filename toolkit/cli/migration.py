@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from toolkit.cli.output import DONE, WORK_LEFT, add_json, report
+from toolkit.cli.output import DONE, WORK_LEFT, add_json, report, show_progress
 from toolkit.errors import InvalidInputError
 
 __all__ = ["add_arguments", "run"]
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.unapplied_days < 0:
         raise InvalidInputError("--unapplied-days must be 0 or more.")
-    tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    tty = show_progress()
     with connect(stripe_account=args.account, quiet=True) as session:
         print(f"Reading {session.account_label} ...", file=sys.stderr, flush=True)
         audit = run_migration_audit(

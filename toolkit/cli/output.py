@@ -23,6 +23,7 @@ __all__ = [
     "WORK_LEFT",
     "add_json",
     "report",
+    "show_progress",
 ]
 
 DONE = 0
@@ -31,6 +32,15 @@ WORK_LEFT = 3
 NOT_FOUND = 4
 PARTIAL = 5
 STRIPE_ERROR = 6
+
+
+def show_progress(quiet: bool = False) -> bool:
+    """Progress bars only on a terminal (never in a log or a pipe), and not when ``quiet``.
+
+    >>> show_progress(quiet=True)
+    False
+    """
+    return not quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

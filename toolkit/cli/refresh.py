@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from toolkit.cli.output import DONE, add_json, report
+from toolkit.cli.output import DONE, add_json, report, show_progress
 from toolkit.errors import InvalidInputError
 
 __all__ = ["add_arguments", "run"]
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and Path(args.out).exists():
         raise InvalidInputError(f"{args.out} exists: name a new file, an old snapshot is kept.")
     out = Path(args.out) if args.out else fresh_path(old.with_name(f"{old.stem}-refreshed.parquet"))
-    tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    tty = show_progress()
     with connect(stripe_account=args.account, quiet=True) as session:
         print(f"Reading the events of {session.account_label} ...", file=sys.stderr, flush=True)
         fresh = refresh(old, session, out=out, progress=tty)

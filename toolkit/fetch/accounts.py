@@ -15,7 +15,6 @@ other accounts' rows are all there.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from toolkit.fetch.frame import SourcesBuilder, with_metadata_columns
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.progress import Progress, ProgressArg
 from toolkit.session import Session
+from toolkit.session.settings import ACCOUNT_PATTERN
 
 __all__ = [
     "SIDE_BY_SIDE",
@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 SIDE_BY_SIDE = 4  # accounts loaded at once (each under its own limits)
-_ACCOUNT = re.compile(r"^acct_[0-9A-Za-z]{6,}$")
 
 
 def account_ids(session: Session, accounts: str | Sequence[str]) -> list[str]:
@@ -67,7 +66,7 @@ def account_ids(session: Session, accounts: str | Sequence[str]) -> list[str]:
                 return found
             params = {"limit": 100, "starting_after": data[-1]["id"]}
     ids = [str(a).strip() for a in accounts]
-    bad = [a for a in ids if not _ACCOUNT.fullmatch(a)]
+    bad = [a for a in ids if not ACCOUNT_PATTERN.match(a)]
     if bad:
         raise InvalidInputError(
             f"Connected account ids look like 'acct_1A2b3C4d5E'; these do not: {bad[:5]}."

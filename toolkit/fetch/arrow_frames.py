@@ -90,18 +90,24 @@ def objects_array(values: list[Any]) -> np.ndarray:
     return arr
 
 
-def frame_table(df: pd.DataFrame) -> pa.Table:
-    """A sources frame as an Arrow table: its dict columns (``metadata``, ``raw``) as JSON text.
+def frame_table(
+    df: pd.DataFrame, *, json_columns: list[str] | None = None, keep_index: bool = False
+) -> pa.Table:
+    """A sources frame as an Arrow table: its dict columns (``json_columns``, default those
+    :func:`is_json_column` finds: ``metadata``, ``raw``) as JSON text; ``keep_index`` stores an
+    index that is not 0..n-1.
 
     >>> frame_table(pd.DataFrame({"id": ["a"], "metadata": [{"k": "v"}]}))["metadata"][0].as_py()
     '{"k":"v"}'
     """
     out = df.copy(deep=False)
     out.attrs = {}
+    if json_columns is None:
+        json_columns = [c for c in out.columns if is_json_column(out[c])]
     with paused_gc():
-        for column in [c for c in out.columns if is_json_column(out[c])]:
+        for column in json_columns:
             out[column] = pd.array([dumps_json(v) for v in out[column]], dtype="string")
-    return pa.Table.from_pandas(out, preserve_index=False)
+    return pa.Table.from_pandas(out, preserve_index=None if keep_index else False)
 
 
 def table_frame(

@@ -23,8 +23,8 @@ import itertools
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,10 +49,10 @@ from toolkit.session import Session
 __all__ = [
     "BATCH",
     "ExportInfo",
+    "dataset_frame",
     "export_sources",
     "month_windows",
     "read_dataset",
-    "with_load_info",
 ]
 
 BATCH = 5_000  # sources held before they are written
@@ -147,11 +147,9 @@ class _Checkpoint:
         with self.lock:
             return index in self.state["done"].get(account, [])
 
-    def done(self, account: str, index: int, sources: int) -> None:
+    def done(self, account: str, index: int) -> None:
         with self.lock:
             self.state["done"].setdefault(account, []).append(index)
-            self.state.setdefault("sources", {}).setdefault(account, 0)
-            self.state["sources"][account] += sources
             self.save()
 
     def save(self) -> None:
@@ -205,26 +203,42 @@ def _export_account(
     windows = checkpoint.windows(account, lambda: month_windows(_oldest(session, now), now))
     for index, window in enumerate(windows):
         if checkpoint.is_done(account, index):
-            info.windows_skipped += 1
+            with checkpoint.lock:
+                info.windows_skipped += 1
             continue
         _forget(folder, account, index)
         rows: list[dict[str, Any]] = []
-        parts = count = 0
+        part = 0
         with paused_gc():
             for src in iter_sources(session, created=window, progress=False, cancel=cancel):
                 rows.append(src)
                 if len(rows) >= batch:
-                    info.files += _write(folder, account, rows, f"w{index:04d}-b{parts:04d}")
-                    count, parts, rows = count + len(rows), parts + 1, []
-                    info.sources += batch
-                    bar.update(info.sources, f"{info.sources:,} sources · {account}")
+                    _flush(
+                        folder, account, f"w{index:04d}-b{part:04d}", rows, checkpoint, info, bar
+                    )
+                    rows, part = [], part + 1
             if rows:
-                info.files += _write(folder, account, rows, f"w{index:04d}-b{parts:04d}")
-                count += len(rows)
-                info.sources += len(rows)
-        checkpoint.done(account, index, count)
-        info.windows += 1
-        bar.update(info.sources, f"{info.sources:,} sources · {account}")
+                _flush(folder, account, f"w{index:04d}-b{part:04d}", rows, checkpoint, info, bar)
+        checkpoint.done(account, index)
+        with checkpoint.lock:
+            info.windows += 1
+
+
+def _flush(
+    folder: Path,
+    account: str,
+    name: str,
+    rows: list[dict[str, Any]],
+    checkpoint: _Checkpoint,
+    info: ExportInfo,
+    bar: Progress,
+) -> None:
+    """One batch to its files, counted under the lock (accounts run side by side)."""
+    files = _write(folder, account, rows, name)
+    with checkpoint.lock:
+        info.files += files
+        info.sources += len(rows)
+    bar.update(info.sources, f"{info.sources:,} sources · {account}")
 
 
 def export_sources(
@@ -247,7 +261,7 @@ def export_sources(
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise InvalidInputError(f"batch must be a whole number of sources >= 1, not {batch!r}.")
     folder = private_folder(Path(path))
-    if any(p.suffix == ".parquet" for p in folder.glob("*.parquet")):
+    if any(folder.glob("*.parquet")):
         raise InvalidInputError(f"{folder} holds Parquet files of its own: export to a new folder.")
     own = [OWN] if accounts is None else account_ids(session, accounts)
     key = {"accounts": own, "mode": session.mode, "across": accounts is not None}
@@ -284,19 +298,10 @@ def export_sources(
         scope="account",
         refused_accounts=info.refused_accounts or None,
     )
-    checkpoint.state["load_info"] = loaded.to_attrs()
-    checkpoint.state["export"] = asdict(info)
-    checkpoint.state["complete"] = True
     with checkpoint.lock:
+        checkpoint.state["load_info"] = loaded.to_attrs()
         checkpoint.save()
     return info
-
-
-def iter_dataset(path: str | os.PathLike[str], *, batch: int = BATCH) -> Iterator[pd.DataFrame]:
-    """The dataset's rows as frames of at most ``batch`` rows (memory bounded by ``batch``)."""
-    dataset = _open(path)
-    for record_batch in dataset.to_batches(batch_size=batch):
-        yield _frame(pa.Table.from_batches([record_batch]), _across(path))
 
 
 def read_dataset(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -307,15 +312,23 @@ def read_dataset(path: str | os.PathLike[str]) -> pd.DataFrame:
     >>> toolkit.read_dataset("exports/sources").columns[:2].tolist()
     ['id', 'customer']
     """
-    frame = _frame(_open(path).to_table(), _across(path))
+    return dataset_frame(_open(path).to_table(), path)
+
+
+def dataset_frame(table: pa.Table, path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Rows read from the dataset at ``path`` (all of it, or what a query kept) as the sources
+    frame: partition columns dropped, dicts parsed, dtypes of load_sources, newest first, an
+    ``account`` column when the export spanned connected accounts, the export's LoadInfo."""
+    state = _state(path)
+    across = bool((state.get("key") or {}).get("across"))
+    account = table.column("account").to_pylist() if across else None
+    table = table.drop_columns([c for c in ("account", "month") if c in table.column_names])
+    frame = table_frame(table, FRAME_DTYPES)
+    if account is not None:
+        frame.insert(1, "account", pd.array(account, dtype="string"))
     frame = frame.sort_values(["created", "id"], ascending=False, kind="stable")
     frame = frame.reset_index(drop=True)
-    return with_load_info(frame, path)
-
-
-def with_load_info(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame:
-    """``frame`` with the LoadInfo the export of ``path`` recorded (when, which account)."""
-    saved = _state(path).get("load_info")
+    saved = state.get("load_info")
     if saved:
         frame.attrs["toolkit"] = saved
     return frame
@@ -326,21 +339,8 @@ def _state(path: str | os.PathLike[str]) -> dict[str, Any]:
     return json.loads(checkpoint.read_text()) if checkpoint.is_file() else {}
 
 
-def _across(path: str | os.PathLike[str]) -> bool:
-    return bool((_state(path).get("key") or {}).get("across"))
-
-
 def _open(path: str | os.PathLike[str]) -> pads.Dataset:
     folder = Path(path)
     if not folder.is_dir():
         raise InvalidInputError(f"No dataset at {folder}: export one with toolkit.export_sources.")
     return pads.dataset(folder, format="parquet", partitioning=PARTITIONING)
-
-
-def _frame(table: pa.Table, across: bool) -> pd.DataFrame:
-    account = table.column("account").to_pylist() if across else None
-    table = table.drop_columns([c for c in ("account", "month") if c in table.column_names])
-    frame = table_frame(table, FRAME_DTYPES)
-    if account is not None:
-        frame.insert(1, "account", pd.array(account, dtype="string"))
-    return frame

@@ -22,13 +22,9 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import ConfigurationError, InvalidInputError
-from toolkit.fetch.arrow_frames import table_frame
-from toolkit.fetch.dataset import with_load_info
-from toolkit.fetch.schema import FRAME_DTYPES
+from toolkit.fetch.dataset import dataset_frame
 
 __all__ = ["diff_datasets", "duckdb_connection", "is_dataset", "read_receivers", "scan"]
-
-_PARTITIONS = ("account", "month")
 
 
 def is_dataset(value: Any) -> bool:
@@ -72,25 +68,6 @@ def _checked(path: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def _across(con: Any, source: str) -> bool:
-    """Does the dataset span connected accounts (an ``account`` column in its frame)?"""
-    rows = con.execute(f"SELECT count(*) FROM {source} WHERE account <> 'self'").fetchall()
-    return bool(rows and rows[0][0])
-
-
-def _frame(con: Any, sql: str, across: bool) -> pd.DataFrame:
-    """A query's rows as the sources frame (dicts parsed, dtypes of load_sources)."""
-    table = con.sql(sql).to_arrow_table()
-    account = table.column("account").to_pylist() if across else None
-    table = table.drop_columns([c for c in _PARTITIONS if c in table.column_names])
-    frame = table_frame(table, FRAME_DTYPES)
-    if account is not None:
-        frame.insert(1, "account", pd.array(account, dtype="string"))
-    return frame.sort_values(["created", "id"], ascending=False, kind="stable").reset_index(
-        drop=True
-    )
-
-
 def read_receivers(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The receiver sources of a dataset (``flow = 'receiver'``, or with receiver amounts), as
     the frame :func:`~toolkit.load_sources` gives; the selection runs in DuckDB.
@@ -106,8 +83,7 @@ def read_receivers(path: str | os.PathLike[str]) -> pd.DataFrame:
         "flow = 'receiver' OR receiver_amount_received IS NOT NULL "
         "OR receiver_amount_charged IS NOT NULL OR receiver_amount_returned IS NOT NULL"
     )
-    frame = _frame(con, f"SELECT * FROM {source} WHERE {where}", _across(con, source))
-    return with_load_info(frame, folder)
+    return dataset_frame(con.sql(f"SELECT * FROM {source} WHERE {where}").to_arrow_table(), folder)
 
 
 def diff_datasets(
@@ -132,9 +108,8 @@ def diff_datasets(
         f"FROM {a} o FULL OUTER JOIN {b} n ON o.id = n.id "
         f"WHERE o.id IS NULL OR n.id IS NULL OR {distinct or 'false'}"
     )
-    across = _across(con, a) or _across(con, b)
     pick = "WHERE id IN (SELECT id FROM differing)"
     return (
-        with_load_info(_frame(con, f"SELECT * FROM {a} {pick}", across), old),
-        with_load_info(_frame(con, f"SELECT * FROM {b} {pick}", across), new),
+        dataset_frame(con.sql(f"SELECT * FROM {a} {pick}").to_arrow_table(), old),
+        dataset_frame(con.sql(f"SELECT * FROM {b} {pick}").to_arrow_table(), new),
     )

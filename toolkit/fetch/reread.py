@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from toolkit.errors import NotFoundWarning
-from toolkit.fetch.frame import SourcesBuilder
+from toolkit.fetch.frame import empty_frame
 from toolkit.fetch.load import load_sources
 from toolkit.progress import ProgressArg
 from toolkit.session import Session
@@ -89,7 +89,7 @@ def reread_frame(session: Session, ids: Sequence[str], progress: ProgressArg) ->
     True
     """
     if not ids:
-        return SourcesBuilder(owned=True).finish(metadata_columns=True, order="newest")
+        return empty_frame()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotFoundWarning)
         return load_sources(session, ids=list(ids), progress=progress)

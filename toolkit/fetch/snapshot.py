@@ -24,14 +24,13 @@ import pyarrow.parquet as pq
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.arrow_frames import (
     dtype_spec,
-    dumps_json,
+    frame_table,
     is_json_column,
     json_default,
     objects_array,
     table_frame,
 )
 from toolkit.fetch.duck import diff_datasets, is_dataset
-from toolkit.fetch.frame import paused_gc
 from toolkit.fetch.schema import FRAME_COLUMNS, METADATA_PREFIX
 from toolkit.private_files import write_private
 
@@ -60,19 +59,14 @@ def save_snapshot(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         raise InvalidInputError(f"A snapshot is a Parquet file: name it *.parquet, not {target}.")
     if not all(isinstance(c, str) for c in df.columns):
         raise InvalidInputError("Snapshot columns must be strings.")
-    out = df.copy(deep=False)
-    out.attrs = {}
-    json_columns = [c for c in out.columns if is_json_column(out[c])]
-    with paused_gc():
-        for column in json_columns:
-            out[column] = pd.array([dumps_json(v) for v in out[column]], dtype="string")
+    json_columns = [c for c in df.columns if is_json_column(df[c])]
     info = {
         "version": _VERSION,
         "json_columns": json_columns,
         "dtypes": {c: dtype_spec(t) for c, t in df.dtypes.items()},
         "attrs": df.attrs,
     }
-    table = pa.Table.from_pandas(out, preserve_index=None)
+    table = frame_table(df, json_columns=json_columns, keep_index=True)
     meta = dict(table.schema.metadata or {})
     meta[_META_KEY] = json.dumps(info, default=json_default).encode()
     table = table.replace_schema_metadata(meta)

@@ -16,20 +16,13 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from toolkit.sandbox.forms import ANY, EXPAND, INT, STR
-from toolkit.sandbox.pagination import list_index, paginate
-from toolkit.sandbox.params import cursors_of, expand_of, limit_of
+from toolkit.sandbox.pagination import in_created, list_index, paginate
+from toolkit.sandbox.params import LIST_CREATED, created_of, cursors_of, expand_of, limit_of
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet, dumps
 
 __all__ = ["SPEC_LIST_ACCOUNTS", "account_object", "account_objects", "list_accounts"]
 
-SPEC_LIST_ACCOUNTS = {
-    "limit": INT,
-    "starting_after": STR,
-    "ending_before": STR,
-    "expand": EXPAND,
-    "created": ANY,
-}
+SPEC_LIST_ACCOUNTS = dict(LIST_CREATED)
 _NAMES = (
     "Northwind Supply",
     "Bluebird Clinics",
@@ -70,10 +63,11 @@ def account_objects(ids: Iterable[str], *, livemode: bool) -> list[dict[str, Any
 
 
 def list_accounts(ds: DataSet, params: dict[str, Any]) -> bytes:
-    """GET /v1/accounts: the platform's connected accounts, newest first."""
+    """GET /v1/accounts: the platform's connected accounts, newest first (``created`` filters)."""
     expand_of(params, ())
     after, before = cursors_of(params)
-    accounts = {a["id"]: a for a in ds.connected}
+    created = created_of(params)
+    accounts = {a["id"]: a for a in ds.connected if in_created(a["created"], created)}
     ids = list(accounts)
     page, more = paginate(
         ids, 0, len(ids), list_index(ids), limit_of(params), after, before, "account", None

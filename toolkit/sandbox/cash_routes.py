@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from toolkit.sandbox.errors import ApiError
-from toolkit.sandbox.forms import EXPAND, INT, STR
+from toolkit.sandbox.forms import EXPAND, STR
 from toolkit.sandbox.pagination import list_index, paginate
-from toolkit.sandbox.params import cursors_of, expand_of, limit_of
+from toolkit.sandbox.params import LIST, cursors_of, expand_of, limit_of
 from toolkit.sandbox.store import DataSet, dumps
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
 CASH_EXPAND = ("cash_balance", "data.cash_balance")
 
 SPEC_CASH_BALANCE = {"expand": EXPAND}
-SPEC_CASH_TXNS = {"limit": INT, "starting_after": STR, "ending_before": STR, "expand": EXPAND}
+SPEC_CASH_TXNS = dict(LIST)
 SPEC_FUNDING = {
     "bank_transfer": {"type": STR, "eu_bank_transfer": {"country": STR}},
     "currency": STR,

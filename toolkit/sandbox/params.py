@@ -2,6 +2,8 @@
 
 >>> limit_of({"limit": 100}), cursors_of({"starting_after": "cus_1"})
 (100, ('cus_1', None))
+>>> created_of({"created": "5"}), created_of({})
+({'gte': 5, 'lte': 5}, {})
 """
 
 from __future__ import annotations
@@ -9,8 +11,27 @@ from __future__ import annotations
 from typing import Any
 
 from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.forms import ANY, EXPAND, INT, STR, as_int, validate
 
-__all__ = ["cursors_of", "expand_of", "limit_of"]
+__all__ = ["CREATED", "LIST", "LIST_CREATED", "created_of", "cursors_of", "expand_of", "limit_of"]
+
+#: ``created[gt|gte|lt|lte]``.
+CREATED = {"gt": INT, "gte": INT, "lt": INT, "lte": INT}
+#: The parameters of every list endpoint.
+LIST = {"limit": INT, "starting_after": STR, "ending_before": STR, "expand": EXPAND}
+#: A list endpoint that filters on ``created`` too.
+LIST_CREATED = {**LIST, "created": ANY}
+
+
+def created_of(params: dict[str, Any]) -> dict[str, int]:
+    """The ``created`` filter as a ``gt/gte/lt/lte`` dict (a bare timestamp is that second)."""
+    created = params.get("created", {})
+    if isinstance(created, str):  # created=<unix time>: exactly that second
+        exact = as_int(created, "created") if created else None
+        return {} if exact is None else {"gte": exact, "lte": exact}
+    if isinstance(created, dict):
+        return validate(created, CREATED, None, "created")
+    raise ApiError.invalid("Invalid hash: created", "created")
 
 
 def expand_of(params: dict[str, Any], allowed: tuple[str, ...]) -> set[str]:

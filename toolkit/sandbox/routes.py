@@ -30,10 +30,11 @@ from toolkit.sandbox.cash_routes import (
 )
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.event_routes import SPEC_LIST_EVENTS, list_events, retrieve_event
-from toolkit.sandbox.forms import ANY, EXPAND, INT, LIST_OF, METADATA, STR, as_int, validate
+from toolkit.sandbox.forms import ANY, EXPAND, INT, LIST_OF, METADATA, STR
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import SOURCE_TYPES
 from toolkit.sandbox.pagination import list_index, paginate
+from toolkit.sandbox.params import LIST, LIST_CREATED, created_of
 from toolkit.sandbox.params import cursors_of as _cursors
 from toolkit.sandbox.params import expand_of as _expand
 from toolkit.sandbox.params import limit_of as _limit
@@ -62,10 +63,8 @@ NESTED = {
         "type": STR,
     }
 }
-CREATED = {"gt": INT, "gte": INT, "lt": INT, "lte": INT}
-LIST = {"limit": INT, "starting_after": STR, "ending_before": STR, "expand": EXPAND}
 
-SPEC_LIST_CUSTOMERS = {**LIST, "created": ANY, "email": STR, "test_clock": STR}
+SPEC_LIST_CUSTOMERS = {**LIST_CREATED, "email": STR, "test_clock": STR}
 SPEC_LIST_CLOCKS = dict(LIST)
 SPEC_RETRIEVE = {"expand": EXPAND}
 SPEC_RETRIEVE_SOURCE = {"expand": EXPAND, "client_secret": STR}  # the secret is not needed
@@ -107,14 +106,7 @@ def list_customers(ds: DataSet, params: dict[str, Any]) -> bytes:
     expand = _expand(params, ("data.sources", "data.cash_balance"))
     limit = _limit(params)
     after, before = _cursors(params)
-    created = params.get("created", {})
-    if isinstance(created, str):  # created=<unix time>: exactly that second
-        exact = as_int(created, "created") if created else None
-        created = {} if exact is None else {"gte": exact, "lte": exact}
-    elif isinstance(created, dict):
-        created = validate(created, CREATED, None, "created")
-    else:
-        raise ApiError.invalid("Invalid hash: created", "created")
+    created = created_of(params)
     clock = params.get("test_clock")
     if clock is not None and clock not in ds.test_clocks:
         raise ApiError.missing("test_clock", clock, "test_clock")

@@ -12,36 +12,15 @@ import threading
 from typing import Any
 
 import toolkit.session.endpoints as ep
+from toolkit.session.calls import SessionCalls
 from toolkit.session.transport import Answer, seg
 
 __all__ = ["CashCalls"]
 
 
-class CashCalls:
+class CashCalls(SessionCalls):
     """``retrieve_cash_balance``, ``list_cash_balance_transactions``,
     ``create_funding_instructions``: paced on their own endpoints like every call."""
-
-    def _read(
-        self,
-        endpoint: str,
-        path: str,
-        params: dict[str, Any],
-        cancel: threading.Event | None,
-        what: str,
-    ) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _write(
-        self,
-        endpoint: str,
-        method: str,
-        path: str,
-        params: dict[str, Any],
-        idempotency_key: str | None,
-        cancel: threading.Event | None,
-        what: str,
-    ) -> Answer:
-        raise NotImplementedError
 
     @ep.names(ep.RETRIEVE_CASH_BALANCE)
     def retrieve_cash_balance(

@@ -350,13 +350,20 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
                 raise Cancelled()
 
     # -- lifetime ---------------------------------------------------------------------------
-    def _copy(self, stripe_account: str) -> Session:
-        """This session for another account, with a limiter of its own (see for_account)."""
+    def for_account(self, account: str) -> Session:
+        """A session that acts for connected account ``account`` (``Stripe-Account``), with
+        its own limiter: Stripe measures rate limits per account, so each connected account
+        has the whole budget of its mode. It shares this session's key, mode, live guard and
+        sandbox (which it never stops), and is closed with :meth:`close` like any session.
+
+        >>> session.for_account("acct_1Demo0000000").stripe_account
+        'acct_1Demo0000000'
+        """
         return Session(
             api_key=self._api_key,
             mode=self.mode,
             api_base=self.api_base,
-            stripe_account=stripe_account,
+            stripe_account=account,
             allow_live=self.allow_live,
             limits=self.limiter.limits,
             budget=self.limiter.budget,

@@ -1,5 +1,5 @@
 """The session's calls for a platform: its events (what changed, for an incremental refresh),
-its connected accounts, and a session that acts for one of them. Mixed into
+its connected accounts (``Session.for_account`` acts for one of them). Mixed into
 :class:`~toolkit.session.Session`.
 
 >>> session.list_events({"limit": 1})["object"]
@@ -14,29 +14,13 @@ import threading
 from typing import Any
 
 import toolkit.session.endpoints as ep
-from toolkit.session.ratelimit import RateLimiter
+from toolkit.session.calls import SessionCalls
 
 __all__ = ["PlatformCalls"]
 
 
-class PlatformCalls:
-    """``list_events``, ``list_accounts``, ``for_account``: paced on their own endpoints."""
-
-    limiter: RateLimiter
-    stripe_account: str | None
-
-    def _read(
-        self,
-        endpoint: str,
-        path: str,
-        params: dict[str, Any],
-        cancel: threading.Event | None,
-        what: str,
-    ) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _copy(self, stripe_account: str) -> Any:
-        raise NotImplementedError
+class PlatformCalls(SessionCalls):
+    """``list_events``, ``list_accounts``: paced on their own endpoints like every call."""
 
     @ep.names(ep.LIST_EVENTS)
     def list_events(
@@ -53,14 +37,3 @@ class PlatformCalls:
         """``GET /v1/accounts``: one page of the platform's connected accounts."""
         what = "Listing connected accounts"
         return self._read(ep.LIST_ACCOUNTS, "/v1/accounts", params, cancel, what)
-
-    def for_account(self, account: str) -> Any:
-        """A session that acts for connected account ``account`` (``Stripe-Account``), with
-        its own limiter: Stripe measures rate limits per account, so each connected account
-        has the whole budget of its mode. It shares this session's key, mode, live guard and
-        sandbox, and is closed with :meth:`close` like any session.
-
-        >>> session.for_account("acct_1Demo0000000").stripe_account
-        'acct_1Demo0000000'
-        """
-        return self._copy(account)

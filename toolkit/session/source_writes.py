@@ -14,26 +14,15 @@ import threading
 from typing import Any
 
 import toolkit.session.endpoints as ep
+from toolkit.session.calls import SessionCalls
 from toolkit.session.transport import Answer, seg
 
 __all__ = ["SourceWrites"]
 
 
-class SourceWrites:
+class SourceWrites(SessionCalls):
     """``update_source``, ``attach_source``, ``detach_source``: refused in live mode unless the
     session allows live writes, paced on their own endpoints."""
-
-    def _write(
-        self,
-        endpoint: str,
-        method: str,
-        path: str,
-        params: dict[str, Any],
-        idempotency_key: str | None,
-        cancel: threading.Event | None,
-        what: str,
-    ) -> Answer:
-        raise NotImplementedError
 
     @ep.names(ep.UPDATE_SOURCE)
     def update_source(
