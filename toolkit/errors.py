@@ -10,6 +10,8 @@
     ├── StripeRequestError            a request that still failed after retries
     │   └── NotFoundError(LookupError)  Stripe does not know the source or customer asked for
     ├── JournalError                  a journal in use by another process, or not writable
+    ├── OutputError(OSError)          an output file that cannot be written: a full disk, no
+    │                                 permission, a folder where the file should go
     └── Cancelled                     work stopped through its ``cancel`` event
 
     NotFoundWarning(UserWarning)      a load went on without ids Stripe does not know (the rows
@@ -44,6 +46,7 @@ __all__ = [
     "LiveModeRefused",
     "NotFoundError",
     "NotFoundWarning",
+    "OutputError",
     "StripeRequestError",
     "ToolkitError",
 ]
@@ -120,6 +123,17 @@ class JournalError(ToolkitError):
         super().__init__(message)
         self.outcome = outcome
         self.resume = resume
+
+
+class OutputError(ToolkitError, OSError):
+    """A file the toolkit writes (a snapshot, an export, a plan, a workbook) could not be written:
+    the disk is full, the folder is not writable, or the path names a folder. Nothing was left
+    behind (files are written to a temporary file first); the message says what to change.
+    ``errno`` and ``filename`` are those of the operating system's error.
+
+    >>> isinstance(OutputError("Could not write a.csv: the disk is full."), OSError)
+    True
+    """
 
 
 class Cancelled(ToolkitError):

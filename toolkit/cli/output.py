@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "DONE",
     "NOT_FOUND",
+    "OUTPUT",
     "PARTIAL",
     "STRIPE_ERROR",
     "USAGE",
@@ -32,6 +33,7 @@ WORK_LEFT = 3
 NOT_FOUND = 4
 PARTIAL = 5
 STRIPE_ERROR = 6
+OUTPUT = 7
 
 
 def show_progress(quiet: bool = False) -> bool:
