@@ -248,7 +248,7 @@ CASES: list[Case] = [
          InvalidInputError, "True or False"),
     Case("has_unapplied='no'",
          lambda c: toolkit.filter_sources(c.sources, has_unapplied="no"),
-         InvalidInputError, "True or False"),
+         InvalidInputError, "True, False or None"),
     Case("dry_run_notice('False')",
          lambda c: toolkit.dry_run_notice("False", "acct_1 (test)"),
          InvalidInputError, "parse_flag"),

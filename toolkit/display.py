@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.errors import Cancelled, StripeRequestError, ToolkitError
+from toolkit.errors import Cancelled, InvalidInputError, StripeRequestError, ToolkitError
 from toolkit.money import format_money
 from toolkit.redact import drop_client_secret, mask_secrets, redact_source
 
@@ -56,9 +56,17 @@ def safe_text(text: object) -> str:
 def dry_run_notice(dry_run: bool, account: str) -> str:
     """The line a runbook prints before it does anything: whether this run writes.
 
+    ``dry_run`` must be True or False: the text ``"False"`` (a papermill parameter) is refused,
+    as a runbook's ``if dry_run:`` would read it as true while the notice said otherwise.
+
     >>> dry_run_notice(True, "acct_1 (test)")
     'Dry run: nothing is written to acct_1 (test). Set dry_run = False to write.'
     """
+    if not isinstance(dry_run, bool):
+        raise InvalidInputError(
+            f"dry_run must be True or False, got {dry_run!r}: read a runbook parameter with "
+            "dry_run = toolkit.parse_flag(dry_run, 'dry_run') first."
+        )
     if dry_run:
         return f"Dry run: nothing is written to {account}. Set dry_run = False to write."
     return f"dry_run is False: this run WRITES to {account}."
@@ -243,7 +251,7 @@ class Table:
         return text + (f"\n… {more} more rows not shown" if more > 0 else "")
 
 
-def show(df: pd.DataFrame, *, max_rows: int = 50) -> Table:
+def show(df: pd.DataFrame | pd.Series, *, max_rows: int = 50) -> Table:
     """Show ``df`` for reading: ``toolkit.show(sources[["id", "status"]])`` as a cell's last line.
 
     >>> print(repr(show(pd.DataFrame({"id": ["src_1", "src_2"], "email": ["a@x.io", None]}))))
@@ -255,4 +263,13 @@ def show(df: pd.DataFrame, *, max_rows: int = 50) -> Table:
     currency unapplied
     usd      1,200.00 USD
     """
+    if isinstance(df, pd.Series):
+        df = df.to_frame()
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidInputError(
+            f"show needs a DataFrame (or a Series), got {type(df).__name__}: "
+            "e.g. toolkit.show(sources.head())."
+        )
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise InvalidInputError(f"max_rows must be a whole number >= 1, not {max_rows!r}.")
     return Table(df, max_rows=max_rows)

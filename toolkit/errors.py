@@ -135,6 +135,10 @@ class OutputError(ToolkitError, OSError):
     True
     """
 
+    def __str__(self) -> str:
+        # the message, not OSError's "[Errno 28] ...: 'a.csv'" once errno and filename are set
+        return str(self.args[0]) if self.args else ""
+
 
 class Cancelled(ToolkitError):
     """Work was stopped because its ``cancel`` event was set (a Cancel button, for example)."""

@@ -90,6 +90,12 @@ def _code(currency: Any) -> str:
         raise InvalidInputError(
             f"currency must be a three-letter ISO code such as 'usd', got {currency!r}"
         )
+    if code not in _CODES:
+        raise InvalidInputError(
+            f"currency {currency!r} is not an ISO 4217 code Stripe supports: use one such as "
+            "'usd', 'eur' or 'gbp' (the list: toolkit.money.CURRENCIES, or Stripe's page "
+            "docs.stripe.com/currencies)."
+        )
     return code
 
 
@@ -111,7 +117,8 @@ def minor_to_major(amount: Any, currency: str) -> Decimal | None:
     """A minor-unit integer amount as an exact Decimal in major units (None stays None).
 
     Example: ``minor_to_major(123456, "usd") == Decimal("1234.56")``,
-    ``minor_to_major(500, "jpy") == Decimal("500")``.
+    ``minor_to_major(500, "jpy") == Decimal("500")``. A currency Stripe does not support (a
+    typo such as ``"xyz"``) is refused, never read as two decimals.
 
     >>> toolkit.minor_to_major(500, "jpy"), toolkit.minor_to_major(1234, "bhd")
     (Decimal('500'), Decimal('1.234'))
@@ -335,6 +342,9 @@ CURRENCIES: list[str] = sorted(
         "zmw",
     ]
 )
+
+
+_CODES = frozenset(CURRENCIES)
 
 
 def unapplied(received: Any, charged: Any, returned: Any) -> pd.Series:

@@ -1,5 +1,7 @@
 """Files that hold customer data: folders 0700, files 0600 written atomically, and CSV cells
-that a spreadsheet would run as a formula escaped. The one home of these rules.
+that a spreadsheet would run as a formula escaped; a write that fails (a full disk, no permission,
+a folder where the file should go) is an :class:`~toolkit.errors.OutputError` naming the fix, and a
+file a user gives is checked before it is read (:func:`readable_file`). The one home of these rules.
 
 >>> import tempfile, pathlib
 >>> folder = private_folder(pathlib.Path(tempfile.mkdtemp()) / "exports" / "2026")
@@ -11,13 +13,17 @@ that a spreadsheet would run as a formula escaped. The one home of these rules.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
+
+from toolkit.errors import InvalidInputError, OutputError
 
 __all__ = [
     "FORMULA_LEADERS",
@@ -26,34 +32,132 @@ __all__ = [
     "csv_unescape",
     "fresh_path",
     "open_private_append",
+    "output_error",
+    "output_path",
     "private_folder",
+    "readable_file",
     "write_csv",
     "write_private",
+    "writing",
 ]
 
 #: A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets.
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
 
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_DENIED = {errno.EACCES, errno.EPERM}
+
+
+def _file_in_the_way(target: Path) -> Path | str:
+    """The file that stands where ``target`` needs a folder: ``target`` or its nearest parent
+    that exists, when that is not a folder."""
+    for probe in (target, *target.parents):
+        if probe.exists():
+            return "a part of the path" if probe.is_dir() else probe
+    return "a part of the path"
+
+
+def output_error(path: str | os.PathLike[str], exc: OSError) -> OutputError:
+    """The :class:`~toolkit.errors.OutputError` for ``exc``, met while writing ``path``: what
+    happened, and what to do about it.
+
+    >>> print(output_error("exports/a.csv", OSError(errno.ENOSPC, "No space left on device")))
+    Could not write exports/a.csv: the disk is full (No space left on device). Free some space or write to another disk, then run it again; nothing was written.
+    """
+    target = Path(path)
+    reason = exc.strerror or str(exc)
+    if exc.errno in _DISK_FULL:
+        fix = (
+            f"the disk is full ({reason}). Free some space or write to another disk, then run "
+            "it again; nothing was written."
+        )
+    elif exc.errno in _DENIED:
+        fix = (
+            f"permission denied ({reason}). Write to a folder you own (such as exports/), or "
+            f"fix the permissions of {target.parent}."
+        )
+    elif exc.errno == errno.EROFS:
+        fix = f"the file system is read-only ({reason}). Write to another folder."
+    elif exc.errno == errno.EISDIR or target.is_dir():
+        fix = "it is a folder. Pass the path of a file (a new name, or a file inside that folder)."
+    elif exc.errno == errno.ENOTDIR:
+        fix = (
+            f"{_file_in_the_way(target)} is a file, not a folder. Choose another path, or move "
+            "that file away."
+        )
+    elif exc.errno == errno.ENAMETOOLONG:
+        fix = f"the name is too long ({reason}). Choose a shorter path."
+    else:
+        fix = f"{reason}. Check the path and the free space, then run it again."
+    error = OutputError(f"Could not write {target}: {fix}")
+    error.errno = exc.errno
+    error.filename = str(target)
+    return error
+
+
+@contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Write ``path`` inside this block: an ``OSError`` raised in it (a full disk, no permission,
+    a folder where the file should go) comes out as :func:`output_error`'s ``OutputError``.
+
+    ``with writing("exports/a.xlsx") as target: ...``
+    """
+    target = Path(path)
+    try:
+        yield target
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise output_error(target, exc) from exc
+
+
+def readable_file(path: str | os.PathLike[str], what: str, hint: str) -> Path:
+    """``path``, checked before it is read: a missing path, a folder, or a file this user may not
+    read is an :class:`~toolkit.errors.InvalidInputError` that says so and ends with ``hint``.
+
+    >>> readable_file("no/such/ids.txt", "id file", "pass a file of src_... ids.")
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.InvalidInputError: No id file at no/such/ids.txt: pass a file of src_... ids.
+    """
+    source = Path(path)
+    if source.is_dir():
+        raise InvalidInputError(f"{source} is a folder, not a file: {hint}")
+    if not source.exists():
+        raise InvalidInputError(f"No {what} at {source}: {hint}")
+    try:
+        os.close(os.open(source, os.O_RDONLY))
+    except OSError as exc:
+        raise InvalidInputError(
+            f"Could not read {source} ({exc.strerror or exc}): check its permissions "
+            f"(ls -l {source}), or copy it to a file you can read."
+        ) from None
+    return source
+
 
 def private_folder(path: str | os.PathLike[str]) -> Path:
     """Create ``path`` (and missing parents) readable by the user only (0700); return it.
 
-    A folder that already exists keeps its mode: it is the user's.
+    A folder that already exists keeps its mode: it is the user's. A folder that cannot be made
+    is an :class:`~toolkit.errors.OutputError` naming the fix.
     """
     target = Path(path)
-    missing = []
-    probe = target
-    while not probe.exists():
-        missing.append(probe)
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    for folder in reversed(missing):
-        try:
-            folder.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        os.chmod(folder, 0o700)  # mkdir's mode is cut by the umask
+    with writing(target):
+        missing = []
+        probe = target
+        while not probe.exists():
+            missing.append(probe)
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+        if not probe.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(probe))
+        for folder in reversed(missing):
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                continue
+            os.chmod(folder, 0o700)  # mkdir's mode is cut by the umask
     return target
 
 
@@ -72,27 +176,42 @@ def fresh_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def output_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` ready to be written: not a folder, its folder made (0700); else an
+    :class:`~toolkit.errors.OutputError` naming the fix. Call it before long work whose result
+    goes there, so that a wrong path fails first.
+    """
+    target = Path(path)
+    with writing(target):
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+        private_folder(target.parent)
+    return target
+
+
 def write_private(
     path: str | os.PathLike[str], write: Callable[[IO[Any]], Any], *, binary: bool = False
 ) -> Path:
     """Write a file atomically (a temporary file in the same folder, then a rename), mode 0600.
 
-    ``write(handle)`` fills the file; nothing is left behind if it raises.
+    ``write(handle)`` fills the file; nothing is left behind if it raises. A write the system
+    refuses (a full disk, no permission, ``path`` a folder) is an
+    :class:`~toolkit.errors.OutputError` naming the fix.
     ``write_private("exports/a.txt", lambda f: f.write("hello"))``
     """
-    target = Path(path)
-    private_folder(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        mode = "wb" if binary else "w"
-        kwargs: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}
-        with os.fdopen(fd, mode, **kwargs) as handle:
-            write(handle)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    target = output_path(path)
+    with writing(target):
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            mode = "wb" if binary else "w"
+            kwargs: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}
+            with os.fdopen(fd, mode, **kwargs) as handle:
+                write(handle)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return target
 
 

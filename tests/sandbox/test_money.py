@@ -7,6 +7,7 @@ import json
 import pytest
 import stripe
 
+from toolkit.errors import NotFoundError
 from toolkit.sandbox import SANDBOX_NOW, Sandbox
 
 from .conftest import LIVE_KEY, make_client, send
@@ -147,7 +148,7 @@ def test_deposit_and_reverse_through_python(box: Sandbox, wclient: stripe.Stripe
         box.reverse(sid, 20_000)
     with pytest.raises(ValueError):
         box.deposit(sid, 0)
-    with pytest.raises(KeyError):
+    with pytest.raises(NotFoundError, match="src_missing"):
         box.deposit("src_missing", 100)
     card = next(s["id"] for s in box.store().sources.values() if s["type"] == "card")
     with pytest.raises(ValueError):

@@ -12,6 +12,7 @@ import pandas as pd
 
 from toolkit.audit.result import TRANSACTION_COLUMNS
 from toolkit.errors import InvalidInputError
+from toolkit.fetch.inputs import to_time
 
 __all__ = [
     "empty_transactions",
@@ -141,14 +142,8 @@ def resolve_as_of(
 
 
 def timestamp(value: Any, what: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"{what} must be a date and time such as '2026-11-01T00:00:00Z', not {value!r}."
-        ) from exc
-    if pd.isna(stamp):
-        raise InvalidInputError(f"{what} must be a date and time, not {value!r}.")
-    if stamp.tzinfo is None:
-        return stamp.tz_localize("UTC")
-    return stamp.tz_convert("UTC")
+    """``value`` as a UTC time by the toolkit's one rule (:func:`toolkit.fetch.inputs.to_time`)."""
+    stamp = to_time(value, what, none="None for the snapshot's time")
+    if stamp is None:
+        raise InvalidInputError(f"{what} must be a date and time, not None.")
+    return stamp

@@ -13,14 +13,14 @@ Example::
 Money: a column ``X_major`` (major units, a ``Decimal``) is written under the heading ``X`` with
 the row's currency format (``#,##0.00 "USD"``); the minor-unit column ``X`` beside it becomes
 ``X_minor`` (``#,##0``), so a heading without ``_minor`` always holds major units. Text is never a
-formula or a link. The file is written to a temporary file and renamed, readable by the user only.
+formula or a link. The workbook is built in memory and written with
+:func:`~toolkit.private_files.write_private` (atomic, readable by the user only; a full disk or an
+unwritable path is an :class:`~toolkit.errors.OutputError`).
 """
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -34,7 +34,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit.audit.cells import cell_value, finance_frame, money_format
-from toolkit.private_files import private_folder
+from toolkit.private_files import output_path, write_private
 
 __all__ = ["DATE_FORMAT", "MINOR_FORMAT", "MONEY_NOTE", "Book"]
 
@@ -55,16 +55,13 @@ class Book:
     """One workbook being written: ``with Book(path, title) as book: ...`` (0600, atomic)."""
 
     def __init__(self, path: str | Path, title: str) -> None:
-        self.target = Path(path)
+        self.target = output_path(path)  # a path that cannot be written fails now, not at the end
         self.title_text = title
-        private_folder(self.target.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}-", dir=self.target.parent)
-        os.fchmod(fd, 0o600)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._buffer = io.BytesIO()
         self.wb = xlsxwriter.Workbook(
-            str(self._tmp),
+            self._buffer,
             {
+                "in_memory": True,
                 "strings_to_formulas": False,
                 "strings_to_urls": False,
                 "strings_to_numbers": False,
@@ -85,15 +82,11 @@ class Book:
         tb: TracebackType | None,
     ) -> None:
         if kind is not None:
-            self._tmp.unlink(missing_ok=True)
             return
-        try:
-            self.wb.close()
-            os.chmod(self._tmp, 0o600)
-            os.replace(self._tmp, self.target)
-        except BaseException:
-            self._tmp.unlink(missing_ok=True)
-            raise
+        self.wb.close()
+        write_private(
+            self.target, lambda handle: handle.write(self._buffer.getbuffer()), binary=True
+        )
 
     # -- formats ------------------------------------------------------------------------------
     def fmt(self, **props: Any) -> Format:

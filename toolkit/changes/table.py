@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import InvalidInputError
+from toolkit.private_files import readable_file
 
 __all__ = ["read_table"]
 
@@ -29,6 +30,7 @@ def read_table(table: Any, name: str = "table") -> pd.DataFrame:
         path = Path(table)
         if not path.exists():
             raise InvalidInputError(f"No such table file: {path}")
+        readable_file(path, "table file", "pass a CSV (UTF-8) or Excel file with an id column.")
         name = str(path)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             try:

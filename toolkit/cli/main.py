@@ -19,7 +19,9 @@ Exit codes: 0 done; 2 a usage error or bad input (the message says what to fix);
 retirement audit found work left (``migration``); 4 some ids or customers asked for are unknown
 to Stripe (the others were handled); 5 partly done: some rows failed, drifted, stayed uncertain
 or were canceled (``apply``, ``undo``: run it again to resume); 6 Stripe refused or could not be
-reached after retries; 130 interrupted.
+reached after retries; 7 an output file could not be written (a full disk, no permission, a folder
+where the file should go: the message says which; nothing half-written is left); 130 interrupted.
+Every toolkit error is one ``error: ...`` line on stderr, without a traceback.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from toolkit.cli.output import NOT_FOUND, STRIPE_ERROR, USAGE
-from toolkit.errors import NotFoundError, StripeRequestError, ToolkitError
+from toolkit.cli.output import NOT_FOUND, OUTPUT, STRIPE_ERROR, USAGE
+from toolkit.errors import NotFoundError, OutputError, StripeRequestError, ToolkitError
 
 __all__ = ["main"]
 
@@ -74,7 +76,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         prog=prog or program_name(),
         description=__doc__.split("\n")[0],
         epilog="Exit codes: 0 done, 2 usage or input, 3 work left, 4 not found, 5 partly done, "
-        "6 Stripe error, 130 interrupted.",
+        "6 Stripe error, 7 output not written, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -98,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StripeRequestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return STRIPE_ERROR
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return OUTPUT
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE

@@ -3,17 +3,20 @@ another, or a list for the CLI's ``--ids``."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
 from toolkit.errors import InvalidInputError
-from toolkit.private_files import write_csv
+from toolkit.fetch.inputs import id_list
+from toolkit.private_files import readable_file, write_csv
 
 __all__ = ["read_ids", "save_ids"]
 
 _CONTEXT = ("customer", "type", "status", "currency")
+_HINT = "pass a CSV with an 'id' column or a text file with one source id per line."
 
 
 def save_ids(selection: pd.DataFrame | Iterable[str], path: str | Path) -> Path:
@@ -33,8 +36,9 @@ def save_ids(selection: pd.DataFrame | Iterable[str], path: str | Path) -> Path:
                 "save_ids needs a frame with an 'id' column (from load_sources)."
             )
         table = selection[["id", *(c for c in _CONTEXT if c in selection.columns)]].astype("string")
+        id_list(table["id"], "save_ids", "src_")  # the ids are checked: src_..., whole text
     else:
-        table = pd.DataFrame({"id": [str(i) for i in selection]})
+        table = pd.DataFrame({"id": id_list(selection, "save_ids", "src_") or []})
     if not len(table):
         raise InvalidInputError("Nothing to save: the selection is empty (select rows first).")
     return write_csv(table, Path(path), index=False, lineterminator="\n")
@@ -50,18 +54,26 @@ def read_ids(path: str | Path) -> list[str]:
     >>> toolkit.read_ids(folder / "ids.txt")
     ['src_1', 'src_2']
     """
-    file = Path(path)
-    if not file.is_file():
+    file = readable_file(path, "id file", _HINT)
+    try:
+        content = file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        content = "\x00"
+    if "\x00" in content:
         raise InvalidInputError(
-            f"No id file at {file}: pass a CSV with an 'id' column or one source id per line."
+            f"{file} is not a text file of ids (it is not UTF-8 text): {_HINT} Save it as CSV "
+            "UTF-8 or as plain text."
         )
-    if file.suffix.lower() == ".csv":
-        table = pd.read_csv(file, dtype=str)
+    values: list[str] = []
+    if file.suffix.lower() == ".csv" and content.strip():
+        try:
+            table = pd.read_csv(io.StringIO(content), dtype=str)
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise InvalidInputError(f"Could not read {file} as CSV ({exc}): {_HINT}") from None
         column = "id" if "id" in table.columns else table.columns[0]
         values = [str(v).strip() for v in table[column].dropna()]
-    else:
-        values = []
-        for line in file.read_text(encoding="utf-8").splitlines():
+    elif file.suffix.lower() != ".csv":
+        for line in content.splitlines():
             text = line.split("#", 1)[0]
             values.extend(part for part in text.replace(",", " ").split())
     ids = [v for v in values if v]

@@ -1,4 +1,5 @@
-"""The arguments of a load, checked: id lists, ``created`` ranges.
+"""The arguments of a load, checked: id lists, ``created`` ranges, yes/no flags, and the one
+rule for every time a user gives (:func:`to_time`).
 
 >>> id_list(["cus_1", " cus_2 ", "cus_1", None], "customers", "cus_")
 ['cus_1', 'cus_2']
@@ -9,38 +10,143 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+import numbers
+import re
+from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from toolkit.errors import InvalidInputError
 
-__all__ = ["Created", "created_range", "id_list", "in_order", "to_epoch"]
+__all__ = [
+    "TIME_FORMATS",
+    "Created",
+    "check_flag",
+    "created_range",
+    "id_list",
+    "in_order",
+    "is_date_only",
+    "to_epoch",
+    "to_time",
+]
 
 #: ``created=(start, end)``: dates, datetimes, ISO text or Unix times; None for an open end.
 Created = tuple[Any, Any] | None
 
+#: What :func:`to_time` reads, as its errors say it.
+TIME_FORMATS = (
+    "an ISO date such as '2026-01-31' (YYYY-MM-DD), an ISO date and time such as "
+    "'2026-01-31T14:00:00Z' (UTC unless it says otherwise), a date or datetime, or a Unix time "
+    "in seconds"
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?", re.I
+)
+_UNIX = re.compile(r"\d{1,12}")
 
-def to_epoch(value: Any, name: str) -> int | None:
-    """A date, datetime, ISO text or Unix time as Unix seconds (None stays None)."""
-    if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
+
+def _missing(value: Any) -> bool:
+    """NaN, NaT or NA (a missing cell), which is not None."""
+    if isinstance(value, str | bytes) or value is None:
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _unreadable(value: Any, what: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"{what} {value!r} is not a date or time the toolkit reads: use {TIME_FORMATS}. Dates such as "
+        "01/02/2026 are refused: they read as January or February depending on the country."
+    )
+
+
+def to_time(value: Any, what: str, *, none: str = "None for an open end") -> pd.Timestamp | None:
+    """The one rule for a time a user gives (``created`` bounds, the explorer's date fields,
+    ``as_of``, the CLI's ``--created-from``), as a UTC Timestamp; None stays None.
+
+    Read: an ISO date (``2026-01-31``: midnight UTC), an ISO date and time (``2026-01-31T14:00``,
+    ``...Z``, ``...+02:00``; without an offset it is UTC), a ``date``, ``datetime`` or Timestamp,
+    a Unix time in seconds (a number, or its digits as text). Refused, with the formats: any
+    other text (``01/02/2026`` is 1 February in Europe and 2 January in the US), True/False, and a
+    missing value (NaN, NaT), which is not None (``none`` says what to pass instead).
+
+    >>> to_time("2026-01-31", "as_of"), to_time(1767225600, "start")
+    (Timestamp('2026-01-31 00:00:00+0000', tz='UTC'), Timestamp('2026-01-01 00:00:00+0000', tz='UTC'))
+    >>> to_time("01/02/2026", "created start")
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.InvalidInputError: created start '01/02/2026' is not a date or time the toolkit reads: use an ISO date such as '2026-01-31' (YYYY-MM-DD), an ISO date and time such as '2026-01-31T14:00:00Z' (UTC unless it says otherwise), a date or datetime, or a Unix time in seconds. Dates such as 01/02/2026 are refused: they read as January or February depending on the country.
+    """
+    if value is None:
         return None
-    if isinstance(value, bool):
-        raise InvalidInputError(f"created {name} must be a date, a datetime or a Unix time.")
-    if isinstance(value, int | float):
-        return int(value)
+    if _missing(value):
+        raise InvalidInputError(f"{what} is a missing value ({value!r}): pass a time, or {none}.")
+    if isinstance(value, bool | np.bool_):
+        raise _unreadable(value, what)
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(float(value)):
+            raise _unreadable(value, what)
+        return pd.Timestamp(float(value), unit="s", tz="UTC")
+    if isinstance(value, str):
+        text = value.strip()
+        if _UNIX.fullmatch(text):
+            return pd.Timestamp(int(text), unit="s", tz="UTC")
+        if not (_ISO_DATE.fullmatch(text) or _ISO_TIME.fullmatch(text)):
+            raise _unreadable(value, what)
+        value = text.upper()
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        value = value.isoformat()
+    elif not isinstance(value, datetime | np.datetime64):
+        raise _unreadable(value, what)
     try:
         stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(
-            f"created {name} {value!r} is not a date: use '2026-01-31', a datetime or a Unix time."
-        ) from None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        stamp = pd.Timestamp(value.isoformat())
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(UTC)
-    return math.ceil(stamp.timestamp())
+    except (TypeError, ValueError, OverflowError):
+        raise _unreadable(value, what) from None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def is_date_only(value: Any) -> bool:
+    """True for a plain date (``date(2026, 1, 31)`` or the text ``2026-01-31``): a day, no time.
+
+    >>> is_date_only("2026-01-31"), is_date_only("2026-01-31T00:00")
+    (True, False)
+    """
+    if isinstance(value, str):
+        return bool(_ISO_DATE.fullmatch(value.strip()))
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def to_epoch(value: Any, name: str) -> int | None:
+    """A ``created`` bound (see :func:`to_time`) as Unix seconds (None stays None)."""
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+    if number and math.isfinite(float(value)):
+        return int(value)
+    stamp = to_time(value, f"created {name}")
+    return None if stamp is None else math.ceil(stamp.timestamp())
+
+
+def check_flag(value: Any, name: str, *, optional: bool = False) -> bool | None:
+    """A yes/no argument: True or False (None too when ``optional``); anything else, the text
+    ``"no"`` included, is refused rather than read as true.
+
+    >>> check_flag(False, "metadata_columns")
+    False
+    >>> check_flag("no", "has_unapplied", optional=True)
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.InvalidInputError: has_unapplied must be True, False or None, got 'no'.
+    """
+    if optional and value is None:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    allowed = "True, False or None" if optional else "True or False"
+    raise InvalidInputError(f"{name} must be {allowed}, got {value!r}.")
 
 
 def created_range(created: Created) -> tuple[int | None, int | None]:
@@ -91,6 +197,13 @@ def id_list(values: Any, what: str, prefix: str) -> list[str] | None:
                 f"{what} must be ids (strings) like '{prefix}...', got {item!r}."
             )
         text = item.strip()
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError(
+                f"{what}: {text!r} is not a whole id: it holds broken Unicode (a lone surrogate): "
+                "copy the id again from Stripe's Dashboard or from the file it came from."
+            ) from None
         if text and not text.startswith(prefix):
             raise InvalidInputError(
                 f"{what}: {text!r} is not an id of that kind (they start with {prefix!r}). "

@@ -23,7 +23,7 @@ from toolkit.errors import InvalidInputError
 from toolkit.fetch.accounts import load_accounts
 from toolkit.fetch.events import event_mark
 from toolkit.fetch.frame import SourcesBuilder, paused_gc
-from toolkit.fetch.inputs import Created, created_range, id_list
+from toolkit.fetch.inputs import Created, check_flag, created_range, id_list
 from toolkit.fetch.loaded import now_of
 from toolkit.fetch.source_fetch import SourceFetch
 from toolkit.progress import ProgressArg
@@ -114,6 +114,7 @@ def load_sources(
     >>> toolkit.LoadInfo.from_attrs(df).scope
     'created'
     """
+    metadata_columns = bool(check_flag(metadata_columns, "metadata_columns"))
     if accounts is not None:  # every connected account, side by side: toolkit.fetch.accounts
 
         def one(sub: Session, report: ProgressArg) -> pd.DataFrame:

@@ -19,7 +19,9 @@ from typing import Any, TypeAlias
 import pandas as pd
 
 from toolkit.errors import InvalidInputError
-from toolkit.money import unapplied
+from toolkit.fetch.inputs import check_flag, is_date_only, to_time
+from toolkit.fetch.schema import SOURCE_TYPES, STATUSES
+from toolkit.money import CURRENCIES, unapplied
 
 __all__ = [
     "SEARCH_COLUMNS",
@@ -76,28 +78,46 @@ def parse_metadata_filter(spec: str | Mapping[str, str | None] | None) -> dict[s
     return wanted
 
 
-def _as_set(values: Iterable[Any] | str | None) -> set[str] | None:
+#: filter argument -> (its column, the values Stripe gives that column)
+_CHOICES = {
+    "types": ("type", SOURCE_TYPES),
+    "statuses": ("status", STATUSES),
+    "currencies": ("currency", CURRENCIES),
+}
+
+
+def _chosen(df: pd.DataFrame, values: Iterable[Any] | str | None, name: str) -> set[str] | None:
+    """The values a filter keeps, each one of Stripe's or of the frame's: a typo is an error
+    that lists the valid ones, never an empty frame. Currencies in any letter case."""
+    column, known = _CHOICES[name]
     if values is None:
         return None
+    present = sorted(str(v) for v in df[column].dropna().unique()) if column in df else []
+    valid = present if column == "currency" else sorted({*known, *present})
     if isinstance(values, str):
         values = [values]
-    chosen = {str(v) for v in values}
+    if isinstance(values, Mapping) or not isinstance(values, Iterable):
+        raise InvalidInputError(
+            f"{name} must be a list of values such as {valid[:2]}, got {values!r}."
+        )
+    chosen = set()
+    for value in values:
+        text = value.strip() if isinstance(value, str) else value
+        text = text.lower() if column == "currency" and isinstance(text, str) else text
+        if not isinstance(text, str) or (text not in known and text not in present):
+            raise InvalidInputError(
+                f"{name}: {value!r} is not a {column} of these sources. Use one of: "
+                f"{', '.join(valid) or '(none in this frame)'}."
+            )
+        chosen.add(text)
     return chosen or None
 
 
 def _bound(value: CreatedBound, *, end: bool) -> pd.Timestamp | None:
-    """A UTC timestamp; a plain date as an end bound means the end of that day."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    whole_day = (isinstance(value, date) and not isinstance(value, datetime)) or (
-        isinstance(value, str) and len(value.strip()) == 10
-    )
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInputError(f"created bound {value!r} is not a date or time: {exc}") from None
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    if end and whole_day:
+    """A UTC timestamp (the rule is :func:`~toolkit.fetch.inputs.to_time`); a plain date as an
+    end bound means the end of that day."""
+    stamp = to_time(value, f"created {'end' if end else 'start'}")
+    if stamp is not None and end and is_date_only(value):
         stamp = stamp.normalize() + timedelta(days=1)
     return stamp
 
@@ -136,12 +156,14 @@ def filter_sources(
 
     ``filter_sources(df, statuses=["chargeable"], search="acme", created=("2024-01-01", None))``
 
-    - ``types`` / ``statuses`` / ``currencies``: keep rows whose value is one of these.
+    - ``types`` / ``statuses`` / ``currencies``: keep rows whose value is one of these; a value
+      that is neither Stripe's nor in the frame is an error listing the valid ones.
     - ``search``: case-insensitive text found in the source id, customer id, owner email or name.
     - ``metadata``: ``"key=value"`` pairs, comma separated (or a dict); a key alone means "has the key".
     - ``has_unapplied``: True keeps receivers holding unapplied money, False keeps the others.
     - ``created``: ``(start, end)``, either may be None; start inclusive, end exclusive, a plain
-      date as end includes that whole day. Naive times are UTC.
+      date as end includes that whole day. ISO dates and times, dates, datetimes or Unix times
+      (:func:`~toolkit.fetch.inputs.to_time`); naive times are UTC.
 
     The result keeps the frame's columns, dtypes, index and ``attrs``.
 
@@ -150,9 +172,16 @@ def filter_sources(
     ({'ach_credit_transfer'}, True)
     """
     mask = pd.Series(True, index=df.index)
-    mask &= _in(df, "type", _as_set(types))
-    mask &= _in(df, "status", _as_set(statuses))
-    mask &= _in(df, "currency", _as_set(currencies))
+    mask &= _in(df, "type", _chosen(df, types, "types"))
+    mask &= _in(df, "status", _chosen(df, statuses, "statuses"))
+    mask &= _in(df, "currency", _chosen(df, currencies, "currencies"))
+    has_unapplied = check_flag(has_unapplied, "has_unapplied", optional=True)
+    if search is not None and not isinstance(search, str):
+        raise InvalidInputError(f"search must be text, got {search!r}.")
+    if created is not None and (not isinstance(created, tuple | list) or len(created) != 2):
+        raise InvalidInputError(
+            "created must be a pair (start, end), e.g. ('2026-01-01', None); None for an open end."
+        )
     if search is not None and search.strip():
         needle = search.strip().lower()
         found = pd.Series(False, index=df.index)

@@ -32,7 +32,7 @@ from toolkit.fetch.arrow_frames import (
 )
 from toolkit.fetch.duck import diff_datasets, is_dataset
 from toolkit.fetch.schema import FRAME_COLUMNS, METADATA_PREFIX
-from toolkit.private_files import write_private
+from toolkit.private_files import readable_file, write_private
 
 __all__ = ["DIFF_COLUMNS", "diff_snapshots", "load_snapshot", "save_snapshot"]
 
@@ -75,22 +75,36 @@ def save_snapshot(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
 def load_snapshot(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a snapshot written by :func:`save_snapshot`: same columns, dtypes, dicts and attrs.
+    Any other Parquet file is refused (it has not the snapshot's schema record): read that with
+    ``pandas.read_parquet``, and a dataset folder with :func:`toolkit.read_dataset`.
 
     >>> again = toolkit.load_snapshot(toolkit.save_snapshot(sources, "snapshots/s.parquet"))
     >>> list(again.dtypes) == list(sources.dtypes), again.attrs == sources.attrs
     (True, True)
     """
-    source = Path(path)
-    if not source.is_file():
-        raise InvalidInputError(f"No snapshot at {source}: check the path.")
+    source = readable_file(
+        path,
+        "snapshot",
+        "check the path (toolkit.save_snapshot writes snapshots; a dataset folder is read with "
+        "toolkit.read_dataset).",
+    )
     try:
         table = pq.read_table(source)
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInputError(f"{source} is not a readable Parquet snapshot: {exc}") from None
     raw_info = (table.schema.metadata or {}).get(_META_KEY)
     if raw_info is None:
-        return table.to_pandas()
-    info = json.loads(raw_info)
+        raise InvalidInputError(
+            f"{source} is a Parquet file but not a toolkit snapshot (it lacks the snapshot's "
+            "schema record, so its dtypes and attrs cannot be restored): read it with "
+            "pandas.read_parquet, or write snapshots with toolkit.save_snapshot."
+        )
+    try:
+        info = json.loads(raw_info)
+    except ValueError:
+        raise InvalidInputError(
+            f"{source} has a damaged snapshot record: write it again with toolkit.save_snapshot."
+        ) from None
     df = table_frame(table, info.get("dtypes", {}), info.get("json_columns", []))
     df.attrs = info.get("attrs", {}) or {}
     return df

@@ -88,7 +88,7 @@ def handle_admin(
             act = box.deposit if path.endswith("deposit") else box.reverse
             try:
                 txn = act(source, amount, account=account, livemode=livemode)
-            except KeyError as exc:
+            except LookupError as exc:  # NotFoundError
                 raise ApiError.missing("source", source, "source") from exc
             except ValueError as exc:
                 raise ApiError.invalid(str(exc), "amount") from exc

@@ -29,13 +29,26 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    """A TCP port: 0 (any free one) to 65535; argparse makes anything else a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a port between 0 and 65535, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"a port between 0 and 65535 (0: any free port), not {value}"
+        )
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the sandbox options to ``parser``.
 
     Example: ``add_arguments(subparsers.add_parser("sandbox"))``
     """
     parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=12111, help="port (default 12111; 0 = any)")
+    parser.add_argument("--port", type=_port, default=12111, help="port (default 12111; 0 = any)")
     parser.add_argument("--seed", type=int, default=7, help="data seed (default 7)")
     parser.add_argument(
         "--customers", type=int, default=300, help="customers to seed (default 300)"

@@ -14,6 +14,7 @@ import copy
 import threading
 from typing import Any
 
+from toolkit.errors import NotFoundError
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.store import DataSet
 
@@ -62,7 +63,14 @@ class SourceDesk:
         with self.lock:
             src = ds.sources.get(source_id)
             if src is None:
-                raise KeyError(source_id)
+                where = f"account {account}, " if account else ""
+                mode = "live" if livemode else "test"
+                raise NotFoundError(
+                    f"No such source: {source_id!r} in this sandbox ({where}{mode} mode). Pass "
+                    "the id of one of its receivers, e.g. from toolkit.load_sources(session).",
+                    status=404,
+                    code="resource_missing",
+                )
             try:
                 return copy.deepcopy(ds.add_transaction(src, amount))
             except ApiError as exc:
@@ -72,7 +80,9 @@ class SourceDesk:
         self, source_id: str, amount: int, *, account: str | None = None, livemode: bool = False
     ) -> dict[str, Any]:
         """Money lands in a receiver: a succeeded source_transaction, amount_received goes up
-        (a pending receiver becomes chargeable). Returns the transaction.
+        (a pending receiver becomes chargeable). Returns the transaction. An unknown id is a
+        :class:`~toolkit.errors.NotFoundError` naming it; a source that is no receiver, or an
+        amount that is not a positive integer, a ``ValueError``.
 
         Example: ``box.deposit("src_...", 12_500)``
         """
