@@ -19,6 +19,7 @@ Tally (how many cases, by what is expected)::
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import os
 from collections import Counter
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -34,6 +36,8 @@ import toolkit
 from toolkit.cli import main
 from toolkit.cli.output import OUTPUT, USAGE
 from toolkit.errors import InvalidInputError, NotFoundError, OutputError
+from toolkit.fetch.inputs import to_epoch, to_time
+from toolkit.private_files import output_error
 
 #: Expected of a case whose call returns the text a widget shows.
 SHOWN = "shown"
@@ -405,3 +409,37 @@ def test_the_table_has_a_case_for_every_writer() -> None:
     writers = {c.label.split(": ", 1)[1] for c in CASES if c.label.startswith("full disk: ")}
     assert {"save_snapshot", "write_sources_csv", "export_sources", "save_plan"} <= writers
     assert {"Audit.to_excel", "CLI export"} <= writers
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-01-31",
+        " 2026-01-31 ",
+        "2026-01-31T00:00",
+        "2026-01-31 00:00:00",
+        "2026-01-31T00:00:00Z",
+        "2026-01-31t00:00:00z",
+        "2026-01-31T01:00:00+01:00",
+        "2026-01-31T00:00:00.000000000Z",
+        "1769817600",
+        1769817600,
+        1769817600.0,
+        dt.date(2026, 1, 31),
+        dt.datetime(2026, 1, 31),
+        dt.datetime(2026, 1, 31, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        pd.Timestamp("2026-01-31", tz="UTC"),
+        np.datetime64("2026-01-31T00:00:00"),
+    ],
+)
+def test_every_good_time_is_still_read(value: Any) -> None:
+    """The stricter rule refuses guesses only: every form a time is documented in still reads."""
+    assert to_time(value, "when") == pd.Timestamp("2026-01-31", tz="UTC")
+    assert to_epoch(value, "start") == 1769817600
+
+
+def test_an_output_error_is_one_line_with_the_system_reason() -> None:
+    error = output_error("exports/a.csv", OSError(errno.ENOSPC, "No space left on device"))
+    assert isinstance(error, OSError) and error.errno == errno.ENOSPC
+    assert str(error).startswith("Could not write exports/a.csv: the disk is full")
+    assert "\n" not in str(error) and "[Errno" not in str(error)

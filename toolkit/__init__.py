@@ -38,6 +38,7 @@ from toolkit.errors import (
     LiveModeRefused,
     NotFoundError,
     NotFoundWarning,
+    OutputError,
     StripeRequestError,
     ToolkitError,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "NotFoundError",
     "NotFoundWarning",
     "Outcome",
+    "OutputError",
     "Plan",
     "Session",
     "StripeRequestError",
