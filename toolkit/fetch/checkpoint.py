@@ -21,10 +21,24 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import InvalidInputError
-from toolkit.fetch.dataset_folder import CHECKPOINT, contents, listed, part_window
+from toolkit.fetch.dataset_folder import (
+    CHECKPOINT,
+    FolderContents,
+    contents,
+    listed,
+    part_window,
+)
 from toolkit.private_files import write_private
 
-__all__ = ["VERSION", "Checkpoint", "describe", "read_state", "start", "verify"]
+__all__ = [
+    "VERSION",
+    "Checkpoint",
+    "describe",
+    "own_contents",
+    "read_state",
+    "start",
+    "verify",
+]
 
 VERSION = 2
 _PART_KEY = re.compile(r"^account=([A-Za-z0-9_]+)/month=\d{4}-\d{2}/w\d{4}-b\d{4}\.parquet$")
@@ -205,19 +219,26 @@ def _fresh(identity: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def start(folder: Path, identity: dict[str, Any], *, replace: bool) -> tuple[Checkpoint, int]:
-    """The checkpoint an export of ``identity`` goes on from (call it holding the folder's
-    lock), and how many windows it repairs. An empty folder starts a dataset; a dataset of
-    something else, a damaged checkpoint or parts without one are refused unless ``replace``
-    (then deleted first); files the export did not write are always refused."""
+def own_contents(folder: Path) -> FolderContents:
+    """What ``folder`` holds, when it holds nothing an export did not write; else a clear
+    refusal (an export never writes among, nor deletes, other files)."""
     found = contents(folder)
-    for leftover in found.temporary:  # a write cut short by a kill
-        leftover.unlink(missing_ok=True)
     if found.foreign:
         raise InvalidInputError(
             f"{folder} holds files an export did not write ({listed(found.foreign)}): a dataset "
             "needs a folder of its own. Export to a new folder (or an empty one), or move them out."
         )
+    return found
+
+
+def start(folder: Path, identity: dict[str, Any], *, replace: bool) -> tuple[Checkpoint, int]:
+    """The checkpoint an export of ``identity`` goes on from (call it holding the folder's
+    lock), and how many windows it repairs. An empty folder starts a dataset; a dataset of
+    something else, a damaged checkpoint or parts without one are refused unless ``replace``
+    (then deleted first); files the export did not write are always refused."""
+    found = own_contents(folder)
+    for leftover in found.temporary:  # a write cut short by a kill
+        leftover.unlink(missing_ok=True)
     state: dict[str, Any] | None = None
     if found.checkpoint:
         try:
@@ -280,11 +301,11 @@ def verify(folder: Path) -> tuple[dict[str, Any], list[str]]:
     foreign = found.foreign + [r for r in found.parts if r not in recorded]
     if missing or altered or foreign:
         said = [
-            f"{len(names)} {what} ({listed(names)})"
-            for names, what in (
-                (missing, "parts missing"),
-                (altered, "parts altered"),
-                (foreign, "files the export did not write"),
+            f"{len(names)} {what if len(names) == 1 else plural} ({listed(names)})"
+            for names, what, plural in (
+                (missing, "part missing", "parts missing"),
+                (altered, "part altered", "parts altered"),
+                (foreign, "file the export did not write", "files the export did not write"),
             )
             if names
         ]

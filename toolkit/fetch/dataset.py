@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from toolkit.errors import AccountWarning, Cancelled, InvalidInputError, StripeRequestError
 from toolkit.fetch.accounts import account_ids, asks_all, by_account
 from toolkit.fetch.arrow_frames import dtype_spec, frame_table, table_frame
-from toolkit.fetch.checkpoint import Checkpoint, read_state, start, verify
+from toolkit.fetch.checkpoint import Checkpoint, own_contents, read_state, start, verify
 from toolkit.fetch.dataset_folder import CHECKPOINT, ExportLock, dataset_target
 from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.load import iter_sources
@@ -256,6 +256,7 @@ def export_sources(
         raise InvalidInputError(f"batch must be a whole number of sources >= 1, not {batch!r}.")
     own = [OWN] if accounts is None else account_ids(session, accounts)
     folder = dataset_target(path)
+    own_contents(folder)  # a folder of other files is refused before a lock file is put in it
     with ExportLock(folder):
         checkpoint, repaired = start(folder, _identity(session, accounts, own), replace=replace)
         info = ExportInfo(path=str(folder), windows_repaired=repaired)
