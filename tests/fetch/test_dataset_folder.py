@@ -147,7 +147,10 @@ def test_a_damaged_checkpoint_is_a_clear_error(fresh_session: Session, tmp_path:
             {**json.loads(good), "parts": {"../../etc/passwd": {"rows": 1, "bytes": 1}}}
         ),
         "rows edited": json.dumps(
-            {**json.loads(good), "parts": {k: {"rows": "x"} for k in json.loads(good)["parts"]}}
+            {
+                **json.loads(good),
+                "parts": {"account=self/month=2026-01/w0000-b0000.parquet": {"rows": "x"}},
+            }
         ),
     }
     for what, text in edits.items():
@@ -156,7 +159,8 @@ def test_a_damaged_checkpoint_is_a_clear_error(fresh_session: Session, tmp_path:
             lambda: toolkit.read_dataset(target),
             lambda: toolkit.export_sources(fresh_session, target, progress=False),
         ):
-            with pytest.raises(toolkit.InvalidInputError, match=r"damaged.*replace=True") as caught:
+            said = r"another version" if what == "older version" else r"damaged"
+            with pytest.raises(toolkit.InvalidInputError, match=said + r".*replace=True") as caught:
                 attempt()
             assert "Traceback" not in str(caught.value), what
     info = toolkit.export_sources(fresh_session, target, replace=True, progress=False)
@@ -203,11 +207,9 @@ def test_an_account_that_fails_midway_is_left_out_whole(tmp_path: Path) -> None:
         assert back["id"].is_unique
 
 
-def test_bad_inputs_are_clear_errors(
-    fresh_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_read_dataset_of_an_empty_or_a_foreign_folder(
+    fresh_session: Session, tmp_path: Path
 ) -> None:
-    from toolkit.fetch.dataset_folder import dataset_target
-
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(toolkit.InvalidInputError, match=r"No dataset .*empty"):
@@ -226,32 +228,47 @@ def test_bad_inputs_are_clear_errors(
         toolkit.read_dataset(a_file)
     with pytest.raises(toolkit.InvalidInputError, match="is a file"):
         toolkit.export_sources(fresh_session, a_file, progress=False)
+
+
+def test_accounts_of_the_wrong_kind(fresh_session: Session, tmp_path: Path) -> None:
     for accounts in (123, 1.5, {"acct_1Aaaaaaaaaa": 1}, [123], [], b"all"):
-        for call in (toolkit.load_sources, toolkit.export_sources):
-            args = (fresh_session,) if call is toolkit.load_sources else (fresh_session, junk)
-            with pytest.raises(toolkit.InvalidInputError, match="accounts must be"):
-                call(*args, accounts=accounts, progress=False)  # type: ignore[operator]
-    # system folders: the root, the home folder and its parents, /usr
-    for system in ("/", "/usr", str(Path.home()), str(Path.home().parent)):
-        with pytest.raises(toolkit.InvalidInputError, match="system folder"):
-            dataset_target(system)
+        with pytest.raises(toolkit.InvalidInputError, match="accounts must be"):
+            toolkit.load_sources(fresh_session, accounts=accounts, progress=False)  # type: ignore[arg-type]
+        with pytest.raises(toolkit.InvalidInputError, match="accounts must be"):
+            toolkit.export_sources(
+                fresh_session, tmp_path / "ds", accounts=accounts, progress=False
+            )  # type: ignore[arg-type]
+    assert not (tmp_path / "ds").exists()  # refused before anything was written
+
+
+def test_system_folders_are_refused(
+    fresh_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     with pytest.raises(toolkit.InvalidInputError, match="system folder"):
         toolkit.export_sources(fresh_session, home, progress=False)
     assert not any(home.iterdir())
-    # an unreadable part
+    from toolkit.fetch.dataset_folder import dataset_target  # (never tried for real: "/")
+
+    for system in ("/", "/usr", "/etc", str(home), str(tmp_path), "~"):
+        with pytest.raises(toolkit.InvalidInputError, match="system folder"):
+            dataset_target(system)
+
+
+def test_an_unreadable_part_is_a_clear_error(
+    fresh_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "ds"
     toolkit.export_sources(fresh_session, target, progress=False)
 
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(_parts(target)[0]))
 
-    with monkeypatch.context() as patch:
-        patch.setattr(dataset_module.pads, "dataset", denied)
-        with pytest.raises(toolkit.InvalidInputError, match="read access"):
-            toolkit.read_dataset(target)
+    monkeypatch.setattr(dataset_module.pads, "dataset", denied)  # as pyarrow says it
+    with pytest.raises(toolkit.InvalidInputError, match="read access"):
+        toolkit.read_dataset(target)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")

@@ -119,6 +119,11 @@ def read_state(folder: Path) -> dict[str, Any]:
         ) from None
     except ValueError as exc:  # cut short, edited, not UTF-8
         raise InvalidInputError(f"{path} is damaged (not JSON: {exc}): {_FIX}.") from None
+    if isinstance(state, dict) and _is_int(state.get("version")) and state["version"] != VERSION:
+        raise InvalidInputError(
+            f"{path} was written by another version of the toolkit (checkpoint version "
+            f"{state['version']}; this one reads version {VERSION}): {_FIX}."
+        )
     problem = _shape_problem(state)
     if problem is not None:
         raise InvalidInputError(f"{path} is damaged or edited ({problem}): {_FIX}.")
