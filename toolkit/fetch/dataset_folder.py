@@ -197,7 +197,11 @@ class ExportLock:
             "host": socket.gethostname(),
             "since": datetime.now(tz=UTC).isoformat(timespec="seconds"),
         }
-        write_private(self.folder / HOLDER, lambda handle: handle.write(json.dumps(holder)))
+        try:
+            write_private(self.folder / HOLDER, lambda handle: handle.write(json.dumps(holder)))
+        except BaseException:
+            self._lock.release()
+            raise
         return self
 
     def __exit__(
