@@ -12,6 +12,7 @@ import pytest
 
 from tests.fetch.brute import stored
 from toolkit.cli import export
+from toolkit.fetch.dataset import read_dataset
 from toolkit.fetch.snapshot import load_snapshot
 from toolkit.sandbox import Sandbox
 
@@ -104,3 +105,38 @@ def test_a_mistyped_customer_is_refused_and_an_unknown_one_exits_4(
     err = capsys.readouterr().err
     assert "1 customer ids not found: cus_typo123" in err
     assert "NotFoundWarning" not in err  # said once, by the command
+
+
+def test_no_output_is_replaced_without_force(
+    sandbox_env: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolkit.errors import InvalidInputError
+
+    for name in ("old.parquet", "old.csv"):
+        out = tmp_path / name
+        out.write_text("keep me")
+        with pytest.raises(InvalidInputError, match="exists: name a new file, or pass --force"):
+            _run("--out", str(out), "--quiet")
+        assert out.read_text() == "keep me"
+        assert _run("--out", str(out), "--quiet", "--force") == 0
+        assert out.read_bytes() != b"keep me"
+    # folders: never a system folder, never one holding other files
+    home = tmp_path / "home"
+    (home / "notes").mkdir(parents=True)
+    (home / "notes" / "todo.txt").write_text("mine")
+    monkeypatch.setenv("HOME", str(home))
+    with pytest.raises(InvalidInputError, match="system folder"):
+        _run("--out", f"{home}/", "--quiet", "--force")
+    with pytest.raises(InvalidInputError, match=r"did not write \(todo\.txt\)"):
+        _run("--out", f"{home}/notes/", "--quiet", "--force")
+    assert sorted(p.name for p in home.rglob("*")) == ["notes", "todo.txt"]
+    # a dataset of another export is refused; --force starts it afresh
+    ds = tmp_path / "ds"
+    accounts = sorted(sandbox_env.connected_accounts)
+    assert _run("--out", f"{ds}/", "--accounts", accounts[0], "--quiet") == 0
+    with pytest.raises(InvalidInputError, match="One folder never mixes two"):
+        _run("--out", f"{ds}/", "--quiet")
+    assert _run("--out", f"{ds}/", "--quiet", "--force") == 0
+    assert dict(zip(*[read_dataset(ds)[c] for c in ("id", "customer")], strict=True)) == stored(
+        sandbox_env
+    )

@@ -13,6 +13,11 @@ A folder (``--out`` ending in ``/`` or without a suffix) gets a Parquet dataset 
 account and month, written in batches and resumed where it stopped when run again
 (:func:`toolkit.export_sources`); DuckDB reads it directly.
 
+One rule for every output: nothing is replaced without ``--force``. An existing file is refused
+(``--force`` replaces it); a folder must be new, empty, or a dataset of the same export (which
+is resumed); ``--force`` starts a dataset of something else afresh. A system folder (``/``, the
+home folder, ``/usr``) or a folder holding other files is always refused.
+
 The key comes from ``STRIPE_API_KEY`` (or ``.env``); without one it runs against the built-in
 sandbox. Files are written readable by the user only: they hold customer data.
 """
@@ -85,6 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep metadata as one dict column, without a column per key",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --out file, or start afresh a dataset folder that holds "
+        "another export (never a folder holding other files)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -111,14 +122,32 @@ def _dataset(args: argparse.Namespace, out: Path, accounts: str | None) -> int:
             "with a .parquet or .csv file: pass --out exports/some.parquet."
         )
     progress = show_progress(args.quiet)
-    with connect(stripe_account=args.account, quiet=args.quiet) as session:
+    with (
+        connect(stripe_account=args.account, quiet=args.quiet) as session,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", AccountWarning)  # said below, once, with the exit code
         print(f"Exporting sources from {session.account_label} ...", file=sys.stderr, flush=True)
-        info = export_sources(session, out, accounts=accounts, progress=progress)
+        info = export_sources(
+            session, out, accounts=accounts, replace=args.force, progress=progress
+        )
     skipped = f" ({info.windows_skipped} windows were done already)" if info.windows_skipped else ""
+    if info.windows_repaired:
+        skipped += f" ({info.windows_repaired} windows with missing parts written again)"
     print(f"Wrote {info.sources:,} sources in {info.files:,} files to {out}{skipped}")
     for item in info.refused_accounts:
         print(f"warning: account {item['account']} left out: {item['error']}", file=sys.stderr)
     return PARTIAL if info.refused_accounts else 0
+
+
+def _new_file(out: Path, force: bool) -> None:
+    """An output file is never replaced without ``--force``."""
+    if out.is_dir():
+        raise InvalidInputError(
+            f"{out} is a folder: name a file (*.parquet, *.csv), or end --out with / for a dataset."
+        )
+    if out.exists() and not force:
+        raise InvalidInputError(f"{out} exists: name a new file, or pass --force to replace it.")
 
 
 def _ids_file(path: str | None) -> list[str] | None:
@@ -144,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(
             f"--out must end in .parquet or .csv, or be a folder ending in /, not {out.name!r}."
         )
+    _new_file(out, args.force)
     customers = _customers(args.customers)
     ids = _ids_file(args.ids_file)
     created: Any = None

@@ -16,7 +16,7 @@ other accounts' rows are all there.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,6 +32,7 @@ from toolkit.session.settings import ACCOUNT_PATTERN
 __all__ = [
     "SIDE_BY_SIDE",
     "account_ids",
+    "asks_all",
     "by_account",
     "load_accounts",
     "read_by_account",
@@ -41,6 +42,15 @@ __all__ = [
 SIDE_BY_SIDE = 4  # accounts loaded at once (each under its own limits)
 
 
+def asks_all(accounts: Any) -> bool:
+    """Does ``accounts`` ask for every connected account (``"all"``)?
+
+    >>> asks_all(" all"), asks_all(["acct_1Demo0000000"])
+    (True, False)
+    """
+    return isinstance(accounts, str) and accounts.strip() == "all"
+
+
 def account_ids(session: Session, accounts: str | Sequence[str]) -> list[str]:
     """The accounts asked for: ``"all"`` lists the platform's connected accounts (newest first,
     as Stripe does); a list (or ``"acct_1,acct_2"``) is checked and kept in its order.
@@ -48,30 +58,47 @@ def account_ids(session: Session, accounts: str | Sequence[str]) -> list[str]:
     >>> account_ids(session, ["acct_1Demo0000000"])
     ['acct_1Demo0000000']
     """
-    if isinstance(accounts, str) and accounts.strip() != "all":
+    if asks_all(accounts):
+        return _listed_accounts(session)
+    if isinstance(accounts, str):
         if "acct_" not in accounts:
             raise InvalidInputError(
                 f"accounts must be 'all' or connected account ids (a list, or 'acct_1,acct_2'), "
                 f"not {accounts!r}."
             )
         accounts = [a for a in accounts.split(",") if a.strip()]
-    if isinstance(accounts, str):
-        found: list[str] = []
-        params: dict[str, Any] = {"limit": 100}
-        while True:
-            page = session.list_accounts(params)
-            data = page.get("data") or []
-            found.extend(str(a["id"]) for a in data)
-            if not page.get("has_more") or not data:
-                return found
-            params = {"limit": 100, "starting_after": data[-1]["id"]}
-    ids = [str(a).strip() for a in accounts]
+    if isinstance(accounts, bytes | Mapping) or not isinstance(accounts, Iterable):
+        raise InvalidInputError(
+            f"accounts must be 'all', a list of connected account ids (acct_...) or None (the "
+            f"session's own account), not {type(accounts).__name__} {accounts!r}."
+        )
+    given = list(accounts)
+    not_text = [a for a in given if not isinstance(a, str)]
+    if not_text or not given:
+        raise InvalidInputError(
+            "accounts must be 'all' or connected account ids as text, like "
+            f"['acct_1A2b3C4d5E']; got {not_text[:5] if not_text else 'an empty list'}."
+        )
+    ids = [a.strip() for a in given]
     bad = [a for a in ids if not ACCOUNT_PATTERN.match(a)]
     if bad:
         raise InvalidInputError(
             f"Connected account ids look like 'acct_1A2b3C4d5E'; these do not: {bad[:5]}."
         )
     return list(dict.fromkeys(ids))
+
+
+def _listed_accounts(session: Session) -> list[str]:
+    """Every connected account of the platform (``GET /v1/accounts``, page after page)."""
+    found: list[str] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        page = session.list_accounts(params)
+        data = page.get("data") or []
+        found.extend(str(a["id"]) for a in data)
+        if not page.get("has_more") or not data:
+            return found
+        params = {"limit": 100, "starting_after": data[-1]["id"]}
 
 
 def _progress_of(progress: ProgressArg, account: str) -> tuple[Progress, ProgressArg]:

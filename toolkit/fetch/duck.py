@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.errors import ConfigurationError, InvalidInputError
-from toolkit.fetch.dataset import dataset_frame
+from toolkit.errors import ConfigurationError
+from toolkit.fetch.dataset import check_dataset, dataset_frame
 
 __all__ = ["diff_datasets", "duckdb_connection", "is_dataset", "read_receivers", "scan"]
 
@@ -60,11 +60,10 @@ def scan(path: str | os.PathLike[str]) -> str:
 
 
 def _checked(path: str | os.PathLike[str]) -> Path:
+    """The folder of a finished dataset whose parts are those its checkpoint records (so a
+    query reads nothing short and nothing foreign); else a clear error naming the fix."""
     folder = Path(path)
-    if not folder.is_dir() or not any(folder.rglob("*.parquet")):
-        raise InvalidInputError(
-            f"No dataset at {folder}: export one with toolkit.export_sources(session, {str(folder)!r})."
-        )
+    check_dataset(folder)
     return folder
 
 
