@@ -10,23 +10,10 @@ import pandas as pd
 import pytest
 
 import toolkit
+from tests.fetch.refresh_support import assert_same_frame, new_receiver
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.sandbox import Sandbox
 from toolkit.session import Session
-
-COLUMNS = ["id", "customer", "status", "receiver_amount_received", "owner_email"]
-
-
-def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    """Same rows, same columns in the same order, same values, same metadata."""
-    assert list(a.columns) == list(b.columns)
-    assert list(a.dtypes) == list(b.dtypes)
-    left = a.sort_values("id").reset_index(drop=True)
-    right = b.sort_values("id").reset_index(drop=True)
-    pd.testing.assert_frame_equal(left[COLUMNS], right[COLUMNS])
-    assert left["metadata"].tolist() == right["metadata"].tolist()
-    meta = [c for c in a.columns if c.startswith("metadata.")]
-    pd.testing.assert_frame_equal(left[meta], right[meta])
 
 
 def _writes(box: Sandbox, session: Session, old: pd.DataFrame) -> dict[str, str]:
@@ -60,20 +47,21 @@ def test_refresh_equals_a_full_load_and_reads_only_what_changed(
     new = toolkit.refresh(old, fresh_session, out=tmp_path / "new.parquet", progress=False)
     sent = list(fresh_sandbox.requests)
     full = toolkit.load_sources(fresh_session, progress=False)
-    _same(new, full)
+    assert_same_frame(new, full)
     info = new.attrs["refresh"]
     gone = set(old.loc[old["customer"] == done["deleted_customer"], "id"])
     assert set(info["removed"]) == gone | {done["detached"]}
     assert info["added"] == [done["attached"]]
     assert {done["updated"], done["deposit"]} <= set(info["changed"])
-    # the cost: one mark, the event pages, one read per changed source; no customer listed
+    # the cost: the event pages (one list of every type), one read per changed source (none
+    # for the detached one: a detach is final); no customer listed
     reads = [e for e in sent if e.path.startswith("/v1/sources/")]
     assert len(reads) == info["refetched"] == 3
-    assert len(sent) == 1 + info["event_pages"] + info["refetched"]
+    assert len(sent) == info["event_pages"] + info["refetched"] == 4
     assert not [e for e in sent if e.path == "/v1/customers"]
     # the new snapshot on disk, and it refreshes on from where it stands
     again = toolkit.load_snapshot(tmp_path / "new.parquet")
-    _same(again, new)
+    assert_same_frame(again, new)
     assert LoadInfo.from_attrs(again).events_since is not None
     still = toolkit.refresh(again, fresh_session, progress=False)
     assert still.attrs["refresh"]["refetched"] <= 3  # only events of the mark's own second
@@ -120,3 +108,74 @@ def test_refresh_reads_the_cash_balance_events(
         new = toolkit.refresh(old, fresh_session, progress=False)
     assert new.attrs["refresh"]["cash_customers"] == [customer]
     assert new.attrs["refresh"]["refetched"] == 0
+
+
+# -- issue 22: the minimal cases where a refresh did not equal a full load --------------------
+
+
+def _refreshed_and_full(session: Session, old: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (
+        toolkit.refresh(old, session, progress=False),
+        toolkit.load_sources(session, progress=False),
+    )
+
+
+def _customer(old: pd.DataFrame, n: int = 0) -> str:
+    return str(old["customer"].dropna().unique()[n])
+
+
+def test_refresh_keeps_a_source_attached_then_updated(
+    fresh_sandbox: Sandbox, fresh_session: Session
+) -> None:
+    sid = new_receiver(fresh_session)
+    old = toolkit.load_sources(fresh_session, progress=False)
+    client = fresh_session.client
+    client.v1.customers.payment_sources.create(_customer(old), {"source": sid})
+    client.v1.sources.update(sid, {"metadata": {"after": "attach"}})
+    new, full = _refreshed_and_full(fresh_session, old)
+    assert sid in set(new["id"])
+    assert_same_frame(new, full)
+
+
+def test_refresh_keeps_a_source_attached_then_funded(
+    fresh_sandbox: Sandbox, fresh_session: Session
+) -> None:
+    sid = new_receiver(fresh_session)
+    old = toolkit.load_sources(fresh_session, progress=False)
+    fresh_session.client.v1.customers.payment_sources.create(_customer(old), {"source": sid})
+    fresh_sandbox.deposit(sid, 2_500)
+    new, full = _refreshed_and_full(fresh_session, old)
+    assert sid in set(new["id"])
+    assert_same_frame(new, full)
+
+
+@pytest.mark.parametrize("deposit_first", [True, False], ids=["deposit-detach", "detach-deposit"])
+def test_refresh_drops_a_detached_receiver_whatever_the_order(
+    fresh_sandbox: Sandbox, fresh_session: Session, deposit_first: bool
+) -> None:
+    old = toolkit.load_sources(fresh_session, progress=False)
+    receivers = old[(old["type"] == "ach_credit_transfer") & (old["status"] == "chargeable")]
+    sid, cid = str(receivers["id"].iloc[0]), str(receivers["customer"].iloc[0])
+    if deposit_first:
+        fresh_sandbox.deposit(sid, 1_000)
+    fresh_session.client.v1.customers.payment_sources.delete(cid, sid)
+    if not deposit_first:
+        fresh_sandbox.deposit(sid, 1_000)
+    new, full = _refreshed_and_full(fresh_session, old)
+    assert sid not in set(new["id"])
+    assert new.attrs["refresh"]["removed"] == [sid]
+    assert_same_frame(new, full)
+
+
+def test_refresh_adds_nothing_for_a_deleted_customer(
+    fresh_sandbox: Sandbox, fresh_session: Session
+) -> None:
+    sid = fresh_sandbox.unattached_ids[0]
+    old = toolkit.load_sources(fresh_session, progress=False)
+    cid = _customer(old, 3)
+    fresh_session.client.v1.customers.payment_sources.create(cid, {"source": sid})
+    fresh_session.client.v1.customers.delete(cid)
+    new, full = _refreshed_and_full(fresh_session, old)
+    assert sid not in set(new["id"])
+    assert new.attrs["refresh"]["added"] == []
+    assert_same_frame(new, full)
