@@ -4,7 +4,9 @@ costs the event pages plus one read per changed source."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -13,7 +15,9 @@ import toolkit
 from tests.fetch.refresh_support import assert_same_frame, new_receiver
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.sandbox import Sandbox
-from toolkit.session import Session
+from toolkit.session import Session, connect
+
+TEST_KEY = "sk_test_" + "R3fr" * 6
 
 
 def _writes(box: Sandbox, session: Session, old: pd.DataFrame) -> dict[str, str]:
@@ -179,3 +183,101 @@ def test_refresh_adds_nothing_for_a_deleted_customer(
     assert sid not in set(new["id"])
     assert new.attrs["refresh"]["added"] == []
     assert_same_frame(new, full)
+
+
+# -- issue 23: what a refresh cannot see, said plainly, and the recheck that sees it ----------
+
+
+@pytest.fixture
+def blind_sandbox() -> Iterator[Sandbox]:
+    """A sandbox that sends no customer.source.updated (Stripe does not promise it)."""
+    with Sandbox(seed=11, customers=60, source_update_events=False) as box:
+        yield box
+
+
+def test_refresh_says_what_it_cannot_see_and_recheck_sees_it(blind_sandbox: Sandbox) -> None:
+    session = connect(TEST_KEY, api_base=blind_sandbox.url, rate_limit=1000, quiet=True)
+    old = toolkit.load_sources(session, progress=False)
+    sid = str(old["id"].iloc[0])
+    session.client.v1.sources.update(sid, {"metadata": {"edited": "elsewhere"}})
+    full = toolkit.load_sources(session, progress=False)
+    blind = toolkit.refresh(old, session, progress=False)
+    info = blind.attrs["refresh"]
+    assert info["events"] == 0 and info["changed"] == []  # no event: the edit is not seen
+    assert "edited" not in blind.set_index("id").at[sid, "metadata"]
+    assert any("customer.source.updated" in b for b in info["blind_to"])
+    assert "recheck='customers'" in info["note"]
+    blind_sandbox.clear_log()
+    seen = toolkit.refresh(old, session, progress=False, recheck="customers")
+    assert_same_frame(seen, full)
+    info = seen.attrs["refresh"]
+    assert info["changed"] == info["unseen"] == [sid]
+    assert info["blind_to"] == [] and info["recheck"] == "customers"
+    customer_pages = [e for e in blind_sandbox.requests if e.path == "/v1/customers"]
+    assert customer_pages and not [e for e in blind_sandbox.requests if "/v1/sources/" in e.path]
+    gets = sum(e.method == "GET" for e in blind_sandbox.requests)
+    assert info["recheck_requests"] + info["event_pages"] == gets
+
+
+def test_recheck_of_an_ids_load_reads_every_id(blind_sandbox: Sandbox) -> None:
+    session = connect(TEST_KEY, api_base=blind_sandbox.url, rate_limit=1000, quiet=True)
+    ids = [*blind_sandbox.unattached_ids, *blind_sandbox.detached_ids[:2]]
+    old = toolkit.load_sources(session, ids=ids, progress=False)
+    session.client.v1.sources.update(ids[0], {"metadata": {"edited": "1"}})  # unattached: no event
+    plain = toolkit.refresh(old, session, progress=False)
+    assert plain.attrs["refresh"]["changed"] == []
+    assert any("not attached" in b for b in plain.attrs["refresh"]["blind_to"])
+    assert "recheck='sources'" in plain.attrs["refresh"]["note"]
+    seen = toolkit.refresh(old, session, progress=False, recheck="sources")
+    assert seen["id"].tolist() == ids
+    assert seen.attrs["refresh"]["unseen"] == [ids[0]]
+    assert seen.attrs["refresh"]["recheck_requests"] == len(ids)
+    with pytest.raises(toolkit.InvalidInputError, match="recheck='sources'"):
+        toolkit.refresh(old, session, progress=False, recheck="customers")
+
+
+# -- bad arguments: one clear InvalidInputError each, before anything is read ----------------
+
+
+def test_refresh_refuses_bad_arguments(
+    fresh_sandbox: Sandbox, fresh_session: Session, tmp_path
+) -> None:
+    old = toolkit.load_sources(fresh_session, progress=False)
+    info = old.attrs["toolkit"]
+
+    def with_info(**changes: object) -> pd.DataFrame:
+        frame = old.copy()
+        frame.attrs = {"toolkit": {**info, **changes}}
+        return frame
+
+    def _without_attrs(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.attrs = {}
+        return frame
+
+    txns = toolkit.load_source_transactions(fresh_session, old.head(3), progress=False)
+    bad: list[tuple[object, dict[str, object], str]] = [
+        (["src_1", "src_2"], {}, "needs a sources frame .* not list"),
+        (None, {}, "not NoneType"),
+        (tmp_path, {}, "is a folder: refresh takes a snapshot file"),
+        (tmp_path / "none.parquet", {}, "No snapshot at"),
+        (with_info(taken_at="yesterday"), {}, "taken_at is 'yesterday', not an ISO 8601 time"),
+        (with_info(taken_at="2026-11-01T00:00:00"), {}, "with its UTC offset"),
+        (with_info(taken_at=["2026-11-01"]), {}, "not an ISO 8601 time"),
+        (with_info(events_since="yesterday"), {}, "events_since is 'yesterday'"),
+        (with_info(scope="everything"), {}, "not a 'everything' load"),
+        (with_info().assign(_=0).drop(columns="_").pipe(_without_attrs), {}, "does not say when"),
+        (with_info()[["id", "customer", "status"]], {}, "lacks the columns type, usage"),
+        (txns, {}, "source-transactions frame"),
+        (pd.DataFrame({"x": [1]}), {}, "has no 'id' column"),
+        (old, {"session": "sk_test_" + "x" * 24}, "needs a session from toolkit.connect"),
+        (old, {"out": 5}, "file path such as 'snapshots/today.parquet', not int"),
+        (old, {"out": tmp_path / "new.csv"}, r"name it \*.parquet"),
+        (old, {"recheck": "everything"}, "recheck must be None, 'customers'"),
+        (old, {"recheck": "sources"}, "rechecked with recheck='customers'"),
+    ]
+    fresh_sandbox.clear_log()
+    for snapshot, kwargs, message in bad:
+        arguments: dict[str, Any] = {"session": fresh_session, "progress": False, **kwargs}
+        with pytest.raises(toolkit.InvalidInputError, match=message):
+            toolkit.refresh(snapshot, **arguments)  # type: ignore[arg-type]
+    assert fresh_sandbox.requests == []  # refused before anything was read

@@ -156,14 +156,16 @@ def _refresh_one(
         bar.close()
     changes = changed_objects(events)
     has_columns = any(str(c).startswith(METADATA_PREFIX) for c in frame.columns)
+    reloaded_since = None  # where a recheck's load found the events standing
     if recheck is None:
         fresh_frame = _apply(frame, loaded, changes, session, info, progress)
     else:
-        fresh_frame = _rechecked(frame, loaded, changes, session, info, progress)
+        fresh_frame, reloaded_since = _rechecked(frame, loaded, changes, session, info, progress)
     fresh_frame = with_metadata_columns(fresh_frame) if has_columns else _plain(fresh_frame)
     _report(frame, fresh_frame, loaded, changes, info)
-    if changes.newest is not None:  # where the new frame stands in Stripe's clock
-        loaded.events_since = changes.newest
+    marks = [m for m in (changes.newest, reloaded_since) if m is not None]
+    if marks:  # where the new frame stands in Stripe's clock
+        loaded.events_since = max(marks)
     loaded.requests = info.event_pages + info.refetched + info.recheck_requests
     fresh_frame.attrs = {"refresh": vars(info)}
     return fresh_frame
@@ -239,8 +241,9 @@ def _rechecked(
     session: Session,
     info: RefreshInfo,
     progress: ProgressArg,
-) -> pd.DataFrame:
-    """Every row read again: the customer pages (or every id of a load of ids)."""
+) -> tuple[pd.DataFrame, int | None]:
+    """Every row read again: the customer pages (or every id of a load of ids); and where the
+    events stood when that load began (None: not asked)."""
     with warnings.catch_warnings():  # a customer deleted since: its rows go, as in a load
         warnings.simplefilter("ignore", NotFoundWarning)
         if loaded.scope == "ids":
@@ -250,11 +253,12 @@ def _rechecked(
             fresh = load_sources(session, customers=sorted(customers), progress=progress)
         else:
             fresh = load_sources(session, progress=progress)
-    done = LoadInfo.from_attrs(fresh)
-    info.recheck_requests = int(done.requests or 0) if done is not None else 0
-    if loaded.scope != "ids" and done is not None:
+    done = LoadInfo.from_attrs(fresh) or LoadInfo()
+    info.recheck_requests = int(done.requests or 0)
+    if loaded.scope != "ids":  # a load through customers reads where the events stand first
+        info.recheck_requests += 1
         loaded.customers = done.customers
-    return fresh
+    return fresh, done.events_since
 
 
 def _recheck_cost(frame: pd.DataFrame, loaded: LoadInfo) -> int:
