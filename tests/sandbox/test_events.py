@@ -130,7 +130,7 @@ def test_events_of_one_second_list_in_reverse_order_of_occurrence() -> None:
             "source.transaction.created",
         ]
         wanted = ["customer.source.created", "customer.source.deleted", "customer.source.updated"]
-        types = wanted + ["source.transaction.created"]
+        types = [*wanted, "source.transaction.created"]
         assert _types(client, types=types) == happened[::-1]
         assert _types(client, type="customer.source.*") == [
             t for t in happened[::-1] if t in wanted

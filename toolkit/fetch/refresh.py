@@ -261,15 +261,19 @@ def _rechecked(
     return fresh, done.events_since
 
 
-def _recheck_cost(frame: pd.DataFrame, loaded: LoadInfo) -> int:
-    """About how many reads a recheck takes: a page per 100 customers and one per 100 more
-    sources of a customer with more than the 10 a page embeds (a load of ids: one per id)."""
+def _recheck_cost(frame: pd.DataFrame, loaded: LoadInfo) -> str:
+    """How many reads a recheck takes, said plainly: a load of ids reads each id; a load through
+    customers costs what the snapshot's load cost (when the frame is that load's), else at least
+    a page per 100 customers and one per 100 more sources of a customer with more than the 10 a
+    page embeds."""
     if loaded.scope == "ids":
-        return len(frame)
+        return f"{len(frame):,} reads (one per id)"
+    if "refresh" not in frame.attrs and isinstance(loaded.requests, int) and loaded.requests:
+        return f"about {loaded.requests + 1:,} reads (what its load cost)"
     per_customer = frame["customer"].value_counts()
     more = sum(math.ceil((n - 10) / 100) for n in per_customer if n > 10)
     customers = loaded.customers if isinstance(loaded.customers, int) else len(per_customer)
-    return max(1, math.ceil(customers / 100)) + more
+    return f"at least {max(1, math.ceil(customers / 100)) + more + 1:,} reads"
 
 
 def _report(
@@ -291,15 +295,14 @@ def _report(
     )
     info.cash_customers = sorted(changes.cash_customers)
     blind = [UPDATES_BLIND] + ([UNATTACHED_BLIND] if loaded.scope == "ids" else [])
-    how = "recheck='sources' (every id read again)"
+    how = "recheck='sources') reads every id again"
     if loaded.scope != "ids":
-        how = "recheck='customers' (the customer pages read again)"
+        how = "recheck='customers') reads the customer pages again"
     if info.recheck is None:
         info.blind_to = blind
         info.note = (
             f"Only what Stripe's events name was read again; not seen: {'; '.join(blind)}. "
-            f"refresh(..., {how}) sees them too, for about {_recheck_cost(frame, loaded):,} "
-            "reads."
+            f"refresh(..., {how} and sees them too, for {_recheck_cost(frame, loaded)}."
         )
     else:
         explained = set(changes.named) | _gone_rows(frame, changes)
