@@ -111,6 +111,52 @@ def test_events_are_kept_30_days() -> None:
             client.v1.events.retrieve(old)
 
 
+def test_events_of_one_second_list_in_reverse_order_of_occurrence() -> None:
+    with Sandbox(seed=3, customers=20) as box:
+        box.store().events.now = lambda: 1_800_000_000.0  # every event in the same second
+        client = make_client(box)
+        cid, pid = _receiver(box)
+        pending = box.unattached_ids[0]
+        client.v1.customers.payment_sources.create(cid, {"source": pending})
+        box.deposit(pid, 100)
+        client.v1.sources.update(pending, {"metadata": {"n": "1"}})
+        client.v1.customers.payment_sources.delete(cid, pid)
+        box.deposit(pid, 200)
+        happened = [
+            "customer.source.created",
+            "source.transaction.created",
+            "customer.source.updated",
+            "customer.source.deleted",
+            "source.transaction.created",
+        ]
+        wanted = ["customer.source.created", "customer.source.deleted", "customer.source.updated"]
+        types = [*wanted, "source.transaction.created"]
+        assert _types(client, types=types) == happened[::-1]
+        assert _types(client, type="customer.source.*") == [
+            t for t in happened[::-1] if t in wanted
+        ]
+        paged, after = [], None  # page by page: the same order, every event once
+        while True:
+            params: dict[str, Any] = {"limit": 2, "types": types}
+            page = client.v1.events.list({**params, **({"starting_after": after} if after else {})})
+            paged += [e.type for e in page.data]
+            if not page.has_more:
+                break
+            after = page.data[-1].id
+        assert paged == happened[::-1]
+
+
+def test_a_profile_without_source_update_events() -> None:
+    with Sandbox(seed=3, customers=20, source_update_events=False) as box:
+        client = make_client(box)
+        cid, pid = _receiver(box)
+        client.v1.sources.update(pid, {"metadata": {"team": "ar"}})
+        client.v1.customers.payment_sources.create(cid, {"source": pid, "metadata": {"x": "1"}})
+        assert {"team": "ar", "x": "1"}.items() <= box.get_source(pid)["metadata"].items()
+        client.v1.customers.payment_sources.delete(cid, pid)
+        assert _types(client) == ["customer.source.deleted"]  # attach and detach still recorded
+
+
 def test_accounts_are_listed_and_a_revoked_one_refused() -> None:
     with Sandbox(seed=3, customers=20, revoked_accounts=["acct_1Revoked00"]) as box:
         client = make_client(box)

@@ -12,13 +12,15 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from toolkit.errors import StripeRequestError
 from toolkit.session import Session
 
-__all__ = ["event_mark", "iter_events"]
+__all__ = ["MAX_TYPES", "event_mark", "iter_events"]
+
+MAX_TYPES = 20  # Stripe's ``types`` filter of GET /v1/events takes at most 20 exact types
 
 
 def event_mark(session: Session) -> int | None:
@@ -33,26 +35,29 @@ def event_mark(session: Session) -> int | None:
 
 def iter_events(
     session: Session,
-    queries: tuple[dict[str, Any], ...],
+    types: Sequence[str],
     since: int | None,
     on_page: Callable[[int], None],
 ) -> Iterator[dict[str, Any]]:
-    """Every event of each query (a ``type`` or ``types`` filter) created at or after ``since``,
-    newest first per query; ``on_page(events_on_it)`` after each page.
+    """Every event of ``types`` (one list: Stripe's ``types`` filter takes up to 20 exact types)
+    created at or after ``since``, newest first, as Stripe lists them; ``on_page(events_on_it)``
+    after each page. One list rather than one per type: fewer pages, and events of the same
+    second keep Stripe's order across types.
 
-    >>> list(iter_events(session, ({"type": "customer.deleted"},), 2_000_000_000, print))
+    >>> list(iter_events(session, ["customer.deleted"], 2_000_000_000, print))
     0
     []
     """
-    for query in queries:
-        params: dict[str, Any] = {**query, "limit": 100}
-        if since is not None:
-            params["created"] = {"gte": since}
-        while True:
-            page = session.list_events(params)
-            data = page.get("data") or []
-            on_page(len(data))
-            yield from data
-            if not page.get("has_more") or not data:
-                break
-            params = {**params, "starting_after": data[-1]["id"]}
+    if not 1 <= len(types) <= MAX_TYPES:
+        raise ValueError(f"Stripe filters on 1 to {MAX_TYPES} event types, not {len(types)}")
+    params: dict[str, Any] = {"types": list(types), "limit": 100}
+    if since is not None:
+        params["created"] = {"gte": since}
+    while True:
+        page = session.list_events(params)
+        data = page.get("data") or []
+        on_page(len(data))
+        yield from data
+        if not page.get("has_more") or not data:
+            break
+        params = {**params, "starting_after": data[-1]["id"]}

@@ -1,63 +1,78 @@
 """Bring a snapshot up to date from Stripe's events, re-reading only the sources that changed.
 
 A whole-account load costs a request per 100 customers and more; Stripe's ``/v1/events`` says
-what changed since a time. :func:`refresh` reads the events of the types that change sources
-since the snapshot was taken (``source.*``, ``customer.source.*``, ``customer.deleted``, and the
-cash balance events, which move money a receiver audit follows), re-reads each source they name
-once, and returns the snapshot with those rows replaced, added or removed: what a new load would
-return, at a cost that grows with the changes, not the account.
+what changed since a time. :func:`refresh` reads, in one list, the events of the types that
+change sources (:data:`~toolkit.fetch.event_changes.REFRESH_EVENT_TYPES`: ``customer.source.*``,
+``source.*``, ``customer.deleted`` and the cash balance events a retirement audit follows)
+since the snapshot was taken, reads each source they name back once, and decides from what it
+reads whether a new load would reach it (:func:`~toolkit.fetch.event_changes.reaches`): the
+snapshot with those rows replaced, added or removed is what a new load would return, at a cost
+that grows with the changes, not the account.
+
+What events cannot show, a refresh cannot see: Stripe's docs do not promise
+``customer.source.updated`` for an update of a source, and send no event at all for a source
+not attached to a customer. The report (``attrs["refresh"]["blind_to"]``) says so, and
+``recheck="customers"`` (a load through customers) or ``recheck="sources"`` (a load of ids)
+reads every row again and names what the events missed (``unseen``).
 
 Stripe keeps events for 30 days, so an older snapshot is refused (run a full load). The events
-are asked for from the newest event Stripe had when the snapshot's load began
-(``LoadInfo.events_since``, in Stripe's clock, so this machine's clock plays no part); a source
-changed while that load ran is read again, which is harmless.
+are asked for from the newest event the snapshot's load (or last refresh) knew
+(``LoadInfo.events_since``, in Stripe's clock, so this machine's clock plays no part); events of
+that second are read again, which is harmless.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 
-from toolkit.errors import InvalidInputError
+from toolkit.errors import InvalidInputError, NotFoundWarning
 from toolkit.fetch.accounts import by_account, with_account
-from toolkit.fetch.events import event_mark, iter_events
+from toolkit.fetch.event_changes import REFRESH_EVENT_TYPES, Changes, changed_objects, reaches
+from toolkit.fetch.events import iter_events
 from toolkit.fetch.frame import with_metadata_columns
+from toolkit.fetch.load import load_sources
 from toolkit.fetch.loaded import LoadInfo, now_of
+from toolkit.fetch.refresh_inputs import (
+    checked_out,
+    checked_recheck,
+    checked_session,
+    checked_snapshot,
+)
 from toolkit.fetch.reread import patch_rows, reread_frame
 from toolkit.fetch.schema import METADATA_PREFIX
-from toolkit.fetch.snapshot import load_snapshot, save_snapshot
+from toolkit.fetch.snapshot import save_snapshot
 from toolkit.progress import Progress, ProgressArg
 from toolkit.session import Session
 
-__all__ = ["EVENT_QUERIES", "RETENTION", "RefreshInfo", "changed_objects", "refresh"]
+__all__ = ["RETENTION", "RefreshInfo", "refresh"]
 
 RETENTION = timedelta(days=30)  # Stripe lists the events of the last 30 days
-#: The event lists read, one ``type`` wildcard or ``types`` list each (Stripe allows one of them).
-EVENT_QUERIES: tuple[dict[str, Any], ...] = (
-    {"type": "source.*"},
-    {"type": "customer.source.*"},
-    {
-        "types": [
-            "customer.deleted",
-            "customer_cash_balance_transaction.created",
-            "cash_balance.funds_available",
-        ]
-    },
+UPDATES_BLIND = (
+    "edits of attached sources that Stripe sends no customer.source.updated event for (its "
+    "docs do not promise one for a source update), whoever made them"
 )
-_CASH = ("customer_cash_balance_transaction.", "cash_balance.")
+UNATTACHED_BLIND = "edits of sources not attached to a customer: Stripe sends no event for them"
+EMPTY_CUSTOMERS_BLIND = (
+    "sources attached to a customer of this load who had none in the snapshot (the snapshot "
+    "knows its customers by their sources)"
+)
 
 
 @dataclass
 class RefreshInfo:
     """What a refresh read and did: the events ``since`` (Stripe's clock; None: the 30 days
-    Stripe keeps), ``events`` read in ``event_pages`` pages, ``refetched``
-    sources read again, rows ``added`` / ``removed`` / ``changed``, and ``cash_customers``:
-    customers whose cash balance moved (re-run the retirement audit for them)."""
+    Stripe keeps), ``events`` read in ``event_pages`` pages, ``refetched`` sources read again,
+    rows ``added`` / ``removed`` / ``changed``, ``cash_customers`` (their cash balance moved:
+    re-run the retirement audit for them); ``blind_to``: the changes events cannot show, and
+    ``note``: how to see them. With ``recheck``, ``recheck_requests`` reads re-read every row
+    and ``unseen`` lists the rows that changed without an event naming them."""
 
     since: int | None
     events: int = 0
@@ -67,60 +82,11 @@ class RefreshInfo:
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     cash_customers: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Changes:
-    """What the events name: sources to read again, sources and customers gone, cash moved."""
-
-    refetch: dict[str, str] = field(default_factory=dict)  # source id -> the last event type
-    gone_customers: set[str] = field(default_factory=set)
-    cash_customers: set[str] = field(default_factory=set)
-
-
-def changed_objects(events: list[dict[str, Any]]) -> Changes:
-    """What a list of events (newest first, as Stripe lists them) names.
-
-    >>> events = [
-    ...     {"type": "customer.source.deleted", "data": {"object": {"id": "src_1", "object": "source"}}},
-    ...     {"type": "source.transaction.created", "data": {"object": {"source": "src_2"}}},
-    ...     {"type": "customer.source.updated", "data": {"object": {"id": "src_1", "object": "source"}}},
-    ... ]
-    >>> changed_objects(events).refetch
-    {'src_1': 'customer.source.deleted', 'src_2': 'source.transaction.created'}
-    """
-    changes = Changes()
-    for event in reversed(events):  # oldest first: the last event of a source wins
-        kind = str(event.get("type", ""))
-        obj = (event.get("data") or {}).get("object") or {}
-        if kind == "customer.deleted":
-            changes.gone_customers.add(str(obj.get("id")))
-        elif kind.startswith(_CASH):
-            customer = obj.get("customer")
-            if customer:
-                changes.cash_customers.add(str(customer))
-        elif kind.startswith("source.transaction."):
-            if obj.get("source"):
-                changes.refetch[str(obj["source"])] = kind
-        elif obj.get("object") == "source" and obj.get("id"):
-            changes.refetch[str(obj["id"])] = kind
-    return changes
-
-
-def _checked(snapshot: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, LoadInfo]:
-    frame = snapshot if isinstance(snapshot, pd.DataFrame) else load_snapshot(snapshot)
-    info = LoadInfo.from_attrs(frame)
-    if info is None or not info.taken_at:
-        raise InvalidInputError(
-            "This frame does not say when it was loaded (df.attrs['toolkit'] is missing), so "
-            "its changes cannot be read from events: run toolkit.load_sources again."
-        )
-    if info.scope not in ("account", "customers", "ids"):
-        raise InvalidInputError(
-            f"refresh brings whole-account, customers or ids loads up to date, not a "
-            f"{info.scope!r} load: load the account (or those customers) instead."
-        )
-    return frame, info
+    recheck: str | None = None
+    recheck_requests: int = 0
+    unseen: list[str] = field(default_factory=list)
+    blind_to: list[str] = field(default_factory=list)
+    note: str = ""
 
 
 def refresh(
@@ -129,33 +95,54 @@ def refresh(
     *,
     out: str | os.PathLike[str] | None = None,
     progress: ProgressArg = True,
+    recheck: str | None = None,
 ) -> pd.DataFrame:
-    """``snapshot`` (a frame from :func:`~toolkit.load_sources`, or a snapshot file) brought up
-    to date from Stripe's events; written to ``out`` (a new snapshot) when given.
+    """``snapshot`` (a frame from :func:`~toolkit.load_sources`, or a snapshot file) brought
+    up to date from Stripe's events; written to ``out`` (a new ``*.parquet``) when given.
+
+    ``recheck="customers"`` (a whole-account or customers load) re-reads the customer pages
+    with their sources, about what the load cost, and ``recheck="sources"`` (a load of ids)
+    every id: the result then also holds the changes no event names (``unseen``).
 
     The new frame's :class:`~toolkit.LoadInfo` has the new time, and ``attrs["refresh"]`` what
-    the refresh read and did (:class:`RefreshInfo`). A snapshot older than Stripe's 30 days of
-    events raises :class:`~toolkit.InvalidInputError`: run a full load.
+    the refresh read, did and cannot see (:class:`RefreshInfo`). Bad arguments and a snapshot
+    older than Stripe's 30 days of events raise :class:`~toolkit.InvalidInputError`.
 
     >>> fresh = toolkit.refresh(sources, session, progress=False)
     >>> len(fresh) == len(sources), fresh.attrs["refresh"]["refetched"]
     (True, 0)
     """
-    frame, loaded = _checked(snapshot)
+    frame, loaded, taken = checked_snapshot(snapshot)
+    session = checked_session(session)
+    target = checked_out(out)
+    recheck = checked_recheck(recheck, loaded.scope)
     if loaded.accounts and "account" in frame.columns:
-        fresh_frame = _across_accounts(frame, loaded, session, progress)
-        if out is not None:
-            save_snapshot(fresh_frame, Path(out))
-        return fresh_frame
-    taken = datetime.fromisoformat(str(loaded.taken_at))
-    now = now_of(session)
-    if now - taken > RETENTION:
-        raise InvalidInputError(
-            f"This snapshot was taken {taken:%Y-%m-%d %H:%M} UTC, {(now - taken).days} days ago; "
-            "Stripe keeps events for 30 days, so what changed since cannot be read. Run a full "
-            "toolkit.load_sources and refresh that from now on."
-        )
-    info = RefreshInfo(since=loaded.events_since)
+        fresh_frame = _across_accounts(frame, loaded, session, progress, recheck)
+    else:
+        now = now_of(session)
+        if now - taken > RETENTION:
+            raise InvalidInputError(
+                f"This snapshot was taken {taken:%Y-%m-%d %H:%M} UTC, {(now - taken).days} days "
+                "ago; Stripe keeps events for 30 days, so what changed since cannot be read. Run "
+                "a full toolkit.load_sources and refresh that from now on."
+            )
+        fresh_frame = _refresh_one(frame, loaded, session, progress, recheck)
+        loaded.taken_at = now.isoformat()
+        fresh_frame.attrs = {**frame.attrs, **fresh_frame.attrs, "toolkit": loaded.to_attrs()}
+    if target is not None:
+        save_snapshot(fresh_frame, target)
+    return fresh_frame
+
+
+def _refresh_one(
+    frame: pd.DataFrame,
+    loaded: LoadInfo,
+    session: Session,
+    progress: ProgressArg,
+    recheck: str | None,
+) -> pd.DataFrame:
+    """One account's snapshot brought up to date; ``loaded`` is updated to match."""
+    info = RefreshInfo(since=loaded.events_since, recheck=recheck)
     bar = Progress(progress, None, "Reading events", unit="page")
 
     def on_page(count: int) -> None:
@@ -163,19 +150,36 @@ def refresh(
         info.events += count
         bar.update(info.event_pages, f"{info.events:,} events")
 
-    mark = event_mark(session)  # where the new frame stands: read before the events
     try:
-        events = list(iter_events(session, EVENT_QUERIES, loaded.events_since, on_page))
+        events = list(iter_events(session, REFRESH_EVENT_TYPES, loaded.events_since, on_page))
     finally:
         bar.close()
     changes = changed_objects(events)
-    fresh_frame = _apply(frame, loaded, changes, session, info, progress)
-    loaded.taken_at, loaded.events_since = now.isoformat(), mark
-    loaded.requests = 1 + info.event_pages + info.refetched
-    fresh_frame.attrs = {**frame.attrs, "toolkit": loaded.to_attrs(), "refresh": vars(info)}
-    if out is not None:
-        save_snapshot(fresh_frame, Path(out))
+    has_columns = any(str(c).startswith(METADATA_PREFIX) for c in frame.columns)
+    reloaded_since = None  # where a recheck's load found the events standing
+    if recheck is None:
+        fresh_frame = _apply(frame, loaded, changes, session, info, progress)
+    else:
+        fresh_frame, reloaded_since = _rechecked(frame, loaded, changes, session, info, progress)
+    fresh_frame = with_metadata_columns(fresh_frame) if has_columns else _plain(fresh_frame)
+    _report(frame, fresh_frame, loaded, changes, info)
+    marks = [m for m in (changes.newest, reloaded_since) if m is not None]
+    if marks:  # where the new frame stands in Stripe's clock
+        loaded.events_since = max(marks)
+    loaded.requests = info.event_pages + info.refetched + info.recheck_requests
+    fresh_frame.attrs = {"refresh": vars(info)}
     return fresh_frame
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without ``metadata.<key>`` columns (a snapshot loaded without them)."""
+    return frame.drop(columns=[c for c in frame.columns if str(c).startswith(METADATA_PREFIX)])
+
+
+def _gone_rows(frame: pd.DataFrame, changes: Changes) -> set[str]:
+    """Ids of the snapshot's rows whose customer was deleted."""
+    customers = frame["customer"].astype("string")
+    return set(frame["id"][customers.isin(changes.gone_customers).fillna(False).to_numpy()])
 
 
 def _apply(
@@ -186,57 +190,139 @@ def _apply(
     info: RefreshInfo,
     progress: ProgressArg,
 ) -> pd.DataFrame:
-    by_reach = loaded.scope != "ids"  # account and customers loads reach sources via customers
+    """The snapshot with the sources the events name read back."""
     in_frame = set(frame["id"].astype(str))
-    customers = frame["customer"].astype("string")
-    scope_customers = set(customers.dropna()) if loaded.scope == "customers" else None
-    of_gone = set(frame["id"][customers.isin(changes.gone_customers).fillna(False).to_numpy()])
-    removed: set[str] = set()
-    if by_reach:  # what a new load would no longer reach
-        removed = {str(s) for s in of_gone}
-        removed |= {s for s, kind in changes.refetch.items() if kind == "customer.source.deleted"}
-        refetch = [
-            s
-            for s, kind in changes.refetch.items()
-            if s not in removed and (s in in_frame or kind == "customer.source.created")
-        ]
-    else:  # a load of ids: the same ids, read again
-        named = [s for s in changes.refetch if s in in_frame]
-        refetch = named + sorted(str(s) for s in of_gone if s not in set(named))
+    gone = _gone_rows(frame, changes)
+    if loaded.scope == "ids":  # a load of ids: the same ids, read again
+        named = [s for s in changes.named if s in in_frame]
+        refetch = named + sorted(s for s in gone if s not in set(named))
+        fresh = reread_frame(session, refetch, progress)
+        info.refetched = len(refetch)
+        return patch_rows(frame, fresh, refetch)
+    # account and customers loads reach sources through customers: the snapshot's rows of a
+    # deleted customer go, a source detached since goes (both without a read: neither comes
+    # back), every other source named is read back and judged by what it is now
+    of_customer = dict(zip(frame["id"].astype(str), frame["customer"], strict=True))
+    drop = gone | (changes.detached & in_frame)
+    refetch = [
+        s
+        for s in changes.named
+        if s not in drop
+        and s not in changes.detached
+        and changes.attached.get(s, of_customer.get(s)) not in changes.gone_customers
+    ]
     fresh = reread_frame(session, refetch, progress)
     info.refetched = len(refetch)
-    if scope_customers is not None:
-        fresh = fresh[fresh["customer"].isin(scope_customers)]
-    kept = frame[~frame["id"].isin(removed)]
+    scope = set(frame["customer"].dropna().astype(str)) if loaded.scope == "customers" else None
+    keep = [
+        reaches(
+            {"id": sid, "customer": cus, "status": status},
+            changes,
+            in_snapshot=sid in in_frame,
+            customers=scope,
+        )
+        for sid, cus, status in zip(fresh["id"], fresh["customer"], fresh["status"], strict=True)
+    ]
+    fresh = fresh[pd.Series(keep, index=fresh.index, dtype=bool)]
+    kept = frame[~frame["id"].isin(drop)]
     patched = patch_rows(kept, fresh, [s for s in refetch if s in in_frame])
     new_rows = fresh[~fresh["id"].isin(in_frame)]
-    info.removed = sorted(removed & in_frame)
-    info.added = sorted(new_rows["id"].astype(str))
-    info.changed = sorted(_changed(frame, fresh))
-    info.cash_customers = sorted(changes.cash_customers)
     if len(new_rows):
         patched = pd.concat([new_rows, patched], ignore_index=True, sort=False)
-        patched = patched.sort_values(["created", "id"], ascending=False, kind="stable")
+        patched = patched.sort_values(["created", "id"], ascending=[False, True], kind="stable")
         patched = patched.reset_index(drop=True)
-    has_columns = any(str(c).startswith(METADATA_PREFIX) for c in frame.columns)
-    return with_metadata_columns(patched) if has_columns else patched
+    return patched
 
 
-def _changed(before: pd.DataFrame, fresh: pd.DataFrame) -> list[str]:
-    """Ids of ``fresh`` rows that differ from ``before``'s row of the same id."""
-    old = before.drop_duplicates("id").set_index("id")
-    out = []
-    for _, row in fresh.iterrows():
-        sid = row["id"]
-        if sid not in old.index:
-            continue
-        if row.get("raw") != old.at[sid, "raw"]:
-            out.append(str(sid))
-    return out
+def _rechecked(
+    frame: pd.DataFrame,
+    loaded: LoadInfo,
+    changes: Changes,
+    session: Session,
+    info: RefreshInfo,
+    progress: ProgressArg,
+) -> tuple[pd.DataFrame, int | None]:
+    """Every row read again: the customer pages (or every id of a load of ids); and where the
+    events stood when that load began (None: not asked)."""
+    with warnings.catch_warnings():  # a customer deleted since: its rows go, as in a load
+        warnings.simplefilter("ignore", NotFoundWarning)
+        if loaded.scope == "ids":
+            fresh = reread_frame(session, list(frame["id"].astype(str)), progress)
+        elif loaded.scope == "customers":
+            customers = set(frame["customer"].dropna().astype(str)) - changes.gone_customers
+            fresh = load_sources(session, customers=sorted(customers), progress=progress)
+        else:
+            fresh = load_sources(session, progress=progress)
+    done = LoadInfo.from_attrs(fresh) or LoadInfo()
+    info.recheck_requests = int(done.requests or 0)
+    if loaded.scope != "ids":  # a load through customers reads where the events stand first
+        info.recheck_requests += 1
+        loaded.customers = done.customers
+    return fresh, done.events_since
+
+
+def _recheck_cost(frame: pd.DataFrame, loaded: LoadInfo) -> str:
+    """How many reads a recheck takes, said plainly: a load of ids reads each id; a load through
+    customers costs what the snapshot's load cost (when the frame is that load's), else at least
+    a page per 100 customers and one per 100 more sources of a customer with more than the 10 a
+    page embeds."""
+    if loaded.scope == "ids":
+        return f"{len(frame):,} reads (one per id)"
+    if "refresh" not in frame.attrs and isinstance(loaded.requests, int) and loaded.requests:
+        return f"about {loaded.requests + 1:,} reads (what its load cost)"
+    per_customer = frame["customer"].value_counts()
+    more = sum(math.ceil((n - 10) / 100) for n in per_customer if n > 10)
+    customers = loaded.customers if isinstance(loaded.customers, int) else len(per_customer)
+    return f"at least {max(1, math.ceil(customers / 100)) + more + 1:,} reads"
+
+
+def _report(
+    frame: pd.DataFrame,
+    fresh: pd.DataFrame,
+    loaded: LoadInfo,
+    changes: Changes,
+    info: RefreshInfo,
+) -> None:
+    """Fill the report: rows added, removed, changed; what the events could not show."""
+    before, after = set(frame["id"].astype(str)), set(fresh["id"].astype(str))
+    info.added = sorted(after - before)
+    info.removed = sorted(before - after)
+    old_raw = dict(zip(frame["id"].astype(str), frame["raw"], strict=True))
+    info.changed = sorted(
+        str(sid)
+        for sid, raw in zip(fresh["id"], fresh["raw"], strict=True)
+        if str(sid) in old_raw and old_raw[str(sid)] != raw
+    )
+    info.cash_customers = sorted(changes.cash_customers)
+    blind = [UPDATES_BLIND] + ([UNATTACHED_BLIND] if loaded.scope == "ids" else [])
+    how = "recheck='sources') reads every id again"
+    if loaded.scope != "ids":
+        how = "recheck='customers') reads the customer pages again"
+    if info.recheck is None:
+        info.blind_to = blind
+        info.note = (
+            f"Only what Stripe's events name was read again; not seen: {'; '.join(blind)}. "
+            f"refresh(..., {how} and sees them too, for {_recheck_cost(frame, loaded)}."
+        )
+    else:
+        explained = set(changes.named) | _gone_rows(frame, changes)
+        info.unseen = sorted(
+            s for s in {*info.added, *info.removed, *info.changed} if s not in explained
+        )
+        info.note = (
+            f"Every row was read again ({info.recheck_requests:,} reads): "
+            f"{len(info.unseen)} changes no event named."
+        )
+    if loaded.scope == "customers":
+        info.blind_to.append(EMPTY_CUSTOMERS_BLIND)
 
 
 def _across_accounts(
-    frame: pd.DataFrame, loaded: LoadInfo, session: Session, progress: ProgressArg
+    frame: pd.DataFrame,
+    loaded: LoadInfo,
+    session: Session,
+    progress: ProgressArg,
+    recheck: str | None,
 ) -> pd.DataFrame:
     """Refresh each account's rows from its own events, side by side."""
     accounts = list(loaded.accounts or {})
@@ -244,20 +330,22 @@ def _across_accounts(
     def work(sub: Session, account: str) -> pd.DataFrame:
         part = frame[frame["account"] == account].drop(columns="account")
         part.attrs = {"toolkit": dict((loaded.accounts or {})[account])}
-        fresh = refresh(part, sub, progress=progress)
+        fresh = refresh(part, sub, progress=progress, recheck=recheck)
         out = with_account(fresh, account)
         out.attrs = fresh.attrs
         return out
 
     frames, refused = by_account(session, accounts, work)
     parts = [frames[a] for a in accounts if a in frames]
-    total = RefreshInfo(since=None)
+    total = RefreshInfo(since=None, recheck=recheck)
     for part in parts:
-        done = part.attrs.get("refresh", {})
-        for name in ("events", "event_pages", "refetched"):
+        done: dict[str, Any] = part.attrs.get("refresh", {})
+        for name in ("events", "event_pages", "refetched", "recheck_requests"):
             setattr(total, name, getattr(total, name) + int(done.get(name, 0)))
-        for name in ("added", "removed", "changed", "cash_customers"):
+        for name in ("added", "removed", "changed", "cash_customers", "unseen"):
             getattr(total, name).extend(done.get(name, []))
+        total.blind_to += [b for b in done.get("blind_to", []) if b not in total.blind_to]
+        total.note = total.note or str(done.get("note", ""))
     merged = pd.concat(parts, ignore_index=True, sort=False) if parts else frame.iloc[0:0]
     merged = merged.sort_values(["created", "id"], ascending=False, kind="stable")
     merged = with_metadata_columns(merged.reset_index(drop=True))

@@ -34,7 +34,7 @@ from toolkit.fetch.duck import diff_datasets, is_dataset
 from toolkit.fetch.schema import FRAME_COLUMNS, METADATA_PREFIX
 from toolkit.private_files import readable_file, write_private
 
-__all__ = ["DIFF_COLUMNS", "diff_snapshots", "load_snapshot", "save_snapshot"]
+__all__ = ["DIFF_COLUMNS", "diff_snapshots", "load_snapshot", "save_snapshot", "snapshot_path"]
 
 #: What diff_snapshots compares: a frame, a snapshot file, or a dataset folder.
 Snapshot: TypeAlias = pd.DataFrame | str | os.PathLike[str]
@@ -43,6 +43,24 @@ _VERSION = 1
 #: Columns of the frame :func:`diff_snapshots` returns.
 DIFF_COLUMNS = ("id", "customer", "change", "fields", "before", "after")
 _CHANGES = pd.CategoricalDtype(pd.Index(["added", "removed", "changed"], dtype="str"))
+
+
+def snapshot_path(path: object) -> Path:
+    """``path`` as the Path of a snapshot file to write (a ``*.parquet`` name), or
+    :class:`~toolkit.InvalidInputError` naming what is expected.
+
+    >>> snapshot_path("snapshots/today.parquet").name
+    'today.parquet'
+    """
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():
+        raise InvalidInputError(
+            f"A snapshot is written to a file path such as 'snapshots/today.parquet', "
+            f"not {type(path).__name__} {path!r}."
+        )
+    target = Path(path)
+    if target.suffix.lower() not in (".parquet", ".pq"):
+        raise InvalidInputError(f"A snapshot is a Parquet file: name it *.parquet, not {target}.")
+    return target
 
 
 def save_snapshot(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -54,9 +72,7 @@ def save_snapshot(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """
     if not isinstance(df, pd.DataFrame):
         raise InvalidInputError("save_snapshot needs a DataFrame, e.g. from toolkit.load_sources.")
-    target = Path(path)
-    if target.suffix.lower() not in (".parquet", ".pq"):
-        raise InvalidInputError(f"A snapshot is a Parquet file: name it *.parquet, not {target}.")
+    target = snapshot_path(path)
     if not all(isinstance(c, str) for c in df.columns):
         raise InvalidInputError("Snapshot columns must be strings.")
     json_columns = [c for c in df.columns if is_json_column(df[c])]

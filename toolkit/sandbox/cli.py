@@ -93,6 +93,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the 'Sources switched off' profile: retired source types cannot be created",
     )
+    parser.add_argument(
+        "--no-source-update-events",
+        action="store_true",
+        help="record no customer.source.updated events (Stripe does not promise them)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
             demo=not args.empty,
             migration=args.migration,
             sources_retired=args.sources_retired,
+            source_update_events=not args.no_source_update_events,
         )
     except ValueError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)

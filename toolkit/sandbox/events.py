@@ -18,10 +18,22 @@ way Stripe does for the same change:
 ``created`` a timestamp or a ``gt/gte/lt/lte`` hash; the list is newest first. Events older than
 30 days (by the sandbox's clock) are gone, as in Stripe.
 
+Ties: ``created`` counts whole seconds, and many events share one. Stripe's docs say only that the
+list is in reverse chronological order; the sandbox lists events of the same second in the reverse
+of the order they happened, whatever the filter, on every page (the plausible reading, and
+deterministic: a cursor always continues where the page left off).
+
+``silent`` names types the log does not record: the profile ``Sandbox(source_update_events=False)``
+silences ``customer.source.updated``, which Stripe's docs do not promise for a source update, so
+that a reader is tested without it.
+
 >>> log = EventLog(now=lambda: 1_800_000_000.0, seed="doc")
 >>> event = log.emit("customer.source.created", {"id": "src_1", "object": "source"})
 >>> [e["type"] for e in log.matching({"type": "customer.source.*"})]
 ['customer.source.created']
+>>> log.silent = frozenset({"customer.source.updated"})
+>>> log.emit("customer.source.updated", {"id": "src_1", "object": "source"}) is None
+True
 """
 
 from __future__ import annotations
@@ -72,14 +84,19 @@ class EventLog:
         self.events: list[dict[str, Any]] = []
         #: The request being served (set by the dispatcher), named in each event it causes.
         self.request: dict[str, Any] | None = None
+        #: Types not recorded (the sandbox's profile without ``customer.source.updated``).
+        self.silent: frozenset[str] = frozenset()
 
     def emit(
         self,
         kind: str,
         obj: dict[str, Any],
         previous: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Record an event of ``kind`` about (a copy of) ``obj``; returns it."""
+    ) -> dict[str, Any] | None:
+        """Record an event of ``kind`` about (a copy of) ``obj``; returns it (None: a ``silent``
+        type, not recorded)."""
+        if kind in self.silent:
+            return None
         data: dict[str, Any] = {"object": copy.deepcopy(obj)}
         if previous is not None:
             data["previous_attributes"] = copy.deepcopy(previous)

@@ -64,7 +64,10 @@ class Sandbox(CashDesk, SourceDesk):
 
     ``migration`` seeds cash balances (toolkit.sandbox.seed_cash): ``"partial"`` (the demo: an
     account part-way to Bank Transfers), ``"complete"`` or ``"none"``; ``sources_retired=True``
-    is the "Sources switched off" profile (toolkit.sandbox.retired).
+    is the "Sources switched off" profile (toolkit.sandbox.retired). ``source_update_events=False``
+    records no ``customer.source.updated`` (Stripe's docs do not promise that event for a source
+    update; an unattached source's update has none either way): the profile a refresh must be
+    honest under.
 
     Example::
 
@@ -101,6 +104,7 @@ class Sandbox(CashDesk, SourceDesk):
         lock_wait: float = LOCK_WAIT,
         migration: str = "partial",
         sources_retired: bool = False,
+        source_update_events: bool = True,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
@@ -110,6 +114,7 @@ class Sandbox(CashDesk, SourceDesk):
             raise ValueError(f"migration must be one of {MIGRATION_PROFILES}, not {migration!r}")
         self.migration = migration
         self.sources_retired = sources_retired
+        self.source_update_events = source_update_events
         self.log = RequestLog(log_limit)
         self._clock_start = time.monotonic()
         self._clock_offset = 0.0
@@ -268,6 +273,8 @@ class Sandbox(CashDesk, SourceDesk):
                 else:
                     ds.index()
                 ds.sources_retired, ds.events.now = self.sources_retired, self.clock
+                if not self.source_update_events:
+                    ds.events.silent = frozenset({"customer.source.updated"})
                 if account is None:
                     listed = self.connected_accounts | self.revoked_accounts
                     ds.connected = account_objects(listed, livemode=livemode)
