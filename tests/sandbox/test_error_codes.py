@@ -90,7 +90,9 @@ def test_an_unknown_url_is_a_404_without_a_code(
     assert ("remove the trailing slash" in error["message"]) is hint
 
 
-def test_a_deleted_customer_retrieves_as_deleted(box: Sandbox, wclient: stripe.StripeClient) -> None:
+def test_a_deleted_customer_retrieves_as_deleted(
+    box: Sandbox, wclient: stripe.StripeClient
+) -> None:
     cash = box.store().cash.available
     cid = next(c for c in box.store().order if not cash.get(c))
     wclient.v1.customers.delete(cid)

@@ -228,7 +228,8 @@ def _serve(req: _Request, delay: float) -> tuple[int, bytes]:
     if route is None:
         raise unrecognized_url(req.method, req.path)
     check_permission(key, route.endpoint, req.account, box.restricted_keys)
-    ticket = box.limits.admit(req.account, req.livemode, route.endpoint)
+    resource = route.args[-1] if route.args else None
+    ticket = box.limits.admit(req.account, req.livemode, route.endpoint, resource)
     try:
         params = validate(parse_form(req.raw), route.spec, NESTED)
         ds = box.dataset(req.account, req.livemode)
