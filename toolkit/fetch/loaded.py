@@ -82,7 +82,7 @@ class LoadInfo:
 
         >>> LoadInfo(missing_customers=["cus_typo123"]).not_found()[0][:48]
         'Stripe does not know 1 of the customers asked fo'
-        >>> LoadInfo(deleted_customers=["cus_gone1"]).not_found()[0][:46]
+        >>> LoadInfo(deleted_customers=["cus_gone1"]).not_found()[0][:47]
         'Stripe reports 1 customer as deleted: cus_gone1'
         """
         lines = []
