@@ -200,7 +200,7 @@ def _run(
         with req.object_lock(route):
             time.sleep(delay if route.write else 0.0)
             return _execute(req, route, ds, params)
-    key = str(req.idem_key)
+    key = str(req.key_header)
     try:
         with req.object_lock(route):
             time.sleep(delay if route.write else 0.0)
