@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
+import toolkit
 from toolkit.errors import StripeRequestError
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
@@ -178,3 +180,84 @@ def test_lock_timeout_is_retried_without_slowing_anything():
         assert not errors
         assert any(e.status == 429 for e in box.requests)
         assert session.retries >= 1 and not session.limiter.refused
+
+
+def test_the_two_other_reasons_slow_only_what_they_name():
+    paced = RateLimiter(StripeLimits(100, 25))
+    for reason in ("resource-specific", "endpoint-concurrency"):
+        paced.limited(SOURCE, reason, 5.0)
+        assert paced.current_rate(SOURCE) == 25 and paced.current_rate() == 100  # no pace cut
+        assert paced.concurrency is None  # nor the global cap
+    assert paced.ready_at(CUSTOMERS) <= time.monotonic()  # nor a pause for the others
+    assert dict(paced.refused) == {"resource-specific": 1, "endpoint-concurrency": 1}
+
+    free = RateLimiter(None)  # no pace: what it waits for is the cap alone
+    free.limited(SOURCE, "resource-specific", 5.0)  # one object over its own limit
+    assert free.concurrency_of(SOURCE) is None
+    assert free.ready_at(SOURCE) <= time.monotonic()  # no pause: only that retry waits
+    for _ in range(3):
+        free.acquire(SOURCE)
+    free.limited(SOURCE, "endpoint-concurrency", 0.0)
+    assert free.concurrency_of(SOURCE) == 2  # 70% of the 3 in flight on that endpoint
+    assert free.concurrency is None and free.concurrency_of(CUSTOMERS) is None
+    assert free.ready_at(CUSTOMERS) <= time.monotonic()  # other endpoints go on
+    assert free.ready_at(SOURCE) > time.monotonic()  # this one waits for a slot
+    free.release(SOURCE)
+    assert free.ready_at(SOURCE) > time.monotonic()  # 2 in flight: still at the cap
+    free.release(SOURCE)
+    assert free.ready_at(SOURCE) <= time.monotonic()
+    time.sleep(1.05)
+    assert free.concurrency_of(SOURCE) == 3  # one more a second
+
+
+def _quiet_box(**limits: Any) -> Sandbox:
+    from toolkit.sandbox.limits import Limits
+
+    return Sandbox(seed=3, customers=60, limits=Limits(base_latency=0.05, **limits))
+
+
+def test_endpoint_concurrency_from_the_sandbox_caps_that_endpoint_only():
+    with _quiet_box(endpoint_concurrency={SOURCE: 2}) as box:
+        session = connect(TEST, api_base=box.url, rate_limit=1000, quiet=True, max_workers=8)
+        ids = list(box.store().sources)[:60]
+        df = toolkit.load_sources(session, ids=ids, progress=False)
+        assert list(df["id"]) == ids  # every source, once, in order
+        refused = [e for e in box.requests if e.status == 429]
+        assert {e.limited for e in refused} == {"endpoint-concurrency"}
+        assert set(session.limiter.refused) == {"endpoint-concurrency"}
+        assert session.limiter.concurrency_of(SOURCE) is not None
+        assert session.limiter.concurrency is None  # the global cap was not touched
+        assert session.limiter.current_rate(SOURCE) == session.limiter.rate_of(SOURCE)
+        assert session.limiter.current_rate() == session.limiter.rate
+        assert len(refused) <= 15  # it capped that endpoint instead of hammering it
+
+
+def test_resource_specific_from_the_sandbox_slows_nothing_shared():
+    update = "POST /v1/sources/{id}"
+    with _quiet_box(resource_limits={update: 2}) as box:
+        session = connect(TEST, api_base=box.url, rate_limit=1000, quiet=True)
+        hot, *others = list(box.store().sources)[:6]
+        errors: list[BaseException] = []
+
+        def write(sid: str, n: int) -> None:
+            try:
+                session.update_source(sid, {"metadata": {"n": str(n)}}, idempotency_key=f"{sid}{n}")
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(hot, n)) for n in range(6)]
+        threads += [threading.Thread(target=write, args=(sid, 0)) for sid in others]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        refused = [e for e in box.requests if e.status == 429]
+        assert refused and {e.limited for e in refused} == {"resource-specific"}
+        assert {e.path for e in refused} == {f"/v1/sources/{hot}"}  # only the hot object
+        assert set(session.limiter.refused) == {"resource-specific"}
+        assert session.limiter.current_rate(update) == session.limiter.rate_of(update)
+        assert session.limiter.current_rate() == session.limiter.rate
+        assert session.limiter.concurrency is None
+        written = {e.idempotency_key for e in box.requests if e.status == 200}
+        assert written == {f"{hot}{n}" for n in range(6)} | {f"{sid}0" for sid in others}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import pytest
+import stripe
 
 from toolkit.errors import (
     Cancelled,
     ConfigurationError,
     InvalidKeyError,
     LiveModeRefused,
+    NotFoundError,
     StripeRequestError,
 )
 from toolkit.sandbox import Sandbox
@@ -242,3 +245,30 @@ def test_sandbox_mode_uses_the_data_clock(sandbox, in_tmp_cwd, monkeypatch):
     assert connect(api_base=sandbox.url, quiet=True).now().timestamp() == SANDBOX_NOW
     wall = connect(TEST, api_base=sandbox.url, quiet=True).now().timestamp()
     assert abs(wall - time.time()) < 60
+
+
+def _in_use() -> stripe.APIError:
+    body = {
+        "error": {
+            "code": "idempotency_key_in_use",
+            "message": "There is currently another in-progress request using this Idempotent Key",
+            "type": "invalid_request_error",
+        }
+    }
+    return stripe.APIError(
+        body["error"]["message"], json.dumps(body), 409, body, {"Stripe-Should-Retry": "true"}
+    )
+
+
+def test_a_409_for_a_key_in_flight_waits_longer_and_may_have_landed():
+    from toolkit.session.retries import IN_FLIGHT_PAUSE, retry_delay
+    from toolkit.session.transport import mapped
+
+    limiter = RateLimiter(None)
+    waits = [retry_delay(_in_use(), attempt, True, limiter, None) for attempt in range(5)]
+    assert all(w is not None for w in waits)
+    assert waits[0] >= IN_FLIGHT_PAUSE * 0.75 and waits[-1] >= 4 * IN_FLIGHT_PAUSE
+    assert not limiter.refused and not limiter.pauses  # nothing shared slows down
+    error = mapped(_in_use(), "Updating src_1")
+    assert (error.status, error.code, error.uncertain) == (409, "idempotency_key_in_use", True)
+    assert not isinstance(error, NotFoundError)

@@ -8,7 +8,7 @@
     ├── LiveModeRefused               a write against a live key without allow_live=True
     ├── InvalidInputError(ValueError) bad user input: ids, metadata, plans, tables
     ├── StripeRequestError            a request that still failed after retries
-    │   └── NotFoundError(LookupError)  Stripe does not know the source or customer asked for
+    │   └── NotFoundError(LookupError)  Stripe does not know an id (``resource_missing``)
     ├── JournalError                  a journal in use by another process, or not writable
     ├── OutputError(OSError)          an output file that cannot be written: a full disk, no
     │                                 permission, a folder where the file should go
@@ -83,9 +83,10 @@ class StripeRequestError(ToolkitError):
     """A Stripe request failed after the toolkit's retries (mapped in one place from Stripe's own
     errors: :func:`toolkit.session.client.mapped`).
 
-    ``status``, ``code``, ``request_id``, ``stripe_message`` and ``error_type`` come from Stripe's
-    error body; ``detail`` is ``"HTTP 400 parameter_invalid: ..."``; ``uncertain`` is True when
-    the request may have landed all the same (a dropped connection, a 5xx).
+    ``status``, ``code``, ``param``, ``request_id``, ``stripe_message`` and ``error_type`` come
+    from Stripe's error body; ``detail`` is ``"HTTP 400 parameter_invalid: ..."``; ``uncertain``
+    is True when the request may have landed all the same (a dropped connection, a 5xx, a key
+    still in flight).
     """
 
     def __init__(
@@ -99,10 +100,12 @@ class StripeRequestError(ToolkitError):
         error_type: str | None = None,
         detail: str | None = None,
         uncertain: bool = False,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.param = param
         self.request_id = request_id
         self.stripe_message = stripe_message
         self.error_type = error_type
@@ -111,7 +114,19 @@ class StripeRequestError(ToolkitError):
 
 
 class NotFoundError(StripeRequestError, LookupError):
-    """Stripe does not know the source or customer asked for (a 404 on one object)."""
+    """Stripe does not know an id (``code: resource_missing``): the object in the path (a 404,
+    ``param`` ``"id"``) or an id passed as the parameter ``param`` (a 400), such as a
+    ``starting_after`` cursor whose object was deleted or detached meanwhile.
+
+    >>> NotFoundError("gone", status=400, param="starting_after").cursor_vanished
+    True
+    """
+
+    @property
+    def cursor_vanished(self) -> bool:
+        """Is the unknown id a list's cursor (``starting_after``/``ending_before``), not the
+        object asked for? Then the list can be restarted; nothing is missing."""
+        return self.param in ("starting_after", "ending_before")
 
 
 class JournalError(ToolkitError):

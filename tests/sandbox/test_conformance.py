@@ -150,6 +150,9 @@ def test_retrieved_customer_and_written_sources_match_the_schema(
         ("GET", "/v1/customers", None, None, 401),
         ("GET", "/v1/customers", None, "pk_test_abc", 401),
         ("GET", "/v1/nothing", None, "sk_test_abc", 404),
+        ("GET", "/v1/customers/", None, "sk_test_abc", 404),
+        ("GET", "/v1/customers?starting_after=cus_nope", None, "sk_test_abc", 400),
+        ("GET", "/v1/customers?test_clock=clock_nope", None, "sk_test_abc", 400),
     ],
 )
 def test_errors_match_the_schema(

@@ -71,7 +71,7 @@ def test_limits(client: stripe.StripeClient) -> None:
 def test_cursor_errors(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as err:
         client.v1.customers.list(params={"starting_after": "cus_missing"})
-    assert err.value.http_status == 404
+    assert err.value.http_status == 400  # an id passed as a parameter: 400, not 404
     assert err.value.code == "resource_missing"
     assert err.value.param == "starting_after"
     assert err.value.user_message == "No such customer: 'cus_missing'"

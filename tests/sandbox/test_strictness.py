@@ -65,7 +65,9 @@ def test_test_clock_customers_listed_only_when_asked_for(box: Sandbox) -> None:
         found |= {c["id"] for c in page["data"]}
     assert found == clocked
     status, _, body = send(box, "GET", "/v1/customers?test_clock=clock_nope")
-    assert status == 404 and "clock_nope" in json.loads(body)["error"]["message"]
+    error = json.loads(body)["error"]
+    assert status == 400 and "clock_nope" in error["message"]
+    assert (error["code"], error["param"]) == ("resource_missing", "test_clock")
 
 
 def test_no_test_clocks_in_live_mode(box: Sandbox) -> None:

@@ -186,7 +186,12 @@ def test_attach_rules(box: Sandbox, wclient: stripe.StripeClient) -> None:
         assert status in err.value.user_message
     with pytest.raises(stripe.InvalidRequestError) as err:
         wclient.v1.customers.payment_sources.create(other, params={"source": "src_missing"})
-    assert (err.value.http_status, err.value.param) == (404, "source")
+    # an id passed as a parameter that Stripe does not know: 400 resource_missing, not 404
+    assert (err.value.http_status, err.value.code, err.value.param) == (
+        400,
+        "resource_missing",
+        "source",
+    )
     with pytest.raises(stripe.InvalidRequestError) as err:
         wclient.raw_request("post", f"/v1/customers/{other}/sources")
     assert err.value.user_message == "Missing required param: source."

@@ -12,18 +12,16 @@ an account moves to Bank Transfers, as typed frames (paced, cancellable, with pr
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
 
-from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
+from toolkit.errors import InvalidInputError
 from toolkit.fetch.accounts import read_by_account
-from toolkit.fetch.clocks import clocks_apply, clocks_params
 from toolkit.fetch.frame import paused_gc
-from toolkit.fetch.inputs import id_list, in_order
-from toolkit.fetch.loaded import LoadInfo, now_of
-from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
+from toolkit.fetch.inputs import id_list
+from toolkit.fetch.loaded import now_of
+from toolkit.fetch.per_customer import PerCustomer
 from toolkit.fetch.windows import PAGE_SIZE
 from toolkit.money import to_major
 from toolkit.progress import Progress, ProgressArg
@@ -79,99 +77,6 @@ def _customer_ids(customers: Any) -> list[str] | None:
     return id_list(customers, "customers", "cus_") or []
 
 
-class _PerCustomer:
-    """One read per customer (and its continuations), over the given ids or every customer of
-    the account (customer pages, and in test mode the test clocks' customers)."""
-
-    def __init__(
-        self,
-        session: Session,
-        ids: list[str] | None,
-        read: Callable[..., dict[str, Any]],
-        params: Callable[[str | None], dict[str, Any] | None],
-        cancel: threading.Event | None,
-        embedded: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-        expand: str | None = None,
-    ) -> None:
-        self.session, self.ids, self.read, self.params = session, ids, read, params
-        # account-wide, the customer pages may carry the answer (``expand``): no read each
-        self.embedded, self.expand = embedded, expand
-        self.pool = RequestPool(session, cancel)
-        self.asked: list[str] = list(ids or [])
-        self.missing: list[str] = []
-        self.listed = 0
-
-    def _customer(self, cid: str) -> None:
-        self.pool.add(FIRST, "read", self.read, (cid,), self.params(None), cid)
-
-    def _page(self, after: str | None, clock: str | None = None) -> None:
-        params: dict[str, Any] = {"limit": PAGE_SIZE}
-        if self.expand:
-            params["expand"] = [self.expand]
-        if after:
-            params["starting_after"] = after
-        if clock:
-            params["test_clock"] = clock
-        self.pool.add(PAGE, "customers", self.session.list_customers, (), params, clock)
-
-    def results(self) -> Iterator[tuple[str, dict[str, Any] | None, Task]]:
-        """(customer, body or None when Stripe does not know it, task) for every read."""
-        if self.ids is None:
-            self._page(None)
-            if clocks_apply(getattr(self.session, "mode", None), "account"):
-                self.pool.add(
-                    PAGE, "clocks", self.session.list_test_clocks, (), clocks_params(None), None
-                )
-        else:
-            for cid in self.ids:
-                self._customer(cid)
-        for task, result in self.pool.results():
-            if isinstance(result, BaseException):
-                if isinstance(result, Cancelled):
-                    raise Cancelled("Canceled: stopped before every cash balance was read.")
-                if isinstance(result, NotFoundError) and task.kind == "read":
-                    self.missing.append(task.ref)
-                    yield task.ref, None, task
-                    continue
-                raise result
-            data = result.get("data") or []
-            if task.kind == "clocks":
-                for clock in data:
-                    self._page(None, clock["id"])
-                if result.get("has_more") and data:
-                    self.pool.again(task, PAGE, clocks_params(data[-1]["id"]))
-            elif task.kind == "customers":
-                for cus in data:
-                    self.listed += 1
-                    self.asked.append(cus["id"])
-                    if self.embedded is not None:
-                        yield cus["id"], self.embedded(cus), task
-                    else:
-                        self._customer(cus["id"])
-                if result.get("has_more") and data:
-                    self._page(data[-1]["id"], task.ref)
-            else:
-                yield task.ref, result, task
-
-    def more(self, task: Task, after: str) -> None:
-        self.pool.again(task, MORE, self.params(after))
-
-    def close(self) -> None:
-        self.pool.close()
-
-    def info(self, session: Session, taken_at: Any) -> LoadInfo:
-        return LoadInfo(
-            taken_at=taken_at.isoformat(),
-            account=getattr(session, "account_label", None),
-            mode=getattr(session, "mode", None),
-            missing_customers=in_order(self.missing, self.asked),
-            scope="account" if self.ids is None else "customers",
-            customers=len(self.asked),
-            requests=self.pool.requests,
-            api_version=getattr(session, "api_version", None),
-        )
-
-
 def load_cash_balances(
     session: Session,
     customers: Any = None,
@@ -211,7 +116,7 @@ def load_cash_balances(
     ids = _customer_ids(customers)
     if funding_instructions:
         session.require_write()
-    reads = _PerCustomer(
+    reads = PerCustomer(
         session,
         ids,
         session.retrieve_cash_balance,
@@ -325,7 +230,7 @@ def load_cash_balance_transactions(
     def params(after: str | None) -> dict[str, Any]:
         return {"limit": PAGE_SIZE, **({"starting_after": after} if after else {})}
 
-    reads = _PerCustomer(session, ids, session.list_cash_balance_transactions, params, cancel)
+    reads = PerCustomer(session, ids, session.list_cash_balance_transactions, params, cancel)
     bar = Progress(progress, len(ids), "Reading cash balance transactions", unit="customers")
     txns: list[dict[str, Any]] = []
     done = 0

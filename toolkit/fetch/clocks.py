@@ -6,15 +6,21 @@ clocks and pages each clock's customers. Live mode has no test clocks.
 {'limit': 100, 'expand': ['data.sources'], 'test_clock': 'clock_1'}
 >>> clocks_apply("test", "account"), clocks_apply("live", "account"), clocks_apply("test", "ids")
 (True, False, False)
+
+Listing the test clocks is extra: when it fails (a restricted key without the test clocks
+permission, a Stripe-compatible server without them) a load carries on without the clocks'
+customers and says so in its LoadInfo's ``test_clocks_note`` (:func:`clocks_left_out`), whatever
+it loads (sources or cash balances).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from toolkit.errors import NotFoundError, StripeRequestError
 from toolkit.fetch.windows import PAGE_SIZE
 
-__all__ = ["clock_page_params", "clocks_apply", "clocks_params"]
+__all__ = ["clock_page_params", "clocks_apply", "clocks_left_out", "clocks_params"]
 
 
 def clocks_apply(mode: str | None, scope: str) -> bool:
@@ -45,3 +51,21 @@ def clock_page_params(
     if after is not None:
         params["starting_after"] = after
     return params
+
+
+def clocks_left_out(exc: BaseException) -> str | None:
+    """The note a load records when listing the test clocks failed with ``exc`` and it carries
+    on without their customers; None when it must not carry on (not a failed request, or a
+    vanished cursor, which restarts the listing).
+
+    >>> clocks_left_out(StripeRequestError("Listing test clocks failed", detail="HTTP 403: no"))
+    'customers on test clocks are not included: listing test clocks failed (HTTP 403: no)'
+    """
+    if not isinstance(exc, StripeRequestError):
+        return None
+    if isinstance(exc, NotFoundError) and exc.cursor_vanished:
+        return None
+    return (
+        "customers on test clocks are not included: listing test clocks failed "
+        f"({exc.detail or exc})"
+    )

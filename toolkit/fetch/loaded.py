@@ -35,9 +35,11 @@ class LoadInfo:
 
     ``scope``: "account" (every customer), "created", "customers" or "ids"; ``customers``:
     customers listed; ``requests``: requests sent. ``missing_ids`` / ``missing_customers``: ids
-    asked for that Stripe does not know. ``test_clocks``: test clocks whose customers a test-mode
-    account-wide load included (Stripe lists them apart); ``test_clocks_note`` says why they are
-    not included when they could not be listed. ``api_version``: the ``Stripe-Version`` Stripe
+    asked for that Stripe does not know; ``deleted_customers``: customers Stripe reports as
+    deleted (asked for, or deleted while the load ran). ``test_clocks``: test clocks whose
+    customers a test-mode account-wide load included (Stripe lists them apart);
+    ``test_clocks_note`` says why they are not included when they could not be listed (a load
+    carries on without them). ``api_version``: the ``Stripe-Version`` Stripe
     answered with. ``events_since``: the ``created`` of Stripe's newest event when the load
     began (Stripe's clock), where :func:`~toolkit.refresh` reads on from. A load across
     connected accounts keeps each account's own record in ``accounts`` (account -> its
@@ -49,6 +51,7 @@ class LoadInfo:
     mode: str | None = None
     missing_ids: list[str] = field(default_factory=list)
     missing_customers: list[str] = field(default_factory=list)
+    deleted_customers: list[str] | None = None
     scope: str | None = None
     customers: int | None = None
     requests: int | None = None
@@ -79,6 +82,8 @@ class LoadInfo:
 
         >>> LoadInfo(missing_customers=["cus_typo123"]).not_found()[0][:48]
         'Stripe does not know 1 of the customers asked fo'
+        >>> LoadInfo(deleted_customers=["cus_gone1"]).not_found()[0][:47]
+        'Stripe reports 1 customer as deleted: cus_gone1'
         """
         lines = []
         for missing, what in (
@@ -92,6 +97,15 @@ class LoadInfo:
                     f"{', '.join(missing[:5])}{more}. Their rows are missing; check for typos, or "
                     "for the other account or mode."
                 )
+        deleted = self.deleted_customers or []
+        if deleted:
+            more = f" and {len(deleted) - 5} more" if len(deleted) > 5 else ""
+            lines.append(
+                f"Stripe reports {len(deleted)} customer{'' if len(deleted) == 1 else 's'} as "
+                f"deleted: {', '.join(deleted[:5])}"
+                f"{more}. A deleted customer lists no sources; the sources it had were detached "
+                "(load them with ids=[...])."
+            )
         for item in self.refused_accounts or []:
             lines.append(
                 f"{_LEFT_OUT} {item['account']}: {item['error']} Its rows are missing; the other "

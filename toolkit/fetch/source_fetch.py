@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from toolkit.errors import Cancelled, NotFoundError, StripeRequestError
-from toolkit.fetch.clocks import clock_page_params, clocks_apply, clocks_params
+from toolkit.errors import Cancelled, NotFoundError
+from toolkit.fetch.clocks import clock_page_params, clocks_apply, clocks_left_out, clocks_params
 from toolkit.fetch.inputs import in_order
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
@@ -53,11 +53,13 @@ class SourceFetch:
         self.customers_seen: set[str] = set()
         self.missing_ids: list[str] = []
         self.missing_customers: list[str] = []
+        self.deleted_customers: list[str] = []
         self.windows = Windows(self.lo, self.hi)
         self.done_units = 0
         self.sources = 0
         self.clocks: int | None = None  # test clocks whose customers were listed
         self.clocks_note: str | None = None
+        self.clocks_seen: set[str] = set()
         self.pool: RequestPool | None = None
 
     # -- driving ------------------------------------------------------------------------------
@@ -100,6 +102,7 @@ class SourceFetch:
             mode=getattr(self.session, "mode", None),
             missing_ids=in_order(self.missing_ids, self.ids),
             missing_customers=in_order(self.missing_customers, self.customer_ids),
+            deleted_customers=in_order(self.deleted_customers, self.customer_ids) or None,
             scope=self.scope,
             customers=len(self.customers_seen),
             requests=self.pool.requests if self.pool is not None else 0,
@@ -151,33 +154,46 @@ class SourceFetch:
     def _failed(self, task: Task, exc: BaseException) -> None:
         if isinstance(exc, Cancelled):
             raise Cancelled("Canceled: stopped before every source was fetched.")
-        if task.kind == "clocks" and isinstance(exc, StripeRequestError):
-            self.clocks = None  # say plainly what the load left out, and go on
-            self.clocks_note = (
-                f"customers on test clocks are not included: listing test clocks failed "
-                f"({exc.detail or exc})"
-            )
+        if isinstance(exc, NotFoundError) and exc.cursor_vanished and self._resume(task):
             return
+        if task.kind == "clocks":
+            note = clocks_left_out(exc)
+            if note is not None:  # say plainly what the load left out, and go on
+                self.clocks, self.clocks_note = None, note
+                return
         if not isinstance(exc, NotFoundError):
             raise exc
-        if task.params and "starting_after" in task.params and self._resume(task):
-            return
         if task.kind == "source":
             self.missing_ids.append(task.ref)
             self.done_units += 1
             return
-        if task.kind in ("items", "customer"):
-            if task.ref not in self.missing_customers:
-                self.missing_customers.append(task.ref)
-            if self.customer_ids is not None:
-                self.done_units += 1
+        if task.kind == "items":  # the customer in the path: unknown, or deleted meanwhile?
+            self._ask_gone(task.ref)
+            return
+        if task.kind in ("customer", "gone"):
+            self._customer_missing(task.ref)
             return
         raise exc
 
+    def _ask_gone(self, cid: str) -> None:
+        """Ask Stripe whether a customer whose sources it would not list was deleted (a deleted
+        customer still retrieves, as ``{"deleted": true}``) or never existed."""
+        assert self.pool is not None
+        self.pool.add(FIRST, "gone", self.session.retrieve_customer, (cid,), None, cid)
+
+    def _customer_missing(self, cid: str, deleted: bool = False) -> None:
+        found = self.deleted_customers if deleted else self.missing_customers
+        if cid not in found:
+            found.append(cid)
+        if self.customer_ids is not None:
+            self.done_units += 1
+
     def _resume(self, task: Task) -> bool:
-        """The cursor object vanished mid-load (deleted customer, detached source): go on
-        without it. Customers: restart the window at the cursor's ``created``; a customer's
-        sources: list them again. What was already seen is skipped."""
+        """The cursor object vanished mid-load (Stripe's 400 ``resource_missing`` on
+        ``starting_after``: a deleted customer, a detached source): go on without it.
+        Customers: restart the window at the cursor's ``created``; a customer's sources, a test
+        clock's customers, the test clocks: list them again. What was already seen is skipped,
+        so no row is lost or repeated."""
         assert self.pool is not None
         if task.kind == "page":
             window: Window = task.ref
@@ -188,6 +204,12 @@ class SourceFetch:
         if task.kind == "items":
             retry = {k: v for k, v in (task.params or {}).items() if k != "starting_after"}
             self.pool.again(task, MORE, retry)
+            return True
+        if task.kind == "clock_page":
+            self._clock_page(task.ref, None)
+            return True
+        if task.kind == "clocks":
+            self._clocks(None)
             return True
         return False
 
@@ -220,6 +242,8 @@ class SourceFetch:
                 self._clock_page(task.ref, data[-1].get("id"))
         elif task.kind == "customer":
             yield from self._on_retrieved_customer(task.ref, body)
+        elif task.kind == "gone":
+            self._customer_missing(task.ref, deleted=bool(body.get("deleted")))
         elif task.kind == "source":
             self.done_units += 1
             if body.get("object") != "source":
@@ -235,17 +259,18 @@ class SourceFetch:
     def _on_clocks(self, body: dict[str, Any]) -> None:
         data = body.get("data") or []
         for clock in data:
-            if clock.get("id"):
+            if clock.get("id") and clock["id"] not in self.clocks_seen:
+                self.clocks_seen.add(clock["id"])
                 self.clocks = (self.clocks or 0) + 1
                 self._clock_page(clock["id"], None)
         if body.get("has_more") and data:
             self._clocks(data[-1].get("id"))
 
     def _on_retrieved_customer(self, cid: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        self.done_units += 1
-        if body.get("deleted"):
-            self.missing_customers.append(cid)
+        if body.get("deleted"):  # Stripe keeps a deleted customer as {"deleted": true}
+            self._customer_missing(cid, deleted=True)
             return
+        self.done_units += 1
         created = body.get("created")
         if created is None or (
             (self.lo is None or created >= self.lo) and (self.hi is None or created < self.hi)

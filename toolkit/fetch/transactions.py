@@ -108,6 +108,9 @@ def load_source_transactions(
                 if isinstance(result, BaseException):
                     if isinstance(result, Cancelled):
                         raise Cancelled("Canceled: stopped before every transaction was fetched.")
+                    if isinstance(result, NotFoundError) and result.cursor_vanished:
+                        pool.again(task, MORE, {"limit": PAGE_SIZE})  # list it again: seen skip
+                        continue
                     if isinstance(result, NotFoundError):
                         missing.append(sid)
                         done += 1

@@ -30,7 +30,7 @@ def attach(ds: DataSet, cid: str, sid: str, metadata: Any) -> dict[str, Any]:
                 f"The payment source {sid} is already attached to a customer.",
                 param="source",
             )
-        raise ApiError.missing("source", sid, "source")
+        raise ApiError.missing_param("source", sid, "source")
     if src.get("customer") == cid and sid in ds.items.get(cid, ()):
         if metadata is not None:
             before = dict(src["metadata"])
@@ -99,8 +99,21 @@ def detach(ds: DataSet, cid: str, pid: str) -> bytes:
 def delete_customer(ds: DataSet, cid: str) -> bytes:
     """DELETE /v1/customers/{cid}: the customer is gone; its sources are detached (consumed,
     still retrievable by id) and its cards deleted. Stripe's docs do not say what becomes of a
-    deleted customer's sources; this is the plausible reading of "detach"."""
+    deleted customer's sources; this is the plausible reading of "detach".
+
+    A customer with a cash balance in any currency, even of 0, is refused: Stripe's cash balance
+    object says "You cannot delete a customer with any cash balances, even if the balance is 0".
+    Stripe does not publish the error; the plausible one is a 400 ``invalid_request_error``
+    without a code, saying so."""
     cus = ds.get_customer(cid)
+    held = ds.cash.available.get(cid)
+    if held:
+        amounts = ", ".join(f"{cur} {amount}" for cur, amount in sorted(held.items()))
+        raise ApiError(
+            400,
+            f"You cannot delete customer '{cid}': it has a cash balance ({amounts}). A customer "
+            "with any cash balance, even if the balance is 0, cannot be deleted.",
+        )
     for pid in list(ds.items.get(cid, ())):
         if pid in ds.cards:
             ds.cards.pop(pid)

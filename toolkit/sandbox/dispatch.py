@@ -7,6 +7,12 @@ What a reply says about retrying follows Stripe: a saved (and replayed) 500 carr
 ``false``. Every reply names the API version (``Stripe-Version``): the one asked for, else the
 sandbox's.
 
+Idempotency keys (POST only: Stripe ignores them on GET and DELETE) are 1 to 255 characters,
+else Stripe's 400 ``idempotency_error``. A key is claimed when its request is admitted and
+released once its answer is saved: a second request with a key still in flight answers Stripe's
+409 ``idempotency_key_in_use`` (``Stripe-Should-Retry: true``: once the first finishes, a retry
+gets its saved answer), whatever its parameters.
+
 Example::
 
     reply = handle(box, "GET", "/v1/sources/src_1", headers, b"")
@@ -44,6 +50,38 @@ def _log_params(raw: str) -> dict[str, Any]:
         return {"_raw": raw}
 
 
+#: The longest idempotency key Stripe takes ("up to 255 characters long").
+MAX_KEY_LENGTH = 255
+
+
+def _bad_key_length(key: str) -> ApiError:
+    """Stripe's 400 for a key that is empty or longer than 255 characters."""
+    error = ApiError(
+        400,
+        f"Idempotent key length is {len(key)} characters long, which is outside accepted "
+        "lengths. Idempotent Keys must be 1-255 characters long. If you're looking for a "
+        "decent generator, try using a UUID defined by IETF RFC 4122.",
+        type="idempotency_error",
+        saved=False,
+    )
+    error.headers["Stripe-Should-Retry"] = "false"
+    return error
+
+
+def _key_in_use(key: str) -> ApiError:
+    """Stripe's 409 for a key whose first request is still being handled."""
+    error = ApiError(
+        409,
+        "There is currently another in-progress request using this Idempotent Key (that "
+        f"probably means you submitted twice, and the other request is still going through): "
+        f"{key}. Please try again later.",
+        code="idempotency_key_in_use",
+        saved=False,
+    )
+    error.headers["Stripe-Should-Retry"] = "true"
+    return error
+
+
 def _idempotency_conflict(key: str) -> ApiError:
     error = ApiError(
         400,
@@ -67,7 +105,8 @@ class _Request:
         self.headers = headers
         self.arrived = time.time()
         self.request_id = box.next_request_id()
-        self.idem_key = headers.get("Idempotency-Key") or None
+        self.key_header = headers.get("Idempotency-Key")
+        self.idem_key = self.key_header or None
         self.account = headers.get("Stripe-Account") or None
         self.raw = query
         if method == "POST":
@@ -81,8 +120,15 @@ class _Request:
             ("Request-Id", self.request_id),
             ("Stripe-Version", version),
         ]
-        if self.idem_key and method == "POST":
+        #: The key this request claims (a POST with an Idempotency-Key header).
+        self.keyed = self.key_header is not None and method == "POST"
+        if self.idem_key and self.keyed:
             self.extra.append(("Idempotency-Key", self.idem_key))
+
+    @property
+    def fingerprint(self) -> tuple[Any, ...]:
+        """What tells this request from another under one idempotency key."""
+        return (self.method, self.path, tuple(sorted(parse_pairs(self.raw))))
 
     def log(self, status: int, fault: str | None = None, limited: str | None = None) -> None:
         self.box.log_request(
@@ -109,46 +155,68 @@ class _Request:
         return self.box.object_lock((self.account, bool(self.livemode), route.args[-1]))
 
 
-def _run(req: _Request, route: Route, ds: DataSet, params: dict[str, Any]) -> tuple[int, bytes]:
-    """Run the handler (with idempotency for keyed POSTs); an ``error_after`` fault answers 500
-    after the handler ran: the write landed, and the 500 is what is saved under the key."""
-    box = req.box
-
-    def execute() -> tuple[int, bytes]:
+def _execute(req: _Request, route: Route, ds: DataSet, params: dict[str, Any]) -> tuple[int, bytes]:
+    """Run the handler under the sandbox lock; an ``error_after`` fault answers 500 after the
+    handler ran: the write landed, and the 500 is what is saved under the key."""
+    with req.box.lock:
         ds.events.request = {"id": req.request_id, "idempotency_key": req.idem_key}
         try:
             payload = route.handler(ds, params, *route.args)
         finally:
             ds.events.request = None
-        if req.fault == "error_after":
-            error = api_error()
-            return error.status, error.body(req.request_id, bool(req.livemode))
-        return 200, payload
+    if req.fault == "error_after":
+        error = api_error()
+        return error.status, error.body(req.request_id, bool(req.livemode))
+    return 200, payload
 
-    if not (req.idem_key and req.method == "POST"):  # Stripe ignores keys on GET and DELETE
-        with box.lock:
-            return execute()
-    request = (req.method, req.path, tuple(sorted(parse_pairs(req.raw))))
-    with box.lock:
-        now = box.clock()
-        saved = ds.idempotency.get(req.idem_key, now=now)
+
+def _claim(req: _Request, ds: DataSet) -> tuple[int, bytes] | None:
+    """For a keyed POST: the saved answer to replay, else None with the key claimed (Stripe's
+    409 if another request holds it, its 400 if the parameters differ from the first)."""
+    key = req.key_header or ""
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise _bad_key_length(key)
+    with req.box.lock:
+        saved = ds.idempotency.get(key, now=req.box.clock())
         if saved is not None:
-            if not saved.matches(request):
-                raise _idempotency_conflict(req.idem_key)
+            if not saved.matches(req.fingerprint):
+                raise _idempotency_conflict(key)
             req.replayed = True
             req.extra.append(("Idempotent-Replayed", "true"))
             req.extra.append(("Original-Request", saved.request_id))
             return saved.status, saved.body
-        try:
-            status, payload = execute()
-        except ApiError as exc:
-            if not exc.saved:
-                raise
-            status, payload = exc.status, exc.body(req.request_id, bool(req.livemode))
-        ds.idempotency.put(
-            req.idem_key, Saved.of(request, status, payload, req.request_id), now=now
-        )
+        if not ds.idempotency.claim(key):
+            raise _key_in_use(key)
+    return None
+
+
+def _run(
+    req: _Request, route: Route, ds: DataSet, params: dict[str, Any], delay: float
+) -> tuple[int, bytes]:
+    """Run the handler once its object is free (a slow write, ``delay`` seconds, holds its
+    object: concurrent ones wait); a keyed POST saves its answer (or an error the endpoint
+    raised) under its key, then releases the key."""
+    if not req.keyed:
+        with req.object_lock(route):
+            time.sleep(delay if route.write else 0.0)
+            return _execute(req, route, ds, params)
+    key = str(req.key_header)
+    try:
+        with req.object_lock(route):
+            time.sleep(delay if route.write else 0.0)
+            try:
+                status, payload = _execute(req, route, ds, params)
+            except ApiError as exc:
+                if not exc.saved:
+                    raise
+                status, payload = exc.status, exc.body(req.request_id, bool(req.livemode))
+        with req.box.lock:
+            saved = Saved.of(req.fingerprint, status, payload, req.request_id)
+            ds.idempotency.put(key, saved, now=req.box.clock())
         return status, payload
+    finally:
+        with req.box.lock:
+            ds.idempotency.release(key)
 
 
 def _serve(req: _Request, delay: float) -> tuple[int, bytes]:
@@ -160,14 +228,16 @@ def _serve(req: _Request, delay: float) -> tuple[int, bytes]:
     if route is None:
         raise unrecognized_url(req.method, req.path)
     check_permission(key, route.endpoint, req.account, box.restricted_keys)
-    ticket = box.limits.admit(req.account, req.livemode, route.endpoint)
+    resource = route.args[-1] if route.args else None
+    ticket = box.limits.admit(req.account, req.livemode, route.endpoint, resource)
     try:
         params = validate(parse_form(req.raw), route.spec, NESTED)
         ds = box.dataset(req.account, req.livemode)
-        with req.object_lock(route):
-            if delay and route.write:  # a slow write holds its object: concurrent ones wait
-                time.sleep(delay)
-            status, payload = _run(req, route, ds, params)
+        replay = _claim(req, ds) if req.keyed else None
+        if replay is not None:
+            status, payload = replay
+        else:
+            status, payload = _run(req, route, ds, params, delay)
         time.sleep(box.limits.latency(len(payload)))
     finally:
         ticket.release()

@@ -1,8 +1,14 @@
 """Stripe's error responses: one exception carries status, type, code, message and param.
 
+Stripe's status for an id it does not know depends on where the id was: an object named in the
+path is a **404** ``resource_missing`` (``param: "id"``), an id passed as a parameter (a
+``starting_after`` cursor, ``source=``, ``test_clock=``) a **400** ``resource_missing`` naming
+the parameter. A URL Stripe does not serve is a 404 with no ``code``.
+
 Example::
 
     raise ApiError.missing("source", "src_123")  # 404 "No such source: 'src_123'"
+    raise ApiError.missing_param("customer", "cus_1", "starting_after")  # 400, param named
 """
 
 from __future__ import annotations
@@ -45,9 +51,20 @@ class ApiError(Exception):
 
     @classmethod
     def missing(cls, kind: str, object_id: str, param: str | None = "id") -> ApiError:
-        """Stripe's 404 for an unknown id: ``No such source: 'src_x'``."""
+        """Stripe's 404 for an unknown object in the path: ``No such source: 'src_x'``."""
         return cls(
             404,
+            f"No such {kind}: '{object_id}'",
+            code="resource_missing",
+            param=param,
+        )
+
+    @classmethod
+    def missing_param(cls, kind: str, object_id: str, param: str) -> ApiError:
+        """Stripe's 400 for an unknown id passed as the parameter ``param`` (a cursor
+        included): ``No such customer: 'cus_x'`` with ``param: "starting_after"``."""
+        return cls(
+            400,
             f"No such {kind}: '{object_id}'",
             code="resource_missing",
             param=param,
@@ -122,10 +139,21 @@ def api_error() -> ApiError:
 
 
 def unrecognized_url(method: str, path: str) -> ApiError:
-    """Stripe's 404 for a path it does not serve."""
+    """Stripe's 404 for a path it does not serve: no ``code``, no ``param``, and for a path
+    ending in ``/`` (an empty id) Stripe's hint about it.
+
+    >>> unrecognized_url("GET", "/v1/nothing").message[:44]
+    'Unrecognized request URL (GET: /v1/nothing).'
+    """
+    hint = (
+        " If you are trying to list objects, remove the trailing slash. If you are trying to "
+        "retrieve an object, make sure you passed a valid (non-empty) identifier in your code."
+        if path.endswith("/")
+        else ""
+    )
     return ApiError(
         404,
-        f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs "
+        f"Unrecognized request URL ({method}: {path}).{hint} Please see https://stripe.com/docs "
         "or we can help at https://support.stripe.com/.",
         saved=False,
     )

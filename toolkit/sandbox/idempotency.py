@@ -1,5 +1,6 @@
 """Saved responses per idempotency key, as Stripe keeps them: for 24 hours of the sandbox's
-clock, then forgotten (a reused key is a new request again).
+clock, then forgotten (a reused key is a new request again); and the keys whose first request
+is still in flight (a second request with one of them is Stripe's 409).
 
 Each entry is kept compactly (a 16-byte digest of the request instead of its parameters, the body
 compressed), so a long run of keyed writes costs little memory. The caller holds the sandbox lock.
@@ -9,6 +10,10 @@ compressed), so a long run of keyed writes costs little memory. The caller holds
 >>> store.get("k1", now=3600).body
 b'{"id":"src_1"}'
 >>> store.get("k1", now=86_401) is None
+True
+>>> store.claim("k2"), store.claim("k2")
+(True, False)
+>>> store.release("k2"); store.claim("k2")
 True
 """
 
@@ -62,6 +67,18 @@ class IdempotencyStore:
     def __init__(self) -> None:
         self._saved: OrderedDict[str, Saved] = OrderedDict()
         self._bytes = 0
+        self._in_flight: set[str] = set()
+
+    def claim(self, key: str) -> bool:
+        """Mark ``key`` in flight; False when another request holds it already."""
+        if key in self._in_flight:
+            return False
+        self._in_flight.add(key)
+        return True
+
+    def release(self, key: str) -> None:
+        """The request holding ``key`` is answered (its answer saved, or not to be saved)."""
+        self._in_flight.discard(key)
 
     def _expire(self, now: float) -> None:
         while self._saved:
@@ -87,7 +104,7 @@ class IdempotencyStore:
         self._bytes += _size(key, entry)
 
     def clear(self) -> None:
-        """Forget every key."""
+        """Forget every saved key (keys in flight stay claimed until their request ends)."""
         self._saved.clear()
         self._bytes = 0
 

@@ -11,15 +11,30 @@
 - a **latency that grows with the response**: ``base_latency`` plus ``latency_per_kb`` for each
   KiB sent, so an expanded page of 100 customers costs far more than one retrieve.
 
+Two more of Stripe's limiters, off unless asked for (Stripe publishes neither number):
+
+- ``endpoint_concurrency``: requests of one account in flight at once **on one endpoint**
+  (``{"GET /v1/sources/{id}": 4}``);
+- ``resource_limits``: requests per second **on one object** of an endpoint (the id in the
+  path: ``{"POST /v1/sources/{id}": 2}``), as Stripe limits updates of one PaymentIntent.
+
 Over a limit the answer is Stripe's 429 (``code: rate_limit``) with a
-``Stripe-Rate-Limited-Reason`` header naming the limiter: ``global-rate``, ``endpoint-rate`` or
-``global-concurrency``. Buckets hold one second's worth of requests (the burst Stripe allows is not
-published: this is the plausible choice).
+``Stripe-Rate-Limited-Reason`` header naming the limiter, one of Stripe's five:
+``global-concurrency``, ``endpoint-concurrency``, ``global-rate``, ``endpoint-rate`` or
+``resource-specific``. Buckets hold one second's worth of requests (the burst Stripe allows is
+not published: this is the plausible choice).
 
 >>> limits = Limits.profile("test")
 >>> ticket = limits.admit(None, False, "GET /v1/customers")
 >>> ticket.release(); limits.latency(0) == limits.base_latency
 True
+>>> hot = Limits(resource_limits={"POST /v1/sources/{id}": 1})
+>>> _ = hot.admit(None, False, "POST /v1/sources/{id}", "src_1")
+>>> try:
+...     hot.admit(None, False, "POST /v1/sources/{id}", "src_1")
+... except ApiError as exc:
+...     exc.status, exc.headers["Stripe-Rate-Limited-Reason"]
+(429, 'resource-specific')
 """
 
 from __future__ import annotations
@@ -74,8 +89,9 @@ class _Bucket:
         self.stamp = time.monotonic()
 
     def take(self, now: float) -> bool:
-        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+        # ``now`` may predate the bucket by a hair (taken before it was made): never a debt
+        self.tokens = min(self.rate, self.tokens + max(0.0, now - self.stamp) * self.rate)
+        self.stamp = max(self.stamp, now)
         if self.tokens < 1.0:
             return False
         self.tokens -= 1.0
@@ -88,10 +104,11 @@ class Ticket:
 
     limits: Limits | None
     scope: Scope
+    endpoint: str | None = None
 
     def release(self) -> None:
         if self.limits is not None:
-            self.limits.release(self.scope)
+            self.limits.release(self.scope, self.endpoint)
             self.limits = None
 
 
@@ -106,12 +123,16 @@ class Limits:
     concurrency: int | None = None
     base_latency: float = 0.0
     latency_per_kb: float = 0.0
+    endpoint_concurrency: Mapping[str, int] = field(default_factory=dict)
+    resource_limits: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._global: dict[Scope, _Bucket] = {}
         self._endpoints: dict[tuple[Scope, str], _Bucket] = {}
+        self._resources: dict[tuple[Scope, str, str], _Bucket] = {}
         self._inflight: dict[Scope, int] = {}
+        self._endpoint_inflight: dict[tuple[Scope, str], int] = {}
 
     @classmethod
     def profile(
@@ -122,10 +143,17 @@ class Limits:
         concurrency: int | None = DEFAULT_CONCURRENCY,
         base_latency: float = 0.03,
         latency_per_kb: float = 0.00025,
+        endpoint_concurrency: Mapping[str, int] | None = None,
+        resource_limits: Mapping[str, float] | None = None,
     ) -> Limits:
-        """``"auto"``, ``"live"``, ``"test"`` or None / ``"off"`` (no limits, no latency model)."""
+        """``"auto"``, ``"live"``, ``"test"`` or None / ``"off"`` (no limits, no latency model);
+        ``endpoint_concurrency`` and ``resource_limits`` apply whatever the profile."""
+        extra = {
+            "endpoint_concurrency": dict(endpoint_concurrency or {}),
+            "resource_limits": dict(resource_limits or {}),
+        }
         if name is None or name == "off":
-            return cls()
+            return cls(**extra)  # type: ignore[arg-type]
         if name not in PROFILES:
             raise ValueError(f"limits must be one of {', '.join(PROFILES)} or None, not {name!r}")
         test_rate = GLOBAL_RATES["live" if name == "live" else "test"]
@@ -138,6 +166,7 @@ class Limits:
             concurrency=concurrency,
             base_latency=base_latency,
             latency_per_kb=latency_per_kb,
+            **extra,  # type: ignore[arg-type]
         )
 
     @property
@@ -149,6 +178,7 @@ class Limits:
             or self.endpoint_rate is not None
             or bool(self.endpoint_limits)
             or self.concurrency is not None
+            or bool(self.endpoint_concurrency or self.resource_limits)
             or bool(self.base_latency or self.latency_per_kb)
         )
 
@@ -162,8 +192,11 @@ class Limits:
         """The limit of one endpoint (requests/s), or None when unlimited."""
         return self.endpoint_limits.get(endpoint, self.endpoint_rate)
 
-    def admit(self, account: str | None, livemode: bool, endpoint: str) -> Ticket:
-        """Admit one request or raise Stripe's 429 naming the limiter that refused it."""
+    def admit(
+        self, account: str | None, livemode: bool, endpoint: str, resource: str | None = None
+    ) -> Ticket:
+        """Admit one request (on object ``resource``, the id in its path, if any) or raise
+        Stripe's 429 naming the limiter that refused it."""
         if not self.on:
             return Ticket(None, (account, livemode))
         scope = (account, livemode)
@@ -171,6 +204,9 @@ class Limits:
         with self._lock:
             if self.concurrency is not None and self._inflight.get(scope, 0) >= self.concurrency:
                 raise limited("global-concurrency")
+            cap = self.endpoint_concurrency.get(endpoint)
+            if cap is not None and self._endpoint_inflight.get((scope, endpoint), 0) >= cap:
+                raise limited("endpoint-concurrency")
             global_rate = self.global_rate_of(livemode)
             if global_rate is not None:
                 bucket = self._global.setdefault(scope, _Bucket(global_rate))
@@ -181,13 +217,23 @@ class Limits:
                 bucket = self._endpoints.setdefault((scope, endpoint), _Bucket(rate))
                 if not bucket.take(now):
                     raise limited("endpoint-rate")
+            per_object = self.resource_limits.get(endpoint)
+            if per_object is not None and resource is not None:
+                key = (scope, endpoint, resource)
+                if not self._resources.setdefault(key, _Bucket(per_object)).take(now):
+                    raise limited("resource-specific")
             self._inflight[scope] = self._inflight.get(scope, 0) + 1
-        return Ticket(self, scope)
+            where = (scope, endpoint)
+            self._endpoint_inflight[where] = self._endpoint_inflight.get(where, 0) + 1
+        return Ticket(self, scope, endpoint)
 
-    def release(self, scope: Scope) -> None:
-        """One request of ``scope`` is answered."""
+    def release(self, scope: Scope, endpoint: str | None = None) -> None:
+        """One request of ``scope`` (on ``endpoint``) is answered."""
         with self._lock:
             self._inflight[scope] = max(0, self._inflight.get(scope, 0) - 1)
+            if endpoint is not None:
+                where = (scope, endpoint)
+                self._endpoint_inflight[where] = max(0, self._endpoint_inflight.get(where, 0) - 1)
 
     def latency(self, size: int) -> float:
         """Seconds an answer of ``size`` bytes takes."""

@@ -67,17 +67,19 @@ def paginate(
     """Stripe cursor pagination over ``seq[lo:hi]`` (newest first): a page and has_more.
 
     ``ending_before`` returns the ``limit`` items just before the cursor, still newest first,
-    with has_more saying whether newer ones remain.
+    with has_more saying whether newer ones remain. A cursor that is not in the list (deleted,
+    or detached from it mid-load) is Stripe's 400 ``resource_missing`` naming the cursor's
+    parameter, as for any id passed as a parameter.
     """
     if starting_after is not None:
         i = index_of(starting_after)
         if i is None:
-            raise ApiError.missing(kind, starting_after, "starting_after")
+            raise ApiError.missing_param(kind, starting_after, "starting_after")
         lo = max(lo, i + 1)
     elif ending_before is not None:
         i = index_of(ending_before)
         if i is None:
-            raise ApiError.missing(kind, ending_before, "ending_before")
+            raise ApiError.missing_param(kind, ending_before, "ending_before")
         hi = min(hi, i)
         if match is None:
             start = max(lo, hi - limit)

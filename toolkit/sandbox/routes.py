@@ -109,7 +109,7 @@ def list_customers(ds: DataSet, params: dict[str, Any]) -> bytes:
     created = created_of(params)
     clock = params.get("test_clock")
     if clock is not None and clock not in ds.test_clocks:
-        raise ApiError.missing("test_clock", clock, "test_clock")
+        raise ApiError.missing_param("test_clock", clock, "test_clock")
     ids, more = ds.page_customers(limit, after, before, created, params.get("email"), clock)
     expanded = "data.sources" in expand
     frags = [ds.customer_json(c, expand_sources=expanded) for c in ids]
@@ -132,8 +132,13 @@ def list_test_clocks(ds: DataSet, params: dict[str, Any]) -> bytes:
 
 
 def retrieve_customer(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
-    """GET /v1/customers/{id}."""
+    """GET /v1/customers/{id}. A deleted customer answers 200 ``{"id", "object": "customer",
+    "deleted": true}`` (Stripe: "deleted customers can still be retrieved through the API");
+    every other route of a deleted customer answers 404 ``No such customer`` (Stripe's docs say
+    only that no further operation can be performed: the plausible answer)."""
     expand = _expand(params, ("sources", "cash_balance"))
+    if cid in ds.deleted_customers:
+        return dumps({"id": cid, "object": "customer", "deleted": True})
     ds.get_customer(cid)
     body = ds.customer_json(cid, expand_sources="sources" in expand)
     return with_cash_balance(ds, cid, body) if "cash_balance" in expand else body

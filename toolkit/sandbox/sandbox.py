@@ -58,7 +58,10 @@ class Sandbox(CashDesk, SourceDesk):
     ``limits`` applies Stripe's limiters (toolkit.sandbox.limits): ``"auto"`` (each key's mode:
     live 100/s, test 25/s), ``"live"``, ``"test"`` or None (off, the default: tests and fault
     campaigns stay fast); ``endpoint_limits`` overrides the 25/s of some endpoints
-    (``{"POST /v1/sources/{id}": 50}``), ``concurrency`` caps requests in flight per account.
+    (``{"POST /v1/sources/{id}": 50}``), ``concurrency`` caps requests in flight per account,
+    ``endpoint_concurrency`` those on one endpoint (``{"GET /v1/sources/{id}": 4}``: 429
+    ``endpoint-concurrency``) and ``resource_limits`` the requests per second on one object of an
+    endpoint (``{"POST /v1/sources/{id}": 2}``: 429 ``resource-specific``), whatever ``limits``.
     A write holds its object: a concurrent write on it waits ``lock_wait`` seconds, then answers
     429 ``lock_timeout``.
 
@@ -98,6 +101,8 @@ class Sandbox(CashDesk, SourceDesk):
         limits: str | Limits | None = None,
         endpoint_limits: Mapping[str, float] | None = None,
         concurrency: int | None = DEFAULT_CONCURRENCY,
+        endpoint_concurrency: Mapping[str, int] | None = None,
+        resource_limits: Mapping[str, float] | None = None,
         connected_accounts: Iterable[str] | None = None,
         revoked_accounts: Iterable[str] = (),
         restricted_keys: Mapping[str, Mapping[str, str]] | None = None,
@@ -139,7 +144,11 @@ class Sandbox(CashDesk, SourceDesk):
             self.limits = limits
         else:
             self.limits = Limits.profile(
-                limits, endpoint_limits=endpoint_limits, concurrency=concurrency
+                limits,
+                endpoint_limits=endpoint_limits,
+                concurrency=concurrency,
+                endpoint_concurrency=endpoint_concurrency,
+                resource_limits=resource_limits,
             )
         accounts = (
             default_connected_accounts(seed) if connected_accounts is None else connected_accounts

@@ -44,7 +44,8 @@ class DataSet:
     Attributes are read-only for callers (write through the methods so caches stay right):
     ``customers``, ``sources``, ``cards`` (cards and bank accounts), ``items`` (customer id ->
     payment source ids, newest first), ``transactions`` (source id -> transactions, newest first),
-    ``planted``, ``detached_ids``, ``unattached_ids``.
+    ``planted``, ``detached_ids``, ``unattached_ids``, ``deleted_customers`` (ids of customers
+    deleted through the API: Stripe still retrieves them as ``{"deleted": true}``).
     """
 
     def __init__(self, *, livemode: bool, account: str | None, rng_seed: str) -> None:
@@ -59,6 +60,7 @@ class DataSet:
         self.planted: dict[str, list[str]] = {}
         self.detached_ids: list[str] = []
         self.unattached_ids: list[str] = []
+        self.deleted_customers: set[str] = set()
         self.idempotency = IdempotencyStore()
         self.cash = CashBook(livemode=livemode, rng=random.Random(rng_seed + ":cash"))
         #: The platform's connected accounts (``GET /v1/accounts``), set by the sandbox.
@@ -173,8 +175,10 @@ class DataSet:
         self._json.pop(oid, None)
 
     def remove_customer(self, cid: str) -> None:
-        """Take a deleted customer out of the lists (its payment sources already handled)."""
-        self.customers.pop(cid, None)
+        """Take a deleted customer out of the lists (its payment sources already handled); it
+        is remembered in ``deleted_customers``."""
+        if self.customers.pop(cid, None) is not None:
+            self.deleted_customers.add(cid)
         if cid in self._pos:
             self.order.remove(cid)
             self._neg_created = [-self.customers[c]["created"] for c in self.order]
@@ -192,7 +196,8 @@ class DataSet:
     # -- reads ------------------------------------------------------------------------------
 
     def get_customer(self, cid: str, param: str | None = "id") -> dict[str, Any]:
-        """A customer, or Stripe's 404."""
+        """A customer, or Stripe's 404 (a deleted customer too: only ``GET /v1/customers/{id}``
+        still answers for it, see ``deleted_customers``)."""
         cus = self.customers.get(cid)
         if cus is None:
             raise ApiError.missing("customer", cid, param)

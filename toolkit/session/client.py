@@ -186,7 +186,9 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
         *,
         cancel: threading.Event | None = None,
     ) -> dict[str, Any]:
-        """``GET /v1/customers/{id}`` (``expand=["sources"]`` embeds its first sources)."""
+        """``GET /v1/customers/{id}`` (``expand=["sources"]`` embeds its first sources). A
+        customer deleted on Stripe still answers, as ``{"id", "object": "customer", "deleted":
+        true}`` and nothing else: check ``body.get("deleted")`` before reading fields."""
         path = f"/v1/customers/{seg(customer)}"
         return self._read(
             ep.RETRIEVE_CUSTOMER, path, params or {}, cancel, f"Retrieving {customer}"
@@ -235,9 +237,10 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
         it only the global limit paces the call).
 
         429s are always retried (after slowing the limiter Stripe names). 5xx, 409 and connection
-        errors are retried for reads, and for writes that carry ``options={"idempotency_key": ...}``;
-        never when Stripe answers ``Stripe-Should-Retry: false``. Gives up after ``max_retries``
-        retries with a :class:`StripeRequestError`.
+        errors are retried for reads, and for writes that carry ``options={"idempotency_key": ...}``
+        (a 409 ``idempotency_key_in_use`` after a longer pause: the first request with the key
+        is still running); never when Stripe answers ``Stripe-Should-Retry: false``. Gives up
+        after ``max_retries`` retries with a :class:`StripeRequestError`.
         """
         options = kwargs.get("options") or {}
         what = getattr(fn, "__qualname__", "The call")
@@ -340,7 +343,8 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
                 self._saw(exc.headers)
                 delay = retry_delay(exc, attempt, replay_safe, self.limiter, endpoint)
                 if delay is None or attempt >= self.max_retries:
-                    raise mapped(exc, what) from None
+                    server = redact_url(self.api_base)
+                    raise mapped(exc, what, endpoint=endpoint, server=server) from None
             attempt += 1
             with self._retry_lock:
                 self.retries += 1

@@ -10,9 +10,14 @@ one pace for the account and one per endpoint, each at ``budget`` x its limit:
   ``budget x limit``, whichever thread sends;
 - :meth:`RateLimiter.ready_at` says when an endpoint has room next, so a scheduler can hand a
   free slot to work on another endpoint instead of queueing behind a busy one;
-- after a 429 only the limiter Stripe names (``Stripe-Rate-Limited-Reason``) slows down: that
-  endpoint, the global pace, or the concurrency; it pauses, cuts its rate to 70%, and recovers
-  10 points a second. A ``lock_timeout`` slows nothing (one object was busy).
+- after a 429 only the limiter Stripe names (``Stripe-Rate-Limited-Reason``) slows down:
+  ``endpoint-rate`` that endpoint's pace, ``global-rate`` the global pace (each pauses, cuts its
+  rate to 70% and recovers 10 points a second), ``global-concurrency`` the requests the session
+  keeps in flight, ``endpoint-concurrency`` those in flight on that endpoint only (each cap
+  pauses, starts at 70% of what was in flight and grows by one a second);
+  ``resource-specific`` (one object over its own limit, such as updates of one PaymentIntent)
+  and a ``lock_timeout`` slow nothing shared: only that request waits before its retry. A 429
+  without a reason Stripe names slows the global pace.
 
 >>> limiter = RateLimiter(StripeLimits.of_mode("test"), budget=0.5)
 >>> limiter.rate, limiter.rate_of("GET /v1/customers")
@@ -52,8 +57,8 @@ DECREASE = 0.7
 MIN_FACTOR = 0.2
 #: ... and wins back this share of its limit each second.
 RECOVERY = 0.1
-#: Reasons Stripe gives that name a concurrency limiter.
-CONCURRENCY = ("global-concurrency", "endpoint-concurrency")
+#: A concurrency cap grows back by one request a second; at this size it is lifted.
+CAP_LIFTED = 64
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,9 @@ class RateLimiter:
         self._cap: int | None = None  # requests in flight, after a concurrency 429
         self._cap_at = 0.0
         self._paused_until = 0.0
+        # after an endpoint-concurrency 429: endpoint -> [cap, set at, paused until]
+        self._endpoint_caps: dict[str, list[float]] = {}
+        self._endpoint_inflight: Counter[str] = Counter()
         self.inflight = 0
         self.acquired = 0  # requests let through, for benchmarks and tests
         self.by_endpoint: Counter[str] = Counter()
@@ -166,9 +174,16 @@ class RateLimiter:
 
     @property
     def concurrency(self) -> int | None:
-        """Requests the session keeps in flight at most, after a concurrency 429 (else None)."""
+        """Requests the session keeps in flight at most, after a global-concurrency 429 (else
+        None)."""
         with self._lock:
             return self._concurrency_cap(time.monotonic())
+
+    def concurrency_of(self, endpoint: str) -> int | None:
+        """Requests the session keeps in flight at most on ``endpoint``, after an
+        endpoint-concurrency 429 naming it (else None)."""
+        with self._lock:
+            return self._endpoint_cap(endpoint, time.monotonic())
 
     def _pace(self, endpoint: str) -> _Pace | None:
         if endpoint not in self._endpoints:
@@ -186,6 +201,14 @@ class RateLimiter:
         at = self._paused_until
         for pace in self._paces(endpoint):
             at = max(at, pace.earliest(now))
+        cap = self._concurrency_cap(now)
+        if cap is not None and self.inflight >= cap:
+            at = max(at, now + 0.01)
+        if endpoint is not None and endpoint in self._endpoint_caps:
+            at = max(at, self._endpoint_caps[endpoint][2])
+            cap = self._endpoint_cap(endpoint, now)
+            if cap is not None and self._endpoint_inflight[endpoint] >= cap:
+                at = max(at, now + 0.01)
         return at
 
     def ready_at(self, endpoint: str | None) -> float:
@@ -197,8 +220,18 @@ class RateLimiter:
         if self._cap is None:
             return None
         cap = self._cap + int(now - self._cap_at)  # one more each second
-        if cap >= 64:
+        if cap >= CAP_LIFTED:
             self._cap = None
+            return None
+        return cap
+
+    def _endpoint_cap(self, endpoint: str, now: float) -> int | None:
+        held = self._endpoint_caps.get(endpoint)
+        if held is None:
+            return None
+        cap = int(held[0]) + int(now - held[1])  # one more each second
+        if cap >= CAP_LIFTED and now >= held[2]:
+            del self._endpoint_caps[endpoint]
             return None
         return cap
 
@@ -209,9 +242,6 @@ class RateLimiter:
             with self._lock:
                 now = time.monotonic()
                 at = self._ready(endpoint, now)
-                cap = self._concurrency_cap(now)
-                if cap is not None and self.inflight >= cap:
-                    at = max(at, now + 0.01)
                 if at <= now:
                     for pace in self._paces(endpoint):
                         pace.take(now)
@@ -219,13 +249,16 @@ class RateLimiter:
                     self.acquired += 1
                     if endpoint is not None:
                         self.by_endpoint[endpoint] += 1
+                        self._endpoint_inflight[endpoint] += 1
                     return
             _sleep(min(at - now, 0.05), cancel)
 
-    def release(self) -> None:
-        """One request acquired earlier has its answer."""
+    def release(self, endpoint: str | None = None) -> None:
+        """One request acquired earlier (for ``endpoint``) has its answer."""
         with self._lock:
             self.inflight = max(0, self.inflight - 1)
+            if endpoint is not None and self._endpoint_inflight[endpoint] > 0:
+                self._endpoint_inflight[endpoint] -= 1
 
     @contextmanager
     def slot(
@@ -236,19 +269,30 @@ class RateLimiter:
         try:
             yield
         finally:
-            self.release()
+            self.release(endpoint)
 
     def limited(self, endpoint: str | None, reason: str | None, pause: float) -> None:
         """Stripe refused a request (429): slow the limiter its reason names, for ``pause``
-        seconds and then at a lower rate that recovers. No reason: the global one."""
+        seconds and then at a lower rate (or concurrency) that recovers. ``resource-specific``
+        slows nothing shared (one object is over its own limit: only its retry waits). No
+        reason, or one Stripe does not document: the global pace."""
         with self._lock:
             now = time.monotonic()
             self.refused[reason or "unnamed"] += 1
+            if reason == "resource-specific":
+                return
             self.pauses += 1
-            if reason in CONCURRENCY:
+            if reason == "global-concurrency" or (
+                reason == "endpoint-concurrency" and not endpoint
+            ):
                 self._cap = max(1, int(max(1, self.inflight) * DECREASE))
                 self._cap_at = now
                 self._paused_until = max(self._paused_until, now + pause)
+                return
+            if reason == "endpoint-concurrency" and endpoint:
+                inflight = self._endpoint_inflight[endpoint]
+                cap = max(1, int(max(1, inflight) * DECREASE))
+                self._endpoint_caps[endpoint] = [cap, now, now + pause]
                 return
             pace = self._pace(endpoint) if reason == "endpoint-rate" and endpoint else None
             pace = pace or self._global

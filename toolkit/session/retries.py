@@ -1,9 +1,13 @@
 """Which failures a session retries, and after how long: Stripe's retry signals first.
 
 - ``Stripe-Should-Retry: false`` is final: a 500 Stripe saved under the idempotency key (a
-  retry would only replay it), an idempotency conflict;
+  retry would only replay it), an idempotency conflict, a key of the wrong length;
 - a 429 was not performed, so it is always retried, after slowing the limiter its
   ``Stripe-Rate-Limited-Reason`` names; a 429 ``lock_timeout`` (one object busy) slows nothing;
+- a 409 ``idempotency_key_in_use`` (the first request with the key is still running, say after
+  a timeout) is retried after a longer pause, :data:`IN_FLIGHT_PAUSE` doubling each time: once
+  the first request ends, the retry gets its saved answer, so this is safe and nothing is
+  written twice;
 - ``Stripe-Should-Retry: true`` is retried;
 - otherwise connection errors, 5xx and 409 are retried when a replay is safe (a read, or a
   write with an idempotency key), with exponential backoff and jitter.
@@ -23,7 +27,11 @@ import stripe
 from toolkit.session.ratelimit import RateLimiter
 from toolkit.session.transport import error_code, header
 
-__all__ = ["retry_after", "retry_delay"]
+__all__ = ["IN_FLIGHT_PAUSE", "retry_after", "retry_delay"]
+
+#: Seconds before the first retry of a 409 ``idempotency_key_in_use`` (doubling, at most 8 s):
+#: the request holding the key has to finish first, and a write can take a while.
+IN_FLIGHT_PAUSE = 0.5
 
 
 def retry_after(exc: stripe.StripeError) -> float | None:
@@ -58,6 +66,8 @@ def retry_delay(
         delay = asked if asked is not None else backoff
         limiter.limited(endpoint, header(exc.headers, "Stripe-Rate-Limited-Reason"), delay)
         return delay
+    if status == 409 and error_code(exc) == "idempotency_key_in_use":
+        return min(8.0, IN_FLIGHT_PAUSE * 2**attempt) * (0.75 + random.random() / 4)
     if should == "true":
         return backoff
     if not replay_safe:

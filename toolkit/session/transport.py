@@ -5,6 +5,11 @@ Stripe's answers and errors in the toolkit's terms (the one place errors are map
 ...                                    http_status=404)
 >>> mapped(error, "Retrieving src_x")
 NotFoundError("Retrieving src_x failed: HTTP 404 resource_missing: No such source: 'src_x'")
+>>> unknown = stripe.InvalidRequestError("Unrecognized request URL (GET: /v1/x).", None,
+...                                      http_status=404)
+>>> print(mapped(unknown, "Listing x", endpoint="GET /v1/x", server="http://127.0.0.1:9"))
+Listing x failed: http://127.0.0.1:9 does not serve GET /v1/x (HTTP 404: Unrecognized ...).
+Is api_base a Stripe API (https://api.stripe.com, or a Stripe-compatible server)?
 """
 
 from __future__ import annotations
@@ -54,11 +59,21 @@ def error_code(exc: stripe.StripeError) -> str | None:
     return str(code) if code else None
 
 
-def mapped(exc: stripe.StripeError, what: str) -> StripeRequestError:
+def mapped(
+    exc: stripe.StripeError,
+    what: str,
+    *,
+    endpoint: str | None = None,
+    server: str | None = None,
+) -> StripeRequestError:
     """The toolkit's error for a Stripe error (the one place they are mapped).
 
-    ``NotFoundError`` for a 404; ``uncertain`` is True when the request may have landed (a
-    dropped connection, a 5xx).
+    ``NotFoundError`` only for Stripe's ``resource_missing`` (a 404 for the object in the path,
+    a 400 naming the parameter for an id passed as one, a cursor included). A 404 without a code
+    is a URL the server does not serve (Stripe's "Unrecognized request URL", or a server that is
+    not Stripe at all): an error that says so, naming ``endpoint`` and ``server``, never "not
+    found". ``uncertain`` is True when the request may have landed (a dropped connection, a 5xx,
+    a 409 for its idempotency key still in flight).
     """
     status = exc.http_status
     error = getattr(exc, "error", None)
@@ -67,18 +82,32 @@ def mapped(exc: stripe.StripeError, what: str) -> StripeRequestError:
     detail = f"HTTP {status}" if status else type(exc).__name__
     if code:
         detail += f" {code}"
+    fields: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "param": getattr(error, "param", None) or getattr(exc, "param", None),
+        "request_id": exc.request_id,
+        "stripe_message": message,
+        "error_type": getattr(error, "type", None),
+        "uncertain": (
+            isinstance(exc, stripe.APIConnectionError)
+            or (status or 0) >= 500
+            or code == "idempotency_key_in_use"
+        ),
+    }
+    if status == 404 and code is None:
+        short = message if len(message) <= 200 else message[:200] + "…"
+        detail += f": {short}"
+        return StripeRequestError(
+            f"{what} failed: {server or 'this server'} does not serve "
+            f"{endpoint or 'this request'} ({detail}). Is api_base a Stripe API "
+            "(https://api.stripe.com, or a Stripe-compatible server)?",
+            detail=detail,
+            **fields,
+        )
     detail += f": {message}"
-    kind = NotFoundError if status == 404 else StripeRequestError
-    return kind(
-        f"{what} failed: {detail}",
-        status=status,
-        code=code,
-        request_id=exc.request_id,
-        stripe_message=message,
-        error_type=getattr(error, "type", None),
-        detail=detail,
-        uncertain=isinstance(exc, stripe.APIConnectionError) or (status or 0) >= 500,
-    )
+    kind = NotFoundError if code == "resource_missing" else StripeRequestError
+    return kind(f"{what} failed: {detail}", detail=detail, **fields)
 
 
 def seg(value: str) -> str:
