@@ -15,9 +15,11 @@ from toolkit.changes.rows import PlanRow
 from toolkit.changes.rules import (
     flatten_owner_params,
     merge_metadata,
+    metadata_params_problems,
     metadata_problems,
     owner_from_stripe,
     owner_params,
+    owner_params_problems,
 )
 from toolkit.session import Session
 
@@ -83,8 +85,11 @@ class MetadataChange(_FieldsChange):
         return {k: (v if v != "" else None) for k, v in (meta or {}).items()}
 
     def precheck(self, row: PlanRow, current: Any) -> str | None:
-        problems = metadata_problems(merge_metadata(current, row["params"]["metadata"]))
-        return "; ".join(problems) or None
+        """The keys and values sent, then the metadata they leave (Stripe's limits)."""
+        metadata = row["params"]["metadata"]
+        problems = metadata_params_problems(metadata)
+        problems += metadata_problems(merge_metadata(current, metadata))
+        return "; ".join(dict.fromkeys(problems)) or None
 
     def params_problem(self, row: Mapping[str, Any]) -> str | None:
         params = row.get("params")
@@ -158,6 +163,11 @@ class OwnerChange(_FieldsChange):
         if empty:
             return f"Stripe cannot clear owner fields (owner.{', owner.'.join(sorted(empty))})"
         return None
+
+    def precheck(self, row: PlanRow, current: Any) -> str | None:
+        """The rules plan_owner checks: known fields, text Stripe takes, an email's shape, a
+        two-letter country."""
+        return "; ".join(owner_params_problems(row["params"]["owner"])) or None
 
     def operations(self, row: Mapping[str, Any]) -> list[tuple[str, str]]:
         flat = flatten_owner_params(row["params"].get("owner", {}))

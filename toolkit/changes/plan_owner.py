@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,10 +16,10 @@ from toolkit.changes.kinds import KINDS
 from toolkit.changes.plan import Plan, make_plan
 from toolkit.changes.rows import PlanRow, quote
 from toolkit.changes.rules import (
-    EMAIL,
     OWNER_FIELDS,
     blank,
     owner_params,
+    owner_value_problem,
     sendable_text,
 )
 from toolkit.changes.sources import SourceState, rows_per_source, state_row
@@ -125,14 +124,9 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
         if note:
             notes.append(f"{name}: {note}")
         text = text.strip()
-        if target == "email" and not EMAIL.fullmatch(text):
-            problems.append(
-                f"email {text!r} does not look like an email address (name@example.com)"
-            )
-        if target == "address.country" and not re.fullmatch(r"[A-Za-z]{2}", text):
-            problems.append(f"address_country {text!r} must be a two-letter code like 'US'")
-        if len(text) > 5000:
-            problems.append(f"{name} is {len(text)} characters long (Stripe allows 5000)")
+        problem = owner_value_problem(target, text, name)
+        if problem:
+            problems.append(problem)
         flat[target] = text.upper() if target == "address.country" else text
     if problems:
         raise InvalidInputError("Cannot plan this owner change: " + "; ".join(problems))
