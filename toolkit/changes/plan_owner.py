@@ -16,11 +16,14 @@ from toolkit.changes.kinds import KINDS
 from toolkit.changes.plan import Plan, make_plan
 from toolkit.changes.rows import PlanRow, quote
 from toolkit.changes.rules import (
+    ADDRESS_FIELDS,
     OWNER_FIELDS,
+    address_text,
     blank,
     owner_params,
     owner_value_problem,
     sendable_text,
+    whole_address,
 )
 from toolkit.changes.sources import SourceState, rows_per_source, state_row
 from toolkit.errors import InvalidInputError
@@ -73,12 +76,15 @@ def _owner_row(number: int, state: SourceState, flat: dict[str, Any], notes: lis
         shown = ", ".join(f"owner.{k} is {quote(before.get(k))}" for k in cleared)
         reason = f"{CANNOT_CLEAR} ({shown})"
         return state_row(number, state, action, {}, before, None, "invalid", reason, "")
-    change = "; ".join(f"set owner.{k}: {quote(before.get(k))} → {quote(diff[k])}" for k in diff)
-    if notes:
-        change += "; " + "; ".join(notes)
-    return state_row(
-        number, state, action, {"owner": owner_params(diff)}, before, after, "ready", "", change
-    )
+    fields = {k: v for k, v in diff.items() if k not in ADDRESS_FIELDS}
+    parts = [f"set owner.{k}: {quote(before.get(k))} → {quote(v)}" for k, v in fields.items()]
+    owner = owner_params(fields)
+    if len(fields) < len(diff):  # Stripe replaces the address whole: send all of it
+        owner["address"] = whole_address(after)
+        was, now = address_text(before), address_text(after)
+        parts.append(f"set owner.address: {quote(was, 80)} → {quote(now, 80)}")
+    change = "; ".join(parts + notes)
+    return state_row(number, state, action, {"owner": owner}, before, after, "ready", "", change)
 
 
 def plan_owner(sources: Any, **fields: Any) -> Plan:
@@ -94,6 +100,12 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
     None or ``""`` would clear a field, which Stripe refuses for owner fields: a source where that
     field has a value gets an ``invalid`` row saying so (nothing is sent), one where it is already
     empty a ``noop``.
+
+    Stripe replaces the owner's address whole on an update (a field not sent becomes null), so a
+    change to any address field sends the whole address, and the plan shows the address as one
+    value, before and after. apply builds it again from the state read just before the write,
+    with the change applied (for sources given as bare ids, whose address is unknown when
+    planning, too).
 
     >>> toolkit.plan_owner(["src_1abc"], email="billing@example.com").counts["ready"]
     1

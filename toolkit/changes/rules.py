@@ -32,12 +32,14 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "ADDRESS_FIELDS",
     "EMAIL",
     "MAX_KEYS",
     "MAX_KEY_LENGTH",
     "MAX_OWNER_LENGTH",
     "MAX_VALUE_LENGTH",
     "OWNER_FIELDS",
+    "address_text",
     "blank",
     "flatten_owner_params",
     "key_problem",
@@ -52,6 +54,7 @@ __all__ = [
     "text_or_none",
     "to_metadata_value",
     "unicode_problem",
+    "whole_address",
 ]
 
 MAX_KEYS = 50
@@ -73,6 +76,8 @@ OWNER_FIELDS = [
     "address.postal_code",
     "address.country",
 ]
+#: The owner's address fields, as flat names: Stripe replaces the address whole on an update.
+ADDRESS_FIELDS = [name for name in OWNER_FIELDS if name.startswith("address.")]
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -270,6 +275,30 @@ def flatten_owner_params(owner: Mapping[str, Any]) -> dict[str, Any]:
     for k, v in (owner.get("address") or {}).items():
         flat[f"address.{k}"] = v
     return flat
+
+
+def whole_address(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``owner[address]`` to send so that the address becomes exactly that of ``flat`` (flat
+    owner fields): every field with a value. Stripe replaces the address hash whole, so a field
+    left out becomes null, and a null one is left out (Stripe refuses ``""``).
+
+    >>> whole_address({"address.line1": "1 Rue", "address.line2": None, "address.city": "Lyon"})
+    {'line1': '1 Rue', 'city': 'Lyon'}
+    """
+    return {
+        name.split(".", 1)[1]: flat[name]
+        for name in ADDRESS_FIELDS
+        if flat.get(name) not in (None, "")
+    }
+
+
+def address_text(flat: Mapping[str, Any]) -> str | None:
+    """An owner's address as one value (a plan shows it so), None when it has none.
+
+    >>> address_text({"address.line1": "1 Rue", "address.city": "Lyon", "address.country": "FR"})
+    '1 Rue, Lyon, FR'
+    """
+    return ", ".join(str(flat[name]) for name in ADDRESS_FIELDS if flat.get(name)) or None
 
 
 def owner_params(changes: Mapping[str, str]) -> dict[str, Any]:

@@ -98,8 +98,8 @@ def undo(
             )
         if key in done:
             after = done[key].get("after")
-        else:
-            after = change.expected_after(before, base["params"])
+        else:  # what the request sent (a whole owner address, say) would have left
+            after = change.expected_after(before, begin.get("params") or base["params"])
         if after is None:
             continue
         inverse = change.inverse(base, before, after)
