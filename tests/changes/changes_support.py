@@ -1,8 +1,12 @@
-"""Helpers for the changes tests: source frames straight from a sandbox, request-log counts."""
+"""Helpers for the changes tests: source frames straight from a sandbox, request-log counts,
+journals rewritten as a crashed process would have left them."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -44,6 +48,43 @@ def pick(box: Sandbox, n: int, *, statuses=("chargeable", "pending"), attached=T
             out.append(sid)
     assert len(out) >= n, f"only {len(out)} sources match"
     return sorted(out)[:n]
+
+
+def held(src: dict[str, Any]) -> int:
+    """Money a receiver holds that its customer sent (received - charged - returned), else 0."""
+    receiver = src.get("receiver") or {}
+    return (
+        receiver.get("amount_received", 0)
+        - receiver.get("amount_charged", 0)
+        - receiver.get("amount_returned", 0)
+    )
+
+
+def pick_detachable(box: Sandbox, n: int) -> list[str]:
+    """``n`` attached chargeable sources holding no customer money (which a detach refuses)."""
+    out = [
+        sid
+        for sid, src in box.store().sources.items()
+        if src["status"] == "chargeable" and src.get("customer") and held(src) <= 0
+    ]
+    assert len(out) >= n, f"only {len(out)} sources match"
+    return sorted(out)[:n]
+
+
+def rewrite_journal(path: Path, keep: Callable[[dict[str, Any]], bool]) -> None:
+    """Keep only the records ``keep`` accepts, chained again as the writer would have chained
+    them: the journal a process that never wrote the others would have left (a crash, say)."""
+    from toolkit.changes.journal_file import line_hash
+
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines: list[str] = []
+    for record in records:
+        if not keep(record):
+            continue
+        if "prev" in record:
+            record["prev"] = line_hash(lines[-1])
+        lines.append(json.dumps(record, ensure_ascii=False))
+    path.write_text("".join(line + "\n" for line in lines))
 
 
 def effective_writes(box: Sandbox, method: str = "POST") -> Counter[str]:

@@ -15,6 +15,7 @@ from changes_support import (
     effective_writes,
     frame_of,
     pick,
+    pick_detachable,
     requests_for,
 )
 
@@ -269,7 +270,7 @@ def test_progress_callable_and_cancel(fresh_sandbox, fresh_session):
 
 def test_detach_cannot_be_undone_and_rerun_is_safe(fresh_sandbox, fresh_session):
     box = fresh_sandbox
-    ids = pick(box, 2, statuses=("chargeable",))
+    ids = pick_detachable(box, 2)  # receivers holding money are never detached
     consumed = pick(box, 1, statuses=("consumed",))
     frame = frame_of(box, ids + consumed)
     plan = plan_detach(frame)

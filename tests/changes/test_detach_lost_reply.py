@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from changes_support import TEST_KEY, frame_of, pick
+from changes_support import TEST_KEY, frame_of, pick_detachable
 
 import toolkit
 from toolkit.changes.kinds import kind_of
@@ -21,7 +21,7 @@ from toolkit.sandbox import Sandbox
 def test_lost_reply_then_consumed_counts_as_done(tmp_path):
     with Sandbox(seed=3, customers=20) as box:
         session = toolkit.connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True)
-        sid = pick(box, 1, statuses=("chargeable",))[0]
+        sid = pick_detachable(box, 1)[0]
         plan = toolkit.plan_detach(frame_of(box, [sid]))
         box.set_faults(lost_reply_rate=1.0, fault_method="DELETE")
         outcome = toolkit.apply(plan, session, journal=tmp_path, progress=False)

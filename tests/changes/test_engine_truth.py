@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from changes_support import effective_writes, frame_of, pick
+from changes_support import effective_writes, frame_of, pick, rewrite_journal
 
 import toolkit
 from toolkit.changes.journal import Journal
@@ -28,14 +28,7 @@ def meta(box, sid):
 
 def drop_end_records(journal: Path, sources: set[str]) -> None:
     """Make the journal look as if the process died right after sending these rows' requests."""
-    lines = journal.read_text().splitlines()
-    kept = []
-    for line in lines:
-        record = json.loads(line)
-        if record.get("type") == "end" and record.get("source") in sources:
-            continue
-        kept.append(line)
-    journal.write_text("\n".join(kept) + "\n")
+    rewrite_journal(journal, lambda r: not (r.get("type") == "end" and r.get("source") in sources))
 
 
 def test_apply_undo_apply_writes_again(fresh_sandbox, fresh_session):

@@ -1,8 +1,9 @@
 """A fault campaign: SIGKILL at random moments during metadata, owner and detach applies (and
 during some undos), then resume and undo in a new process.
 
-It prints trials, lost, duplicated, wrong final states and uncertain rows, and asserts 0 for
-each but the last. Bounded to about a minute.
+It prints trials, lost, duplicated, wrong final states, uncertain rows and broken journal chains,
+and asserts 0 for each but uncertain rows; every journal a kill left, and every one after a
+resume or an undo, must verify its chain. Bounded to about a minute.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from changes_support import TEST_KEY, frame_of
+from changes_support import TEST_KEY, frame_of, held
 
 import toolkit
 from toolkit.changes.journal_state import read_journal
@@ -114,11 +115,16 @@ def test_sigkill_campaign(tmp_path):
             if src.get("customer") and src["status"] in ("chargeable", "pending")
         )
         rng.shuffle(free)
+        # a receiver holding money is never detached: detach trials take the others
+        empty = [sid for sid in free if held(box.get_source(sid)) <= 0]
         kinds = ["metadata", "owner", "detach"]
         while report["trials"] < MAX_TRIALS and time.monotonic() - started < BUDGET_SECONDS:
             trial = report["trials"]
             kind = kinds[trial % 3]
-            ids = [free.pop() for _ in range(ROWS)]
+            pool = empty if kind == "detach" else [sid for sid in free if sid not in empty]
+            ids = pool[-ROWS:]
+            free = [sid for sid in free if sid not in ids]
+            empty = [sid for sid in empty if sid not in ids]
             if kind == "metadata":  # one key to unset on some of them
                 for sid in ids[::3]:
                     session.client.v1.sources.update(sid, {"metadata": {"legacy": "x"}})
@@ -156,8 +162,11 @@ def test_sigkill_campaign(tmp_path):
                 report["killed before the plan"] += 1
                 run_child(box, tmp_path, task, kill_after=None)
                 plan = toolkit.load_plan(journal)
-            report["in flight"] += len(read_journal(journal).unresolved)
+            killed = read_journal(journal)  # the chain of a killed run's journal verifies
+            report["chains verified"] += killed.chained
+            report["in flight"] += len(killed.unresolved)
             resumed = toolkit.apply(plan, session, resume=journal, progress=False)
+            report["chains verified"] += read_journal(journal).chained
             report["uncertain"] += resumed.totals["uncertain"]
             writes = writes_per_source(box, mark)
             report["duplicated"] += sum(n - 1 for n in writes.values() if n > 1)
@@ -183,18 +192,30 @@ def test_sigkill_campaign(tmp_path):
                 )
             back = toolkit.undo(journal, session, progress=False)
             report["uncertain"] += back.totals["uncertain"]
+            # the plan's journal (with the undo's records) and every undo's journal still chain
+            undone = [journal, *tmp_path.glob(f"{plan.id}-undo-*.jsonl")]
+            report["broken chains"] += sum(not read_journal(path).chained for path in undone)
             report["wrong final states"] += sum(
                 state_of(box, kind, sid) != before[sid] for sid in ids
             )
     line = ", ".join(
         f"{name} {report[name]}"
-        for name in ("trials", "lost", "duplicated", "wrong final states", "uncertain")
+        for name in (
+            "trials",
+            "lost",
+            "duplicated",
+            "wrong final states",
+            "uncertain",
+            "broken chains",
+        )
     )
     line += (
         f"; {report['killed']} applies killed mid-run with {report['in flight']} requests in "
         f"flight, {report['undos killed']} undos killed"
     )
+    line += f"; {report['chains verified']} journal chains verified after kills and resumes"
     print(f"\nfault campaign: {line} ({time.monotonic() - started:.0f} s)")
     assert report["trials"] >= 9 and report["killed"] >= report["trials"] // 2
+    assert report["chains verified"] == 2 * report["trials"] and report["broken chains"] == 0
     assert report["lost"] == 0 and report["duplicated"] == 0
     assert report["wrong final states"] == 0

@@ -193,6 +193,56 @@ def test_a_full_disk_stops_the_run_with_its_outcome(fresh_sandbox, tmp_path):
     assert effective_writes(box) == dict.fromkeys(ids, 1)
 
 
+PLAN_RECORD_CHILD = textwrap.dedent(
+    """
+    import json, resource, signal, sys
+    import toolkit
+    from toolkit.session import connect
+
+    url, key, ids_file, journal = sys.argv[1:5]
+    ids = json.load(open(ids_file))
+    session = connect(key, api_base=url, rate_limit=1000, quiet=True)
+    plan = toolkit.plan_metadata(ids, set={"disk": "full"})
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a write past the limit fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (300, resource.RLIM_INFINITY))  # a full disk
+    try:
+        toolkit.apply(plan, session, journal=journal, progress=False)
+        raise SystemExit("the plan record fitted")
+    except toolkit.JournalError as exc:
+        report = {"resume": exc.resume, "text": str(exc), "outcome": exc.outcome is not None}
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    again = toolkit.apply(plan, session, journal=journal, progress=False)  # what it says to do
+    report["again"] = again.totals
+    print(json.dumps(report))
+    """
+)
+
+
+def test_a_plan_record_that_does_not_fit_says_to_apply_again(fresh_sandbox, tmp_path):
+    box = fresh_sandbox
+    ids = pick(box, 5)
+    script = tmp_path / "child.py"
+    script.write_text(PLAN_RECORD_CHILD)
+    (tmp_path / "ids.json").write_text(json.dumps(ids))
+    journal = tmp_path / "journal.jsonl"
+    box.clear_log()
+    done = subprocess.run(
+        [sys.executable, str(script), box.url, TEST_KEY, str(tmp_path / "ids.json"), str(journal)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    text = report["text"]
+    assert "nothing was written to Stripe" in text and "apply the plan again" in text, text
+    assert "resume" not in text and "load_plan" not in text and report["resume"] is None, text
+    # what it says works: the same call again applies every row, once
+    assert report["again"]["ok"] == len(ids)
+    assert effective_writes(box) == dict.fromkeys(ids, 1)
+    assert len(read_journal(journal).done) == len(ids)
+
+
 HOLDER_CHILD = textwrap.dedent(
     """
     import json, sys
@@ -253,3 +303,43 @@ def test_two_processes_never_share_a_journal(fresh_sandbox, tmp_path):
     state = read_journal(journal)
     assert len(state.done) == 30 and not state.pending
     assert effective_writes(box) == dict.fromkeys(ids, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("user.csv", "id,team\nsrc_1,ar\n"),  # the user's own CSV
+        ("notes.txt", None),  # not there yet, but not a journal's name
+        ("mine.jsonl", '{"event": "signup", "user": 1}\n'),  # JSON lines of someone else's
+        ("plan.jsonl", '{\n "format": "toolkit-plan/1"\n}\n'),  # a plan file, renamed
+    ],
+)
+def test_a_journal_path_is_a_journal_or_nothing(
+    fresh_sandbox, fresh_session, tmp_path, name, content
+):
+    box = fresh_sandbox
+    plan = toolkit.plan_metadata(frame_of(box, pick(box, 2)), set={"squad": "ar"})
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+        path.chmod(0o644)
+    box.clear_log()
+    for attempt in (
+        lambda: toolkit.apply(plan, fresh_session, journal=path, progress=False),
+        lambda: toolkit.apply(plan, fresh_session, journal=path, dry_run=True, progress=False),
+        lambda: toolkit.apply(plan, fresh_session, resume=path, progress=False),
+    ):
+        with pytest.raises(toolkit.InvalidInputError) as info:
+            attempt()
+        message = str(info.value)
+        assert str(path) in message and "not a journal" in message, message
+        assert "journal='journals'" in message and "nothing was sent" in message
+    assert not box.requests  # refused before anything was read or sent
+    if content is None:
+        assert not path.exists()
+    else:
+        assert path.read_text() == content and (path.stat().st_mode & 0o777) == 0o644
+    # undo names it too, instead of reading it as a journal cut short
+    if content is not None:
+        with pytest.raises(toolkit.InvalidInputError, match="not a journal"):
+            toolkit.undo(path, fresh_session, progress=False)

@@ -3,7 +3,8 @@
 - plans: :mod:`~toolkit.changes.plan` (the Plan), built by :mod:`~toolkit.changes.plan_metadata`,
   :mod:`~toolkit.changes.plan_owner` and :mod:`~toolkit.changes.plan_customers` from
   :mod:`~toolkit.changes.sources` (what is known of each source), :mod:`~toolkit.changes.rows`
-  (the row shape and id checks), :mod:`~toolkit.changes.rules` (Stripe's rules) and
+  (the row shape and id checks), :mod:`~toolkit.changes.rules` (Stripe's rules),
+  :mod:`~toolkit.changes.attachment` (which sources may be attached or detached) and
   :mod:`~toolkit.changes.table` (an analyst's table);
 - kinds: :mod:`~toolkit.changes.kinds` (metadata, owner, attach, detach: one strategy class each,
   :mod:`~toolkit.changes.kind_fields` and :mod:`~toolkit.changes.kind_customer`);
@@ -11,6 +12,7 @@
   pool), :mod:`~toolkit.changes.runner` (one row), :mod:`~toolkit.changes.listing` (how rows are
   re-read), :mod:`~toolkit.changes.outcome` (what happened);
 - evidence: :mod:`~toolkit.changes.journal` (every record type and the writer),
+  :mod:`~toolkit.changes.journal_file` (which files are journals, the chain of records, the lock),
   :mod:`~toolkit.changes.journal_state` (reading and checking), :mod:`~toolkit.changes.resume`;
 - undo: :mod:`~toolkit.changes.undo`, :mod:`~toolkit.changes.undo_book`.
 """

@@ -25,7 +25,12 @@ it with the plan, then writes (:mod:`toolkit.changes.runner` does one row):
   (``./journals/<plan id>.jsonl``, mode 0600, one process at a time). Applying the same plan
   again, or passing ``resume=<journal>``, skips the rows the journal shows done; rows an undo
   restored are done no more. If the journal cannot be written (a full disk) nothing more is
-  sent and :class:`~toolkit.errors.JournalError` carries the Outcome and the resume call.
+  sent and :class:`~toolkit.errors.JournalError` carries the Outcome and the resume call (or,
+  when not even the plan record fitted, says that nothing was written and to apply again).
+- **rules, again**: a row's status is never taken on trust (a plan file's digest guards against
+  accidents, not forgeries): the rows are checked against the plan builders' rules before
+  anything is sent, and the rules about the source (a receiver holding money is never
+  detached, Stripe's limits) against the state read just before each write.
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ import pandas as pd
 from toolkit.changes.execute import execute, run_notes, triage
 from toolkit.changes.guards import check_same_account, check_session
 from toolkit.changes.journal import Journal, journal_path, plan_record, run_end, run_start
+from toolkit.changes.journal_file import check_journal_file
 from toolkit.changes.journal_state import JournalState
+from toolkit.changes.kinds import rows_refusal
 from toolkit.changes.listing import Listing, account_customers
 from toolkit.changes.outcome import OUTCOME_COLUMNS, Outcome
 from toolkit.changes.plan import Plan
@@ -103,8 +110,9 @@ def apply(
     """Apply the ready rows of ``plan`` and return an :class:`Outcome` (one row per plan row).
 
 
-    - ``journal``: a file or folder (default ``./journals``; the file is ``<plan id>.jsonl``).
-      If that journal already exists the rows it shows done are skipped.
+    - ``journal``: a ``.jsonl`` file or a folder (default ``./journals``; the file is
+      ``<plan id>.jsonl``). If that journal already exists the rows it shows done are skipped;
+      an existing file that is not one of the toolkit's journals is refused, never appended to.
     - ``resume``: a journal from an earlier run of this plan; its done rows are skipped.
     - ``on_drift``: ``"refuse"`` (default) or ``"overwrite"``.
     - ``progress``: True (tqdm bar), False, or ``callable(done, total, label)``.
@@ -116,9 +124,15 @@ def apply(
       only when that takes fewer requests than by customer. It only changes how sources are
       read, never what is compared.
 
+    Every row is checked again before anything is sent, whatever its status says: a plan whose
+    rows no plan builder makes (a ready row with params the builder's rules refuse, an unknown
+    status) is refused whole, and every rule about the source itself (drift, a receiver holding
+    money, Stripe's limits) is checked against the state read just before its write.
+
     Raises :class:`~toolkit.errors.LiveModeRefused` for a live session without ``allow_live``
     (not for dry runs); :class:`~toolkit.errors.InvalidInputError` for a journal of another
-    plan, an edited journal, or a plan made on another account or mode;
+    plan, an edited journal, a file that is not a journal, a plan with rows no plan builder
+    makes, or a plan made on another account or mode;
     :class:`~toolkit.errors.JournalError` when another process holds the journal or it cannot
     be written (with the Outcome so far and the resume call).
 
@@ -139,10 +153,19 @@ def apply(
         session.require_write()
     loaded = plan.loaded or LoadInfo()
     check_same_account(loaded.account, loaded.mode, session, f"The plan {plan.id}")
+    refusal = rows_refusal(plan.kind, plan.rows())
+    if refusal:
+        raise InvalidInputError(
+            f"The plan {plan.id} has rows no plan builder makes (was it edited?): {refusal}. "
+            "Nothing was sent: make the plan again from fresh data (load_sources, then plan_...)."
+        )
     started = time.monotonic()
-    path = Path(resume) if resume is not None else journal_path(journal, plan.id)
-    if resume is not None and not path.exists():
-        raise InvalidInputError(f"No journal at {path} to resume from.")
+    if resume is not None:
+        path = check_journal_file(resume)
+        if not path.exists():
+            raise InvalidInputError(f"No journal at {path} to resume from.")
+    else:
+        path = journal_path(journal, plan.id)
     resume_call = f"toolkit.apply(toolkit.load_plan({str(path)!r}), session, resume={str(path)!r})"
     run_id = _new_run_id()
     writer: Journal | None = None
@@ -153,12 +176,14 @@ def apply(
     else:
         writer, book, state = _open(plan, session, path)
     results, tasks = triage(plan, state)
+    recorded = state is not None  # the journal holds the plan record
     try:
         if writer is not None:
-            if state is None:
+            if not recorded:
                 writer.write_plan(
                     plan_record(plan, getattr(session, "account_label", None), session.mode)
                 )
+                recorded = True
             writer.write(
                 run_start(run_id, rows=len(tasks), resume=state is not None, on_drift=on_drift)
             )
@@ -167,6 +192,12 @@ def apply(
             writer.close()
         if book is not None:
             book.close()
+        if not recorded:  # no plan record: there is nothing to resume
+            raise JournalError(
+                f"{exc} The plan record did not fit, so nothing was written to Stripe and the "
+                "journal records no plan: once the journal can be written, apply the plan again "
+                "(the same call)."
+            ) from exc
         raise JournalError(
             f"{exc} Nothing was sent. Once the journal can be written, run: {resume_call}",
             resume=resume_call,

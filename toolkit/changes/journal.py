@@ -5,10 +5,9 @@ by one process at a time (an exclusive lock; a second apply is refused naming th
 Records, one JSON object per line, each flushed as soon as it is written:
 
 - ``plan``, once, first: ``plan_id, kind, action, created, irreversible, account, mode, notes,
-  rows`` (so a journal alone is enough to resume or undo), ``undoes`` for an undo plan, and
-  ``digest``: the SHA-256 of the record's canonical JSON (``sort_keys``, separators ``,`` and
-  ``:``, ASCII) without ``digest`` and ``time``. A journal whose plan record does not match its
-  digest, or whose rows or records do not fit its kind, is refused.
+  rows`` (so a journal alone is enough to resume or undo), ``undoes`` for an undo plan,
+  ``chain`` (:data:`CHAIN`) and ``digest``: the SHA-256 of the record's canonical JSON
+  (``sort_keys``, separators ``,`` and ``:``) without ``digest`` and ``time``.
 - ``run``: ``event`` start (``run`` id, ``pid``, ``host``, ``rows``, ``resume``, ``on_drift``),
   then finish, interrupted, canceled or aborted (``totals``). A run's id is part of every
   idempotency key it sends: a key belongs to one journaled attempt.
@@ -22,6 +21,17 @@ Records, one JSON object per line, each flushed as soon as it is written:
 - ``undo``: ``event`` start or finish, ``by`` (the undo plan's id), ``pid``, ``host``.
 - ``undone``: ``row, source, by, message``: an undo restored the row, or found that its write
   had not landed. The row is no longer done: applying the plan again writes it again.
+
+**The chain** (:mod:`~toolkit.changes.journal_file`): every record after the plan record carries
+``prev``, the hash of the record line before it, so a line edited, removed or reordered is found
+when the journal is read. The digest and the chain are plain, unkeyed SHA-256: a guard against
+accidents, not against someone who means to forge a journal or a plan file and recomputes them
+(:func:`digest_of` is public). That is why apply never trusts a row from a file: it checks every
+row against the plan builders' rules again, and every rule about the live source (drift, money on
+a receiver, Stripe's limits) against the state read just before the write. A journal is a
+``.jsonl`` file whose first line is its plan record: apply appends to no other file. Journals
+written before the chain (a plan record without ``chain``) can still be read (``read_journal``,
+``load_plan``) but are not resumed or undone: nothing proves their records.
 
 Secrets are removed by path, never by key name: a source object's own ``client_secret`` and the
 session's API key by value; customer data (``before``, ``after``, ``params``, ``rows``) is kept
@@ -47,6 +57,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from toolkit.changes.journal_file import (
+    CHAIN,
+    SUFFIX,
+    check_journal_file,
+    in_use_error,
+    last_record_hash,
+    line_hash,
+)
 from toolkit.changes.plan import Plan
 from toolkit.changes.rows import PlanRow
 from toolkit.errors import JournalError
@@ -89,6 +107,9 @@ def _now() -> str:
 def digest_of(record: Mapping[str, Any]) -> str:
     """The SHA-256 a plan record carries: its canonical JSON without ``digest``, ``time``, ``seq``.
 
+    Unkeyed: it catches a plan or journal changed by accident, not a forgery (anyone can
+    recompute it), so apply checks every row again whatever its digest says.
+
     >>> digest_of({"plan_id": "plan_x", "rows": []})[:12]
     '146b2989be31'
     """
@@ -110,37 +131,14 @@ def _dumps(data: Mapping[str, Any]) -> str:
 
 def journal_path(journal: str | os.PathLike[str] | None, plan_id: str) -> Path:
     """The journal file for ``plan_id``: ``journal`` itself if it names a file, else
-    ``<journal or ./journals>/<plan_id>.jsonl``."""
+    ``<journal or ./journals>/<plan_id>.jsonl``. A file that is not a journal is refused
+    (:func:`check_journal_file`)."""
     if journal is None:
-        return DEFAULT_FOLDER / f"{plan_id}.jsonl"
+        return DEFAULT_FOLDER / f"{plan_id}{SUFFIX}"
     path = Path(journal)
     if path.is_dir() or (not path.suffix and not path.exists()):
-        return path / f"{plan_id}.jsonl"
-    return path
-
-
-def holder_of(path: Path) -> str:
-    """Who holds a journal: the last run or undo that started and did not finish, as text."""
-    holder = None
-    try:
-        lines = path.read_bytes().decode("utf-8", "replace").split("\n")
-    except OSError:
-        lines = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(record, dict) or record.get("type") not in ("run", "undo"):
-            continue
-        holder = record if record.get("event") == "start" else None
-    if holder is None:
-        return "another process"
-    what = "an undo" if holder.get("type") == "undo" else "an apply"
-    return (
-        f"{what} in pid {holder.get('pid')} on {holder.get('host')} "
-        f"(running since {holder.get('time')})"
-    )
+        return path / f"{plan_id}{SUFFIX}"
+    return check_journal_file(path)
 
 
 class Journal:
@@ -157,7 +155,7 @@ class Journal:
     def __init__(
         self, path: str | os.PathLike[str], *, mask: Callable[[Any], Any] | None = None
     ) -> None:
-        self.path = Path(path)
+        self.path = check_journal_file(path)
         self._mask = mask
         self._lock = threading.Lock()
         self.failure: JournalError | None = None
@@ -166,16 +164,16 @@ class Journal:
             fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._handle.close()
-            raise JournalError(
-                f"{self.path} is in use by {holder_of(self.path)}. Two runs must never share "
-                "a journal: wait for that one to finish (or stop it), then run this again."
-            ) from None
+            raise in_use_error(self.path) from None
+        #: line_hash of the last record written: the next record's ``prev``
+        self._last = last_record_hash(self.path)
         # a line cut short by a crash must not glue itself to the next record
         if self.path.stat().st_size:
             with open(self.path, "rb") as check:
                 check.seek(-1, os.SEEK_END)
                 if check.read(1) != b"\n":
-                    self._write_line("")
+                    with self._lock:
+                        self._write_line("")
 
     def _clean(self, record: Mapping[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = {"time": _now()}
@@ -190,31 +188,38 @@ class Journal:
         return data
 
     def _write_line(self, line: str) -> None:
+        """Write one line (the caller holds the lock)."""
+        if self.failure is not None:
+            raise self.failure
+        try:
+            self._handle.write(line + "\n")
+            self._handle.flush()
+        except OSError as exc:
+            self.failure = JournalError(
+                f"Could not write the journal {self.path} ({exc.strerror or exc}): nothing "
+                "more was sent."
+            )
+            raise self.failure from exc
+
+    def _append(self, data: dict[str, Any], *, chained: bool = True) -> dict[str, Any]:
         with self._lock:
-            if self.failure is not None:
-                raise self.failure
-            try:
-                self._handle.write(line + "\n")
-                self._handle.flush()
-            except OSError as exc:
-                self.failure = JournalError(
-                    f"Could not write the journal {self.path} ({exc.strerror or exc}): nothing "
-                    "more was sent."
-                )
-                raise self.failure from exc
+            if chained:
+                data["prev"] = self._last
+            line = _dumps(data)
+            self._write_line(line)
+            self._last = line_hash(line)
+        return data
 
     def write(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """Append one record (a ``time`` field is added) and flush it; returns what was written."""
-        data = self._clean(record)
-        self._write_line(_dumps(data))
-        return data
+        """Append one record (``time`` and ``prev`` are added) and flush it; returns what was
+        written."""
+        return self._append(self._clean(record))
 
     def write_plan(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """Append the plan record with its digest (computed over what is written)."""
-        data = self._clean({**record, "type": "plan"})
+        """Append the plan record with its chain and digest (computed over what is written)."""
+        data = self._clean({**record, "type": "plan", "chain": CHAIN})
         data["digest"] = digest_of(data)
-        self._write_line(_dumps(data))
-        return data
+        return self._append(data, chained=False)
 
     @property
     def broken(self) -> bool:

@@ -2,11 +2,12 @@
 
 A line cut short by a crash is tolerated where a crash can leave one; anything else that does not
 fit (an unknown record, a row not in the plan, an action of another kind, a plan record that does
-not match its digest) raises :class:`~toolkit.errors.InvalidInputError` naming the file and line.
+not match its digest, a record that does not chain to the one before it) raises
+:class:`~toolkit.errors.InvalidInputError` naming the file and line.
 
 >>> state = read_journal(outcome.journal)
->>> len(state.done), len(state.unresolved)
-(2, 0)
+>>> len(state.done), len(state.unresolved), state.chained
+(2, 0, True)
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.changes.journal import END_RESULTS, RECORD_TYPES, RUN_EVENTS, digest_of
-from toolkit.changes.kinds import KINDS, rows_problems
+from toolkit.changes.journal_file import CHAIN, line_hash
+from toolkit.changes.kinds import KINDS, rows_refusal
 from toolkit.errors import InvalidInputError
 
 __all__ = ["JournalState", "read_journal"]
@@ -43,6 +45,27 @@ class JournalState:
     ended: dict[Key, dict[str, Any]] = field(default_factory=dict)
     undone: dict[Key, dict[str, Any]] = field(default_factory=dict)
     damaged_lines: int = 0
+    #: True when every record carries the hash of the one before (see
+    #: :mod:`~toolkit.changes.journal`); False for a journal written before the chain.
+    chained: bool = False
+    #: The line of the last record: a record there is followed by nothing that proves it.
+    last_line: int = 0
+
+    def proven(self, record: dict[str, Any]) -> bool:
+        """Is ``record`` proven by the chain: the journal is chained and a later record carries
+        a hash that covers it (every record but the last)?"""
+        return self.chained and record["seq"] < self.last_line
+
+    def refuse_unchained(self, what: str) -> None:
+        """Refuse to ``what`` (resume, undo) a journal written before the chain."""
+        if not self.chained:
+            raise InvalidInputError(
+                f"{self.path} was written by an earlier toolkit, without the chain that proves "
+                f"its records (each carrying the hash of the one before), so it is not used to "
+                f"{what}: it can still be read (read_journal, load_plan). To finish the plan, "
+                "apply load_plan(path) with a new journal (journal='journals/again'): every row "
+                "is read again and rows already done are skipped."
+            )
 
     @property
     def plan_id(self) -> str | None:
@@ -107,6 +130,13 @@ def _fail(path: Path, line: int | None, problem: str) -> InvalidInputError:
     return InvalidInputError(f"{where}: {problem}. {_FIX}")
 
 
+def _not_a_journal(path: Path, line: int) -> InvalidInputError:
+    return InvalidInputError(
+        f"{path} is not a journal of this toolkit (line {line} is not a plan record, nor a "
+        "record of one): pass the .jsonl file apply() wrote."
+    )
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -137,7 +167,28 @@ def _check_record(record: dict[str, Any], kind: str | None, rows: set[Key]) -> s
     return None
 
 
+def _chain_problem(
+    record: dict[str, Any], state: JournalState, previous: tuple[int, str] | None
+) -> str | None:
+    """Why a record (after the plan record) breaks the journal's chain, or None."""
+    if state.plan is None:
+        return None  # refused as a record before the plan record
+    if not state.chained:
+        if "prev" in record:
+            return "a chained record in a journal whose plan record has no chain"
+        return None
+    if previous is not None and record.get("prev") == previous[1]:
+        return None
+    return (
+        "this record does not follow the record before it (line "
+        f"{previous[0] if previous else '?'}): its prev is not that line's hash, so a line was "
+        "edited, removed or reordered there"
+    )
+
+
 def _check_plan(path: Path, line: int, record: dict[str, Any]) -> None:
+    if record.get("chain") not in (None, CHAIN):
+        raise _fail(path, line, f"unknown chain {record.get('chain')!r} (a newer toolkit?)")
     if record.get("digest") != digest_of(record):
         raise _fail(
             path,
@@ -147,14 +198,12 @@ def _check_plan(path: Path, line: int, record: dict[str, Any]) -> None:
         )
     if not isinstance(record.get("plan_id"), str):
         raise _fail(path, line, "the plan record has no plan id")
-    problems = rows_problems(record.get("kind"), record.get("rows"))
     kind = KINDS.get(record.get("kind"))  # type: ignore[arg-type]
+    shown = rows_refusal(record.get("kind"), record.get("rows"))
     if kind is not None and record.get("action") != kind.action:
-        problems.insert(0, f"action {record.get('action')!r} does not fit its kind")
-    if problems:
-        shown = "; ".join(problems[:3]) + (
-            f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-        )
+        wrong = f"action {record.get('action')!r} does not fit its kind"
+        shown = f"{wrong}; {shown}" if shown else wrong
+    if shown:
         raise _fail(path, line, f"the plan's rows do not fit a {record.get('kind')} plan: {shown}")
 
 
@@ -163,8 +212,10 @@ def read_journal(path: str | os.PathLike[str]) -> JournalState:
 
     A line cut short by a crash is counted and skipped when it is the last one, or when the next
     record starts a new run (or writes the plan record again). Anything else that does not fit,
-    or a plan record that does not match its digest, raises
-    :class:`~toolkit.errors.InvalidInputError` naming the file and the line.
+    a plan record that does not match its digest, or a record whose ``prev`` is not the hash of
+    the record line before it (a line edited, removed or reordered) raises
+    :class:`~toolkit.errors.InvalidInputError` naming the file and the line. A journal written
+    before the chain is read (``chained`` is False) but not resumed or undone.
 
     ``read_journal("journals/plan_x.jsonl").done``
     """
@@ -182,17 +233,22 @@ def read_journal(path: str | os.PathLike[str]) -> JournalState:
     state = JournalState(path=target)
     damaged: list[int] = []  # lines cut short, waiting for what follows them
     ready: set[Key] = set()
+    previous: tuple[int, str] | None = None  # the last record's line and line_hash
     for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is data
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except ValueError:
+            if state.plan is None and not damaged and not line.startswith('{"'):
+                raise _not_a_journal(target, number) from None
             damaged.append(number)
             continue
+        rtype = record.get("type") if isinstance(record, dict) else None
+        if state.plan is None and rtype not in RECORD_TYPES:
+            raise _not_a_journal(target, number)
         if not isinstance(record, dict):
             raise _fail(target, number, "a journal line holds one JSON object, this one does not")
-        rtype = record.get("type")
         if rtype not in RECORD_TYPES:
             raise _fail(target, number, f"unknown record type {rtype!r}")
         restart = (rtype == "run" and record.get("event") == "start") or (
@@ -202,12 +258,19 @@ def read_journal(path: str | os.PathLike[str]) -> JournalState:
             raise _fail(target, damaged[0], "this line is not a JSON record")
         state.damaged_lines += len(damaged)
         damaged.clear()
+        if rtype != "plan":
+            problem = _chain_problem(record, state, previous)
+            if problem:
+                raise _fail(target, number, problem)
+        previous = (number, line_hash(line))
+        state.last_line = number
         record["seq"] = number
         if rtype == "plan":
             if state.plan is not None:
                 raise _fail(target, number, "a second plan record")
             _check_plan(target, number, record)
             state.plan = record
+            state.chained = record.get("chain") == CHAIN
             ready = {(r["row"], r["source"]) for r in record["rows"] if r.get("status") == "ready"}
             state.records.append(record)
             continue

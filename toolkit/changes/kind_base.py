@@ -67,6 +67,11 @@ class ChangeKind:
         """What Stripe would refuse about ``row`` given the live state, or None."""
         return None
 
+    def to_send(self, row: PlanRow, current: Any) -> PlanRow:
+        """The row as it is sent, given ``current`` (the state read just before the write): its
+        ``params`` are the request, its ``before`` that state. The plan's row by default."""
+        return row
+
     def params_problem(self, row: Mapping[str, Any]) -> str | None:
         """Why a ready row's params are not what a row of this kind sends, or None."""
         raise NotImplementedError

@@ -10,13 +10,23 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from toolkit.changes.attachment import (
+    ATTACHABLE_STATUSES,
+    detach_refusal,
+    money_refusal,
+    receiver_unapplied,
+)
 from toolkit.changes.kind_base import ChangeKind, Reread, Written
-from toolkit.changes.rows import PlanRow
-from toolkit.changes.rules import ATTACHABLE_STATUSES
+from toolkit.changes.rows import CUSTOMER_ID, PlanRow, id_problem
 from toolkit.errors import Cancelled, NotFoundError, StripeRequestError
 from toolkit.session import Session
 
 __all__ = ["AttachChange", "DetachChange"]
+
+
+def _customer_problem(row: PlanRow) -> str | None:
+    """Why a row's customer is not a customer id, or None (the check the plan builders make)."""
+    return id_problem(row["customer"], CUSTOMER_ID, "customer", "cus_1AbC...")
 
 
 class _CustomerChange(ChangeKind):
@@ -54,6 +64,9 @@ class AttachChange(_CustomerChange):
         return None
 
     def precheck(self, row: PlanRow, current: Any) -> str | None:
+        bad_customer = _customer_problem(row)
+        if bad_customer:
+            return bad_customer
         if current.get("status") not in ATTACHABLE_STATUSES:
             return (
                 f"status is {current.get('status')}: Stripe attaches only chargeable or "
@@ -94,6 +107,16 @@ class DetachChange(_CustomerChange):
         "attached or charged again. The journal lists which ones were detached."
     )
 
+    def state_of(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Customer and status, and for a receiver holding money the customer sent, that money
+        (``unapplied``: amount in minor units and currency): the rule that a receiver holding
+        money is never detached is checked against it just before the DELETE."""
+        state = super().state_of(obj)
+        held = receiver_unapplied(obj)
+        if held is not None:
+            state["unapplied"] = list(held)
+        return state
+
     def is_done(self, row: PlanRow, current: Any) -> bool:
         return current.get("status") == "consumed"
 
@@ -101,10 +124,15 @@ class DetachChange(_CustomerChange):
         if current.get("customer") != row["customer"]:
             now = current.get("customer") or "no customer"
             return f"now attached to {now}, plan expected {row['customer']}"
-        return None
+        return money_refusal(current.get("unapplied"), "the receiver now holds")
 
     def precheck(self, row: PlanRow, current: Any) -> str | None:
-        return None if current.get("customer") else "not attached to a customer"
+        """The rules plan_detach checks (:func:`~toolkit.changes.rules.detach_refusal`: a
+        receiver holding money is never detached), against the state read just before the
+        DELETE."""
+        return _customer_problem(row) or detach_refusal(
+            current.get("customer"), current.get("status"), current.get("unapplied")
+        )
 
     def params_problem(self, row: Mapping[str, Any]) -> str | None:
         params = row.get("params")

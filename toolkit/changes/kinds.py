@@ -25,7 +25,7 @@ from toolkit.changes.kind_fields import MetadataChange, OwnerChange
 from toolkit.changes.rows import SOURCE_ID
 from toolkit.errors import InvalidInputError
 
-__all__ = ["KINDS", "ChangeKind", "Written", "kind_of", "rows_problems"]
+__all__ = ["KINDS", "ChangeKind", "Written", "kind_of", "rows_problems", "rows_refusal"]
 
 
 #: Every kind of change by name.
@@ -75,3 +75,17 @@ def rows_problems(kind: Any, rows: Any) -> list[str]:
             if problem:
                 problems.append(f"row {number}: {problem}")
     return problems
+
+
+def rows_refusal(kind: Any, rows: Any) -> str | None:
+    """:func:`rows_problems` as one line (the first three, and how many more), or None.
+
+    >>> rows_refusal("attach", [{"row": 1, "source": "src_1", "action": "attach",
+    ...                          "status": "READY", "params": {}}])
+    "row 1: status 'READY' is not a plan status"
+    """
+    problems = rows_problems(kind, rows)
+    if not problems:
+        return None
+    more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more

@@ -12,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from toolkit.changes.attachment import ATTACHABLE_STATUSES, detach_refusal
 from toolkit.changes.kinds import KINDS
 from toolkit.changes.plan import Plan, make_plan
 from toolkit.changes.rows import CUSTOMER_ID, PlanRow, duplicates, id_problem, refusal
-from toolkit.changes.rules import ATTACHABLE_STATUSES
 from toolkit.changes.sources import (
     SourceState,
     rows_per_source,
@@ -24,7 +24,6 @@ from toolkit.changes.sources import (
     state_row,
 )
 from toolkit.errors import InvalidInputError
-from toolkit.money import format_money
 
 __all__ = ["plan_attach", "plan_detach"]
 
@@ -161,29 +160,18 @@ def _detach_row(number: int, state: SourceState) -> PlanRow:
     """The plan row of one source for a detach (refused unless attached and not consumed)."""
     action = KINDS["detach"].action
     if not state.known:
-        reason = (
+        unknown = (
             "customer unknown: pass the frame from load_sources (with the customer column), "
             "not bare ids"
         )
-        return state_invalid(number, state, action, reason)
+        return state_invalid(number, state, action, unknown)
     before = {"customer": state.customer, "status": state.status}
     after = {"customer": None, "status": "consumed"}
-    if state.status == "consumed":
-        reason = "already consumed: nothing to detach"
+    reason = detach_refusal(state.customer, state.status, state.unapplied) or id_problem(
+        state.customer, CUSTOMER_ID, "customer", "cus_1AbC..."
+    )
+    if reason:
         return state_row(number, state, action, {}, before, before, "invalid", reason, "")
-    if not state.customer:
-        reason = "not attached to a customer"
-        return state_row(number, state, action, {}, before, before, "invalid", reason, "")
-    if state.unapplied is not None:
-        amount, currency = state.unapplied
-        reason = (
-            f"still holds {format_money(amount, currency)} the customer sent (neither charged nor "
-            "returned): refund it first, detaching would strand it"
-        )
-        return state_row(number, state, action, {}, before, before, "invalid", reason, "")
-    bad_customer = id_problem(state.customer, CUSTOMER_ID, "customer", "cus_1AbC...")
-    if bad_customer:
-        return state_row(number, state, action, {}, before, before, "invalid", bad_customer, "")
     change = f"detach from {state.customer} → consumed (cannot be undone)"
     return state_row(
         number, state, action, {"customer": state.customer}, before, after, "ready", "", change

@@ -3,6 +3,11 @@
 ``save_plan`` writes the plan as JSON (the record a journal starts with, with its SHA-256
 digest) and its readable CSV beside it; ``read_plan`` gives the same plan back and refuses a file
 edited since (the digest no longer matches), so what is applied is what was signed off.
+
+The digest is a plain, unkeyed SHA-256 (:func:`~toolkit.changes.journal.digest_of`): it catches
+a file changed by accident, not one forged on purpose, since anyone can recompute it. So apply
+never trusts a row's status from a file: it checks every row against the plan builders' rules
+again, and the rules about each source against the state read just before its write.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
 
 
 def read_plan(path: str | os.PathLike[str]) -> Plan:
-    """The plan :func:`save_plan` wrote; refuses a file changed since it was written.
+    """The plan :func:`save_plan` wrote; refuses a file changed since it was written (by
+    accident: the digest is no seal against a forger, see the module docstring).
 
     >>> import tempfile
     >>> plan = toolkit.plan_metadata(sources.head(2), set={"reviewed": "yes"})

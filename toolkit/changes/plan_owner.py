@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,11 +16,14 @@ from toolkit.changes.kinds import KINDS
 from toolkit.changes.plan import Plan, make_plan
 from toolkit.changes.rows import PlanRow, quote
 from toolkit.changes.rules import (
-    EMAIL,
+    ADDRESS_FIELDS,
     OWNER_FIELDS,
+    address_text,
     blank,
     owner_params,
+    owner_value_problem,
     sendable_text,
+    whole_address,
 )
 from toolkit.changes.sources import SourceState, rows_per_source, state_row
 from toolkit.errors import InvalidInputError
@@ -74,12 +76,15 @@ def _owner_row(number: int, state: SourceState, flat: dict[str, Any], notes: lis
         shown = ", ".join(f"owner.{k} is {quote(before.get(k))}" for k in cleared)
         reason = f"{CANNOT_CLEAR} ({shown})"
         return state_row(number, state, action, {}, before, None, "invalid", reason, "")
-    change = "; ".join(f"set owner.{k}: {quote(before.get(k))} → {quote(diff[k])}" for k in diff)
-    if notes:
-        change += "; " + "; ".join(notes)
-    return state_row(
-        number, state, action, {"owner": owner_params(diff)}, before, after, "ready", "", change
-    )
+    fields = {k: v for k, v in diff.items() if k not in ADDRESS_FIELDS}
+    parts = [f"set owner.{k}: {quote(before.get(k))} → {quote(v)}" for k, v in fields.items()]
+    owner = owner_params(fields)
+    if len(fields) < len(diff):  # Stripe replaces the address whole: send all of it
+        owner["address"] = whole_address(after)
+        was, now = address_text(before), address_text(after)
+        parts.append(f"set owner.address: {quote(was, 80)} → {quote(now, 80)}")
+    change = "; ".join(parts + notes)
+    return state_row(number, state, action, {"owner": owner}, before, after, "ready", "", change)
 
 
 def plan_owner(sources: Any, **fields: Any) -> Plan:
@@ -95,6 +100,12 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
     None or ``""`` would clear a field, which Stripe refuses for owner fields: a source where that
     field has a value gets an ``invalid`` row saying so (nothing is sent), one where it is already
     empty a ``noop``.
+
+    Stripe replaces the owner's address whole on an update (a field not sent becomes null), so a
+    change to any address field sends the whole address, and the plan shows the address as one
+    value, before and after. apply builds it again from the state read just before the write,
+    with the change applied (for sources given as bare ids, whose address is unknown when
+    planning, too).
 
     >>> toolkit.plan_owner(["src_1abc"], email="billing@example.com").counts["ready"]
     1
@@ -125,14 +136,9 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
         if note:
             notes.append(f"{name}: {note}")
         text = text.strip()
-        if target == "email" and not EMAIL.fullmatch(text):
-            problems.append(
-                f"email {text!r} does not look like an email address (name@example.com)"
-            )
-        if target == "address.country" and not re.fullmatch(r"[A-Za-z]{2}", text):
-            problems.append(f"address_country {text!r} must be a two-letter code like 'US'")
-        if len(text) > 5000:
-            problems.append(f"{name} is {len(text)} characters long (Stripe allows 5000)")
+        problem = owner_value_problem(target, text, name)
+        if problem:
+            problems.append(problem)
         flat[target] = text.upper() if target == "address.country" else text
     if problems:
         raise InvalidInputError("Cannot plan this owner change: " + "; ".join(problems))

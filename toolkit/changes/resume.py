@@ -33,8 +33,9 @@ def load_plan(journal: str | os.PathLike[str]) -> Plan:
 
     ``apply(load_plan("journals/plan_x.jsonl"), session, resume="journals/plan_x.jsonl")``
 
-    The journal is checked first (its digest, its records, its rows against its kind): an edited
-    or damaged one raises :class:`~toolkit.errors.InvalidInputError` naming the file and line.
+    The journal is checked first (its digest, its chain of records, its rows against its kind):
+    an edited or damaged one raises :class:`~toolkit.errors.InvalidInputError` naming the file
+    and line. A journal written before the chain is read, but apply will not resume it.
 
     >>> toolkit.load_plan(outcome.journal).id == outcome.plan.id
     True
@@ -52,6 +53,7 @@ def journal_state_for(path: Path, plan: Plan, session: Session) -> JournalState 
     state = read_journal(path)
     if state.plan is None:
         return None  # the plan record was never finished: nothing was sent
+    state.refuse_unchained("resume")
     if state.plan_id != plan.id:
         raise InvalidInputError(
             f"{path} is the journal of plan {state.plan_id}, not {plan.id}: "

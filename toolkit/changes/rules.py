@@ -1,5 +1,9 @@
-"""Stripe's rules for what a change may send, checked before any request: metadata, owner
-fields, which sources can be attached.
+"""The rules of what a change may send, checked before any request: metadata and owner fields
+(which sources may be attached or detached: :mod:`~toolkit.changes.attachment`).
+
+Each rule has one home here: the plan builders call it when they make a row, and apply calls it
+again against the state read just before the write (a plan made earlier, or edited in a file, never
+slips past it).
 
 Stripe allows at most 50 metadata keys per object, keys of at most 40 characters without ``[`` or
 ``]``, and values of at most 500 characters; a key is unset by sending ``""`` for it and
@@ -28,30 +32,36 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
-    "ATTACHABLE_STATUSES",
+    "ADDRESS_FIELDS",
     "EMAIL",
     "MAX_KEYS",
     "MAX_KEY_LENGTH",
+    "MAX_OWNER_LENGTH",
     "MAX_VALUE_LENGTH",
     "OWNER_FIELDS",
+    "address_text",
     "blank",
     "flatten_owner_params",
     "key_problem",
     "merge_metadata",
+    "metadata_params_problems",
     "metadata_problems",
     "owner_from_stripe",
     "owner_params",
+    "owner_params_problems",
+    "owner_value_problem",
     "sendable_text",
     "text_or_none",
     "to_metadata_value",
     "unicode_problem",
+    "whole_address",
 ]
 
 MAX_KEYS = 50
 MAX_KEY_LENGTH = 40
 MAX_VALUE_LENGTH = 500
-#: Statuses a source must have for Stripe to attach it to a customer.
-ATTACHABLE_STATUSES = ("chargeable", "pending")
+#: The longest owner value a plan sends (Stripe's limit for these strings).
+MAX_OWNER_LENGTH = 5000
 #: The shape Stripe expects of an email: a name, one @, a domain with a dot, no spaces.
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 #: Owner fields a plan can change, as flat names (``address.city``) used in before/after.
@@ -66,6 +76,8 @@ OWNER_FIELDS = [
     "address.postal_code",
     "address.country",
 ]
+#: The owner's address fields, as flat names: Stripe replaces the address whole on an update.
+ADDRESS_FIELDS = [name for name in OWNER_FIELDS if name.startswith("address.")]
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -195,6 +207,21 @@ def metadata_problems(metadata: Mapping[str, str]) -> list[str]:
     return problems
 
 
+def metadata_params_problems(metadata: Any) -> list[str]:
+    """Every way the ``metadata`` a row sends (keys to set, ``""`` to unset, or ``""`` to clear)
+    is not what a plan sends; [] when fine.
+
+    >>> metadata_params_problems({"a[1]": "", "b": 5})
+    ["key 'a[1]' contains [ or ] (Stripe refuses them)", "value of 'b' is a int, not text"]
+    """
+    if metadata == "":
+        return []
+    if not isinstance(metadata, Mapping):
+        return ["metadata is neither key -> value nor '' (clear all)"]
+    problems = [key_problem(k) or "" for k, v in metadata.items() if v == "" and key_problem(k)]
+    return problems + metadata_problems({k: v for k, v in metadata.items() if v != ""})
+
+
 def merge_metadata(before: Mapping[str, str], params: Any) -> dict[str, str]:
     """The metadata Stripe keeps after ``params`` (``{"k": "v", "gone": ""}`` or ``""``).
 
@@ -250,6 +277,30 @@ def flatten_owner_params(owner: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def whole_address(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``owner[address]`` to send so that the address becomes exactly that of ``flat`` (flat
+    owner fields): every field with a value. Stripe replaces the address hash whole, so a field
+    left out becomes null, and a null one is left out (Stripe refuses ``""``).
+
+    >>> whole_address({"address.line1": "1 Rue", "address.line2": None, "address.city": "Lyon"})
+    {'line1': '1 Rue', 'city': 'Lyon'}
+    """
+    return {
+        name.split(".", 1)[1]: flat[name]
+        for name in ADDRESS_FIELDS
+        if flat.get(name) not in (None, "")
+    }
+
+
+def address_text(flat: Mapping[str, Any]) -> str | None:
+    """An owner's address as one value (a plan shows it so), None when it has none.
+
+    >>> address_text({"address.line1": "1 Rue", "address.city": "Lyon", "address.country": "FR"})
+    '1 Rue, Lyon, FR'
+    """
+    return ", ".join(str(flat[name]) for name in ADDRESS_FIELDS if flat.get(name)) or None
+
+
 def owner_params(changes: Mapping[str, str]) -> dict[str, Any]:
     """Stripe's nested ``owner`` params from flat fields; an empty string clears the field.
 
@@ -263,3 +314,51 @@ def owner_params(changes: Mapping[str, str]) -> dict[str, Any]:
         else:
             nested[name] = value
     return nested
+
+
+def owner_value_problem(name: str, text: str, shown: str | None = None) -> str | None:
+    """Why ``text`` cannot be sent as the owner field ``name`` (``email``, ``address.country``...),
+    or None. ``shown`` is the name the message uses (default ``name``).
+
+    >>> owner_value_problem("address.country", "France", "address_country")
+    "address_country 'France' must be a two-letter code like 'US'"
+    """
+    label = shown or name
+    bad_text = unicode_problem(text, label)
+    if bad_text:
+        return bad_text
+    if len(text) > MAX_OWNER_LENGTH:
+        return f"{label} is {len(text)} characters long (Stripe allows {MAX_OWNER_LENGTH})"
+    if name == "email" and not EMAIL.fullmatch(text):
+        return f"email {text!r} does not look like an email address (name@example.com)"
+    if name == "address.country" and not re.fullmatch(r"[A-Za-z]{2}", text):
+        return f"{label} {text!r} must be a two-letter code like 'US'"
+    return None
+
+
+def owner_params_problems(owner: Any) -> list[str]:
+    """Every way the ``owner`` hash a row sends is not what a plan sends (unknown fields, values
+    that are not text, empty values Stripe cannot take, values :func:`owner_value_problem`
+    refuses); [] when fine.
+
+    >>> owner_params_problems({"email": "x", "planet": "Mars"})
+    ["email 'x' does not look like an email address (name@example.com)", 'unknown owner field owner.planet']
+    """
+    if not isinstance(owner, Mapping) or not isinstance(owner.get("address", {}), Mapping):
+        return ["owner (and its address) must be a hash of fields"]
+    problems: list[str] = []
+    empty: list[str] = []
+    for name, value in flatten_owner_params(owner).items():
+        if name not in OWNER_FIELDS:
+            problems.append(f"unknown owner field owner.{name}")
+        elif value in ("", None):
+            empty.append(name)
+        elif not isinstance(value, str):
+            problems.append(f"owner.{name} is a {type(value).__name__}, not text")
+        else:
+            problems.append(owner_value_problem(name, value) or "")
+    if empty:
+        problems.append(
+            f"Stripe cannot clear owner fields (owner.{', owner.'.join(sorted(empty))})"
+        )
+    return [p for p in problems if p]

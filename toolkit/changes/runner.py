@@ -249,10 +249,11 @@ class Runner:
                 row, "canceled", "stopped before the request was sent", None, current
             )
         attempt = self._attempt(key)
-        if not self._log(begin_record(row, attempt, current, drift)):
+        sent = change.to_send(row, current)  # e.g. a whole owner address: this state + the change
+        if not self._log(begin_record(sent, attempt, current, drift)):
             message = "not sent: the journal could not be written"
             return outcome_row(row, "canceled", message, None, current)
-        return self._send(row, attempt, current)
+        return self._send(sent, attempt, current)
 
     def _precheck(self, row: PlanRow, current: Any) -> str | None:
         problem = _unsendable(row["params"])

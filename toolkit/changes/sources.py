@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from toolkit.changes.attachment import held_money, receiver_unapplied
 from toolkit.changes.rows import MISSING, PlanRow, duplicates, invalid_row, make_row, refusal
 from toolkit.changes.rules import OWNER_FIELDS, blank, owner_from_stripe, text_or_none
 from toolkit.errors import InvalidInputError
@@ -80,6 +81,7 @@ def _state_from_mapping(row: Mapping[str, Any]) -> SourceState:
         status=text_or_none(row.get("status")),
         metadata=_metadata_from_row(row),
         owner=_owner_from_row(row),
+        unapplied=receiver_unapplied(row),
     )
     state.known = "status" in row or "metadata" in row or "customer" in row
     return state
@@ -94,8 +96,7 @@ def _add_unapplied(states: list[SourceState], frame: pd.DataFrame) -> None:
         return
     left = unapplied(*(frame[c] for c in _RECEIVER)).tolist()
     for state, amount, currency in zip(states, left, frame["currency"].tolist(), strict=True):
-        if not blank(amount) and amount > 0 and isinstance(currency, str):
-            state.unapplied = (int(amount), currency)
+        state.unapplied = held_money(amount, currency)
 
 
 def source_states(sources: Any) -> list[SourceState]:

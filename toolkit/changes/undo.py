@@ -25,6 +25,7 @@ import pandas as pd
 
 from toolkit.changes.apply import apply
 from toolkit.changes.guards import check_same_account, check_session
+from toolkit.changes.journal_file import check_not_held
 from toolkit.changes.journal_state import read_journal
 from toolkit.changes.kinds import kind_of
 from toolkit.changes.outcome import Outcome
@@ -52,7 +53,10 @@ def undo(
     ``undo(path, session, dry_run=True)`` previews it.
 
     Rows in flight when the run stopped are read again first (see the module docstring). A field
-    changed by someone else since is refused as drifted. Detach cannot be undone (the source is
+    changed by someone else since is refused as drifted. Every before-state written back must be
+    proven by the journal's chain: an edited, reordered or cut journal, one written before the
+    chain, or a before-state on its very last line (resume first) raises
+    :class:`~toolkit.errors.InvalidInputError`. Detach cannot be undone (the source is
     consumed) and attach is not undone (detaching would consume the source): both raise
     :class:`~toolkit.errors.InvalidInputError`; a journal another process holds raises
     :class:`~toolkit.errors.JournalError`.
@@ -64,6 +68,7 @@ def undo(
     0
     """
     check_session(session, "undo()")
+    check_not_held(journal)  # a journal being written ends in records nothing proves yet
     state = read_journal(journal)
     if state.plan is None:
         raise missing_plan(Path(journal))
@@ -72,6 +77,7 @@ def undo(
     change = kind_of(kind)
     if change.undo_refusal is not None:
         raise InvalidInputError(f"{change.undo_refusal} (journal {journal})")
+    state.refuse_unchained("undo")
     check_same_account(header.get("account"), header.get("mode"), session, f"the journal {journal}")
     plan_rows = {
         (int(r["row"]), str(r["source"])): r for r in header["rows"] if r.get("status") == "ready"
@@ -82,10 +88,18 @@ def undo(
         base, before = plan_rows.get(key), state.before_of(key)
         if base is None or before is None:
             continue
+        begin = state.begun[key]
+        if not state.proven(begin):
+            raise InvalidInputError(
+                f"{journal}, line {begin['seq']}: the before-state of row {key[0]} ({key[1]}) is "
+                "on the journal's last line, which no later record proves unedited, so undo "
+                "will not write it back. Resume the plan first (toolkit.apply(toolkit.load_plan("
+                f"{str(journal)!r}), session, resume={str(journal)!r})), then undo."
+            )
         if key in done:
             after = done[key].get("after")
-        else:
-            after = change.expected_after(before, base["params"])
+        else:  # what the request sent (a whole owner address, say) would have left
+            after = change.expected_after(before, begin.get("params") or base["params"])
         if after is None:
             continue
         inverse = change.inverse(base, before, after)
