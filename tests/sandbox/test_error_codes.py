@@ -146,16 +146,24 @@ def test_idempotency_keys_are_1_to_255_characters(box: Sandbox, length: int, sta
         assert box.store().idempotency_count() == 1
 
 
+def _wait_in_flight(box: Sandbox, key: str) -> None:
+    """Until the sandbox holds ``key`` for a running request (a fixed sleep races a busy machine)."""
+    deadline = time.monotonic() + 10
+    while not box.store().idempotency.in_flight(key):
+        assert time.monotonic() < deadline, f"no request took {key} in 10 s"
+        time.sleep(0.005)
+
+
 def test_a_key_still_in_flight_answers_409_then_replays(box: Sandbox) -> None:
     sid = box.unattached_ids[0]
-    box.set_faults(latency=0.6, fault_method="POST")
+    box.set_faults(latency=1.5, fault_method="POST")
     body, key = "metadata[slow]=1", {"Idempotency-Key": "slow-1"}
     first: list[tuple[int, dict[str, str], bytes]] = []
     thread = threading.Thread(
         target=lambda: first.append(send(box, "POST", f"/v1/sources/{sid}", body, key))
     )
     thread.start()
-    time.sleep(0.2)
+    _wait_in_flight(box, "slow-1")
     for params in (body, "metadata[slow]=2"):  # whatever its parameters
         status, headers, payload = send(box, "POST", f"/v1/sources/{sid}", params, key)
         error = _error(payload)
@@ -180,13 +188,13 @@ def test_the_sdk_sees_a_409_as_retryable(box: Sandbox) -> None:
     """stripe-python honours ``Stripe-Should-Retry: true``: with its own retries on, a 409 for a
     key in flight is retried until the first answer is saved, then replayed."""
     sid = box.unattached_ids[0]
-    box.set_faults(latency=0.5, fault_method="POST")
+    box.set_faults(latency=1.5, fault_method="POST")
     opts = {"idempotency_key": "sdk-409"}
     thread = threading.Thread(
         target=lambda: make_client(box).v1.sources.update(sid, {"metadata": {"a": "1"}}, opts)
     )
     thread.start()
-    time.sleep(0.15)
+    _wait_in_flight(box, "sdk-409")
     retrying = stripe.StripeClient(KEY, base_addresses={"api": box.url}, max_network_retries=4)
     answer = retrying.v1.sources.update(sid, {"metadata": {"a": "1"}}, opts)
     thread.join(10)

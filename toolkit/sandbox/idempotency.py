@@ -76,6 +76,10 @@ class IdempotencyStore:
         self._in_flight.add(key)
         return True
 
+    def in_flight(self, key: str) -> bool:
+        """Is a request holding ``key`` still running (for tests that race a second one)?"""
+        return key in self._in_flight
+
     def release(self, key: str) -> None:
         """The request holding ``key`` is answered (its answer saved, or not to be saved)."""
         self._in_flight.discard(key)
