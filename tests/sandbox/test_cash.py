@@ -201,10 +201,22 @@ def test_every_planted_state_is_seeded_and_seeding_cash_changes_only_migrated_re
             if p in before.sources and before.sources[p]["type"] == "ach_credit_transfer"
         }
         assert changed and set(after.cash.fed_by) == changed
+        assert (
+            after.detached_ids
+            == before.detached_ids
+            + [  # reachable by id only
+                sid for sid in after.detached_ids[len(before.detached_ids) :] if sid in changed
+            ]
+        )
+        assert set(after.detached_ids) - set(before.detached_ids) == changed
+        assert after.transactions == before.transactions
         for sid, src in before.sources.items():
             if sid not in changed:
                 assert after.sources[sid] == src
-                assert after.transactions.get(sid) == before.transactions.get(sid)
+                continue
+            moved = max(_left(src), 0)  # moved into the cash balance, counted as charged
+            rcv = {**src["receiver"], "amount_charged": src["receiver"]["amount_charged"] + moved}
+            assert after.sources[sid] == {**src, "status": "consumed", "receiver": rcv}
         planted = {sid for ids in after.planted.values() for sid in ids}
         assert not planted & changed  # the receiver audit's anomalies stay where they are
         for cid in after.customers:
@@ -326,6 +338,8 @@ def test_a_migration_removes_the_receivers_and_moves_their_money_into_the_cash_b
             if p in ds.sources and ds.sources[p]["type"] == "ach_credit_transfer"
         ]
         left = {s["id"]: _left(s) for s in receivers}
+        received = {s["id"]: s["receiver"]["amount_received"] for s in receivers}
+        before_txns = copy.deepcopy({sid: ds.transactions.get(sid, []) for sid in left})
         held = {sid: amount for sid, amount in left.items() if amount > 0}
         assert held
         number = receivers[0]["ach_credit_transfer"]["account_number"]  # the newest receiver
@@ -346,10 +360,11 @@ def test_a_migration_removes_the_receivers_and_moves_their_money_into_the_cash_b
         assert not [s for s in listed.data if s.type == "ach_credit_transfer"]
         for sid, amount in left.items():
             src = _raw(c.v1.sources.retrieve(sid))  # still retrievable by id
-            assert src["customer"] == cid and src["status"] in ("consumed", "canceled", "failed")
+            assert src["customer"] == cid and src["status"] == "consumed"
             assert _left(src) == min(amount, 0)
-            amounts = [t.amount for t in c.v1.sources.transactions.list(sid).data]
-            assert (-amount in amounts) == (amount > 0)
+            txns = [_raw(t) for t in c.v1.sources.transactions.list(sid, {"limit": 100}).data]
+            assert txns == before_txns[sid]  # none added
+            assert src["receiver"]["amount_received"] == received[sid]
         # the source events stop; the money landing in the cash balance is recorded
         kinds = [e["type"] for e in ds.events.events[mark:]]
         assert not [k for k in kinds if k.startswith(("source.", "customer.source."))]

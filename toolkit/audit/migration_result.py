@@ -114,8 +114,7 @@ def currency_rollup(customers: pd.DataFrame) -> pd.DataFrame:
                 "needs_action": int((g["state"] == "needs action").sum()),
                 "blocked": int((g["state"] == "blocked").sum()),
                 **{
-                    name: int(g[name].fillna(0).sum()) if name in g.columns else 0
-                    for name in money
+                    name: int(g[name].fillna(0).sum()) if name in g.columns else 0 for name in money
                 },
             }
         )

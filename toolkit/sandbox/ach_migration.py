@@ -12,25 +12,27 @@ the 15th.
 What the page leaves open, and the plausible choice made here:
 
 - Removed: every ACH Credit Transfer source in the customer's list of payment sources leaves the
-  list as a detach takes it: a pending or chargeable one becomes ``consumed`` (still retrievable
-  by id, its ``customer`` kept, never chargeable or attachable again); the customer's default
-  source moves on. No event is recorded: Stripe documents none, and the source events stop.
-- Money leaving a receiver other than by a charge or a refund shows on the source the way Stripe
-  shows a reversal: a negative source transaction, ``amount_received`` down by it (charged and
-  returned unchanged). Stripe's schema also says that funds it cannot refund "get moved to your
-  balance and show up in amount_charged"; had Stripe chosen that, a reader could not tell a sweep
-  from a charge. No event either.
+  list as a detach takes it: it becomes ``consumed`` (still retrievable by id, its ``customer``
+  kept, never chargeable or attachable again); the customer's default source moves on. No event
+  is recorded: Stripe documents none, and the source events stop.
 - Moved: the money left on a removed source (received - charged - returned) lands in the USD
   cash balance as a ``funded`` transaction, a ``us_bank_transfer`` whose ``reference`` is the
-  source's id and whose sender is the source's owner, dated at the migration; the source shows a
-  negative transaction of the same amount and date.
+  source's id and whose sender is the source's owner, dated at the migration. On the source it
+  shows in ``receiver.amount_charged``, where Stripe's schema counts money that left a receiver
+  other than back to the sender ("funds ... we are unable to refund ... show up in
+  amount_charged"): the consumed source keeps received == charged + returned, and no source
+  transaction is added (a negative one reads as the customer's bank reversing a transfer).
 - Bank details: money sent later to a migrated source's account number lands in the cash balance
   (``box.deposit`` of a migrated source is a bank transfer, ``box.reverse`` a reversed funding).
 - Sweep: on the 15th at 00:00 UTC, in a data set that has migrated customers (the account is
   migrating), every ACH Credit Transfer source (attached or not, whatever its status) gives up the
   part of its unreconciled money that arrived more than 45 days before (first in, first out: the
-  newest money stays). The sweeps run as the sandbox's clock passes a 15th (``advance_clock``);
-  the seeded history has none, the first one is on 2026-11-15.
+  newest money stays). It shows on the source as a negative source transaction dated the 15th,
+  ``amount_received`` down by it, the way Stripe shows money taken from a receiver's balance (a
+  reversal "applied from the source balance"); no event. Had Stripe counted the sweep in
+  ``amount_charged`` instead, no reader could tell it from a charge. The sweeps run as the
+  sandbox's clock passes a 15th (``advance_clock``); the seeded history has none, the first one
+  is on 2026-11-15.
 
 >>> datetime.fromtimestamp(sweep_days(1793491200, 1793491200 + 50 * 86400)[0], UTC).isoformat()
 '2026-11-15T00:00:00+00:00'
@@ -57,7 +59,7 @@ def _left(src: dict[str, Any]) -> int:
 
 
 def _take(ds: DataSet, src: dict[str, Any], amount: int, when: int) -> dict[str, Any]:
-    """Money leaves the receiver: a negative source transaction dated ``when`` (no event)."""
+    """Swept money leaves the receiver: a negative source transaction dated ``when``."""
     txn = make_transaction(ds.rng, src, -amount, created=when)
     txns = ds.transactions.setdefault(src["id"], [])
     txns.append(txn)
@@ -86,9 +88,8 @@ def migrate_sources(ds: DataSet, cid: str, *, when: int) -> list[dict[str, Any]]
                     cid, left, currency, created=when, sender=str(owner), reference=src["id"]
                 )
             )
-            _take(ds, src, left, when)
-        if src["status"] in ("pending", "chargeable"):
-            src["status"] = "consumed"
+            src["receiver"]["amount_charged"] += left
+        src["status"] = "consumed"  # as a detach leaves it
         items.remove(src["id"])
         ds.cash.fed_by[src["id"]] = cid
         ds.touch_source(src)

@@ -5,13 +5,15 @@ Drawn from its own random stream (``seed_key + ":cash"``) after the sources are 
 source id and every other seeded fact is the same with or without it. A migrated customer is
 migrated as Stripe's automatic migration does it (toolkit.sandbox.ach_migration): their ACH
 Credit Transfer sources leave their list of payment sources, and the money left on them moves
-into the cash balance (a ``funded`` transaction whose reference is the source id, a negative
-source transaction on the source); nothing else of a source changes. Profiles:
+into the cash balance (a ``funded`` transaction whose reference is the source id; on the source,
+now ``consumed`` and in ``detached_ids``, reachable by id only, it shows in
+``receiver.amount_charged``); nothing else of a source changes. Profiles:
 
-- ``"partial"`` (the demo): the planted states below, and about 40% of the other customers with
-  an ACH Credit Transfer receiver migrated, with bank transfers and applications; customers who
-  own a planted receiver anomaly (toolkit.sandbox.seed_data.PLANTED_NAMES) are never migrated, so
-  the receiver audit still finds them;
+- ``"partial"`` (the demo): the planted states below, and about 30% of the other customers with
+  an ACH Credit Transfer receiver migrated, with bank transfers and applications. Customers who
+  own a planted receiver anomaly (toolkit.sandbox.seed_data.PLANTED_NAMES) or more than 10
+  payment sources (the long lists that exercise pagination) are not migrated, so the receiver
+  audit still finds the anomalies and the seeded lists keep their shape;
 - ``"complete"``: every customer with an ACH Credit Transfer receiver migrated (no
   ``not_migrated_funds`` or ``paying_both``);
 - ``"none"``: no cash balances at all (an account that has not started).
@@ -62,6 +64,7 @@ CASH_PLANTED = (
 )
 MIGRATION_PROFILES = ("partial", "complete", "none")
 _DAY = 86_400
+_LONG_LIST = 10  # payment sources: the demo migrates no customer with a longer list
 
 
 def month_start_after(ts: int) -> int:
@@ -154,14 +157,14 @@ def seed_cash(ds: DataSet, seed_key: str, profile: str = "partial") -> None:
         lambda c: facts.clean(c) and month_start_after(facts.last_txn.get(c, 0)) < recent
     ):
         start = max(month_start_after(facts.last_txn.get(cid, 0)), now - 90 * _DAY)
-        migrate_sources(ds, cid, when=start)
+        _migrate(ds, cid, when=start)
         fund(cid, rng.randint(50_00, 5_000_00), "usd", start + rng.randint(1, 3) * _DAY)
         book.apply(cid, book.available[cid]["usd"], "usd", created=start + 5 * _DAY)
         fund(cid, rng.randint(10_00, 900_00), "usd", now - rng.randint(1, 5) * _DAY)
         book.planted.setdefault("migrated_clean", []).append(cid)
     for cid in pick(lambda c: c in facts.holding and c not in facts.active_other):
         when = max(facts.last_txn.get(cid, 0) + 60, now - rng.randint(6, 12) * _DAY)
-        migrate_sources(ds, cid, when=when)
+        _migrate(ds, cid, when=when)
         fund(cid, rng.randint(50_00, 900_00), "usd", when + max(60, (now - when) // 2))
         book.planted.setdefault("migrated_legacy_funds", []).append(cid)
 
@@ -176,7 +179,7 @@ def seed_cash(ds: DataSet, seed_key: str, profile: str = "partial") -> None:
         fund(cid, rng.randint(50_00, 900_00), "usd", when)
         book.planted.setdefault("paying_both", []).append(cid)
     for cid in pick(lambda c: facts.clean(c) and facts.last_txn.get(c, 0) < now - 80 * _DAY):
-        migrate_sources(ds, cid, when=now - 41 * _DAY)
+        _migrate(ds, cid, when=now - 41 * _DAY)
         fund(cid, rng.randint(500_00, 9_000_00), "usd", now - 40 * _DAY)
         book.planted.setdefault("cash_unapplied_weeks", []).append(cid)
     if profile == "partial":
@@ -193,10 +196,12 @@ def seed_cash(ds: DataSet, seed_key: str, profile: str = "partial") -> None:
         book.mode[cid] = "manual"
         book.planted.setdefault("cash_multi", []).append(cid)
     for cid in ach:
-        if cid in taken or (profile == "partial" and rng.random() >= 0.4):
+        if cid in taken or (
+            profile == "partial" and (len(ds.items[cid]) > _LONG_LIST or rng.random() >= 0.3)
+        ):
             continue
         start = max(month_start_after(facts.last_txn.get(cid, 0)), now - 120 * _DAY)
-        migrate_sources(ds, cid, when=start)
+        _migrate(ds, cid, when=start)
         events: list[tuple[int, str, int]] = []
         for _ in range(rng.choice((0, 1, 1, 2, 3))):
             when = rng.randint(start, now - _DAY) if start < now - _DAY else now - _DAY
@@ -236,6 +241,13 @@ def _other_moves(book: Any, cid: str, rng: random.Random) -> None:
         book.record(cid, kind, amount, "usd", created=when + i * 60)
     overdraft = rng.randint(1_00, 10_00)
     book.reverse_funding(cid, book.available[cid]["usd"] + overdraft, "usd", created=when + 600)
+
+
+def _migrate(ds: DataSet, cid: str, *, when: int) -> None:
+    """Migrate a customer while seeding: their receivers join the sources detached before the
+    sandbox started (reachable by id only)."""
+    migrate_sources(ds, cid, when=when)
+    ds.detached_ids += [sid for sid, owner in ds.cash.fed_by.items() if owner == cid]
 
 
 def _ach(sources: list[dict[str, Any]]) -> bool:
