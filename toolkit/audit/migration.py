@@ -6,21 +6,9 @@ It reads frames only (it never calls Stripe, so it never writes): the sources fr
 balances (:func:`toolkit.load_cash_balances`), and optionally the cash balance transactions and
 the receivers' source transactions, which enable the timing checks.
 
-Stripe's automatic migration moves the money left on a customer's ACH Credit Transfer receivers
-into their cash balance, and once the account is migrated Stripe sweeps money left unreconciled
-on a source for more than 45 days to the account balance, on the 15th of each month
-(toolkit.sandbox.ach_migration says how the sandbox shows both). So that no money is counted twice
-or lost from view:
-
-- a ``funded`` cash balance transaction whose reference is a source id is money moved from that
-  receiver (``moved_to_cash``, ``moved_from_sources``); a receiver row that still shows it (a
-  sources frame read before the migration) does not count it again as legacy money;
-- a negative source transaction on an ACH Credit Transfer receiver dated the 15th (UTC) is a
-  sweep (``swept_to_balance``, ``swept_sources``): money that left the customer's receiver for the
-  account balance, flagged by the ``swept_to_balance`` check until someone deals with it. Only
-  the receivers whose transactions are given can show one. Stripe's pages do not say how a sweep
-  shows on a source: if Stripe counts it in ``receiver.amount_charged`` instead, it cannot be told
-  from a charge and this column stays empty.
+What Stripe's automatic migration did with the money (moved into a cash balance, swept to the
+account balance) is read by toolkit.audit.migration_moves, so that no money is counted twice or
+lost from view.
 
 >>> cash = toolkit.load_cash_balances(session, sources, progress=False)
 >>> migration = toolkit.audit_migration(sources, cash)
@@ -47,11 +35,12 @@ from toolkit.audit.migration_checks import (
     RETIRING_TYPES,
     StateContext,
 )
+from toolkit.audit.migration_moves import moved_to_cash, sweeps
 from toolkit.audit.migration_result import account_rollup, migration_tables
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
 
-__all__ = ["SWEEP_DAY", "audit_migration"]
+__all__ = ["audit_migration"]
 
 #: Transactions that put money into a cash balance (its age is counted from them).
 _INFLOWS = (
@@ -62,9 +51,9 @@ _INFLOWS = (
     "adjusted_for_overdraft",
 )
 _DAY = pd.Timedelta(days=1)
-#: Stripe's monthly sweep of money left on sources runs on this day of the month.
-SWEEP_DAY = 15
-_SOURCE_ID = r"src_[A-Za-z0-9]+"
+#: The columns that name sources, written out as one string each.
+_LISTED = ("receiver_ids", "legacy_funds_sources", "retiring_in_use_sources")
+_LISTED += ("moved_from_sources", "swept_sources")
 
 
 def _frame(value: Any, name: str, needs: tuple[str, ...], loader: str) -> pd.DataFrame:
@@ -100,7 +89,7 @@ def audit_migration(
 
     >>> migration = toolkit.audit_migration(sources, cash, unapplied_days=21)
     >>> migration.checks[["name", "ran"]].shape, migration.unapplied_days
-    ((7, 2), 21)
+    ((8, 2), 21)
     """
     frame = _frame(sources, "sources", ("id",), "toolkit.load_sources")
     cash = _frame(
@@ -250,7 +239,7 @@ def _rows(
             if isinstance(number, str) and number:
                 funding[cid] = number
     keys: dict[tuple[str, str], dict[str, Any]] = {}
-    moved = _moved(moves) if moves is not None else pd.DataFrame(columns=["source", "net"])
+    moved = moved_to_cash(moves)
     moved_left = moved.groupby("source")["net"].sum().to_dict()
 
     def row(cid: str, currency: str) -> dict[str, Any]:
@@ -335,62 +324,21 @@ def _rows(
         _receiver_timing(stxns, receiver_of, keys, cash_months)
     if stxns is not None:
         credit = set(src.loc[src["type"].astype(object) == "ach_credit_transfer", "id"])
-        _sweeps(stxns, {k: v for k, v in receiver_of.items() if k in credit}, keys, moved)
+        swept = sweeps(stxns, moved)
+        for sid, created, amount in zip(
+            swept["source"], swept["created"], swept["amount"], strict=True
+        ):
+            if sid in credit and sid in receiver_of:
+                r = keys[receiver_of[sid]]
+                r["swept_to_balance"] += int(amount)
+                r["swept_sources"].append(f"{sid} ({created:%Y-%m-%d})")
     out = []
     for r in keys.values():
-        for name in (
-            "receiver_ids",
-            "legacy_funds_sources",
-            "retiring_in_use_sources",
-            "moved_from_sources",
-            "swept_sources",
-        ):
+        for name in _LISTED:
             r[name] = ", ".join(r[name])
         r["months_paying_both"] = sorted(r["months_paying_both"])
         out.append(r)
     return out
-
-
-def _moved(moves: pd.DataFrame) -> pd.DataFrame:
-    """The money Stripe's migration moved from receivers into cash balances: ``funded``
-    transactions whose reference is a source id (customer, currency, source, net, created)."""
-    reference = text_column(moves, "reference").astype("string")
-    is_moved = (moves["type"].astype(object) == "funded") & reference.str.fullmatch(
-        _SOURCE_ID
-    ).fillna(False).astype(bool)
-    m = moves[is_moved]
-    return pd.DataFrame(
-        {
-            "customer": m["customer"].astype(object),
-            "currency": text_column(m, "currency"),
-            "source": reference[is_moved].astype(object),
-            "net": int_column(m, "net_amount").fillna(0).astype(int),
-            "created": to_utc(m["created"]) if "created" in m.columns else pd.NaT,
-        }
-    ).reset_index(drop=True)
-
-
-def _sweeps(
-    stxns: pd.DataFrame,
-    receiver_of: dict[str, tuple[str, str]],
-    keys: dict[tuple[str, str], dict[str, Any]],
-    moved: pd.DataFrame,
-) -> None:
-    """Money Stripe swept from ACH Credit Transfer receivers to the account balance: negative
-    succeeded source transactions dated the 15th (UTC), other than the migration's move of the
-    same amount."""
-    t = stxns.assign(created=to_utc(stxns["created"]), amount=int_column(stxns, "amount"))
-    if "status" in t.columns:
-        t = t[t["status"].astype(object) == "succeeded"]
-    t = t[(t["amount"].fillna(0) < 0) & (t["created"].dt.day == SWEEP_DAY)]
-    was_moved = set(zip(moved["source"], moved["net"], strict=True))
-    for sid, created, amount in zip(t["source"], t["created"], t["amount"], strict=True):
-        key = receiver_of.get(sid)
-        if key is None or (sid, -int(amount)) in was_moved:
-            continue
-        r = keys[key]
-        r["swept_to_balance"] += -int(amount)
-        r["swept_sources"].append(f"{sid} ({created:%Y-%m-%d})")
 
 
 def _cash_timing(

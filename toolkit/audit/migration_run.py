@@ -33,7 +33,8 @@ def receivers_to_read(sources: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFram
     sweep to the account balance could leave a customer looking ready. An active receiver with
     no cash balance beside it already blocks its customer.
 
-    >>> len(receivers_to_read(sources, moves)) <= (sources["flow"] == "receiver").sum()
+    >>> moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
+    >>> len(receivers_to_read(sources, moves)) <= int((sources["flow"] == "receiver").sum())
     True
     """
     funded = set(moves.loc[moves["type"] == "funded", "customer"])
