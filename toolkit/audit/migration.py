@@ -52,7 +52,7 @@ _INFLOWS = (
 )
 _DAY = pd.Timedelta(days=1)
 #: The columns that name sources, written out as one string each.
-_LISTED = ("receiver_ids", "legacy_funds_sources", "retiring_in_use_sources")
+_LISTED: tuple[str, ...] = ("receiver_ids", "legacy_funds_sources", "retiring_in_use_sources")
 _LISTED += ("moved_from_sources", "swept_sources")
 
 

@@ -153,9 +153,11 @@ class CashBook:
         self, cid: str, kind: str, amount: int, currency: str, *, created: int, **extra: Any
     ) -> dict[str, Any]:
         """One cash balance transaction of ``kind`` for ``amount`` (> 0, minor units); the
-        balance moves by ``NET_SIGN[kind] * amount``. Transactions are recorded in the order the
-        money moves: one dated at or before the customer's latest is dated a second after it.
-        Returns the transaction."""
+        balance moves by ``NET_SIGN[kind] * amount`` (below 0 only by a ``funding_reversed``: see
+        :meth:`reverse_funding`; an ``adjusted_for_overdraft`` needs ``linked=`` the id of the
+        transaction that overdrew). Transactions are recorded in the order the money moves: one
+        dated at or before the customer's latest is dated a second after it. Returns the
+        transaction."""
         if kind not in NET_SIGN:
             raise ValueError(f"unknown cash balance transaction type {kind!r}")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
