@@ -31,7 +31,8 @@ def receivers_to_read(sources: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFram
     whose cash balance was ever funded (the timing checks can flag no others), and the ACH
     Credit Transfer receivers that are no longer active (consumed, canceled, failed), where a
     sweep to the account balance could leave a customer looking ready. An active receiver with
-    no cash balance beside it already blocks its customer.
+    no cash balance beside it already blocks its customer: a sweep from it shows only when every
+    receiver's transactions are given to :func:`~toolkit.audit_migration` (a read each).
 
     >>> moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
     >>> len(receivers_to_read(sources, moves)) <= int((sources["flow"] == "receiver").sum())
