@@ -56,11 +56,24 @@ def _checks(migration: MigrationAudit, cid: str) -> set[str]:
     return set(found["check"])
 
 
+def _moved(ds: DataSet, cid: str) -> dict[str, int]:
+    """Source id -> the money Stripe's migration moved from it into the customer's cash balance."""
+    return {
+        t["funded"]["bank_transfer"]["reference"]: t["net_amount"]
+        for t in ds.cash.txns.get(cid, [])
+        if t["type"] == "funded" and t["funded"]["bank_transfer"]["reference"].startswith("src_")
+    }
+
+
 def test_every_planted_state_is_found(box, migration) -> None:
     planted = box.store().cash.planted
-    for cid in planted["migrated_legacy_funds"]:
-        assert "legacy_funds" in _checks(migration, cid)
-        assert "no_successor" not in _checks(migration, cid)
+    for cid in planted["migrated_legacy_funds"]:  # the receivers' money moved into the cash
+        assert not {"legacy_funds", "no_successor"} & _checks(migration, cid)
+        row = _rows(migration, [cid]).set_index("currency").loc["usd"]
+        moved = _moved(box.store(), cid)
+        assert moved and int(row["moved_to_cash"]) == sum(moved.values())
+        assert all(sid in row["moved_from_sources"] for sid in moved)
+        assert int(row["legacy_unapplied"]) == 0
     for cid in planted["paying_both"]:
         assert {"receiver_after_cash", "paying_both"} <= _checks(migration, cid)
     for cid in planted["cash_unapplied_weeks"]:
@@ -181,9 +194,17 @@ def test_an_account_with_no_cash_balances_at_all() -> None:
 def test_an_account_already_fully_migrated() -> None:
     with Sandbox(seed=11, customers=80, migration="complete") as box:
         migration = _audit(box)
+        ds = box.store()
     assert "no_successor" not in set(migration.exceptions["check"])
-    ach = migration.customers[migration.customers["active_receivers"] > 0]
-    assert len(ach) and ach["has_cash_balance"].all()
+    # Stripe's migration took every ACH Credit Transfer receiver out of the customers' lists
+    # and moved the money on them into the cash balances: counted there, and only there
+    assert not (migration.customers["active_receivers"] > 0).any()
+    migrated = migration.customers[migration.customers["customer"].isin(ds.cash.migrated)]
+    assert len(migrated) and migrated["has_cash_balance"].all()
+    moved = sum(sum(_moved(ds, cid).values()) for cid in ds.cash.migrated)
+    assert moved > 0 and int(migration.customers["moved_to_cash"].sum()) == moved
+    usd = migrated[migrated["currency"] == "usd"]  # Multibanco (EUR) receivers are not moved
+    assert len(usd) and int(usd["legacy_unapplied"].sum()) == 0
 
 
 def test_missing_inputs_skip_their_checks_and_say_so(box) -> None:
@@ -209,7 +230,16 @@ def test_funding_instructions_compare_the_successor_number() -> None:
         planted = box.store().cash.planted
         chosen = planted["migrated_clean"] + planted["not_migrated_funds"]
         cash = toolkit.load_cash_balances(s, chosen, funding_instructions=True, progress=False)
-        mine = sources[sources["customer"].isin(chosen)]
+        # a migrated customer's receivers left their list: read them by id to compare
+        gone = [
+            sid
+            for sid, src in box.store().sources.items()
+            if src.get("customer") in chosen and sid not in set(sources["id"])
+        ]
+        assert gone
+        mine = pd.concat(
+            [sources[sources["customer"].isin(chosen)], toolkit.load_sources(s, ids=gone)]
+        )
         migration = toolkit.audit_migration(mine, cash, as_of=AS_OF)
     rows = migration.customers.set_index("customer")
     for cid in planted["migrated_clean"]:

@@ -91,7 +91,12 @@ def test_transactions_equal_the_sandboxs(session, box, cash) -> None:
         assert got == (t["customer"], t["type"], t["net_amount"], t["ending_balance"])
         assert row.created.timestamp() == t["created"]
     funded = moves[moves["type"] == "funded"]
-    assert funded["reference"].str.startswith("REF-").all() and funded["network"].notna().any()
+    assert funded["network"].notna().any()
+    # a bank transfer's own reference, or the source whose money Stripe's migration moved
+    moved = funded[~funded["reference"].str.startswith("REF-")]
+    assert len(moved) and moved["reference"].str.fullmatch(r"src_\w+").all()
+    for sid, cid in zip(moved["reference"], moved["customer"], strict=True):
+        assert ds.cash.fed_by[sid] == cid == ds.sources[sid]["customer"]
     assert moves["created"].is_monotonic_decreasing
 
 

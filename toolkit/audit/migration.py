@@ -6,6 +6,10 @@ It reads frames only (it never calls Stripe, so it never writes): the sources fr
 balances (:func:`toolkit.load_cash_balances`), and optionally the cash balance transactions and
 the receivers' source transactions, which enable the timing checks.
 
+What Stripe's automatic migration did with the money (moved into a cash balance, swept to the
+account balance) is read by toolkit.audit.migration_moves, so that no money is counted twice or
+lost from view.
+
 >>> cash = toolkit.load_cash_balances(session, sources, progress=False)
 >>> migration = toolkit.audit_migration(sources, cash)
 >>> sorted(set(migration.customers["state"])) <= ["blocked", "needs action", "ready"]
@@ -31,6 +35,7 @@ from toolkit.audit.migration_checks import (
     RETIRING_TYPES,
     StateContext,
 )
+from toolkit.audit.migration_moves import moved_to_cash, sweeps
 from toolkit.audit.migration_result import account_rollup, migration_tables
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
@@ -46,6 +51,9 @@ _INFLOWS = (
     "adjusted_for_overdraft",
 )
 _DAY = pd.Timedelta(days=1)
+#: The columns that name sources, written out as one string each.
+_LISTED: tuple[str, ...] = ("receiver_ids", "legacy_funds_sources", "retiring_in_use_sources")
+_LISTED += ("moved_from_sources", "swept_sources")
 
 
 def _frame(value: Any, name: str, needs: tuple[str, ...], loader: str) -> pd.DataFrame:
@@ -81,7 +89,7 @@ def audit_migration(
 
     >>> migration = toolkit.audit_migration(sources, cash, unapplied_days=21)
     >>> migration.checks[["name", "ran"]].shape, migration.unapplied_days
-    ((7, 2), 21)
+    ((8, 2), 21)
     """
     frame = _frame(sources, "sources", ("id",), "toolkit.load_sources")
     cash = _frame(
@@ -231,6 +239,8 @@ def _rows(
             if isinstance(number, str) and number:
                 funding[cid] = number
     keys: dict[tuple[str, str], dict[str, Any]] = {}
+    moved = moved_to_cash(moves)
+    moved_left = moved.groupby("source")["net"].sum().to_dict()
 
     def row(cid: str, currency: str) -> dict[str, Any]:
         key = (cid, currency)
@@ -249,6 +259,10 @@ def _rows(
                 "cash_read": cid in cash_read,
                 "has_cash_balance": cid in with_balance or cid in funding,
                 "cash_available": pd.NA,
+                "moved_to_cash": 0,
+                "moved_from_sources": [],
+                "swept_to_balance": 0,
+                "swept_sources": [],
                 "reconciliation_mode": None,
                 "first_cash_funded_at": pd.NaT,
                 "oldest_unapplied_at": pd.NaT,
@@ -276,6 +290,10 @@ def _rows(
                     r["retiring_in_use"] += 1
                     r["retiring_in_use_sources"].append(f"{s.id} ({s.type}, {s.status})")
             left = 0 if pd.isna(s.unapplied) else int(s.unapplied)
+            if left > 0 and moved_left.get(s.id, 0) > 0:  # read before its money moved
+                counted = min(left, int(moved_left[s.id]))
+                moved_left[s.id] -= counted
+                left -= counted
             if left > 0:
                 r["legacy_unapplied"] += left
                 r["legacy_funds_sources"].append(f"{s.id} ({s.status})")
@@ -288,6 +306,10 @@ def _rows(
             r = row(c.customer, c.currency)
             r["cash_available"] = int(c.available) if not pd.isna(c.available) else pd.NA
             r["reconciliation_mode"] = c.reconciliation_mode
+    for m in moved.itertuples(index=False):
+        r = row(m.customer, m.currency)
+        r["moved_to_cash"] += int(m.net)
+        r["moved_from_sources"].append(f"{m.source} ({m.created:%Y-%m-%d})")
     if funding:
         for (cid, _cur), r in keys.items():
             number = funding.get(cid)
@@ -300,9 +322,19 @@ def _rows(
         _cash_timing(moves, keys, cash_months, when)
     if stxns is not None and moves is not None:
         _receiver_timing(stxns, receiver_of, keys, cash_months)
+    if stxns is not None:
+        credit = set(src.loc[src["type"].astype(object) == "ach_credit_transfer", "id"])
+        swept = sweeps(stxns, moved)
+        for sid, created, amount in zip(
+            swept["source"], swept["created"], swept["amount"], strict=True
+        ):
+            if sid in credit and sid in receiver_of:
+                r = keys[receiver_of[sid]]
+                r["swept_to_balance"] += int(amount)
+                r["swept_sources"].append(f"{sid} ({created:%Y-%m-%d})")
     out = []
     for r in keys.values():
-        for name in ("receiver_ids", "legacy_funds_sources", "retiring_in_use_sources"):
+        for name in _LISTED:
             r[name] = ", ".join(r[name])
         r["months_paying_both"] = sorted(r["months_paying_both"])
         out.append(r)

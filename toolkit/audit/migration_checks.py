@@ -107,8 +107,9 @@ MIGRATION_CHECKS: tuple[MigrationCheck, ...] = (
         "Funds still on a legacy receiver",
         NEEDS_ACTION,
         "Money received on an ACH Credit Transfer (or other receiver) source and neither charged "
-        "nor returned. Reconcile or refund it: when Sources is switched off, Stripe moves "
-        "unreconciled source balances to the account balance, away from the customer.",
+        "nor returned. Reconcile or refund it: once the account is migrated to Bank Transfers, "
+        "Stripe sweeps money left unreconciled on a source for more than 45 days to the account "
+        "balance on the 15th of each month, away from the customer.",
         frozenset(),
         lambda t, c: _bool(t["legacy_unapplied"] > 0),
         lambda r, c: (
@@ -138,6 +139,21 @@ MIGRATION_CHECKS: tuple[MigrationCheck, ...] = (
         frozenset({"cash_transactions", "source_transactions"}),
         lambda t, c: _bool(t["months_paying_both"].map(bool)),
         lambda r, c: f"Money arrived on both in {', '.join(r['months_paying_both'])}.",
+    ),
+    MigrationCheck(
+        "swept_to_balance",
+        "Receiver money swept to the account balance",
+        NEEDS_ACTION,
+        "Stripe moved money from a receiver of the customer to the account balance (its monthly "
+        "sweep, on the 15th, of money left unreconciled on a source for more than 45 days). It "
+        "is still the customer's money, now in yours: refund it, or apply it to what they owe, "
+        "and record which.",
+        frozenset({"source_transactions"}),
+        lambda t, c: _bool(t["swept_to_balance"] > 0),
+        lambda r, c: (
+            f"{_money(r['swept_to_balance'], r['currency'])} swept to the account balance from "
+            f"{r['swept_sources']}."
+        ),
     ),
     MigrationCheck(
         "cash_unapplied",

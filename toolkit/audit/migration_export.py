@@ -65,11 +65,18 @@ def _cover(book: Book, audit: MigrationTables, chart: bytes | None) -> None:
     row = book.facts(ws, row, facts)
     row = book.heading(ws, row + 1, "Funds by currency (never added across currencies)")
     totals = audit.by_currency[
-        ["currency", "customers", "legacy_unapplied_major", "cash_available_major"]
+        [
+            "currency",
+            "customers",
+            "legacy_unapplied_major",
+            "cash_available_major",
+            "swept_to_balance_major",
+        ]
     ].rename(
         columns={
             "legacy_unapplied_major": "on legacy receivers_major",
             "cash_available_major": "in cash balances_major",
+            "swept_to_balance_major": "swept to the account balance_major",
         }
     )  # X_major: money under the heading X, in the row's currency
     row = book.table(ws, row, totals.assign(currency=totals["currency"].str.upper()))

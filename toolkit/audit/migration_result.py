@@ -23,7 +23,13 @@ __all__ = [
     "migration_tables",
 ]
 
-_MONEY = ("legacy_unapplied", "cash_available", "receiver_money_after_cash")
+_MONEY = (
+    "legacy_unapplied",
+    "cash_available",
+    "moved_to_cash",
+    "swept_to_balance",
+    "receiver_money_after_cash",
+)
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "customer",
     "owner_email",
@@ -34,6 +40,12 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
     "legacy_unapplied_major",
     "cash_available",
     "cash_available_major",
+    "moved_to_cash",
+    "moved_to_cash_major",
+    "moved_from_sources",
+    "swept_to_balance",
+    "swept_to_balance_major",
+    "swept_sources",
     "receivers",
     "active_receivers",
     "receiver_ids",
@@ -86,22 +98,14 @@ def _customers(table: pd.DataFrame) -> pd.DataFrame:
 
 def currency_rollup(customers: pd.DataFrame) -> pd.DataFrame:
     """Customers, states and money per currency of a customers table (never added across
-    currencies)."""
-    columns = [
-        "currency",
-        "customers",
-        "ready",
-        "needs_action",
-        "blocked",
-        "legacy_unapplied",
-        "legacy_unapplied_major",
-        "cash_available",
-        "cash_available_major",
-    ]
+    currencies): on legacy receivers, in cash balances, and swept from receivers to the account
+    balance (each amount in one place only)."""
+    money = ("legacy_unapplied", "cash_available", "swept_to_balance")
+    columns = ["currency", "customers", "ready", "needs_action", "blocked"]
+    for name in money:
+        columns += [name, f"{name}_major"]
     rows = []
     for cur, g in customers[customers["currency"] != ""].groupby("currency", sort=True):
-        legacy = int(g["legacy_unapplied"].fillna(0).sum())
-        held = int(g["cash_available"].fillna(0).sum())
         rows.append(
             {
                 "currency": cur,
@@ -109,12 +113,13 @@ def currency_rollup(customers: pd.DataFrame) -> pd.DataFrame:
                 "ready": int((g["state"] == "ready").sum()),
                 "needs_action": int((g["state"] == "needs action").sum()),
                 "blocked": int((g["state"] == "blocked").sum()),
-                "legacy_unapplied": legacy,
-                "cash_available": held,
+                **{
+                    name: int(g[name].fillna(0).sum()) if name in g.columns else 0 for name in money
+                },
             }
         )
     out = pd.DataFrame(rows, columns=[c for c in columns if not c.endswith("_major")])
-    for name in ("legacy_unapplied", "cash_available"):
+    for name in money:
         out[name] = out[name].astype("Int64")
         out[f"{name}_major"] = to_major(out[name], out["currency"])
     return out[columns]
@@ -187,7 +192,8 @@ class MigrationTables:
 
     ``summary`` (item/value, counted by customer: a customer's state is its worst currency's),
     ``customers`` (one row per customer and currency: legacy receiver funds beside cash balance
-    funds, the state and the checks that flagged it), ``exceptions`` (one row per finding),
+    funds, what the migration moved from receivers into the cash balance and what Stripe swept
+    from them to the account balance, the state and the checks that flagged it), ``exceptions`` (one row per finding),
     ``by_currency`` (never added across currencies), ``checks`` (name, title, severity, ran,
     flagged, explanation), ``by_account`` (account and currency, when the sources span connected
     accounts), ``as_of``, ``account``, ``mode``, ``unapplied_days``, ``inputs`` (the

@@ -23,7 +23,27 @@ from toolkit.fetch import (
 from toolkit.progress import ProgressArg
 from toolkit.session import Session
 
-__all__ = ["run_migration_audit"]
+__all__ = ["receivers_to_read", "run_migration_audit"]
+
+
+def receivers_to_read(sources: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+    """The receivers whose source transactions the retirement audit needs: those of customers
+    whose cash balance was ever funded (the timing checks can flag no others), and the ACH
+    Credit Transfer receivers that are no longer active (consumed, canceled, failed), where a
+    sweep to the account balance could leave a customer looking ready. An active receiver with
+    no cash balance beside it already blocks its customer: a sweep from it shows only when every
+    receiver's transactions are given to :func:`~toolkit.audit_migration` (a read each).
+
+    >>> moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
+    >>> len(receivers_to_read(sources, moves)) <= int((sources["flow"] == "receiver").sum())
+    True
+    """
+    funded = set(moves.loc[moves["type"] == "funded", "customer"])
+    receiver = sources["flow"].astype(object) == "receiver"
+    idle = (sources["type"].astype(object) == "ach_credit_transfer") & sources["status"].astype(
+        object
+    ).isin(("consumed", "canceled", "failed"))
+    return sources[receiver & (sources["customer"].isin(funded) | idle)]
 
 
 def run_migration_audit(
@@ -36,8 +56,8 @@ def run_migration_audit(
     cancel: threading.Event | None = None,
 ) -> MigrationAudit:
     """Every source, every customer's cash balance and its transactions, the source
-    transactions of the receivers of customers whose cash balance was ever funded (the only ones
-    the timing checks can flag), then :func:`~toolkit.audit_migration` over them. Read only, unless
+    transactions of the receivers :func:`receivers_to_read` names (not every receiver's), then
+    :func:`~toolkit.audit_migration` over them. Read only, unless
     ``funding_instructions=True`` (Stripe creates missing instructions: a write, refused in live
     mode unless the session allows live writes)."""
     sources = load_sources(session, progress=progress, cancel=cancel)
@@ -45,10 +65,7 @@ def run_migration_audit(
         session, funding_instructions=funding_instructions, progress=progress, cancel=cancel
     )
     moves = load_cash_balance_transactions(session, cash, progress=progress, cancel=cancel)
-    # receiver money only matters beside cash balance money: read the receivers' transactions
-    # of the customers whose cash balance was ever funded (a fraction of every receiver)
-    funded = set(moves.loc[moves["type"] == "funded", "customer"])
-    receivers = sources[(sources["flow"] == "receiver") & sources["customer"].isin(funded)]
+    receivers = receivers_to_read(sources, moves)  # a fraction of every receiver
     stxns = load_source_transactions(session, receivers, progress=progress, cancel=cancel)
     return audit_migration(
         sources,

@@ -8,6 +8,7 @@
 - ``POST /_sandbox/reset``    reseed every data set, clear the log and idempotency keys
 - ``GET /_sandbox/planted``   planted anomalies, detached and never-attached source ids
 - ``GET /_sandbox/clock``     the sandbox's clock; ``POST`` with ``advance`` (seconds) moves it on
+  (past the 15th of a month: Stripe's sweep of old money on sources, see ``Sandbox.advance_clock``)
 - ``GET /_sandbox/health``
 
 The data set is chosen by ``account``/``livemode`` params, else by the Stripe-Account header

@@ -2,18 +2,22 @@
 Bank Transfers (docs.stripe.com/payments/customer-balance), one CashBook per data set.
 
 Per customer: the available amount per currency, the reconciliation mode, the cash balance
-transactions (newest first, Stripe's nine types with ``net_amount`` and ``ending_balance``), and
-the bank-transfer financial address. Migrating a customer keeps the account and routing number
-of their ACH Credit Transfer receiver, as Stripe does ("Stripe keeps the same bank account
-information for customers").
+transactions (newest first, Stripe's nine types with ``net_amount`` and ``ending_balance``, each
+with the hash named after its type where stripe-python declares one), and the bank-transfer
+financial address. Migrating a customer keeps the account and routing number of their ACH Credit
+Transfer receiver, as Stripe does ("Stripe keeps the same bank account information for
+customers"); what else a migration does to the sources is toolkit.sandbox.ach_migration.
 
 Where Stripe's docs are silent, the plausible choices made here:
 
 - a customer who never had a cash balance answers ``available: {}``;
-- migrating a customer opens a USD cash balance of 0 (a successor exists before money arrives);
+- migrating a customer opens a USD cash balance (0 when no money moved from their receivers);
 - funding instructions for a customer who was not migrated create a new virtual account number
   (Stripe creates them when missing), different from any receiver's;
-- a cash balance never goes below 0: an application larger than what is available is refused.
+- a cash balance goes below 0 only through a reversed funding (``funding_reversed``, the sender's
+  bank took the money back after part of it was applied); Stripe then brings it back to 0 from the
+  account balance at once (``adjusted_for_overdraft``, its ``linked_transaction`` the reversal);
+  any other move larger than what is available is refused.
 
 >>> book = CashBook(livemode=False, rng=random.Random(1))
 >>> _ = book.fund("cus_1", 5000, "usd", created=1793000000, sender="Ada")
@@ -51,6 +55,8 @@ _TYPE_FIELD = {  # the hash a transaction of the type carries, and its prefixed 
     "transferred_to_balance": ("balance_transaction", "txn_"),
     "adjusted_for_overdraft": ("balance_transaction", "txn_"),
 }
+#: The only type that may take a cash balance below 0 (an overdraft, adjusted at once).
+_OVERDRAWS = "funding_reversed"
 _BANK = {
     "usd": ("us_bank_transfer", "US"),
     "eur": ("eu_bank_transfer", "DE"),
@@ -77,6 +83,9 @@ class CashBook:
         self.addresses: dict[str, dict[str, str]] = {}
         self.migrated: set[str] = set()
         self.planted: dict[str, list[str]] = {}
+        self.fed_by: dict[str, str] = {}
+        self.swept_through = 0
+        self.sweeps: list[dict[str, Any]] = []
 
     # -- objects ----------------------------------------------------------------------------
 
@@ -104,10 +113,7 @@ class CashBook:
                 "(bank_transfer[type]=us_bank_transfer, currency=usd).",
                 "currency",
             )
-        address = self.addresses.get(cid)
-        if address is None:
-            number = ("test_" if not self.livemode else "") + rand_str(self.rng, 12, HEX_TABLE)
-            address = self.addresses[cid] = {"account_number": number, "routing_number": _ROUTING}
+        address = self.address(cid)
         blank = dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state"))
         aba = {
             "account_holder_address": {**blank, "country": "US"},
@@ -132,26 +138,39 @@ class CashBook:
             "object": "funding_instructions",
         }
 
+    def address(self, cid: str) -> dict[str, str]:
+        """The customer's USD bank-transfer address, a new virtual account number when they have
+        none (as Stripe creates funding instructions when missing)."""
+        address = self.addresses.get(cid)
+        if address is None:
+            number = ("test_" if not self.livemode else "") + rand_str(self.rng, 12, HEX_TABLE)
+            address = self.addresses[cid] = {"account_number": number, "routing_number": _ROUTING}
+        return address
+
     # -- money ------------------------------------------------------------------------------
 
     def record(
         self, cid: str, kind: str, amount: int, currency: str, *, created: int, **extra: Any
     ) -> dict[str, Any]:
         """One cash balance transaction of ``kind`` for ``amount`` (> 0, minor units); the
-        balance moves by ``NET_SIGN[kind] * amount``. Transactions are recorded in the order the
-        money moves: one dated at or before the customer's latest is dated a second after it.
-        Returns the transaction."""
+        balance moves by ``NET_SIGN[kind] * amount`` (below 0 only by a ``funding_reversed``: see
+        :meth:`reverse_funding`; an ``adjusted_for_overdraft`` needs ``linked=`` the id of the
+        transaction that overdrew). Transactions are recorded in the order the money moves: one
+        dated at or before the customer's latest is dated a second after it. Returns the
+        transaction."""
         if kind not in NET_SIGN:
             raise ValueError(f"unknown cash balance transaction type {kind!r}")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ValueError(f"amount must be a positive integer in minor units, not {amount!r}")
+        if kind == "adjusted_for_overdraft" and not extra.get("linked"):
+            raise ValueError("an overdraft adjustment names the transaction that overdrew (linked)")
         currency = currency.lower()
         txns = self.txns.setdefault(cid, [])
         if txns and created <= txns[0]["created"]:
             created = txns[0]["created"] + 1  # the balance runs in the order money moves
         balances = self.available.setdefault(cid, {})
         ending = balances.get(currency, 0) + NET_SIGN[kind] * amount
-        if ending < 0:
+        if ending < 0 and kind != _OVERDRAWS:
             raise ApiError.invalid(
                 f"The customer's {currency.upper()} cash balance ({balances.get(currency, 0)}) "
                 f"is smaller than {amount}.",
@@ -177,21 +196,63 @@ class CashBook:
             name, prefix = _TYPE_FIELD[kind]
             txn[kind] = {name: rand_id(self.rng, prefix)}
             if kind == "adjusted_for_overdraft":
-                txn[kind]["linked_transaction"] = None
+                txn[kind]["linked_transaction"] = extra["linked"]
         txns.insert(0, txn)  # newest first
         return txn
 
     def fund(
-        self, cid: str, amount: int, currency: str, *, created: int, sender: str = ""
+        self,
+        cid: str,
+        amount: int,
+        currency: str,
+        *,
+        created: int,
+        sender: str = "",
+        reference: str | None = None,
     ) -> dict[str, Any]:
-        """A bank transfer lands in the customer's cash balance (``funded``)."""
-        return self.record(cid, "funded", amount, currency, created=created, sender=sender)
+        """A bank transfer lands in the customer's cash balance (``funded``); ``reference`` is
+        the transfer's reference (a random one when not given)."""
+        return self.record(
+            cid, "funded", amount, currency, created=created, sender=sender, reference=reference
+        )
+
+    def reverse_funding(
+        self, cid: str, amount: int, currency: str, *, created: int
+    ) -> list[dict[str, Any]]:
+        """The sender's bank takes back ``amount`` of a bank transfer (``funding_reversed``).
+        When that leaves the cash balance below 0, Stripe covers the overdraft from the account
+        balance at once (``adjusted_for_overdraft`` back to 0, linked to the reversal). Returns
+        the transactions, oldest first.
+
+        >>> book = CashBook(livemode=False, rng=random.Random(2))
+        >>> _ = book.fund("cus_1", 500, "usd", created=1793000000)
+        >>> [t["type"] for t in book.reverse_funding("cus_1", 800, "usd", created=1793000100)]
+        ['funding_reversed', 'adjusted_for_overdraft']
+        >>> book.available["cus_1"], book.txns["cus_1"][1]["ending_balance"]
+        ({'usd': 0}, -300)
+        """
+        reversed_ = self.record(cid, "funding_reversed", amount, currency, created=created)
+        out = [reversed_]
+        if reversed_["ending_balance"] < 0:
+            out.append(
+                self.record(
+                    cid,
+                    "adjusted_for_overdraft",
+                    -reversed_["ending_balance"],
+                    currency,
+                    created=created,
+                    linked=reversed_["id"],
+                )
+            )
+        return out
 
     def apply(self, cid: str, amount: int, currency: str, *, created: int) -> dict[str, Any]:
         """Cash balance applied to a payment (``applied_to_payment``)."""
         return self.record(cid, "applied_to_payment", amount, currency, created=created)
 
-    def _bank_transfer(self, currency: str, sender: str = "") -> dict[str, Any]:
+    def _bank_transfer(
+        self, currency: str, sender: str = "", reference: str | None = None
+    ) -> dict[str, Any]:
         kind, _ = _BANK.get(currency, ("us_bank_transfer", "US"))
         name = sender or None
         details: dict[str, Any] = {
@@ -209,12 +270,14 @@ class CashBook:
             },
             "mx_bank_transfer": {"sender_name": name},
         }[kind]
-        reference = "REF-" + rand_str(self.rng, 8, HEX_TABLE).upper()
+        if reference is None:
+            reference = "REF-" + rand_str(self.rng, 8, HEX_TABLE).upper()
         return {"reference": reference, "type": kind, kind: details}
 
     def migrate(self, cid: str, receiver: dict[str, Any] | None) -> None:
         """The customer moves to Bank Transfers: a USD cash balance (0 if new) and, when they
-        have an ACH Credit Transfer receiver, its account and routing number as their address."""
+        have an ACH Credit Transfer receiver, its account and routing number as their address
+        (the money on their receivers: toolkit.sandbox.ach_migration)."""
         self.migrated.add(cid)
         self.available.setdefault(cid, {}).setdefault("usd", 0)
         details = (receiver or {}).get("ach_credit_transfer") or {}

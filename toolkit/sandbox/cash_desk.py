@@ -1,10 +1,13 @@
 """The sandbox's admin side of cash balances: a bank transfer lands, a customer migrates.
 
 :class:`CashDesk` is mixed into :class:`~toolkit.sandbox.Sandbox` (and served at
-``POST /_sandbox/bank_transfer`` and ``POST /_sandbox/migrate``). Example::
+``POST /_sandbox/bank_transfer`` and ``POST /_sandbox/migrate``). A migration does what Stripe's
+automatic migration does (toolkit.sandbox.ach_migration); afterwards money sent to a migrated
+receiver's account number lands in the cash balance. Example::
 
     box.bank_transfer("cus_123", 25_000)          # USD 250.00 into the cash balance
     box.migrate_customer("cus_456")               # moves to Bank Transfers, keeps the number
+    box.deposit("src_of_cus_456", 5_000)          # now a bank transfer into cus_456's balance
 """
 
 from __future__ import annotations
@@ -13,19 +16,19 @@ import copy
 import threading
 from typing import Any
 
+from toolkit.sandbox.ach_migration import migrate_sources
 from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.source_desk import SourceDesk
 from toolkit.sandbox.store import DataSet
 
 __all__ = ["CashDesk"]
 
 
-class CashDesk:
-    """Admin operations on the cash balances of a sandbox's data sets."""
+class CashDesk(SourceDesk):
+    """Admin operations on the cash balances of a sandbox's data sets (and money sent to the
+    receivers they replaced)."""
 
     lock: threading.RLock
-
-    def dataset(self, account: str | None, livemode: bool) -> DataSet:
-        raise NotImplementedError
 
     def _customer(self, customer: str, account: str | None, livemode: bool) -> DataSet:
         ds = self.dataset(account, livemode)
@@ -54,28 +57,66 @@ class CashDesk:
                 txn = ds.cash.fund(customer, amount, currency, created=ds.tick(), sender=name)
             except ApiError as exc:
                 raise ValueError(exc.message) from exc
-            ds.events.emit("customer_cash_balance_transaction.created", txn)
-            ds.events.emit("cash_balance.funds_available", ds.cash.balance(customer))
+            self._landed(ds, customer, [txn])
             return copy.deepcopy(txn)
+
+    @staticmethod
+    def _landed(ds: DataSet, customer: str, txns: list[dict[str, Any]]) -> None:
+        """The events Stripe records when money lands in a cash balance."""
+        for txn in txns:
+            ds.events.emit("customer_cash_balance_transaction.created", txn)
+        if txns:
+            ds.events.emit("cash_balance.funds_available", ds.cash.balance(customer))
 
     def migrate_customer(
         self, customer: str, *, account: str | None = None, livemode: bool = False
     ) -> dict[str, Any]:
-        """The customer moves to Bank Transfers (as Stripe's migration does): a USD cash balance,
-        and the account and routing number of their ACH Credit Transfer receiver kept as their
-        bank-transfer address. Returns the cash balance object.
+        """The customer moves to Bank Transfers as Stripe's automatic migration moves them
+        (toolkit.sandbox.ach_migration): their ACH Credit Transfer sources leave their list of
+        payment sources (consumed, retrievable by id), the money left on them moves into a USD
+        cash balance (``funded``, its reference the source id), and the newest receiver's
+        account and routing number become the bank-transfer address. No source event. Returns
+        the cash balance object.
 
-        Example: ``box.migrate_customer("cus_...")["available"]`` is ``{"usd": 0}`` at first.
+        Example: ``box.migrate_customer("cus_...")["available"]`` is ``{"usd": 0}`` when the
+        receivers held nothing.
         """
         with self.lock:
             ds = self._customer(customer, account, livemode)
-            receiver = next(
-                (
-                    ds.sources[p]
-                    for p in ds.items.get(customer, ())
-                    if p in ds.sources and ds.sources[p]["type"] == "ach_credit_transfer"
-                ),
-                None,
-            )
-            ds.cash.migrate(customer, receiver)
+            self._landed(ds, customer, migrate_sources(ds, customer, when=ds.tick()))
             return ds.cash.balance(customer)
+
+    def deposit(
+        self, source_id: str, amount: int, *, account: str | None = None, livemode: bool = False
+    ) -> dict[str, Any]:
+        """Money sent to a receiver's bank details: on a migrated ACH Credit Transfer source it
+        lands in its customer's cash balance (a ``funded`` cash balance transaction is returned,
+        no source event); otherwise :meth:`SourceDesk.deposit`.
+
+        Example: ``box.deposit("src_...", 12_500)``
+        """
+        customer = self.dataset(account, livemode).cash.fed_by.get(source_id)
+        if customer is None:
+            return super().deposit(source_id, amount, account=account, livemode=livemode)
+        return self.bank_transfer(customer, amount, "usd", account=account, livemode=livemode)
+
+    def reverse(
+        self, source_id: str, amount: int, *, account: str | None = None, livemode: bool = False
+    ) -> dict[str, Any]:
+        """The sender's bank takes money back: on a migrated ACH Credit Transfer source from its
+        customer's cash balance (``funding_reversed``, then ``adjusted_for_overdraft`` when the
+        balance went below 0; the reversal is returned); otherwise :meth:`SourceDesk.reverse`.
+
+        Example: ``box.reverse("src_...", 2_500)``
+        """
+        ds = self.dataset(account, livemode)
+        customer = ds.cash.fed_by.get(source_id)
+        if customer is None:
+            return super().reverse(source_id, amount, account=account, livemode=livemode)
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ValueError(f"give the reversed amount as a positive number, not {amount!r}")
+        with self.lock:
+            txns = ds.cash.reverse_funding(customer, amount, "usd", created=ds.tick())
+            for txn in txns:
+                ds.events.emit("customer_cash_balance_transaction.created", txn)
+            return copy.deepcopy(txns[0])

@@ -21,6 +21,7 @@ from typing import Any
 
 from toolkit.sandbox.access import default_connected_accounts
 from toolkit.sandbox.accounts import account_objects
+from toolkit.sandbox.ach_migration import sweep_until
 from toolkit.sandbox.cash_desk import CashDesk
 from toolkit.sandbox.faults import Faults
 from toolkit.sandbox.limits import DEFAULT_CONCURRENCY, Limits
@@ -66,8 +67,11 @@ class Sandbox(CashDesk, SourceDesk):
     429 ``lock_timeout``.
 
     ``migration`` seeds cash balances (toolkit.sandbox.seed_cash): ``"partial"`` (the demo: an
-    account part-way to Bank Transfers), ``"complete"`` or ``"none"``; ``sources_retired=True``
-    is the "Sources switched off" profile (toolkit.sandbox.retired). ``source_update_events=False``
+    account part-way to Bank Transfers), ``"complete"`` or ``"none"``; a migrated customer's ACH
+    Credit Transfer sources leave their list and their money moves into the cash balance, and
+    once the clock passes the 15th of a month money left on a source for more than 45 days is
+    swept to the account balance (toolkit.sandbox.ach_migration). ``sources_retired=True`` is
+    the "Sources switched off" profile (toolkit.sandbox.retired). ``source_update_events=False``
     records no ``customer.source.updated`` (Stripe's docs do not promise that event for a source
     update; an unattached source's update has none either way): the profile a refresh must be
     honest under.
@@ -284,6 +288,7 @@ class Sandbox(CashDesk, SourceDesk):
                 ds.sources_retired, ds.events.now = self.sources_retired, self.clock
                 if not self.source_update_events:
                     ds.events.silent = frozenset({"customer.source.updated"})
+                sweep_until(ds, self.clock())  # a data set first read after the clock moved on
                 if account is None:
                     listed = self.connected_accounts | self.revoked_accounts
                     ds.connected = account_objects(listed, livemode=livemode)
@@ -339,15 +344,23 @@ class Sandbox(CashDesk, SourceDesk):
         return SANDBOX_NOW + (time.monotonic() - self._clock_start) + self._clock_offset
 
     def advance_clock(self, seconds: float) -> float:
-        """Move the clock forward (to expire idempotency keys); returns the new time.
+        """Move the clock forward (to expire idempotency keys, to pass the monthly sweep); returns
+        the new time. Passing the 15th of a month (00:00 UTC) runs Stripe's sweep in every data
+        set with migrated customers: money left unreconciled on an ACH Credit Transfer source for
+        more than 45 days goes to the account balance (toolkit.sandbox.ach_migration; what it
+        took is in ``box.store().cash.sweeps``).
 
-        Example: ``box.advance_clock(24 * 3600)``
+        Example: ``box.advance_clock(24 * 3600)``; ``box.advance_clock(15 * 86400)`` passes
+        2026-11-15.
         """
         if seconds < 0:
             raise ValueError(f"the clock only moves forward, not by {seconds}")
         with self.lock:
             self._clock_offset += seconds
-        return self.clock()
+            now = self.clock()
+            for ds in self._datasets.values():
+                sweep_until(ds, now)
+        return now
 
     def object_lock(self, key: Hashable) -> AbstractContextManager[None]:
         """Hold one object for a write (429 ``lock_timeout`` after ``lock_wait`` seconds)."""
