@@ -3,7 +3,7 @@ during some undos), then resume and undo in a new process.
 
 It prints trials, lost, duplicated, wrong final states, uncertain rows and broken journal chains,
 and asserts 0 for each but uncertain rows; every journal a kill left, and every one after a
-resume or an undo, must verify its chain. Bounded to about a minute.
+resume or an undo, must verify its chain. Nine trials, about a minute.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from toolkit.session import connect
 
 pytestmark = pytest.mark.slow
 
-BUDGET_SECONDS = 75  # at least 9 trials on a loaded 2-core CI box (8 fitted in 50 s once)
-MAX_TRIALS = 24
+#: A fixed number of trials, not a time budget: a busy machine makes the campaign slower, never
+#: smaller (three of each kind; a test never passes or fails on the clock).
+TRIALS = 9
 ROWS = 10
 
 CHILD = textwrap.dedent(
@@ -118,7 +119,7 @@ def test_sigkill_campaign(tmp_path):
         # a receiver holding money is never detached: detach trials take the others
         empty = [sid for sid in free if held(box.get_source(sid)) <= 0]
         kinds = ["metadata", "owner", "detach"]
-        while report["trials"] < MAX_TRIALS and time.monotonic() - started < BUDGET_SECONDS:
+        while report["trials"] < TRIALS:
             trial = report["trials"]
             kind = kinds[trial % 3]
             pool = empty if kind == "detach" else [sid for sid in free if sid not in empty]
@@ -215,7 +216,7 @@ def test_sigkill_campaign(tmp_path):
     )
     line += f"; {report['chains verified']} journal chains verified after kills and resumes"
     print(f"\nfault campaign: {line} ({time.monotonic() - started:.0f} s)")
-    assert report["trials"] >= 9 and report["killed"] >= report["trials"] // 2
+    assert report["trials"] == TRIALS and report["killed"] >= report["trials"] // 2
     assert report["chains verified"] == 2 * report["trials"] and report["broken chains"] == 0
     assert report["lost"] == 0 and report["duplicated"] == 0
     assert report["wrong final states"] == 0

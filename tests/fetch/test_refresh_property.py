@@ -78,7 +78,11 @@ def _run(box: Sandbox, session: Session, op: str, n: int, recent: list[str]) -> 
         if sid is not None:
             client.v1.customers.payment_sources.delete(ds.sources[sid]["customer"], sid)
     elif len(customers) > KEEP_CUSTOMERS:
-        client.v1.customers.delete(str(_pick(customers, n, recent)))
+        # Stripe refuses to delete a customer with any cash balance, even of 0
+        deletable = [cid for cid in customers if not ds.cash.available.get(cid)]
+        gone = _pick(deletable, n, recent)
+        if gone is not None:
+            client.v1.customers.delete(gone)
     if sid is not None:
         recent.insert(0, sid)
     REPORT["operations"] += 1
