@@ -22,6 +22,7 @@ from toolkit.sandbox.objects import (
     rand_id,
     random_address,
 )
+from toolkit.sandbox.seed_billing import seed_billing
 from toolkit.sandbox.seed_data import (
     DAY,
     HISTORY,
@@ -279,7 +280,9 @@ def seed_dataset(ds: DataSet, seed_key: str, customers: int) -> None:
     """Fill ``ds`` with ``customers`` customers and about 3.5 payment sources each.
 
     A few customers have more than 100 payment sources, about 5% more than 10; some sources
-    were detached earlier (consumed, reachable by id only), a few were never attached.
+    were detached earlier (consumed, reachable by id only), a few were never attached. Then
+    their payment methods, subscriptions and invoices (toolkit.sandbox.seed_billing); the cash
+    balances (toolkit.sandbox.seed_cash) and the ledger (toolkit.sandbox.seed_ledger) follow.
     """
     enabled = gc.isenabled()
     gc.disable()  # tens of thousands of small dicts: the collector would double the time
@@ -338,6 +341,8 @@ def _seed(ds: DataSet, seed_key: str, customers: int) -> None:
         cus["default_source"] = items[0] if items else None
     if not ds.livemode and customers >= CLOCK_MIN_CUSTOMERS:
         _seed_test_clocks(ds, seed_key)
+    ds.created_at.update(seeder.created)
+    seed_billing(ds, seed_key)  # its own random stream: nothing above changes
     ds.index()
 
 
@@ -372,6 +377,7 @@ def _seed_test_clocks(ds: DataSet, seed_key: str) -> None:
             items = ds.items[cus["id"]]
             items.sort(key=lambda p: (seeder.created[p], p), reverse=True)
             cus["default_source"] = items[0] if items else None
+    ds.created_at.update(seeder.created)
 
 
 def detach_consistently(src: dict[str, Any]) -> None:
