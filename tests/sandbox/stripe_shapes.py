@@ -241,3 +241,24 @@ def check(obj: dict[str, Any], cls: type, path: str = "") -> None:
     if obj.get("object") != getattr(cls, "OBJECT_NAME", obj.get("object")):
         _fail(path or cls.__name__, f"object {obj.get('object')!r} is not {cls.OBJECT_NAME!r}")
     _object(obj, cls, path or str(obj.get("id")), nested=False)
+
+
+#: The endpoints past Sources and stripe-python 16's typed parameters of each (the sandbox must
+#: accept exactly these).
+TYPED_LEDGER_PARAMS: dict[str, str] = {
+    "/v1/customers/{id}/payment_methods": "CustomerListPaymentMethodsParams",
+    "/v1/customers/{id}/payment_methods/{id}": "CustomerRetrievePaymentMethodParams",
+    "/v1/payment_methods": "PaymentMethodListParams",
+    "/v1/payment_methods/{id}": "PaymentMethodRetrieveParams",
+    "/v1/invoices": "InvoiceListParams",
+    "/v1/invoices/{id}": "InvoiceRetrieveParams",
+    "/v1/subscriptions": "SubscriptionListParams",
+    "/v1/subscriptions/{id}": "SubscriptionRetrieveParams",
+    "/v1/charges": "ChargeListParams",
+    "/v1/charges/{id}": "ChargeRetrieveParams",
+    "/v1/balance_transactions": "BalanceTransactionListParams",
+    "/v1/balance_transactions/{id}": "BalanceTransactionRetrieveParams",
+    "/v1/payouts": "PayoutListParams",
+    "/v1/payouts/{id}": "PayoutRetrieveParams",
+    "/v1/refunds/{id}": "RefundRetrieveParams",
+}

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolkit.sandbox import expansion
 from toolkit.sandbox.billing import LIVE_SUBSCRIPTION
 from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.expansion import expand_customer, expand_payment_method, expand_payment_source
 from toolkit.sandbox.forms import ANY, BOOL, EXPAND, STR
 from toolkit.sandbox.invoices import INVOICE_STATUSES
 from toolkit.sandbox.listing import one_of, page
@@ -73,11 +73,11 @@ def _expanded(ds: DataSet, obj: dict[str, Any], expand: set[str], prefix: str) -
         return obj
     out = dict(obj)
     if "customer" in names:
-        out["customer"] = expansion.customer(ds, obj["customer"])
+        out["customer"] = expand_customer(ds, obj["customer"])
     if "default_payment_method" in names:
-        out["default_payment_method"] = expansion.payment_method(ds, obj["default_payment_method"])
+        out["default_payment_method"] = expand_payment_method(ds, obj["default_payment_method"])
     if "default_source" in names:
-        out["default_source"] = expansion.payment_source(ds, obj["default_source"])
+        out["default_source"] = expand_payment_source(ds, obj["default_source"])
     if "latest_invoice" in names and obj.get("latest_invoice"):
         out["latest_invoice"] = ds.billing.invoices.get(
             obj["latest_invoice"], obj["latest_invoice"]

@@ -4,7 +4,7 @@ such object (a deleted customer answers Stripe's deleted stub).
 
 >>> from toolkit.sandbox.store import DataSet
 >>> ds = DataSet(livemode=False, account=None, rng_seed="1:runtime")
->>> customer(ds, None), customer(ds, "cus_gone")
+>>> expand_customer(ds, None), expand_customer(ds, "cus_gone")
 (None, 'cus_gone')
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 from toolkit.sandbox.payment_methods import card_view
 from toolkit.sandbox.store import DataSet
 
-__all__ = ["customer", "payment_method", "payment_source"]
+__all__ = ["expand_customer", "expand_payment_method", "expand_payment_source"]
 
 
-def customer(ds: DataSet, cid: str | None) -> Any:
+def expand_customer(ds: DataSet, cid: str | None) -> Any:
     """The customer ``cid`` (its deleted stub once deleted), or the id if unknown."""
     if cid is None:
         return None
@@ -27,14 +27,14 @@ def customer(ds: DataSet, cid: str | None) -> Any:
     return ds.customers.get(cid, cid)
 
 
-def payment_source(ds: DataSet, pid: str | None) -> Any:
+def expand_payment_source(ds: DataSet, pid: str | None) -> Any:
     """The source, card or bank account ``pid``, or the id if unknown."""
     if pid is None:
         return None
     return ds.sources.get(pid) or ds.cards.get(pid) or pid
 
 
-def payment_method(ds: DataSet, pid: str | None) -> Any:
+def expand_payment_method(ds: DataSet, pid: str | None) -> Any:
     """The payment method ``pid`` (a legacy card or card source as the PaymentMethods API shows
     it), or the id if unknown."""
     if pid is None:

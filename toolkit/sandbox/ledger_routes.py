@@ -17,10 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolkit.sandbox import expansion
 from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.expansion import expand_customer
 from toolkit.sandbox.forms import ANY, EXPAND, STR
-from toolkit.sandbox.ledger import BALANCE_TYPES
+from toolkit.sandbox.ledger_objects import (
+    BALANCE_TYPES,
+    balance_object,
+    charge_object,
+    payout_object,
+    source_of,
+)
 from toolkit.sandbox.listing import one_of, page
 from toolkit.sandbox.pagination import in_created
 from toolkit.sandbox.params import LIST_CREATED, created_of, expand_of
@@ -59,12 +65,12 @@ def _now(ds: DataSet) -> float:
 
 def _charge(ds: DataSet, record: dict[str, Any], names: set[str]) -> dict[str, Any]:
     ledger = ds.ledger
-    obj = ledger.charge_object(record, refunds="refunds" in names)
+    obj = charge_object(ledger, record, refunds="refunds" in names)
     if "balance_transaction" in names:
         bt = ledger.balance[record["balance_transaction"]]
-        obj["balance_transaction"] = ledger.balance_object(bt, _now(ds))
+        obj["balance_transaction"] = balance_object(bt, _now(ds))
     if "customer" in names:
-        obj["customer"] = expansion.customer(ds, record["customer"])
+        obj["customer"] = expand_customer(ds, record["customer"])
     return obj
 
 
@@ -107,9 +113,9 @@ def retrieve_charge(ds: DataSet, params: dict[str, Any], chid: str) -> bytes:
 
 def _balance(ds: DataSet, bt: dict[str, Any], with_source: bool) -> dict[str, Any]:
     ledger = ds.ledger
-    obj = ledger.balance_object(bt, _now(ds))
+    obj = balance_object(bt, _now(ds))
     if with_source and bt["source"] is not None:
-        obj["source"] = ledger.source_of(bt) or bt["source"]
+        obj["source"] = source_of(ledger, bt) or bt["source"]
     return obj
 
 
@@ -150,10 +156,10 @@ def retrieve_balance_transaction(ds: DataSet, params: dict[str, Any], tid: str) 
 
 def _payout(ds: DataSet, payout: dict[str, Any], with_txn: bool) -> dict[str, Any]:
     ledger = ds.ledger
-    obj = ledger.payout_object(payout, _now(ds))
+    obj = payout_object(payout, _now(ds))
     if with_txn:
         bt = ledger.balance[payout["balance_transaction"]]
-        obj["balance_transaction"] = ledger.balance_object(bt, _now(ds))
+        obj["balance_transaction"] = balance_object(bt, _now(ds))
     return obj
 
 
@@ -199,7 +205,7 @@ def retrieve_refund(ds: DataSet, params: dict[str, Any], rid: str) -> bytes:
     obj = dict(refund)
     if "balance_transaction" in expand:
         bt = ledger.balance[refund["balance_transaction"]]
-        obj["balance_transaction"] = ledger.balance_object(bt, _now(ds))
+        obj["balance_transaction"] = balance_object(bt, _now(ds))
     if "charge" in expand and refund["charge"]:
-        obj["charge"] = ledger.charge_object(ledger.charges[refund["charge"]])
+        obj["charge"] = charge_object(ledger, ledger.charges[refund["charge"]])
     return dumps(obj)

@@ -6,7 +6,7 @@
 ['b', 'c', 'a']
 >>> page(objs, newest_first(objs), {"limit": 2}, "charge")
 (['b', 'c'], True)
->>> page(objs, newest_first(objs), {"created": {"lte": 2}}, "charge")
+>>> page(objs, newest_first(objs), {"created": {"lte": "2"}}, "charge")
 (['c', 'a'], False)
 """
 

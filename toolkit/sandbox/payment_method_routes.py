@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from toolkit.sandbox import expansion
 from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.expansion import expand_customer, expand_payment_method
 from toolkit.sandbox.forms import EXPAND, STR
 from toolkit.sandbox.listing import one_of, page
 from toolkit.sandbox.params import LIST, expand_of
@@ -44,7 +44,7 @@ def _of_customer(ds: DataSet, cid: str) -> dict[str, dict[str, Any]]:
     """The customer's payment methods with their legacy cards and card sources, by id."""
     found = {p: ds.payment_methods.objects[p] for p in ds.payment_methods.by_customer.get(cid, ())}
     for pid in ds.items.get(cid, ()):
-        view = expansion.payment_method(ds, pid)
+        view = expand_payment_method(ds, pid)
         if isinstance(view, dict):
             found[pid] = view
     return found
@@ -71,7 +71,7 @@ def _listing(
 
 def _shown(ds: DataSet, pm: dict[str, Any], with_customer: bool) -> dict[str, Any]:
     if with_customer:
-        return {**pm, "customer": expansion.customer(ds, pm["customer"])}
+        return {**pm, "customer": expand_customer(ds, pm["customer"])}
     return pm
 
 
@@ -99,7 +99,7 @@ def list_payment_methods(ds: DataSet, params: dict[str, Any]) -> bytes:
 def retrieve_payment_method(ds: DataSet, params: dict[str, Any], pid: str) -> bytes:
     """GET /v1/payment_methods/{id} (a legacy card or card source attached to a customer too)."""
     expand = expand_of(params, ("customer",))
-    found = expansion.payment_method(ds, pid)
+    found = expand_payment_method(ds, pid)
     if not isinstance(found, dict):
         raise ApiError.missing("PaymentMethod", pid)
     return dumps(_shown(ds, found, "customer" in expand))
@@ -123,7 +123,7 @@ def with_default_payment_method(ds: DataSet, body: bytes) -> bytes:
     obj = json.loads(body)
     settings = obj.get("invoice_settings")
     if settings and settings.get("default_payment_method"):
-        settings["default_payment_method"] = expansion.payment_method(
+        settings["default_payment_method"] = expand_payment_method(
             ds, settings["default_payment_method"]
         )
     return dumps(obj)

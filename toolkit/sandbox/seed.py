@@ -54,7 +54,7 @@ class _Seeder:
     def __init__(self, ds: DataSet, rng: random.Random) -> None:
         self.ds = ds
         self.rng = rng
-        self.created: dict[str, int] = {}  # payment source id -> created (cards have none)
+        self.created = ds.created_at  # payment source id -> created (cards have none)
         self.counter = 0
 
     def customer(self) -> dict[str, Any]:
@@ -280,9 +280,7 @@ def seed_dataset(ds: DataSet, seed_key: str, customers: int) -> None:
     """Fill ``ds`` with ``customers`` customers and about 3.5 payment sources each.
 
     A few customers have more than 100 payment sources, about 5% more than 10; some sources
-    were detached earlier (consumed, reachable by id only), a few were never attached. Then
-    their payment methods, subscriptions and invoices (toolkit.sandbox.seed_billing); the cash
-    balances (toolkit.sandbox.seed_cash) and the ledger (toolkit.sandbox.seed_ledger) follow.
+    were detached earlier (consumed, reachable by id only), a few were never attached.
     """
     enabled = gc.isenabled()
     gc.disable()  # tens of thousands of small dicts: the collector would double the time
@@ -341,8 +339,7 @@ def _seed(ds: DataSet, seed_key: str, customers: int) -> None:
         cus["default_source"] = items[0] if items else None
     if not ds.livemode and customers >= CLOCK_MIN_CUSTOMERS:
         _seed_test_clocks(ds, seed_key)
-    ds.created_at.update(seeder.created)
-    seed_billing(ds, seed_key)  # its own random stream: nothing above changes
+    seed_billing(ds, seed_key)  # payment methods and bills: their own random stream
     ds.index()
 
 
@@ -377,7 +374,6 @@ def _seed_test_clocks(ds: DataSet, seed_key: str) -> None:
             items = ds.items[cus["id"]]
             items.sort(key=lambda p: (seeder.created[p], p), reverse=True)
             cus["default_source"] = items[0] if items else None
-    ds.created_at.update(seeder.created)
 
 
 def detach_consistently(src: dict[str, Any]) -> None:

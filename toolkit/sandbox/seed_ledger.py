@@ -6,7 +6,7 @@ cash balances are seeded (toolkit.sandbox.seed, toolkit.sandbox.seed_cash), so n
 before changes. For every receiver, the money it counts as charged, less what a migration moved
 into the cash balance, is one to three charges made from it after the money arrived (before the
 migration, for a migrated one); the weekly payouts up to 2026-11-01 take everything available
-(toolkit.sandbox.ledger). The cash balance moves that touch the account balance were booked as the
+(toolkit.sandbox.payouts). The cash balance moves that touch the account balance were booked as the
 cash balances were seeded.
 
 Planted (``Ledger.planted``, receiver source ids, two each; chosen among receivers of customers
@@ -41,6 +41,7 @@ import random
 from toolkit.sandbox.billing import LIVE_SUBSCRIPTION
 from toolkit.sandbox.ledger import LEDGER_PLANTED
 from toolkit.sandbox.payment_methods import SUCCESSOR_OF
+from toolkit.sandbox.payouts import pay_out
 from toolkit.sandbox.seed_data import split_total
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
 
@@ -133,7 +134,7 @@ def _seed(ds: DataSet, seed_key: str) -> None:
         )  # fmt: skip
     for name, ids in plants.items():
         ledger.planted[name] = list(ids)
-    ledger.pay_out(SANDBOX_NOW, rng=rng)
+    pay_out(ledger, SANDBOX_NOW, rng=rng)
     _plant_bills(ds)
 
 
