@@ -109,7 +109,8 @@ def test_request_id_on_every_response(sandbox: Sandbox) -> None:
 
 def test_unrecognized_urls(sandbox: Sandbox) -> None:
     for method, target in (
-        ("GET", "/v1/charges"),
+        ("GET", "/v1/disputes"),  # served since issue 26: /v1/charges
+        ("POST", "/v1/charges"),
         ("PUT", "/v1/customers"),
         ("DELETE", "/v1/sources/src_1"),
     ):

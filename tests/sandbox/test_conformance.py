@@ -13,6 +13,7 @@ import stripe
 from toolkit.sandbox import Sandbox
 
 from .conftest import LIVE_KEY, Schemas, make_client, raw, send
+from .stripe_shapes import TYPED_LEDGER_PARAMS
 
 
 def _envelope(page: dict) -> dict:
@@ -253,6 +254,7 @@ TYPED_PARAMS = {
     "/v1/events": "EventListParams",
     "/v1/events/{id}": "EventRetrieveParams",
     "/v1/accounts": "AccountListParams",
+    **TYPED_LEDGER_PARAMS,  # payment methods, bills and the ledger (issue 26)
 }
 
 

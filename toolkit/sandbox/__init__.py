@@ -4,7 +4,9 @@ Endpoints (Stripe's shapes, errors and status codes; form-encoded bracket params
 ``GET /v1/customers`` (limit, cursors, created[...], email, expand[]=data.sources),
 ``GET /v1/customers/{id}`` (expand[]=sources), ``GET|POST /v1/customers/{id}/sources``,
 ``GET|DELETE /v1/customers/{id}/sources/{id}``, ``POST /v1/sources``,
-``GET|POST /v1/sources/{id}``, ``GET /v1/sources/{id}/source_transactions``.
+``GET|POST /v1/sources/{id}``, ``GET /v1/sources/{id}/source_transactions``; cash balances,
+events and accounts; payment methods, invoices, subscriptions, charges, refunds, balance
+transactions and payouts (toolkit.sandbox.routes lists them all).
 Control routes live under ``/_sandbox/`` (deposit, reverse, requests, faults, reset, planted,
 health; see toolkit.sandbox.admin). The planted anomalies are described in toolkit.sandbox.seed.
 

@@ -42,6 +42,13 @@ RESOURCES = (
     ("/v1/customers", "customers"),
     ("/v1/sources", "sources"),
     ("/v1/test_helpers/test_clocks", "test_clocks"),
+    ("/v1/payment_methods", "payment_methods"),
+    ("/v1/invoices", "invoices"),
+    ("/v1/subscriptions", "subscriptions"),
+    ("/v1/charges", "charges"),
+    ("/v1/refunds", "refunds"),
+    ("/v1/balance_transactions", "balance"),  # Stripe's "Balance" permission
+    ("/v1/payouts", "payouts"),
 )
 
 

@@ -24,15 +24,22 @@ What the page leaves open, and the plausible choice made here:
   transaction is added (a negative one reads as the customer's bank reversing a transfer).
 - Bank details: money sent later to a migrated source's account number lands in the cash balance
   (``box.deposit`` of a migrated source is a bank transfer, ``box.reverse`` a reversed funding).
+- Successor and billing: the customer gets a ``customer_balance`` payment method (their
+  successor, toolkit.sandbox.payment_methods) unless they have one; their open invoices and live
+  subscriptions offer ``customer_balance`` where they offered ``ach_credit_transfer`` (as the page
+  says), and a ``default_source`` naming a removed source is cleared (toolkit.sandbox.billing).
 - Sweep: on the 15th at 00:00 UTC, in a data set that has migrated customers (the account is
   migrating), every ACH Credit Transfer source (attached or not, whatever its status) gives up the
   part of its unreconciled money that arrived more than 45 days before (first in, first out: the
   newest money stays). It shows on the source as a negative source transaction dated the 15th,
   ``amount_received`` down by it, the way Stripe shows money taken from a receiver's balance (a
   reversal "applied from the source balance"); no event. Had Stripe counted the sweep in
-  ``amount_charged`` instead, no reader could tell it from a charge. The sweeps run as the
-  sandbox's clock passes a 15th (``advance_clock``); the seeded history has none, the first one
-  is on 2026-11-15.
+  ``amount_charged`` instead, no reader could tell it from a charge. The money reaches the account
+  balance as one balance transaction per source (Stripe does not document its type; the
+  sandbox's choice: ``type: adjustment``, ``reporting_category: other_adjustment``, ``source:
+  null``, a ``description`` naming the source, available that day: toolkit.sandbox.ledger),
+  named in the sweep's record (``balance_transaction``). The sweeps run as the sandbox's clock
+  passes a 15th (``advance_clock``); the seeded history has none, the first one is on 2026-11-15.
 
 >>> datetime.fromtimestamp(sweep_days(1793491200, 1793491200 + 50 * 86400)[0], UTC).isoformat()
 '2026-11-15T00:00:00+00:00'
@@ -98,6 +105,9 @@ def migrate_sources(ds: DataSet, cid: str, *, when: int) -> list[dict[str, Any]]
         if cus.get("default_source") not in items:
             cus["default_source"] = items[0] if items else None
         ds.touch_customer(cid)
+    if not ds.payment_methods.of_type(cid, "customer_balance"):
+        ds.payment_methods.add("customer_balance", customer=cid, created=when)
+    ds.billing.migrate(cid, [src["id"] for src in receivers])
     return moved
 
 
@@ -132,16 +142,7 @@ def _sweep(ds: DataSet, day: int) -> list[dict[str, Any]]:
         amount = left - min(left, recent)
         if amount > 0:
             txn = _take(ds, src, amount, day)
-            taken.append(
-                {
-                    "source": src["id"],
-                    "customer": src.get("customer"),
-                    "amount": amount,
-                    "currency": txn["currency"],
-                    "swept_at": day,
-                    "transaction": txn["id"],
-                }
-            )
+            taken.append(ds.ledger.sweep(src, amount, day, txn["id"]))
     return taken
 
 

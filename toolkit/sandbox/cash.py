@@ -29,6 +29,7 @@ Where Stripe's docs are silent, the plausible choices made here:
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from toolkit.sandbox.errors import ApiError
@@ -72,7 +73,10 @@ class CashBook:
     ``available`` (customer -> currency -> minor units), ``mode`` (customer -> reconciliation
     mode, absent: the account default ``automatic``), ``txns`` (customer -> transactions, newest
     first), ``addresses`` (customer -> USD account number and routing number), ``migrated``,
-    ``planted`` (state name -> customer ids)."""
+    ``planted`` (state name -> customer ids). The ids a transaction links to
+    (``transferred_to_balance.balance_transaction``, ``applied_to_payment.payment_intent``, ...)
+    are the ledger's: a balance transaction is retrievable, a payment intent names the charge it
+    paid (``GET /v1/charges?payment_intent=``)."""
 
     def __init__(self, *, livemode: bool, rng: random.Random) -> None:
         self.livemode = livemode
@@ -86,6 +90,9 @@ class CashBook:
         self.fed_by: dict[str, str] = {}
         self.swept_through = 0
         self.sweeps: list[dict[str, Any]] = []
+        #: Told of every transaction recorded (the data set's ledger books the account-balance
+        #: side of the ones that have one: toolkit.sandbox.ledger).
+        self.on_record: Callable[[dict[str, Any]], None] | None = None
 
     # -- objects ----------------------------------------------------------------------------
 
@@ -198,6 +205,8 @@ class CashBook:
             if kind == "adjusted_for_overdraft":
                 txn[kind]["linked_transaction"] = extra["linked"]
         txns.insert(0, txn)  # newest first
+        if self.on_record is not None:
+            self.on_record(txn)
         return txn
 
     def fund(

@@ -19,6 +19,15 @@ from toolkit.sandbox.accounts import SPEC_LIST_ACCOUNTS, list_accounts
 from toolkit.sandbox.attachments import attach as attach_source
 from toolkit.sandbox.attachments import delete_customer as delete_customer_record
 from toolkit.sandbox.attachments import detach as detach_source
+from toolkit.sandbox.billing_routes import (
+    SPEC_INVOICES,
+    SPEC_RETRIEVE_BILLING,
+    SPEC_SUBSCRIPTIONS,
+    list_invoices,
+    list_subscriptions,
+    retrieve_invoice,
+    retrieve_subscription,
+)
 from toolkit.sandbox.cash_routes import (
     SPEC_CASH_BALANCE,
     SPEC_CASH_TXNS,
@@ -31,6 +40,19 @@ from toolkit.sandbox.cash_routes import (
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.event_routes import SPEC_LIST_EVENTS, list_events, retrieve_event
 from toolkit.sandbox.forms import ANY, EXPAND, INT, LIST_OF, METADATA, STR
+from toolkit.sandbox.ledger_routes import (
+    SPEC_BALANCE_TRANSACTIONS,
+    SPEC_CHARGES,
+    SPEC_PAYOUTS,
+    SPEC_RETRIEVE_LEDGER,
+    list_balance_transactions,
+    list_charges,
+    list_payouts,
+    retrieve_balance_transaction,
+    retrieve_charge,
+    retrieve_payout,
+    retrieve_refund,
+)
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import SOURCE_TYPES
 from toolkit.sandbox.pagination import list_index, paginate
@@ -38,6 +60,16 @@ from toolkit.sandbox.params import LIST, LIST_CREATED, created_of
 from toolkit.sandbox.params import cursors_of as _cursors
 from toolkit.sandbox.params import expand_of as _expand
 from toolkit.sandbox.params import limit_of as _limit
+from toolkit.sandbox.payment_method_routes import (
+    SPEC_CUSTOMER_PAYMENT_METHODS,
+    SPEC_PAYMENT_METHODS,
+    SPEC_RETRIEVE_PAYMENT_METHOD,
+    list_customer_payment_methods,
+    list_payment_methods,
+    retrieve_customer_payment_method,
+    retrieve_payment_method,
+    with_default_payment_method,
+)
 from toolkit.sandbox.retired import RETIRED_TYPES, retired_error
 from toolkit.sandbox.source_objects import flow_of, make_source
 from toolkit.sandbox.source_updates import make_order, merge_owner
@@ -103,7 +135,10 @@ SPEC_DETACH = {"expand": EXPAND}
 
 def list_customers(ds: DataSet, params: dict[str, Any]) -> bytes:
     """GET /v1/customers."""
-    expand = _expand(params, ("data.sources", "data.cash_balance"))
+    expand = _expand(
+        params,
+        ("data.sources", "data.cash_balance", "data.invoice_settings.default_payment_method"),
+    )
     limit = _limit(params)
     after, before = _cursors(params)
     created = created_of(params)
@@ -115,6 +150,8 @@ def list_customers(ds: DataSet, params: dict[str, Any]) -> bytes:
     frags = [ds.customer_json(c, expand_sources=expanded) for c in ids]
     if "data.cash_balance" in expand:
         frags = [with_cash_balance(ds, c, f) for c, f in zip(ids, frags, strict=True)]
+    if "data.invoice_settings.default_payment_method" in expand:
+        frags = [with_default_payment_method(ds, f) for f in frags]
     return ds.list_json(frags, more, "/v1/customers")
 
 
@@ -136,12 +173,16 @@ def retrieve_customer(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
     "deleted": true}`` (Stripe: "deleted customers can still be retrieved through the API");
     every other route of a deleted customer answers 404 ``No such customer`` (Stripe's docs say
     only that no further operation can be performed: the plausible answer)."""
-    expand = _expand(params, ("sources", "cash_balance"))
+    expand = _expand(params, ("sources", "cash_balance", "invoice_settings.default_payment_method"))
     if cid in ds.deleted_customers:
         return dumps({"id": cid, "object": "customer", "deleted": True})
     ds.get_customer(cid)
     body = ds.customer_json(cid, expand_sources="sources" in expand)
-    return with_cash_balance(ds, cid, body) if "cash_balance" in expand else body
+    if "cash_balance" in expand:
+        body = with_cash_balance(ds, cid, body)
+    if "invoice_settings.default_payment_method" in expand:
+        body = with_default_payment_method(ds, body)
+    return body
 
 
 def list_items(ds: DataSet, params: dict[str, Any], cid: str) -> bytes:
@@ -320,7 +361,24 @@ ROUTES: list[tuple[str, str, dict[str, Any], Callable[..., bytes]]] = [
     ("GET", "/v1/customers/{id}/cash_balance", SPEC_CASH_BALANCE, retrieve_cash_balance),
     ("GET", "/v1/customers/{id}/cash_balance_transactions", SPEC_CASH_TXNS, list_cash_transactions),
     ("POST", "/v1/customers/{id}/funding_instructions", SPEC_FUNDING, create_funding_instructions),
-]
+    ("GET", "/v1/customers/{id}/payment_methods", SPEC_CUSTOMER_PAYMENT_METHODS,
+     list_customer_payment_methods),
+    ("GET", "/v1/customers/{id}/payment_methods/{id}", SPEC_RETRIEVE_PAYMENT_METHOD,
+     retrieve_customer_payment_method),
+    ("GET", "/v1/payment_methods", SPEC_PAYMENT_METHODS, list_payment_methods),
+    ("GET", "/v1/payment_methods/{id}", SPEC_RETRIEVE_PAYMENT_METHOD, retrieve_payment_method),
+    ("GET", "/v1/invoices", SPEC_INVOICES, list_invoices),
+    ("GET", "/v1/invoices/{id}", SPEC_RETRIEVE_BILLING, retrieve_invoice),
+    ("GET", "/v1/subscriptions", SPEC_SUBSCRIPTIONS, list_subscriptions),
+    ("GET", "/v1/subscriptions/{id}", SPEC_RETRIEVE_BILLING, retrieve_subscription),
+    ("GET", "/v1/charges", SPEC_CHARGES, list_charges),
+    ("GET", "/v1/charges/{id}", SPEC_RETRIEVE_LEDGER, retrieve_charge),
+    ("GET", "/v1/balance_transactions", SPEC_BALANCE_TRANSACTIONS, list_balance_transactions),
+    ("GET", "/v1/balance_transactions/{id}", SPEC_RETRIEVE_LEDGER, retrieve_balance_transaction),
+    ("GET", "/v1/payouts", SPEC_PAYOUTS, list_payouts),
+    ("GET", "/v1/payouts/{id}", SPEC_RETRIEVE_LEDGER, retrieve_payout),
+    ("GET", "/v1/refunds/{id}", SPEC_RETRIEVE_LEDGER, retrieve_refund),
+]  # fmt: skip
 _PATTERNS = [
     (method, re.compile(template.replace("{id}", _ID)), template, spec, handler)
     for method, template, spec, handler in ROUTES

@@ -30,6 +30,7 @@ from toolkit.sandbox.log import LOG_LIMIT, RequestLog, RequestLogEntry
 from toolkit.sandbox.objects import ALNUM
 from toolkit.sandbox.seed import seed_dataset
 from toolkit.sandbox.seed_cash import MIGRATION_PROFILES, seed_cash
+from toolkit.sandbox.seed_ledger import seed_ledger
 from toolkit.sandbox.server import SandboxServer
 from toolkit.sandbox.source_desk import SourceDesk
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
@@ -283,6 +284,7 @@ class Sandbox(CashDesk, SourceDesk):
                 if self.demo:
                     seed_dataset(ds, seed_key, self._size(account, livemode))
                     seed_cash(ds, seed_key, self.migration)
+                    seed_ledger(ds, seed_key)
                 else:
                     ds.index()
                 ds.sources_retired, ds.events.now = self.sources_retired, self.clock

@@ -22,6 +22,7 @@ from toolkit.sandbox.objects import (
     rand_id,
     random_address,
 )
+from toolkit.sandbox.seed_billing import seed_billing
 from toolkit.sandbox.seed_data import (
     DAY,
     HISTORY,
@@ -53,7 +54,7 @@ class _Seeder:
     def __init__(self, ds: DataSet, rng: random.Random) -> None:
         self.ds = ds
         self.rng = rng
-        self.created: dict[str, int] = {}  # payment source id -> created (cards have none)
+        self.created = ds.created_at  # payment source id -> created (cards have none)
         self.counter = 0
 
     def customer(self) -> dict[str, Any]:
@@ -338,6 +339,7 @@ def _seed(ds: DataSet, seed_key: str, customers: int) -> None:
         cus["default_source"] = items[0] if items else None
     if not ds.livemode and customers >= CLOCK_MIN_CUSTOMERS:
         _seed_test_clocks(ds, seed_key)
+    seed_billing(ds, seed_key)  # payment methods and bills: their own random stream
     ds.index()
 
 

@@ -18,13 +18,16 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from toolkit.sandbox.billing import Billing
 from toolkit.sandbox.cash import CashBook
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.events import EventLog
 from toolkit.sandbox.idempotency import IdempotencyStore
+from toolkit.sandbox.ledger import Ledger
 from toolkit.sandbox.metadata import apply_metadata
 from toolkit.sandbox.objects import rand_id
 from toolkit.sandbox.pagination import created_bounds, in_created, list_index, paginate
+from toolkit.sandbox.payment_methods import PaymentMethodBook
 from toolkit.sandbox.source_objects import make_transaction
 from toolkit.sandbox.source_updates import make_order, merge_owner
 
@@ -45,7 +48,13 @@ class DataSet:
     ``customers``, ``sources``, ``cards`` (cards and bank accounts), ``items`` (customer id ->
     payment source ids, newest first), ``transactions`` (source id -> transactions, newest first),
     ``planted``, ``detached_ids``, ``unattached_ids``, ``deleted_customers`` (ids of customers
-    deleted through the API: Stripe still retrieves them as ``{"deleted": true}``).
+    deleted through the API: Stripe still retrieves them as ``{"deleted": true}``),
+    ``created_at`` (payment source id -> when it was added: cards carry no ``created``).
+
+    Past Sources: ``cash`` (cash balances, toolkit.sandbox.cash), ``payment_methods``
+    (toolkit.sandbox.payment_methods), ``billing`` (invoices and subscriptions,
+    toolkit.sandbox.billing) and ``ledger`` (charges, refunds, balance transactions, payouts and
+    the expected tie-out, toolkit.sandbox.ledger).
     """
 
     def __init__(self, *, livemode: bool, account: str | None, rng_seed: str) -> None:
@@ -62,7 +71,21 @@ class DataSet:
         self.unattached_ids: list[str] = []
         self.deleted_customers: set[str] = set()
         self.idempotency = IdempotencyStore()
+        self.created_at: dict[str, int] = {}
         self.cash = CashBook(livemode=livemode, rng=random.Random(rng_seed + ":cash"))
+        self.payment_methods = PaymentMethodBook(
+            livemode=livemode, rng=random.Random(rng_seed + ":payment_methods")
+        )
+        self.billing = Billing()
+        self.ledger = Ledger(
+            livemode=livemode,
+            rng=random.Random(rng_seed + ":ledger"),
+            sources=self.sources,
+            customers=self.customers,
+            cash=self.cash,
+        )
+        self.ledger.balance_method = self._balance_method
+        self.cash.on_record = self.ledger.cash_moved
         #: The platform's connected accounts (``GET /v1/accounts``), set by the sandbox.
         self.connected: list[dict[str, Any]] = []
         #: ``GET /v1/events``; the sandbox sets ``events.now`` to its clock.
@@ -102,6 +125,13 @@ class DataSet:
                 self._txn_source[txn["id"]] = sid
         self._json.clear()
         self._embedded.clear()
+
+    def _balance_method(self, cid: str, when: int) -> str:
+        """The customer's ``customer_balance`` payment method, created when missing."""
+        found = self.payment_methods.of_type(cid, "customer_balance")
+        if found:
+            return str(found[0]["id"])
+        return str(self.payment_methods.add("customer_balance", customer=cid, created=when)["id"])
 
     def idempotency_count(self) -> int:
         """How many idempotency keys are remembered (keys expire after 24 hours)."""
