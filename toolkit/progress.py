@@ -6,6 +6,9 @@ terminal), a callback ``progress(done, total, label)``, or nothing.
 >>> bar.step(); bar.step(); bar.close()
 >>> seen
 [(0, 2, 'rows'), (1, 2, 'rows'), (2, 2, 'rows')]
+
+Given a read meter (``session.reading(...)``, anything with ``describe()``), the note says
+what the work has read so far: ``"926 sources · 25 reads (this account: 4,830 in 30 days)"``.
 """
 
 from __future__ import annotations
@@ -25,13 +28,20 @@ class Progress:
     """Report ``done`` out of ``total`` (None when unknown) for one job called ``label``.
 
     ``unit`` names what is counted on the bar; ``note`` (see :meth:`update`) is shown beside it
-    and passed to a callback as its label.
+    and passed to a callback as its label; ``reads`` (a read meter) adds the reads sent so far.
     """
 
     def __init__(
-        self, progress: ProgressArg, total: int | None, label: str, *, unit: str = "row"
+        self,
+        progress: ProgressArg,
+        total: int | None,
+        label: str,
+        *,
+        unit: str = "row",
+        reads: Any = None,
     ) -> None:
         self.total, self.label, self.done = total, label, 0
+        self.reads = reads
         self.callback: ProgressCallback | None = None
         self.bar: Any = None
         if callable(progress) and not isinstance(progress, bool):
@@ -49,6 +59,8 @@ class Progress:
     def update(self, done: int, note: str | None = None) -> None:
         """``done`` items done so far; ``note`` (e.g. ``"1,234 sources"``) replaces the label."""
         self.done = done
+        if self.reads is not None:
+            note = f"{note or self.label} · {self.reads.describe()}"
         if self.callback is not None:
             self.callback(done, self.total, note or self.label)
         if self.bar is not None:

@@ -32,6 +32,7 @@ __all__ = [
     "check_budget",
     "check_limits",
     "check_rate_limit",
+    "check_read_allowance",
     "parse_flag",
     "read_dotenv",
     "setting",
@@ -114,6 +115,26 @@ def check_budget(value: Any) -> float | None:
             f"half), got {mask_secrets(repr(value))}."
         )
     return float(value)
+
+
+def check_read_allowance(value: Any, default: int | None) -> int | None:
+    """The reads a session may send over 30 days: a whole number, None (no limit), or
+    ``"auto"`` (``default``: 10,000 for a live key, no limit otherwise).
+
+    >>> check_read_allowance(50_000, 10_000), check_read_allowance("auto", 10_000)
+    (50000, 10000)
+    """
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return default
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(
+            "read_allowance must be a whole number of reads over 30 days (Stripe allows an "
+            "average of 500 per transaction, at least 10,000), None for no limit, or 'auto', "
+            f"got {mask_secrets(repr(value))}."
+        )
+    return value
 
 
 def check_limits(value: Any, default: StripeLimits) -> StripeLimits:
