@@ -23,7 +23,9 @@ from toolkit.session.ratelimit import StripeLimits
 from toolkit.session.read_ledger import ReadLedger, default_ledger_path, key_digest
 from toolkit.session.reads import ReadBook, default_allowance
 from toolkit.session.settings import (
+    ALLOWANCE_VARIABLE,
     KEY_PATTERN,
+    allowance_setting,
     check_account,
     check_api_base,
     check_bool,
@@ -146,7 +148,8 @@ def connect(
     most the session sends over 30 days, per allocation (its own, and a platform's reads for
     connected accounts): ``"auto"`` is Stripe's floor of 10,000 for a live key (raise it to what
     Stripe allows you: 500 per transaction) and no limit for test keys and the sandbox; None
-    never limits. Past it, reads raise :class:`~toolkit.ReadAllowanceError`.
+    never limits (``TOOLKIT_READ_ALLOWANCE=50000``, or ``none``, in the environment or ``.env``
+    sets it for the CLI and runbooks). Past it, reads raise :class:`~toolkit.ReadAllowanceError`.
     """
     dotenv = read_dotenv(Path.cwd() / ".env")
     if api_key_env is not None:
@@ -230,6 +233,8 @@ def connect(
         owns_sandbox=owns_sandbox,
     )
     try:
+        if isinstance(read_allowance, str) and read_allowance.strip().lower() == "auto":
+            read_allowance = allowance_setting(setting(ALLOWANCE_VARIABLE, dotenv))
         allowance = check_read_allowance(read_allowance, default_allowance(mode))
         if read_ledger is not None:
             ledger = ReadLedger(read_ledger)

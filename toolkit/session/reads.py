@@ -56,6 +56,7 @@ __all__ = [
     "ReadMeter",
     "allocation_of",
     "default_allowance",
+    "reads_text",
 ]
 
 #: Stripe's minimum allocation: 10,000 reads a month, whatever the transactions.
@@ -90,6 +91,15 @@ def default_allowance(mode: str) -> int | None:
     (10000, None, None)
     """
     return LIVE_FLOOR if mode == "live" else None
+
+
+def reads_text(reads: int, standing: str) -> str:
+    """``"1,216 reads (this account: 4,830 in 30 days)"``: the one way reads are said.
+
+    >>> reads_text(1, "this account: 1 in 30 days")
+    '1 read (this account: 1 in 30 days)'
+    """
+    return f"{reads:,} read{'' if reads == 1 else 's'} ({standing})"
 
 
 def allocation_of(headers: Mapping[str, str] | None) -> tuple[str, str | None]:
@@ -132,7 +142,7 @@ class ReadMeter:
 
     def describe(self) -> str:
         """``"1,216 reads (this account: 4,830 in 30 days)"``."""
-        return f"{self.reads:,} read{'' if self.reads == 1 else 's'} ({self.book.standing(self.allocation)})"
+        return reads_text(self.reads, self.book.standing(self.allocation))
 
     def __repr__(self) -> str:
         return f"<ReadMeter {self.operation or 'reads'}: {self.describe()}>"
@@ -349,6 +359,11 @@ class ReadCalls:
         not checked). ``advice`` ends the error's message: the cheaper ways to do the work.
         """
         return self.reads.metering(self._lineage[-1], self.read_allocation, operation, cost, advice)
+
+    def reads_line(self, reads: int) -> str:
+        """What some work read, beside where the account stands, for a summary:
+        ``session.reads_line(1216)`` -> ``"1,216 reads (this account: 4,830 in 30 days)"``."""
+        return reads_text(reads, self.reads.standing(self.read_allocation))
 
     def _spend_read(self, headers: Mapping[str, str] | None) -> None:
         """Count one GET about to leave (or refuse it: the allowance is spent)."""

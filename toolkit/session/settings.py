@@ -25,7 +25,9 @@ from toolkit.session.ratelimit import StripeLimits
 
 __all__ = [
     "ACCOUNT_PATTERN",
+    "ALLOWANCE_VARIABLE",
     "KEY_PATTERN",
+    "allowance_setting",
     "check_account",
     "check_api_base",
     "check_bool",
@@ -135,6 +137,30 @@ def check_read_allowance(value: Any, default: int | None) -> int | None:
             f"got {mask_secrets(repr(value))}."
         )
     return value
+
+
+#: The setting (environment or ``.env``) of the read allowance when ``connect`` is not given one.
+ALLOWANCE_VARIABLE = "TOOLKIT_READ_ALLOWANCE"
+
+
+def allowance_setting(text: str | None) -> int | str | None:
+    """The read allowance a ``TOOLKIT_READ_ALLOWANCE`` setting asks for: a whole number, or
+    ``none`` (no limit); unset is ``"auto"``.
+
+    >>> allowance_setting("50_000"), allowance_setting("none"), allowance_setting(None)
+    (50000, None, 'auto')
+    """
+    if text is None or not text.strip():
+        return "auto"
+    if text.strip().lower() in ("none", "auto"):
+        return None if text.strip().lower() == "none" else "auto"
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ConfigurationError(
+            f"{ALLOWANCE_VARIABLE} must be a whole number of reads over 30 days (like 50000), "
+            f"or none for no limit, got {mask_secrets(repr(text))}."
+        ) from None
 
 
 def check_limits(value: Any, default: StripeLimits) -> StripeLimits:
