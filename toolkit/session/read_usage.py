@@ -49,7 +49,9 @@ class ReadUsage:
         return pd.DataFrame({"day": list(self.by_day), "reads": list(self.by_day.values())})
 
     def __repr__(self) -> str:
-        whose = "reads for connected accounts" if self.allocation == CONNECTED else "reads"
+        whose = "read" if self.reads == 1 else "reads"
+        if self.allocation == CONNECTED:
+            whose += " for connected accounts"
         limit = (
             f" of an allowance of {self.allowance:,} ({self.left:,} left)"
             if self.allowance is not None
