@@ -20,7 +20,7 @@ from toolkit.errors import InvalidInputError
 from toolkit.fetch.accounts import read_by_account
 from toolkit.fetch.frame import paused_gc
 from toolkit.fetch.inputs import id_list
-from toolkit.fetch.loaded import now_of, with_reads
+from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.fetch.per_customer import PerCustomer
 from toolkit.fetch.windows import PAGE_SIZE
 from toolkit.money import to_major
@@ -119,8 +119,9 @@ def load_cash_balances(
         session.require_write()
     operation = "load cash balances" + ("" if ids is None else " of customers")
     with session.reading(operation, cost=None if ids is None else len(ids)) as meter:
-        frame = _balances(session, ids, funding_instructions, progress, cancel, meter)
-    return with_reads(frame, meter)
+        frame, info = _balances(session, ids, funding_instructions, progress, cancel, meter)
+    info.reads = meter.reads
+    return info.attach(frame)
 
 
 def _balances(
@@ -130,8 +131,8 @@ def _balances(
     progress: ProgressArg,
     cancel: threading.Event | None,
     meter: Any,
-) -> pd.DataFrame:
-    """The cash balances of ``ids`` (None: every customer), with the LoadInfo of the read."""
+) -> tuple[pd.DataFrame, LoadInfo]:
+    """The cash balances of ``ids`` (None: every customer), and the LoadInfo of the read."""
     taken_at = now_of(session)
     reads = PerCustomer(
         session,
@@ -158,7 +159,7 @@ def _balances(
     frame = _balances_frame(rows)
     if funding_instructions and len(frame):
         frame = _with_funding(session, frame, cancel)
-    return reads.info(session, taken_at).attach(frame)
+    return frame, reads.info(session, taken_at)
 
 
 def _embedded_balance(cus: dict[str, Any]) -> dict[str, Any]:
