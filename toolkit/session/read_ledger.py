@@ -113,6 +113,7 @@ class ReadLedger:
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self.path = Path(path).expanduser() if path is not None else None
         self._records: list[dict[str, Any]] = []
+        self._oldest: float | None = None  # the oldest record in the file when last read
         self._lock = threading.Lock()
         self._warned = False
         if self.path is not None:
@@ -160,6 +161,7 @@ class ReadLedger:
         cutoff = _now(now) - WINDOW
         with self._lock:
             self._records = [r for r in records if _at(r) >= cutoff]
+            self._oldest = min((_at(r) for r in records), default=None)
 
     def _recent(self, where: Allocation, now: float | None) -> list[dict[str, Any]]:
         cutoff = _now(now) - WINDOW
@@ -239,17 +241,20 @@ class ReadLedger:
         fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # one writer at a time, across processes
-            records = self._read_file()
             cutoff = _now(now) - WINDOW
-            kept = [r for r in records if _at(r) >= cutoff]
-            line = json.dumps(record, separators=(",", ":"))
-            if len(kept) < len(records):  # drop what is older than 30 days
+            if self._oldest is not None and self._oldest < cutoff:  # drop what is past 30 days
+                kept = [r for r in self._read_file() if _at(r) >= cutoff]
                 self._rewrite([*kept, record])
-            else:
-                with open_private_append(self.path) as handle:
-                    handle.write(line + "\n")
+                with self._lock:
+                    self._records = [*kept, record]
+                    self._oldest = min(_at(r) for r in self._records)
+                return
+            with open_private_append(self.path) as handle:  # cheap: no read of the file
+                handle.write(json.dumps(record, separators=(",", ":")) + "\n")
             with self._lock:
-                self._records = [*kept, record]
+                self._records.append(record)
+                at = _at(record)
+                self._oldest = at if self._oldest is None else min(self._oldest, at)
         finally:
             os.close(fd)  # closing it releases the lock
 
