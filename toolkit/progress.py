@@ -7,8 +7,9 @@ terminal), a callback ``progress(done, total, label)``, or nothing.
 >>> seen
 [(0, 2, 'rows'), (1, 2, 'rows'), (2, 2, 'rows')]
 
-Given a read meter (``session.reading(...)``, anything with ``describe()``), the note says
-what the work has read so far: ``"926 sources · 25 reads (this account: 4,830 in 30 days)"``.
+Given a read meter (``session.reading(...)``, anything with ``describe()``), the bar's note says
+what the work has read so far: ``"926 sources · 25 reads (this account: 4,830 in 30 days)"``
+(a callback gets the note alone, as always).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class Progress:
     """Report ``done`` out of ``total`` (None when unknown) for one job called ``label``.
 
     ``unit`` names what is counted on the bar; ``note`` (see :meth:`update`) is shown beside it
-    and passed to a callback as its label; ``reads`` (a read meter) adds the reads sent so far.
+    and passed to a callback as its label; ``reads`` (a read meter) adds the reads sent so far to
+    the bar's note.
     """
 
     def __init__(
@@ -59,11 +61,11 @@ class Progress:
     def update(self, done: int, note: str | None = None) -> None:
         """``done`` items done so far; ``note`` (e.g. ``"1,234 sources"``) replaces the label."""
         self.done = done
-        if self.reads is not None:
-            note = f"{note or self.label} · {self.reads.describe()}"
         if self.callback is not None:
             self.callback(done, self.total, note or self.label)
         if self.bar is not None:
+            if self.reads is not None:
+                note = f"{note or self.label} · {self.reads.describe()}"
             if note:
                 self.bar.set_postfix_str(note, refresh=False)
             self.bar.update(done - self.bar.n)  # redraws at most every tqdm mininterval
