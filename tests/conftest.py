@@ -6,6 +6,7 @@ Every test talks HTTP to a sandbox on loopback through the real stripe SDK.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,12 @@ for _name in ("STRIPE_API_KEY", "STRIPE_API_BASE", "STRIPE_ACCOUNT"):
     os.environ.pop(_name, None)
 
 TEST_KEY = "sk_test_" + "T3st" * 6
+
+# The read ledger of every session the suite (and each process it starts) opens: never the
+# user's own (~/.local/share/stripe-sources-toolkit/reads.jsonl).
+os.environ["TOOLKIT_READS_LEDGER"] = str(
+    Path(tempfile.mkdtemp(prefix="toolkit-reads-")) / "reads.jsonl"
+)
 
 # Every process the suite starts inherits this mark, so the suite can tell its own servers apart.
 RUN_MARK = f"TOOLKIT_TEST_RUN={uuid.uuid4().hex}"

@@ -39,6 +39,7 @@ from toolkit.errors import (
     NotFoundError,
     NotFoundWarning,
     OutputError,
+    ReadAllowanceError,
     StripeRequestError,
     ToolkitError,
 )
@@ -64,7 +65,7 @@ from toolkit.fetch import (
 )
 from toolkit.money import format_money, minor_to_major
 from toolkit.private_files import fresh_path
-from toolkit.session import Session, connect
+from toolkit.session import Session, connect, read_usage
 from toolkit.session.settings import parse_flag
 
 __version__ = "0.1.0"
@@ -87,6 +88,7 @@ __all__ = [
     "Outcome",
     "OutputError",
     "Plan",
+    "ReadAllowanceError",
     "Session",
     "StripeRequestError",
     "ToolkitError",
@@ -118,6 +120,7 @@ __all__ = [
     "read_dataset",
     "read_ids",
     "read_plan",
+    "read_usage",
     "refresh",
     "reread",
     "save_ids",

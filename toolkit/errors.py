@@ -12,6 +12,8 @@
     ├── JournalError                  a journal in use by another process, or not writable
     ├── OutputError(OSError)          an output file that cannot be written: a full disk, no
     │                                 permission, a folder where the file should go
+    ├── ReadAllowanceError            a read (GET) past the account's read allowance over 30
+    │                                 days: refused before it was sent, or refused by Stripe
     └── Cancelled                     work stopped through its ``cancel`` event
 
     NotFoundWarning(UserWarning)      a load went on without ids Stripe does not know (the rows
@@ -47,6 +49,7 @@ __all__ = [
     "NotFoundError",
     "NotFoundWarning",
     "OutputError",
+    "ReadAllowanceError",
     "StripeRequestError",
     "ToolkitError",
 ]
@@ -153,6 +156,66 @@ class OutputError(ToolkitError, OSError):
     def __str__(self) -> str:
         # the message, not OSError's "[Errno 28] ...: 'a.csv'" once errno and filename are set
         return str(self.args[0]) if self.args else ""
+
+
+class ReadAllowanceError(ToolkitError):
+    """A read (GET) would pass the read allowance of the account over 30 days, so it was not
+    sent; or Stripe refused one for its read request allocation (a 429 that says so: retrying
+    soon does not help). Stripe allows an average of 500 reads per transaction over a rolling 30
+    days, at least 10,000 a month; writes are not counted (docs.stripe.com/rate-limits).
+
+    ``operation`` is what was reading (``"load ids"``), ``cost`` its known cost when it was
+    refused before sending anything (None: it stopped at the limit part-way), ``reads`` what it
+    sent before it stopped, ``used`` and ``allowance`` the reads in the last 30 days and the
+    limit, ``left`` what remains. ``partial`` is what a load read before it stopped (a frame),
+    when it keeps that. ``status``, ``request_id`` and ``stripe_message`` are Stripe's when
+    Stripe refused.
+
+    >>> error = ReadAllowanceError("over", cost=120, used=9_950, allowance=10_000)
+    >>> error.left, error.cost
+    (50, 120)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        cost: int | None = None,
+        reads: int = 0,
+        used: int | None = None,
+        allowance: int | None = None,
+        partial: Any = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        stripe_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.cost = cost
+        self.reads = reads
+        self.used = used
+        self.allowance = allowance
+        self.partial = partial
+        self.status = status
+        self.request_id = request_id
+        self.stripe_message = stripe_message
+
+    def keeping(self, partial: Any, note: str) -> ReadAllowanceError:
+        """This error with ``partial`` (what was read before it stopped), ``note`` saying so."""
+        error = ReadAllowanceError(
+            f"{self} {note}", operation=self.operation, cost=self.cost, reads=self.reads,
+            used=self.used, allowance=self.allowance, partial=partial, status=self.status,
+            request_id=self.request_id, stripe_message=self.stripe_message,
+        )  # fmt: skip
+        return error
+
+    @property
+    def left(self) -> int | None:
+        """Reads left of the allowance (None: no allowance is known)."""
+        if self.allowance is None or self.used is None:
+            return None
+        return max(0, self.allowance - self.used)
 
 
 class Cancelled(ToolkitError):

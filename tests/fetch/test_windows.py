@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import random
 import threading
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -127,6 +128,10 @@ class FakeSession:
 
     def now(self) -> datetime:
         return datetime(2026, 11, 1, tzinfo=UTC)
+
+    def reading(self, operation: Any = None, **_: Any) -> Any:
+        """A meter that counts nothing: the stand-in is not reached over HTTP."""
+        return nullcontext(SimpleNamespace(reads=0, describe=lambda: "0 reads"))
 
 
 def _timestamps(kind: str, n: int, rng: random.Random) -> list[int]:

@@ -135,6 +135,7 @@ def _dataset(args: argparse.Namespace, out: Path, accounts: str | None) -> int:
     if info.windows_repaired:
         skipped += f" ({info.windows_repaired} windows with missing parts written again)"
     print(f"Wrote {info.sources:,} sources in {info.files:,} files to {out}{skipped}")
+    print(f"Read: {session.reads_line(info.reads)}")
     for item in info.refused_accounts:
         print(f"warning: account {item['account']} left out: {item['error']}", file=sys.stderr)
     return PARTIAL if info.refused_accounts else 0
@@ -202,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
         write_sources_csv(df, out)
     info = LoadInfo.from_attrs(df) or LoadInfo()
     print(f"Wrote {len(df):,} sources from {info.account} to {out}")
+    print(f"Read: {session.reads_line(info.reads or 0)}")
     for missing, what in (
         (info.missing_ids, "source ids"),
         (info.missing_customers, "customer ids"),

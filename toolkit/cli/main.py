@@ -20,7 +20,9 @@ retirement audit found work left (``migration``); 4 some ids or customers asked 
 to Stripe (the others were handled); 5 partly done: some rows failed, drifted, stayed uncertain
 or were canceled (``apply``, ``undo``: run it again to resume); 6 Stripe refused or could not be
 reached after retries; 7 an output file could not be written (a full disk, no permission, a folder
-where the file should go: the message says which; nothing half-written is left); 130 interrupted.
+where the file should go: the message says which; nothing half-written is left); 8 the read
+allowance of 30 days would be passed (nothing more was sent: the message names the cheaper ways
+and how to raise it); 130 interrupted.
 Every toolkit error is one ``error: ...`` line on stderr, without a traceback.
 """
 
@@ -33,8 +35,14 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from toolkit.cli.output import NOT_FOUND, OUTPUT, STRIPE_ERROR, USAGE
-from toolkit.errors import NotFoundError, OutputError, StripeRequestError, ToolkitError
+from toolkit.cli.output import NOT_FOUND, OUTPUT, READ_ALLOWANCE, STRIPE_ERROR, USAGE
+from toolkit.errors import (
+    NotFoundError,
+    OutputError,
+    ReadAllowanceError,
+    StripeRequestError,
+    ToolkitError,
+)
 
 __all__ = ["main"]
 
@@ -76,7 +84,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         prog=prog or program_name(),
         description=__doc__.split("\n")[0],
         epilog="Exit codes: 0 done, 2 usage or input, 3 work left, 4 not found, 5 partly done, "
-        "6 Stripe error, 7 output not written, 130 interrupted.",
+        "6 Stripe error, 7 output not written, 8 read allowance reached, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -103,6 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return OUTPUT
+    except ReadAllowanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return READ_ALLOWANCE
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE

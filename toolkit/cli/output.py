@@ -19,6 +19,7 @@ __all__ = [
     "NOT_FOUND",
     "OUTPUT",
     "PARTIAL",
+    "READ_ALLOWANCE",
     "STRIPE_ERROR",
     "USAGE",
     "WORK_LEFT",
@@ -34,6 +35,7 @@ NOT_FOUND = 4
 PARTIAL = 5
 STRIPE_ERROR = 6
 OUTPUT = 7
+READ_ALLOWANCE = 8
 
 
 def show_progress(quiet: bool = False) -> bool:

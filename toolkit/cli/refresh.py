@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"{done['events']:,} events in {done['event_pages']} pages; {read}",
         f"Wrote {len(fresh):,} sources to {out}",
+        f"Read: {session.reads_line(done['reads'])}",
     ]
     if done["blind_to"]:
         lines.append(done["note"])

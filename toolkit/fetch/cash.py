@@ -20,7 +20,7 @@ from toolkit.errors import InvalidInputError
 from toolkit.fetch.accounts import read_by_account
 from toolkit.fetch.frame import paused_gc
 from toolkit.fetch.inputs import id_list
-from toolkit.fetch.loaded import now_of
+from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.fetch.per_customer import PerCustomer
 from toolkit.fetch.windows import PAGE_SIZE
 from toolkit.money import to_major
@@ -111,11 +111,29 @@ def load_cash_balances(
                 cancel=cancel,
             )  # fmt: skip
 
-        return read_by_account(session, customers, one, cancel)  # each account its own session
-    taken_at = now_of(session)
+        with session.reading() as meter:
+            frame = read_by_account(session, customers, one, cancel)  # each its own session
+        return with_reads(frame, meter)
     ids = _customer_ids(customers)
     if funding_instructions:
         session.require_write()
+    operation = "load cash balances" + ("" if ids is None else " of customers")
+    with session.reading(operation, cost=None if ids is None else len(ids)) as meter:
+        frame, info = _balances(session, ids, funding_instructions, progress, cancel, meter)
+    info.reads = meter.reads
+    return info.attach(frame)
+
+
+def _balances(
+    session: Session,
+    ids: list[str] | None,
+    funding_instructions: bool,
+    progress: ProgressArg,
+    cancel: threading.Event | None,
+    meter: Any,
+) -> tuple[pd.DataFrame, LoadInfo]:
+    """The cash balances of ``ids`` (None: every customer), and the LoadInfo of the read."""
+    taken_at = now_of(session)
     reads = PerCustomer(
         session,
         ids,
@@ -125,9 +143,8 @@ def load_cash_balances(
         embedded=_embedded_balance,
         expand="data.cash_balance",
     )
-    bar = Progress(
-        progress, len(ids) if ids is not None else None, "Reading cash balances", unit="customers"
-    )
+    total = len(ids) if ids is not None else None
+    bar = Progress(progress, total, "Reading cash balances", unit="customers", reads=meter)
     rows: list[dict[str, Any]] = []
     done = 0
     try:
@@ -142,7 +159,7 @@ def load_cash_balances(
     frame = _balances_frame(rows)
     if funding_instructions and len(frame):
         frame = _with_funding(session, frame, cancel)
-    return reads.info(session, taken_at).attach(frame)
+    return frame, reads.info(session, taken_at)
 
 
 def _embedded_balance(cus: dict[str, Any]) -> dict[str, Any]:
@@ -216,7 +233,9 @@ def load_cash_balance_transactions(
         def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
             return load_cash_balance_transactions(sub, mine, progress=progress, cancel=cancel)
 
-        return read_by_account(session, customers, one, cancel)
+        with session.reading() as meter:
+            frame = read_by_account(session, customers, one, cancel)
+        return with_reads(frame, meter)
     taken_at = now_of(session)
     if isinstance(customers, pd.DataFrame) and "available" in customers.columns:
         customers = customers[customers["currency"].notna()]
@@ -230,24 +249,29 @@ def load_cash_balance_transactions(
     def params(after: str | None) -> dict[str, Any]:
         return {"limit": PAGE_SIZE, **({"starting_after": after} if after else {})}
 
-    reads = PerCustomer(session, ids, session.list_cash_balance_transactions, params, cancel)
-    bar = Progress(progress, len(ids), "Reading cash balance transactions", unit="customers")
-    txns: list[dict[str, Any]] = []
-    done = 0
-    try:
-        with paused_gc():
-            for _cid, body, task in reads.results():
-                data = (body or {}).get("data") or []
-                txns.extend(data)
-                if body is not None and body.get("has_more") and data:
-                    reads.more(task, data[-1]["id"])
-                    continue
-                done += 1
-                bar.update(done, f"{len(txns):,} transactions")
-    finally:
-        reads.close()
-        bar.close()
-    return reads.info(session, taken_at).attach(_transactions_frame(txns))
+    with session.reading("load cash balance transactions", cost=len(ids)) as meter:
+        reads = PerCustomer(session, ids, session.list_cash_balance_transactions, params, cancel)
+        bar = Progress(
+            progress, len(ids), "Reading cash balance transactions", unit="customers", reads=meter
+        )
+        txns: list[dict[str, Any]] = []
+        done = 0
+        try:
+            with paused_gc():
+                for _cid, body, task in reads.results():
+                    data = (body or {}).get("data") or []
+                    txns.extend(data)
+                    if body is not None and body.get("has_more") and data:
+                        reads.more(task, data[-1]["id"])
+                        continue
+                    done += 1
+                    bar.update(done, f"{len(txns):,} transactions")
+        finally:
+            reads.close()
+            bar.close()
+    info = reads.info(session, taken_at)
+    info.reads = meter.reads
+    return info.attach(_transactions_frame(txns))
 
 
 def _transactions_frame(txns: list[dict[str, Any]]) -> pd.DataFrame:

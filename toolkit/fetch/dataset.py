@@ -24,14 +24,12 @@ An account that fails is left out whole (and read again by the next export), wit
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,7 +40,13 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from toolkit.errors import AccountWarning, Cancelled, InvalidInputError, StripeRequestError
+from toolkit.errors import (
+    AccountWarning,
+    Cancelled,
+    InvalidInputError,
+    ReadAllowanceError,
+    StripeRequestError,
+)
 from toolkit.fetch.accounts import account_ids, asks_all, by_account
 from toolkit.fetch.arrow_frames import dtype_spec, frame_table, table_frame
 from toolkit.fetch.checkpoint import Checkpoint, own_contents, read_state, start, verify
@@ -50,6 +54,7 @@ from toolkit.fetch.dataset_folder import CHECKPOINT, ExportLock, dataset_target
 from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.load import iter_sources
 from toolkit.fetch.loaded import LoadInfo, now_of
+from toolkit.fetch.month_windows import month_windows, oldest_created
 from toolkit.fetch.schema import FRAME_DTYPES
 from toolkit.private_files import private_folder, write_private
 from toolkit.progress import Progress, ProgressArg
@@ -81,7 +86,8 @@ SCHEMA_DIGEST = hashlib.sha256(
 class ExportInfo:
     """What an export wrote: the folder, the sources and files written, the windows done (and
     those skipped because an earlier run did them, and those written again because their parts
-    went missing), the accounts left out (account, error)."""
+    went missing), the accounts left out (account, error), and ``reads``: the GET requests it
+    sent (what Stripe counts against the read allocation)."""
 
     path: str
     sources: int = 0
@@ -90,49 +96,8 @@ class ExportInfo:
     windows_skipped: int = 0
     windows_repaired: int = 0
     requests: int = 0
+    reads: int = 0
     refused_accounts: list[dict[str, str]] = field(default_factory=list)
-
-
-def month_windows(oldest: int | None, now: int) -> list[tuple[int | None, int | None]]:
-    """``created`` windows of customers: everything before ``oldest``'s month, each month up to
-    ``now``'s, then everything after.
-
-    >>> month_windows(1790812800, 1793000000)  # 2026-10-01 .. 2026-10-26
-    [(None, 1790812800), (1790812800, 1793491200), (1793491200, None)]
-    """
-    if oldest is None:
-        return [(None, None)]
-    start = datetime.fromtimestamp(oldest, tz=UTC).replace(day=1, hour=0, minute=0, second=0)
-    bounds = [int(start.timestamp())]
-    while bounds[-1] <= now:
-        month = datetime.fromtimestamp(bounds[-1], tz=UTC)
-        nxt = month.replace(year=month.year + (month.month == 12), month=month.month % 12 + 1)
-        bounds.append(int(nxt.timestamp()))
-    windows: list[tuple[int | None, int | None]] = [(None, bounds[0])]
-    windows += list(itertools.pairwise(bounds))
-    windows.append((bounds[-1], None))
-    return windows
-
-
-def _oldest(session: Session, now: int) -> int | None:
-    """About when the oldest customer was created (to the day), from one-row probes."""
-
-    def any_before(t: int) -> bool:
-        page = session.list_customers({"limit": 1, "created": {"lt": t}})
-        return bool(page.get("data"))
-
-    if not any_before(now + 1):
-        return None
-    lo, hi = 1_293_840_000, now + 1  # 2011-01-01 (before Stripe's first customers)
-    if any_before(lo):
-        return lo
-    while hi - lo > 86_400:  # the oldest customer is in [lo, hi)
-        mid = (lo + hi) // 2
-        if any_before(mid):
-            hi = mid
-        else:
-            lo = mid
-    return lo
 
 
 def _write(
@@ -174,7 +139,7 @@ def _export_account(
     cancel: threading.Event | None,
 ) -> None:
     now = int(now_of(session).timestamp())
-    windows = checkpoint.windows(account, lambda: month_windows(_oldest(session, now), now))
+    windows = checkpoint.windows(account, lambda: month_windows(oldest_created(session, now), now))
     for index, window in enumerate(windows):
         if checkpoint.is_done(account, index):
             with checkpoint.lock:
@@ -276,8 +241,39 @@ def _export(
     progress: ProgressArg,
     cancel: threading.Event | None,
 ) -> None:
-    """The export itself, holding the folder's lock."""
-    bar = Progress(progress, None, "Exporting sources", unit="sources")
+    """The export itself, holding the folder's lock. A fresh export of the session's own
+    account is held to what the last one cost (the read ledger); one that goes on from a
+    checkpoint, and each connected account's windows, are checked as they read."""
+    fresh = accounts is None and not any(checkpoint.state["done"].values())
+    with session.reading("export sources" if fresh else None) as meter:
+        try:
+            _export_reading(
+                session, accounts, own, checkpoint, info, batch, progress, cancel, meter
+            )
+        except ReadAllowanceError as exc:
+            info.reads = meter.reads
+            raise exc.keeping(
+                info,
+                f"{info.sources:,} sources are written in {checkpoint.folder} (error.partial is "
+                "what the export did); run the same export again once reads are allowed to go "
+                "on from there.",
+            ) from None
+        finally:
+            info.reads = meter.reads
+
+
+def _export_reading(
+    session: Session,
+    accounts: Any,
+    own: list[str],
+    checkpoint: Checkpoint,
+    info: ExportInfo,
+    batch: int,
+    progress: ProgressArg,
+    cancel: threading.Event | None,
+    meter: Any,
+) -> None:
+    bar = Progress(progress, None, "Exporting sources", unit="sources", reads=meter)
     start_count = session.limiter.acquired
     try:
         if accounts is None:

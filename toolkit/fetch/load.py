@@ -19,12 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.errors import InvalidInputError
+from toolkit.errors import InvalidInputError, ReadAllowanceError
 from toolkit.fetch.accounts import load_accounts
 from toolkit.fetch.events import event_mark
 from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.inputs import Created, check_flag, created_range, id_list
-from toolkit.fetch.loaded import now_of
+from toolkit.fetch.loaded import now_of, with_reads
 from toolkit.fetch.source_fetch import SourceFetch
 from toolkit.progress import ProgressArg
 from toolkit.session import Session
@@ -83,9 +83,17 @@ def iter_sources(
     ('source', False)
 
     Arguments are checked at once. Worker threads end when the iterator is exhausted, closed
-    or garbage-collected.
+    or garbage-collected. Its reads are counted and held to the read allowance as a load's
+    (:class:`~toolkit.ReadAllowanceError`, before the first read when its cost is known).
     """
-    return iter(_fetch(session, customers, ids, created, progress, cancel))
+    return _metered(session, _fetch(session, customers, ids, created, progress, cancel))
+
+
+def _metered(session: Session, fetch: SourceFetch) -> Iterator[dict[str, Any]]:
+    """The sources of ``fetch``, under a read meter opened at the first ``next()``."""
+    with session.reading(fetch.operation, cost=fetch.cost) as meter:
+        fetch.meter = meter
+        yield from fetch
 
 
 def load_sources(
@@ -103,8 +111,11 @@ def load_sources(
 
     Filters as :func:`iter_sources`. Rows are sorted newest first (by ``created``, then ``id``);
     with ``ids=[...]`` they keep the order of ``ids``. What the load records (when, account,
-    mode, ids not found, its cost) is its :class:`~toolkit.LoadInfo`, kept in
-    ``df.attrs["toolkit"]``. Raises :class:`toolkit.Cancelled` when ``cancel`` is set.
+    mode, ids not found, its cost: ``reads``, the GETs it sent) is its :class:`~toolkit.LoadInfo`,
+    kept in ``df.attrs["toolkit"]``. Raises :class:`toolkit.Cancelled` when ``cancel`` is set,
+    and :class:`toolkit.ReadAllowanceError` when the account's read allowance would be passed:
+    before anything is sent when the cost is known (one read per id or customer; what the same
+    load cost last time), else at the limit, with the sources read so far in its ``partial``.
     ``accounts="all"`` (or a list of ``acct_...``) loads each connected account under its own
     limits into one frame with an ``account`` column (:mod:`toolkit.fetch.accounts`).
 
@@ -123,29 +134,55 @@ def load_sources(
                 cancel=cancel, metadata_columns=metadata_columns,
             )  # fmt: skip
 
-        return load_accounts(
-            session, accounts, one, progress=progress, metadata_columns=metadata_columns,
-            cancel=cancel,
-        )  # fmt: skip
+        with session.reading() as meter:  # each account's load is checked on its own
+            df = load_accounts(
+                session, accounts, one, progress=progress, metadata_columns=metadata_columns,
+                cancel=cancel,
+            )  # fmt: skip
+        return with_reads(df, meter)
     taken_at = now_of(session)
     fetch = _fetch(session, customers, ids, created, progress, cancel)
     marks = fetch.scope == "account" or (fetch.scope == "customers" and fetch.customer_ids)
-    mark = event_mark(session) if marks else None  # where a later refresh reads on from
     builder = SourcesBuilder(owned=True)
+    with session.reading(fetch.operation, cost=fetch.cost) as meter:
+        fetch.meter = meter
+        try:
+            mark = event_mark(session) if marks else None  # where a later refresh reads on from
+            _gather(fetch, builder)
+        except ReadAllowanceError as exc:  # keep what was read: the message says where
+            partial = _finish(fetch, builder, metadata_columns)
+            info = fetch.info(taken_at)
+            info.reads = meter.reads
+            kept = f"The {len(partial):,} sources read before it stopped are in error.partial."
+            raise exc.keeping(info.attach(partial), kept) from None
+    df = _finish(fetch, builder, metadata_columns)
+    info = fetch.info(taken_at)
+    info.events_since = mark
+    info.reads = meter.reads
+    return info.attach(df)
+
+
+def _gather(fetch: SourceFetch, builder: SourcesBuilder) -> None:
+    """Every source of ``fetch`` into ``builder``, in batches while later pages are still in
+    flight (what arrived is in it even when the load stops)."""
     batch: list[dict[str, Any]] = []
     with paused_gc():  # tens of thousands of acyclic dicts: the cyclic GC only slows the load
-        for src in fetch:  # convert in batches while later pages are still in flight
-            batch.append(src)
-            if len(batch) >= BATCH:
-                builder.add(batch)
-                batch = []
-        builder.add(batch)
+        try:
+            for src in fetch:
+                batch.append(src)
+                if len(batch) >= BATCH:
+                    builder.add(batch)
+                    batch = []
+        finally:
+            builder.add(batch)
+
+
+def _finish(fetch: SourceFetch, builder: SourcesBuilder, metadata_columns: bool) -> pd.DataFrame:
+    """The frame of what ``builder`` holds: newest first, or in the order of ``ids``."""
+    with paused_gc():
         order: Any = "newest"
         if fetch.ids is not None:
             wanted = {sid: i for i, sid in enumerate(fetch.ids)}
             got = [wanted.get(str(r.get("id")), len(wanted)) for r in builder.raws]
             order = sorted(range(len(got)), key=got.__getitem__)
-        df = builder.finish(metadata_columns=metadata_columns, order=order)
-    info = fetch.info(taken_at)
-    info.events_since = mark
-    return info.attach(df)
+        return builder.finish(metadata_columns=metadata_columns, order=order)

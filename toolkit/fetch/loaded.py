@@ -22,7 +22,7 @@ import pandas as pd
 
 from toolkit.errors import AccountWarning, NotFoundWarning
 
-__all__ = ["ATTRS_KEY", "LoadInfo", "now_of"]
+__all__ = ["ATTRS_KEY", "LoadInfo", "now_of", "with_reads"]
 
 _LEFT_OUT = "Left out connected account"
 #: The key of ``DataFrame.attrs`` the toolkit writes.
@@ -34,7 +34,8 @@ class LoadInfo:
     """When and from where a frame was loaded, and what the load missed and cost.
 
     ``scope``: "account" (every customer), "created", "customers" or "ids"; ``customers``:
-    customers listed; ``requests``: requests sent. ``missing_ids`` / ``missing_customers``: ids
+    customers listed; ``requests``: requests sent; ``reads``: the GET requests the load sent
+    (retries included), what Stripe counts against the account's read allocation. ``missing_ids`` / ``missing_customers``: ids
     asked for that Stripe does not know; ``deleted_customers``: customers Stripe reports as
     deleted (asked for, or deleted while the load ran). ``test_clocks``: test clocks whose
     customers a test-mode account-wide load included (Stripe lists them apart);
@@ -55,6 +56,7 @@ class LoadInfo:
     scope: str | None = None
     customers: int | None = None
     requests: int | None = None
+    reads: int | None = None
     test_clocks: int | None = None
     test_clocks_note: str | None = None
     api_version: str | None = None
@@ -132,6 +134,12 @@ class LoadInfo:
             return None
         customers = self.customers
         return customers if isinstance(customers, int) and customers >= 0 else None
+
+
+def with_reads(frame: pd.DataFrame, meter: Any) -> pd.DataFrame:
+    """``frame`` with the reads its load sent (``meter.reads``) in its LoadInfo; returns it."""
+    frame.attrs.setdefault(ATTRS_KEY, {})["reads"] = int(meter.reads)
+    return frame
 
 
 def now_of(session: Any) -> datetime:

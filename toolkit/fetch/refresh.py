@@ -38,7 +38,7 @@ from toolkit.fetch.event_changes import REFRESH_EVENT_TYPES, Changes, changed_ob
 from toolkit.fetch.events import iter_events
 from toolkit.fetch.frame import with_metadata_columns
 from toolkit.fetch.load import load_sources
-from toolkit.fetch.loaded import LoadInfo, now_of
+from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.fetch.refresh_inputs import (
     checked_out,
     checked_recheck,
@@ -87,6 +87,7 @@ class RefreshInfo:
     unseen: list[str] = field(default_factory=list)
     blind_to: list[str] = field(default_factory=list)
     note: str = ""
+    reads: int = 0
 
 
 def refresh(
@@ -116,19 +117,23 @@ def refresh(
     session = checked_session(session)
     target = checked_out(out)
     recheck = checked_recheck(recheck, loaded.scope)
-    if loaded.accounts and "account" in frame.columns:
-        fresh_frame = _across_accounts(frame, loaded, session, progress, recheck)
-    else:
-        now = now_of(session)
-        if now - taken > RETENTION:
-            raise InvalidInputError(
-                f"This snapshot was taken {taken:%Y-%m-%d %H:%M} UTC, {(now - taken).days} days "
-                "ago; Stripe keeps events for 30 days, so what changed since cannot be read. Run "
-                "a full toolkit.load_sources and refresh that from now on."
-            )
-        fresh_frame = _refresh_one(frame, loaded, session, progress, recheck)
-        loaded.taken_at = now.isoformat()
-        fresh_frame.attrs = {**frame.attrs, **fresh_frame.attrs, "toolkit": loaded.to_attrs()}
+    across = bool(loaded.accounts and "account" in frame.columns)
+    now = now_of(session)
+    if not across and now - taken > RETENTION:
+        raise InvalidInputError(
+            f"This snapshot was taken {taken:%Y-%m-%d %H:%M} UTC, {(now - taken).days} days "
+            "ago; Stripe keeps events for 30 days, so what changed since cannot be read. Run "
+            "a full toolkit.load_sources and refresh that from now on."
+        )
+    with session.reading(None if across else "refresh", cost=None if across else 1) as meter:
+        if across:
+            fresh_frame = _across_accounts(frame, loaded, session, progress, recheck)
+        else:
+            fresh_frame = _refresh_one(frame, loaded, session, progress, recheck, meter)
+            loaded.taken_at = now.isoformat()
+            fresh_frame.attrs = {**frame.attrs, **fresh_frame.attrs, "toolkit": loaded.to_attrs()}
+    fresh_frame.attrs["refresh"]["reads"] = meter.reads
+    with_reads(fresh_frame, meter)
     if target is not None:
         save_snapshot(fresh_frame, target)
     return fresh_frame
@@ -140,10 +145,11 @@ def _refresh_one(
     session: Session,
     progress: ProgressArg,
     recheck: str | None,
+    meter: Any = None,
 ) -> pd.DataFrame:
     """One account's snapshot brought up to date; ``loaded`` is updated to match."""
     info = RefreshInfo(since=loaded.events_since, recheck=recheck)
-    bar = Progress(progress, None, "Reading events", unit="page")
+    bar = Progress(progress, None, "Reading events", unit="page", reads=meter)
 
     def on_page(count: int) -> None:
         info.event_pages += 1
@@ -340,7 +346,7 @@ def _across_accounts(
     total = RefreshInfo(since=None, recheck=recheck)
     for part in parts:
         done: dict[str, Any] = part.attrs.get("refresh", {})
-        for name in ("events", "event_pages", "refetched", "recheck_requests"):
+        for name in ("events", "event_pages", "refetched", "recheck_requests", "reads"):
             setattr(total, name, getattr(total, name) + int(done.get(name, 0)))
         for name in ("added", "removed", "changed", "cash_customers", "unseen"):
             getattr(total, name).extend(done.get(name, []))

@@ -61,6 +61,7 @@ class SourceFetch:
         self.clocks_note: str | None = None
         self.clocks_seen: set[str] = set()
         self.pool: RequestPool | None = None
+        self.meter: Any = None  # the read meter of the load (its reads show on the bar)
 
     # -- driving ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -71,7 +72,7 @@ class SourceFetch:
         else:
             total, unit = None, "customers"
         self.pool = pool = RequestPool(self.session, self.cancel)
-        bar = Progress(self.progress_arg, total, "Loading sources", unit=unit)
+        bar = Progress(self.progress_arg, total, "Loading sources", unit=unit, reads=self.meter)
         try:
             self._start()
             for task, result in pool.results():
@@ -93,6 +94,24 @@ class SourceFetch:
         if self.customer_ids is not None:
             return "customers"
         return "account" if self.lo is None and self.hi is None else "created"
+
+    @property
+    def operation(self) -> str:
+        """What the load is called in the read ledger and its messages: ``"load ids"``, or
+        ``"load account acct_1..."`` for a connected account's whole-account load."""
+        account = getattr(self.session, "stripe_account", None)
+        return f"load {self.scope}" + (f" {account}" if account and self.scope == "account" else "")
+
+    @property
+    def cost(self) -> int | None:
+        """The reads this load sends at least, when known before it starts: one per id, one
+        per customer (and one for where the events stand), one page of a window; None for a
+        whole-account load (the ledger knows what it cost last time)."""
+        if self.ids is not None:
+            return len(self.ids)
+        if self.customer_ids is not None:
+            return len(self.customer_ids) + (1 if self.customer_ids else 0)
+        return None if self.scope == "account" else 1
 
     def info(self, taken_at: datetime) -> LoadInfo:
         """What this load records about itself."""

@@ -18,7 +18,7 @@ from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
 from toolkit.fetch.accounts import read_by_account
 from toolkit.fetch.frame import paused_gc, transactions_frame
 from toolkit.fetch.inputs import id_list, in_order
-from toolkit.fetch.loaded import LoadInfo, now_of
+from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.fetch.pool import FIRST, MORE, RequestPool
 from toolkit.fetch.windows import PAGE_SIZE
 from toolkit.progress import Progress, ProgressArg
@@ -83,11 +83,36 @@ def load_source_transactions(
         def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
             return load_source_transactions(sub, mine, progress=progress, cancel=cancel)
 
-        return read_by_account(session, sources, one, cancel)  # each its own session
+        with session.reading() as meter:
+            frame = read_by_account(session, sources, one, cancel)  # each its own session
+        return with_reads(frame, meter)
     taken_at = now_of(session)
     ids, customers = _source_refs(sources)
+    with session.reading("load source transactions", cost=len(ids)) as meter:
+        txns, missing = _read(session, ids, progress, cancel, meter)
+    txns.sort(key=lambda t: t.get("id") or "")
+    txns.sort(key=lambda t: t.get("created") or 0, reverse=True)
+    info = LoadInfo(
+        taken_at=taken_at.isoformat(),
+        account=getattr(session, "account_label", None),
+        mode=getattr(session, "mode", None),
+        missing_ids=in_order(missing, ids),
+        reads=meter.reads,
+    )
+    return info.attach(transactions_frame(txns, customers))
+
+
+def _read(
+    session: Session,
+    ids: list[str],
+    progress: ProgressArg,
+    cancel: threading.Event | None,
+    meter: Any,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The transactions of ``ids`` (one list each, page after page) and the ids Stripe does
+    not know."""
     pool = RequestPool(session, cancel)
-    bar = Progress(progress, len(ids), "Loading source transactions", unit="sources")
+    bar = Progress(progress, len(ids), "Loading source transactions", unit="sources", reads=meter)
     txns: list[dict[str, Any]] = []
     seen: set[str] = set()
     missing: list[str] = []
@@ -132,12 +157,4 @@ def load_source_transactions(
     finally:
         pool.close()
         bar.close()
-    txns.sort(key=lambda t: t.get("id") or "")
-    txns.sort(key=lambda t: t.get("created") or 0, reverse=True)
-    info = LoadInfo(
-        taken_at=taken_at.isoformat(),
-        account=getattr(session, "account_label", None),
-        mode=getattr(session, "mode", None),
-        missing_ids=in_order(missing, ids),
-    )
-    return info.attach(transactions_frame(txns, customers))
+    return txns, missing

@@ -29,6 +29,17 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    """A whole number >= 0; argparse makes anything else a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
+    return value
+
+
 def _port(text: str) -> int:
     """A TCP port: 0 (any free one) to 65535; argparse makes anything else a usage error."""
     try:
@@ -94,6 +105,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the 'Sources switched off' profile: retired source types cannot be created",
     )
     parser.add_argument(
+        "--read-allocation",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="model Stripe's read request allocation: N reads (GETs) per allocation and mode, "
+        "then a final 429 (default: counted, never refused)",
+    )
+    parser.add_argument(
         "--no-source-update-events",
         action="store_true",
         help="record no customer.source.updated events (Stripe does not promise them)",
@@ -124,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             migration=args.migration,
             sources_retired=args.sources_retired,
             source_update_events=not args.no_source_update_events,
+            read_allocation=args.read_allocation,
         )
     except ValueError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
@@ -133,7 +153,13 @@ def run(args: argparse.Namespace) -> int:
     def ready(url: str) -> None:
         print(
             f"Stripe sandbox on {url} (seed {args.seed}, {len(ds.customers)} customers, "
-            f"{len(ds.sources)} sources, limits {args.limits}). Any sk_test_/sk_live_ key "
+            f"{len(ds.sources)} sources, limits {args.limits}"
+            + (
+                f", read allocation {args.read_allocation:,}"
+                if args.read_allocation is not None
+                else ""
+            )
+            + "). Any sk_test_/sk_live_ key "
             "works. Ctrl-C to stop.",
             flush=True,
         )

@@ -18,6 +18,9 @@ Two more of Stripe's limiters, off unless asked for (Stripe publishes neither nu
 - ``resource_limits``: requests per second **on one object** of an endpoint (the id in the
   path: ``{"POST /v1/sources/{id}": 2}``), as Stripe limits updates of one PaymentIntent.
 
+And the **read request allocation** (toolkit.sandbox.read_allocation): reads over 30 days, per
+allocation and mode, counted always and refused past ``read_allocation`` when one is set.
+
 Over a limit the answer is Stripe's 429 (``code: rate_limit``) with a
 ``Stripe-Rate-Limited-Reason`` header naming the limiter, one of Stripe's five:
 ``global-concurrency``, ``endpoint-concurrency``, ``global-rate``, ``endpoint-rate`` or
@@ -45,6 +48,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from toolkit.sandbox.errors import ApiError
+from toolkit.sandbox.read_allocation import ReadAllocation
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -125,6 +129,7 @@ class Limits:
     latency_per_kb: float = 0.0
     endpoint_concurrency: Mapping[str, int] = field(default_factory=dict)
     resource_limits: Mapping[str, float] = field(default_factory=dict)
+    reads: ReadAllocation = field(default_factory=lambda: ReadAllocation(None))
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -196,8 +201,12 @@ class Limits:
         self, account: str | None, livemode: bool, endpoint: str, resource: str | None = None
     ) -> Ticket:
         """Admit one request (on object ``resource``, the id in its path, if any) or raise
-        Stripe's 429 naming the limiter that refused it."""
+        Stripe's 429 naming the limiter that refused it. A read admitted is counted against the
+        read allocation, after every other limiter let it through."""
+        read = endpoint.startswith("GET ")
         if not self.on:
+            if read:
+                self.reads.admit(account, livemode)
             return Ticket(None, (account, livemode))
         scope = (account, livemode)
         now = time.monotonic()
@@ -222,6 +231,8 @@ class Limits:
                 key = (scope, endpoint, resource)
                 if not self._resources.setdefault(key, _Bucket(per_object)).take(now):
                     raise limited("resource-specific")
+            if read:
+                self.reads.admit(account, livemode)
             self._inflight[scope] = self._inflight.get(scope, 0) + 1
             where = (scope, endpoint)
             self._endpoint_inflight[where] = self._endpoint_inflight.get(where, 0) + 1

@@ -28,6 +28,7 @@ from toolkit.sandbox.limits import DEFAULT_CONCURRENCY, Limits
 from toolkit.sandbox.locks import LOCK_WAIT, ObjectLocks
 from toolkit.sandbox.log import LOG_LIMIT, RequestLog, RequestLogEntry
 from toolkit.sandbox.objects import ALNUM
+from toolkit.sandbox.read_allocation import ReadAllocation
 from toolkit.sandbox.seed import seed_dataset
 from toolkit.sandbox.seed_cash import MIGRATION_PROFILES, seed_cash
 from toolkit.sandbox.seed_ledger import seed_ledger
@@ -75,7 +76,10 @@ class Sandbox(CashDesk, SourceDesk):
     the "Sources switched off" profile (toolkit.sandbox.retired). ``source_update_events=False``
     records no ``customer.source.updated`` (Stripe's docs do not promise that event for a source
     update; an unattached source's update has none either way): the profile a refresh must be
-    honest under.
+    honest under. ``read_allocation=N`` models Stripe's read request allocation: N reads (GETs)
+    per allocation (the platform's own; its reads for connected accounts) and mode, then a 429
+    that says so, final (toolkit.sandbox.read_allocation); reads are counted either way
+    (``box.reads_used()``).
 
     Example::
 
@@ -115,6 +119,7 @@ class Sandbox(CashDesk, SourceDesk):
         migration: str = "partial",
         sources_retired: bool = False,
         source_update_events: bool = True,
+        read_allocation: int | None = None,
     ) -> None:
         if not _is_loopback(host):
             raise ValueError(f"the sandbox listens on loopback only, not {host!r}")
@@ -155,6 +160,7 @@ class Sandbox(CashDesk, SourceDesk):
                 endpoint_concurrency=endpoint_concurrency,
                 resource_limits=resource_limits,
             )
+        self.limits.reads = ReadAllocation(read_allocation)
         accounts = (
             default_connected_accounts(seed) if connected_accounts is None else connected_accounts
         )
@@ -302,11 +308,18 @@ class Sandbox(CashDesk, SourceDesk):
         return self.dataset(account, livemode)
 
     def reset(self) -> None:
-        """Reseed every data set from scratch, forget idempotency keys, clear the request log."""
+        """Reseed every data set from scratch, forget idempotency keys and the reads counted,
+        clear the request log."""
         with self.lock:
             self._datasets.clear()
             self.dataset(None, False)
+        self.limits.reads.reset()
         self.clear_log()
+
+    def reads_used(self, account: str | None = None, livemode: bool = False) -> int:
+        """Reads admitted of the allocation ``account`` draws on (None: the platform's own;
+        any connected account: the platform's reads for them all). ``box.reads_used()``"""
+        return self.limits.reads.used(account, livemode)
 
     # -- faults and log ---------------------------------------------------------------------
 

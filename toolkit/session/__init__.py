@@ -9,7 +9,10 @@
 - :mod:`~toolkit.session.ratelimit` paces every thread of a session: a global bucket and one
   per endpoint, within the session's budget;
 - :mod:`~toolkit.session.retries` reads Stripe's retry signals (``Retry-After``,
-  ``Stripe-Should-Retry``, ``Stripe-Rate-Limited-Reason``).
+  ``Stripe-Should-Retry``, ``Stripe-Rate-Limited-Reason``);
+- :mod:`~toolkit.session.reads` counts every read (GET) as it leaves and holds it to the read
+  allowance, :mod:`~toolkit.session.read_ledger` keeps the count of 30 days in a private file,
+  :mod:`~toolkit.session.read_usage` shows it (``read_usage``).
 
 Nothing else in the toolkit imports ``stripe``.
 """
@@ -17,6 +20,16 @@ Nothing else in the toolkit imports ``stripe``.
 from toolkit.redact import mask_key
 from toolkit.session.client import Mode, Session
 from toolkit.session.connect import SANDBOX_KEY, connect
+from toolkit.session.read_usage import ReadUsage, read_usage
 from toolkit.session.transport import Answer
 
-__all__ = ["SANDBOX_KEY", "Answer", "Mode", "Session", "connect", "mask_key"]
+__all__ = [
+    "SANDBOX_KEY",
+    "Answer",
+    "Mode",
+    "ReadUsage",
+    "Session",
+    "connect",
+    "mask_key",
+    "read_usage",
+]

@@ -13,6 +13,7 @@ No other module imports ``stripe``. Example::
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -25,10 +26,12 @@ import toolkit.session.endpoints as ep
 from toolkit.errors import Cancelled, LiveModeRefused
 from toolkit.redact import mask_key, redact_url, replace_values
 from toolkit.session.cash_calls import CashCalls
-from toolkit.session.endpoints import endpoint_of
+from toolkit.session.doors import READ_METHODS, ScriptDoors
 from toolkit.session.platform_calls import PlatformCalls
 from toolkit.session.ratelimit import RateLimiter, StripeLimits
-from toolkit.session.retries import retry_delay
+from toolkit.session.read_ledger import ReadLedger, key_digest
+from toolkit.session.reads import ReadBook, ReadCalls, default_allowance
+from toolkit.session.retries import read_allocation_spent, retry_delay
 from toolkit.session.settings import check_bool
 from toolkit.session.source_writes import SourceWrites
 from toolkit.session.transport import Answer, GuardedHTTPClient, header, mapped, seg
@@ -43,17 +46,18 @@ T = TypeVar("T")
 #: background jobs to keep to "a subset of the maximum"; a bulk job that took it all would make
 #: live payments fail with 429s. Test mode and the sandbox: all of it (nothing else competes).
 DEFAULT_BUDGETS: dict[str, float] = {"live": 0.5, "test": 1.0, "sandbox": 1.0}
-#: HTTP methods that never change anything; every other one is a write.
-READ_METHODS = frozenset({"get", "head", "options"})
+_SERIALS = itertools.count(1)  # tells sessions apart for their read meters
 
 
-class Session(CashCalls, SourceWrites, PlatformCalls):
+class Session(CashCalls, SourceWrites, PlatformCalls, ReadCalls, ScriptDoors):
     """A connection to one Stripe account (or the sandbox) with one shared rate limiter.
 
     Build it with :func:`toolkit.connect`. The typed methods (``list_customers``,
     ``retrieve_source``, ``update_source``...) are the calls the toolkit makes;
     ``session.raw("get", path, params)`` and ``session.call(fn, *args)`` are open doors for
-    scripts, under the same limiter, retries, live guard and error mapping.
+    scripts, under the same limiter, retries, live guard and error mapping. Every GET is
+    counted as it leaves and held to the read allowance (``session.reads``,
+    :mod:`toolkit.session.reads`).
     """
 
     def __init__(
@@ -71,6 +75,8 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
         max_retries: int = 5,
         sandbox: Any = None,
         owns_sandbox: bool = False,
+        reads: ReadBook | None = None,
+        lineage: tuple[int, ...] = (),
     ) -> None:
         self._api_key = api_key
         self.mode: Mode = mode
@@ -89,6 +95,12 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
         #: The API version Stripe answered with (``Stripe-Version``), once a request has been made.
         self.api_version: str | None = None
         self.retries = 0  # retried attempts, for benchmarks and tests
+        self._lineage = (*lineage, next(_SERIALS))
+        #: The reads of this key and mode: counted, held to the allowance, in the ledger.
+        self.reads = reads or ReadBook(
+            ReadLedger(None), key_digest(api_key, api_base), mode, default_allowance(mode),
+            self.account_label,
+        )  # fmt: skip
         self._retry_lock = threading.Lock()
         self.client = stripe.StripeClient(
             api_key,
@@ -148,9 +160,11 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
     def allow_live(self, value: bool) -> None:
         self._allow_live = check_bool(value, "allow_live")
 
-    def _guard(self, method: str) -> None:
+    def _guard(self, method: str, headers: Any = None) -> None:
         if method.lower() not in READ_METHODS:
             self.require_write()
+        elif method.lower() == "get":
+            self._spend_read(headers)
 
     def require_write(self) -> None:
         """Raise :class:`LiveModeRefused` for a write in live mode without ``allow_live=True``."""
@@ -220,65 +234,6 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
         what = f"Listing the transactions of {source}"
         return self._read(ep.LIST_SOURCE_TRANSACTIONS, path, params, cancel, what)
 
-    # -- open doors for scripts --------------------------------------------------------------
-    def call(
-        self,
-        fn: Callable[..., T],
-        *args: Any,
-        write: bool = False,
-        cancel: threading.Event | None = None,
-        endpoint: str | None = None,
-        **kwargs: Any,
-    ) -> T:
-        """Run one SDK call under the shared limiter, retrying what is safe to retry.
-
-        ``session.call(session.client.v1.sources.retrieve, "src_123",
-        endpoint="GET /v1/sources/{id}")`` (name the endpoint to pace it on its own limit; without
-        it only the global limit paces the call).
-
-        429s are always retried (after slowing the limiter Stripe names). 5xx, 409 and connection
-        errors are retried for reads, and for writes that carry ``options={"idempotency_key": ...}``
-        (a 409 ``idempotency_key_in_use`` after a longer pause: the first request with the key
-        is still running); never when Stripe answers ``Stripe-Should-Retry: false``. Gives up
-        after ``max_retries`` retries with a :class:`StripeRequestError`.
-        """
-        options = kwargs.get("options") or {}
-        what = getattr(fn, "__qualname__", "The call")
-        keyed = bool(options.get("idempotency_key"))
-
-        def send() -> T:
-            result = fn(*args, **kwargs)
-            self._saw(getattr(getattr(result, "last_response", None), "headers", None))
-            return result
-
-        return self._send(send, write, keyed, cancel, what, endpoint)
-
-    def raw(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None = None,
-        *,
-        write: bool = False,
-        options: dict[str, Any] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> dict[str, Any]:
-        """Send one request and return its JSON as plain dicts (no StripeObject conversion).
-
-        ``session.raw("get", "/v1/customers", {"limit": 100, "expand": ["data.sources"]})``
-        """
-        merged = {**(params or {}), **(options or {})}
-        keyed = bool((options or {}).get("idempotency_key"))
-
-        def send() -> dict[str, Any]:
-            response = self.client.raw_request(method, path, **merged)
-            self._saw(response.headers)
-            return response.data
-
-        is_write = write or method.lower() not in READ_METHODS
-        endpoint = endpoint_of(method, path)
-        return self._send(send, is_write, keyed, cancel, f"{method.upper()} {path}", endpoint)
-
     # -- sending ----------------------------------------------------------------------------
     def _saw(self, headers: Any) -> None:
         """Note what Stripe's answer says about itself (the API version it answered with)."""
@@ -341,6 +296,9 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
                     return send()
             except stripe.StripeError as exc:
                 self._saw(exc.headers)
+                spent = None if write else read_allocation_spent(exc)
+                if spent is not None:  # final: reads are counted over 30 days
+                    raise self._read_refused(spent, exc.request_id) from None
                 delay = retry_delay(exc, attempt, replay_safe, self.limiter, endpoint)
                 if delay is None or attempt >= self.max_retries:
                     server = redact_url(self.api_base)
@@ -375,10 +333,14 @@ class Session(CashCalls, SourceWrites, PlatformCalls):
             timeout=self.timeout,
             max_retries=self.max_retries,
             sandbox=self.sandbox,
+            reads=self.reads,
+            lineage=self._lineage,
         )
 
     def close(self) -> None:
-        """Stop the embedded sandbox, if this session started one."""
+        """Write the reads not yet in the ledger; stop the embedded sandbox, if this session
+        started one."""
+        self.reads.flush()
         if self.sandbox is not None and self.owns_sandbox:
             self.sandbox.stop()
 

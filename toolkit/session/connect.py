@@ -20,14 +20,19 @@ from toolkit.errors import ConfigurationError, InvalidKeyError
 from toolkit.redact import mask_key, redact_url
 from toolkit.session.client import Mode, Session
 from toolkit.session.ratelimit import StripeLimits
+from toolkit.session.read_ledger import ReadLedger, default_ledger_path, key_digest
+from toolkit.session.reads import ReadBook, default_allowance
 from toolkit.session.settings import (
+    ALLOWANCE_VARIABLE,
     KEY_PATTERN,
+    allowance_setting,
     check_account,
     check_api_base,
     check_bool,
     check_budget,
     check_limits,
     check_rate_limit,
+    check_read_allowance,
     read_dotenv,
     setting,
 )
@@ -111,6 +116,8 @@ def connect(
     max_retries: int = 5,
     sandbox_options: dict[str, Any] | None = None,
     quiet: bool = False,
+    read_allowance: int | str | None = "auto",
+    read_ledger: str | os.PathLike[str] | None = None,
 ) -> Session:
     """Open a :class:`Session`: your account with a key, else the seeded sandbox on loopback.
 
@@ -134,6 +141,15 @@ def connect(
     ``budget`` is the share of them the session uses: default 0.5 in live mode (the account's
     own payments share those limits), 1.0 in test mode and the sandbox. ``rate_limit=X`` caps
     everything at one X requests/s instead (a server that is not Stripe).
+
+    Reads (:mod:`toolkit.session.reads`): every GET is counted in the read ledger (a private
+    file: ``$TOOLKIT_READS_LEDGER``, else ``~/.local/share/stripe-sources-toolkit/reads.jsonl``;
+    the sandbox's in memory; ``read_ledger`` picks another file). ``read_allowance`` is the
+    most the session sends over 30 days, per allocation (its own, and a platform's reads for
+    connected accounts): ``"auto"`` is Stripe's floor of 10,000 for a live key (raise it to what
+    Stripe allows you: 500 per transaction) and no limit for test keys and the sandbox; None
+    never limits (``TOOLKIT_READ_ALLOWANCE=50000``, or ``none``, in the environment or ``.env``
+    sets it for the CLI and runbooks). Past it, reads raise :class:`~toolkit.ReadAllowanceError`.
     """
     dotenv = read_dotenv(Path.cwd() / ".env")
     if api_key_env is not None:
@@ -148,6 +164,10 @@ def connect(
     check_bool(allow_live, "allow_live")
     rate_limit = check_rate_limit(rate_limit)
     budget = check_budget(budget)
+    if read_ledger is not None and not isinstance(read_ledger, str | os.PathLike):
+        raise ConfigurationError(
+            f"read_ledger must be a file path, got {type(read_ledger).__name__}."
+        )
     workers = max_workers if max_workers is not None else 8
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigurationError(
@@ -198,7 +218,7 @@ def connect(
         paced = check_limits(limits, _limits_of(sandbox))
     else:
         paced = check_limits(limits, StripeLimits.of_mode(mode))
-    return Session(
+    session = Session(
         api_key=key,
         mode=mode,
         api_base=base or "https://api.stripe.com",
@@ -212,3 +232,18 @@ def connect(
         sandbox=sandbox,
         owns_sandbox=owns_sandbox,
     )
+    try:
+        if isinstance(read_allowance, str) and read_allowance.strip().lower() == "auto":
+            read_allowance = allowance_setting(setting(ALLOWANCE_VARIABLE, dotenv))
+        allowance = check_read_allowance(read_allowance, default_allowance(mode))
+        if read_ledger is not None:
+            ledger = ReadLedger(read_ledger)
+        else:
+            ledger = ReadLedger(None if mode == "sandbox" else default_ledger_path())
+    except BaseException:
+        session.close()
+        raise
+    session.reads = ReadBook(
+        ledger, key_digest(key, session.api_base), mode, allowance, session.account_label
+    )
+    return session

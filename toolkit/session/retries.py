@@ -14,6 +14,11 @@
 
 Stripe documents no ``Retry-After``; if a reply carries one it is honoured (at most 60 s).
 
+A 429 for the **read request allocation** (Stripe counts reads over 30 days: a retry within
+seconds cannot help) is never retried: :func:`read_allocation_spent` tells it from the other
+429s, by its ``Stripe-Rate-Limited-Reason: read-allocation`` (the sandbox's choice: Stripe's docs
+name no error for it) or by a message that names the read allocation.
+
 >>> limiter = RateLimiter(None)
 >>> retry_delay(stripe.InvalidRequestError("bad", "id", http_status=400), 0, True, limiter, None)
 """
@@ -27,11 +32,39 @@ import stripe
 from toolkit.session.ratelimit import RateLimiter
 from toolkit.session.transport import error_code, header
 
-__all__ = ["IN_FLIGHT_PAUSE", "retry_after", "retry_delay"]
+__all__ = [
+    "IN_FLIGHT_PAUSE",
+    "READ_ALLOCATION_REASON",
+    "read_allocation_spent",
+    "retry_after",
+    "retry_delay",
+]
 
 #: Seconds before the first retry of a 409 ``idempotency_key_in_use`` (doubling, at most 8 s):
 #: the request holding the key has to finish first, and a write can take a while.
 IN_FLIGHT_PAUSE = 0.5
+#: The ``Stripe-Rate-Limited-Reason`` of a read refused for the read allocation (the sandbox's).
+READ_ALLOCATION_REASON = "read-allocation"
+
+
+def read_allocation_spent(exc: stripe.StripeError) -> str | None:
+    """Stripe's message when ``exc`` refuses a read for the read request allocation, else None.
+
+    >>> spent = stripe.RateLimitError("Your read request allocation is spent.", http_status=429)
+    >>> read_allocation_spent(spent)
+    'Your read request allocation is spent.'
+    >>> read_allocation_spent(stripe.RateLimitError("Too many requests", http_status=429)) is None
+    True
+    """
+    if exc.http_status != 429:
+        return None
+    error = getattr(exc, "error", None)
+    message = (getattr(error, "message", None) or exc.user_message or str(exc) or "").strip()
+    reason = (header(exc.headers, "Stripe-Rate-Limited-Reason") or "").lower()
+    lowered = message.lower()
+    if reason == READ_ALLOCATION_REASON or ("read" in lowered and "allocation" in lowered):
+        return message or "HTTP 429 read allocation"
+    return None
 
 
 def retry_after(exc: stripe.StripeError) -> float | None:
@@ -57,7 +90,7 @@ def retry_delay(
     backoff = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
     status = exc.http_status
     should = (header(exc.headers, "Stripe-Should-Retry") or "").lower()
-    if should == "false":
+    if should == "false" or read_allocation_spent(exc) is not None:
         return None
     if isinstance(exc, stripe.RateLimitError) or status == 429:
         if error_code(exc) == "lock_timeout":

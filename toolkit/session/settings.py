@@ -25,13 +25,16 @@ from toolkit.session.ratelimit import StripeLimits
 
 __all__ = [
     "ACCOUNT_PATTERN",
+    "ALLOWANCE_VARIABLE",
     "KEY_PATTERN",
+    "allowance_setting",
     "check_account",
     "check_api_base",
     "check_bool",
     "check_budget",
     "check_limits",
     "check_rate_limit",
+    "check_read_allowance",
     "parse_flag",
     "read_dotenv",
     "setting",
@@ -114,6 +117,50 @@ def check_budget(value: Any) -> float | None:
             f"half), got {mask_secrets(repr(value))}."
         )
     return float(value)
+
+
+def check_read_allowance(value: Any, default: int | None) -> int | None:
+    """The reads a session may send over 30 days: a whole number, None (no limit), or
+    ``"auto"`` (``default``: 10,000 for a live key, no limit otherwise).
+
+    >>> check_read_allowance(50_000, 10_000), check_read_allowance("auto", 10_000)
+    (50000, 10000)
+    """
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return default
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(
+            "read_allowance must be a whole number of reads over 30 days (Stripe allows an "
+            "average of 500 per transaction, at least 10,000), None for no limit, or 'auto', "
+            f"got {mask_secrets(repr(value))}."
+        )
+    return value
+
+
+#: The setting (environment or ``.env``) of the read allowance when ``connect`` is not given one.
+ALLOWANCE_VARIABLE = "TOOLKIT_READ_ALLOWANCE"
+
+
+def allowance_setting(text: str | None) -> int | str | None:
+    """The read allowance a ``TOOLKIT_READ_ALLOWANCE`` setting asks for: a whole number, or
+    ``none`` (no limit); unset is ``"auto"``.
+
+    >>> allowance_setting("50_000"), allowance_setting("none"), allowance_setting(None)
+    (50000, None, 'auto')
+    """
+    if text is None or not text.strip():
+        return "auto"
+    if text.strip().lower() in ("none", "auto"):
+        return None if text.strip().lower() == "none" else "auto"
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ConfigurationError(
+            f"{ALLOWANCE_VARIABLE} must be a whole number of reads over 30 days (like 50000), "
+            f"or none for no limit, got {mask_secrets(repr(text))}."
+        ) from None
 
 
 def check_limits(value: Any, default: StripeLimits) -> StripeLimits:

@@ -118,22 +118,24 @@ def seg(value: str) -> str:
 class GuardedHTTPClient(stripe.RequestsClient):
     """The SDK's HTTP client with the live guard in front: in live mode without
     ``allow_live=True`` no request but a read ever leaves the machine, whichever door it took
-    (a typed method, ``Session.raw``, ``Session.call`` or ``session.client`` directly)."""
+    (a typed method, ``Session.raw``, ``Session.call`` or ``session.client`` directly); and
+    every read is counted here, as it leaves (each retry too)."""
 
-    def __init__(self, guard: Callable[[str], None], timeout: float) -> None:
+    def __init__(self, guard: Callable[[str, Any], None], timeout: float) -> None:
         super().__init__(timeout=timeout)
         self._guard = guard
 
     def request(  # type: ignore[override]  # the SDK's RequestsClient has this signature
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
     ) -> Any:
-        """Refuse a write of a guarded live session, else send it as the SDK would."""
-        self._guard(method)
+        """Refuse a write of a guarded live session (and count a read, or refuse it past the
+        read allowance), else send it as the SDK would."""
+        self._guard(method, headers)
         return super().request(method, url, headers, post_data)
 
     def request_stream(  # type: ignore[override]
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
     ) -> Any:
         """The streaming twin of :meth:`request`."""
-        self._guard(method)
+        self._guard(method, headers)
         return super().request_stream(method, url, headers, post_data)
