@@ -9,7 +9,9 @@
 - :mod:`~toolkit.session.ratelimit` paces every thread of a session: a global bucket and one
   per endpoint, within the session's budget;
 - :mod:`~toolkit.session.retries` reads Stripe's retry signals (``Retry-After``,
-  ``Stripe-Should-Retry``, ``Stripe-Rate-Limited-Reason``).
+  ``Stripe-Should-Retry``, ``Stripe-Rate-Limited-Reason``);
+- :mod:`~toolkit.session.guarded_http` is the SDK's HTTP client with the live guard in front
+  (the SDK loads with the first session, not on ``import toolkit``).
 
 Nothing else in the toolkit imports ``stripe``.
 """

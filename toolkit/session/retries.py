@@ -10,6 +10,7 @@
 
 Stripe documents no ``Retry-After``; if a reply carries one it is honoured (at most 60 s).
 
+>>> import stripe
 >>> limiter = RateLimiter(None)
 >>> retry_delay(stripe.InvalidRequestError("bad", "id", http_status=400), 0, True, limiter, None)
 """
@@ -17,11 +18,13 @@ Stripe documents no ``Retry-After``; if a reply carries one it is honoured (at m
 from __future__ import annotations
 
 import random
-
-import stripe
+from typing import TYPE_CHECKING
 
 from toolkit.session.ratelimit import RateLimiter
 from toolkit.session.transport import error_code, header
+
+if TYPE_CHECKING:  # the SDK loads with the first Session (toolkit.session.guarded_http)
+    import stripe
 
 __all__ = ["retry_after", "retry_delay"]
 
@@ -46,6 +49,8 @@ def retry_delay(
 ) -> float | None:
     """Seconds to wait before retrying ``exc`` (the ``attempt``-th retry), or None when it must
     not be retried. A 429 slows ``limiter`` as its reason says."""
+    import stripe  # loaded already: ``exc`` is one of its errors
+
     backoff = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
     status = exc.http_status
     should = (header(exc.headers, "Stripe-Should-Retry") or "").lower()
