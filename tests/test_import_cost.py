@@ -16,7 +16,7 @@ import sys
 import pytest
 
 #: Loaded on first use, never by ``import toolkit``.
-HEAVY = (
+HEAVY = {
     "matplotlib",
     "openpyxl",
     "xlsxwriter",
@@ -26,48 +26,56 @@ HEAVY = (
     "duckdb",
     "stripe",
     "jsonschema",
-)
+}
 #: ``import toolkit`` may cost at most this many times ``import pandas`` (the public API needs it).
 MAX_RATIO = 1.5
 
+#: One fresh interpreter: the modules it holds after ``import toolkit``, after ``--help``, and
+#: after ``sandbox --help``.
+PROBE = """
+import json, sys
+import toolkit
+from toolkit.cli import main
+seen = {"import": sorted(sys.modules)}
+for name, argv in (("help", ["--help"]), ("sandbox", ["sandbox", "--help"])):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+    seen[name] = sorted(sys.modules)
+print(json.dumps(seen))
+"""
 
-def modules_after(code: str) -> set[str]:
-    """The modules a fresh interpreter holds after running ``code``."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, set[str]]:
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=120
     )
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    return {step: set(modules) for step, modules in seen.items()}
 
 
 def top_level(modules: set[str]) -> set[str]:
     return {name.split(".")[0] for name in modules}
 
 
-def test_import_toolkit_loads_no_heavy_library():
-    loaded = top_level(modules_after("import toolkit"))
-    assert "pandas" in loaded
-    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+def test_import_toolkit_loads_no_heavy_library(loaded):
+    assert "pandas" in top_level(loaded["import"])
+    assert not top_level(loaded["import"]) & HEAVY, sorted(top_level(loaded["import"]) & HEAVY)
 
 
-def test_the_help_loads_no_command():
-    loaded = modules_after(
-        "from toolkit.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
-    )
-    commands = {m for m in loaded if m.startswith(("toolkit.sandbox", "toolkit.widgets"))}
-    commands |= {m for m in loaded if m.startswith("toolkit.cli.") and m.count(".") == 2}
+def test_the_help_loads_no_command(loaded):
+    commands = {m for m in loaded["help"] if m.startswith(("toolkit.sandbox", "toolkit.widgets"))}
+    commands |= {m for m in loaded["help"] if m.startswith("toolkit.cli.") and m.count(".") == 2}
     assert commands <= {"toolkit.cli.main", "toolkit.cli.output"}, sorted(commands)
-    assert not top_level(loaded) & set(HEAVY)
+    assert not top_level(loaded["help"]) & HEAVY
 
 
-def test_a_command_loads_only_its_own_module():
-    loaded = modules_after(
-        "from toolkit.cli import main\n"
-        "try:\n    main(['sandbox', '--help'])\nexcept SystemExit:\n    pass"
-    )
-    assert "toolkit.sandbox.cli" in loaded
-    assert not {"toolkit.cli.export", "toolkit.cli.audit", "toolkit.cli.lab"} & loaded
-    assert not top_level(loaded) & set(HEAVY)
+def test_a_command_loads_only_its_own_module(loaded):
+    assert "toolkit.sandbox.cli" in loaded["sandbox"]
+    assert not {"toolkit.cli.export", "toolkit.cli.audit", "toolkit.cli.lab"} & loaded["sandbox"]
+    assert not top_level(loaded["sandbox"]) & HEAVY
 
 
 def cpu_seconds(code: str) -> float:
@@ -82,7 +90,7 @@ def cpu_seconds(code: str) -> float:
 @pytest.mark.slow
 def test_import_toolkit_costs_little_more_than_import_pandas():
     pandas, toolkit = [], []
-    for _ in range(5):  # interleaved, so a busy moment hits both alike
+    for _ in range(3):  # interleaved, so a busy moment hits both alike
         pandas.append(cpu_seconds("import pandas"))
         toolkit.append(cpu_seconds("import toolkit"))
     ratio = statistics.median(toolkit) / statistics.median(pandas)

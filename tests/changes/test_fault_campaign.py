@@ -24,7 +24,7 @@ from toolkit.changes.journal_state import read_journal
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]  # trials in a time budget
 
 BUDGET_SECONDS = 75  # at least 9 trials on a loaded 2-core CI box (8 fitted in 50 s once)
 MAX_TRIALS = 24
