@@ -6,14 +6,18 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 LAB_PORT ?= 8888
 
-.PHONY: install lab test lint format bench sandbox clean
+# the suite runs on every core (pytest-xdist), a test file's tests on one worker; XDIST= runs it in series
+XDIST ?= -n auto --dist loadfile
+PYTEST := $(PY) -m pytest -p no:cacheprovider $(XDIST)
+
+.PHONY: install lab test check lint format bench sandbox clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check 'uv>=0.4,<1'
-	$(VENV)/bin/uv pip install -q --python $(PY) -c constraints.txt -e '.[dev]'
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 ## make lab: JupyterLab on notebooks/ against the embedded sandbox (unless STRIPE_API_KEY is set)
@@ -25,7 +29,15 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	@$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	@$(PYTEST) $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest ran no tests: treated as a failure" >&2; exit 1; fi; exit $$rc
+
+## make check: ruff, mypy and the quick tests (all but those marked slow or browser), for every edit
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	@$(PYTEST) -m "not slow and not browser" $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest ran no tests: treated as a failure" >&2; exit 1; fi; exit $$rc
 
 lint: $(STAMP)

@@ -5,11 +5,14 @@ Every test talks HTTP to a sandbox on loopback through the real stripe SDK.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,8 +33,12 @@ os.environ["TOOLKIT_READS_LEDGER"] = str(
 )
 
 # Every process the suite starts inherits this mark, so the suite can tell its own servers apart.
-RUN_MARK = f"TOOLKIT_TEST_RUN={uuid.uuid4().hex}"
-os.environ["TOOLKIT_TEST_RUN"] = RUN_MARK.split("=", 1)[1]
+# Under pytest-xdist the workers keep the mark of the run that started them.
+if "PYTEST_XDIST_WORKER" not in os.environ or "TOOLKIT_TEST_RUN" not in os.environ:
+    os.environ["TOOLKIT_TEST_RUN"] = uuid.uuid4().hex
+RUN_MARK = f"TOOLKIT_TEST_RUN={os.environ['TOOLKIT_TEST_RUN']}"
+#: Where pytest-xdist's workers take turns (see ``_turn``), one folder per run.
+_TURN_FOLDER = Path(tempfile.gettempdir()) / f"toolkit-tests-{os.environ['TOOLKIT_TEST_RUN']}"
 
 
 def _servers_left() -> list[str]:
@@ -49,7 +56,11 @@ def _servers_left() -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """No JupyterLab started by the suite may outlive it."""
+    """No JupyterLab started by the suite may outlive it (checked once, by pytest-xdist's
+    controller after every worker is done: a worker's failing status would not count)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    shutil.rmtree(_TURN_FOLDER, ignore_errors=True)
     deadline = time.monotonic() + 10
     left = _servers_left()
     while left and time.monotonic() < deadline:
@@ -58,6 +69,35 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if left:
         print("\nJupyterLab servers outlived the test suite:\n  " + "\n  ".join(left))
         session.exitstatus = 1
+
+
+@contextmanager
+def _turn(alone: bool) -> Iterator[None]:
+    """Under pytest-xdist: a test marked ``alone`` runs while no other worker runs a test (its
+    assertions bound wall time); the others share the room. The gate is a turnstile, so a test
+    waiting to be alone is not starved by the other workers' next tests."""
+    folder = _TURN_FOLDER
+    folder.mkdir(exist_ok=True)
+    with open(folder / "gate", "a") as gate, open(folder / "room", "a") as room:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(room, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(room, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Outside pytest-timeout's clock: waiting for the room is not the test's time."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    with _turn(item.get_closest_marker("alone") is not None):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -95,6 +95,7 @@ def test_a_key_pasted_in_the_wrong_setting_is_never_shown(monkeypatch, in_tmp_cw
     assert LIVE not in str(info.value)
 
 
+@pytest.mark.slow
 def test_the_traceback_does_not_show_the_key(in_tmp_cwd):
     env = {**os.environ, "STRIPE_API_KEY": TEST, "STRIPE_ACCOUNT": LIVE}
     done = subprocess.run(

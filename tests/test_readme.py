@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -16,6 +18,7 @@ def tour_code() -> str:
     return match.group(1)
 
 
+@pytest.mark.slow
 def test_the_tour_runs_on_the_sandbox(in_tmp_cwd, monkeypatch, capsys):
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
     namespace: dict = {}
@@ -41,6 +44,7 @@ def test_the_tour_runs_on_the_sandbox(in_tmp_cwd, monkeypatch, capsys):
     assert "sk_test_" not in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_the_past_one_frame_example_runs(in_tmp_cwd, monkeypatch, capsys):
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
     text = README.read_text(encoding="utf-8")

@@ -189,6 +189,7 @@ def test_csv_folder(audit, tmp_path):
     assert totals == {"jpy": Decimal(1000), "kwd": Decimal("12.345"), "usd": Decimal("1210.00")}
 
 
+@pytest.mark.slow
 def test_plot_renders_and_saves_png_without_pyplot(audit, tmp_path):
     import matplotlib.pyplot as plt
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import pytest
 from audit_frames import receiver, sources_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolkit.audit import audit_receivers
+
+pytestmark = pytest.mark.slow  # property tests: many examples each
 
 STATUSES = ["pending", "chargeable", "consumed", "canceled", "failed"]
 

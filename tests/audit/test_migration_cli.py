@@ -4,6 +4,7 @@ environment as a user would point it at an account; exit 3 while work is left.""
 from __future__ import annotations
 
 import openpyxl
+import pytest
 
 from toolkit.cli import main
 from toolkit.sandbox import Sandbox
@@ -11,6 +12,7 @@ from toolkit.sandbox import Sandbox
 KEY = "sk_test_" + "M1grCli" * 4
 
 
+@pytest.mark.slow
 def test_migration_writes_the_workbook_and_exits_3_while_work_is_left(
     tmp_path, monkeypatch, capsys
 ):

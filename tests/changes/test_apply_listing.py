@@ -45,6 +45,7 @@ def attached(frame):
     return frame[frame["customer"].notna()].sort_values("id")
 
 
+@pytest.mark.slow
 def test_plan_over_many_customers_uses_the_listing_and_refuses_drift(fresh_sandbox, fresh_session):
     box, session = fresh_sandbox, fresh_session
     frame = load_sources(session, progress=False)

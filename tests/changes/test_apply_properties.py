@@ -13,6 +13,8 @@ from toolkit.changes.undo import undo
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 
+pytestmark = pytest.mark.slow  # property tests: many examples each
+
 # any text Stripe accepts as a key (no [ or ], 1-40 characters) and as a value (1-500)
 keys = st.text(
     alphabet=st.characters(blacklist_characters="[]", blacklist_categories=("Cs",)),

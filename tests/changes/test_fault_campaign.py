@@ -25,7 +25,7 @@ from toolkit.changes.journal_state import read_journal
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]  # trials in a time budget
 
 #: A fixed number of trials, not a time budget: a busy machine makes the campaign slower, never
 #: smaller (three of each kind; a test never passes or fails on the clock).

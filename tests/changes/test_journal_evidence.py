@@ -159,6 +159,7 @@ FULL_DISK_CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_the_run_with_its_outcome(fresh_sandbox, tmp_path):
     box = fresh_sandbox
     ids = pick(box, 40)
@@ -259,6 +260,7 @@ HOLDER_CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_processes_never_share_a_journal(fresh_sandbox, tmp_path):
     box = fresh_sandbox
     ids = pick(box, 30)

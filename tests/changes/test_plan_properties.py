@@ -13,6 +13,8 @@ from toolkit.changes.plan_metadata import UNSET, plan_metadata, plan_metadata_fr
 from toolkit.changes.rules import to_metadata_value
 from toolkit.errors import InvalidInputError
 
+pytestmark = pytest.mark.slow  # property tests: many examples each
+
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # keys: mostly short and valid, sometimes long, bracketed or empty

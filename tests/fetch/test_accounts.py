@@ -86,6 +86,7 @@ def test_progress_per_account(platform) -> None:
         assert any(label.startswith(account) for label in seen), account
 
 
+@pytest.mark.slow
 def test_transactions_audit_and_refresh_across_accounts(platform, tmp_path) -> None:
     box, session = platform
     df = _every_account(session)

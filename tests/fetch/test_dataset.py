@@ -28,6 +28,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values("id").reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_the_dataset_is_the_frame_of_load_sources(fresh_session: Session, tmp_path: Path) -> None:
     info = toolkit.export_sources(fresh_session, tmp_path / "ds", batch=50, progress=False)
     back = toolkit.read_dataset(tmp_path / "ds")
@@ -52,6 +53,7 @@ def test_the_dataset_is_the_frame_of_load_sources(fresh_session: Session, tmp_pa
     assert table.num_rows == len(full)
 
 
+@pytest.mark.slow
 def test_an_interrupted_export_resumes_without_reading_again(
     fresh_sandbox: Sandbox, fresh_session: Session, tmp_path: Path
 ) -> None:
@@ -79,6 +81,7 @@ def test_an_interrupted_export_resumes_without_reading_again(
     assert done.sources == 0 and done.windows == 0
 
 
+@pytest.mark.slow
 def test_every_account_and_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     revoked = "acct_1Revoked0000"
     with Sandbox(seed=11, customers=40, revoked_accounts=[revoked]) as box:

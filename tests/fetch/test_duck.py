@@ -15,6 +15,7 @@ from toolkit.sandbox import Sandbox
 from toolkit.session import Session
 
 
+@pytest.mark.slow
 def test_diff_of_two_datasets_equals_the_diff_of_two_frames(
     fresh_sandbox: Sandbox, fresh_session: Session, tmp_path: Path
 ) -> None:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_client.manager import start_new_kernel
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +31,8 @@ print("WORKERS", workers, "LOOP", asyncio.get_event_loop().is_running())
 
 @pytest.fixture
 def kernel() -> Iterator[Any]:
+    from jupyter_client.manager import start_new_kernel
+
     km, kc = start_new_kernel(kernel_name="python3")
     try:
         yield km, kc

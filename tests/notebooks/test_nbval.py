@@ -44,6 +44,8 @@ def test_runbooks_pass_strict_nbval(tmp_path):
             "-p",
             "no:cacheprovider",
             "-q",
+            "-p",
+            "nbval",  # the repository's settings (found through sanitize.cfg) leave it out
             "--nbval",
             "--nbval-current-env",
             "--nbval-sanitize-with",

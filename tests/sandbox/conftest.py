@@ -11,13 +11,15 @@ import http.client as httplib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import pytest
 import stripe
 
 from toolkit.sandbox import Sandbox
+
+if TYPE_CHECKING:  # jsonschema takes seconds to import: it loads with the first schema check
+    import jsonschema
 
 KEY = "sk_test_" + "x" * 24
 LIVE_KEY = "sk_live_" + "y" * 24
@@ -118,6 +120,8 @@ class Schemas:
         self._cache: dict[str, jsonschema.Draft202012Validator] = {}
 
     def validator(self, schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+        import jsonschema
+
         root = {**copy.copy(self.doc), **schema}
         return jsonschema.Draft202012Validator(root)
 

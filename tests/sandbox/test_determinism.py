@@ -69,6 +69,7 @@ def test_no_data_and_tiny_data() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_scales_to_twenty_thousand_customers() -> None:
     start = time.perf_counter()
     box = Sandbox(seed=7, customers=20_000)

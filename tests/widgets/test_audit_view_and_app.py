@@ -43,6 +43,7 @@ def test_audit_view_shows_summary_exceptions_and_chart(audit, small_session) -> 
     assert_no_secrets(view, small_session)
 
 
+@pytest.mark.slow
 def test_audit_view_exports_excel_and_csv(audit, tmp_path: Path) -> None:
     view = AuditView(audit, folder=tmp_path / "exports")
     view.excel_button.click()
@@ -57,6 +58,7 @@ def test_audit_view_exports_excel_and_csv(audit, tmp_path: Path) -> None:
     assert not view.excel_button.disabled
 
 
+@pytest.mark.slow
 def test_audit_view_errors_stay_inside(audit, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -71,6 +73,7 @@ def test_audit_view_errors_stay_inside(audit, tmp_path: Path) -> None:
     assert len(empty.exceptions.df) == len(audit.exceptions)
 
 
+@pytest.mark.slow
 def test_app_ties_the_tabs_together(fresh_session, fresh_sandbox, tmp_path: Path) -> None:
     ui = app(fresh_session, journal_folder=tmp_path / "journals", export_folder=tmp_path / "out")
     assert isinstance(ui, ToolkitApp)
@@ -107,6 +110,7 @@ def test_app_ties_the_tabs_together(fresh_session, fresh_sandbox, tmp_path: Path
     assert repr(ui.audit.view).startswith("AuditView(") and "findings" in repr(ui.audit.view)
 
 
+@pytest.mark.slow
 def test_the_retirement_tab_runs_the_audit_and_exports_without_overwriting(
     fresh_session, tmp_path: Path
 ) -> None:
@@ -129,6 +133,7 @@ def test_the_retirement_tab_runs_the_audit_and_exports_without_overwriting(
     assert_no_secrets(ui, fresh_session)
 
 
+@pytest.mark.slow
 def test_findings_show_what_a_reviewer_needs(tmp_path):
     import toolkit
     from toolkit.widgets import AuditView

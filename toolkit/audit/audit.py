@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
-
-from toolkit.audit.export import write_csv, write_excel
-from toolkit.audit.plot import plot_audit
 from toolkit.audit.result import AuditTables
+
+if TYPE_CHECKING:  # matplotlib and xlsxwriter load when a chart or a workbook is made
+    from matplotlib.figure import Figure
 
 __all__ = ["Audit"]
 
@@ -36,10 +36,15 @@ class Audit(AuditTables):
         in major units with the currency's format (minor units only in ``_minor`` columns). The
         file is made 0600.
         """
+        from toolkit.audit.export import write_excel
+        from toolkit.audit.plot import plot_audit
+
         return write_excel(self, path, chart=plot_audit(self).png())
 
     def to_csv(self, folder: str | Path) -> dict[str, Path]:
         """Write one CSV per table into ``folder``; returns name -> path: ``audit.to_csv("out")``."""
+        from toolkit.audit.export import write_csv
+
         return write_csv(self, folder)
 
     def plot(self, path: str | Path | None = None) -> Figure:
@@ -48,6 +53,8 @@ class Audit(AuditTables):
         Returns a matplotlib Figure (no pyplot state, renders in a notebook); with ``path`` it is
         also saved as PNG.
         """
+        from toolkit.audit.plot import plot_audit
+
         return plot_audit(self, path)
 
     def __repr__(self) -> str:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -78,8 +78,26 @@ def program_name(argv0: str | None = None) -> str:
     return "python -m toolkit" if name in ("__main__.py", "", "-c") else name
 
 
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+def command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` asks for (its first word that is not an option), or None.
+
+    >>> command_of(["--version"]), command_of(["audit", "--out", "a.xlsx"]), command_of(["x"])
+    (None, 'audit', None)
+    """
+    word = next((w for w in argv if not w.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def build_parser(
+    prog: str | None = None, *, commands: Collection[str] | None = None
+) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand, and the options of ``commands`` (all of them
+    when None).
+
+    Every command is listed either way, but a command's module (and what it imports) loads only
+    when its options are declared: ``python -m toolkit --help`` loads none of them, ``python -m
+    toolkit sandbox`` only the sandbox's.
+    """
     parser = argparse.ArgumentParser(
         prog=prog or program_name(),
         description=__doc__.split("\n")[0],
@@ -89,6 +107,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, add_name, run_name, help_text) in COMMANDS.items():
+        if commands is not None and name not in commands:
+            sub.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=help_text, description=module.__doc__)
         command.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -98,8 +119,13 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the subcommand: ``main(["export", "--out", "s.parquet"])``."""
-    args = build_parser().parse_args(argv)
+    """Parse ``argv`` and run the subcommand: ``main(["export", "--out", "s.parquet"])``.
+
+    Only the subcommand asked for is loaded (with no command, none is).
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = command_of(words)
+    args = build_parser(commands=[command] if command else []).parse_args(words)
     try:
         return int(args.run(args) or 0)
     except NotFoundError as exc:

@@ -13,6 +13,8 @@
 - :mod:`~toolkit.session.reads` counts every read (GET) as it leaves and holds it to the read
   allowance, :mod:`~toolkit.session.read_ledger` keeps the count of 30 days in a private file,
   :mod:`~toolkit.session.read_usage` shows it (``read_usage``).
+- :mod:`~toolkit.session.guarded_http` is the SDK's HTTP client with the live guard in front
+  (the SDK loads with the first session, not on ``import toolkit``).
 
 Nothing else in the toolkit imports ``stripe``.
 """

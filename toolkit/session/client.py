@@ -20,8 +20,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-import stripe
-
 import toolkit.session.endpoints as ep
 from toolkit.errors import Cancelled, LiveModeRefused
 from toolkit.redact import mask_key, redact_url, replace_values
@@ -34,7 +32,7 @@ from toolkit.session.reads import ReadBook, ReadCalls, default_allowance
 from toolkit.session.retries import read_allocation_spent, retry_delay
 from toolkit.session.settings import check_bool
 from toolkit.session.source_writes import SourceWrites
-from toolkit.session.transport import Answer, GuardedHTTPClient, header, mapped, seg
+from toolkit.session.transport import Answer, header, mapped, seg
 
 __all__ = ["DEFAULT_BUDGETS", "Mode", "Session"]
 
@@ -102,6 +100,10 @@ class Session(CashCalls, SourceWrites, PlatformCalls, ReadCalls, ScriptDoors):
             self.account_label,
         )  # fmt: skip
         self._retry_lock = threading.Lock()
+        import stripe  # the SDK loads with the first session, not on ``import toolkit``
+
+        from toolkit.session.guarded_http import GuardedHTTPClient
+
         self.client = stripe.StripeClient(
             api_key,
             stripe_account=stripe_account,
@@ -288,6 +290,8 @@ class Session(CashCalls, SourceWrites, PlatformCalls, ReadCalls, ScriptDoors):
     ) -> T:
         if write:
             self.require_write()
+        import stripe  # loaded by __init__
+
         replay_safe = (not write) or keyed
         attempt = 0
         while True:

@@ -19,6 +19,7 @@ seconds cannot help) is never retried: :func:`read_allocation_spent` tells it fr
 429s, by its ``Stripe-Rate-Limited-Reason: read-allocation`` (the sandbox's choice: Stripe's docs
 name no error for it) or by a message that names the read allocation.
 
+>>> import stripe
 >>> limiter = RateLimiter(None)
 >>> retry_delay(stripe.InvalidRequestError("bad", "id", http_status=400), 0, True, limiter, None)
 """
@@ -26,11 +27,13 @@ name no error for it) or by a message that names the read allocation.
 from __future__ import annotations
 
 import random
-
-import stripe
+from typing import TYPE_CHECKING
 
 from toolkit.session.ratelimit import RateLimiter
 from toolkit.session.transport import error_code, header
+
+if TYPE_CHECKING:  # the SDK loads with the first Session (toolkit.session.guarded_http)
+    import stripe
 
 __all__ = [
     "IN_FLIGHT_PAUSE",
@@ -50,6 +53,7 @@ READ_ALLOCATION_REASON = "read-allocation"
 def read_allocation_spent(exc: stripe.StripeError) -> str | None:
     """Stripe's message when ``exc`` refuses a read for the read request allocation, else None.
 
+    >>> import stripe
     >>> spent = stripe.RateLimitError("Your read request allocation is spent.", http_status=429)
     >>> read_allocation_spent(spent)
     'Your read request allocation is spent.'
@@ -87,6 +91,8 @@ def retry_delay(
 ) -> float | None:
     """Seconds to wait before retrying ``exc`` (the ``attempt``-th retry), or None when it must
     not be retried. A 429 slows ``limiter`` as its reason says."""
+    import stripe  # loaded already: ``exc`` is one of its errors
+
     backoff = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
     status = exc.http_status
     should = (header(exc.headers, "Stripe-Should-Retry") or "").lower()

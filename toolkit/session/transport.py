@@ -1,6 +1,7 @@
-"""Where the toolkit meets the stripe SDK's HTTP layer: the live guard in front of every request,
-Stripe's answers and errors in the toolkit's terms (the one place errors are mapped).
+"""Stripe's answers and errors in the toolkit's terms (the one place errors are mapped); the
+live guard in front of every request is :mod:`~toolkit.session.guarded_http`.
 
+>>> import stripe
 >>> error = stripe.InvalidRequestError("No such source: 'src_x'", "id", code="resource_missing",
 ...                                    http_status=404)
 >>> mapped(error, "Retrieving src_x")
@@ -14,15 +15,15 @@ Is api_base a Stripe API (https://api.stripe.com, or a Stripe-compatible server)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
-
-import stripe
 
 from toolkit.errors import NotFoundError, StripeRequestError
 
-__all__ = ["Answer", "GuardedHTTPClient", "error_code", "header", "mapped", "seg"]
+if TYPE_CHECKING:  # the SDK loads with the first Session (toolkit.session.guarded_http)
+    import stripe
+
+__all__ = ["Answer", "error_code", "header", "mapped", "seg"]
 
 
 class Answer(NamedTuple):
@@ -75,6 +76,8 @@ def mapped(
     found". ``uncertain`` is True when the request may have landed (a dropped connection, a 5xx,
     a 409 for its idempotency key still in flight).
     """
+    import stripe  # loaded already: ``exc`` is one of its errors
+
     status = exc.http_status
     error = getattr(exc, "error", None)
     message = (getattr(error, "message", None) or exc.user_message or str(exc) or "").strip()
@@ -113,29 +116,3 @@ def mapped(
 def seg(value: str) -> str:
     """An id as one URL path segment (user input never reaches another endpoint)."""
     return quote(str(value), safe="")
-
-
-class GuardedHTTPClient(stripe.RequestsClient):
-    """The SDK's HTTP client with the live guard in front: in live mode without
-    ``allow_live=True`` no request but a read ever leaves the machine, whichever door it took
-    (a typed method, ``Session.raw``, ``Session.call`` or ``session.client`` directly); and
-    every read is counted here, as it leaves (each retry too)."""
-
-    def __init__(self, guard: Callable[[str, Any], None], timeout: float) -> None:
-        super().__init__(timeout=timeout)
-        self._guard = guard
-
-    def request(  # type: ignore[override]  # the SDK's RequestsClient has this signature
-        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
-    ) -> Any:
-        """Refuse a write of a guarded live session (and count a read, or refuse it past the
-        read allowance), else send it as the SDK would."""
-        self._guard(method, headers)
-        return super().request(method, url, headers, post_data)
-
-    def request_stream(  # type: ignore[override]
-        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
-    ) -> Any:
-        """The streaming twin of :meth:`request`."""
-        self._guard(method, headers)
-        return super().request_stream(method, url, headers, post_data)
