@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     option = str(kind.plan_input)
     source = getattr(args, option, None)
     if not source:
-        raise InvalidInputError(f"plan {kind.name} needs --{option} FILE ({kind.plan_input_help}).")
+        raise InvalidInputError(f"plan {kind.name} needs --{option} FILE: {kind.plan_input_help}.")
     if option == "table":
         table = read_table(source)
         if "id" not in table.columns:
