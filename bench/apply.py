@@ -33,8 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from limits_report import LimitsReport
 
-from toolkit.changes.apply import apply
-from toolkit.changes.plan_metadata import plan_metadata
+from toolkit.changes import apply, plan_metadata
 from toolkit.fetch import load_sources
 from toolkit.sandbox import Sandbox
 from toolkit.sandbox.limits import ENDPOINT_RATE, GLOBAL_RATES

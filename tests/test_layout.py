@@ -1,5 +1,6 @@
-"""The house rules, kept true by a test: wings with one-way arrows, one door to Stripe, small
-modules, no import circles, no private names reached across modules.
+"""The house rules, kept true by a test: wings with one-way arrows, one door to Stripe, no import
+circles, no private names reached across modules. (A module is one concept; its length is no rule:
+past about 600 lines, ask whether it holds two.)
 
 Reads the code with :mod:`ast` (nothing is imported). Run ``pytest tests/test_layout.py -q``.
 """
@@ -14,8 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "toolkit"
 #: Modules allowed at the top of the package, beside the wings.
 MAX_TOP_MODULES = 8
-#: "No module over about 400 lines".
-MAX_LINES = 400
 #: The base modules every wing may use.
 BASE = {"errors", "money", "redact", "private_files", "progress", "display"}
 #: Which wing may import which (besides itself and the base). Arrows go one way: down.
@@ -46,7 +45,7 @@ def modules() -> dict[str, Path]:
 
 
 def wing_of(module: str) -> str:
-    """``toolkit.changes.apply`` -> "changes"; base modules -> "base"."""
+    """``toolkit.changes.run.applying`` -> "changes"; base modules -> "base"."""
     parts = module.split(".")
     if len(parts) == 1:
         return "__init__"
@@ -109,15 +108,6 @@ def test_at_most_eight_modules_at_the_top():
     assert len(top) <= MAX_TOP_MODULES, top
     wings = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
     assert wings == ["audit", "changes", "cli", "fetch", "sandbox", "session", "widgets"]
-
-
-def test_no_module_is_over_about_400_lines():
-    long = {
-        str(path.relative_to(ROOT)): n
-        for path in PACKAGE.rglob("*.py")
-        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
-    }
-    assert not long, f"split these modules: {long}"
 
 
 def test_no_import_circles():

@@ -56,7 +56,15 @@ def test_errors_form_one_tree():
 def test_apply_is_the_function_not_the_module():
     import importlib
 
-    importlib.import_module("toolkit.changes.apply")
+    import pytest
+
+    import toolkit.changes
+
+    importlib.import_module("toolkit.changes.run.applying")  # apply's module, named otherwise
+    for name in ("apply", "undo"):  # no module shadows the function, or is shadowed by it
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(f"toolkit.changes.{name}")
+        assert getattr(toolkit.changes, name) is getattr(toolkit, name)
     assert callable(toolkit.apply) and toolkit.apply.__name__ == "apply"
 
 

@@ -84,7 +84,7 @@ class InvalidInputError(ToolkitError, ValueError):
 
 class StripeRequestError(ToolkitError):
     """A Stripe request failed after the toolkit's retries (mapped in one place from Stripe's own
-    errors: :func:`toolkit.session.client.mapped`).
+    errors: :func:`toolkit.session.transport.mapped`).
 
     ``status``, ``code``, ``param``, ``request_id``, ``stripe_message`` and ``error_type`` come
     from Stripe's error body; ``detail`` is ``"HTTP 400 parameter_invalid: ..."``; ``uncertain``
@@ -134,8 +134,8 @@ class NotFoundError(StripeRequestError, LookupError):
 
 class JournalError(ToolkitError):
     """A journal cannot be used: another process holds it, or it could not be written (a full
-    disk). ``outcome`` is the :class:`~toolkit.apply.Outcome` so far (or None) and ``resume``
-    the exact call that continues the work once the cause is fixed."""
+    disk). ``outcome`` is the :class:`~toolkit.Outcome` so far (or None) and ``resume`` the exact
+    call that continues the work once the cause is fixed."""
 
     def __init__(self, message: str, *, outcome: Any = None, resume: str | None = None) -> None:
         super().__init__(message)

@@ -3,6 +3,12 @@ that a spreadsheet would run as a formula escaped; a write that fails (a full di
 a folder where the file should go) is an :class:`~toolkit.errors.OutputError` naming the fix, and a
 file a user gives is checked before it is read (:func:`readable_file`). The one home of these rules.
 
+Modes are set where the operating system has them (Linux, macOS). Windows has no ``os.fchmod``
+and its ``os.chmod`` sets only the read-only bit: there a file is as private as the folder it is
+in, and the folders the toolkit writes by default (``journals/``, ``exports/``...) sit in the
+working folder, usually in the user's profile, which its ACL lets only that user (and
+administrators) read. Keep them there, not in a shared folder.
+
 >>> import tempfile, pathlib
 >>> folder = private_folder(pathlib.Path(tempfile.mkdtemp()) / "exports" / "2026")
 >>> oct(folder.stat().st_mode & 0o777)
@@ -189,6 +195,13 @@ def output_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _owner_only(fd: int) -> None:
+    """Make the open file ``fd`` readable by the user only (0600) where files have modes; on
+    Windows (no ``os.fchmod``) the folder's ACL decides (see the module docstring)."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)
+
+
 def write_private(
     path: str | os.PathLike[str], write: Callable[[IO[Any]], Any], *, binary: bool = False
 ) -> Path:
@@ -203,7 +216,7 @@ def write_private(
     with writing(target):
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
         try:
-            os.fchmod(fd, 0o600)
+            _owner_only(fd)
             mode = "wb" if binary else "w"
             kwargs: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}
             with os.fdopen(fd, mode, **kwargs) as handle:
@@ -220,7 +233,7 @@ def open_private_append(path: str | os.PathLike[str]) -> IO[str]:
     target = Path(path)
     private_folder(target.parent)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.fchmod(fd, 0o600)
+    _owner_only(fd)
     return os.fdopen(fd, "a", encoding="utf-8")
 
 

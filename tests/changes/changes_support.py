@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.changes.rules import OWNER_FIELDS
+from toolkit.changes.kinds.owner import OWNER_FIELDS
 from toolkit.sandbox import Sandbox
 
 TEST_KEY = "sk_test_" + "T3st" * 6
@@ -74,7 +74,7 @@ def pick_detachable(box: Sandbox, n: int) -> list[str]:
 def rewrite_journal(path: Path, keep: Callable[[dict[str, Any]], bool]) -> None:
     """Keep only the records ``keep`` accepts, chained again as the writer would have chained
     them: the journal a process that never wrote the others would have left (a crash, say)."""
-    from toolkit.changes.journal_file import line_hash
+    from toolkit.changes.journal.file import line_hash
 
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     lines: list[str] = []

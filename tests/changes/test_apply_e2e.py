@@ -19,15 +19,12 @@ from changes_support import (
     requests_for,
 )
 
-from toolkit.changes.apply import apply
-from toolkit.changes.journal_state import read_journal
-from toolkit.changes.outcome import OUTCOME_COLUMNS
-from toolkit.changes.plan_customers import plan_attach, plan_detach
-from toolkit.changes.plan_metadata import plan_metadata
-from toolkit.changes.plan_owner import plan_owner
-from toolkit.changes.resume import load_plan
-from toolkit.changes.runner import idempotency_key
-from toolkit.changes.undo import undo
+from toolkit.changes.journal.reading import load_plan, read_journal
+from toolkit.changes.plans.builders import plan_attach, plan_detach, plan_metadata, plan_owner
+from toolkit.changes.run.applying import apply
+from toolkit.changes.run.outcome import OUTCOME_COLUMNS
+from toolkit.changes.run.runner import idempotency_key
+from toolkit.changes.run.undoing import undo
 from toolkit.errors import InvalidInputError, LiveModeRefused
 from toolkit.session import connect
 

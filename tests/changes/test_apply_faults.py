@@ -12,9 +12,8 @@ from changes_support import (
     pick_detachable,
 )
 
-from toolkit.changes.apply import apply
-from toolkit.changes.plan_customers import plan_detach
-from toolkit.changes.plan_metadata import plan_metadata
+from toolkit.changes.plans.builders import plan_detach, plan_metadata
+from toolkit.changes.run.applying import apply
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 

@@ -12,18 +12,17 @@ import threading
 import pytest
 from changes_support import TEST_KEY, effective_writes
 
-from toolkit.changes.apply import apply
-from toolkit.changes.journal_state import read_journal
-from toolkit.changes.plan_customers import plan_detach
-from toolkit.changes.plan_metadata import plan_metadata
-from toolkit.changes.undo import undo
+from toolkit.changes.journal.reading import read_journal
+from toolkit.changes.plans.builders import plan_detach, plan_metadata
+from toolkit.changes.run.applying import apply
+from toolkit.changes.run.undoing import undo
 from toolkit.fetch import load_sources
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
-runner_module = importlib.import_module("toolkit.changes.runner")
-listing_module = importlib.import_module("toolkit.changes.listing")
+runner_module = importlib.import_module("toolkit.changes.run.runner")
+listing_module = importlib.import_module("toolkit.changes.run.listing")
 
 
 def reads(box):

@@ -7,9 +7,9 @@ from changes_support import TEST_KEY, pick
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit.changes.apply import apply
-from toolkit.changes.plan_metadata import plan_metadata
-from toolkit.changes.undo import undo
+from toolkit.changes.plans.builders import plan_metadata
+from toolkit.changes.run.applying import apply
+from toolkit.changes.run.undoing import undo
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 

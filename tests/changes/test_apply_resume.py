@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from changes_support import TEST_KEY, effective_writes, pick
 
-from toolkit.changes.apply import apply
-from toolkit.changes.journal_state import read_journal
-from toolkit.changes.resume import load_plan
+from toolkit.changes.journal.reading import load_plan, read_journal
+from toolkit.changes.run.applying import apply
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 
@@ -24,8 +23,8 @@ pytestmark = pytest.mark.slow
 CHILD = textwrap.dedent(
     """
     import json, sys
-    from toolkit.changes.apply import apply
-    from toolkit.changes.plan_metadata import plan_metadata
+    from toolkit.changes.run.applying import apply
+    from toolkit.changes.plans.builders import plan_metadata
     from toolkit.session import connect
 
     url, key, ids_file, journal = sys.argv[1:5]

@@ -15,8 +15,8 @@ import pytest
 from changes_support import effective_writes, frame_of, pick, rewrite_journal
 
 import toolkit
-from toolkit.changes.journal import Journal
-from toolkit.changes.journal_state import read_journal
+from toolkit.changes.journal.reading import read_journal
+from toolkit.changes.journal.writer import Journal
 from toolkit.redact import replace_values
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")

@@ -21,7 +21,7 @@ import pytest
 from changes_support import TEST_KEY, frame_of, held
 
 import toolkit
-from toolkit.changes.journal_state import read_journal
+from toolkit.changes.journal.reading import read_journal
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 

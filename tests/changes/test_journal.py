@@ -8,9 +8,10 @@ import stat
 
 import pytest
 
-from toolkit.changes.journal import DEFAULT_FOLDER, Journal, journal_path
-from toolkit.changes.journal_state import read_journal
-from toolkit.changes.plan_metadata import plan_metadata
+from toolkit.changes.journal.file import DEFAULT_FOLDER, journal_path
+from toolkit.changes.journal.reading import read_journal
+from toolkit.changes.journal.writer import Journal
+from toolkit.changes.plans.builders import plan_metadata
 from toolkit.errors import InvalidInputError
 
 

@@ -14,8 +14,8 @@ import pytest
 from changes_support import frame_of, pick, rewrite_journal
 
 import toolkit
-from toolkit.changes.journal import digest_of
-from toolkit.changes.journal_state import read_journal
+from toolkit.changes.journal.reading import read_journal
+from toolkit.changes.plans.record import digest_of
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
 
@@ -117,7 +117,7 @@ def test_a_before_state_on_the_last_line_is_not_written_back(fresh_sandbox, fres
     assert not writes(box)
     # resuming reads the row again (already done: nothing sent) and its records follow the
     # begin, which the chain then proves: it proves a line unchanged since the next one was
-    # written, not what the line says (see toolkit.changes.journal_file)
+    # written, not what the line says (see toolkit.changes.journal.file)
     resumed = toolkit.apply(toolkit.load_plan(journal), fresh_session, resume=journal)
     assert resumed.ok and not writes(box)
     assert read_journal(journal).proven(read_journal(journal).begun[(len(ids), last)])

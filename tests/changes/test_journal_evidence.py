@@ -15,7 +15,7 @@ import pytest
 from changes_support import TEST_KEY, effective_writes, frame_of, pick
 
 import toolkit
-from toolkit.changes.journal_state import read_journal
+from toolkit.changes.journal.reading import read_journal
 from toolkit.session import connect
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")

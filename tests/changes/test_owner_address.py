@@ -8,7 +8,7 @@ import pytest
 from changes_support import frame_of, pick
 
 import toolkit
-from toolkit.changes.journal_state import read_journal
+from toolkit.changes.journal.reading import read_journal
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
 

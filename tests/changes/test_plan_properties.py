@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit.changes.plan_metadata import UNSET, plan_metadata, plan_metadata_from_table
-from toolkit.changes.rules import to_metadata_value
+from toolkit.changes.kinds.metadata import UNSET
+from toolkit.changes.plans.builders import plan_metadata, plan_metadata_from_table
+from toolkit.changes.text import to_text
 from toolkit.errors import InvalidInputError
 
 pytestmark = pytest.mark.slow  # property tests: many examples each
@@ -175,7 +176,7 @@ def test_table_cells_follow_the_documented_rules(before, keys, data):
 @SETTINGS
 @given(st.one_of(st.integers(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)))
 def test_numbers_convert_to_text_that_reads_back(value):
-    text, note = to_metadata_value(value)
+    text, note = to_text(value)
     assert isinstance(text, str) and note and "converted" in note
     if isinstance(value, bool):
         assert text == ("true" if value else "false")

@@ -9,10 +9,15 @@ import stat
 import pandas as pd
 import pytest
 
-from toolkit.changes.plan import Plan
-from toolkit.changes.plan_customers import plan_attach, plan_detach
-from toolkit.changes.plan_metadata import UNSET, plan_metadata, plan_metadata_from_table
-from toolkit.changes.plan_owner import plan_owner
+from toolkit.changes.kinds.metadata import UNSET
+from toolkit.changes.plans.builders import (
+    plan_attach,
+    plan_detach,
+    plan_metadata,
+    plan_metadata_from_table,
+    plan_owner,
+)
+from toolkit.changes.plans.plan import Plan
 from toolkit.changes.rows import PLAN_COLUMNS
 from toolkit.errors import InvalidInputError
 
@@ -394,7 +399,7 @@ def test_subset_is_a_plan_of_its_own(df):
 def test_tables_come_as_frames_paths_bytes_or_files(tmp_path):
     import io as _io
 
-    from toolkit.changes.table import read_table
+    from toolkit.changes.plans.table import read_table
 
     text = "id,region\nsrc_1AbCdEfGhIjK,emea\n"
     path = tmp_path / "t.csv"

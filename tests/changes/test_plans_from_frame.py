@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from toolkit.changes.apply import apply
-from toolkit.changes.plan_metadata import UNSET, plan_metadata_from_table
-from toolkit.changes.plan_owner import plan_owner
-from toolkit.changes.undo import undo
+from toolkit.changes.kinds.metadata import UNSET
+from toolkit.changes.plans.builders import plan_metadata_from_table, plan_owner
+from toolkit.changes.run.applying import apply
+from toolkit.changes.run.undoing import undo
 from toolkit.fetch import load_sources
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")

@@ -14,7 +14,7 @@ import pytest
 from changes_support import frame_of, held, pick
 
 import toolkit
-from toolkit.changes.journal import digest_of
+from toolkit.changes.plans.record import digest_of
 from toolkit.fetch import load_sources
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")

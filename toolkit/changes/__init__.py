@@ -1,33 +1,42 @@
 """The changes wing: plans a person reads, applied by one function, journaled, resumable, undoable.
 
-- plans: :mod:`~toolkit.changes.plan` (the Plan), built by :mod:`~toolkit.changes.plan_metadata`,
-  :mod:`~toolkit.changes.plan_owner` and :mod:`~toolkit.changes.plan_customers` from
-  :mod:`~toolkit.changes.sources` (what is known of each source), :mod:`~toolkit.changes.rows`
-  (the row shape and id checks), :mod:`~toolkit.changes.rules` (Stripe's rules),
-  :mod:`~toolkit.changes.attachment` (which sources may be attached or detached) and
-  :mod:`~toolkit.changes.table` (an analyst's table);
-- kinds: :mod:`~toolkit.changes.kinds` (metadata, owner, attach, detach: one strategy class each,
-  :mod:`~toolkit.changes.kind_fields` and :mod:`~toolkit.changes.kind_customer`);
-- running: :mod:`~toolkit.changes.apply` (one function), :mod:`~toolkit.changes.execute` (the
-  pool), :mod:`~toolkit.changes.runner` (one row), :mod:`~toolkit.changes.listing` (how rows are
-  re-read), :mod:`~toolkit.changes.outcome` (what happened);
-- evidence: :mod:`~toolkit.changes.journal` (every record type and the writer),
-  :mod:`~toolkit.changes.journal_file` (which files are journals, the chain of records, the lock),
-  :mod:`~toolkit.changes.journal_state` (reading and checking), :mod:`~toolkit.changes.resume`;
-- undo: :mod:`~toolkit.changes.undo`, :mod:`~toolkit.changes.undo_book`.
+- ``kinds/``: one module per kind of change (:mod:`~toolkit.changes.kinds.metadata`,
+  :mod:`~toolkit.changes.kinds.owner`, :mod:`~toolkit.changes.kinds.attach`,
+  :mod:`~toolkit.changes.kinds.detach`): what it reads of a source, the rows and rules of its plans,
+  its write and its undo (:mod:`~toolkit.changes.kinds.base`), registered in
+  :mod:`toolkit.changes.kinds`;
+- ``plans/``: the :mod:`~toolkit.changes.plans.plan` (a Plan), its
+  :mod:`~toolkit.changes.plans.builders`, what they know of the sources given
+  (:mod:`~toolkit.changes.plans.sources`), an analyst's :mod:`~toolkit.changes.plans.table`, and a
+  plan as a :mod:`~toolkit.changes.plans.record` (a file for sign-off, a journal's first line);
+- ``run/``: :mod:`~toolkit.changes.run.applying` (``apply``, one function), the
+  :mod:`~toolkit.changes.run.pool` of rows side by side, the :mod:`~toolkit.changes.run.runner`
+  (one row), the account :mod:`~toolkit.changes.run.listing` (how rows are re-read), the
+  :mod:`~toolkit.changes.run.outcome`, and :mod:`~toolkit.changes.run.undoing` (``undo``);
+- ``journal/``: the evidence: its :mod:`~toolkit.changes.journal.records`, the
+  :mod:`~toolkit.changes.journal.file` (which files are journals, the chain), the
+  :mod:`~toolkit.changes.journal.lock` (one process at a time), the
+  :mod:`~toolkit.changes.journal.writer`, :mod:`~toolkit.changes.journal.reading` (and resuming),
+  and what an undo writes in the journal it undoes (:mod:`~toolkit.changes.journal.undone`);
+- shared by all: :mod:`~toolkit.changes.rows` (the plan row), :mod:`~toolkit.changes.text` (text
+  Stripe takes), :mod:`~toolkit.changes.guards` (refusals before anything is read).
 """
 
-from toolkit.changes.apply import apply
 from toolkit.changes.guards import check_confirmation, confirmation_matches
-from toolkit.changes.outcome import Outcome
-from toolkit.changes.plan import Plan
-from toolkit.changes.plan_customers import plan_attach, plan_detach
-from toolkit.changes.plan_file import read_plan, save_plan
-from toolkit.changes.plan_metadata import plan_metadata, plan_metadata_from_table
-from toolkit.changes.plan_owner import plan_owner
-from toolkit.changes.resume import load_plan
-from toolkit.changes.table import read_table
-from toolkit.changes.undo import undo
+from toolkit.changes.journal.reading import load_plan
+from toolkit.changes.plans.builders import (
+    plan_attach,
+    plan_detach,
+    plan_metadata,
+    plan_metadata_from_table,
+    plan_owner,
+)
+from toolkit.changes.plans.plan import Plan
+from toolkit.changes.plans.record import read_plan, save_plan
+from toolkit.changes.plans.table import read_table
+from toolkit.changes.run.applying import apply
+from toolkit.changes.run.outcome import Outcome
+from toolkit.changes.run.undoing import undo
 
 __all__ = [
     "Outcome",

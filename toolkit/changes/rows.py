@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
-from toolkit.changes.rules import blank, text_or_none
+from toolkit.changes.text import blank, text_or_none
 
 __all__ = [
     "CUSTOMER_ID",

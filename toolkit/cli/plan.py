@@ -5,10 +5,10 @@ Examples::
     python -m toolkit plan metadata --table changes.csv     # id column + one column per key
     python -m toolkit plan detach --ids selection.csv       # ids from the explorer's Save selection
 
-Each writes ``plans/<plan id>.json`` (what ``apply`` runs; a copy edited after sign-off is
-refused) and ``plans/<plan id>.csv`` (what a person signs off), and prints the counts. Receivers
-still holding money are refused in a detach plan, with the amount (refund them first). Nothing is written to
-Stripe: the sources are only read.
+Each writes ``plans/<plan id>.json`` (what ``apply`` runs; a copy edited after sign-off is refused)
+and ``plans/<plan id>.csv`` (what a person signs off), and prints the counts. Receivers still
+holding money are refused in a detach plan, with the amount (refund them first). Nothing is
+written to Stripe: the sources are only read.
 """
 
 from __future__ import annotations
@@ -18,23 +18,35 @@ import sys
 import warnings
 from pathlib import Path
 
-from toolkit.changes import plan_detach, plan_metadata_from_table, save_plan
-from toolkit.changes.table import read_table
+from toolkit.changes import save_plan
+from toolkit.changes.kinds import KINDS
+from toolkit.changes.kinds.base import ChangeKind
+from toolkit.changes.plans.builders import plan_from_input
+from toolkit.changes.plans.table import read_table
 from toolkit.cli.output import add_json, report
 from toolkit.errors import InvalidInputError, NotFoundWarning
 from toolkit.fetch import LoadInfo, load_sources, read_ids
 from toolkit.session import connect
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "planned", "run"]
+
+
+def planned() -> dict[str, ChangeKind]:
+    """The kinds a plan can be made of from a file: those of the registry of kinds
+    (:data:`toolkit.changes.kinds.KINDS`) with a ``plan_input`` (``"table"`` or ``"ids"``)."""
+    return {name: kind for name, kind in KINDS.items() if kind.plan_input}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the plan options to ``parser``."""
-    parser.add_argument("kind", choices=["metadata", "detach"], help="what the plan changes")
-    parser.add_argument("--table", help="metadata: a CSV/Excel with an id column and key columns")
-    parser.add_argument(
-        "--ids", help="detach: a file of source ids (CSV with an id column, or text)"
-    )
+    """Add the plan options to ``parser``: one kind of each registered kind with a
+    ``plan_input``, and one option per input (``--table``, ``--ids``)."""
+    kinds = planned()
+    parser.add_argument("kind", choices=list(kinds), help="what the plan changes")
+    inputs: dict[str, list[str]] = {}
+    for kind in kinds.values():
+        inputs.setdefault(str(kind.plan_input), []).append(f"{kind.name}: {kind.plan_input_help}")
+    for option, helps in inputs.items():
+        parser.add_argument(f"--{option}", help="; ".join(helps))
     parser.add_argument("--folder", default="plans", help="where the plan files go (plans/)")
     parser.add_argument("--account", default=None, help="connected account id (acct_...)")
     add_json(parser)
@@ -42,25 +54,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the sources named by the input file, make the plan, save it; 0 (4: ids unknown)."""
-    if args.kind == "metadata" and not args.table:
-        raise InvalidInputError("plan metadata needs --table FILE (an id column + one per key).")
-    if args.kind == "detach" and not args.ids:
-        raise InvalidInputError("plan detach needs --ids FILE (the source ids to detach).")
-    if args.kind == "metadata":
-        table = read_table(args.table)
+    kind = planned()[args.kind]
+    option = str(kind.plan_input)
+    source = getattr(args, option, None)
+    if not source:
+        raise InvalidInputError(f"plan {kind.name} needs --{option} FILE: {kind.plan_input_help}.")
+    if option == "table":
+        table = read_table(source)
         if "id" not in table.columns:
-            raise InvalidInputError(f"{args.table} has no id column: the first row names them.")
+            raise InvalidInputError(f"{source} has no id column: the first row names them.")
         ids = [str(i).strip() for i in table["id"].dropna() if str(i).strip()]
     else:
-        ids = read_ids(args.ids)
+        ids = read_ids(source)
     with connect(stripe_account=args.account, quiet=True) as session, warnings.catch_warnings():
         warnings.simplefilter("ignore", NotFoundWarning)  # said below, with the exit code
         print(f"Reading {len(ids):,} sources from {session.account_label} ...", file=sys.stderr)
         sources = load_sources(session, ids=ids, progress=False)
-    if args.kind == "metadata":
-        plan = plan_metadata_from_table(args.table, sources=sources)
-    else:  # receivers still holding money are refused by plan_detach, with the amount
-        plan = plan_detach(sources)
+    plan = plan_from_input(kind.name, source, sources)
     notes = (
         [f"{len(plan.invalid):,} refused: see the reason column of the CSV"]
         if len(plan.invalid)

@@ -20,7 +20,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from toolkit.changes import Outcome, Plan, check_confirmation, confirmation_matches, plan_detach
-from toolkit.changes.plan import IRREVERSIBLE_NOTE
+from toolkit.changes.kinds.detach import IRREVERSIBLE_NOTE
 from toolkit.errors import InvalidInputError
 from toolkit.widgets.change_panel import ChangePanel
 from toolkit.widgets.style import banner_html, button, error_html

@@ -30,7 +30,7 @@ from toolkit.changes import (
     read_table,
     undo,
 )
-from toolkit.changes.plan_metadata import UNSET
+from toolkit.changes.kinds.metadata import UNSET
 from toolkit.errors import InvalidInputError
 from toolkit.widgets.change_panel import ChangePanel
 from toolkit.widgets.selection import selection_pool

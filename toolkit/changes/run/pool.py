@@ -1,7 +1,7 @@
 """Running a plan's rows side by side: which rows need a request, the thread pool, the account
 listing when it is cheaper, and what the run says about itself.
 
->>> results, tasks = triage(toolkit.plan_metadata(["src_1abc", "x"], set={"a": "1"}), None)
+>>> results, tasks = rows_to_run(toolkit.plan_metadata(["src_1abc", "x"], set={"a": "1"}), None)
 >>> [r["result"] for r in results.values()], [row["source"] for _, row in tasks]
 (['skipped'], ['src_1abc'])
 """
@@ -14,8 +14,10 @@ from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from toolkit.changes.journal_state import JournalState
-from toolkit.changes.listing import (
+from toolkit.changes.journal.reading import JournalState
+from toolkit.changes.plans.plan import Plan
+from toolkit.changes.rows import PlanRow
+from toolkit.changes.run.listing import (
     LOOKAHEAD_PER_WORKER,
     Listing,
     by_customer_cost,
@@ -23,18 +25,19 @@ from toolkit.changes.listing import (
     listable,
     use_listing,
 )
-from toolkit.changes.outcome import outcome_row
-from toolkit.changes.plan import Plan
-from toolkit.changes.rows import PlanRow
-from toolkit.changes.runner import MAX_STATE_AGE, Runner
+from toolkit.changes.run.outcome import outcome_row
+from toolkit.changes.run.runner import MAX_STATE_AGE, Runner
 from toolkit.progress import Progress
 
-__all__ = ["execute", "run_notes", "triage"]
+__all__ = ["Task", "execute", "rows_to_run", "run_notes"]
 
+#: A row to run: its index in the plan, and the row.
 Task = tuple[int, PlanRow]
 
 
-def triage(plan: Plan, state: JournalState | None) -> tuple[dict[int, dict[str, Any]], list[Task]]:
+def rows_to_run(
+    plan: Plan, state: JournalState | None
+) -> tuple[dict[int, dict[str, Any]], list[Task]]:
     """Rows settled without a request (invalid, no-op, done in an earlier run) and rows to run."""
     results: dict[int, dict[str, Any]] = {}
     tasks: list[Task] = []

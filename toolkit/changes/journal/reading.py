@@ -1,4 +1,6 @@
-"""Reading a journal back, and checking it: a journal is evidence.
+"""Reading a journal back, and checking it: a journal is evidence. What it says
+(:class:`JournalState`), the plan it records (:func:`load_plan`), and whether it fits the plan a
+run resumes (:func:`journal_state_for`).
 
 A line cut short by a crash is tolerated where a crash can leave one; anything else that does not
 fit (an unknown record, a row not in the plan, an action of another kind, a plan record that does
@@ -8,6 +10,9 @@ not match its digest, a record that does not chain to the one before it) raises
 >>> state = read_journal(outcome.journal)
 >>> len(state.done), len(state.unresolved), state.chained
 (2, 0, True)
+>>> again = toolkit.load_plan(outcome.journal)
+>>> again.id == outcome.plan.id, again.counts["ready"]
+(True, 2)
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.changes.journal import END_RESULTS, RECORD_TYPES, RUN_EVENTS, digest_of
-from toolkit.changes.journal_file import CHAIN, line_hash
+from toolkit.changes.guards import check_same_account
+from toolkit.changes.journal.file import CHAIN, line_hash
+from toolkit.changes.journal.records import END_RESULTS, RECORD_TYPES, RUN_EVENTS
 from toolkit.changes.kinds import KINDS, rows_refusal
+from toolkit.changes.plans.plan import Plan
+from toolkit.changes.plans.record import digest_of, plan_from_record
 from toolkit.errors import InvalidInputError
+from toolkit.session import Session
 
-__all__ = ["JournalState", "read_journal"]
+__all__ = ["JournalState", "journal_state_for", "load_plan", "missing_plan", "read_journal"]
 
 _FIX = (
     "A journal is evidence and is never repaired: restore it from a backup, or make a new plan "
@@ -46,7 +55,7 @@ class JournalState:
     undone: dict[Key, dict[str, Any]] = field(default_factory=dict)
     damaged_lines: int = 0
     #: True when every record carries the hash of the one before (see
-    #: :mod:`~toolkit.changes.journal`); False for a journal written before the chain.
+    #: :mod:`~toolkit.changes.journal.file`); False for a journal written before the chain.
     chained: bool = False
     #: The line of the last record: a record there is followed by nothing that proves it.
     last_line: int = 0
@@ -288,4 +297,55 @@ def read_journal(path: str | os.PathLike[str]) -> JournalState:
         elif rtype == "undone":
             state.undone[key] = record  # type: ignore[index]
     state.damaged_lines += len(damaged)
+    return state
+
+
+def missing_plan(path: Path) -> InvalidInputError:
+    """The error for a journal without a plan record: the run stopped while writing it."""
+    return InvalidInputError(
+        f"{path} holds no plan record: the run stopped while recording the plan, before any "
+        "request, so nothing was written to Stripe: apply the plan again (the same call, with "
+        "this journal or after deleting it)."
+    )
+
+
+def load_plan(journal: str | os.PathLike[str]) -> Plan:
+    """Rebuild the plan a journal records (same id), e.g. to resume it in a new process.
+
+    ``apply(load_plan("journals/plan_x.jsonl"), session, resume="journals/plan_x.jsonl")``
+
+    The journal is checked first (its digest, its chain of records, its rows against its kind):
+    an edited or damaged one raises :class:`~toolkit.errors.InvalidInputError` naming the file
+    and line. A journal written before the chain is read, but apply will not resume it.
+
+    >>> toolkit.load_plan(outcome.journal).id == outcome.plan.id
+    True
+    """
+    path = Path(journal)
+    state = read_journal(path)
+    if state.plan is None:
+        raise missing_plan(path)
+    header = state.plan
+    return plan_from_record(header)
+
+
+def journal_state_for(path: Path, plan: Plan, session: Session) -> JournalState | None:
+    """The checked state of an existing journal for ``plan`` (None: it records nothing yet)."""
+    state = read_journal(path)
+    if state.plan is None:
+        return None  # the plan record was never finished: nothing was sent
+    state.refuse_unchained("resume")
+    if state.plan_id != plan.id:
+        raise InvalidInputError(
+            f"{path} is the journal of plan {state.plan_id}, not {plan.id}: "
+            "pass that plan (load_plan(path) rebuilds it) or another journal."
+        )
+    if state.plan["rows"] != plan.rows():
+        raise InvalidInputError(
+            f"{path} records plan {plan.id} with other rows than the plan given (was the plan "
+            "changed after its first run?): resume it with load_plan(path), or make a new plan "
+            "for a different change."
+        )
+    header = state.plan
+    check_same_account(header.get("account"), header.get("mode"), session, f"the journal {path}")
     return state

@@ -28,9 +28,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from toolkit.changes.kind_base import ChangeKind
+from toolkit.changes.kinds.base import ChangeKind
 from toolkit.changes.rows import PlanRow
-from toolkit.changes.runner import Runner
+from toolkit.changes.run.runner import Runner
 from toolkit.errors import Cancelled
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.session import Session

@@ -7,7 +7,7 @@ dropped connection) is resolved the same way, and reported ``uncertain`` when it
 
 Every request is journaled before it is sent (a begin record) and after (an end record); when the
 journal cannot be written nothing more is sent. What a kind of change reads, compares and writes
-is its :class:`~toolkit.changes.kind_base.ChangeKind`: the runner never asks which kind it runs.
+is its :class:`~toolkit.changes.kinds.base.ChangeKind`: the runner never asks which kind it runs.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from toolkit.changes.journal import Journal, begin_record, end_record, skip_record
-from toolkit.changes.journal_state import JournalState
-from toolkit.changes.outcome import outcome_row
-from toolkit.changes.plan import Plan
+from toolkit.changes.journal.reading import JournalState
+from toolkit.changes.journal.records import begin_record, end_record, skip_record
+from toolkit.changes.journal.writer import Journal
+from toolkit.changes.plans.plan import Plan
 from toolkit.changes.rows import PlanRow
-from toolkit.changes.rules import unicode_problem
+from toolkit.changes.run.outcome import outcome_row
+from toolkit.changes.text import unicode_problem
 from toolkit.errors import Cancelled, JournalError, NotFoundError, StripeRequestError
 from toolkit.session import Session
 
@@ -88,7 +89,7 @@ class Runner:
         state: JournalState | None,
         on_drift: str,
         stop: threading.Event,
-        settle: Callable[[Key, dict[str, Any]], dict[str, Any]] | None = None,
+        record_row: Callable[[Key, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.plan = plan
         self.change = plan.change
@@ -99,7 +100,9 @@ class Runner:
         self.state = state
         self.on_drift = on_drift
         self.stop = stop
-        self.settle = settle
+        #: For an undo: records each row's outcome in the original journal, and returns it as
+        #: the undo reports it (:meth:`~toolkit.changes.journal.undone.OriginalJournal.record_row`).
+        self.record_row = record_row
         self.ages_lock = threading.Lock()
         self.oldest = 0.0  # seconds: the oldest bulk-read state compared with the plan
         self.stale = 0  # bulk-read states too old to compare, read again by id
@@ -198,8 +201,8 @@ class Runner:
         except Exception as exc:  # one failing row never stops the others
             message, request_id = row_message(exc)
             result = outcome_row(row, "failed", message, request_id)
-        if self.settle is not None and not self.dry_run:
-            result = self.settle((int(row["row"]), str(row["source"])), result)
+        if self.record_row is not None and not self.dry_run:
+            result = self.record_row((int(row["row"]), str(row["source"])), result)
         return result
 
     def _skip(self, key: Key, message: str) -> None:

@@ -23,15 +23,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.changes.apply import apply
 from toolkit.changes.guards import check_same_account, check_session
-from toolkit.changes.journal_file import check_not_held
-from toolkit.changes.journal_state import read_journal
+from toolkit.changes.journal.lock import check_not_held
+from toolkit.changes.journal.reading import missing_plan, read_journal
 from toolkit.changes.kinds import kind_of
-from toolkit.changes.outcome import Outcome
-from toolkit.changes.plan import Plan
-from toolkit.changes.resume import missing_plan
+from toolkit.changes.plans.plan import Plan
 from toolkit.changes.rows import PLAN_COLUMNS
+from toolkit.changes.run.applying import apply
+from toolkit.changes.run.outcome import Outcome
 from toolkit.errors import InvalidInputError
 from toolkit.progress import ProgressArg
 from toolkit.session import Session

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.changes.plan import IRREVERSIBLE_NOTE, Plan
+from toolkit.changes.plans.plan import Plan
 from toolkit.changes.rows import PlanRow
 from toolkit.display import status_table_html
 
@@ -187,7 +187,9 @@ class Outcome:
                 "again.</div>"
             )
         if self.plan.irreversible and not self.dry_run:
-            parts.append(f"<div><b>Cannot be undone.</b> {esc(IRREVERSIBLE_NOTE)}</div>")
+            parts.append(
+                f"<div><b>Cannot be undone.</b> {esc(self.plan.change.irreversible_note)}</div>"
+            )
         for note in self.notes:
             parts.append(f"<div style='color:#555'>note: {esc(note)}</div>")
         parts.append(

@@ -9,8 +9,8 @@ Example::
     undo(outcome.journal, session)                 # restore the exact before state
 
 For every ready row apply re-reads the source (by the cheapest route, see
-:mod:`toolkit.changes.listing`; ``outcome.notes`` says which ran and the oldest state compared), compares
-it with the plan, then writes (:mod:`toolkit.changes.runner` does one row):
+:mod:`toolkit.changes.run.listing`; ``outcome.notes`` says which ran and the oldest state compared), compares
+it with the plan, then writes (:mod:`toolkit.changes.run.runner` does one row):
 
 - **drift**: if a field the row changes no longer has the plan's "before" value the row is refused
   as ``drifted`` (``on_drift="overwrite"`` writes anyway, journaling the real before state);
@@ -22,7 +22,8 @@ it with the plan, then writes (:mod:`toolkit.changes.runner` does one row):
   Stripe's answer (or a re-read, for a replayed or lost answer) shows the new state. Detach (a
   DELETE, which takes no key) is made safe by re-reading.
 - **journal**: one record before each request and one after, flushed at once
-  (``./journals/<plan id>.jsonl``, mode 0600, one process at a time). Applying the same plan
+  (``./journals/<plan id>.jsonl``, mode 0600, one process at a time: the journal is held for
+  the whole run, ``with Journal(...)``). Applying the same plan
   again, or passing ``resume=<journal>``, skips the rows the journal shows done; rows an undo
   restored are done no more. If the journal cannot be written (a full disk) nothing more is
   sent and :class:`~toolkit.errors.JournalError` carries the Outcome and the resume call (or,
@@ -40,24 +41,25 @@ import secrets
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from toolkit.changes.execute import execute, run_notes, triage
 from toolkit.changes.guards import check_same_account, check_session
-from toolkit.changes.journal import Journal, journal_path, plan_record, run_end, run_start
-from toolkit.changes.journal_file import check_journal_file
-from toolkit.changes.journal_state import JournalState
+from toolkit.changes.journal.file import check_journal_file, journal_path
+from toolkit.changes.journal.reading import JournalState, journal_state_for
+from toolkit.changes.journal.records import run_end, run_start
+from toolkit.changes.journal.undone import OriginalJournal
+from toolkit.changes.journal.writer import Journal
 from toolkit.changes.kinds import rows_refusal
-from toolkit.changes.listing import Listing, account_customers
-from toolkit.changes.outcome import OUTCOME_COLUMNS, Outcome
-from toolkit.changes.plan import Plan
-from toolkit.changes.resume import journal_state_for
-from toolkit.changes.runner import Runner
-from toolkit.changes.undo_book import UndoBook
+from toolkit.changes.plans.plan import Plan
+from toolkit.changes.plans.record import plan_record
+from toolkit.changes.run.listing import Listing, account_customers
+from toolkit.changes.run.outcome import OUTCOME_COLUMNS, Outcome
+from toolkit.changes.run.pool import Task, execute, rows_to_run, run_notes
+from toolkit.changes.run.runner import Runner
 from toolkit.errors import InvalidInputError, JournalError
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.progress import Progress, ProgressArg
@@ -72,26 +74,40 @@ def _new_run_id() -> str:
     return f"run_{stamp}_{secrets.token_hex(3)}"
 
 
-def _open(
-    plan: Plan, session: Session, path: Path
-) -> tuple[Journal, UndoBook | None, JournalState | None]:
-    """Lock the journal (and, for an undo, the journal it undoes) and read where it stands."""
-    mask = getattr(session, "mask", None)
-    book = UndoBook(plan, path.parent, mask) if plan.undoes else None
+def _start_run(
+    journal: Journal,
+    plan: Plan,
+    session: Session,
+    state: JournalState | None,
+    *,
+    run_id: str,
+    tasks: list[Task],
+    on_drift: str,
+    resume_call: str,
+) -> None:
+    """Record the plan (unless the journal holds it already) and the run's start; a journal that
+    cannot be written raises a :class:`~toolkit.errors.JournalError` saying what to do."""
+    recorded = state is not None  # the journal holds the plan record
     try:
-        writer = Journal(path, mask=mask)
-    except BaseException:
-        if book is not None:
-            book.close()
-        raise
-    try:
-        state = journal_state_for(path, plan, session) if path.stat().st_size else None
-    except BaseException:
-        writer.close()
-        if book is not None:
-            book.close()
-        raise
-    return writer, book, state
+        if not recorded:
+            journal.write_plan(
+                plan_record(plan, getattr(session, "account_label", None), session.mode)
+            )
+            recorded = True
+        journal.write(
+            run_start(run_id, rows=len(tasks), resume=state is not None, on_drift=on_drift)
+        )
+    except JournalError as exc:
+        if not recorded:  # no plan record: there is nothing to resume
+            raise JournalError(
+                f"{exc} The plan record did not fit, so nothing was written to Stripe and the "
+                "journal records no plan: once the journal can be written, apply the plan again "
+                "(the same call)."
+            ) from exc
+        raise JournalError(
+            f"{exc} Nothing was sent. Once the journal can be written, run: {resume_call}",
+            resume=resume_call,
+        ) from exc
 
 
 def apply(
@@ -168,86 +184,74 @@ def apply(
         path = journal_path(journal, plan.id)
     resume_call = f"toolkit.apply(toolkit.load_plan({str(path)!r}), session, resume={str(path)!r})"
     run_id = _new_run_id()
-    writer: Journal | None = None
-    book: UndoBook | None = None
-    if dry_run:
-        exists = path.exists() and path.stat().st_size > 0
-        state = journal_state_for(path, plan, session) if exists else None
-    else:
-        writer, book, state = _open(plan, session, path)
-    results, tasks = triage(plan, state)
-    recorded = state is not None  # the journal holds the plan record
-    try:
-        if writer is not None:
-            if not recorded:
-                writer.write_plan(
-                    plan_record(plan, getattr(session, "account_label", None), session.mode)
-                )
-                recorded = True
-            writer.write(
-                run_start(run_id, rows=len(tasks), resume=state is not None, on_drift=on_drift)
-            )
-    except JournalError as exc:
-        if writer is not None:
-            writer.close()
-        if book is not None:
-            book.close()
-        if not recorded:  # no plan record: there is nothing to resume
-            raise JournalError(
-                f"{exc} The plan record did not fit, so nothing was written to Stripe and the "
-                "journal records no plan: once the journal can be written, apply the plan again "
-                "(the same call)."
-            ) from exc
-        raise JournalError(
-            f"{exc} Nothing was sent. Once the journal can be written, run: {resume_call}",
-            resume=resume_call,
-        ) from exc
+    mask = getattr(session, "mask", None)
     stop = cancel if cancel is not None else threading.Event()
-    runner = Runner(
-        plan,
-        session,
-        run_id=run_id,
-        dry_run=dry_run,
-        journal=writer,
-        state=state,
-        on_drift=on_drift,
-        stop=stop,
-        settle=book.settle if book is not None else None,
-    )
-    label = f"{'checking' if dry_run else 'applying'} {plan.action}"
-    bar = Progress(progress, len(tasks), label)
-    workers = max(1, min(max_workers or getattr(session, "max_workers", 8), len(tasks) or 1))
-    customers = account_customers(hint if hint is not None else plan.loaded, session)
-    interrupted, listed = False, 0
-    listing_: Listing | None = None
-    try:
-        interrupted, listing_, listed = execute(
-            runner, tasks, results, workers=workers, customers=customers, bar=bar
-        )
-    finally:
-        df = pd.DataFrame([results[i] for i in sorted(results)], columns=OUTCOME_COLUMNS)
-        outcome = Outcome(
-            df=df,
-            plan=plan,
-            journal=None if dry_run else path,
+    with ExitStack() as held:  # the journals are let go of (closed) in reverse order
+        writer: Journal | None = None
+        original: OriginalJournal | None = None
+        if dry_run:
+            exists = path.exists() and path.stat().st_size > 0
+            state = journal_state_for(path, plan, session) if exists else None
+            results, tasks = rows_to_run(plan, state)
+        else:
+            if plan.undoes:  # an undo holds the journal it undoes, too
+                original = held.enter_context(OriginalJournal(plan, path.parent, mask))
+            writer = held.enter_context(Journal(path, mask=mask))
+            state = journal_state_for(path, plan, session) if path.stat().st_size else None
+            results, tasks = rows_to_run(plan, state)
+            _start_run(
+                writer,
+                plan,
+                session,
+                state,
+                run_id=run_id,
+                tasks=tasks,
+                on_drift=on_drift,
+                resume_call=resume_call,
+            )
+        runner = Runner(
+            plan,
+            session,
+            run_id=run_id,
             dry_run=dry_run,
-            interrupted=interrupted,
-            seconds=time.monotonic() - started,
-            notes=run_notes(runner, listing_, listed),
+            journal=writer,
+            state=state,
+            on_drift=on_drift,
+            stop=stop,
+            record_row=original.record_row if original is not None else None,
         )
-        failure = runner.failure or (book.failure if book is not None else None)
-        if writer is not None:
-            event = "interrupted" if interrupted else ("canceled" if stop.is_set() else "finish")
-            if failure is None and not writer.broken:
+        label = f"{'checking' if dry_run else 'applying'} {plan.action}"
+        bar = Progress(progress, len(tasks), label)
+        workers = max(1, min(max_workers or getattr(session, "max_workers", 8), len(tasks) or 1))
+        customers = account_customers(hint if hint is not None else plan.loaded, session)
+        interrupted, listed = False, 0
+        listing: Listing | None = None
+        try:
+            interrupted, listing, listed = execute(
+                runner, tasks, results, workers=workers, customers=customers, bar=bar
+            )
+        finally:
+            df = pd.DataFrame([results[i] for i in sorted(results)], columns=OUTCOME_COLUMNS)
+            outcome = Outcome(
+                df=df,
+                plan=plan,
+                journal=None if dry_run else path,
+                dry_run=dry_run,
+                interrupted=interrupted,
+                seconds=time.monotonic() - started,
+                notes=run_notes(runner, listing, listed),
+            )
+            failure = runner.failure or (original.failure if original is not None else None)
+            if writer is not None and failure is None and not writer.broken:
+                event = (
+                    "interrupted" if interrupted else ("canceled" if stop.is_set() else "finish")
+                )
                 try:
                     writer.write(
                         run_end(event, outcome.totals, getattr(session, "api_version", None))
                     )
                 except JournalError as exc:
                     failure = exc
-            writer.close()
-        if book is not None:
-            book.close()
     if failure is not None:
         raise JournalError(
             f"{failure} {outcome.headline()}. Rows not started were not sent. Free some space "

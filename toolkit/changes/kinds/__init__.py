@@ -1,9 +1,12 @@
-"""The kinds of change, one small strategy class each: metadata, owner, attach, detach.
+"""The kinds of change, one module each (metadata, owner, attach, detach), and their registry.
 
-A :class:`ChangeKind` is everything the runner, apply and undo need to know about one kind: the
-part of a source it is about, whether a source already shows a row's change, drift, Stripe's
-rules against the live state, the write, and its inverse. They loop over rows without ever
-asking which kind they hold.
+A :class:`~toolkit.changes.kinds.base.ChangeKind` is everything plans, the runner, apply and undo
+need to know about one kind: the part of a source it is about (from Stripe and from the sources
+frame), the plan rows its builder makes and the rules it checks, whether a source already shows a
+row's change, drift, Stripe's rules against the live state, the write, its inverse, and what
+``python -m toolkit plan`` reads for it. They loop over rows without ever asking which kind they
+hold. **Adding a kind** is one module with one ChangeKind subclass, and one line in
+:data:`KINDS` below.
 
 >>> kind = kind_of("metadata")
 >>> kind.action, kind.irreversible, kind.undo_refusal is None
@@ -19,18 +22,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.changes.kind_base import ChangeKind, Written
-from toolkit.changes.kind_customer import AttachChange, DetachChange
-from toolkit.changes.kind_fields import MetadataChange, OwnerChange
+from toolkit.changes.kinds.attach import AttachChange
+from toolkit.changes.kinds.base import ChangeKind, Written
+from toolkit.changes.kinds.detach import DetachChange
+from toolkit.changes.kinds.metadata import MetadataChange
+from toolkit.changes.kinds.owner import OwnerChange
 from toolkit.changes.rows import SOURCE_ID
 from toolkit.errors import InvalidInputError
 
 __all__ = ["KINDS", "ChangeKind", "Written", "kind_of", "rows_problems", "rows_refusal"]
 
 
-#: Every kind of change by name.
+#: Every kind of change by name, in the order the command line lists them: its registration.
 KINDS: dict[str, ChangeKind] = {
-    kind.name: kind for kind in (MetadataChange(), OwnerChange(), AttachChange(), DetachChange())
+    kind.name: kind
+    for kind in (
+        MetadataChange(),
+        OwnerChange(),
+        AttachChange(),
+        DetachChange(),
+    )
 }
 
 

@@ -3,8 +3,8 @@
 Nothing here talks to Stripe. A :class:`Plan` is a DataFrame with one row per source (what will be
 sent, the state before and after, whether the row is ready, a no-op or invalid and why) plus a few
 attributes. Read it, export it for sign-off, then hand it to :func:`toolkit.apply`. The builders
-are :mod:`~toolkit.changes.plan_metadata`, :mod:`~toolkit.changes.plan_owner` and
-:mod:`~toolkit.changes.plan_customers`.
+are in :mod:`~toolkit.changes.plans.builders`; a plan as a record (in a file for sign-off, or as
+a journal's first line) is :mod:`~toolkit.changes.plans.record`.
 
 >>> plan = toolkit.plan_metadata(["src_1abc", "src_2abc"], set={"segment": "gold"})
 >>> plan.counts
@@ -29,25 +29,15 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.changes.kinds import ChangeKind, kind_of
+from toolkit.changes.kinds import kind_of
+from toolkit.changes.kinds.base import ChangeKind
 from toolkit.changes.rows import PLAN_COLUMNS, PlanRow, plain_rows
 from toolkit.display import status_table_html, table_html
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.private_files import write_csv
 
-__all__ = [
-    "IRREVERSIBLE_NOTE",
-    "Plan",
-    "make_plan",
-    "new_plan_id",
-    "plan_frame",
-    "plan_from_record",
-]
+__all__ = ["Plan", "make_plan", "new_plan_id", "plan_frame"]
 
-IRREVERSIBLE_NOTE = (
-    "Detaching cannot be undone: Stripe marks a detached source consumed, and it can never be "
-    "charged or attached again."
-)
 _STATUS_COLOURS = {"invalid": "#fde8ea", "noop": "#f3f3f3"}
 _STATUS_ORDER = {"invalid": 0, "ready": 1, "noop": 2}
 
@@ -90,7 +80,7 @@ class Plan:
 
     @property
     def change(self) -> ChangeKind:
-        """The kind of change every row makes (a :class:`~toolkit.changes.kinds.ChangeKind`)."""
+        """The kind of change every row makes (a :class:`~toolkit.changes.kinds.base.ChangeKind`)."""
         return kind_of(self.kind)
 
     def rows(self) -> list[PlanRow]:
@@ -185,7 +175,7 @@ class Plan:
     def __repr__(self) -> str:
         lines = [self.headline()]
         if self.irreversible:
-            lines.append("WARNING: " + IRREVERSIBLE_NOTE)
+            lines.append("WARNING: " + self.change.irreversible_note)
         lines.extend(f"note: {note}" for note in self.notes)
         shown = self.df[["row", "source", "status", "change", "reason"]].head(10)
         if len(shown):
@@ -209,7 +199,7 @@ class Plan:
         if self.irreversible and warning:  # a view that already warns passes warning=False
             parts.append(
                 "<p style='color:#fff;background:#b00;padding:0.4em;margin:0.3em 0'>"
-                f"<b>Cannot be undone.</b> {esc(IRREVERSIBLE_NOTE)}</p>"
+                f"<b>Cannot be undone.</b> {esc(self.change.irreversible_note)}</p>"
             )
         for note in self.notes[:10]:
             parts.append(f"<div style='color:#555'>note: {esc(str(note))}</div>")
@@ -247,19 +237,6 @@ def plan_frame(rows: list[Any]) -> pd.DataFrame:
     for name in ("source", "customer", "action", "status", "reason", "change"):
         df[name] = df[name].astype(object)
     return df.reset_index(drop=True)
-
-
-def plan_from_record(record: dict[str, Any]) -> Plan:
-    """The plan a plan record describes (a journal's first record, or a plan file), same id."""
-    return Plan(
-        id=record["plan_id"],
-        kind=record["kind"],
-        df=plan_frame(record["rows"]),
-        notes=list(record.get("notes") or []),
-        created=record.get("created", ""),
-        loaded=LoadInfo(account=record.get("account"), mode=record.get("mode")),
-        undoes=record.get("undoes"),
-    )
 
 
 def make_plan(

@@ -1,5 +1,5 @@
-"""What a journal file is: a ``.jsonl`` file that starts with its plan record, whose records
-are chained, and that one process at a time holds.
+"""What a journal file is: a ``.jsonl`` file that starts with its plan record and whose records
+are chained (one process at a time holds it: :mod:`~toolkit.changes.journal.lock`).
 
 **The chain.** Every record after the plan record carries ``prev``: :func:`line_hash` of the
 record line before it (lines cut short by a crash are not records and are left out). So a line
@@ -12,27 +12,26 @@ edit, a bad copy, a truncated or spliced file), not a forger, who can recompute 
 
 **Which files are journals.** A ``.jsonl`` file whose first line is a plan record (or one a crash
 cut short): apply refuses to append to any other file (:func:`check_journal_file`), so a typo in
-``journal=`` never writes into a user's own file.
+``journal=`` never writes into a user's own file. One journal per plan: ``./journals/<plan
+id>.jsonl`` by default (:func:`journal_path`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import InvalidInputError, JournalError
+from toolkit.errors import InvalidInputError
 
 __all__ = [
     "CHAIN",
+    "DEFAULT_FOLDER",
     "SUFFIX",
     "check_journal_file",
-    "check_not_held",
-    "holder_of",
-    "in_use_error",
+    "journal_path",
     "last_record_hash",
     "line_hash",
 ]
@@ -42,6 +41,8 @@ __all__ = [
 CHAIN = "prev=sha256/1"
 #: The suffix of a journal file.
 SUFFIX = ".jsonl"
+#: Where journals go unless told otherwise (git-ignored).
+DEFAULT_FOLDER = Path("journals")
 
 
 def line_hash(line: str | bytes) -> str:
@@ -126,49 +127,17 @@ def check_journal_file(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def holder_of(path: Path) -> str:
-    """Who holds a journal: the last run or undo that started and did not finish, as text."""
-    holder = None
-    try:
-        lines = path.read_bytes().decode("utf-8", "replace").split("\n")
-    except OSError:
-        lines = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(record, dict) or record.get("type") not in ("run", "undo"):
-            continue
-        holder = record if record.get("event") == "start" else None
-    if holder is None:
-        return "another process"
-    what = "an undo" if holder.get("type") == "undo" else "an apply"
-    return (
-        f"{what} in pid {holder.get('pid')} on {holder.get('host')} "
-        f"(running since {holder.get('time')})"
-    )
+def journal_path(journal: str | os.PathLike[str] | None, plan_id: str) -> Path:
+    """The journal file for ``plan_id``: ``journal`` itself if it names a file, else
+    ``<journal or ./journals>/<plan_id>.jsonl``. A file that is not a journal is refused
+    (:func:`check_journal_file`).
 
-
-def in_use_error(path: Path) -> JournalError:
-    """The error for a journal another process holds, naming that process."""
-    return JournalError(
-        f"{path} is in use by {holder_of(path)}. Two runs must never share a journal: wait for "
-        "that one to finish (or stop it), then run this again."
-    )
-
-
-def check_not_held(path: str | os.PathLike[str]) -> None:
-    """Raise :class:`~toolkit.errors.JournalError` naming the holder when another process holds
-    the journal at ``path`` (its last lines are still being written); nothing when it is free
-    or missing."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise in_use_error(Path(path)) from None
-    finally:
-        os.close(fd)  # closing releases the lock
+    >>> str(journal_path(None, "plan_x")), str(journal_path("runs/a.jsonl", "plan_x"))
+    ('journals/plan_x.jsonl', 'runs/a.jsonl')
+    """
+    if journal is None:
+        return DEFAULT_FOLDER / f"{plan_id}{SUFFIX}"
+    path = Path(journal)
+    if path.is_dir() or (not path.suffix and not path.exists()):
+        return path / f"{plan_id}{SUFFIX}"
+    return check_journal_file(path)

@@ -1,29 +1,32 @@
-"""The record an undo keeps in the journal of the plan it undoes.
+"""What an undo writes in the journal of the plan it undoes (the original journal).
 
 Each row the undo restores (or finds never landed) gets an ``undone`` record there, so a later
-apply of the same plan knows the row is no longer done and writes it again.
+apply of the same plan knows the row is no longer done and writes it again; the undo's start and
+finish are recorded there too.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
-from toolkit.changes.journal import Journal, undo_record, undone_record
-from toolkit.changes.plan import Plan
+from toolkit.changes.journal.records import undo_record, undone_record
+from toolkit.changes.journal.writer import Journal
+from toolkit.changes.plans.plan import Plan
 from toolkit.errors import JournalError
 
-__all__ = ["UndoBook"]
+__all__ = ["OriginalJournal"]
 
 Key = tuple[int, str]
 
 
-class UndoBook:
-    """Records an undo's rows in the journal of the plan it undoes (an ``undone`` record per row
-    restored, or found never to have landed), and says which rows stayed uncertain.
+class OriginalJournal:
+    """The journal of the plan an undo undoes, held (locked) for as long as the undo runs:
+    ``with OriginalJournal(undo_plan, folder) as original: ...``.
 
-    Holds the original journal's lock for as long as the undo runs.
+    Records an ``undone`` record per row restored, or found never to have landed
+    (:meth:`record_row`), and says which rows stayed uncertain. A write that fails is kept in
+    ``failure`` (the undo reports it), never raised mid-run.
     """
 
     def __init__(self, plan: Plan, folder: Path, mask: Any = None) -> None:
@@ -32,7 +35,7 @@ class UndoBook:
         self.path = folder / str(undoes.get("journal"))
         self.unresolved = {(int(k[0]), str(k[1])) for k in undoes.get("unresolved") or []}
         self.failure: JournalError | None = None
-        self._lock = threading.Lock()
+        self._closed = False
         self.journal = Journal(self.path, mask=mask)
         self._write(undo_record("start", plan.id))
 
@@ -42,8 +45,8 @@ class UndoBook:
         except JournalError as exc:
             self.failure = self.failure or exc
 
-    def settle(self, key: Key, result: dict[str, Any]) -> dict[str, Any]:
-        """The undo outcome row for ``key``, after recording it in the original journal."""
+    def record_row(self, key: Key, result: dict[str, Any]) -> dict[str, Any]:
+        """The undo's outcome row for ``key``, after recording it in the original journal."""
         outcome, was_unresolved = result["result"], key in self.unresolved
         if outcome == "skipped" and result.get("why") == "already":
             message = (
@@ -67,6 +70,15 @@ class UndoBook:
         return result
 
     def close(self) -> None:
-        """Write the undo's finish record and release the original journal."""
+        """Write the undo's finish record and let go of the original journal."""
+        if self._closed:
+            return
+        self._closed = True
         self._write(undo_record("finish", self.plan_id))
         self.journal.close()
+
+    def __enter__(self) -> OriginalJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

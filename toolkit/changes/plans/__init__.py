@@ -1,0 +1,1 @@
+"""Plans: the Plan, its builders, the sources they are given, tables, and plan records."""
