@@ -30,6 +30,7 @@ __all__ = [
     "SHEET_NAMES",
     "checks_table",
     "money_format",
+    "summary_cells",
     "summary_sheet",
     "write_csv",
     "write_excel",
@@ -61,20 +62,36 @@ def checks_table(checks: pd.DataFrame, *, not_ran: str, flagged: str) -> pd.Data
     return table.rename(columns={"flagged": flagged, "explanation": "what it means"})
 
 
-def summary_sheet(book: Book, summary: pd.DataFrame, by_currency: pd.DataFrame) -> Worksheet:
-    """The Summary sheet: item / value, money items as numbers in their currency's format."""
-    ws = book.table_sheet("Summary", summary)
+def summary_cells(summary: pd.DataFrame, by_currency: pd.DataFrame) -> pd.DataFrame:
+    """The Summary as cells a spreadsheet reads: money items ("Unapplied (USD)") as amounts in
+    the currency's major unit (``Decimal``), the audit date as a date, the rest as it is."""
     totals = by_currency.set_index("currency") if len(by_currency) else None
-    for i, item in enumerate(summary["item"], 1):
+    values: list[Any] = []
+    for item, value in zip(summary["item"], summary["value"], strict=True):
         match = _MONEY_ITEM.match(str(item))
-        if match is None or totals is None:
-            continue
-        currency = match["currency"].lower()
-        column = f"{match['what'].lower()}_major"
-        if currency in totals.index and column in totals.columns:
-            amount = totals.loc[currency, column]
-            if isinstance(amount, Decimal | int | float):
-                book.write(ws, i, 1, amount, book.fmt(num_format=money_format(currency)))
+        if match is not None and totals is not None:
+            currency = match["currency"].lower()
+            column = f"{match['what'].lower()}_major"
+            if currency in totals.index and column in totals.columns:
+                amount = totals.loc[currency, column]
+                if isinstance(amount, Decimal | int | float):
+                    value = amount
+        elif str(item).startswith("As of") and isinstance(value, str):
+            when = pd.to_datetime(value, utc=True, errors="coerce")
+            value = value if pd.isna(when) else when
+        values.append(value)
+    return summary.assign(value=pd.Series(values, index=summary.index, dtype="object"))
+
+
+def summary_sheet(book: Book, summary: pd.DataFrame, by_currency: pd.DataFrame) -> Worksheet:
+    """The Summary sheet: item / value, money items as numbers in their currency's format, the
+    audit date as a date."""
+    cells = summary_cells(summary, by_currency)
+    ws = book.table_sheet("Summary", cells)
+    for i, (item, value) in enumerate(zip(cells["item"], cells["value"], strict=True), 1):
+        match = _MONEY_ITEM.match(str(item))
+        if match is not None and isinstance(value, Decimal | int | float):
+            book.write(ws, i, 1, value, book.fmt(num_format=money_format(match["currency"])))
     return ws
 
 
@@ -153,5 +170,8 @@ def write_csv(
     written: dict[str, Path] = {}
     for name in wanted:
         path = target / f"{name}.csv"
-        written[name] = private_csv(csv_frame(tables[name]), path, lineterminator="\n")
+        table = tables[name]
+        if name == "summary":
+            table = summary_cells(table, audit.by_currency)
+        written[name] = private_csv(csv_frame(table), path, lineterminator="\n")
     return written

@@ -28,6 +28,7 @@ from toolkit.audit.result import (
     SOURCE_COLUMNS,
     TRANSACTION_COLUMNS,
     TXN_COUNT_COLUMNS,
+    UNMATCHED_COLUMNS,
 )
 from toolkit.audit.rollups import aging, aging_bucket, days_between, major, rollup, summary
 from toolkit.errors import InvalidInputError
@@ -123,9 +124,12 @@ def audit_receivers(
     table["aging_bucket"] = aging_bucket(table["age_days"], table["unapplied"])
     ctx = CheckContext(pending_days=pending_days, has_transactions=txns is not None)
     table, exceptions, checks = _run_checks(table, ctx)
+    unmatched["amount_major"] = major(unmatched["amount"], unmatched["currency"])
+    unmatched = unmatched[list(UNMATCHED_COLUMNS)]
     for name in MONEY_COLUMNS:
         table[f"{name}_major"] = major(table[name], table["currency"])
-    table["transactions_total_major"] = major(table["transactions_total"], table["currency"])
+    for name in ("transactions_total", "reversals_total"):
+        table[f"{name}_major"] = major(table[name], table["currency"])
     across = "account" in table.columns  # a load across connected accounts
     table = table[["account", *SOURCE_COLUMNS] if across else list(SOURCE_COLUMNS)]
     table = table.reset_index(drop=True)
