@@ -188,8 +188,8 @@ class Book:
 
     # -- tables -------------------------------------------------------------------------------
     def table(self, ws: Worksheet, row: int, df: pd.DataFrame, *, col: int = 0) -> int:
-        """``df`` as a styled Excel table at ``row`` (money per row currency, minor units named
-        ``_minor``, dates as dates); returns the row after it."""
+        """``df`` as a styled Excel table at ``row`` with filter buttons on its header (money per
+        row currency, minor units named ``_minor``, dates as dates); returns the row after it."""
         frame, money = finance_frame(df)
         columns = [str(c) for c in frame.columns]
         header = self.fmt(bold=True, bg_color="#DDE4EE", border=1)
@@ -226,9 +226,11 @@ class Book:
                     "autofilter": True,
                 },
             )
-        else:
+        else:  # no rows: the header alone, still with its filter buttons
             for j, name in enumerate(columns):
                 ws.write_string(row, col + j, name, header)
+            if columns:
+                ws.autofilter(row, col, row, col + len(columns) - 1)
         for j, name in enumerate(columns):
             width = WRAPPED.get(name, min(widths[j] + 2, _MAX_WIDTH))
             ws.set_column(col + j, col + j, max(width, 8))
