@@ -218,3 +218,53 @@ def test_the_wheel_ships_the_runbooks(tmp_path):
     )
     assert shipped == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert any(n.endswith("LICENSE") for n in names)
+
+
+def test_no_output_is_replaced_without_force(session, tmp_path, capsys):
+    """Issue 28 item 7: one rule for every output: a filed workbook, CSV or chart is never
+    replaced without ``--force``, and the refusal comes before any work."""
+    from toolkit.fetch import load_sources, save_snapshot
+
+    snap = str(save_snapshot(load_sources(session, progress=False).head(300), tmp_path / "s.pq"))
+    out = tmp_path / "audit.xlsx"
+    assert main(["audit", "--snapshot", snap, "--out", str(out)]) == 0
+    filed = out.read_bytes()
+    assert main(["audit", "--snapshot", snap, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out} exists: name a new file, or pass --force to replace it." in err
+    assert out.read_bytes() == filed  # the filed workbook is as it was
+    csv_folder, png = tmp_path / "csv", tmp_path / "chart.png"
+    args = ["audit", "--snapshot", snap, "--csv", str(csv_folder), "--png", str(png)]
+    assert main([*args, "--out", str(tmp_path / "b.xlsx")]) == 0
+    assert main([*args, "--out", str(tmp_path / "c.xlsx")]) == 2
+    assert "--force" in capsys.readouterr().err and not (tmp_path / "c.xlsx").exists()
+    out.write_bytes(b"an old workbook")
+    assert main([*args, "--out", str(out), "--force"]) == 0
+    assert out.read_bytes().startswith(b"PK")  # replaced: it was asked for
+    # the retirement audit refuses before it reads anything from Stripe
+    filed_migration = tmp_path / "migration.xlsx"
+    filed_migration.write_bytes(b"filed")
+    assert main(["migration", "--out", str(filed_migration)]) == 2
+    assert "--force" in capsys.readouterr().err and filed_migration.read_bytes() == b"filed"
+
+
+def test_every_default_folder_of_customer_data_is_git_ignored(tmp_path):
+    """Issue 28 item 8: what the commands write by default (exports/, journals/, snapshots/,
+    plans/, the lab's work/) never lands in a commit: they hold customer ids and metadata."""
+    from toolkit.cli import export
+
+    parser = build_parser()
+    defaults = {
+        Path(export.DEFAULT_OUT).parts[0],
+        parser.parse_args(["plan", "detach", "--ids", "x"]).folder,
+        "journals",
+        "snapshots",
+        "work",
+    }
+    assert "plans" in defaults
+    probes = [f"{folder}/x.csv" for folder in sorted(defaults)]
+    probes += [f"notebooks/{folder}/x.csv" for folder in ("exports", "journals", "plans")]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *probes], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    assert sorted(ignored) == sorted(probes)

@@ -1,7 +1,9 @@
 """Files that hold customer data: folders 0700, files 0600 written atomically, and CSV cells
 that a spreadsheet would run as a formula escaped; a write that fails (a full disk, no permission,
-a folder where the file should go) is an :class:`~toolkit.errors.OutputError` naming the fix, and a
-file a user gives is checked before it is read (:func:`readable_file`). The one home of these rules.
+a folder where the file should go) is an :class:`~toolkit.errors.OutputError` naming the fix, an
+output is never written over an existing file unless asked (:func:`new_outputs`, ``--force``), and
+a file a user gives is checked before it is read (:func:`readable_file`). The one home of these
+rules.
 
 >>> import tempfile, pathlib
 >>> folder = private_folder(pathlib.Path(tempfile.mkdtemp()) / "exports" / "2026")
@@ -17,7 +19,7 @@ import errno
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +36,7 @@ __all__ = [
     "csv_safe_text",
     "csv_unescape",
     "fresh_path",
+    "new_outputs",
     "open_private_append",
     "output_error",
     "output_path",
@@ -183,6 +186,34 @@ def fresh_path(path: str | os.PathLike[str]) -> Path:
         n += 1
         target = Path(path).with_name(f"{Path(path).stem}-{n}{Path(path).suffix}")
     return target
+
+
+def new_outputs(
+    paths: Iterable[str | os.PathLike[str]], *, force: bool = False, how: str = "pass --force"
+) -> list[Path]:
+    """The one rule for every output a person names: an existing file is never replaced unless
+    ``force`` (the CLI's ``--force``); a folder is never a file. Call it before long work, so a
+    taken name fails first. ``how`` says how to replace it anyway.
+
+    >>> new_outputs(["no/such/audit.xlsx"])
+    [PosixPath('no/such/audit.xlsx')]
+    >>> new_outputs(["/"])
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.InvalidInputError: / is a folder: name a file.
+    """
+    targets = [Path(p) for p in paths]
+    for target in targets:
+        if target.is_dir():
+            raise InvalidInputError(f"{target} is a folder: name a file.")
+    taken = [t for t in targets if t.exists()]
+    if taken and not force:
+        shown = ", ".join(str(t) for t in taken[:3]) + (" ..." if len(taken) > 3 else "")
+        raise InvalidInputError(
+            f"{shown} {'exists' if len(taken) == 1 else 'exist'}: name a new file, or {how} "
+            f"to replace {'it' if len(taken) == 1 else 'them'}."
+        )
+    return targets
 
 
 def output_path(path: str | os.PathLike[str]) -> Path:

@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from toolkit.audit.cells import csv_frame, money_format
 from toolkit.audit.result import AuditTables
-from toolkit.audit.workbook import Book
+from toolkit.audit.workbook import Book, workbook_path
 from toolkit.private_files import private_folder
 from toolkit.private_files import write_csv as private_csv
 
@@ -144,9 +144,7 @@ def write_excel(audit: AuditTables, path: str | Path, *, chart: bytes | None = N
 
     ``chart``: a PNG to embed on the cover (``Audit.to_excel`` passes its aging chart).
     """
-    target = Path(path)
-    if target.suffix.lower() != ".xlsx":
-        target = target.with_suffix(".xlsx") if not target.suffix else target
+    target = workbook_path(path)
     with Book(target, TITLE) as book:
         _cover(book, audit, chart)
         for name, df in audit.tables().items():

@@ -36,7 +36,7 @@ from xlsxwriter.worksheet import Worksheet
 from toolkit.audit.cells import cell_value, finance_frame, money_format
 from toolkit.private_files import output_path, write_private
 
-__all__ = ["DATE_FORMAT", "MINOR_FORMAT", "MONEY_NOTE", "Book"]
+__all__ = ["DATE_FORMAT", "MINOR_FORMAT", "MONEY_NOTE", "Book", "workbook_path"]
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MINOR_FORMAT = "#,##0"
@@ -49,6 +49,16 @@ MONEY_NOTE = (
 WRAPPED = {"explanation": 70, "detail": 70, "what it means": 70, "notes": 70}
 _MAX_WIDTH = 60
 _TABLE_STYLE = "Table Style Light 9"
+
+
+def workbook_path(path: str | Path) -> Path:
+    """Where a workbook named ``path`` goes: ``.xlsx`` added when the name has no suffix.
+
+    >>> workbook_path("exports/audit").name, workbook_path("exports/a.xlsx").name
+    ('audit.xlsx', 'a.xlsx')
+    """
+    target = Path(path)
+    return target if target.suffix else target.with_suffix(".xlsx")
 
 
 class Book:

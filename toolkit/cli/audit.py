@@ -6,6 +6,9 @@ Examples::
     python -m toolkit audit --snapshot snapshots/2026-11-01.parquet --out exports/audit.xlsx
     python -m toolkit audit --out exports/audit.xlsx --csv exports/audit --png exports/audit.png
     python -m toolkit audit --out exports/audit.xlsx --ids detached.txt   # plus sources known by id only
+    python -m toolkit audit --out exports/audit.xlsx --force          # replace last run's workbook
+
+An existing file is never replaced without ``--force``: a filed workbook stays as it was filed.
 
 Against an account (or the sandbox) it fetches every source and the transactions of the receivers;
 from a snapshot it audits the saved sources as of the snapshot's time (no transaction checks).
@@ -15,14 +18,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from toolkit.audit.export import SHEET_NAMES
+from toolkit.audit.workbook import workbook_path
 from toolkit.cli.output import add_json, report, show_progress
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.id_files import read_ids
+from toolkit.private_files import new_outputs
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "check_outputs", "run"]
 
 DEFAULT_OUT = "exports/audit.xlsx"
 
@@ -65,7 +72,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also audit these source ids (one per line, or a CSV with an 'id' column): "
         "sources detached from their customer can only be reached by id",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the files --out, --csv and --png name (an existing file is never "
+        "replaced without it)",
+    )
     add_json(parser)
+
+
+def check_outputs(
+    out: str | None, csv: str | None, png: str | None, tables: Iterable[str], force: bool
+) -> None:
+    """Refuse, before any work, to replace a file the outputs would write (unless ``force``)."""
+    paths = [workbook_path(out)] if out else []
+    paths += [Path(csv) / f"{name}.csv" for name in tables] if csv else []
+    paths += [Path(png)] if png else []
+    new_outputs(paths, force=force)
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -120,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pending_days < 0:
         raise InvalidInputError("--pending-days must be 0 or more.")
     out = args.out if args.out or args.csv else DEFAULT_OUT
+    check_outputs(out, args.csv, args.png, SHEET_NAMES, args.force)
     sources, transactions = _load(args)
     audit = audit_receivers(sources, transactions, as_of=args.as_of, pending_days=args.pending_days)
     when = audit.as_of.isoformat() if audit.as_of is not None else "unknown"
