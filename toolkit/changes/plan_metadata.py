@@ -39,7 +39,7 @@ from toolkit.changes.sources import (
     state_invalid,
     state_row,
 )
-from toolkit.changes.table import read_table
+from toolkit.changes.table import id_column, read_table
 from toolkit.errors import InvalidInputError
 from toolkit.private_files import csv_unescape
 
@@ -250,13 +250,8 @@ def plan_metadata_from_table(table: Any, sources: Any = None) -> Plan:
     {'metadata': {'legacy': '', 'tier': 'gold'}}
     """
     frame = read_table(table)
-    id_column = next((c for c in ("id", "source", "source_id") if c in frame.columns), None)
-    if id_column is None:
-        raise InvalidInputError(
-            "The table needs an 'id' column with source ids (src_...); "
-            f"its columns are {list(frame.columns)[:10]}."
-        )
-    columns = [c for c in frame.columns if c != id_column]
+    ids_at = id_column(frame)
+    columns = [c for c in frame.columns if c != ids_at]
     notes: list[str] = []
     prefixed = [c for c in columns if isinstance(c, str) and c.startswith("metadata.")]
     if prefixed:
@@ -280,7 +275,7 @@ def plan_metadata_from_table(table: Any, sources: Any = None) -> Plan:
             if isinstance(state.id, str):
                 known.setdefault(state.id, state)
 
-    ids = [v.strip() if isinstance(v, str) else v for v in frame[id_column]]
+    ids = [v.strip() if isinstance(v, str) else v for v in frame[ids_at]]
     counts = Counter(v for v in ids if not blank(v))
     positions: dict[Any, list[int]] = {}
     for index, value in enumerate(ids):

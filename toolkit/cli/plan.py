@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 from toolkit.changes import plan_detach, plan_metadata_from_table, save_plan
-from toolkit.changes.table import read_table
+from toolkit.changes.table import id_column, read_table
 from toolkit.cli.output import add_json, report
 from toolkit.errors import InvalidInputError, NotFoundWarning
 from toolkit.fetch import LoadInfo, load_sources, read_ids
@@ -48,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("plan detach needs --ids FILE (the source ids to detach).")
     if args.kind == "metadata":
         table = read_table(args.table)
-        if "id" not in table.columns:
-            raise InvalidInputError(f"{args.table} has no id column: the first row names them.")
-        ids = [str(i).strip() for i in table["id"].dropna() if str(i).strip()]
+        ids = [str(i).strip() for i in table[id_column(table)].dropna() if str(i).strip()]
     else:
         ids = read_ids(args.ids)
     with connect(stripe_account=args.account, quiet=True) as session, warnings.catch_warnings():
