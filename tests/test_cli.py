@@ -15,6 +15,7 @@ import pytest
 
 from toolkit.cli import build_parser, main
 from toolkit.cli.lab import refresh_working_copy
+from toolkit.cli.main import COMMANDS
 from toolkit.session.connect import SANDBOX_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,3 +269,36 @@ def test_every_default_folder_of_customer_data_is_git_ignored(tmp_path):
         ["git", "check-ignore", "--no-index", *probes], cwd=ROOT, capture_output=True, text=True
     ).stdout.split()
     assert sorted(ignored) == sorted(probes)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_is_plain_text_and_a_wrong_option_shows_the_commands_usage(command, capsys):
+    """Issue 28: ``--help`` without reST markup; an unknown option is an error of the command
+    (its usage), not of the program (the list of commands)."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    for markup in ("``", ":func:", ":class:", "**", "::\n"):
+        assert markup not in text, f"{command} --help shows {markup!r}"
+    positional = {"apply": ["p.json"], "plan": ["detach"], "refresh": ["s.pq"], "undo": ["j.jsonl"]}
+    with pytest.raises(SystemExit) as info:
+        main([command, *positional.get(command, []), "--no-such-option"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: python -m toolkit {command}"), err
+    assert "unrecognized arguments: --no-such-option" in err
+
+
+def test_audit_messages_speak_command_line(session, tmp_path, capsys):
+    """The CLI's notes name its options, not Python calls."""
+    from toolkit.fetch import load_sources, save_snapshot
+
+    snap = save_snapshot(load_sources(session, progress=False).head(100), tmp_path / "s.pq")
+    assert main(["audit", "--snapshot", str(snap), "--out", str(tmp_path / "a.xlsx")]) == 0
+    out = capsys.readouterr().out
+    assert "audit without --snapshot to run them" in out
+    assert "(...)" not in out and "load_source_transactions" not in out
+    (tmp_path / "other.parquet").write_bytes(b"not parquet")
+    assert main(["audit", "--snapshot", str(tmp_path / "other.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert "python -m toolkit export --out" in err and "toolkit.save_snapshot" not in err

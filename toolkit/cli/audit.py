@@ -100,11 +100,21 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
         )
     if args.snapshot:
         from toolkit.fetch import load_snapshot
+        from toolkit.fetch.duck import is_dataset
 
         path = Path(args.snapshot)
         if not path.exists():
             raise InvalidInputError(f"No snapshot at {path}: pass the path of a saved snapshot.")
-        return load_snapshot(path), None
+        if is_dataset(path):
+            return path, None  # a dataset folder of export: DuckDB reads its receivers
+        try:
+            return load_snapshot(path), None
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                f"{path} is not a snapshot the toolkit wrote ({str(exc).split(': ')[-1]}): "
+                "write one with `python -m toolkit export --out snapshots/sources.parquet`, or "
+                "pass the folder of `export --out FOLDER/`."
+            ) from None
 
     from toolkit.fetch import LoadInfo, load_source_transactions, load_sources
     from toolkit.session import connect
@@ -138,6 +148,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run the audit described by parsed ``args``; returns the exit code (0 when written)."""
     from toolkit.audit import audit_receivers
+    from toolkit.audit.receivers import NO_TRANSACTIONS
     from toolkit.money import format_money
 
     if args.pending_days < 0:
@@ -163,6 +174,16 @@ def run(args: argparse.Namespace) -> int:
             f"across {row['receivers']} receivers"
         )
     notes = list(audit.notes)
+    if NO_TRANSACTIONS in notes:  # say it as a command line user does it
+        why, fix = (
+            ("--no-transactions", "run it without --no-transactions")
+            if args.no_transactions
+            else ("a snapshot holds no transactions", "audit without --snapshot")
+        )
+        notes[notes.index(NO_TRANSACTIONS)] = (
+            f"the checks that compare a receiver with its transactions did not run ({why}): "
+            f"{fix} to run them."
+        )
     if not args.snapshot and not args.ids:
         notes.append(
             "sources detached from their customer are reachable by id only; add them with --ids FILE."

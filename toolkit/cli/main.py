@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -70,28 +71,67 @@ def program_name(argv0: str | None = None) -> str:
     return "python -m toolkit" if name in ("__main__.py", "", "-c") else name
 
 
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")  # :func:`~toolkit.export_sources`
+_LITERAL = re.compile(r"``([^`]+)``")  # ``--force``
+_STRONG = re.compile(r"\*\*([^*]+)\*\*")  # **A working copy.**
+
+
+def plain_help(doc: str, prog: str = "python -m toolkit") -> str:
+    """A module's docstring as ``--help`` shows it: plain text, no reST markup, the program
+    named as the user ran it.
+
+    >>> print(plain_help("``python -m toolkit export``: see :func:`~toolkit.export_sources`."))
+    python -m toolkit export: see toolkit.export_sources.
+    >>> plain_help("**Examples**::", "stripe-sources")
+    'Examples:'
+    """
+    text = _STRONG.sub(r"\1", _LITERAL.sub(r"\1", _ROLE.sub(r"\1", doc)))
+    text = re.sub(r"::$", ":", text, flags=re.MULTILINE)
+    return text.replace("python -m toolkit", prog).strip()
+
+
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
+    """The argument parser with every subcommand (``parser.commands`` maps each name to its own
+    parser, whose usage an error in its options prints)."""
+    prog = prog or program_name()
     parser = argparse.ArgumentParser(
-        prog=prog or program_name(),
+        prog=prog,
         description=__doc__.split("\n")[0],
         epilog="Exit codes: 0 done, 2 usage or input, 3 work left, 4 not found, 5 partly done, "
         "6 Stripe error, 7 output not written, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands: dict[str, argparse.ArgumentParser] = {}
     for name, (module_name, add_name, run_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=help_text, description=module.__doc__)
-        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        command = sub.add_parser(
+            name,
+            help=help_text,
+            description=plain_help(module.__doc__ or help_text, prog),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         getattr(module, add_name)(command)
         command.set_defaults(run=getattr(module, run_name))
+        commands[name] = command
+    parser.set_defaults(commands=commands)
     return parser
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """``argv`` parsed; an option the command does not know is an error of that command (its
+    usage, not the list of commands)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = args.commands.get(getattr(args, "command", None), parser)
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the subcommand: ``main(["export", "--out", "s.parquet"])``."""
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     try:
         return int(args.run(args) or 0)
     except NotFoundError as exc:
