@@ -54,6 +54,20 @@ def start_lab(tmp_path: Path, port: int, token: str | None) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("command", ["sandbox", "export", "audit", "migration", "lab"])
+def read_until(proc: subprocess.Popen, prefix: str, timeout: float = 90) -> str:
+    """The launcher's output up to its first line starting with ``prefix`` (JupyterLab's log
+    lines come in between)."""
+    deadline, lines = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith(prefix):
+            return "".join(lines)
+    raise AssertionError(f"no line starting with {prefix!r}:\n{''.join(lines)}")
+
+
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
@@ -85,8 +99,50 @@ def test_the_working_copy_keeps_edits_and_follows_unedited_runbooks(tmp_path):
     notes = refresh_working_copy(tracked, work)
     assert (work / "01_a.ipynb").read_text() == "v2"  # an unedited copy follows
     assert (work / "02_b.ipynb").read_text() == "my edits"  # edits are never overwritten
-    assert len(notes) == 1 and "02_b.ipynb has your edits" in notes[0] and "delete" in notes[0]
+    assert len(notes) == 1 and "02_b.ipynb has cells you edited" in notes[0]
+    # the advice keeps the edits: rename the copy (deleting it would lose them)
+    assert "rename your copy (e.g. to 02_b-mine.ipynb)" in notes[0] and "delete" not in notes[0]
     assert (tracked / "02_b.ipynb").read_text() == "v2"  # the tracked file is never written
+
+
+def _notebook(*sources: str, outputs: bool = False) -> str:
+    import json
+
+    cells = [
+        {
+            "cell_type": "code",
+            "id": f"c{i}",
+            "metadata": {"tags": ["ran"]} if outputs else {},
+            "execution_count": i + 1 if outputs else None,
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": ["hi\n"]}]
+            if outputs
+            else [],
+            "source": source.splitlines(keepends=True),
+        }
+        for i, source in enumerate(sources)
+    ]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def test_running_a_runbook_is_not_editing_it(tmp_path):
+    """Issue 28 item 11: a copy that was only run (outputs, execution counts, metadata) follows
+    its runbook; one whose cells were edited is kept, and the advice never loses the edits."""
+    tracked, work = tmp_path / "notebooks", tmp_path / "work"
+    tracked.mkdir()
+    for name in ("01_a.ipynb", "02_b.ipynb"):
+        (tracked / name).write_text(_notebook("x = 1\n", "print(x)"))
+    assert refresh_working_copy(tracked, work) == []
+    (work / "01_a.ipynb").write_text(_notebook("x = 1\n", "print(x)", outputs=True))  # ran
+    (work / "02_b.ipynb").write_text(_notebook("x = 2\n", "print(x)", outputs=True))  # edited
+    assert refresh_working_copy(tracked, work) == []  # nothing changed upstream: no notes
+    assert "hi" in (work / "01_a.ipynb").read_text()  # the run's outputs are kept
+    for name in ("01_a.ipynb", "02_b.ipynb"):
+        (tracked / name).write_text(_notebook("x = 1\n", "print(x + 1)"))  # upstream changed
+    notes = refresh_working_copy(tracked, work)
+    assert (work / "01_a.ipynb").read_text() == (tracked / "01_a.ipynb").read_text()
+    assert "x = 2" in (work / "02_b.ipynb").read_text()
+    assert len(notes) == 1 and "02_b.ipynb has cells you edited" in notes[0]
+    assert "delete" not in notes[0]
 
 
 @pytest.mark.slow
@@ -94,9 +150,9 @@ def test_lab_serves_the_runbooks_on_loopback_with_a_token(tmp_path):
     port = free_port()
     proc = start_lab(tmp_path, port, "t0ken" * 4)
     try:
-        first = proc.stdout.readline() + proc.stdout.readline()
+        first = read_until(proc, "Open: ")
         assert "built-in sandbox at http://127.0.0.1:" in first and "shared by every" in first
-        assert f"http://127.0.0.1:{port}/lab?reset&token={'t0ken' * 4}" in first
+        assert f"Open: http://127.0.0.1:{port}/lab?reset&token={'t0ken' * 4}" in first
         # every kernel gets the one sandbox: it answers at the address the launcher printed
         sandbox_url = first.split("sandbox at ", 1)[1].split(",")[0]
         request = urllib.request.Request(
@@ -132,6 +188,34 @@ def test_lab_serves_the_runbooks_on_loopback_with_a_token(tmp_path):
             proc.kill()
 
 
+@pytest.mark.slow
+def test_lab_on_a_taken_port_prints_the_url_it_listens_on(tmp_path):
+    """Issue 28 item 2: JupyterLab moves to the next port when the one asked for is taken; the
+    printed URL is the one it listens on, and the launcher says the port moved."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    proc = start_lab(tmp_path, port, "m0ved" * 4)
+    try:
+        out = read_until(proc, "Open: ")
+        assert f"note: port {port} is taken" in out
+        url = out.split("Open: ", 1)[1].split()[0]
+        moved = int(url.split("http://127.0.0.1:", 1)[1].split("/", 1)[0])
+        assert moved != port and f"listens on port {moved}" in out
+        assert url == f"http://127.0.0.1:{moved}/lab?reset&token={'m0ved' * 4}"
+        status = f"http://127.0.0.1:{moved}/api/status?token={'m0ved' * 4}"
+        with urllib.request.urlopen(status, timeout=5) as response:  # it answers: it listens
+            assert response.status == 200
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        taken.close()
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -147,8 +231,8 @@ def test_lab_stops_on_sigterm_and_keeps_its_token_out_of_ps(tmp_path):
     port = free_port()
     proc = start_lab(tmp_path, port, None)
     try:
-        lines = proc.stdout.readline() + proc.stdout.readline()
-        token = lines.split("token=", 1)[1].split()[0]
+        lines = read_until(proc, "Open: ")
+        token = lines.split("Open: ", 1)[1].split("token=", 1)[1].split()[0]
         sandbox_port = int(lines.split("sandbox at http://127.0.0.1:", 1)[1].split(",")[0])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
