@@ -109,8 +109,10 @@ class ChangePanel(widgets.VBox):
     def show_selection(self) -> None:
         """Say how many sources are selected."""
         n = len(self.sources)
+        hidden = getattr(self.selection, "hidden_selected", 0)
         self.selection_label.value = (
             f"<b>{n:,}</b> sources selected"
+            + (f" (<b>{hidden:,}</b> of them hidden by the explorer's filters)" if hidden else "")
             if n
             else "<i>No sources selected: select rows in the explorer.</i>"
         )

@@ -47,7 +47,8 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
     ``SourceExplorer(df)`` shows a frame. ``selected_ids`` (a trait) and ``.selected`` (a
     DataFrame) give the selection; ``select(ids)``, ``select_all()``, ``clear_selection()`` set it.
     The grid holds at most ``max_rows`` of the rows the filters keep ("showing N of M"); the
-    selection covers them all (:mod:`toolkit.widgets.explorer_selection`).
+    selection covers the whole frame, and a filter hides rows without unselecting them
+    (:mod:`toolkit.widgets.explorer_selection`).
     """
 
     selected_ids = traitlets.List(traitlets.Unicode())
@@ -114,9 +115,12 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         self.clear_filters_button = button(description="Clear filters", icon="times")
         self.select_all_button = button(
             description="Select all", icon="check-square",
-            tooltip="select every row the filters keep (also those past the grid's first rows)",
+            tooltip="add every row the filters keep (also those past the grid's first rows)",
         )  # fmt: skip
-        self.clear_selection_button = button(description="Clear selection", icon="square")
+        self.clear_selection_button = button(
+            description="Clear selection", icon="square",
+            tooltip="select nothing, also among the rows the filters hide",
+        )  # fmt: skip
         self.reload_button = button(description="Reload", icon="refresh")
         self.save_selection_button = button(
             description="Save selection", icon="save",
@@ -261,7 +265,7 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
 
     def set_frame(self, df: pd.DataFrame) -> None:
         """Show another frame (e.g. ``toolkit.reread`` after a write); filters and the
-        selection of rows still shown are kept."""
+        selection of sources still in it are kept."""
         self._set_frame(df)
 
     def _set_frame(self, df: pd.DataFrame) -> None:
@@ -331,18 +335,18 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
             self.refresh()
 
     def refresh(self) -> None:
-        """Apply the filters to the frame and redraw; selected rows still shown stay selected."""
+        """Apply the filters to the frame and redraw; the selection is kept (the rows the filters
+    hide stay selected, and the count says how many)."""
         try:
             view = filter_sources(self.frame, **self.filters())
         except Exception as exc:  # a bad filter value: say so, keep the last view
             self.error.value = error_html(exc)
             return
         self.error.value = ""
-        keep = set(self.chosen)
         self.view = view.reset_index(drop=True)
         self.shown = self.view.head(self.max_rows)  # the browser never gets a whole big frame
-        self.chosen = set(self.view["id"][self.view["id"].isin(keep)].astype(str))
-        dropped = len(keep) - len(self.chosen)
+        # a filter hides rows, it does not unselect them; a source no longer in the frame goes
+        self.chosen = set(self.frame["id"][self.frame["id"].isin(self.chosen)].astype(str))
         positions = [i for i, v in enumerate(self.shown["id"].tolist()) if v in self.chosen]
         self.syncing = True
         try:
@@ -350,12 +354,6 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         finally:
             self.syncing = False
         self.publish(None)
-        if dropped:  # the selection follows what is shown: say what the filters took out of it
-            self.error.value = banner_html(
-                f"{dropped:,} selected source{'s are' if dropped != 1 else ' is'} hidden by the "
-                "filters and no longer selected: clear the filters to select them again.",
-                "info",
-            )
 
     def show_error(self, message: str) -> None:
         """Show a message in the explorer's error box (empty string clears it)."""

@@ -97,10 +97,13 @@ def sortable_money(amounts: pd.Series, currencies: pd.Series) -> pd.Categorical:
     return pd.Categorical(texts, categories=order, ordered=True)
 
 
-def summary_html(view: pd.DataFrame, total: int, selected: int, shown: int | None = None) -> str:
-    """The explorer's line above the grid: what is shown and selected, and the totals of what
-    the filters keep per currency (never added across currencies). ``shown``: the rows the grid
-    holds when it holds fewer than the filters keep."""
+def summary_html(
+    view: pd.DataFrame, total: int, selected: int, shown: int | None = None, hidden: int = 0
+) -> str:
+    """The explorer's line above the grid: what is shown and selected (and how many of the
+    selected the filters hide), and the totals of what the filters keep per currency (never
+    added across currencies). ``shown``: the rows the grid holds when it holds fewer than the
+    filters keep."""
     if shown is not None and shown < len(view):
         text = (
             f"Showing <b>{shown:,}</b> of {len(view):,} matching ({total:,} sources; the grid "
@@ -108,6 +111,11 @@ def summary_html(view: pd.DataFrame, total: int, selected: int, shown: int | Non
         )
     else:
         text = f"Showing <b>{len(view):,}</b> of {total:,} sources · <b>{selected:,}</b> selected"
+    if hidden:
+        text += (
+            f", <b>{hidden:,}</b> of them hidden by the filters (still selected: "
+            "<i>Clear selection</i> unselects them)"
+        )
     totals = totals_by_currency(view)
     if totals.empty:
         return text
