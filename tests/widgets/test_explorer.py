@@ -12,7 +12,7 @@ from widget_support import assert_no_secrets, widget_text
 from toolkit.fetch import load_sources
 from toolkit.fetch.select import filter_sources
 from toolkit.widgets import MetadataEditor, SourceExplorer
-from toolkit.widgets.grid import GRID_COLUMNS, grid_frame
+from toolkit.widgets.grid import DEFAULT_COLUMNS, GRID_COLUMNS, grid_frame
 
 
 def test_loads_from_a_session_in_a_worker(read_explorer: SourceExplorer, session) -> None:
@@ -216,14 +216,18 @@ def test_grid_money_sorts_by_amount_not_as_text(read_explorer: SourceExplorer) -
         # ranking by the category (what itables sorts on) orders the amounts numerically
         ranked = read_explorer.frame.loc[usd, minor].iloc[cells[usd].cat.codes.argsort()]
         assert ranked.is_monotonic_increasing and len(ranked) > 5
-    # itables sends the rank for sorting and the text for display
+    # itables sends the rank for sorting and the text for display (every column shown)
+    read_explorer.show_columns(GRID_COLUMNS)
     args = read_explorer.grid._dt_args
+    read_explorer.show_columns(DEFAULT_COLUMNS)
     renders = [d for d in args.get("columnDefs", []) if "categories" in str(d.get("render"))]
     assert len(renders) >= 3
 
 
 def test_grid_controls_are_usable(read_explorer: SourceExplorer) -> None:
+    read_explorer.show_columns(GRID_COLUMNS)
     args = read_explorer.grid._dt_args
+    read_explorer.show_columns(DEFAULT_COLUMNS)
     assert args["pageLength"] in args["lengthMenu"]  # the page-size box shows its value
     assert args["layout"]["topEnd"] is None  # one search box: the explorer's
     cut = [d for d in args["columnDefs"] if "s.slice(0, 39)" in str(d.get("render"))]
