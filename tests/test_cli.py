@@ -386,3 +386,11 @@ def test_audit_messages_speak_command_line(session, tmp_path, capsys):
     assert main(["audit", "--snapshot", str(tmp_path / "other.parquet")]) == 2
     err = capsys.readouterr().err
     assert "python -m toolkit export --out" in err and "toolkit.save_snapshot" not in err
+
+
+def test_the_readme_points_at_the_selection_where_the_lab_writes_it():
+    """The explorer's Save selection writes into the folder the lab opens (work/): the README's
+    command for it names that file."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "plan detach --ids work/exports/selection.csv" in readme
+    assert "--ids exports/selection.csv" not in readme
