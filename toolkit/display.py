@@ -252,7 +252,8 @@ class Table:
         self.max_rows = max_rows
 
     def _repr_html_(self) -> str:
-        return table_html(self.df, max_rows=self.max_rows, max_height="480px")
+        # the whole table, never a box that cuts the last rows in half: max_rows bounds it
+        return table_html(self.df, max_rows=self.max_rows, max_height="none")
 
     def __repr__(self) -> str:
         shown = self.df.head(self.max_rows).map(_cell)

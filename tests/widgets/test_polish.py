@@ -148,3 +148,10 @@ def test_tables_follow_the_theme() -> None:
         for colour in re.findall(r"#[0-9a-fA-F]{3,6}\b", bare):
             assert colour in ("#fde8ea", "#1a1a1a"), (colour, text)
         assert "var(--jp-" in text
+
+
+def test_tables_shown_for_reading_are_never_cut_mid_row() -> None:
+    """Runbook 02 shows 20 findings with long sentences: the whole table, not a 480 px box."""
+    findings = pd.DataFrame({"source": ["src_1"] * 20, "detail": ["a long sentence " * 8] * 20})
+    text = toolkit.show(findings, max_rows=20)._repr_html_()
+    assert "max-height:none" in text and "max-height:480px" not in text

@@ -159,7 +159,7 @@ class RetirementTab(widgets.VBox):
             f"<b>Sources retirement audit</b> · as of {html.escape(when)}"
             + "".join(banner_html(note, "info") for note in migration.notes)
         )
-        self.summary.value = table_html(migration.summary, max_height="220px")
+        self.summary.value = table_html(migration.summary, max_height="none")
         totals = migration.by_currency
         funds = pd.DataFrame(
             {
@@ -169,7 +169,7 @@ class RetirementTab(widgets.VBox):
                 "in cash balances": money_column(totals["cash_available"], totals["currency"]),
             }
         )
-        self.funds.value = table_html(funds, max_height="220px")
+        self.funds.value = table_html(funds, max_height="none")
         self.findings.update(findings_frame(migration), selected_rows=[], **_grid_options())
         buffer = io.BytesIO()
         migration.plot().savefig(buffer, format="png", dpi=90)
