@@ -53,7 +53,6 @@ def start_lab(tmp_path: Path, port: int, token: str | None) -> subprocess.Popen:
     )
 
 
-@pytest.mark.parametrize("command", ["sandbox", "export", "audit", "migration", "lab"])
 def read_until(proc: subprocess.Popen, prefix: str, timeout: float = 90) -> str:
     """The launcher's output up to its first line starting with ``prefix`` (JupyterLab's log
     lines come in between)."""
@@ -68,6 +67,7 @@ def read_until(proc: subprocess.Popen, prefix: str, timeout: float = 90) -> str:
     raise AssertionError(f"no line starting with {prefix!r}:\n{''.join(lines)}")
 
 
+@pytest.mark.parametrize("command", ["sandbox", "export", "audit", "migration", "lab"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
