@@ -39,6 +39,16 @@ __all__ = [
     "table_html",
 ]
 
+#: JupyterLab's theme colours (light and dark themes alike), with the light theme's as fallback
+#: outside JupyterLab.
+_HEAD_BG = "var(--jp-layout-color2, #f3f3f3)"
+_TEXT = "var(--jp-ui-font-color1, #1a1a1a)"
+_MUTED = "var(--jp-ui-font-color2, #555)"
+_BORDER = "var(--jp-border-color2, #ddd)"
+_PANE_BG = "var(--jp-layout-color1, #fafafa)"
+#: Text on a highlighted (pastel) row: dark in every theme, or it would vanish in a dark one.
+_ON_PASTEL = "#1a1a1a"
+
 _COLORS = {
     "info": ("#0b5394", "#e8f0fb"),
     "ok": ("#1e6b30", "#e6f4ea"),
@@ -154,7 +164,8 @@ def table_html(
     """
     shown = df if columns is None else df[[c for c in columns if c in df.columns]]
     head = "".join(
-        f"<th style='text-align:left;padding:2px 6px;position:sticky;top:0;background:#f3f3f3'>"
+        f"<th style='text-align:left;padding:2px 6px;position:sticky;top:0;"
+        f"background:{_HEAD_BG};color:{_TEXT}'>"
         f"{html.escape(str(c))}</th>"
         for c in shown.columns
     )
@@ -163,7 +174,7 @@ def table_html(
         colour = ""
         if highlight and status_column is not None and status_column in df.columns:
             colour = highlight.get(str(df[status_column].iloc[position]), "")
-        style = f" style='background:{colour}'" if colour else ""
+        style = f" style='background:{colour};color:{_ON_PASTEL}'" if colour else ""
         cells = "".join(
             f"<td style='padding:2px 6px;vertical-align:top;text-align:left'>"
             f"{html.escape(safe_text(_cell(v)))}</td>"
@@ -172,9 +183,9 @@ def table_html(
         body.append(f"<tr{style}>{cells}</tr>")
     more = ""
     if len(shown) > max_rows:
-        more = f"<div style='color:#555'>… {len(shown) - max_rows} more rows not shown</div>"
+        more = f"<div style='color:{_MUTED}'>… {len(shown) - max_rows} more rows not shown</div>"
     return (
-        f"<div style='max-height:{max_height};overflow:auto;border:1px solid #ddd'>"
+        f"<div style='max-height:{max_height};overflow:auto;border:1px solid {_BORDER}'>"
         # auto layout: JupyterLab's fixed layout gives every column the same width, and a long id
         # then runs over the next column
         "<table style='border-collapse:collapse;font-size:12px;width:100%;table-layout:auto'>"
@@ -209,7 +220,8 @@ def json_html(value: Any, *, max_height: str = "360px") -> str:
     text = json.dumps(_hidden(value), indent=2, sort_keys=True, ensure_ascii=False, default=str)
     return (
         f"<pre style='max-height:{max_height};overflow:auto;font-size:12px;margin:0;"
-        f"background:#fafafa;border:1px solid #ddd;padding:6px'>{html.escape(safe_text(text))}</pre>"
+        f"background:{_PANE_BG};color:{_TEXT};border:1px solid {_BORDER};padding:6px'>"
+        f"{html.escape(safe_text(text))}</pre>"
     )
 
 
@@ -240,7 +252,8 @@ class Table:
         self.max_rows = max_rows
 
     def _repr_html_(self) -> str:
-        return table_html(self.df, max_rows=self.max_rows, max_height="480px")
+        # the whole table, never a box that cuts the last rows in half: max_rows bounds it
+        return table_html(self.df, max_rows=self.max_rows, max_height="none")
 
     def __repr__(self) -> str:
         shown = self.df.head(self.max_rows).map(_cell)

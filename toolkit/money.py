@@ -25,6 +25,7 @@ __all__ = [
     "THREE_DECIMAL_CURRENCIES",
     "ZERO_DECIMAL_CURRENCIES",
     "currency_exponent",
+    "finance_frame",
     "format_money",
     "major_to_minor",
     "minor_to_major",
@@ -171,6 +172,22 @@ def to_major(amounts: pd.Series, currencies: pd.Series | str) -> pd.Series:
         for a, c in zip(amounts.tolist(), cur.tolist(), strict=True)
     ]
     return pd.Series(out, index=amounts.index, dtype=object, name=amounts.name)
+
+
+def finance_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
+    """``df`` as a spreadsheet shows money, and which columns are money: ``X_major`` becomes
+    ``X`` (major units, where the minor-unit ``X`` stood) and ``X`` becomes ``X_minor``, so a
+    heading without ``_minor`` always holds major units (the rule of every file written)."""
+    bases = {str(c): str(c)[: -len("_major")] for c in df.columns if str(c).endswith("_major")}
+    bases = {major: base for major, base in bases.items() if base}
+    names = {major: base for major, base in bases.items()}
+    order = list(df.columns)
+    for major, base in bases.items():  # the major column takes the plain column's place
+        if base in df.columns:
+            names[base] = f"{base}_minor"
+            i, j = order.index(base), order.index(major)
+            order[i], order[j] = order[j], order[i]
+    return df[order].rename(columns=names), set(bases.values())
 
 
 def format_money(amount_minor: Any, currency: str, *, symbol: bool = False) -> str:

@@ -1,7 +1,9 @@
 """Files that hold customer data: folders 0700, files 0600 written atomically, and CSV cells
 that a spreadsheet would run as a formula escaped; a write that fails (a full disk, no permission,
-a folder where the file should go) is an :class:`~toolkit.errors.OutputError` naming the fix, and a
-file a user gives is checked before it is read (:func:`readable_file`). The one home of these rules.
+a folder where the file should go) is an :class:`~toolkit.errors.OutputError` naming the fix, an
+output is never written over an existing file unless asked (:func:`new_outputs`, ``--force``), and
+a file a user gives is checked before it is read (:func:`readable_file`). The one home of these
+rules.
 
 Modes are set where the operating system has them (Linux, macOS). Windows has no ``os.fchmod``
 and its ``os.chmod`` sets only the read-only bit: there a file is as private as the folder it is
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,11 +36,13 @@ import pandas as pd
 from toolkit.errors import InvalidInputError, OutputError
 
 __all__ = [
+    "CSV_DATE_FORMAT",
     "FORMULA_LEADERS",
     "csv_safe",
     "csv_safe_text",
     "csv_unescape",
     "fresh_path",
+    "new_outputs",
     "open_private_append",
     "output_error",
     "output_path",
@@ -49,6 +55,12 @@ __all__ = [
 
 #: A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets.
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
+#: ...unless it is a signed number or a phone number: ``+1 415 555 2707``, ``-53.25`` (a sign,
+#: digits and spaces, one decimal point) calls no function and is left as it is.
+_NUMBER = re.compile(r"[+-]\d[\d ]*(\.\d+)?")
+#: Dates in CSV files: UTC, the form Excel and LibreOffice read as a date (ISO's "T" and offset
+#: they leave as text).
+CSV_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _DENIED = {errno.EACCES, errno.EPERM}
@@ -182,6 +194,34 @@ def fresh_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def new_outputs(
+    paths: Iterable[str | os.PathLike[str]], *, force: bool = False, how: str = "pass --force"
+) -> list[Path]:
+    """The one rule for every output a person names: an existing file is never replaced unless
+    ``force`` (the CLI's ``--force``); a folder is never a file. Call it before long work, so a
+    taken name fails first. ``how`` says how to replace it anyway.
+
+    >>> new_outputs(["no/such/audit.xlsx"])
+    [PosixPath('no/such/audit.xlsx')]
+    >>> new_outputs(["/"])
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.InvalidInputError: / is a folder: name a file.
+    """
+    targets = [Path(p) for p in paths]
+    for target in targets:
+        if target.is_dir():
+            raise InvalidInputError(f"{target} is a folder: name a file.")
+    taken = [t for t in targets if t.exists()]
+    if taken and not force:
+        shown = ", ".join(str(t) for t in taken[:3]) + (" ..." if len(taken) > 3 else "")
+        raise InvalidInputError(
+            f"{shown} {'exists' if len(taken) == 1 else 'exist'}: name a new file, or {how} "
+            f"to replace {'it' if len(taken) == 1 else 'them'}."
+        )
+    return targets
+
+
 def output_path(path: str | os.PathLike[str]) -> Path:
     """``path`` ready to be written: not a folder, its folder made (0700); else an
     :class:`~toolkit.errors.OutputError` naming the fix. Call it before long work whose result
@@ -238,13 +278,14 @@ def open_private_append(path: str | os.PathLike[str]) -> IO[str]:
 
 
 def csv_safe_text(value: Any) -> Any:
-    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula.
+    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula (a
+    signed number or a phone number is not one).
 
-    >>> csv_safe_text("-5"), csv_safe_text(-5), csv_safe_text("a=b")
-    ("'-5", -5, 'a=b')
+    >>> csv_safe_text("-5+A1"), csv_safe_text("+14155552707"), csv_safe_text(-5), csv_safe_text("a=b")
+    ("'-5+A1", '+14155552707', -5, 'a=b')
     """
     if isinstance(value, str) and value.startswith(FORMULA_LEADERS):
-        return "'" + value
+        return value if _NUMBER.fullmatch(value) else "'" + value
     return value
 
 
@@ -260,18 +301,34 @@ def csv_unescape(value: Any) -> Any:
 
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells are escaped with :func:`csv_safe_text`; numbers,
-    dates and missing values are left as they are."""
+    """A copy of ``frame`` as cells a spreadsheet reads right: text escaped with
+    :func:`csv_safe_text`, dates in UTC as ``2026-10-31 22:42:16`` (:data:`CSV_DATE_FORMAT`, which
+    Excel and LibreOffice read as a date); numbers and missing values are left as they are."""
     out = frame.copy()
     for column in out.columns:
         series = out[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            out[column] = series.astype(object).map(csv_safe_text)
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            out[column] = series.map(_csv_date).astype(object)
+        elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            out[column] = series.astype(object).map(_csv_cell)
     return out
 
 
+def _csv_date(value: Any) -> Any:
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    when = pd.Timestamp(value)
+    if when.tzinfo is not None:
+        when = when.tz_convert("UTC")
+    return when.strftime(CSV_DATE_FORMAT)
+
+
+def _csv_cell(value: Any) -> Any:
+    return _csv_date(value) if isinstance(value, datetime) else csv_safe_text(value)
+
+
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], **options: Any) -> Path:
-    """Write ``frame`` as a private CSV (0600, atomic) with formula-leading cells escaped.
+    """Write ``frame`` as a private CSV (0600, atomic) of :func:`csv_safe` cells.
 
     ``options`` go to :meth:`pandas.DataFrame.to_csv` (``index=False`` unless given).
     """

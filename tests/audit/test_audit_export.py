@@ -130,8 +130,8 @@ def test_excel_cover_has_totals_as_of_account_mode_and_checks(audit, tmp_path):
     assert facts["Mode"] == "sandbox"
     assert facts["Receiver sources audited"] == 5
     assert facts["Findings"] == len(audit.exceptions)
-    assert "transactions_mismatch" in facts["Checks run"]
-    assert "stale_pending" in facts["Checks run"]
+    # the checks by their titles (listed below), never by their internal names
+    assert facts["Checks run"] == f"{len(audit.checks)} of {len(audit.checks)} (listed below)"
     # the totals table: find its header row
     col_a = [ws.cell(row=r, column=1).value for r in range(1, ws.max_row + 1)]
     header = col_a.index("currency") + 1
@@ -234,3 +234,27 @@ def test_workbook_is_filed_as_finance_expects(audit, tmp_path):
         assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
     # text that looks like a formula stays text
     assert all(c.data_type != "f" for row in wb["Sources"].iter_rows() for c in row)
+
+
+def test_workbook_speaks_to_a_reader_and_filters_every_sheet(audit, tmp_path):
+    """Issue 28: the Summary's "As of" is a date, the cover names checks by their titles, every
+    data sheet has filter buttons (an empty one too), no jargon."""
+    wb = openpyxl.load_workbook(audit.to_excel(tmp_path / "audit.xlsx"))
+    summary = {r[0].value: r[1] for r in wb["Summary"].iter_rows(min_row=2)}
+    assert summary["As of (UTC)"].value == datetime(2026, 11, 1)
+    assert summary["As of (UTC)"].number_format == "yyyy-mm-dd hh:mm:ss"
+    cover = " ".join(str(c.value) for row in wb["Cover"].iter_rows() for c in row if c.value)
+    for name in audit.checks["name"]:
+        assert name not in cover, f"internal check name {name} on the cover"
+    for title in audit.checks["title"]:
+        assert title in cover
+    empty = audit_receivers(sources_frame([receiver("src_fine", received=0)]))
+    assert not len(empty.exceptions)
+    for book in (wb, openpyxl.load_workbook(empty.to_excel(tmp_path / "empty.xlsx"))):
+        for ws in book.worksheets[1:]:
+            filtered = [t.autoFilter for t in ws.tables.values()] + [ws.auto_filter.ref]
+            assert any(filtered), f"{ws.title}: no filter buttons on the header"
+        words = " ".join(
+            str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row
+        )
+        assert "funding" not in words.lower()

@@ -1,4 +1,5 @@
-"""JupyterLab in headless chromium: explorer + metadata editor on a sandbox, end to end.
+"""JupyterLab in headless chromium: explorer + metadata editor on a sandbox, end to end; and
+the tabbed app as a new user reads it (issue 28).
 
 The test starts ``python -m toolkit sandbox`` and JupyterLab (loopback, token) as subprocesses,
 writes a notebook that builds the explorer and the metadata editor, then through the browser:
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import pytest
 import stripe
+
+from toolkit.widgets.grid import DEFAULT_COLUMNS as GRID_DEFAULT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -241,3 +244,128 @@ def test_select_set_preview_apply_in_jupyterlab(
         source = client.v1.sources.retrieve(source_id)
         assert source.metadata.to_dict().get(META_KEY) == META_VALUE, source_id
     assert list((root / "journals").glob("plan_*.jsonl"))
+
+
+def _app_notebook(api_base: str) -> dict:
+    notebook = _notebook(api_base)
+    notebook["cells"] = [
+        notebook["cells"][0],
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "from toolkit.widgets import app\n"
+                   "ui = app(session, journal_folder='journals', export_folder='exports')\nui"},
+    ]  # fmt: skip
+    return notebook
+
+
+def _luminance(rgb: str) -> float:
+    r, g, b = (int(v) for v in re.findall(r"\d+", rgb)[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+@pytest.mark.timeout(300)
+def test_the_app_reads_right_in_jupyterlab(
+    lab: tuple[str, Path], sandbox_url: str, tmp_path: Path
+) -> None:
+    """Issue 28 in a real browser: the date fields say their format, a click on a column's name
+    sorts, a filter hides selected rows without unselecting them, the Retirement tab shows no
+    broken image and its findings keep the grid's width when filled in a hidden tab, and the
+    dark theme darkens the tables. Screenshots: app-*.png in tmp_path."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, root = lab
+    (root / "app.ipynb").write_text(json.dumps(_app_notebook(sandbox_url)), encoding="utf-8")
+    url = url.replace("widgets.ipynb", "app.ipynb")
+    expect.set_options(timeout=60_000)
+    shots = {name: tmp_path / f"app-{name}.png" for name in ("explore", "retirement", "dark")}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(url)
+            page.get_by_text(re.compile(r"\| Idle$")).first.wait_for()
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator("li[data-command='runmenu:run-all']").click()
+            grid = page.locator("table.dataTable:visible").first
+            rows = grid.locator("tbody tr", has_text="src_")
+            expect(rows.first).to_be_visible()
+
+            # item 4: the date field says which format it takes, and a refusal says it too
+            created = page.get_by_placeholder("YYYY-MM-DD (UTC)").first
+            expect(created).to_be_visible()
+            created.fill("31/10/2026")
+            created.press("Enter")
+            expect(page.get_by_text("(YYYY-MM-DD)").first).to_be_visible()
+            page.get_by_role("button", name="Clear filters").click()
+
+            # item 3: a click on the column's name sorts (twice: high to low)
+            title = grid.locator("thead th", has_text="unapplied").locator(".dt-column-title")
+            title.click()
+            title.click()
+            column = GRID_DEFAULT.index("unapplied")
+            cells = grid.locator("tbody tr").evaluate_all(
+                f"rows => rows.map(r => r.children[{column}].innerText)"
+            )
+            amounts = [float(c.split()[0].replace(",", "")) for c in cells if c.strip()]
+            assert len(amounts) > 3 and amounts == sorted(amounts, reverse=True), cells
+
+            # item 5: filter away two of three selected rows: still three selected
+            for n in range(3):
+                rows.nth(n).click()
+            expect(grid.locator("tbody tr.selected")).to_have_count(3)
+            first = rows.nth(0).locator("td").first.inner_text().strip()
+            search = page.get_by_placeholder("customer, email, name or src_ id")
+            search.fill(first)
+            search.press("Enter")
+            expect(rows).to_have_count(1)
+            hidden = re.compile(r"3 selected, 2 of them hidden by the filters")
+            expect(page.get_by_text(hidden).first).to_be_visible()
+            page.get_by_role("button", name="Clear filters").click()
+            expect(page.get_by_text(re.compile(r"· 3 selected(?!,)")).first).to_be_visible()
+            title.click()  # the grid was drawn anew: sort as before, the three on top again
+            title.click()
+            expect(grid.locator("tbody tr.selected")).to_have_count(3)
+            page.screenshot(path=str(shots["explore"]), full_page=True)
+
+            # item 10: no broken image before a run; findings filled while the tab is hidden
+            page.get_by_role("tab", name="Retirement").click()
+            retirement = page.locator(".lm-TabPanel-widget:visible").last
+            assert retirement.locator("img:visible").count() == 0
+            page.get_by_role("button", name="Run retirement audit").click()
+            page.get_by_role("tab", name="Explore").click()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.widget-label')]"
+                ".some(l => /need action/.test(l.textContent))",
+                timeout=120_000,
+            )
+            page.get_by_role("tab", name="Retirement").click()
+            findings = page.locator("table.dataTable:visible").first
+            expect(findings.locator("tbody tr").first).to_be_visible()
+            width, room = findings.evaluate(
+                "t => [t.getBoundingClientRect().width, t.closest('.dt-container').clientWidth]"
+            )
+            assert width >= 0.95 * room, (width, room)
+            expect(page.locator("img:visible").first).to_be_visible()  # the chart, once run
+            page.screenshot(path=str(shots["retirement"]), full_page=True)
+
+            # dark theme: the tables follow it
+            page.get_by_role("tab", name="Explore").click()
+            page.locator(".lm-MenuBar-item", has_text="Settings").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+            page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
+            head = page.locator("th", has_text="receivers").first
+            expect(head).to_be_visible()
+            page.wait_for_timeout(1500)
+            assert _luminance(head.evaluate("h => getComputedStyle(h).backgroundColor")) < 0.4
+            assert _luminance(head.evaluate("h => getComputedStyle(h).color")) > 0.6
+            page.screenshot(path=str(shots["dark"]), full_page=True)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "app-failure.png"), full_page=True)
+            print(f"screenshot of the failure: {tmp_path / 'app-failure.png'}")
+            raise
+        finally:
+            browser.close()
+    for shot in shots.values():
+        print(f"screenshot: {shot}")

@@ -123,7 +123,14 @@ def test_the_retirement_tab_runs_the_audit_and_exports_without_overwriting(
     assert migration is not None
     assert f"{migration.count('blocked')} blocked" in tab.status.value
     assert len(tab.findings.df) == len(migration.exceptions)
-    assert list(tab.findings.df.columns) == ["customer", "currency", "severity", "finding"]
+    assert list(tab.findings.df.columns) == [
+        "customer",
+        "currency",
+        "severity",
+        "on legacy receivers",
+        "in cash balances",
+        "finding",
+    ]
     assert tab.findings.df["finding"].str.contains(r"\. ").all()
     assert "<table" in tab.summary.value and "on legacy receivers" in tab.funds.value
     assert " USD</td>" in tab.funds.value  # money formatted in its currency

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,8 +11,8 @@ from widget_support import assert_no_secrets, widget_text
 
 from toolkit.fetch import load_sources
 from toolkit.fetch.select import filter_sources
-from toolkit.widgets import SourceExplorer
-from toolkit.widgets.grid import GRID_COLUMNS, grid_frame
+from toolkit.widgets import MetadataEditor, SourceExplorer
+from toolkit.widgets.grid import DEFAULT_COLUMNS, GRID_COLUMNS, grid_frame
 
 
 def test_loads_from_a_session_in_a_worker(read_explorer: SourceExplorer, session) -> None:
@@ -117,7 +118,7 @@ def test_selection_detail_and_totals(read_explorer: SourceExplorer, sandbox, ses
     assert "Select a row" in explorer.detail.value
 
 
-def test_selection_survives_filters_for_rows_still_shown(read_explorer: SourceExplorer) -> None:
+def test_selection_survives_filters(read_explorer: SourceExplorer) -> None:
     explorer = read_explorer
     df = explorer.frame
     chargeable = df.loc[df["status"] == "chargeable", "id"].iloc[0]
@@ -126,11 +127,13 @@ def test_selection_survives_filters_for_rows_still_shown(read_explorer: SourceEx
         explorer.select([chargeable, pending])
         assert set(explorer.selected_ids) == {chargeable, pending}
         explorer.status_filter.value = ("chargeable",)
-        assert explorer.selected_ids == [chargeable]
+        # the filter hides the pending source; it stays selected, after the shown ones
+        assert explorer.selected_ids == [chargeable, pending]
         assert explorer.view["id"].iloc[explorer.grid.selected_rows[0]] == chargeable
-        explorer.select_all()
-        assert len(explorer.selected) == len(explorer.view)
-        assert set(explorer.selected["status"].astype(str)) == {"chargeable"}
+        assert "<b>2</b> selected, <b>1</b> of them hidden by the filters" in explorer.summary.value
+        explorer.select_all()  # adds what the filters keep
+        assert len(explorer.selected) == len(explorer.view) + 1
+        assert set(explorer.selected["status"].astype(str)) == {"chargeable", "pending"}
     finally:
         explorer.clear_filters()
         explorer.clear_selection()
@@ -213,14 +216,18 @@ def test_grid_money_sorts_by_amount_not_as_text(read_explorer: SourceExplorer) -
         # ranking by the category (what itables sorts on) orders the amounts numerically
         ranked = read_explorer.frame.loc[usd, minor].iloc[cells[usd].cat.codes.argsort()]
         assert ranked.is_monotonic_increasing and len(ranked) > 5
-    # itables sends the rank for sorting and the text for display
+    # itables sends the rank for sorting and the text for display (every column shown)
+    read_explorer.show_columns(GRID_COLUMNS)
     args = read_explorer.grid._dt_args
+    read_explorer.show_columns(DEFAULT_COLUMNS)
     renders = [d for d in args.get("columnDefs", []) if "categories" in str(d.get("render"))]
     assert len(renders) >= 3
 
 
 def test_grid_controls_are_usable(read_explorer: SourceExplorer) -> None:
+    read_explorer.show_columns(GRID_COLUMNS)
     args = read_explorer.grid._dt_args
+    read_explorer.show_columns(DEFAULT_COLUMNS)
     assert args["pageLength"] in args["lengthMenu"]  # the page-size box shows its value
     assert args["layout"]["topEnd"] is None  # one search box: the explorer's
     cut = [d for d in args["columnDefs"] if "s.slice(0, 39)" in str(d.get("render"))]
@@ -256,18 +263,41 @@ def test_dashboard_links_follow_mode_and_account() -> None:
     assert dashboard_url("src_1", mode="sandbox") is None
 
 
-def test_filtering_says_what_it_dropped_from_the_selection(read_explorer: SourceExplorer) -> None:
-    frame = read_explorer.frame
-    consumed = list(frame.loc[frame["status"] == "consumed", "id"].head(2))
-    chargeable = list(frame.loc[frame["status"] == "chargeable", "id"].head(1))
-    read_explorer.select(consumed + chargeable)
+def test_a_filter_hides_rows_and_never_unselects_them(read_explorer, tmp_path) -> None:
+    """Issue 28 item 5: 63 selected, a filter, another: still 63 selected (the count says how
+    many are hidden); after Clear filters all 63 are shown selected, and saved."""
+    import toolkit
+
+    explorer = read_explorer
+    frame = explorer.frame
+    picked = list(frame["id"].iloc[::9].head(63).astype(str))
+    explorer.folder = tmp_path
+    explorer.select(picked)
     try:
-        read_explorer.status_filter.value = ("chargeable",)
-        assert read_explorer.selected_ids == chargeable
-        assert "2 selected sources are hidden by the filters" in read_explorer.error.value
+        explorer.status_filter.value = ("chargeable",)
+        explorer.type_filter.value = ("ach_credit_transfer",)
+        shown = int(explorer.view["id"].isin(picked).sum())
+        assert 0 < shown < 63
+        assert set(explorer.selected_ids) == set(picked)
+        assert explorer.hidden_selected == 63 - shown
+        assert f"<b>63</b> selected, <b>{63 - shown}</b> of them hidden" in explorer.summary.value
+        assert len(explorer.grid.selected_rows) == shown
+        assert "no longer selected" not in explorer.error.value
+        # the panels that act on the selection say it too
+        editor = MetadataEditor(explorer.session, explorer)
+        assert f"<b>63</b> sources selected (<b>{63 - shown}</b> of them hidden" in (
+            editor.selection_label.value
+        )
+        explorer.clear_filters()
+        assert set(explorer.selected_ids) == set(picked) and explorer.hidden_selected == 0
+        assert len(explorer.grid.selected_rows) == 63
+        assert "hidden" not in explorer.summary.value
+        saved = explorer.save_selection()
+        assert saved is not None and sorted(toolkit.read_ids(saved)) == sorted(picked)
     finally:
-        read_explorer.clear_filters()
-        read_explorer.clear_selection()
+        explorer.folder = Path("exports")
+        explorer.clear_filters()
+        explorer.clear_selection()
 
 
 def test_save_selection_and_export_shown(session, tmp_path) -> None:

@@ -19,14 +19,10 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.money import currency_exponent
+from toolkit.money import currency_exponent, finance_frame
+from toolkit.private_files import CSV_DATE_FORMAT
 
 __all__ = ["CSV_DATE_FORMAT", "cell_value", "csv_frame", "finance_frame", "money_format"]
-
-#: Dates in CSV files: UTC, the form Excel and LibreOffice read as a date (ISO's "T" and offset
-#: they leave as text).
-CSV_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
-_MAJOR = "_major"
 
 
 def money_format(currency: str) -> str:
@@ -38,31 +34,6 @@ def money_format(currency: str) -> str:
     exponent = currency_exponent(currency) if currency else 2
     digits = "#,##0" + ("." + "0" * exponent if exponent else "")
     return f'{digits} "{code}"' if code else digits
-
-
-def finance_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
-    """``df`` with money in major units under the plain heading, and which columns are money.
-
-    ``X_major`` becomes ``X`` (major units, in place of the minor-unit column) and the
-    minor-unit ``X`` becomes ``X_minor`` (where ``X_major`` stood).
-    """
-    majors = [str(c) for c in df.columns if str(c).endswith(_MAJOR) and len(str(c)) > len(_MAJOR)]
-    if not majors:
-        return df, set()
-    names: dict[str, str] = {}
-    for major in majors:
-        base = major[: -len(_MAJOR)]
-        names[major] = base
-        if base in df.columns:
-            names[base] = f"{base}_minor"
-    order = list(df.columns)
-    for major in majors:  # the major column takes the plain column's place, and back
-        base = major[: -len(_MAJOR)]
-        if base in df.columns:
-            i, j = order.index(base), order.index(major)
-            order[i], order[j] = order[j], order[i]
-    out = df[order].rename(columns=names)
-    return out, {names[m] for m in majors}
 
 
 def cell_value(value: Any) -> Any:
@@ -88,17 +59,13 @@ def cell_value(value: Any) -> Any:
 
 
 def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` as a CSV for spreadsheets: money as in :func:`finance_frame`, UTC dates Excel
-    reads (``2026-10-27 00:00:00``), JSON for nested values."""
+    """``df`` as a CSV for spreadsheets: money as in :func:`finance_frame`, JSON for nested
+    values (:func:`~toolkit.private_files.write_csv` then writes dates Excel reads,
+    ``2026-10-27 00:00:00`` in UTC, and escapes formulas)."""
     out, _money = finance_frame(df)
     out = out.copy()
     for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            values = out[col]
-            if getattr(values.dt, "tz", None) is not None:
-                values = values.dt.tz_convert("UTC")
-            out[col] = values.map(lambda v: "" if pd.isna(v) else v.strftime(CSV_DATE_FORMAT))
-        elif out[col].dtype == object:
+        if out[col].dtype == object:
             out[col] = out[col].map(_csv_text)
     return out
 

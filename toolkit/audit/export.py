@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from toolkit.audit.cells import csv_frame, money_format
 from toolkit.audit.result import AuditTables
-from toolkit.audit.workbook import Book
+from toolkit.audit.workbook import Book, workbook_path
 from toolkit.private_files import private_folder
 from toolkit.private_files import write_csv as private_csv
 
@@ -30,6 +30,7 @@ __all__ = [
     "SHEET_NAMES",
     "checks_table",
     "money_format",
+    "summary_cells",
     "summary_sheet",
     "write_csv",
     "write_excel",
@@ -61,20 +62,36 @@ def checks_table(checks: pd.DataFrame, *, not_ran: str, flagged: str) -> pd.Data
     return table.rename(columns={"flagged": flagged, "explanation": "what it means"})
 
 
-def summary_sheet(book: Book, summary: pd.DataFrame, by_currency: pd.DataFrame) -> Worksheet:
-    """The Summary sheet: item / value, money items as numbers in their currency's format."""
-    ws = book.table_sheet("Summary", summary)
+def summary_cells(summary: pd.DataFrame, by_currency: pd.DataFrame) -> pd.DataFrame:
+    """The Summary as cells a spreadsheet reads: money items ("Unapplied (USD)") as amounts in
+    the currency's major unit (``Decimal``), the audit date as a date, the rest as it is."""
     totals = by_currency.set_index("currency") if len(by_currency) else None
-    for i, item in enumerate(summary["item"], 1):
+    values: list[Any] = []
+    for item, value in zip(summary["item"], summary["value"], strict=True):
         match = _MONEY_ITEM.match(str(item))
-        if match is None or totals is None:
-            continue
-        currency = match["currency"].lower()
-        column = f"{match['what'].lower()}_major"
-        if currency in totals.index and column in totals.columns:
-            amount = totals.loc[currency, column]
-            if isinstance(amount, Decimal | int | float):
-                book.write(ws, i, 1, amount, book.fmt(num_format=money_format(currency)))
+        if match is not None and totals is not None:
+            currency = match["currency"].lower()
+            column = f"{match['what'].lower()}_major"
+            if currency in totals.index and column in totals.columns:
+                amount = totals.loc[currency, column]
+                if isinstance(amount, Decimal | int | float):
+                    value = amount
+        elif str(item).startswith("As of") and isinstance(value, str):
+            when = pd.to_datetime(value, utc=True, errors="coerce")
+            value = value if pd.isna(when) else when
+        values.append(value)
+    return summary.assign(value=pd.Series(values, index=summary.index, dtype="object"))
+
+
+def summary_sheet(book: Book, summary: pd.DataFrame, by_currency: pd.DataFrame) -> Worksheet:
+    """The Summary sheet: item / value, money items as numbers in their currency's format, the
+    audit date as a date."""
+    cells = summary_cells(summary, by_currency)
+    ws = book.table_sheet("Summary", cells)
+    for i, (item, value) in enumerate(zip(cells["item"], cells["value"], strict=True), 1):
+        match = _MONEY_ITEM.match(str(item))
+        if match is not None and isinstance(value, Decimal | int | float):
+            book.write(ws, i, 1, value, book.fmt(num_format=money_format(match["currency"])))
     return ws
 
 
@@ -93,7 +110,7 @@ def _cover(book: Book, audit: AuditTables, chart: bytes | None) -> None:
         ("Findings", len(audit.exceptions)),
         ("Source transactions", "given" if audit.transactions_given else "not given"),
         ("Pending limit (days)", audit.pending_days),
-        ("Checks run", ", ".join(audit.checks_run)),
+        ("Checks run", f"{len(audit.checks_run)} of {len(audit.checks)} (listed below)"),
     ]
     row = book.facts(ws, row, facts)
     row = book.heading(ws, row + 1, "Totals by currency (never added across currencies)")
@@ -127,9 +144,7 @@ def write_excel(audit: AuditTables, path: str | Path, *, chart: bytes | None = N
 
     ``chart``: a PNG to embed on the cover (``Audit.to_excel`` passes its aging chart).
     """
-    target = Path(path)
-    if target.suffix.lower() != ".xlsx":
-        target = target.with_suffix(".xlsx") if not target.suffix else target
+    target = workbook_path(path)
     with Book(target, TITLE) as book:
         _cover(book, audit, chart)
         for name, df in audit.tables().items():
@@ -153,5 +168,8 @@ def write_csv(
     written: dict[str, Path] = {}
     for name in wanted:
         path = target / f"{name}.csv"
-        written[name] = private_csv(csv_frame(tables[name]), path, lineterminator="\n")
+        table = tables[name]
+        if name == "summary":
+            table = summary_cells(table, audit.by_currency)
+        written[name] = private_csv(csv_frame(table), path, lineterminator="\n")
     return written

@@ -28,6 +28,7 @@ from toolkit.audit.result import (
     SOURCE_COLUMNS,
     TRANSACTION_COLUMNS,
     TXN_COUNT_COLUMNS,
+    UNMATCHED_COLUMNS,
 )
 from toolkit.audit.rollups import aging, aging_bucket, days_between, major, rollup, summary
 from toolkit.errors import InvalidInputError
@@ -35,7 +36,13 @@ from toolkit.fetch.duck import is_dataset, read_receivers
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.money import unapplied
 
-__all__ = ["audit_receivers"]
+__all__ = ["NO_TRANSACTIONS", "audit_receivers"]
+
+#: The note of an audit made without source transactions (on the cover, in the view and the CLI).
+NO_TRANSACTIONS = (
+    "No source transactions were given, so the checks that compare a receiver with its "
+    "transactions did not run."
+)
 
 
 def audit_receivers(
@@ -49,7 +56,8 @@ def audit_receivers(
     of a dataset folder from ``export_sources``: there DuckDB (the ``duckdb`` extra) selects the
     receivers, so only they are read into memory (the summary then counts receivers).
 
-    ``transactions`` (from ``load_source_transactions``) enables the reconciliation checks.
+    ``transactions`` (from ``load_source_transactions``) enables the reconciliation checks
+    (without them ``audit.notes`` holds :data:`NO_TRANSACTIONS`).
     ``as_of`` defaults to the snapshot's ``attrs["toolkit"]["taken_at"]``; without it, to the
     latest created/transaction time in the data (said in ``audit.notes``), never the wall clock.
     ``pending_days``: how long a receiver may stay pending before ``stale_pending`` flags it.
@@ -114,18 +122,18 @@ def audit_receivers(
         table = _add_transactions(table, txns[txns["source"].isin(set(table["source"]))], when)
     else:
         table = _add_no_transactions(table)
-        notes.append(
-            "No source transactions were given: the transaction checks did not run "
-            "(pass load_source_transactions(...) to run them)."
-        )
+        notes.append(NO_TRANSACTIONS)
 
     table["age_days"] = days_between(table["created"], when)
     table["aging_bucket"] = aging_bucket(table["age_days"], table["unapplied"])
     ctx = CheckContext(pending_days=pending_days, has_transactions=txns is not None)
     table, exceptions, checks = _run_checks(table, ctx)
+    unmatched["amount_major"] = major(unmatched["amount"], unmatched["currency"])
+    unmatched = unmatched[list(UNMATCHED_COLUMNS)]
     for name in MONEY_COLUMNS:
         table[f"{name}_major"] = major(table[name], table["currency"])
-    table["transactions_total_major"] = major(table["transactions_total"], table["currency"])
+    for name in ("transactions_total", "reversals_total"):
+        table[f"{name}_major"] = major(table[name], table["currency"])
     across = "account" in table.columns  # a load across connected accounts
     table = table[["account", *SOURCE_COLUMNS] if across else list(SOURCE_COLUMNS)]
     table = table.reset_index(drop=True)

@@ -18,12 +18,14 @@ __all__ = [
     "SOURCE_COLUMNS",
     "TRANSACTION_COLUMNS",
     "TXN_COUNT_COLUMNS",
+    "UNMATCHED_COLUMNS",
     "AuditTables",
 ]
 
 #: Aging buckets of unapplied funds, by the source's age in days at the audit date.
 AGING_BUCKETS: tuple[str, ...] = ("0-30 days", "31-60 days", "61-90 days", "over 90 days")
-#: The money columns (minor units) that every table carries next to a ``<name>_major`` column.
+#: The money columns (minor units) that every table carries next to a ``<name>_major`` column
+#: (every money column has one: the exports write ``X_major`` as ``X`` and ``X`` as ``X_minor``).
 MONEY_COLUMNS: tuple[str, ...] = ("received", "charged", "returned", "unapplied")
 MONEY_AND_MAJOR = (*MONEY_COLUMNS, *(f"{name}_major" for name in MONEY_COLUMNS))
 _STATUS_ORDER = ("pending", "chargeable", "consumed", "canceled", "failed")
@@ -55,6 +57,7 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "transactions_total_major",
     "reversals",
     "reversals_total",
+    "reversals_total_major",
     "other_currency_transactions",
     "other_currencies",
     "last_transaction_at",
@@ -85,6 +88,8 @@ TRANSACTION_COLUMNS: tuple[str, ...] = (
     "amount",
     "created",
 )
+#: The transactions of sources not in the frame, as the audit lists them (money in both units).
+UNMATCHED_COLUMNS: tuple[str, ...] = (*TRANSACTION_COLUMNS, "amount_major")
 
 
 @dataclass

@@ -36,7 +36,7 @@ from xlsxwriter.worksheet import Worksheet
 from toolkit.audit.cells import cell_value, finance_frame, money_format
 from toolkit.private_files import output_path, write_private
 
-__all__ = ["DATE_FORMAT", "MINOR_FORMAT", "MONEY_NOTE", "Book"]
+__all__ = ["DATE_FORMAT", "MINOR_FORMAT", "MONEY_NOTE", "Book", "workbook_path"]
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MINOR_FORMAT = "#,##0"
@@ -49,6 +49,16 @@ MONEY_NOTE = (
 WRAPPED = {"explanation": 70, "detail": 70, "what it means": 70, "notes": 70}
 _MAX_WIDTH = 60
 _TABLE_STYLE = "Table Style Light 9"
+
+
+def workbook_path(path: str | Path) -> Path:
+    """Where a workbook named ``path`` goes: ``.xlsx`` added when the name has no suffix.
+
+    >>> workbook_path("exports/audit").name, workbook_path("exports/a.xlsx").name
+    ('audit.xlsx', 'a.xlsx')
+    """
+    target = Path(path)
+    return target if target.suffix else target.with_suffix(".xlsx")
 
 
 class Book:
@@ -188,8 +198,8 @@ class Book:
 
     # -- tables -------------------------------------------------------------------------------
     def table(self, ws: Worksheet, row: int, df: pd.DataFrame, *, col: int = 0) -> int:
-        """``df`` as a styled Excel table at ``row`` (money per row currency, minor units named
-        ``_minor``, dates as dates); returns the row after it."""
+        """``df`` as a styled Excel table at ``row`` with filter buttons on its header (money per
+        row currency, minor units named ``_minor``, dates as dates); returns the row after it."""
         frame, money = finance_frame(df)
         columns = [str(c) for c in frame.columns]
         header = self.fmt(bold=True, bg_color="#DDE4EE", border=1)
@@ -226,9 +236,11 @@ class Book:
                     "autofilter": True,
                 },
             )
-        else:
+        else:  # no rows: the header alone, still with its filter buttons
             for j, name in enumerate(columns):
                 ws.write_string(row, col + j, name, header)
+            if columns:
+                ws.autofilter(row, col, row, col + len(columns) - 1)
         for j, name in enumerate(columns):
             width = WRAPPED.get(name, min(widths[j] + 2, _MAX_WIDTH))
             ws.set_column(col + j, col + j, max(width, 8))

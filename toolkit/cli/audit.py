@@ -6,6 +6,9 @@ Examples::
     python -m toolkit audit --snapshot snapshots/2026-11-01.parquet --out exports/audit.xlsx
     python -m toolkit audit --out exports/audit.xlsx --csv exports/audit --png exports/audit.png
     python -m toolkit audit --out exports/audit.xlsx --ids detached.txt   # plus sources known by id only
+    python -m toolkit audit --out exports/audit.xlsx --force          # replace last run's workbook
+
+An existing file is never replaced without ``--force``: a filed workbook stays as it was filed.
 
 Against an account (or the sandbox) it fetches every source and the transactions of the receivers;
 from a snapshot it audits the saved sources as of the snapshot's time (no transaction checks).
@@ -15,14 +18,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from toolkit.audit.export import SHEET_NAMES
+from toolkit.audit.workbook import workbook_path
 from toolkit.cli.output import add_json, report, show_progress
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.id_files import read_ids
+from toolkit.private_files import new_outputs
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "check_outputs", "run"]
 
 DEFAULT_OUT = "exports/audit.xlsx"
 
@@ -65,7 +72,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also audit these source ids (one per line, or a CSV with an 'id' column): "
         "sources detached from their customer can only be reached by id",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the files --out, --csv and --png name (an existing file is never "
+        "replaced without it)",
+    )
     add_json(parser)
+
+
+def check_outputs(
+    out: str | None, csv: str | None, png: str | None, tables: Iterable[str], force: bool
+) -> None:
+    """Refuse, before any work, to replace a file the outputs would write (unless ``force``)."""
+    paths = [workbook_path(out)] if out else []
+    paths += [Path(csv) / f"{name}.csv" for name in tables] if csv else []
+    paths += [Path(png)] if png else []
+    new_outputs(paths, force=force)
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -77,11 +100,21 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
         )
     if args.snapshot:
         from toolkit.fetch import load_snapshot
+        from toolkit.fetch.duck import is_dataset
 
         path = Path(args.snapshot)
         if not path.exists():
             raise InvalidInputError(f"No snapshot at {path}: pass the path of a saved snapshot.")
-        return load_snapshot(path), None
+        if is_dataset(path):
+            return path, None  # a dataset folder of export: DuckDB reads its receivers
+        try:
+            return load_snapshot(path), None
+        except InvalidInputError as exc:
+            raise InvalidInputError(
+                f"{path} is not a snapshot the toolkit wrote ({str(exc).split(': ')[-1]}): "
+                "write one with `python -m toolkit export --out snapshots/sources.parquet`, or "
+                "pass the folder of `export --out FOLDER/`."
+            ) from None
 
     from toolkit.fetch import LoadInfo, load_source_transactions, load_sources
     from toolkit.session import connect
@@ -115,11 +148,13 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run the audit described by parsed ``args``; returns the exit code (0 when written)."""
     from toolkit.audit import audit_receivers
+    from toolkit.audit.receivers import NO_TRANSACTIONS
     from toolkit.money import format_money
 
     if args.pending_days < 0:
         raise InvalidInputError("--pending-days must be 0 or more.")
     out = args.out if args.out or args.csv else DEFAULT_OUT
+    check_outputs(out, args.csv, args.png, SHEET_NAMES, args.force)
     sources, transactions = _load(args)
     audit = audit_receivers(sources, transactions, as_of=args.as_of, pending_days=args.pending_days)
     when = audit.as_of.isoformat() if audit.as_of is not None else "unknown"
@@ -139,6 +174,16 @@ def run(args: argparse.Namespace) -> int:
             f"across {row['receivers']} receivers"
         )
     notes = list(audit.notes)
+    if NO_TRANSACTIONS in notes:  # say it as a command line user does it
+        why, fix = (
+            ("--no-transactions", "run it without --no-transactions")
+            if args.no_transactions
+            else ("a snapshot holds no transactions", "audit without --snapshot")
+        )
+        notes[notes.index(NO_TRANSACTIONS)] = (
+            f"the checks that compare a receiver with its transactions did not run ({why}): "
+            f"{fix} to run them."
+        )
     if not args.snapshot and not args.ids:
         notes.append(
             "sources detached from their customer are reachable by id only; add them with --ids FILE."

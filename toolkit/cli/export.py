@@ -34,6 +34,7 @@ from typing import Any
 from toolkit.cli.output import NOT_FOUND, PARTIAL, show_progress
 from toolkit.errors import AccountWarning, InvalidInputError, NotFoundWarning
 from toolkit.fetch.id_files import read_ids
+from toolkit.private_files import new_outputs
 
 __all__ = ["DEFAULT_OUT", "NOT_FOUND", "add_arguments", "run"]
 
@@ -142,13 +143,12 @@ def _dataset(args: argparse.Namespace, out: Path, accounts: str | None) -> int:
 
 
 def _new_file(out: Path, force: bool) -> None:
-    """An output file is never replaced without ``--force``."""
+    """An output file is never replaced without ``--force`` (:func:`new_outputs`)."""
     if out.is_dir():
         raise InvalidInputError(
             f"{out} is a folder: name a file (*.parquet, *.csv), or end --out with / for a dataset."
         )
-    if out.exists() and not force:
-        raise InvalidInputError(f"{out} exists: name a new file, or pass --force to replace it.")
+    new_outputs([out], force=force)
 
 
 def _ids_file(path: str | None) -> list[str] | None:

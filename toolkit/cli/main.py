@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Collection, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -88,34 +89,75 @@ def command_of(argv: Sequence[str]) -> str | None:
     return word if word in COMMANDS else None
 
 
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")  # :func:`~toolkit.export_sources`
+_LITERAL = re.compile(r"``([^`]+)``")  # ``--force``
+_STRONG = re.compile(r"\*\*([^*]+)\*\*")  # **A working copy.**
+
+
+def plain_help(doc: str, prog: str = "python -m toolkit") -> str:
+    """A module's docstring as ``--help`` shows it: plain text, no reST markup, the program
+    named as the user ran it.
+
+    >>> print(plain_help("``python -m toolkit export``: see :func:`~toolkit.export_sources`."))
+    python -m toolkit export: see toolkit.export_sources.
+    >>> plain_help("**Examples**::", "stripe-sources")
+    'Examples:'
+    """
+    text = _STRONG.sub(r"\1", _LITERAL.sub(r"\1", _ROLE.sub(r"\1", doc)))
+    text = re.sub(r"::$", ":", text, flags=re.MULTILINE)
+    return text.replace("python -m toolkit", prog).strip()
+
+
 def build_parser(
     prog: str | None = None, *, commands: Collection[str] | None = None
 ) -> argparse.ArgumentParser:
     """The argument parser with every subcommand, and the options of ``commands`` (all of them
-    when None).
+    when None); ``parser.commands`` maps each declared command to its own parser, whose usage an
+    error in its options prints.
 
     Every command is listed either way, but a command's module (and what it imports) loads only
     when its options are declared: ``python -m toolkit --help`` loads none of them, ``python -m
     toolkit sandbox`` only the sandbox's.
     """
+    prog = prog or program_name()
     parser = argparse.ArgumentParser(
-        prog=prog or program_name(),
+        prog=prog,
         description=__doc__.split("\n")[0],
         epilog="Exit codes: 0 done, 2 usage or input, 3 work left, 4 not found, 5 partly done, "
         "6 Stripe error, 7 output not written, 8 read allowance reached, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parsers: dict[str, argparse.ArgumentParser] = {}
     for name, (module_name, add_name, run_name, help_text) in COMMANDS.items():
         if commands is not None and name not in commands:
             sub.add_parser(name, help=help_text)
             continue
         module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=help_text, description=module.__doc__)
-        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        command = sub.add_parser(
+            name,
+            help=help_text,
+            description=plain_help(module.__doc__ or help_text, prog),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         getattr(module, add_name)(command)
         command.set_defaults(run=getattr(module, run_name))
+        parsers[name] = command
+    parser.set_defaults(commands=parsers)
     return parser
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """``argv`` parsed; an option the command does not know is an error of that command (its
+    usage, not the list of commands). Only the command asked for is loaded."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = command_of(words)
+    parser = build_parser(commands=[command] if command else [])
+    args, extra = parser.parse_known_args(words)
+    if extra:
+        command = args.commands.get(getattr(args, "command", None), parser)
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,9 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Only the subcommand asked for is loaded (with no command, none is).
     """
-    words = list(sys.argv[1:] if argv is None else argv)
-    command = command_of(words)
-    args = build_parser(commands=[command] if command else []).parse_args(words)
+    args = parse(argv)
     try:
         return int(args.run(args) or 0)
     except NotFoundError as exc:

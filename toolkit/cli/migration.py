@@ -5,9 +5,11 @@ Examples::
     python -m toolkit migration --out exports/migration.xlsx         # sandbox unless a key is set
     python -m toolkit migration --csv exports/migration --png exports/migration.png
     python -m toolkit migration --unapplied-days 30 --as-of 2026-11-01T00:00:00Z
+    python -m toolkit migration --out exports/migration.xlsx --force  # replace an earlier one
 
 Exit code 0 when every customer is ready, 3 when some need action or are blocked (the workbook is
-written either way), 2 for a usage or Stripe error.
+written either way), 2 for a usage error, 6 for a Stripe error. An existing file is never
+replaced without ``--force``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from toolkit.audit.migration_export import MIGRATION_SHEETS
+from toolkit.cli.audit import check_outputs
 from toolkit.cli.output import DONE, WORK_LEFT, add_json, report, show_progress
 from toolkit.errors import InvalidInputError
 
@@ -36,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="days cash may sit unapplied in a cash balance before it is flagged (default 14)",
     )
     parser.add_argument("--account", default=None, help="connected account id (acct_...)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the files --out, --csv and --png name (an existing file is never "
+        "replaced without it)",
+    )
     add_json(parser)
 
 
@@ -47,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.unapplied_days < 0:
         raise InvalidInputError("--unapplied-days must be 0 or more.")
+    check_outputs(args.out, args.csv, args.png, MIGRATION_SHEETS, args.force)
     tty = show_progress()
     with connect(stripe_account=args.account, quiet=True) as session:
         print(f"Reading {session.account_label} ...", file=sys.stderr, flush=True)

@@ -22,7 +22,7 @@ from toolkit.changes import save_plan
 from toolkit.changes.kinds import KINDS
 from toolkit.changes.kinds.base import ChangeKind
 from toolkit.changes.plans.builders import plan_from_input
-from toolkit.changes.plans.table import read_table
+from toolkit.changes.plans.table import id_column, read_table
 from toolkit.cli.output import add_json, report
 from toolkit.errors import InvalidInputError, NotFoundWarning
 from toolkit.fetch import LoadInfo, load_sources, read_ids
@@ -61,9 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"plan {kind.name} needs --{option} FILE: {kind.plan_input_help}.")
     if option == "table":
         table = read_table(source)
-        if "id" not in table.columns:
-            raise InvalidInputError(f"{source} has no id column: the first row names them.")
-        ids = [str(i).strip() for i in table["id"].dropna() if str(i).strip()]
+        ids = [str(i).strip() for i in table[id_column(table)].dropna() if str(i).strip()]
     else:
         ids = read_ids(source)
     with connect(stripe_account=args.account, quiet=True) as session, warnings.catch_warnings():

@@ -10,7 +10,7 @@ Example (in a notebook)::
 
 The explorer's selection feeds the editor and the detach panel; after a real apply, detach or
 undo the panel reads the written sources back into the explorer (every tab then plans from what
-Stripe holds now) and the Audit tab says its figures predate the change.
+Stripe holds now) and the Audit and Retirement tabs say their figures predate the change.
 """
 
 from __future__ import annotations
@@ -151,8 +151,10 @@ class ToolkitApp(widgets.VBox):
         self.children = [widgets.HTML(header), self.tabs]
 
     def _written(self, _outcome: Outcome) -> None:
-        """After a write the explorer shows the new state; an audit shown before is stale."""
+        """After a write the explorer shows the new state; an audit shown before is stale (the
+        receiver audit's and the retirement audit's alike)."""
         self.audit.mark_stale()
+        self.retirement.mark_stale()
 
     def __repr__(self) -> str:
         return f"ToolkitApp({self.session.account_label})"

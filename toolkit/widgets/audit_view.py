@@ -23,7 +23,15 @@ from toolkit.audit import Audit
 from toolkit.audit.plot import plot_audit
 from toolkit.display import readable_money
 from toolkit.private_files import fresh_path
-from toolkit.widgets.style import banner_html, button, checkbox, error_html, file_link, table_html
+from toolkit.widgets.style import (
+    banner_html,
+    button,
+    checkbox,
+    error_html,
+    file_link,
+    itable_options,
+    table_html,
+)
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["EXCEPTION_COLUMNS", "AuditView", "findings_frame"]
@@ -72,12 +80,7 @@ class AuditView(widgets.VBox):
         self.summary = widgets.HTML()
         self.checks = widgets.HTML()
         # update() resets the options it is not given: pass them every time
-        self.table_options: dict[str, Any] = {
-            "maxBytes": 0,
-            "pageLength": 10,
-            "classes": "display compact",
-            "showIndex": False,
-        }
+        self.table_options: dict[str, Any] = itable_options(10)
         self.exceptions = ITable(
             pd.DataFrame({c: [] for c in EXCEPTION_COLUMNS}), **self.table_options
         )
@@ -179,7 +182,9 @@ class AuditView(widgets.VBox):
             for name, width in (("detail", "45%"), ("title", "18%"))
             if name in columns
         ]
-        options = {**self.table_options, "autoWidth": False, "columnDefs": widths}
+        one_line = [columns.index(c) for c in ("source", "unapplied") if c in columns]
+        widths.append({"targets": one_line, "className": "dt-nowrap"})
+        options = {**self.table_options, "columnDefs": widths}
         self.exceptions.update(shown, selected_rows=[], **options)
 
     def _export(self, label: str, write: Callable[[Audit, Path], list[Path]]) -> bool:

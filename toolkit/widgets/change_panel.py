@@ -65,7 +65,10 @@ class ChangePanel(widgets.VBox):
         self.progress = widgets.IntProgress(
             value=0, min=0, max=1, layout=widgets.Layout(width="260px")
         )
-        self.status = widgets.Label()
+        # the progress text takes the room it needs (a Label is cut to its box otherwise)
+        self.status = widgets.Label(
+            layout=widgets.Layout(width="auto", flex="0 0 auto", max_width="100%")
+        )
         self.preview_button = button(description="Preview", icon="eye", button_style="info")
         self.preview_button.on_click(lambda _: self.preview())
         self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
@@ -80,6 +83,14 @@ class ChangePanel(widgets.VBox):
 
     def _build(self) -> None:
         """Hook for subclasses: add the controls and set ``children`` (called by ``__init__``)."""
+
+    @staticmethod
+    def run_row(children: list[widgets.Widget]) -> widgets.HBox:
+        """The buttons, progress bar and progress text of a run, in a row that wraps: a long
+        progress text goes to the next line whole instead of being cut at the panel's edge."""
+        return widgets.HBox(
+            children, layout=widgets.Layout(flex_flow="row wrap", align_items="center")
+        )
 
     # -- selection ----------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -109,8 +120,10 @@ class ChangePanel(widgets.VBox):
     def show_selection(self) -> None:
         """Say how many sources are selected."""
         n = len(self.sources)
+        hidden = getattr(self.selection, "hidden_selected", 0)
         self.selection_label.value = (
             f"<b>{n:,}</b> sources selected"
+            + (f" (<b>{hidden:,}</b> of them hidden by the explorer's filters)" if hidden else "")
             if n
             else "<i>No sources selected: select rows in the explorer.</i>"
         )

@@ -61,7 +61,7 @@ class DetachPanel(ChangePanel):
             self.plan_view,
             widgets.HBox([self.check_button, self.live_confirm]),
             widgets.HBox([self.confirm, self.detach_button, self.confirm_hint]),
-            widgets.HBox([self.cancel_button, self.progress, self.status]),
+            self.run_row([self.cancel_button, self.progress, self.status]),
             self.result_view,
         ]
 
@@ -95,7 +95,7 @@ class DetachPanel(ChangePanel):
         ready, refused = plan.ready, plan.invalid
         parts = [
             f"<div><b>Will detach {len(ready):,}</b> sources; "
-            f"<b style='color:{'#b00020' if len(refused) else 'inherit'}'>"
+            f"<b style='color:{'var(--jp-error-color1, #b00020)' if len(refused) else 'inherit'}'>"
             f"{len(refused):,} refused</b> (not touched).</div>"
         ]
         if not len(ready):
@@ -123,7 +123,7 @@ class DetachPanel(ChangePanel):
         self.confirm.disabled = running or n == 0
         typed = self.confirm.value.strip()
         self.confirm_hint.value = (
-            f"<span style='color:#b00020'>type {n:,} (the number of sources to detach), "
+            f"<span style='color:var(--jp-error-color1, #b00020)'>type {n:,} (the number of sources to detach), "
             f"not {html.escape(typed)}</span>"
             if typed and n and not self.confirmed()
             else ""

@@ -27,8 +27,8 @@ from toolkit.fetch.select import filter_sources
 from toolkit.session import Session
 from toolkit.widgets.explorer_files import ExplorerFiles
 from toolkit.widgets.explorer_selection import MAX_ROWS, ExplorerSelection
-from toolkit.widgets.grid import GRID_COLUMNS, LONG_TEXT_COLUMNS, grid_frame
-from toolkit.widgets.style import banner_html, button, error_html
+from toolkit.widgets.grid import DEFAULT_COLUMNS, GRID_COLUMNS, column_defs, grid_frame
+from toolkit.widgets.style import banner_html, button, checkbox, error_html, itable_options
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["GRID_COLUMNS", "SourceExplorer", "grid_frame"]
@@ -47,7 +47,8 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
     ``SourceExplorer(df)`` shows a frame. ``selected_ids`` (a trait) and ``.selected`` (a
     DataFrame) give the selection; ``select(ids)``, ``select_all()``, ``clear_selection()`` set it.
     The grid holds at most ``max_rows`` of the rows the filters keep ("showing N of M"); the
-    selection covers them all (:mod:`toolkit.widgets.explorer_selection`).
+    selection covers the whole frame, and a filter hides rows without unselecting them
+    (:mod:`toolkit.widgets.explorer_selection`).
     """
 
     selected_ids = traitlets.List(traitlets.Unicode())
@@ -106,17 +107,22 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         )
         # ISO dates as typed (a browser's date picker shows its locale's mm/dd/yyyy)
         self.created_from = widgets.Text(
-            description="Created ≥", placeholder="YYYY-MM-DD (UTC)", continuous_update=False
-        )
+            description="Created ≥", placeholder="YYYY-MM-DD (UTC)", continuous_update=False,
+            tooltip="an ISO date (UTC), e.g. 2026-01-31, or a time, 2026-01-31T08:00:00Z",
+        )  # fmt: skip
         self.created_to = widgets.Text(
-            description="Created <", placeholder="YYYY-MM-DD (UTC)", continuous_update=False
-        )
+            description="Created <", placeholder="YYYY-MM-DD (UTC)", continuous_update=False,
+            tooltip="an ISO date (UTC), e.g. 2026-01-31, or a time, 2026-01-31T08:00:00Z",
+        )  # fmt: skip
         self.clear_filters_button = button(description="Clear filters", icon="times")
         self.select_all_button = button(
             description="Select all", icon="check-square",
-            tooltip="select every row the filters keep (also those past the grid's first rows)",
+            tooltip="add every row the filters keep (also those past the grid's first rows)",
         )  # fmt: skip
-        self.clear_selection_button = button(description="Clear selection", icon="square")
+        self.clear_selection_button = button(
+            description="Clear selection", icon="square",
+            tooltip="select nothing, also among the rows the filters hide",
+        )  # fmt: skip
         self.reload_button = button(description="Reload", icon="refresh")
         self.save_selection_button = button(
             description="Save selection", icon="save",
@@ -142,18 +148,26 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         self.detail = widgets.HTML("<i>Select a row to see it.</i>")
         # every update() must repeat these: itables resets options it is not given (maxBytes
         # would fall back to 64 KB and silently drop rows from the grid)
-        self.grid_options: dict[str, Any] = {
-            "select": {"style": "multi+shift"},
-            "maxBytes": 0,
-            "pageLength": page_length,
-            "lengthMenu": sorted({10, 15, 25, 50, 100, page_length}),
+        self.grid_options: dict[str, Any] = itable_options(
+            page_length,
+            select={"style": "multi+shift"},
+            lengthMenu=sorted({10, 15, 25, 50, 100, page_length}),
             # one search box: the explorer's own (the grid's would filter only what it shows)
-            "layout": {"topStart": "pageLength", "topEnd": None},
-            "columnDefs": LONG_TEXT_COLUMNS,
-            "classes": "display compact nowrap",
-            "showIndex": False,
+            layout={"topStart": "pageLength", "topEnd": None},
+            classes="display compact nowrap",
+        )
+        # the column chooser: the grid shows the columns ticked (the id always)
+        self.column_choice = {
+            name: checkbox(name, value=name in DEFAULT_COLUMNS) for name in GRID_COLUMNS
         }
-        self.grid = ITable(grid_frame(self.shown), selected_rows=[], **self.grid_options)
+        self.column_choice["id"].disabled = True
+        columns = self.grid_columns
+        self.grid = ITable(
+            grid_frame(self.shown)[columns],
+            selected_rows=[],
+            **self.grid_options,
+            columnDefs=column_defs(columns),
+        )
         self.worker = Worker(self.progress, self.status)
 
         for w in (
@@ -168,6 +182,8 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         ):
             w.observe(self._on_filter, names="value")
         self.grid.observe(self._on_rows, names="selected_rows")
+        for box in self.column_choice.values():
+            box.observe(lambda _: self._redraw(), names="value")
         self.clear_filters_button.on_click(lambda _: self.clear_filters())
         self.select_all_button.on_click(lambda _: self.select_all())
         self.clear_selection_button.on_click(lambda _: self.clear_selection())
@@ -201,6 +217,10 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
                 self.status,
             ],
         )
+        chooser = widgets.HBox(
+            [widgets.HTML("<b>Columns:</b>"), *self.column_choice.values()],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
         self.children = [
             self.header,
             filters,
@@ -208,6 +228,7 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
             self.error,
             self.saved,
             self.summary,
+            chooser,
             self.grid,
             widgets.HTML("<b>Selected source</b>"),
             self.detail,
@@ -261,7 +282,7 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
 
     def set_frame(self, df: pd.DataFrame) -> None:
         """Show another frame (e.g. ``toolkit.reread`` after a write); filters and the
-        selection of rows still shown are kept."""
+        selection of sources still in it are kept."""
         self._set_frame(df)
 
     def _set_frame(self, df: pd.DataFrame) -> None:
@@ -331,31 +352,48 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
             self.refresh()
 
     def refresh(self) -> None:
-        """Apply the filters to the frame and redraw; selected rows still shown stay selected."""
+        """Apply the filters to the frame and redraw; the selection is kept (the rows the filters
+        hide stay selected, and the count says how many)."""
         try:
             view = filter_sources(self.frame, **self.filters())
         except Exception as exc:  # a bad filter value: say so, keep the last view
             self.error.value = error_html(exc)
             return
         self.error.value = ""
-        keep = set(self.chosen)
         self.view = view.reset_index(drop=True)
         self.shown = self.view.head(self.max_rows)  # the browser never gets a whole big frame
-        self.chosen = set(self.view["id"][self.view["id"].isin(keep)].astype(str))
-        dropped = len(keep) - len(self.chosen)
+        # a filter hides rows, it does not unselect them; a source no longer in the frame goes
+        self.chosen = set(self.frame["id"][self.frame["id"].isin(self.chosen)].astype(str))
+        self._redraw()
+        self.publish(None)
+
+    @property
+    def grid_columns(self) -> list[str]:
+        """The columns the grid shows: those ticked under "Columns", in the grid's order."""
+        return [name for name, box in self.column_choice.items() if box.value or name == "id"]
+
+    def show_columns(self, columns: list[str]) -> None:
+        """Show these grid columns (of :data:`GRID_COLUMNS`; the id always)."""
+        unknown = [c for c in columns if c not in self.column_choice]
+        if unknown:
+            raise ValueError(f"No grid column {unknown[0]!r}: choose among {GRID_COLUMNS}.")
+        for name, box in self.column_choice.items():
+            box.value = name in columns or name == "id"
+
+    def _redraw(self) -> None:
+        """Give the grid the rows shown, in the columns chosen, with the selection."""
+        columns = self.grid_columns
         positions = [i for i, v in enumerate(self.shown["id"].tolist()) if v in self.chosen]
         self.syncing = True
         try:
-            self.grid.update(grid_frame(self.shown), selected_rows=positions, **self.grid_options)
+            self.grid.update(
+                grid_frame(self.shown)[columns],
+                selected_rows=positions,
+                **self.grid_options,
+                columnDefs=column_defs(columns),
+            )
         finally:
             self.syncing = False
-        self.publish(None)
-        if dropped:  # the selection follows what is shown: say what the filters took out of it
-            self.error.value = banner_html(
-                f"{dropped:,} selected source{'s are' if dropped != 1 else ' is'} hidden by the "
-                "filters and no longer selected: clear the filters to select them again.",
-                "info",
-            )
 
     def show_error(self, message: str) -> None:
         """Show a message in the explorer's error box (empty string clears it)."""

@@ -8,13 +8,14 @@ Example::
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.errors import ToolkitError
 from toolkit.fetch import save_ids, write_sources_csv
 from toolkit.private_files import fresh_path
-from toolkit.widgets.style import banner_html, error_html
+from toolkit.widgets.style import banner_html, error_html, file_link
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
@@ -46,11 +47,10 @@ class ExplorerFiles:
             self.error.value = error_html(exc)
             return None
         self.error.value = ""
+        use = html.escape(f'source_ids_path = "{path}"')
         self.saved.value = banner_html(
-            f"Saved {len(self.selected):,} selected source ids to <code>{path}</code> "
-            f'(open it in another runbook: <code>source_ids_path = "{path}"</code>).',
-            "ok",
-        )
+            f"Saved {len(self.selected):,} selected source ids to {path}.", "ok"
+        ) + (f"<div>{file_link(path)} · to open it in runbook 03 or 04: <code>{use}</code></div>")
         return path
 
     def export_shown(self) -> Path | None:
@@ -60,7 +60,8 @@ class ExplorerFiles:
             return None
         path = write_sources_csv(self.view, fresh_path(self.folder / "sources-shown.csv"))
         self.error.value = ""
-        self.saved.value = banner_html(
-            f"Exported the {len(self.view):,} rows shown to <code>{path}</code>.", "ok"
+        self.saved.value = (
+            banner_html(f"Exported the {len(self.view):,} rows shown to {path}.", "ok")
+            + f"<div>{file_link(path)}</div>"
         )
         return path

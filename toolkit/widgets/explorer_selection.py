@@ -1,9 +1,12 @@
-"""The explorer's selection: kept as source ids over the whole filtered frame, so a grid that
-holds only the first rows of a big frame still selects (and hands on) the rows it does not show.
+"""The explorer's selection: kept as source ids over the whole frame, so a grid that holds only
+the first rows of a big frame still selects (and hands on) the rows it does not show, and a
+filter hides rows without unselecting them.
 
 The grid shows at most ``max_rows`` rows of what the filters keep (``shown``); clicks in the grid
-change the selection of those rows only, ``select_all()`` selects every row the filters keep,
-and ``selected`` / ``selected_ids`` always read the whole filtered frame. Example::
+change the selection of those rows only, ``select_all()`` adds every row the filters keep, and
+``selected`` / ``selected_ids`` always read the whole frame: rows the filters hide stay selected
+until ``clear_selection()`` (the explorer says "N selected, M of them hidden by the filters").
+Example::
 
     explorer.select_all()          # all 120,000 filtered rows, though the grid holds 5,000
     len(explorer.selected)         # 120000
@@ -13,13 +16,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from toolkit.fetch import LoadInfo
 from toolkit.widgets.detail import detail_html
 from toolkit.widgets.grid import summary_html
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
-    import pandas as pd
     from itables.widget import ITable
 
     from toolkit.session import Session
@@ -46,22 +50,33 @@ class ExplorerSelection:
 
     @property
     def selected(self) -> pd.DataFrame:
-        """The selected rows of the frame (every column), in grid order, shown or not."""
-        out = self.view[self.view["id"].isin(self.chosen)].reset_index(drop=True)
+        """The selected rows of the frame (every column): those the filters show in grid order,
+        then those they hide."""
+        chosen = self.chosen
+        shown = self.view[self.view["id"].isin(chosen)]
+        hidden = self.frame[self.frame["id"].isin(chosen) & ~self.frame["id"].isin(self.view["id"])]
+        out = pd.concat([shown, hidden], ignore_index=True) if len(hidden) else shown
+        out = out.reset_index(drop=True)
         out.attrs = dict(self.frame.attrs)
         return out
 
+    @property
+    def hidden_selected(self) -> int:
+        """How many selected sources the filters hide (they stay selected)."""
+        return len(self.chosen) - int(self.view["id"].isin(self.chosen).sum())
+
     def select(self, ids: list[str]) -> None:
-        """Select the rows with these source ids (among those the filters keep)."""
+        """Select the rows with these source ids (shown by the filters or not)."""
         wanted = {str(i) for i in ids}
-        self.set_chosen(set(self.view["id"][self.view["id"].isin(wanted)].astype(str)))
+        self.set_chosen(set(self.frame["id"][self.frame["id"].isin(wanted)].astype(str)))
 
     def select_all(self) -> None:
-        """Select every row the filters keep (also those beyond the grid's first rows)."""
-        self.set_chosen(set(self.view["id"].astype(str)))
+        """Add every row the filters keep to the selection (also those beyond the grid's first
+        rows); rows they hide keep their state."""
+        self.set_chosen(self.chosen | set(self.view["id"].astype(str)))
 
     def clear_selection(self) -> None:
-        """Select nothing."""
+        """Select nothing (rows the filters hide included)."""
         self.set_chosen(set())
 
     def set_chosen(self, ids: set[str], newest: int | None = None) -> None:
@@ -90,7 +105,7 @@ class ExplorerSelection:
 
     def publish(self, newest: int | None) -> None:
         """The detail pane (the row just added, else the first selected), counts, the trait."""
-        picked = self.view[self.view["id"].isin(self.chosen)]
+        picked = self.selected
         if newest is not None:
             row = self.shown.iloc[newest]
         elif len(picked):
@@ -106,6 +121,10 @@ class ExplorerSelection:
                 account=self.session.stripe_account if self.session is not None else None,
             )
         self.summary.value = summary_html(
-            self.view, len(self.frame), len(picked), shown=len(self.shown)
+            self.view,
+            len(self.frame),
+            len(picked),
+            shown=len(self.shown),
+            hidden=self.hidden_selected,
         )
         self.selected_ids = picked["id"].astype(str).tolist()

@@ -23,8 +23,10 @@ from toolkit.fetch.select import totals_by_currency, unapplied_amount
 from toolkit.money import format_money, minor_to_major
 
 __all__ = [
+    "DEFAULT_COLUMNS",
     "GRID_COLUMNS",
     "LONG_TEXT_COLUMNS",
+    "column_defs",
     "grid_frame",
     "money_column",
     "sortable_money",
@@ -56,18 +58,29 @@ _CUT = """function (data, type, row, meta) {
   var shown = s.length > 40 ? s.slice(0, 39) + '\u2026' : s;
   return '<span title="' + esc(s) + '">' + esc(shown) + '</span>';
 }"""
-LONG_TEXT_COLUMNS = [
-    {
-        "targets": [GRID_COLUMNS.index(c) for c in ("customer", "owner", "metadata")],
-        "render": JavascriptFunction(_CUT),
-    },
-    # money: itables sends each categorical cell's rank for sorting; "num" makes DataTables
-    # compare those ranks as numbers (it would detect the column as text from the display)
-    {
-        "targets": [GRID_COLUMNS.index(c) for c in ("amount", "received", "unapplied")],
-        "type": "num",
-    },
-]
+_LONG_TEXT = ("customer", "owner", "metadata")
+_MONEY = ("amount", "received", "unapplied")
+#: The columns shown until the user picks others: what fits a notebook's width (about 1,000 px).
+DEFAULT_COLUMNS = ["id", "customer", "type", "status", "amount", "unapplied", "created"]
+
+
+def column_defs(columns: list[str]) -> list[dict[str, Any]]:
+    """DataTables' column settings for a grid of ``columns`` (in that order): long text cut
+    (whole on hover), money compared as numbers."""
+    defs: list[dict[str, Any]] = []
+    cut = [columns.index(c) for c in _LONG_TEXT if c in columns]
+    if cut:
+        defs.append({"targets": cut, "render": JavascriptFunction(_CUT)})
+    money = [columns.index(c) for c in _MONEY if c in columns]
+    if money:
+        # itables sends each categorical cell's rank for sorting; "num" makes DataTables
+        # compare those ranks as numbers (it would detect the column as text from the display)
+        defs.append({"targets": money, "type": "num"})
+    return defs
+
+
+#: The settings of the grid with every column.
+LONG_TEXT_COLUMNS = column_defs(GRID_COLUMNS)
 
 
 def money_column(amounts: pd.Series, currencies: pd.Series) -> list[str]:
@@ -97,10 +110,13 @@ def sortable_money(amounts: pd.Series, currencies: pd.Series) -> pd.Categorical:
     return pd.Categorical(texts, categories=order, ordered=True)
 
 
-def summary_html(view: pd.DataFrame, total: int, selected: int, shown: int | None = None) -> str:
-    """The explorer's line above the grid: what is shown and selected, and the totals of what
-    the filters keep per currency (never added across currencies). ``shown``: the rows the grid
-    holds when it holds fewer than the filters keep."""
+def summary_html(
+    view: pd.DataFrame, total: int, selected: int, shown: int | None = None, hidden: int = 0
+) -> str:
+    """The explorer's line above the grid: what is shown and selected (and how many of the
+    selected the filters hide), and the totals of what the filters keep per currency (never
+    added across currencies). ``shown``: the rows the grid holds when it holds fewer than the
+    filters keep."""
     if shown is not None and shown < len(view):
         text = (
             f"Showing <b>{shown:,}</b> of {len(view):,} matching ({total:,} sources; the grid "
@@ -108,6 +124,11 @@ def summary_html(view: pd.DataFrame, total: int, selected: int, shown: int | Non
         )
     else:
         text = f"Showing <b>{len(view):,}</b> of {total:,} sources · <b>{selected:,}</b> selected"
+    if hidden:
+        text += (
+            f", <b>{hidden:,}</b> of them hidden by the filters (still selected: "
+            "<i>Clear selection</i> unselects them)"
+        )
     totals = totals_by_currency(view)
     if totals.empty:
         return text
@@ -122,7 +143,7 @@ def summary_html(view: pd.DataFrame, total: int, selected: int, shown: int | Non
         }
     )
     what = "matching" if shown is not None and shown < len(view) else "shown"
-    return text + f"<br>Totals of what is {what}:" + table_html(display, max_height="150px")
+    return text + f"<br>Totals of what is {what}:" + table_html(display, max_height="none")
 
 
 def _metadata_text(meta: Any) -> str:

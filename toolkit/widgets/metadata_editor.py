@@ -63,7 +63,10 @@ class MetadataEditor(ChangePanel):
         self.key_rows = widgets.VBox()
         self.add_key_button = button(description="Add key", icon="plus")
         self.unset_keys = widgets.TagsInput(
-            value=[], allow_duplicates=False, layout=widgets.Layout(min_width="320px")
+            value=[],
+            allow_duplicates=False,
+            placeholder="a key to remove, then Enter",
+            layout=widgets.Layout(width="560px", min_height="32px"),
         )
         self.upload = widgets.FileUpload(accept=".csv,text/csv", multiple=False)
         self.upload_label = widgets.HTML(CSV_HELP)
@@ -112,7 +115,7 @@ class MetadataEditor(ChangePanel):
             self.error,
             self.plan_view,
             widgets.HBox([self.dry_run, self.live_confirm]),
-            widgets.HBox([self.apply_button, self.cancel_button, self.progress, self.status]),
+            self.run_row([self.apply_button, self.cancel_button, self.progress, self.status]),
             self.result_view,
             widgets.HBox([self.retry_button, self.undo_button]),
             self.undo_box,

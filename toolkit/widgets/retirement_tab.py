@@ -13,6 +13,7 @@ import html
 import io
 import threading
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
@@ -20,21 +21,71 @@ from itables.widget import ITable
 
 from toolkit.audit import MigrationAudit
 from toolkit.audit.migration_run import run_migration_audit
+from toolkit.money import major_to_minor
 from toolkit.private_files import fresh_path
 from toolkit.session import Session
-from toolkit.widgets.grid import money_column
-from toolkit.widgets.style import banner_html, button, error_html, table_html
+from toolkit.widgets.grid import money_column, sortable_money
+from toolkit.widgets.style import banner_html, button, error_html, itable_options, table_html
 from toolkit.widgets.worker import Progress, Worker
 
-__all__ = ["FINDING_COLUMNS", "RetirementTab"]
+__all__ = ["FINDING_COLUMNS", "RetirementTab", "findings_frame"]
 
-#: The columns of a finding a reviewer reads (the workbook has the rest).
-FINDING_COLUMNS = ["customer", "currency", "severity", "finding"]
+#: The columns of a finding a reviewer reads (the workbook has the rest); the money columns sort
+#: by amount.
+FINDING_COLUMNS = [
+    "customer",
+    "currency",
+    "severity",
+    "on legacy receivers",
+    "in cash balances",
+    "finding",
+]
+_MONEY = {
+    "on legacy receivers": "legacy_unapplied_major",
+    "in cash balances": "cash_available_major",
+}
+
+
+def _grid_options() -> dict[str, Any]:
+    columns = FINDING_COLUMNS
+    money = [columns.index(c) for c in _MONEY]
+    # the sentence gets the room; money compares as numbers (itables sends each cell's rank)
+    widths = [{"targets": columns.index("finding"), "width": "45%"}]
+    keep = [columns.index("customer"), *money]  # one line each: ids and amounts
+    return itable_options(
+        10,
+        columnDefs=[
+            *widths,
+            {"targets": money, "type": "num"},
+            {"targets": keep, "className": "dt-nowrap"},
+        ],
+    )
+
+
+def findings_frame(migration: MigrationAudit) -> pd.DataFrame:
+    """The findings as the tab shows them: who, how much money (in the currency, sorting by
+    amount), and what to do; blocked first, as the audit orders them."""
+    found = migration.exceptions.reset_index(drop=True)
+    currencies = found["currency"].astype(object).where(found["currency"].notna(), None)
+    out = {
+        "customer": found["customer"],
+        "currency": found["currency"].str.upper(),
+        "severity": found["severity"],
+    }
+    for name, major in _MONEY.items():
+        minor = [
+            None if m is None or pd.isna(m) or not c else major_to_minor(m, str(c))
+            for m, c in zip(found[major].tolist(), currencies.tolist(), strict=True)
+        ]
+        out[name] = sortable_money(pd.Series(minor, dtype=object), currencies)
+    out["finding"] = found["title"] + ". " + found["detail"]
+    return pd.DataFrame(out, columns=FINDING_COLUMNS)
 
 
 class RetirementTab(widgets.VBox):
     """Runs :func:`~toolkit.audit.migration_run.run_migration_audit` in a worker, then shows
-    the readiness summary, funds per currency, the findings and the chart."""
+    the readiness summary, funds per currency, the findings and the chart; after a write in the
+    app (:meth:`mark_stale`) it says its figures predate it."""
 
     def __init__(self, session: Session, *, folder: str | Path = "exports") -> None:
         super().__init__()
@@ -50,20 +101,17 @@ class RetirementTab(widgets.VBox):
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout={"width": "200px"})
         self.status = widgets.Label()
         self.error = widgets.HTML()
+        self.stale = widgets.HTML()
         self.header = widgets.HTML(
             "Where each customer's transferred money is now (legacy receivers and cash "
             "balances) and what must be done before Sources is switched off. Read only."
         )
         self.summary = widgets.HTML()
         self.funds = widgets.HTML()
-        self.findings = ITable(
-            pd.DataFrame({c: [] for c in FINDING_COLUMNS}),
-            maxBytes=0,
-            pageLength=10,
-            classes="display compact",
-            showIndex=False,
-        )
+        self.findings = ITable(pd.DataFrame({c: [] for c in FINDING_COLUMNS}), **_grid_options())
+        # hidden until there is a chart (an empty Image shows a broken-image icon)
         self.chart = widgets.Image(format="png", layout={"max_width": "720px"})
+        self.chart.layout.display = "none"
         self.worker = Worker(self.progress, self.status)
         self.run_button.on_click(lambda _: self.run())
         self.cancel_button.on_click(lambda _: self.worker.cancel())
@@ -73,6 +121,7 @@ class RetirementTab(widgets.VBox):
             widgets.HBox([self.run_button, self.cancel_button, self.excel_button, self.progress]),
             self.status,
             self.error,
+            self.stale,
             widgets.HBox([self.summary, self.funds]),
             self.findings,
             self.chart,
@@ -110,7 +159,7 @@ class RetirementTab(widgets.VBox):
             f"<b>Sources retirement audit</b> · as of {html.escape(when)}"
             + "".join(banner_html(note, "info") for note in migration.notes)
         )
-        self.summary.value = table_html(migration.summary, max_height="220px")
+        self.summary.value = table_html(migration.summary, max_height="none")
         totals = migration.by_currency
         funds = pd.DataFrame(
             {
@@ -120,28 +169,22 @@ class RetirementTab(widgets.VBox):
                 "in cash balances": money_column(totals["cash_available"], totals["currency"]),
             }
         )
-        self.funds.value = table_html(funds, max_height="220px")
-        found = migration.exceptions
-        shown = pd.DataFrame(
-            {
-                "customer": found["customer"],
-                "currency": found["currency"].str.upper(),
-                "severity": found["severity"],
-                "finding": found["title"] + ". " + found["detail"],
-            }
-        ).reset_index(drop=True)
-        self.findings.update(
-            shown,
-            selected_rows=[],
-            maxBytes=0,
-            pageLength=10,
-            classes="display compact",
-            showIndex=False,
-        )
+        self.funds.value = table_html(funds, max_height="none")
+        self.findings.update(findings_frame(migration), selected_rows=[], **_grid_options())
         buffer = io.BytesIO()
         migration.plot().savefig(buffer, format="png", dpi=90)
         self.chart.value = buffer.getvalue()
+        self.chart.layout.display = None
+        self.stale.value = ""
         self._idle()
+
+    def mark_stale(self) -> None:
+        """Say that the audit shown predates a write (run it again for current figures)."""
+        if self.migration is not None:
+            self.stale.value = banner_html(
+                "Sources were changed after this audit ran: run it again for current figures.",
+                "info",
+            )
 
     def export_excel(self) -> Path | None:
         """Write ``<folder>/retirement-<as of>.xlsx`` (never over an earlier one)."""

@@ -24,6 +24,7 @@ __all__ = [
     "error_html",
     "error_text",
     "file_link",
+    "itable_options",
     "json_html",
     "safe_text",
     "table_html",
@@ -46,6 +47,33 @@ def file_link(path: Path) -> str:
         return f"<code>{shown}</code>"
     href = html.escape(relative.as_posix(), quote=True)
     return f"<a href='{href}' target='_blank' download><code>{shown}</code></a>"
+
+
+#: Grids scroll sideways inside their box instead of running past it.
+_GRID_CSS = ".dt-container .dt-layout-table { overflow-x: auto; }"
+
+
+def itable_options(page_length: int = 10, **more: Any) -> dict[str, Any]:
+    """The options every grid (an ``itables`` ``ITable``) is built and updated with, ``more``
+    on top: every row sent (``maxBytes`` 0: no silent downsampling), compact, no index; the
+    column's name sorts it when clicked (not only its small arrow); column widths left to the
+    browser, so a grid filled while its tab is hidden is not squeezed to a fraction of the
+    width; as wide as its box, scrolling sideways when its columns need more.
+
+    >>> itable_options(15)["pageLength"], itable_options()["autoWidth"]
+    (15, False)
+    """
+    return {
+        "maxBytes": 0,
+        "pageLength": page_length,
+        "classes": "display compact",
+        "showIndex": False,
+        "text_in_header_can_be_selected": False,
+        "autoWidth": False,
+        "style": "width:100%;margin:0;caption-side:bottom",
+        "css": _GRID_CSS,
+        **more,
+    }
 
 
 def button(**kwargs: Any) -> widgets.Button:

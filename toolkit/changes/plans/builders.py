@@ -39,7 +39,7 @@ from toolkit.changes.kinds.metadata import metadata_request
 from toolkit.changes.kinds.owner import owner_request
 from toolkit.changes.plans.plan import Plan, make_plan
 from toolkit.changes.plans.sources import rows_per_source, source_states
-from toolkit.changes.plans.table import read_table
+from toolkit.changes.plans.table import id_column, read_table
 from toolkit.changes.rows import SOURCE_ID, duplicates, id_problem, refusal
 from toolkit.changes.text import blank
 from toolkit.errors import InvalidInputError
@@ -111,13 +111,8 @@ def plan_table(kind: ChangeKind, table: Any, sources: Any = None) -> Plan:
     Ids that appear more than once are refused on every row they appear.
     """
     frame = read_table(table)
-    id_column = next((c for c in ("id", "source", "source_id") if c in frame.columns), None)
-    if id_column is None:
-        raise InvalidInputError(
-            "The table needs an 'id' column with source ids (src_...); "
-            f"its columns are {list(frame.columns)[:10]}."
-        )
-    fields, notes = kind.table_columns([c for c in frame.columns if c != id_column])
+    ids_at = id_column(frame)
+    fields, notes = kind.table_columns([c for c in frame.columns if c != ids_at])
 
     known: dict[str, SourceState] | None = None
     if sources is not None:
@@ -126,7 +121,7 @@ def plan_table(kind: ChangeKind, table: Any, sources: Any = None) -> Plan:
             if isinstance(state.id, str):
                 known.setdefault(state.id, state)
 
-    ids = [v.strip() if isinstance(v, str) else v for v in frame[id_column]]
+    ids = [v.strip() if isinstance(v, str) else v for v in frame[ids_at]]
     counts = Counter(v for v in ids if not blank(v))
     positions: dict[Any, list[int]] = {}
     for index, value in enumerate(ids):
