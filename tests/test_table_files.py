@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import toolkit
-from toolkit.changes.table import read_table
+from toolkit.changes.plans.table import read_table
 from toolkit.cli import main
 from toolkit.errors import InvalidInputError
 
