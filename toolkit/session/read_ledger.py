@@ -30,11 +30,9 @@ than 30 days are dropped whenever the ledger is written.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 import warnings
@@ -44,8 +42,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from toolkit.errors import ConfigurationError, OutputError
-from toolkit.private_files import open_private_append, private_folder
+from toolkit.private_files import open_private_append, private_folder, write_private
 
 __all__ = [
     "LEDGER_VARIABLE",
@@ -237,10 +237,8 @@ class ReadLedger:
     def _write_file(self, record: dict[str, Any], now: float | None) -> None:
         assert self.path is not None
         folder = private_folder(self.path.parent)
-        lock_path = folder / f".{self.path.name}.lock"
-        fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # one writer at a time, across processes
+        # one writer at a time, across processes (filelock: portable, released if a process dies)
+        with FileLock(folder / f".{self.path.name}.lock", thread_local=False):
             cutoff = _now(now) - WINDOW
             if self._oldest is not None and self._oldest < cutoff:  # drop what is past 30 days
                 kept = [r for r in self._read_file() if _at(r) >= cutoff]
@@ -255,21 +253,11 @@ class ReadLedger:
                 self._records.append(record)
                 at = _at(record)
                 self._oldest = at if self._oldest is None else min(self._oldest, at)
-        finally:
-            os.close(fd)  # closing it releases the lock
 
     def _rewrite(self, records: list[dict[str, Any]]) -> None:
         assert self.path is not None
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}-", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                for record in records:
-                    handle.write(json.dumps(record, separators=(",", ":")) + "\n")
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+        write_private(self.path, lambda handle: handle.write(lines))
 
 
 def _at(record: dict[str, Any]) -> float:
