@@ -59,6 +59,9 @@ def test_apply_without_fcntl_or_fchmod(fresh_sandbox, tmp_path):
     done = subprocess.run(
         [sys.executable, "child.py", box.url, TEST_KEY, "ids.json"],
         cwd=tmp_path,
+        # a read ledger of its own: filelock's soft lock (no fcntl) and the suite's real locks
+        # on one file would wait on each other
+        env={**os.environ, "TOOLKIT_READS_LEDGER": str(tmp_path / "reads.jsonl")},
         capture_output=True,
         text=True,
         timeout=300,

@@ -21,7 +21,7 @@ import sys
 from toolkit.changes import Outcome, apply, check_confirmation, read_plan, undo
 from toolkit.cli.output import PARTIAL, add_json, report, show_progress
 from toolkit.errors import InvalidInputError, LiveModeRefused
-from toolkit.session import connect
+from toolkit.session import Session, connect
 
 __all__ = ["add_apply_arguments", "add_undo_arguments", "run_apply", "run_undo"]
 
@@ -51,8 +51,8 @@ def add_undo_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
 
 
-def _finish(outcome: Outcome, as_json: bool) -> int:
-    lines = [outcome.headline()]
+def _finish(outcome: Outcome, as_json: bool, session: Session) -> int:
+    lines = [outcome.headline(), f"Read: {session.reads_line(outcome.reads)}"]
     if outcome.journal:
         lines.append(f"Journal: {outcome.journal}")
     problems = outcome.df[outcome.df["result"].isin(["failed", "uncertain", "drifted", "canceled"])]
@@ -65,6 +65,7 @@ def _finish(outcome: Outcome, as_json: bool) -> int:
         "totals": outcome.totals,
         "journal": str(outcome.journal) if outcome.journal else None,
         "ok": outcome.ok,
+        "reads": outcome.reads,
     }
     report(summary, lines, as_json=as_json)
     return 0 if outcome.ok else PARTIAL
@@ -87,7 +88,7 @@ def run_apply(args: argparse.Namespace) -> int:
             outcome = apply(plan, session, dry_run=args.dry_run, journal=args.journal, progress=tty)
         except LiveModeRefused as exc:
             raise _live_hint(exc) from None
-    return _finish(outcome, args.json)
+        return _finish(outcome, args.json, session)
 
 
 def run_undo(args: argparse.Namespace) -> int:
@@ -98,4 +99,4 @@ def run_undo(args: argparse.Namespace) -> int:
             outcome = undo(args.journal, session, dry_run=args.dry_run, progress=tty)
         except LiveModeRefused as exc:
             raise _live_hint(exc) from None
-    return _finish(outcome, args.json)
+        return _finish(outcome, args.json, session)

@@ -47,8 +47,12 @@ from filelock import FileLock
 from toolkit.errors import ConfigurationError, OutputError
 from toolkit.private_files import open_private_append, private_folder, write_private
 
+#: Seconds a ledger write waits for another process's lock before it gives up (with a warning).
+LOCK_WAIT = 10.0
+
 __all__ = [
     "LEDGER_VARIABLE",
+    "LOCK_WAIT",
     "WINDOW",
     "Allocation",
     "ReadLedger",
@@ -237,8 +241,10 @@ class ReadLedger:
     def _write_file(self, record: dict[str, Any], now: float | None) -> None:
         assert self.path is not None
         folder = private_folder(self.path.parent)
-        # one writer at a time, across processes (filelock: portable, released if a process dies)
-        with FileLock(folder / f".{self.path.name}.lock", thread_local=False):
+        # one writer at a time, across processes (filelock: portable, released if a process
+        # dies); a lock not had in LOCK_WAIT seconds is a filelock.Timeout, an OSError: the
+        # reads are then counted for this session only, with a warning
+        with FileLock(folder / f".{self.path.name}.lock", timeout=LOCK_WAIT, thread_local=False):
             cutoff = _now(now) - WINDOW
             if self._oldest is not None and self._oldest < cutoff:  # drop what is past 30 days
                 kept = [r for r in self._read_file() if _at(r) >= cutoff]

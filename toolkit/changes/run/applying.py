@@ -41,7 +41,7 @@ import secrets
 import sys
 import threading
 import time
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,10 +53,10 @@ from toolkit.changes.journal.reading import JournalState, journal_state_for
 from toolkit.changes.journal.records import run_end, run_start
 from toolkit.changes.journal.undone import OriginalJournal
 from toolkit.changes.journal.writer import Journal
-from toolkit.changes.kinds import rows_refusal
+from toolkit.changes.kinds import kind_of, rows_refusal
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.plans.record import plan_record
-from toolkit.changes.run.listing import Listing, account_customers
+from toolkit.changes.run.listing import Listing, account_customers, least_reads
 from toolkit.changes.run.outcome import OUTCOME_COLUMNS, Outcome
 from toolkit.changes.run.pool import Task, execute, rows_to_run, run_notes
 from toolkit.changes.run.runner import Runner
@@ -64,6 +64,7 @@ from toolkit.errors import InvalidInputError, JournalError
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.progress import Progress, ProgressArg
 from toolkit.session import Session
+from toolkit.session.reads import APPLY_ADVICE, ReadMeter
 from toolkit.session.settings import check_bool
 
 __all__ = ["apply"]
@@ -110,6 +111,20 @@ def _start_run(
         ) from exc
 
 
+def _customers(hint: Any, plan: Plan, session: Session) -> int | None:
+    return account_customers(hint if hint is not None else plan.loaded, session)
+
+
+def _reading(
+    session: Session, plan: Plan, tasks: list[Task], hint: Any, dry_run: bool
+) -> AbstractContextManager[ReadMeter]:
+    """The meter over a run's reads, held to the read allowance by the fewest reads its rows
+    can take (refused before anything is sent or journaled when they would pass it)."""
+    cost = least_reads(kind_of(plan.kind), tasks, _customers(hint, plan, session))
+    operation = "undo" if plan.undoes else ("apply dry run" if dry_run else "apply")
+    return session.reading(operation, cost=cost, advice=APPLY_ADVICE)
+
+
 def apply(
     plan: Plan,
     session: Session,
@@ -150,7 +165,10 @@ def apply(
     plan, an edited journal, a file that is not a journal, a plan with rows no plan builder
     makes, or a plan made on another account or mode;
     :class:`~toolkit.errors.JournalError` when another process holds the journal or it cannot
-    be written (with the Outcome so far and the resume call).
+    be written (with the Outcome so far and the resume call);
+    :class:`~toolkit.errors.ReadAllowanceError` when the re-reads would pass the read allowance
+    (before anything is sent), or a read was refused mid-run (the Outcome is its ``partial``;
+    the journal is consistent, resume later). ``outcome.reads`` is the GETs the run sent.
 
     >>> plan = toolkit.plan_metadata(sources.head(3), set={"reviewed": "2026-12"})
     >>> preview = toolkit.apply(plan, session, dry_run=True, progress=False)
@@ -193,12 +211,14 @@ def apply(
             exists = path.exists() and path.stat().st_size > 0
             state = journal_state_for(path, plan, session) if exists else None
             results, tasks = rows_to_run(plan, state)
+            meter = held.enter_context(_reading(session, plan, tasks, hint, dry_run))
         else:
             if plan.undoes:  # an undo holds the journal it undoes, too
                 original = held.enter_context(OriginalJournal(plan, path.parent, mask))
             writer = held.enter_context(Journal(path, mask=mask))
             state = journal_state_for(path, plan, session) if path.stat().st_size else None
             results, tasks = rows_to_run(plan, state)
+            meter = held.enter_context(_reading(session, plan, tasks, hint, dry_run))
             _start_run(
                 writer,
                 plan,
@@ -223,7 +243,7 @@ def apply(
         label = f"{'checking' if dry_run else 'applying'} {plan.action}"
         bar = Progress(progress, len(tasks), label)
         workers = max(1, min(max_workers or getattr(session, "max_workers", 8), len(tasks) or 1))
-        customers = account_customers(hint if hint is not None else plan.loaded, session)
+        customers = _customers(hint, plan, session)
         interrupted, listed = False, 0
         listing: Listing | None = None
         try:
@@ -240,6 +260,7 @@ def apply(
                 interrupted=interrupted,
                 seconds=time.monotonic() - started,
                 notes=run_notes(runner, listing, listed),
+                reads=meter.reads,
             )
             failure = runner.failure or (original.failure if original is not None else None)
             if writer is not None and failure is None and not writer.broken:
@@ -252,6 +273,17 @@ def apply(
                     )
                 except JournalError as exc:
                     failure = exc
+    if runner.read_refusal is not None and failure is None:
+        again = (
+            "apply the plan again (the same call) once reads are left"
+            if dry_run
+            else (f"resume with: {resume_call}")
+        )
+        raise runner.read_refusal.keeping(
+            outcome,
+            f"The run stopped there: {outcome.headline()}; rows not started were not sent "
+            f"(the Outcome is the error's .partial). To finish, {again}.",
+        )
     if failure is not None:
         raise JournalError(
             f"{failure} {outcome.headline()}. Rows not started were not sent. Free some space "

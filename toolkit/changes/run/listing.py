@@ -31,7 +31,7 @@ from typing import Any
 from toolkit.changes.kinds.base import ChangeKind
 from toolkit.changes.rows import PlanRow
 from toolkit.changes.run.runner import Runner
-from toolkit.errors import Cancelled
+from toolkit.errors import Cancelled, ReadAllowanceError
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.session import Session
 
@@ -44,6 +44,7 @@ __all__ = [
     "account_customers",
     "by_customer_cost",
     "chunks",
+    "least_reads",
     "listable",
     "use_listing",
 ]
@@ -83,6 +84,26 @@ def use_listing(cost: int, customers: int | None) -> bool:
     if customers is None:
         return cost >= LISTING_MIN_REQUESTS
     return -(-customers // LISTING_PAGE) < cost
+
+
+def least_reads(change: ChangeKind, tasks: list[tuple[int, PlanRow]], customers: int | None) -> int:
+    """The fewest reads re-reading ``tasks`` can take, for the read allowance's check before a
+    run: a GET per row that cannot be read with its customer's list, and for the others the
+    cheaper of re-reading by customer and listing the account (at least one page).
+
+    >>> from toolkit.changes.kinds import kind_of
+    >>> least_reads(kind_of("metadata"), [(1, {"customer": "cus_1"}), (2, {"customer": None})], None)
+    2
+    """
+    listed = [item for item in tasks if listable(change, item[1])]
+    alone = len(tasks) - len(listed)
+    if not listed:
+        return alone
+    by_customer = by_customer_cost(listed)
+    if not use_listing(by_customer, customers):
+        return alone + by_customer
+    pages = -(-customers // LISTING_PAGE) if customers is not None else 1
+    return alone + max(1, min(by_customer, pages))
 
 
 class Listing:
@@ -133,6 +154,9 @@ class Listing:
         try:
             self._list()
         except Cancelled:
+            return
+        except ReadAllowanceError as exc:
+            self.runner.refuse_reads(exc)
             return
         except Exception as exc:  # the rest is re-read by customer or by id
             self.error = exc

@@ -78,7 +78,8 @@ class Outcome:
 
     ``outcome.df`` columns: row, source, action, result (ok, skipped, failed, uncertain,
     drifted, would_apply, canceled), message (why; Stripe's message on failure), request_id,
-    before, after (the state read before writing and returned after).
+    before, after (the state read before writing and returned after). ``reads``: the GETs the
+    run sent (its re-reads), which Stripe counts against the account's read allocation.
     """
 
     df: pd.DataFrame
@@ -88,6 +89,7 @@ class Outcome:
     interrupted: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    reads: int = 0
 
     @property
     def totals(self) -> dict[str, int]:

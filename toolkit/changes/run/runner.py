@@ -24,7 +24,13 @@ from toolkit.changes.plans.plan import Plan
 from toolkit.changes.rows import PlanRow
 from toolkit.changes.run.outcome import outcome_row
 from toolkit.changes.text import unicode_problem
-from toolkit.errors import Cancelled, JournalError, NotFoundError, StripeRequestError
+from toolkit.errors import (
+    Cancelled,
+    JournalError,
+    NotFoundError,
+    ReadAllowanceError,
+    StripeRequestError,
+)
 from toolkit.session import Session
 
 __all__ = ["MAX_STATE_AGE", "Runner", "idempotency_key", "row_message"]
@@ -107,6 +113,8 @@ class Runner:
         self.oldest = 0.0  # seconds: the oldest bulk-read state compared with the plan
         self.stale = 0  # bulk-read states too old to compare, read again by id
         self.failure: JournalError | None = None  # the first journal write that failed
+        #: The read allowance refused a read: nothing more is sent (the run stops as if canceled).
+        self.read_refusal: ReadAllowanceError | None = None
         self.unresolved = set(state.unresolved) if state is not None else set()
 
     # -- journal ----------------------------------------------------------------------------
@@ -126,6 +134,12 @@ class Runner:
         if self._log(end_record(row, result, message, **fields)):
             return message
         return f"{message} (the journal could not record this: resume to confirm it)"
+
+    def refuse_reads(self, exc: ReadAllowanceError) -> None:
+        """A read was refused for the read allowance: stop the run (rows not started are
+        canceled, and apply raises the refusal once the journal is consistent)."""
+        self.read_refusal = self.read_refusal or exc
+        self.stop.set()
 
     # -- reading ----------------------------------------------------------------------------
     def read(self, source: str) -> Any:
@@ -162,6 +176,8 @@ class Runner:
                 found = self.prefetch(customer, {str(row["source"]) for _, row in chunk})
             except Cancelled:
                 pass
+            except ReadAllowanceError as exc:
+                self.refuse_reads(exc)
             except Exception:  # each row then reads its source by id
                 found = {}
         return [
@@ -198,6 +214,9 @@ class Runner:
             result = self._run(row, prefetched)
         except Cancelled:
             result = outcome_row(row, "canceled", "stopped before the request was sent")
+        except ReadAllowanceError as exc:
+            self.refuse_reads(exc)
+            result = outcome_row(row, "canceled", "not sent: the read allowance is reached")
         except Exception as exc:  # one failing row never stops the others
             message, request_id = row_message(exc)
             result = outcome_row(row, "failed", message, request_id)
