@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from toolkit.errors import StripeRequestError
+from toolkit.fetch.lists import iter_pages
 from toolkit.session import Session
 
 __all__ = ["MAX_TYPES", "event_mark", "iter_events"]
@@ -50,14 +51,9 @@ def iter_events(
     """
     if not 1 <= len(types) <= MAX_TYPES:
         raise ValueError(f"Stripe filters on 1 to {MAX_TYPES} event types, not {len(types)}")
-    params: dict[str, Any] = {"types": list(types), "limit": 100}
+    params: dict[str, Any] = {"types": list(types)}
     if since is not None:
         params["created"] = {"gte": since}
-    while True:
-        page = session.list_events(params)
-        data = page.get("data") or []
+    for data in iter_pages(session.list_events, params=params):
         on_page(len(data))
         yield from data
-        if not page.get("has_more") or not data:
-            break
-        params = {**params, "starting_after": data[-1]["id"]}
