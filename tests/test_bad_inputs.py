@@ -10,7 +10,8 @@ expected, and a fragment of the message that names the fix. What is expected is 
   ``error:`` (or argparse ``usage``) line, without a traceback;
 - :data:`SHOWN`: the call returns the text a widget shows, which holds the fragment.
 
-Other wings' cases (datasets, refresh, journals) join the table at merge time.
+Every wing's cases are here: outputs, parsing, input files, datasets, refresh, journals, plan
+files, the read allowance, widgets and the sandbox's own helpers.
 
 Tally (how many cases, by what is expected)::
 
@@ -185,6 +186,28 @@ def _explorer_shows(ctx: Ctx, start: str) -> str:
     return explorer.error.value
 
 
+def _stale_taken_at(ctx: Ctx) -> pd.DataFrame:
+    """The sources frame with its LoadInfo edited: taken "yesterday"."""
+    frame = ctx.sources.copy()
+    info = toolkit.LoadInfo.from_attrs(ctx.sources)
+    assert info is not None
+    frame.attrs = {"toolkit": {**info.to_attrs(), "taken_at": "yesterday"}}
+    return frame
+
+
+def _dataset(ctx: Ctx, checkpoint: str) -> Path:
+    """A finished export of the shared sandbox, its checkpoint then replaced by ``checkpoint``."""
+    folder = ctx.tmp / "in" / "ds"
+    toolkit.export_sources(ctx.session, folder, progress=False)
+    (folder / "_checkpoint.json").write_text(checkpoint, encoding="utf-8")
+    return folder
+
+
+def _junk_folder(ctx: Ctx) -> Path:
+    ctx.file("notes.txt", "not a dataset")
+    return ctx.tmp / "in"
+
+
 def _snapshot(ctx: Ctx) -> Path:
     return toolkit.save_snapshot(ctx.sources.head(3), ctx.tmp / "in" / "snap.parquet")
 
@@ -355,6 +378,57 @@ CASES: list[Case] = [
     Case("box.deposit of an unknown id",
          lambda c: c.sandbox.deposit("src_nope", 100),
          NotFoundError, "src_nope"),
+    Case("box.bank_transfer to an unknown customer",
+         lambda c: c.sandbox.bank_transfer("cus_nope", 100),
+         NotFoundError, "cus_nope"),
+    Case("box.migrate_customer of an unknown customer",
+         lambda c: c.sandbox.migrate_customer("cus_nope"),
+         NotFoundError, "cus_nope"),
+    Case("SourceExplorer(None)",
+         lambda c: __import__("toolkit.widgets").widgets.SourceExplorer(None),
+         InvalidInputError, "needs a Session"),
+    # -- datasets ------------------------------------------------------------------------------
+    Case("read_dataset of an empty folder",
+         lambda c: toolkit.read_dataset(c.folder("empty")),
+         InvalidInputError, "export one with toolkit.export_sources"),
+    Case("read_dataset of a folder that is no dataset",
+         lambda c: toolkit.read_dataset(_junk_folder(c)),
+         InvalidInputError, "not a dataset"),
+    Case("read_dataset with a damaged checkpoint",
+         lambda c: toolkit.read_dataset(_dataset(c, "{broken")),
+         InvalidInputError, "replace=True"),
+    Case("load_sources accounts=123",
+         lambda c: toolkit.load_sources(c.session, accounts=123, progress=False),
+         InvalidInputError, "'all', a list of connected account ids"),
+    Case("export_sources accounts=123",
+         lambda c: toolkit.export_sources(c.session, c.out / "ds", accounts=123, progress=False),
+         InvalidInputError, "'all', a list of connected account ids"),
+    # -- refresh -------------------------------------------------------------------------------
+    Case("refresh of a list",
+         lambda c: toolkit.refresh([1, 2], c.session, progress=False),
+         InvalidInputError, "sources frame from toolkit.load_sources"),
+    Case("refresh of a frame taken 'yesterday'",
+         lambda c: toolkit.refresh(_stale_taken_at(c), c.session, progress=False),
+         InvalidInputError, "ISO 8601"),
+    # -- journals and plan files ---------------------------------------------------------------
+    Case("apply journal= a user's CSV",
+         lambda c: toolkit.apply(_plan(), c.session, journal=c.file("user.csv", "a,b\n1,2\n"),
+                                 progress=False),
+         InvalidInputError, "is not a journal"),
+    Case("apply journal= a .jsonl that is no journal",
+         lambda c: toolkit.apply(_plan(), c.session, journal=c.file("user.jsonl", '{"a": 1}\n'),
+                                 progress=False),
+         InvalidInputError, "nothing is appended"),
+    Case("undo of a CSV",
+         lambda c: toolkit.undo(c.file("user.csv", "a,b\n1,2\n"), c.session, progress=False),
+         InvalidInputError, "not a journal"),
+    Case("read_plan of a CSV",
+         lambda c: toolkit.read_plan(c.file("user.csv", "a,b\n1,2\n")),
+         InvalidInputError, "not a plan file"),
+    # -- the read allowance --------------------------------------------------------------------
+    Case("connect read_allowance='lots'",
+         lambda c: toolkit.connect(api_base=c.sandbox.url, read_allowance="lots", quiet=True),
+         toolkit.ConfigurationError, "None for no limit"),
 ]  # fmt: skip
 
 

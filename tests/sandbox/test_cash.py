@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import stripe
 
+import toolkit
 from toolkit.audit.migration_checks import RETIRING_TYPES
 from toolkit.sandbox import Sandbox
 from toolkit.sandbox.objects import SOURCE_TYPES
@@ -171,7 +172,7 @@ def test_admin_bank_transfer_and_migration() -> None:
         txn = fresh.bank_transfer(cid, 12_345)
         assert txn["type"] == "funded" and txn["ending_balance"] == 12_345
         assert ds.cash.available[cid] == {"usd": 12_345}
-        with pytest.raises(KeyError):
+        with pytest.raises(toolkit.NotFoundError, match="cus_NoSuchCustomer01"):
             fresh.bank_transfer("cus_NoSuchCustomer01", 100)
         with pytest.raises(ValueError):
             fresh.bank_transfer(cid, 0)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from widget_support import assert_no_secrets, widget_text
 
+import toolkit
 from toolkit.fetch import load_sources
 from toolkit.fetch.select import filter_sources
 from toolkit.widgets import MetadataEditor, SourceExplorer
@@ -146,7 +147,7 @@ def test_explorer_on_a_frame_has_no_reload(read_explorer: SourceExplorer) -> Non
     assert len(explorer.view) == 12
     assert explorer.reload() is False
     assert "no session" in explorer.error.value
-    with pytest.raises(TypeError):
+    with pytest.raises(toolkit.InvalidInputError, match="needs a Session"):
         SourceExplorer("not a frame")  # type: ignore[arg-type]
 
 

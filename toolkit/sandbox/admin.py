@@ -103,7 +103,7 @@ def handle_admin(
                     customer, amount, params.get("currency", "usd"), account=account,
                     livemode=livemode,
                 )  # fmt: skip
-            except KeyError as exc:
+            except LookupError as exc:  # NotFoundError
                 raise ApiError.missing("customer", customer, "customer") from exc
             except ValueError as exc:
                 raise ApiError.invalid(str(exc), "amount") from exc
@@ -115,7 +115,7 @@ def handle_admin(
                 return json_reply(
                     box.migrate_customer(customer, account=account, livemode=livemode)
                 )
-            except KeyError as exc:
+            except LookupError as exc:  # NotFoundError
                 raise ApiError.missing("customer", customer, "customer") from exc
         if route == ("GET", "/_sandbox/requests"):
             data = [entry.to_dict() for entry in list(box.requests)]

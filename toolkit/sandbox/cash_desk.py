@@ -16,6 +16,7 @@ import copy
 import threading
 from typing import Any
 
+from toolkit.errors import NotFoundError
 from toolkit.sandbox.ach_migration import migrate_sources
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.source_desk import SourceDesk
@@ -33,7 +34,14 @@ class CashDesk(SourceDesk):
     def _customer(self, customer: str, account: str | None, livemode: bool) -> DataSet:
         ds = self.dataset(account, livemode)
         if customer not in ds.customers:
-            raise KeyError(customer)
+            where = f"account {account}, " if account else ""
+            raise NotFoundError(
+                f"No such customer: {customer!r} in this sandbox ({where}"
+                f"{'live' if livemode else 'test'} mode). Pass the id of one of its customers, "
+                "e.g. from toolkit.load_sources(session)['customer'].",
+                status=404,
+                code="resource_missing",
+            )
         return ds
 
     def bank_transfer(
@@ -46,7 +54,8 @@ class CashDesk(SourceDesk):
         livemode: bool = False,
     ) -> dict[str, Any]:
         """A bank transfer lands in the customer's cash balance: a ``funded`` cash balance
-        transaction (returned). KeyError for an unknown customer, ValueError for a bad amount.
+        transaction (returned). :class:`~toolkit.errors.NotFoundError` naming an unknown customer,
+        ValueError for a bad amount.
 
         Example: ``box.bank_transfer("cus_...", 12_500, "usd")``
         """

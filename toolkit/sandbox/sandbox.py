@@ -175,6 +175,8 @@ class Sandbox(CashDesk, SourceDesk):
             key: dict(grants) for key, grants in (restricted_keys or {}).items()
         }
         self._object_locks = ObjectLocks(lock_wait)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0 (any free port) to 65535, not {port!r}")
         self._requested_port = port
         #: Held while a request reads or writes the data (and by the admin routes).
         self.lock = threading.RLock()

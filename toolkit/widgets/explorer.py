@@ -21,6 +21,7 @@ import pandas as pd
 import traitlets
 from itables.widget import ITable
 
+from toolkit.errors import InvalidInputError
 from toolkit.fetch import LoadInfo, load_sources
 from toolkit.fetch.frame import empty_frame
 from toolkit.fetch.select import filter_sources
@@ -71,7 +72,10 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         elif isinstance(sources, pd.DataFrame):
             frame = sources
         else:
-            raise TypeError("SourceExplorer needs a Session or the DataFrame from load_sources.")
+            raise InvalidInputError(
+                "SourceExplorer needs a Session (toolkit.connect()) or the DataFrame from "
+                f"toolkit.load_sources(session), not {type(sources).__name__}."
+            )
         self.session = session
         self.folder = Path(folder)
         self.load_options = dict(load or {})
