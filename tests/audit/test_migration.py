@@ -15,7 +15,7 @@ import pytest
 
 import toolkit
 from toolkit.audit import MigrationAudit
-from toolkit.audit.migration_checks import CREDIT_TRANSFER_TYPES, MIGRATION_CHECKS, RETIRING_TYPES
+from toolkit.audit.migration.checks import CREDIT_TRANSFER_TYPES, MIGRATION_CHECKS, RETIRING_TYPES
 from toolkit.errors import InvalidInputError
 from toolkit.sandbox import Sandbox
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
@@ -269,7 +269,7 @@ def test_exports_workbook_csv_and_chart(migration, tmp_path) -> None:
 
 
 def test_the_one_call_reads_fewer_receivers_and_finds_the_same(box, migration) -> None:
-    from toolkit.audit.migration_run import run_migration_audit
+    from toolkit.audit.migration.load import run_migration_audit
 
     s = connect(TEST, api_base=box.url, rate_limit=1000, quiet=True)
     box.clear_log()

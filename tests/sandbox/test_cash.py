@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import stripe
 
-from toolkit.audit.migration_checks import RETIRING_TYPES
+from toolkit.audit.migration.checks import RETIRING_TYPES
 from toolkit.sandbox import Sandbox
 from toolkit.sandbox.objects import SOURCE_TYPES
 from toolkit.sandbox.retired import RETIRED_TYPES

@@ -3,7 +3,7 @@ currency, a cover with facts, an embedded chart and a sign-off block, print set-
 
 Example::
 
-    with Book("exports/audit.xlsx", "Receiver balance audit") as book:
+    with WorkbookWriter("exports/audit.xlsx", "Receiver balance audit") as book:
         cover = book.sheet("Cover")
         row = book.title(cover, "Receiver balance audit")
         row = book.facts(cover, row, [("Account", "acct_1"), ("Findings", 3)])
@@ -36,7 +36,7 @@ from xlsxwriter.worksheet import Worksheet
 from toolkit.audit.cells import cell_value, finance_frame, money_format
 from toolkit.private_files import output_path, write_private
 
-__all__ = ["DATE_FORMAT", "MINOR_FORMAT", "MONEY_NOTE", "Book", "workbook_path"]
+__all__ = ["DATE_FORMAT", "MINOR_FORMAT", "MONEY_NOTE", "WorkbookWriter", "workbook_path"]
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MINOR_FORMAT = "#,##0"
@@ -61,8 +61,8 @@ def workbook_path(path: str | Path) -> Path:
     return target if target.suffix else target.with_suffix(".xlsx")
 
 
-class Book:
-    """One workbook being written: ``with Book(path, title) as book: ...`` (0600, atomic)."""
+class WorkbookWriter:
+    """One workbook being written: ``with WorkbookWriter(path, title) as book: ...`` (0600, atomic)."""
 
     def __init__(self, path: str | Path, title: str) -> None:
         self.target = output_path(path)  # a path that cannot be written fails now, not at the end
@@ -82,7 +82,7 @@ class Book:
         self.wb.set_properties({"title": title, "author": "stripe-sources-toolkit"})
         self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
 
-    def __enter__(self) -> Book:
+    def __enter__(self) -> WorkbookWriter:
         return self
 
     def __exit__(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from toolkit.audit.migration_export import MIGRATION_SHEETS
+from toolkit.audit.migration.export import MIGRATION_SHEETS
 from toolkit.cli.audit import check_outputs
 from toolkit.cli.output import DONE, WORK_LEFT, add_json, report, show_progress
 from toolkit.errors import InvalidInputError
@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the audit of parsed ``args``; 0 when all ready, 3 when some are not."""
-    from toolkit.audit.migration_run import run_migration_audit
+    from toolkit.audit.migration.load import run_migration_audit
     from toolkit.money import format_money
     from toolkit.session import connect
 

@@ -20,7 +20,7 @@ import pandas as pd
 from itables.widget import ITable
 
 from toolkit.audit import MigrationAudit
-from toolkit.audit.migration_run import run_migration_audit
+from toolkit.audit.migration.load import run_migration_audit
 from toolkit.money import major_to_minor
 from toolkit.private_files import fresh_path
 from toolkit.session import Session
@@ -83,7 +83,7 @@ def findings_frame(migration: MigrationAudit) -> pd.DataFrame:
 
 
 class RetirementTab(widgets.VBox):
-    """Runs :func:`~toolkit.audit.migration_run.run_migration_audit` in a worker, then shows
+    """Runs :func:`~toolkit.audit.migration.load.run_migration_audit` in a worker, then shows
     the readiness summary, funds per currency, the findings and the chart; after a write in the
     app (:meth:`mark_stale`) it says its figures predate it."""
 

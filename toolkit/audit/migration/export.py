@@ -1,4 +1,4 @@
-"""Write a :class:`~toolkit.audit.migration_result.MigrationAudit`: an Excel workbook with a
+"""Write a :class:`~toolkit.audit.migration.result.MigrationAudit`: an Excel workbook with a
 cover sheet, a folder of CSV files, and its charts.
 
 Example::
@@ -15,13 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from toolkit.audit.cells import csv_frame
-from toolkit.audit.export import checks_table
-from toolkit.audit.migration_result import MigrationTables
+from toolkit.audit.cover import Cover, checks_table, write_cover
+from toolkit.audit.migration.result import MigrationTables
 from toolkit.audit.plot import AuditFigure, stacked_figure
-from toolkit.audit.workbook import Book
+from toolkit.audit.workbook import WorkbookWriter
 from toolkit.money import currency_exponent
 from toolkit.private_files import private_folder, write_private
 from toolkit.private_files import write_csv as private_csv
@@ -41,9 +42,7 @@ _STATES = ("ready", "needs action", "blocked")
 _STATE_COLORS = {"ready": "#55A868", "needs action": "#DD8452", "blocked": "#C44E52"}
 
 
-def _cover(book: Book, audit: MigrationTables, chart: bytes | None) -> None:
-    ws = book.sheet("Cover", landscape=False)
-    row = book.title(ws, TITLE)
+def _cover(audit: MigrationTables, chart: bytes | None) -> Cover:
     when = audit.as_of.tz_convert("UTC").tz_localize(None).to_pydatetime() if audit.as_of else None
     given = ", ".join(audit.inputs) or "none (sources and cash balances only)"
     facts: list[tuple[str, Any]] = [
@@ -62,8 +61,6 @@ def _cover(book: Book, audit: MigrationTables, chart: bytes | None) -> None:
         ("Optional inputs given", given),
         ("Cash unapplied limit (days)", audit.unapplied_days),
     ]
-    row = book.facts(ws, row, facts)
-    row = book.heading(ws, row + 1, "Funds by currency (never added across currencies)")
     totals = audit.by_currency[
         [
             "currency",
@@ -79,21 +76,25 @@ def _cover(book: Book, audit: MigrationTables, chart: bytes | None) -> None:
             "swept_to_balance_major": "swept to the account balance_major",
         }
     )  # X_major: money under the heading X, in the row's currency
-    row = book.table(ws, row, totals.assign(currency=totals["currency"].str.upper()))
-    row = book.heading(ws, row + 1, "Checks")
+    sections: list[tuple[str, pd.DataFrame | list[str]]] = [
+        (
+            "Funds by currency (never added across currencies)",
+            totals.assign(currency=totals["currency"].str.upper()),
+        ),
+    ]
     checks = checks_table(
         audit.checks[["title", "severity", "ran", "flagged", "explanation"]],
         not_ran="no (input not given)",
         flagged="rows flagged",
     )
-    row = book.table(ws, row, checks)
+    sections.append(("Checks", checks))
     notes = [
         "Legacy receiver funds = received - charged - returned on receiver sources. Cash balance "
         "funds = the customer's cash balance available in that currency.",
         "A customer's state is the worst of its currencies: blocked, needs action, ready.",
         *audit.notes,
     ]
-    book.finish_cover(ws, row, notes, chart)
+    return Cover(TITLE, facts, sections, notes, chart)
 
 
 def write_migration_excel(
@@ -104,8 +105,8 @@ def write_migration_excel(
     target = Path(path)
     if not target.suffix:
         target = target.with_suffix(".xlsx")
-    with Book(target, TITLE) as book:
-        _cover(book, audit, chart)
+    with WorkbookWriter(target, TITLE) as book:
+        write_cover(book, _cover(audit, chart))
         for name, df in audit.tables().items():
             book.table_sheet(MIGRATION_SHEETS[name], df)
     return target

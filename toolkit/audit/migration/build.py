@@ -7,7 +7,7 @@ balances (:func:`toolkit.load_cash_balances`), and optionally the cash balance t
 the receivers' source transactions, which enable the timing checks.
 
 What Stripe's automatic migration did with the money (moved into a cash balance, swept to the
-account balance) is read by toolkit.audit.migration_moves, so that no money is counted twice or
+account balance) is read by toolkit.audit.migration.moves, so that no money is counted twice or
 lost from view.
 
 >>> cash = toolkit.load_cash_balances(session, sources, progress=False)
@@ -24,19 +24,19 @@ from typing import Any
 
 import pandas as pd
 
+from toolkit.audit.checks import CheckContext, evaluate
 from toolkit.audit.inputs import int_column, normalize_sources, resolve_as_of, text_column, to_utc
-from toolkit.audit.migration_audit import MigrationAudit
-from toolkit.audit.migration_checks import (
+from toolkit.audit.migration.audit import MigrationAudit
+from toolkit.audit.migration.checks import (
     BLOCKED,
     CREDIT_TRANSFER_TYPES,
     MIGRATION_CHECKS,
     NEEDS_ACTION,
     READY,
     RETIRING_TYPES,
-    StateContext,
 )
-from toolkit.audit.migration_moves import moved_to_cash, sweeps
-from toolkit.audit.migration_result import account_rollup, migration_tables
+from toolkit.audit.migration.moves import moved_to_cash, sweeps
+from toolkit.audit.migration.result import account_rollup, migration_tables
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
 
@@ -139,18 +139,16 @@ def audit_migration(
         inputs.add("source_transactions")
     if "funding_account_number" in cash.columns and cash["funding_account_number"].notna().any():
         inputs.add("funding")
-    ctx = StateContext(unapplied_days, frozenset(inputs))
+    ctx = CheckContext(unapplied_days, frozenset(inputs))
     rows = _rows(src, cash, moves, stxns, accounts, when, notes)
     table = pd.DataFrame(rows)
     findings: list[dict[str, Any]] = []
     checks = []
     flagged_by_row: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for check in MIGRATION_CHECKS:
-        ran = check.runs(ctx) and len(table) > 0
-        hits = check.flags(table, ctx) if ran else pd.Series(False, index=table.index)
+    for check, ran, hits in evaluate(table, MIGRATION_CHECKS, ctx):
         for i in table.index[hits]:
             row = table.loc[i].to_dict()
-            flagged_by_row[i].append((check.name, check.severity))
+            flagged_by_row[i].append((check.name, str(check.severity)))
             findings.append(
                 {
                     "customer": row["customer"],
@@ -169,7 +167,7 @@ def audit_migration(
                 "name": check.name,
                 "title": check.title_for(ctx),
                 "severity": check.severity,
-                "ran": bool(check.runs(ctx)),
+                "ran": ran,
                 "flagged": int(hits.sum()),
                 "explanation": check.explanation,
             }
