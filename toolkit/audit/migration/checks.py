@@ -96,7 +96,7 @@ MIGRATION_CHECKS: tuple[Check, ...] = (
             f"{amount_text(r['swept_to_balance'], r['currency'])} swept to the account balance from "
             f"{r['swept_sources']}."
         ),
-        needs=frozenset({"source_transactions"}),
+        needs=frozenset({"sweeps"}),
         severity=NEEDS_ACTION,
     ),
     Check(
@@ -134,6 +134,58 @@ MIGRATION_CHECKS: tuple[Check, ...] = (
             "number differs: send the customer the new funding instructions."
         ),
         needs=frozenset({"funding"}),
+        severity=NEEDS_ACTION,
+    ),
+    Check(
+        "no_payment_method",
+        "Source still paid with, and no payment method replaces it",
+        "The customer still pays with a source of a type Stripe retires (a pending or "
+        "chargeable ACH Debit, SEPA Debit, Multibanco or credit transfer source) and has no "
+        "payment method of the type that replaces it (us_bank_account, sepa_debit, multibanco, "
+        "customer_balance). Their payments stop when Sources is switched off: collect the new "
+        "payment method, make it the default, then detach the source. A card source the "
+        "payment methods list shows as a card is the source itself, not its successor.",
+        lambda t, c: as_bool(t["without_successor"] != ""),
+        lambda r, c: f"No payment method replaces {r['without_successor']}.",
+        needs=frozenset({"payment_methods"}),
+        severity=NEEDS_ACTION,
+    ),
+    Check(
+        "wired_to_sources",
+        "Bill still wired to Sources",
+        "An open invoice or a live subscription would collect through a source (its "
+        "default_source) or still offers ach_credit_transfer in its payment method types: "
+        "point it at the customer's successor before Sources is switched off.",
+        lambda t, c: as_bool(t["wired_bills"] != ""),
+        lambda r, c: f"Wired to Sources: {r['wired_bills']}.",
+        needs=frozenset({"bills"}),
+        severity=NEEDS_ACTION,
+    ),
+    Check(
+        "tie_out_gap",
+        "Receiver money that does not tie out",
+        "What a receiver counts as charged is not explained by the charges made from it and the "
+        "money the migration moved into the cash balance: a charge is missing from the account's "
+        "records (or more charges name the receiver than it counts). The Tie-out sheet names it.",
+        lambda t, c: as_bool(t["tie_out_gap"] != 0),
+        lambda r, c: (
+            f"{amount_text(r['tie_out_gap'], r['currency'])} of receiver money is not traced "
+            "to a charge or a move (see the Tie-out sheet)."
+        ),
+        needs=frozenset({"ledger"}),
+        severity=NEEDS_ACTION,
+    ),
+    Check(
+        "refunded_after_charge",
+        "Receiver money charged, then refunded to the sender",
+        "Money a receiver received was charged and later refunded: it went back to the sender, "
+        "not to an invoice. Record the refund against what the customer owes.",
+        lambda t, c: as_bool(t["refunded_after_charge"] > 0),
+        lambda r, c: (
+            f"{amount_text(r['refunded_after_charge'], r['currency'])} charged from a receiver "
+            "was refunded (see the Tie-out sheet)."
+        ),
+        needs=frozenset({"ledger"}),
         severity=NEEDS_ACTION,
     ),
 )

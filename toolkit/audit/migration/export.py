@@ -23,7 +23,7 @@ from toolkit.audit.cover import Cover, checks_table, write_cover
 from toolkit.audit.migration.result import MigrationTables
 from toolkit.audit.plot import AuditFigure, stacked_figure
 from toolkit.audit.workbook import WorkbookWriter
-from toolkit.money import currency_exponent
+from toolkit.money import currency_exponent, to_major
 from toolkit.private_files import private_folder, write_private
 from toolkit.private_files import write_csv as private_csv
 
@@ -36,6 +36,10 @@ MIGRATION_SHEETS = {
     "customers": "Customers",
     "by_currency": "By currency",
     "by_account": "By account",
+    "successors": "Successors",
+    "wired": "Wired to Sources",
+    "tie_out": "Tie-out",
+    "receivable": "Receivable",
 }
 TITLE = "Sources retirement audit"
 _STATES = ("ready", "needs action", "blocked")
@@ -87,6 +91,7 @@ def _cover(audit: MigrationTables, chart: bytes | None) -> Cover:
         not_ran="no (input not given)",
         flagged="rows flagged",
     )
+    sections += _where_now(audit, facts)
     sections.append(("Checks", checks))
     notes = [
         "Legacy receiver funds = received - charged - returned on receiver sources. Cash balance "
@@ -95,6 +100,58 @@ def _cover(audit: MigrationTables, chart: bytes | None) -> Cover:
         *audit.notes,
     ]
     return Cover(TITLE, facts, sections, notes, chart)
+
+
+def _where_now(
+    audit: MigrationTables, facts: list[tuple[str, Any]]
+) -> list[tuple[str, pd.DataFrame | list[str]]]:
+    """The cover's figures of where the money and the obligations live now (the facts are
+    added to ``facts``), for the inputs given."""
+    sections: list[tuple[str, pd.DataFrame | list[str]]] = []
+    if len(audit.successors.columns):
+        without = audit.successors[~audit.successors["has_successor"]]
+        facts.append(("Customers without a successor", int(without["customer"].nunique())))
+    if len(audit.wired.columns):
+        facts.append(("Bills wired to Sources", len(audit.wired)))
+    if len(audit.tie_out.columns):
+        t = audit.tie_out
+        facts.append(("Receivers tied out", len(t)))
+        facts.append(("Receivers with a gap", int((t["gap"] != 0).sum())))
+        money = ("received", "charged", "returned", "swept", "moved_to_cash", "unapplied", "gap")
+        rows = []
+        for cur, g in t.groupby("currency", sort=True):
+            rows.append({"currency": cur, **{m: int(g[m].sum()) for m in money}})
+        per = pd.DataFrame(rows, columns=["currency", *money])
+        for m in money:
+            per[f"{m}_major"] = to_major(per[m].astype("Int64"), per["currency"])
+        shown = per[["currency", *(f"{m}_major" for m in money)]]
+        sections.append(
+            (
+                "Tie-out by currency: received = charged + returned + swept + moved to cash + "
+                "unapplied + gap",
+                shown.assign(currency=shown["currency"].str.upper()),
+            )
+        )
+    if len(audit.receivable.columns):
+        r = audit.receivable
+        rows = [
+            {"currency": cur, "customers": g["customer"].nunique(), "due": int(g["due"].sum()),
+             "waiting": int(g["waiting"].sum())}
+            for cur, g in r.groupby("currency", sort=True)
+        ]  # fmt: skip
+        per = pd.DataFrame(rows, columns=["currency", "customers", "due", "waiting"])
+        for m in ("due", "waiting"):
+            per[f"{m}_major"] = to_major(per[m].astype("Int64"), per["currency"])
+        shown = per[["currency", "customers", "due_major", "waiting_major"]].rename(
+            columns={
+                "due_major": "open invoices due_major",
+                "waiting_major": "waiting unapplied_major",
+            }
+        )
+        sections.append(
+            ("Receivable by currency", shown.assign(currency=shown["currency"].str.upper()))
+        )
+    return sections
 
 
 def write_migration_excel(
