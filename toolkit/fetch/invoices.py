@@ -29,7 +29,13 @@ from toolkit.money import to_major
 from toolkit.progress import Progress, ProgressArg
 from toolkit.session import Session
 
-__all__ = ["INVOICE_COLUMNS", "SUBSCRIPTION_COLUMNS", "load_invoices", "load_subscriptions"]
+__all__ = [
+    "INVOICE_COLUMNS",
+    "SUBSCRIPTION_COLUMNS",
+    "load_invoices",
+    "load_subscriptions",
+    "rows_frame",
+]
 
 INVOICE_COLUMNS = (
     "id",
@@ -64,7 +70,6 @@ SUBSCRIPTION_COLUMNS = (
     "livemode",
 )
 _INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
-_TEXT = ("default_source", "default_payment_method")
 
 
 def load_invoices(
@@ -92,7 +97,7 @@ def load_invoices(
         )
     params = {"status": status} if status else {}
     rows, info = _listed(session, session.list_invoices, params, "invoices", progress, cancel)
-    frame = pd.DataFrame([_invoice_row(i) for i in rows], columns=list(INVOICE_COLUMNS))
+    frame = rows_frame([_invoice_row(i) for i in rows], list(INVOICE_COLUMNS))
     for col in ("amount_due", "amount_remaining"):
         frame[col] = frame[col].astype("Int64")
         frame[f"{col}_major"] = to_major(frame[col], frame["currency"])
@@ -119,8 +124,21 @@ def load_subscriptions(
     rows, info = _listed(
         session, session.list_subscriptions, params, "subscriptions", progress, cancel
     )
-    frame = pd.DataFrame([_subscription_row(s) for s in rows], columns=list(SUBSCRIPTION_COLUMNS))
+    frame = rows_frame([_subscription_row(s) for s in rows], list(SUBSCRIPTION_COLUMNS))
     return _finish(frame, SUBSCRIPTION_COLUMNS, info)
+
+
+def rows_frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """Rows of Stripe's values as a frame of object columns, a missing value None (never NaN),
+    ready to be typed column by column.
+
+    >>> rows_frame([{"a": 1}, {"b": "x"}], ["a", "b"])["b"].tolist()
+    [None, 'x']
+    """
+    return pd.DataFrame(
+        {c: pd.Series([r.get(c) for r in rows], dtype=object) for c in columns},
+        index=pd.RangeIndex(len(rows)),
+    )
 
 
 def _listed(
@@ -206,8 +224,5 @@ def _finish(frame: pd.DataFrame, columns: tuple[str, ...], info: LoadInfo) -> pd
     frame["created"] = _times(frame["created"])
     frame = frame.sort_values(["created", "id"], ascending=False, kind="stable")
     frame = frame.reset_index(drop=True)
-    for col in columns:
-        if frame[col].dtype == object or col in _TEXT:
-            frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     frame["livemode"] = frame["livemode"].astype("boolean")
     return info.attach(frame[list(columns)])

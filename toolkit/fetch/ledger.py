@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.errors import InvalidInputError
+from toolkit.fetch.invoices import rows_frame
 from toolkit.fetch.lists import PAGE_LIMIT, iter_list, iter_pages
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.money import to_major
@@ -265,15 +266,11 @@ def _id(value: Any) -> Any:
 
 def ledger_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The typed frame of ledger rows (columns :data:`LEDGER_COLUMNS`), oldest first."""
-    df = pd.DataFrame(rows, columns=[c for c in LEDGER_COLUMNS if c != "amount_major"])
+    df = rows_frame(rows, [c for c in LEDGER_COLUMNS if c != "amount_major"])
     df = df.sort_values(["created", "id"], kind="stable").reset_index(drop=True)
     for col in ("amount", "fee", "net"):
         df[col] = pd.to_numeric(df[col]).astype("Int64")
     df["amount_major"] = to_major(df["amount"], df["currency"])
     for col in ("created", "available_on", "payout_arrival"):
         df[col] = pd.to_datetime(pd.to_numeric(df[col]).astype("Int64"), unit="s", utc=True)
-    for col in ("kind", "id", "source", "customer", "currency", "charge"):
-        df[col] = df[col].astype(object).where(df[col].notna(), None)
-    for col in ("balance_transaction", "payout", "payout_status"):
-        df[col] = df[col].astype(object).where(df[col].notna(), None)
     return df[list(LEDGER_COLUMNS)]

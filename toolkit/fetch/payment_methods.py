@@ -24,6 +24,7 @@ import pandas as pd
 from toolkit.errors import Cancelled, NotFoundError
 from toolkit.fetch.accounts import read_by_account
 from toolkit.fetch.inputs import id_list
+from toolkit.fetch.invoices import rows_frame
 from toolkit.fetch.lists import iter_list
 from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.progress import Progress, ProgressArg
@@ -189,13 +190,9 @@ def _customer_rows(
 
 def payment_methods_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The typed frame of payment method rows (columns :data:`PAYMENT_METHOD_COLUMNS`)."""
-    df = pd.DataFrame(rows, columns=list(PAYMENT_METHOD_COLUMNS))
+    df = rows_frame(rows, list(PAYMENT_METHOD_COLUMNS))
     df = df.sort_values(["customer", "created", "id"], kind="stable", na_position="last")
     df = df.reset_index(drop=True)
-    for col in ("customer", "id", "type", "card_brand", "last4"):
-        df[col] = df[col].astype(object)
-    for col in ("customer_default_source", "customer_default_payment_method"):
-        df[col] = df[col].astype(object).where(df[col].notna(), None)
     df["created"] = pd.to_datetime(df["created"].astype("Int64"), unit="s", utc=True)
     for col in ("livemode", "legacy", "is_default"):
         df[col] = df[col].astype("boolean")
