@@ -99,6 +99,18 @@ class RetirementTab(widgets.VBox):
         self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
         self.excel_button = button(description="Export Excel", icon="file-excel-o", disabled=True)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout={"width": "200px"})
+        # each reads more and spends the account's read allocation: off until asked for
+        self.asked = {
+            "payment_methods": widgets.Checkbox(description="successors", indent=False),
+            "bills": widgets.Checkbox(description="invoices and subscriptions", indent=False),
+            "ledger": widgets.Checkbox(description="tie-out (ledger)", indent=False),
+        }
+        self.also = widgets.HBox(
+            [
+                widgets.Label("Also read (more reads: the least each takes is noted):"),
+                *self.asked.values(),
+            ]
+        )
         self.status = widgets.Label()
         self.error = widgets.HTML()
         self.stale = widgets.HTML()
@@ -119,6 +131,7 @@ class RetirementTab(widgets.VBox):
         self.children = [
             self.header,
             widgets.HBox([self.run_button, self.cancel_button, self.excel_button, self.progress]),
+            self.also,
             self.status,
             self.error,
             self.stale,
@@ -133,9 +146,10 @@ class RetirementTab(widgets.VBox):
     def run(self) -> bool:
         """Start the audit in the worker thread; False if one is running."""
         session = self.session
+        asked = {name: bool(box.value) for name, box in self.asked.items()}
 
         def job(report: Progress, cancel: threading.Event) -> MigrationAudit:
-            return run_migration_audit(session, progress=report, cancel=cancel)
+            return run_migration_audit(session, progress=report, cancel=cancel, **asked)
 
         def failed(exc: BaseException) -> None:
             self.error.value = error_html(exc)

@@ -8,7 +8,9 @@ True
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -112,6 +114,7 @@ def run_migration_audit(
     payment_methods: bool = False,
     bills: bool = False,
     ledger: bool = False,
+    announce: Callable[[dict[str, int]], Any] | None = None,
     progress: ProgressArg = True,
     cancel: threading.Event | None = None,
 ) -> MigrationAudit:
@@ -127,7 +130,8 @@ def run_migration_audit(
     says the least each takes, and a note says it before the figures): ``payment_methods``
     (the successors), ``bills`` (open invoices and subscriptions: what is wired to Sources, and
     accounts receivable), ``ledger`` (the tie-out of every receiver, with the receivers the
-    migration moved out of the customers' lists read by id)."""
+    migration moved out of the customers' lists read by id). ``announce(extra_reads(...))`` is
+    called before the first of them is read (the CLI prints it)."""
     with session.reading("migration audit") as meter:
         sources = load_sources(session, progress=progress, cancel=cancel)
         cash = load_cash_balances(
@@ -137,6 +141,8 @@ def run_migration_audit(
         receivers = receivers_to_read(sources, moves)  # a fraction of every receiver
         stxns = load_source_transactions(session, receivers, progress=progress, cancel=cancel)
         asked = extra_reads(sources, payment_methods=payment_methods, bills=bills, ledger=ledger)
+        if asked and announce is not None:
+            announce(asked)
         found: dict[str, pd.DataFrame] = {}
         if payment_methods:
             found["payment_methods"] = load_payment_methods(
