@@ -149,7 +149,14 @@ class RetirementTab(widgets.VBox):
         asked = {name: bool(box.value) for name, box in self.asked.items()}
 
         def job(report: Progress, cancel: threading.Event) -> MigrationAudit:
-            return run_migration_audit(session, progress=report, cancel=cancel, **asked)
+            return run_migration_audit(
+                session,
+                payment_methods=asked["payment_methods"],
+                bills=asked["bills"],
+                ledger=asked["ledger"],
+                progress=report,
+                cancel=cancel,
+            )
 
         def failed(exc: BaseException) -> None:
             self.error.value = error_html(exc)
