@@ -11,7 +11,14 @@ The wings (``toolkit.session``, ``toolkit.fetch``, ``toolkit.changes``, ``toolki
 widgets and the sandbox load on first use.
 """
 
-from toolkit.audit import Audit, MigrationAudit, audit_migration, audit_receivers
+from toolkit.audit import (
+    Audit,
+    MigrationAudit,
+    audit_migration,
+    audit_receivers,
+    moved_receivers,
+    retirement_reads,
+)
 from toolkit.changes import (
     Outcome,
     Plan,
@@ -119,6 +126,7 @@ __all__ = [
     "load_sources",
     "load_subscriptions",
     "minor_to_major",
+    "moved_receivers",
     "parse_flag",
     "plan_attach",
     "plan_detach",
@@ -131,6 +139,7 @@ __all__ = [
     "read_usage",
     "refresh",
     "reread",
+    "retirement_reads",
     "save_ids",
     "save_plan",
     "save_snapshot",

@@ -12,7 +12,7 @@ import pytest
 
 import toolkit
 from toolkit.audit import MigrationAudit
-from toolkit.audit.migration.load import extra_reads, moved_receivers, run_migration_audit
+from toolkit.audit.migration.load import moved_receivers, retirement_reads, run_migration_audit
 from toolkit.audit.migration.tie_out import TIE_OUT_MONEY
 from toolkit.fetch.invoices import INVOICE_COLUMNS, SUBSCRIPTION_COLUMNS
 from toolkit.fetch.ledger import LEDGER_COLUMNS
@@ -206,7 +206,7 @@ def test_the_one_call_asks_before_it_reads(box, capsys) -> None:
         session, payment_methods=True, bills=True, ledger=True, progress=False
     )
     sources = toolkit.load_sources(session, progress=False)
-    asked = extra_reads(sources, payment_methods=True, bills=True, ledger=True)
+    asked = retirement_reads(sources, payment_methods=True, bills=True, ledger=True)
     note = next(n for n in audit.notes if n.startswith("Asked for"))
     for name, least in asked.items():
         assert f"{name.replace('_', ' ')} at least {least:,}" in note

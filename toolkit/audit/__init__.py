@@ -13,6 +13,15 @@ loads them (through the fetch wing) and audits, for the CLI, the widgets and scr
 """
 
 from toolkit.audit.migration import MigrationAudit, audit_migration, run_migration_audit
+from toolkit.audit.migration.load import moved_receivers, retirement_reads
 from toolkit.audit.receivers import Audit, audit_receivers
 
-__all__ = ["Audit", "MigrationAudit", "audit_migration", "audit_receivers", "run_migration_audit"]
+__all__ = [
+    "Audit",
+    "MigrationAudit",
+    "audit_migration",
+    "audit_receivers",
+    "moved_receivers",
+    "retirement_reads",
+    "run_migration_audit",
+]

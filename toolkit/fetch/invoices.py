@@ -117,7 +117,7 @@ def load_subscriptions(
     ``default_payment_method``, ``payment_method_types`` (as :func:`load_invoices`),
     ``latest_invoice``. One read per 100 subscriptions.
 
-    >>> toolkit.load_subscriptions(session, status="all", progress=False)["status"].notna().all()
+    >>> bool(toolkit.load_subscriptions(session, status="all", progress=False)["status"].notna().all())
     True
     """
     params = {"status": status} if status else {}

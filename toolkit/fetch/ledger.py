@@ -100,6 +100,11 @@ def load_ledger(
     refund's), ``balance_transaction``, ``available_on``, and the ``payout`` that took it
     (``payout_status``, ``payout_arrival``; None while it is in the balance). Reads as the
     module docstring says; at least :func:`ledger_reads`, and only when called.
+
+    >>> sources = toolkit.load_sources(session, progress=False)
+    >>> ledger = toolkit.load_ledger(session, sources, progress=False)
+    >>> sorted(set(ledger["kind"]) - {"charge", "refund", "sweep"})
+    []
     """
     receivers = _receivers(sources)
     ids = set(receivers["id"].astype(str))

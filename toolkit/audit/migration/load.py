@@ -33,9 +33,9 @@ from toolkit.session import Session
 
 __all__ = [
     "READS_NOTE",
-    "extra_reads",
     "moved_receivers",
     "receivers_to_read",
+    "retirement_reads",
     "run_migration_audit",
 ]
 
@@ -83,7 +83,7 @@ def moved_receivers(sources: pd.DataFrame, moves: pd.DataFrame) -> list[str]:
     return [str(r) for r in dict.fromkeys(named) if str(r) not in known]
 
 
-def extra_reads(
+def retirement_reads(
     sources: pd.DataFrame, *, payment_methods: bool = False, bills: bool = False,
     ledger: bool = False,
 ) -> dict[str, int]:  # fmt: skip
@@ -92,7 +92,7 @@ def extra_reads(
     ``bills`` a page of open invoices and one of subscriptions, ``ledger``
     :func:`~toolkit.fetch.ledger.ledger_reads`.
 
-    >>> sorted(extra_reads(sources, bills=True, ledger=True))
+    >>> sorted(retirement_reads(sources, bills=True, ledger=True))
     ['bills', 'ledger']
     """
     found: dict[str, int] = {}
@@ -126,11 +126,11 @@ def run_migration_audit(
     Stripe: 31 reads (this account: 4,830 in 30 days)."`` (:data:`READS_NOTE`), and it is
     held to the read allowance before it starts by what it cost the last time.
 
-    Asked for, and only then (they spend the account's read allocation: :func:`extra_reads`
+    Asked for, and only then (they spend the account's read allocation: :func:`retirement_reads`
     says the least each takes, and a note says it before the figures): ``payment_methods``
     (the successors), ``bills`` (open invoices and subscriptions: what is wired to Sources, and
     accounts receivable), ``ledger`` (the tie-out of every receiver, with the receivers the
-    migration moved out of the customers' lists read by id). ``announce(extra_reads(...))`` is
+    migration moved out of the customers' lists read by id). ``announce(retirement_reads(...))`` is
     called before the first of them is read (the CLI prints it)."""
     with session.reading("migration audit") as meter:
         sources = load_sources(session, progress=progress, cancel=cancel)
@@ -140,7 +140,9 @@ def run_migration_audit(
         moves = load_cash_balance_transactions(session, cash, progress=progress, cancel=cancel)
         receivers = receivers_to_read(sources, moves)  # a fraction of every receiver
         stxns = load_source_transactions(session, receivers, progress=progress, cancel=cancel)
-        asked = extra_reads(sources, payment_methods=payment_methods, bills=bills, ledger=ledger)
+        asked = retirement_reads(
+            sources, payment_methods=payment_methods, bills=bills, ledger=ledger
+        )
         if asked and announce is not None:
             announce(asked)
         found: dict[str, pd.DataFrame] = {}

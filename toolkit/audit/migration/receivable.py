@@ -7,7 +7,7 @@ cash balance), with the action that matches them.
 >>> invoices = pd.DataFrame({"id": ["in_1"], "customer": ["cus_1"], "status": ["open"],
 ...     "currency": ["usd"], "amount_remaining": [3000]})
 >>> receivable(customers, invoices, "test")["action"].iloc[0]
-'Apply 30.00 USD of the cash balance to in_1.'
+'Apply 30.00 USD of the cash balance to in_1. 20.00 USD waits with nothing due: refund it, or keep it for the next invoice.'
 """
 
 from __future__ import annotations
