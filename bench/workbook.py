@@ -41,7 +41,7 @@ def main() -> None:
 
     import toolkit
     from toolkit.audit.cells import finance_frame
-    from toolkit.audit.export import SHEET_NAMES, write_excel
+    from toolkit.audit.receivers.export import SHEET_NAMES, write_excel
     from toolkit.sandbox import Sandbox
 
     with Sandbox(seed=5, customers=args.customers) as box:

@@ -11,7 +11,14 @@ The wings (``toolkit.session``, ``toolkit.fetch``, ``toolkit.changes``, ``toolki
 widgets and the sandbox load on first use.
 """
 
-from toolkit.audit import Audit, MigrationAudit, audit_migration, audit_receivers
+from toolkit.audit import (
+    Audit,
+    MigrationAudit,
+    audit_migration,
+    audit_receivers,
+    moved_receivers,
+    retirement_reads,
+)
 from toolkit.changes import (
     Outcome,
     Plan,
@@ -51,9 +58,13 @@ from toolkit.fetch import (
     iter_sources,
     load_cash_balance_transactions,
     load_cash_balances,
+    load_invoices,
+    load_ledger,
+    load_payment_methods,
     load_snapshot,
     load_source_transactions,
     load_sources,
+    load_subscriptions,
     read_dataset,
     read_ids,
     refresh,
@@ -106,11 +117,16 @@ __all__ = [
     "iter_sources",
     "load_cash_balance_transactions",
     "load_cash_balances",
+    "load_invoices",
+    "load_ledger",
+    "load_payment_methods",
     "load_plan",
     "load_snapshot",
     "load_source_transactions",
     "load_sources",
+    "load_subscriptions",
     "minor_to_major",
+    "moved_receivers",
     "parse_flag",
     "plan_attach",
     "plan_detach",
@@ -123,6 +139,7 @@ __all__ = [
     "read_usage",
     "refresh",
     "reread",
+    "retirement_reads",
     "save_ids",
     "save_plan",
     "save_snapshot",

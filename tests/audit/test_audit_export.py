@@ -14,7 +14,7 @@ from audit_frames import card, receiver, sources_frame, txn, txn_frame
 
 from toolkit.audit import audit_receivers
 from toolkit.audit.cells import finance_frame
-from toolkit.audit.export import SHEET_NAMES, money_format
+from toolkit.audit.receivers.export import SHEET_NAMES, money_format
 
 matplotlib.use("Agg")
 

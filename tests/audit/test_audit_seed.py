@@ -15,7 +15,7 @@ import pytest
 from audit_frames import assert_currency_totals, assert_planted_found
 
 from toolkit.audit import audit_receivers
-from toolkit.audit.checks import check_names
+from toolkit.audit.receivers.checks import check_names
 from toolkit.fetch.frame import sources_frame, transactions_frame
 from toolkit.sandbox.store import SANDBOX_NOW
 

@@ -9,8 +9,8 @@ import pytest
 from audit_frames import AS_OF, card, receiver, sources_frame, txn, txn_frame
 
 from toolkit.audit import Audit, audit_receivers
-from toolkit.audit.checks import CHECKS, check_names
-from toolkit.audit.result import AGING_BUCKETS, SOURCE_COLUMNS
+from toolkit.audit.receivers.checks import CHECKS, check_names
+from toolkit.audit.receivers.result import AGING_BUCKETS, SOURCE_COLUMNS
 from toolkit.errors import InvalidInputError
 
 
@@ -192,7 +192,7 @@ def test_without_transactions_the_transaction_checks_do_not_run():
     row, _txns, _ = CASES["transactions_mismatch"]
     audit = audit_receivers(sources_frame([row]))
     ran = audit.checks.set_index("name")["ran"]
-    needs = {c.name for c in CHECKS if c.needs_transactions}
+    needs = {c.name for c in CHECKS if c.needs}
     assert needs == {"transactions_mismatch", "negative_reversal", "currency_mismatch_txn"}
     assert not ran[list(needs)].any() and ran.drop(index=list(needs)).all()
     assert audit.checks.set_index("name").loc["transactions_mismatch", "flagged"] is pd.NA

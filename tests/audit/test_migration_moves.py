@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 import toolkit
-from toolkit.audit.migration_run import receivers_to_read, run_migration_audit
+from toolkit.audit.migration.load import receivers_to_read, run_migration_audit
 from toolkit.sandbox import Sandbox
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
 from toolkit.session import Session, connect

@@ -27,9 +27,9 @@ import pytest
 from audit_frames import receiver, sources_frame, txn, txn_frame
 
 import toolkit
-from toolkit.audit.export import SHEET_NAMES
-from toolkit.audit.migration_export import MIGRATION_SHEETS
-from toolkit.audit.migration_run import run_migration_audit
+from toolkit.audit.migration.export import MIGRATION_SHEETS
+from toolkit.audit.migration.load import run_migration_audit
+from toolkit.audit.receivers.export import SHEET_NAMES
 from toolkit.money import currency_exponent
 
 #: A column (its name without ``_minor``) that holds money.

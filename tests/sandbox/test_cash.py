@@ -14,7 +14,7 @@ import pytest
 import stripe
 
 import toolkit
-from toolkit.audit.migration_checks import RETIRING_TYPES
+from toolkit.audit.migration.checks import RETIRING_TYPES
 from toolkit.sandbox import Sandbox
 from toolkit.sandbox.objects import SOURCE_TYPES
 from toolkit.sandbox.retired import RETIRED_TYPES

@@ -1,14 +1,19 @@
-"""The named checks of the receiver audit, each with a plain-language explanation.
+"""The one check core under both audits: a named check flags rows of the audit's table and says
+why, in a sentence a finance reader understands.
 
-Each check looks at the per-receiver table that :func:`toolkit.audit.audit_receivers` builds
-(one row per receiver source, amounts in minor units) and says which rows it flags, with a short
-sentence per flagged row. Checks that need source transactions run only when transactions are given.
+A :class:`Check` reads one table (per receiver in :mod:`toolkit.audit.receivers`, per customer
+and currency in :mod:`toolkit.audit.migration`) with a :class:`CheckContext` (the audit's day
+threshold and the optional inputs it was given) and runs only when the inputs it ``needs`` were
+given. :func:`evaluate` runs a tuple of checks; :func:`amount_text` is the one way a sentence
+names money.
 
-Example::
-
-    from toolkit.audit.checks import CHECKS
-    for check in CHECKS:
-        print(check.name, "-", check.title)
+>>> check = Check("big", "More than {days}", "Rows over the limit.",
+...               flags=lambda t, c: t["n"] > c.days, detail=lambda r, c: f"{r['n']} > {c.days}")
+>>> [(c.name, ran, list(hits)) for c, ran, hits in evaluate(
+...     pd.DataFrame({"n": [1, 5]}), (check,), CheckContext(days=3))]
+[('big', True, [False, True])]
+>>> amount_text(float("nan"), "usd"), amount_text(1250, "usd"), amount_text(7, "")
+('unknown', '12.50 USD', '7 (minor units, no currency)')
 """
 
 from __future__ import annotations
@@ -21,274 +26,79 @@ import pandas as pd
 
 from toolkit.money import format_money
 
-__all__ = ["CHECKS", "Check", "CheckContext", "check_names"]
+__all__ = ["Check", "CheckContext", "amount_text", "as_bool", "date_text", "evaluate"]
 
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a check may need besides the table: the pending threshold, whether transactions exist."""
+    """What a check may need besides the table: ``days`` (the audit's threshold: how long a
+    receiver may stay pending, or cash may sit unapplied) and ``inputs`` (the optional inputs
+    given, such as ``"transactions"`` or ``"cash_transactions"``)."""
 
-    pending_days: int
-    has_transactions: bool
+    days: int
+    inputs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class Check:
-    """One named check: ``flags(table, ctx)`` is a boolean Series, ``detail(row, ctx)`` a sentence."""
+    """One named check: ``flags(table, ctx)`` is a boolean Series, ``detail(row, ctx)`` a
+    sentence; it runs when the inputs it ``needs`` were given; ``severity`` (the retirement
+    audit's ``blocked`` / ``needs action``) is None where an audit has no severities."""
 
     name: str
     title: str
     explanation: str
-    needs_transactions: bool
     flags: Callable[[pd.DataFrame, CheckContext], pd.Series]
     detail: Callable[[Mapping[str, Any], CheckContext], str]
+    needs: frozenset[str] = frozenset()
+    severity: str | None = None
+
+    def runs(self, ctx: CheckContext) -> bool:
+        """Whether the inputs this check needs were given."""
+        return self.needs <= ctx.inputs
 
     def title_for(self, ctx: CheckContext) -> str:
-        """The title with the pending threshold filled in."""
-        return self.title.format(days=ctx.pending_days)
+        """The title with the threshold filled in."""
+        return self.title.format(days=ctx.days)
 
     def explanation_for(self, ctx: CheckContext) -> str:
-        """The explanation with the pending threshold filled in."""
-        return self.explanation.format(days=ctx.pending_days)
+        """The explanation with the threshold filled in."""
+        return self.explanation.format(days=ctx.days)
 
 
-def _money(amount: object, currency: object) -> str:
-    if amount is None or amount is pd.NA:
-        return "unknown"
-    value = int(amount)  # type: ignore[call-overload]
-    if not currency:
-        return f"{value} (minor units, no currency)"
-    return format_money(value, str(currency))
+def evaluate(
+    table: pd.DataFrame, checks: tuple[Check, ...], ctx: CheckContext
+) -> list[tuple[Check, bool, pd.Series]]:
+    """Each check with whether it ran and the rows it flags (all False when it did not run or
+    the table is empty), in the order given."""
+    out = []
+    for check in checks:
+        ran = check.runs(ctx)
+        if ran and len(table):
+            hits = as_bool(check.flags(table, ctx))
+        else:
+            hits = pd.Series(False, index=table.index, dtype=bool)
+        out.append((check, ran, hits))
+    return out
 
 
-def _bool(series: pd.Series) -> pd.Series:
+def as_bool(series: pd.Series) -> pd.Series:
     """A nullable comparison as plain booleans: unknown (NA) never flags."""
     return series.fillna(False).astype(bool)
 
 
-def _funds_on(status: str) -> Callable[[pd.DataFrame, CheckContext], pd.Series]:
-    def flags(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-        return _bool((t["status"] == status) & (t["unapplied"] > 0))
-
-    return flags
-
-
-def _funds_detail(status: str) -> Callable[[Mapping[str, Any], CheckContext], str]:
-    def detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
-        return (
-            f"{_money(row['unapplied'], row['currency'])} received but neither charged nor "
-            f"returned, on a {status} source."
-        )
-
-    return detail
+def amount_text(amount: Any, currency: Any) -> str:
+    """Minor units as a sentence names them: ``"12.50 USD"`` (:func:`toolkit.money.format_money`),
+    ``"unknown"`` when missing (None, NA, NaN), the bare number when there is no currency."""
+    if amount is None or amount is pd.NA or pd.isna(amount):
+        return "unknown"
+    if not currency or (not isinstance(currency, str) and pd.isna(currency)):
+        return f"{int(amount)} (minor units, no currency)"
+    return format_money(int(amount), str(currency))
 
 
-def _over_applied(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-    return _bool((t["charged"] + t["returned"]) > t["received"])
-
-
-def _over_applied_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
-    cur = row["currency"]
-    return (
-        f"Charged {_money(row['charged'], cur)} + returned {_money(row['returned'], cur)} "
-        f"is more than the {_money(row['received'], cur)} received."
-    )
-
-
-def _overpaid_consumed(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-    return _bool((t["status"] == "consumed") & (t["received"] != t["charged"] + t["returned"]))
-
-
-def _overpaid_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
-    cur = row["currency"]
-    return (
-        f"Received {_money(row['received'], cur)}, but charged + returned is "
-        f"{_money(row['charged'] + row['returned'], cur)} "
-        f"(difference {_money(row['unapplied'], cur)})."
-    )
-
-
-def _refund_attributes_missing(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-    status = t["refund_attributes_status"].astype("object")
-    missing = status.isna() | status.isin(["missing", ""])
-    return _bool((t["returned"] > 0) & missing)
-
-
-def _refund_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
-    return (
-        f"{_money(row['returned'], row['currency'])} returned while the customer's refund "
-        "details are recorded as missing."
-    )
-
-
-def _stale_pending(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-    return _bool((t["status"] == "pending") & (t["age_days"] > ctx.pending_days))
-
-
-def _stale_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
-    held = row["unapplied"]
-    if held is not pd.NA and held is not None and held > 0:
-        holding = f"while holding {_money(held, row['currency'])} that was never applied"
-    else:
-        holding = "and nothing has been received"
-    return f"Pending for {row['age_days']} days {holding} (limit {ctx.pending_days} days)."
-
-
-def _transactions_mismatch(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-    return _bool(t["transactions_total"] != t["received"])
-
-
-def _mismatch_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
-    cur = row["currency"]
-    return (
-        f"Succeeded transactions add up to {_money(row['transactions_total'], cur)}, "
-        f"but Stripe reports {_money(row['received'], cur)} received."
-    )
-
-
-def _negative_reversal(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-    return _bool(t["reversals"] > 0)
-
-
-def _reversal_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
-    count = int(row["reversals"])
-    noun = "transaction" if count == 1 else "transactions"
-    return (
-        f"{count} negative {noun} (reversals) totalling "
-        f"{_money(row['reversals_total'], row['currency'])}."
-    )
-
-
-def _currency_mismatch(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-    return _bool(t["other_currency_transactions"] > 0)
-
-
-def _currency_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
-    count = int(row["other_currency_transactions"])
-    noun = "transaction is" if count == 1 else "transactions are"
-    others = row["other_currencies"] or "another currency"
-    return f"{count} {noun} in {others.upper()}, the source is in {str(row['currency']).upper()}."
-
-
-def _receiver_missing(t: pd.DataFrame, ctx: CheckContext) -> pd.Series:
-    return ~t["has_receiver"].astype(bool)
-
-
-def _receiver_missing_detail(row: Mapping[str, Any], ctx: CheckContext) -> str:
-    return "No received, charged or returned figures came with this receiver source."
-
-
-CHECKS: tuple[Check, ...] = (
-    Check(
-        "receiver_missing",
-        "Receiver figures missing",
-        "The source collects bank transfers (a receiver), but Stripe gave no figures for what it "
-        "received, charged or returned, so its balance cannot be checked. Open it in the Stripe "
-        "Dashboard to see what it holds.",
-        False,
-        _receiver_missing,
-        _receiver_missing_detail,
-    ),
-    Check(
-        "funds_on_consumed",
-        "Unapplied funds on a consumed source",
-        "The source has been used up (consumed), yet it still holds money the customer sent that "
-        "was neither charged nor returned. That money belongs to the customer until it is applied "
-        "to an invoice or sent back.",
-        False,
-        _funds_on("consumed"),
-        _funds_detail("consumed"),
-    ),
-    Check(
-        "funds_on_canceled",
-        "Unapplied funds on a canceled source",
-        "The source was canceled while it still holds money the customer sent that was neither "
-        "charged nor returned. The money has to be returned to the customer.",
-        False,
-        _funds_on("canceled"),
-        _funds_detail("canceled"),
-    ),
-    Check(
-        "funds_on_failed",
-        "Unapplied funds on a failed source",
-        "The source failed while it still holds money the customer sent that was neither charged "
-        "nor returned. The money has to be returned to the customer.",
-        False,
-        _funds_on("failed"),
-        _funds_detail("failed"),
-    ),
-    Check(
-        "over_applied",
-        "More charged and returned than received",
-        "The amounts charged and returned add up to more than the customer actually sent. The "
-        "books show money going out that never came in; ask Stripe to confirm the figures.",
-        False,
-        _over_applied,
-        _over_applied_detail,
-    ),
-    Check(
-        "overpaid_consumed",
-        "Consumed source does not balance (customer overpaid)",
-        "Once a source is consumed, everything it received should have been charged or returned. "
-        "Here the amount received differs from charged plus returned, which usually means the "
-        "customer sent more than was due and the excess was never dealt with.",
-        False,
-        _overpaid_consumed,
-        _overpaid_detail,
-    ),
-    Check(
-        "refund_attributes_missing",
-        "Returned funds without refund details",
-        "Money was returned to the customer, but the details of where to send it back (the "
-        "customer's refund information) are recorded as missing. Confirm the refund actually "
-        "reached the customer.",
-        False,
-        _refund_attributes_missing,
-        _refund_detail,
-    ),
-    Check(
-        "stale_pending",
-        "Pending for more than {days} days",
-        "The source was opened more than {days} days before the audit date and is still "
-        "pending. A receiver normally becomes chargeable as soon as the customer's transfer "
-        "arrives, so either the customer never paid (follow up, or cancel the source) or money "
-        "sits on it unapplied (apply it to an invoice or return it); the detail says which.",
-        False,
-        _stale_pending,
-        _stale_detail,
-    ),
-    Check(
-        "transactions_mismatch",
-        "Transactions do not add up to the amount received",
-        "The individual transfers recorded for the source (succeeded ones in the source's "
-        "currency, with reversals subtracted) do not add up to the total Stripe reports as "
-        "received. One of the two is incomplete or wrong.",
-        True,
-        _transactions_mismatch,
-        _mismatch_detail,
-    ),
-    Check(
-        "negative_reversal",
-        "Reversed transfer (negative transaction)",
-        "A transfer into the source was later taken back by the bank: a transaction with a "
-        "negative amount. Check that the customer was not credited for money that was reversed.",
-        True,
-        _negative_reversal,
-        _reversal_detail,
-    ),
-    Check(
-        "currency_mismatch_txn",
-        "Transaction in another currency than its source",
-        "A transaction on the source is in a different currency than the source itself. Amounts "
-        "in different currencies cannot be added together, so this source cannot be reconciled "
-        "until the transaction is explained.",
-        True,
-        _currency_mismatch,
-        _currency_detail,
-    ),
-)
-
-
-def check_names() -> list[str]:
-    """The names of every check, in the order they run: ``check_names()[0] == 'receiver_missing'``."""
-    return [check.name for check in CHECKS]
+def date_text(value: Any) -> str:
+    """A time as a sentence names it (``2026-11-01``), ``"unknown"`` when missing."""
+    if value is None or pd.isna(value):
+        return "unknown"
+    return pd.Timestamp(value).strftime("%Y-%m-%d")

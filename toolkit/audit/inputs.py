@@ -10,17 +10,30 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.audit.result import TRANSACTION_COLUMNS
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.inputs import to_time
 
 __all__ = [
+    "TRANSACTION_COLUMNS",
     "empty_transactions",
     "normalize_sources",
     "normalize_transactions",
     "resolve_as_of",
     "text_or_none",
 ]
+
+
+#: The columns of source transactions as the audits read them.
+TRANSACTION_COLUMNS: tuple[str, ...] = (
+    "id",
+    "source",
+    "customer",
+    "type",
+    "status",
+    "currency",
+    "amount",
+    "created",
+)
 
 
 def text_or_none(value: Any) -> str | None:

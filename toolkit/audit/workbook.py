@@ -3,7 +3,7 @@ currency, a cover with facts, an embedded chart and a sign-off block, print set-
 
 Example::
 
-    with Book("exports/audit.xlsx", "Receiver balance audit") as book:
+    with WorkbookWriter("exports/audit.xlsx", "Receiver balance audit") as book:
         cover = book.sheet("Cover")
         row = book.title(cover, "Receiver balance audit")
         row = book.facts(cover, row, [("Account", "acct_1"), ("Findings", 3)])
@@ -13,7 +13,7 @@ Example::
 Money: a column ``X_major`` (major units, a ``Decimal``) is written under the heading ``X`` with
 the row's currency format (``#,##0.00 "USD"``); the minor-unit column ``X`` beside it becomes
 ``X_minor`` (``#,##0``), so a heading without ``_minor`` always holds major units. Text is never a
-formula or a link. The workbook is built in memory and written with
+formula, and a link only in a ``dashboard`` column (a Stripe Dashboard address the toolkit made). The workbook is built in memory and written with
 :func:`~toolkit.private_files.write_private` (atomic, readable by the user only; a full disk or an
 unwritable path is an :class:`~toolkit.errors.OutputError`).
 """
@@ -34,9 +34,17 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit.audit.cells import cell_value, finance_frame, money_format
+from toolkit.audit.links import DASHBOARD
 from toolkit.private_files import output_path, write_private
 
-__all__ = ["DATE_FORMAT", "MINOR_FORMAT", "MONEY_NOTE", "Book", "workbook_path"]
+__all__ = [
+    "DATE_FORMAT",
+    "LINK_COLUMN",
+    "MINOR_FORMAT",
+    "MONEY_NOTE",
+    "WorkbookWriter",
+    "workbook_path",
+]
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MINOR_FORMAT = "#,##0"
@@ -48,6 +56,8 @@ MONEY_NOTE = (
 #: Columns whose text is long: wrapped at this width (characters).
 WRAPPED = {"explanation": 70, "detail": 70, "what it means": 70, "notes": 70}
 _MAX_WIDTH = 60
+#: The column whose values are links to the Stripe Dashboard (written as links, nothing else is).
+LINK_COLUMN = "dashboard"
 _TABLE_STYLE = "Table Style Light 9"
 
 
@@ -61,8 +71,8 @@ def workbook_path(path: str | Path) -> Path:
     return target if target.suffix else target.with_suffix(".xlsx")
 
 
-class Book:
-    """One workbook being written: ``with Book(path, title) as book: ...`` (0600, atomic)."""
+class WorkbookWriter:
+    """One workbook being written: ``with WorkbookWriter(path, title) as book: ...`` (0600, atomic)."""
 
     def __init__(self, path: str | Path, title: str) -> None:
         self.target = output_path(path)  # a path that cannot be written fails now, not at the end
@@ -82,7 +92,7 @@ class Book:
         self.wb.set_properties({"title": title, "author": "stripe-sources-toolkit"})
         self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
 
-    def __enter__(self) -> Book:
+    def __enter__(self) -> WorkbookWriter:
         return self
 
     def __exit__(
@@ -221,6 +231,10 @@ class Book:
                     widths[j] = max(widths[j], 19)
                 elif name in WRAPPED:
                     fmt = self.fmt(text_wrap=True, valign="top")
+                elif name == LINK_COLUMN and isinstance(value, str) and value.startswith(DASHBOARD):
+                    ws.write_url(r, col + j, value, string=value)  # a link the toolkit made
+                    widths[j] = max(widths[j], len(value))
+                    continue
                 elif value is not None:
                     widths[j] = max(widths[j], len(str(value)))
                 self.write(ws, r, col + j, value, fmt)

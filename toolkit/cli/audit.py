@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from toolkit.audit.export import SHEET_NAMES
+from toolkit.audit.receivers.export import SHEET_NAMES
 from toolkit.audit.workbook import workbook_path
 from toolkit.cli.output import add_json, report, show_progress
 from toolkit.errors import InvalidInputError
@@ -148,7 +148,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run the audit described by parsed ``args``; returns the exit code (0 when written)."""
     from toolkit.audit import audit_receivers
-    from toolkit.audit.receivers import NO_TRANSACTIONS
+    from toolkit.audit.receivers.build import NO_TRANSACTIONS
     from toolkit.money import format_money
 
     if args.pending_days < 0:

@@ -6,6 +6,12 @@ Examples::
     python -m toolkit migration --csv exports/migration --png exports/migration.png
     python -m toolkit migration --unapplied-days 30 --as-of 2026-11-01T00:00:00Z
     python -m toolkit migration --out exports/migration.xlsx --force  # replace an earlier one
+    python -m toolkit migration --successors --bills --tie-out   # where the money lives now
+
+``--successors``, ``--bills`` and ``--tie-out`` read more (payment methods per customer still
+paying with a source, open invoices and subscriptions, the ledger behind the receivers): they
+spend the account's read allocation, so they run only when asked, and the least reads each
+takes is printed before it starts.
 
 Exit code 0 when every customer is ready, 3 when some need action or are blocked (the workbook is
 written either way), 2 for a usage error, 6 for a Stripe error. An existing file is never
@@ -17,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from toolkit.audit.migration_export import MIGRATION_SHEETS
+from toolkit.audit.migration.export import MIGRATION_SHEETS
 from toolkit.cli.audit import check_outputs
 from toolkit.cli.output import DONE, WORK_LEFT, add_json, report, show_progress
 from toolkit.errors import InvalidInputError
@@ -41,6 +47,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--account", default=None, help="connected account id (acct_...)")
     parser.add_argument(
+        "--successors",
+        action="store_true",
+        help="also read the payment methods that replace each source (a read per customer)",
+    )
+    parser.add_argument(
+        "--bills",
+        action="store_true",
+        help="also read open invoices and subscriptions: what is wired to Sources, receivables",
+    )
+    parser.add_argument(
+        "--tie-out",
+        action="store_true",
+        help="also read the charges, refunds, sweeps and payouts behind every receiver",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="replace the files --out, --csv and --png name (an existing file is never "
@@ -51,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the audit of parsed ``args``; 0 when all ready, 3 when some are not."""
-    from toolkit.audit.migration_run import run_migration_audit
+    from toolkit.audit.migration.load import run_migration_audit
     from toolkit.money import format_money
     from toolkit.session import connect
 
@@ -61,8 +82,23 @@ def run(args: argparse.Namespace) -> int:
     tty = show_progress()
     with connect(stripe_account=args.account, quiet=True) as session:
         print(f"Reading {session.account_label} ...", file=sys.stderr, flush=True)
+        asked = {
+            "payment_methods": args.successors,
+            "bills": args.bills,
+            "ledger": args.tie_out,
+        }
         audit = run_migration_audit(
-            session, as_of=args.as_of, unapplied_days=args.unapplied_days, progress=tty
+            session,
+            as_of=args.as_of,
+            unapplied_days=args.unapplied_days,
+            progress=tty,
+            announce=lambda least: print(
+                "Also reading, at least: "
+                + ", ".join(f"{k.replace('_', ' ')} {n:,} reads" for k, n in least.items()),
+                file=sys.stderr,
+                flush=True,
+            ),
+            **asked,
         )
     lines = [
         f"{audit.count('ready')} ready, {audit.count('needs action')} need action, "
@@ -79,6 +115,14 @@ def run(args: argparse.Namespace) -> int:
             f"  {cur.upper()}: {format_money(int(row['legacy_unapplied']), cur)} on legacy "
             f"receivers, {format_money(int(row['cash_available']), cur)} in cash balances"
         )
+    if len(audit.successors.columns):
+        without = audit.successors.loc[~audit.successors["has_successor"], "customer"].nunique()
+        lines.append(f"  successors: {without} customer(s) without one")
+    if len(audit.wired.columns):
+        lines.append(f"  wired to Sources: {len(audit.wired)} bill(s)")
+    if len(audit.tie_out.columns):
+        gaps = int((audit.tie_out["gap"] != 0).sum())
+        lines.append(f"  tie-out: {len(audit.tie_out)} receiver(s), {gaps} with a gap")
     lines += [f"  note: {note}" for note in audit.notes]
     written = [str(audit.to_excel(args.out))]
     if args.csv:

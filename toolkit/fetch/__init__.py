@@ -6,6 +6,9 @@ typed DataFrame, the receivers' transactions, snapshots and diffs, filters, CSV.
   windows) and :mod:`~toolkit.fetch.inputs` (arguments checked);
 - :mod:`~toolkit.fetch.transactions` lists source transactions; :mod:`~toolkit.fetch.cash`
   reads customer cash balances and their transactions (where Bank Transfers money lands);
+  :mod:`~toolkit.fetch.payment_methods`, :mod:`~toolkit.fetch.invoices` and
+  :mod:`~toolkit.fetch.ledger` read what replaces sources, the bills still wired to them, and the
+  charges, refunds, sweeps and payouts behind receivers;
 - :mod:`~toolkit.fetch.schema` and :mod:`~toolkit.fetch.frame`: the frame's columns and dtypes,
   and how it is built;
 - :mod:`~toolkit.fetch.loaded`: what a load records (:class:`LoadInfo`);
@@ -21,8 +24,11 @@ It reads Stripe only through the session's typed methods.
 from toolkit.fetch.cash import load_cash_balance_transactions, load_cash_balances
 from toolkit.fetch.dataset import ExportInfo, export_sources, read_dataset
 from toolkit.fetch.id_files import read_ids, save_ids
+from toolkit.fetch.invoices import load_invoices, load_subscriptions
+from toolkit.fetch.ledger import ledger_reads, load_ledger
 from toolkit.fetch.load import iter_sources, load_sources
 from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.payment_methods import load_payment_methods
 from toolkit.fetch.refresh import RefreshInfo, refresh
 from toolkit.fetch.reread import reread
 from toolkit.fetch.select import filter_sources, totals_by_currency
@@ -38,11 +44,16 @@ __all__ = [
     "export_sources",
     "filter_sources",
     "iter_sources",
+    "ledger_reads",
     "load_cash_balance_transactions",
     "load_cash_balances",
+    "load_invoices",
+    "load_ledger",
+    "load_payment_methods",
     "load_snapshot",
     "load_source_transactions",
     "load_sources",
+    "load_subscriptions",
     "read_dataset",
     "read_ids",
     "refresh",

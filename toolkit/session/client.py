@@ -25,6 +25,7 @@ from toolkit.errors import Cancelled, LiveModeRefused
 from toolkit.redact import mask_key, redact_url, replace_values
 from toolkit.session.cash_calls import CashCalls
 from toolkit.session.doors import READ_METHODS, ScriptDoors
+from toolkit.session.money_calls import MoneyCalls
 from toolkit.session.platform_calls import PlatformCalls
 from toolkit.session.ratelimit import RateLimiter, StripeLimits
 from toolkit.session.read_ledger import ReadLedger, key_digest
@@ -47,7 +48,7 @@ DEFAULT_BUDGETS: dict[str, float] = {"live": 0.5, "test": 1.0, "sandbox": 1.0}
 _SERIALS = itertools.count(1)  # tells sessions apart for their read meters
 
 
-class Session(CashCalls, SourceWrites, PlatformCalls, ReadCalls, ScriptDoors):
+class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, ScriptDoors):
     """A connection to one Stripe account (or the sandbox) with one shared rate limiter.
 
     Build it with :func:`toolkit.connect`. The typed methods (``list_customers``,

@@ -22,11 +22,17 @@ __all__ = [
     "CREATE_FUNDING_INSTRUCTIONS",
     "DETACH_SOURCE",
     "LIST_ACCOUNTS",
+    "LIST_BALANCE_TRANSACTIONS",
     "LIST_CASH_TRANSACTIONS",
+    "LIST_CHARGES",
     "LIST_CUSTOMERS",
+    "LIST_CUSTOMER_PAYMENT_METHODS",
     "LIST_CUSTOMER_SOURCES",
     "LIST_EVENTS",
+    "LIST_INVOICES",
+    "LIST_PAYOUTS",
     "LIST_SOURCE_TRANSACTIONS",
+    "LIST_SUBSCRIPTIONS",
     "LIST_TEST_CLOCKS",
     "RETRIEVE_CASH_BALANCE",
     "RETRIEVE_CUSTOMER",
@@ -50,6 +56,12 @@ LIST_CASH_TRANSACTIONS = "GET /v1/customers/{id}/cash_balance_transactions"
 CREATE_FUNDING_INSTRUCTIONS = "POST /v1/customers/{id}/funding_instructions"
 LIST_EVENTS = "GET /v1/events"
 LIST_ACCOUNTS = "GET /v1/accounts"
+LIST_CUSTOMER_PAYMENT_METHODS = "GET /v1/customers/{id}/payment_methods"
+LIST_INVOICES = "GET /v1/invoices"
+LIST_SUBSCRIPTIONS = "GET /v1/subscriptions"
+LIST_CHARGES = "GET /v1/charges"
+LIST_BALANCE_TRANSACTIONS = "GET /v1/balance_transactions"
+LIST_PAYOUTS = "GET /v1/payouts"
 
 
 def _is_id(segment: str) -> bool:

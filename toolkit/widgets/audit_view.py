@@ -20,7 +20,7 @@ import pandas as pd
 from itables.widget import ITable
 
 from toolkit.audit import Audit
-from toolkit.audit.plot import plot_audit
+from toolkit.audit.receivers.plot import plot_audit
 from toolkit.display import readable_money
 from toolkit.private_files import fresh_path
 from toolkit.widgets.style import (

@@ -20,7 +20,7 @@ import pandas as pd
 from itables.widget import ITable
 
 from toolkit.audit import MigrationAudit
-from toolkit.audit.migration_run import run_migration_audit
+from toolkit.audit.migration.load import run_migration_audit
 from toolkit.money import major_to_minor
 from toolkit.private_files import fresh_path
 from toolkit.session import Session
@@ -83,7 +83,7 @@ def findings_frame(migration: MigrationAudit) -> pd.DataFrame:
 
 
 class RetirementTab(widgets.VBox):
-    """Runs :func:`~toolkit.audit.migration_run.run_migration_audit` in a worker, then shows
+    """Runs :func:`~toolkit.audit.migration.load.run_migration_audit` in a worker, then shows
     the readiness summary, funds per currency, the findings and the chart; after a write in the
     app (:meth:`mark_stale`) it says its figures predate it."""
 
@@ -99,6 +99,18 @@ class RetirementTab(widgets.VBox):
         self.cancel_button = button(description="Cancel", icon="stop", disabled=True)
         self.excel_button = button(description="Export Excel", icon="file-excel-o", disabled=True)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, layout={"width": "200px"})
+        # each reads more and spends the account's read allocation: off until asked for
+        self.asked = {
+            "payment_methods": widgets.Checkbox(description="successors", indent=False),
+            "bills": widgets.Checkbox(description="invoices and subscriptions", indent=False),
+            "ledger": widgets.Checkbox(description="tie-out (ledger)", indent=False),
+        }
+        self.also = widgets.HBox(
+            [
+                widgets.Label("Also read (more reads: the least each takes is noted):"),
+                *self.asked.values(),
+            ]
+        )
         self.status = widgets.Label()
         self.error = widgets.HTML()
         self.stale = widgets.HTML()
@@ -119,6 +131,7 @@ class RetirementTab(widgets.VBox):
         self.children = [
             self.header,
             widgets.HBox([self.run_button, self.cancel_button, self.excel_button, self.progress]),
+            self.also,
             self.status,
             self.error,
             self.stale,
@@ -133,9 +146,17 @@ class RetirementTab(widgets.VBox):
     def run(self) -> bool:
         """Start the audit in the worker thread; False if one is running."""
         session = self.session
+        asked = {name: bool(box.value) for name, box in self.asked.items()}
 
         def job(report: Progress, cancel: threading.Event) -> MigrationAudit:
-            return run_migration_audit(session, progress=report, cancel=cancel)
+            return run_migration_audit(
+                session,
+                payment_methods=asked["payment_methods"],
+                bills=asked["bills"],
+                ledger=asked["ledger"],
+                progress=report,
+                cancel=cancel,
+            )
 
         def failed(exc: BaseException) -> None:
             self.error.value = error_html(exc)

@@ -29,6 +29,8 @@ _MONEY = (
     "moved_to_cash",
     "swept_to_balance",
     "receiver_money_after_cash",
+    "tie_out_gap",
+    "refunded_after_charge",
 )
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "customer",
@@ -64,6 +66,12 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
     "months_paying_both",
     "successor_account_last4",
     "successor_matches_receiver",
+    "without_successor",
+    "wired_bills",
+    "tie_out_gap",
+    "tie_out_gap_major",
+    "refunded_after_charge",
+    "refunded_after_charge_major",
 )
 EXCEPTION_COLUMNS: tuple[str, ...] = (
     "customer",
@@ -197,7 +205,11 @@ class MigrationTables:
     ``by_currency`` (never added across currencies), ``checks`` (name, title, severity, ran,
     flagged, explanation), ``by_account`` (account and currency, when the sources span connected
     accounts), ``as_of``, ``account``, ``mode``, ``unapplied_days``, ``inputs`` (the
-    optional inputs given), ``notes``.
+    optional inputs given), ``notes``; and, when their inputs were given, ``successors`` (one
+    row per customer and source type they still pay with: the payment methods that replace it),
+    ``wired`` (open invoices and live subscriptions still wired to Sources), ``tie_out`` (one row
+    per receiver: where every cent it received went, with the Stripe objects) and ``receivable``
+    (open invoices due beside the money waiting, with the action that matches them).
 
     >>> migration.by_currency.columns[:2].tolist()
     ['currency', 'customers']
@@ -216,6 +228,10 @@ class MigrationTables:
     inputs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     by_account: pd.DataFrame = field(default_factory=pd.DataFrame)
+    successors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    wired: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tie_out: pd.DataFrame = field(default_factory=pd.DataFrame)
+    receivable: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def count(self, state: str) -> int:
         """Customers in a state (their worst currency): ``migration.count("blocked")``."""
@@ -255,4 +271,14 @@ class MigrationTables:
             "customers": self.customers,
             "by_currency": self.by_currency,
             **({"by_account": self.by_account} if len(self.by_account) else {}),
+            **{
+                name: table
+                for name, table in (
+                    ("successors", self.successors),
+                    ("wired", self.wired),
+                    ("tie_out", self.tie_out),
+                    ("receivable", self.receivable),
+                )
+                if len(table.columns)  # the input was given (its table may have no rows)
+            },
         }

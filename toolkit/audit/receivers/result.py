@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from toolkit.audit.inputs import TRANSACTION_COLUMNS
+
 __all__ = [
     "AGING_BUCKETS",
     "EXCEPTION_COLUMNS",
@@ -77,16 +79,6 @@ EXCEPTION_COLUMNS: tuple[str, ...] = (
     "currency",
     "created",
     *MONEY_AND_MAJOR,
-)
-TRANSACTION_COLUMNS: tuple[str, ...] = (
-    "id",
-    "source",
-    "customer",
-    "type",
-    "status",
-    "currency",
-    "amount",
-    "created",
 )
 #: The transactions of sources not in the frame, as the audit lists them (money in both units).
 UNMATCHED_COLUMNS: tuple[str, ...] = (*TRANSACTION_COLUMNS, "amount_major")

@@ -1,4 +1,4 @@
-"""Write a :class:`~toolkit.audit.migration_result.MigrationAudit`: an Excel workbook with a
+"""Write a :class:`~toolkit.audit.migration.result.MigrationAudit`: an Excel workbook with a
 cover sheet, a folder of CSV files, and its charts.
 
 Example::
@@ -15,14 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from toolkit.audit.cells import csv_frame
-from toolkit.audit.export import checks_table
-from toolkit.audit.migration_result import MigrationTables
+from toolkit.audit.cover import Cover, checks_table, write_cover
+from toolkit.audit.migration.result import MigrationTables
 from toolkit.audit.plot import AuditFigure, stacked_figure
-from toolkit.audit.workbook import Book
-from toolkit.money import currency_exponent
+from toolkit.audit.workbook import WorkbookWriter
+from toolkit.money import currency_exponent, to_major
 from toolkit.private_files import private_folder, write_private
 from toolkit.private_files import write_csv as private_csv
 
@@ -35,15 +36,17 @@ MIGRATION_SHEETS = {
     "customers": "Customers",
     "by_currency": "By currency",
     "by_account": "By account",
+    "successors": "Successors",
+    "wired": "Wired to Sources",
+    "tie_out": "Tie-out",
+    "receivable": "Receivable",
 }
 TITLE = "Sources retirement audit"
 _STATES = ("ready", "needs action", "blocked")
 _STATE_COLORS = {"ready": "#55A868", "needs action": "#DD8452", "blocked": "#C44E52"}
 
 
-def _cover(book: Book, audit: MigrationTables, chart: bytes | None) -> None:
-    ws = book.sheet("Cover", landscape=False)
-    row = book.title(ws, TITLE)
+def _cover(audit: MigrationTables, chart: bytes | None) -> Cover:
     when = audit.as_of.tz_convert("UTC").tz_localize(None).to_pydatetime() if audit.as_of else None
     given = ", ".join(audit.inputs) or "none (sources and cash balances only)"
     facts: list[tuple[str, Any]] = [
@@ -62,8 +65,6 @@ def _cover(book: Book, audit: MigrationTables, chart: bytes | None) -> None:
         ("Optional inputs given", given),
         ("Cash unapplied limit (days)", audit.unapplied_days),
     ]
-    row = book.facts(ws, row, facts)
-    row = book.heading(ws, row + 1, "Funds by currency (never added across currencies)")
     totals = audit.by_currency[
         [
             "currency",
@@ -79,21 +80,78 @@ def _cover(book: Book, audit: MigrationTables, chart: bytes | None) -> None:
             "swept_to_balance_major": "swept to the account balance_major",
         }
     )  # X_major: money under the heading X, in the row's currency
-    row = book.table(ws, row, totals.assign(currency=totals["currency"].str.upper()))
-    row = book.heading(ws, row + 1, "Checks")
+    sections: list[tuple[str, pd.DataFrame | list[str]]] = [
+        (
+            "Funds by currency (never added across currencies)",
+            totals.assign(currency=totals["currency"].str.upper()),
+        ),
+    ]
     checks = checks_table(
         audit.checks[["title", "severity", "ran", "flagged", "explanation"]],
         not_ran="no (input not given)",
         flagged="rows flagged",
     )
-    row = book.table(ws, row, checks)
+    sections += _where_now(audit, facts)
+    sections.append(("Checks", checks))
     notes = [
         "Legacy receiver funds = received - charged - returned on receiver sources. Cash balance "
         "funds = the customer's cash balance available in that currency.",
         "A customer's state is the worst of its currencies: blocked, needs action, ready.",
         *audit.notes,
     ]
-    book.finish_cover(ws, row, notes, chart)
+    return Cover(TITLE, facts, sections, notes, chart)
+
+
+def _where_now(
+    audit: MigrationTables, facts: list[tuple[str, Any]]
+) -> list[tuple[str, pd.DataFrame | list[str]]]:
+    """The cover's figures of where the money and the obligations live now (the facts are
+    added to ``facts``), for the inputs given."""
+    sections: list[tuple[str, pd.DataFrame | list[str]]] = []
+    if len(audit.successors.columns):
+        without = audit.successors[~audit.successors["has_successor"]]
+        facts.append(("Customers without a successor", int(without["customer"].nunique())))
+    if len(audit.wired.columns):
+        facts.append(("Bills wired to Sources", len(audit.wired)))
+    if len(audit.tie_out.columns):
+        t = audit.tie_out
+        facts.append(("Receivers tied out", len(t)))
+        facts.append(("Receivers with a gap", int((t["gap"] != 0).sum())))
+        money = ("received", "charged", "returned", "swept", "moved_to_cash", "unapplied", "gap")
+        rows = []
+        for cur, g in t.groupby("currency", sort=True):
+            rows.append({"currency": cur, **{m: int(g[m].sum()) for m in money}})
+        per = pd.DataFrame(rows, columns=["currency", *money])
+        for m in money:
+            per[f"{m}_major"] = to_major(per[m].astype("Int64"), per["currency"])
+        shown = per[["currency", *(f"{m}_major" for m in money)]]
+        sections.append(
+            (
+                "Tie-out by currency: received = charged + returned + swept + moved to cash + "
+                "unapplied + gap",
+                shown.assign(currency=shown["currency"].str.upper()),
+            )
+        )
+    if len(audit.receivable.columns):
+        r = audit.receivable
+        rows = [
+            {"currency": cur, "customers": g["customer"].nunique(), "due": int(g["due"].sum()),
+             "waiting": int(g["waiting"].sum())}
+            for cur, g in r.groupby("currency", sort=True)
+        ]  # fmt: skip
+        per = pd.DataFrame(rows, columns=["currency", "customers", "due", "waiting"])
+        for m in ("due", "waiting"):
+            per[f"{m}_major"] = to_major(per[m].astype("Int64"), per["currency"])
+        shown = per[["currency", "customers", "due_major", "waiting_major"]].rename(
+            columns={
+                "due_major": "open invoices due_major",
+                "waiting_major": "waiting unapplied_major",
+            }
+        )
+        sections.append(
+            ("Receivable by currency", shown.assign(currency=shown["currency"].str.upper()))
+        )
+    return sections
 
 
 def write_migration_excel(
@@ -104,8 +162,8 @@ def write_migration_excel(
     target = Path(path)
     if not target.suffix:
         target = target.with_suffix(".xlsx")
-    with Book(target, TITLE) as book:
-        _cover(book, audit, chart)
+    with WorkbookWriter(target, TITLE) as book:
+        write_cover(book, _cover(audit, chart))
         for name, df in audit.tables().items():
             book.table_sheet(MIGRATION_SHEETS[name], df)
     return target

@@ -2,7 +2,7 @@
 
 Example::
 
-    from toolkit.audit.export import write_excel, write_csv
+    from toolkit.audit.receivers.export import write_excel, write_csv
     write_excel(audit, "exports/audit.xlsx")   # Cover + one sheet per table, money as money
     write_csv(audit, "exports/audit-csv")      # summary.csv, checks.csv, exceptions.csv, ...
 
@@ -21,14 +21,14 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit.audit.cells import csv_frame, money_format
-from toolkit.audit.result import AuditTables
-from toolkit.audit.workbook import Book, workbook_path
+from toolkit.audit.cover import Cover, checks_table, write_cover
+from toolkit.audit.receivers.result import AuditTables
+from toolkit.audit.workbook import WorkbookWriter, workbook_path
 from toolkit.private_files import private_folder
 from toolkit.private_files import write_csv as private_csv
 
 __all__ = [
     "SHEET_NAMES",
-    "checks_table",
     "money_format",
     "summary_cells",
     "summary_sheet",
@@ -54,14 +54,6 @@ TITLE = "Receiver balance audit"
 _MONEY_ITEM = re.compile(r"^(?P<what>[A-Z][a-z]+) \((?P<currency>[A-Z]{3})\)$")
 
 
-def checks_table(checks: pd.DataFrame, *, not_ran: str, flagged: str) -> pd.DataFrame:
-    """The checks as the cover lists them: ``ran`` as yes / ``not_ran``, the count named
-    ``flagged``, the explanation last as "what it means"."""
-    table = checks.copy()
-    table["ran"] = table["ran"].map({True: "yes", False: not_ran})
-    return table.rename(columns={"flagged": flagged, "explanation": "what it means"})
-
-
 def summary_cells(summary: pd.DataFrame, by_currency: pd.DataFrame) -> pd.DataFrame:
     """The Summary as cells a spreadsheet reads: money items ("Unapplied (USD)") as amounts in
     the currency's major unit (``Decimal``), the audit date as a date, the rest as it is."""
@@ -83,7 +75,9 @@ def summary_cells(summary: pd.DataFrame, by_currency: pd.DataFrame) -> pd.DataFr
     return summary.assign(value=pd.Series(values, index=summary.index, dtype="object"))
 
 
-def summary_sheet(book: Book, summary: pd.DataFrame, by_currency: pd.DataFrame) -> Worksheet:
+def summary_sheet(
+    book: WorkbookWriter, summary: pd.DataFrame, by_currency: pd.DataFrame
+) -> Worksheet:
     """The Summary sheet: item / value, money items as numbers in their currency's format, the
     audit date as a date."""
     cells = summary_cells(summary, by_currency)
@@ -95,9 +89,7 @@ def summary_sheet(book: Book, summary: pd.DataFrame, by_currency: pd.DataFrame) 
     return ws
 
 
-def _cover(book: Book, audit: AuditTables, chart: bytes | None) -> None:
-    ws = book.sheet("Cover", landscape=False)
-    row = book.title(ws, TITLE)
+def _cover(audit: AuditTables, chart: bytes | None) -> Cover:
     when = audit.as_of.tz_convert("UTC").tz_localize(None).to_pydatetime() if audit.as_of else None
     t = audit.sources
     facts: list[tuple[str, Any]] = [
@@ -112,28 +104,32 @@ def _cover(book: Book, audit: AuditTables, chart: bytes | None) -> None:
         ("Pending limit (days)", audit.pending_days),
         ("Checks run", f"{len(audit.checks_run)} of {len(audit.checks)} (listed below)"),
     ]
-    row = book.facts(ws, row, facts)
-    row = book.heading(ws, row + 1, "Totals by currency (never added across currencies)")
     totals = audit.by_currency[
         ["currency", "receivers", "flagged", *(f"{m}_major" for m in _MONEY)]
     ]
-    if len(totals):  # X_major is written as money under the heading X, in the row's currency
-        row = book.table(ws, row, totals.assign(currency=totals["currency"].str.upper()))
-    else:
-        row = book.notes(ws, row, ["No receiver sources: nothing to total."])
-    row = book.heading(ws, row + 1, "Checks")
+    # X_major is written as money under the heading X, in the row's currency
+    shown: pd.DataFrame | list[str] = (
+        totals.assign(currency=totals["currency"].str.upper())
+        if len(totals)
+        else ["No receiver sources: nothing to total."]
+    )
     checks = checks_table(
         audit.checks[["title", "ran", "flagged", "explanation"]],
         not_ran="no (needs transactions)",
         flagged="receivers flagged",
     )
-    row = book.table(ws, row, checks)
     notes = [
         "Unapplied = received - charged - returned. Aging counts sources holding unapplied funds, "
         "by days since the source was created.",
         *audit.notes,
     ]
-    book.finish_cover(ws, row, notes, chart)
+    return Cover(
+        TITLE,
+        facts,
+        [("Totals by currency (never added across currencies)", shown), ("Checks", checks)],
+        notes,
+        chart,
+    )
 
 
 _MONEY = ("received", "charged", "returned", "unapplied")
@@ -145,8 +141,8 @@ def write_excel(audit: AuditTables, path: str | Path, *, chart: bytes | None = N
     ``chart``: a PNG to embed on the cover (``Audit.to_excel`` passes its aging chart).
     """
     target = workbook_path(path)
-    with Book(target, TITLE) as book:
-        _cover(book, audit, chart)
+    with WorkbookWriter(target, TITLE) as book:
+        write_cover(book, _cover(audit, chart))
         for name, df in audit.tables().items():
             if name == "summary":
                 summary_sheet(book, df, audit.by_currency)

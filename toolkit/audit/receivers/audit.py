@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from toolkit.audit.result import AuditTables
+from toolkit.audit.receivers.result import AuditTables
 
 if TYPE_CHECKING:  # matplotlib and xlsxwriter load when a chart or a workbook is made
     from matplotlib.figure import Figure
@@ -22,7 +22,7 @@ __all__ = ["Audit"]
 
 class Audit(AuditTables):
     """The result of :func:`~toolkit.audit_receivers`: tables, findings and the context they
-    were made in (see :class:`~toolkit.audit.result.AuditTables`), and how to file them.
+    were made in (see :class:`~toolkit.audit.receivers.result.AuditTables`), and how to file them.
 
     >>> audit.by_currency[["currency", "unapplied_major"]].shape[1]
     2
@@ -36,14 +36,14 @@ class Audit(AuditTables):
         in major units with the currency's format (minor units only in ``_minor`` columns). The
         file is made 0600.
         """
-        from toolkit.audit.export import write_excel
-        from toolkit.audit.plot import plot_audit
+        from toolkit.audit.receivers.export import write_excel
+        from toolkit.audit.receivers.plot import plot_audit
 
         return write_excel(self, path, chart=plot_audit(self).png())
 
     def to_csv(self, folder: str | Path) -> dict[str, Path]:
         """Write one CSV per table into ``folder``; returns name -> path: ``audit.to_csv("out")``."""
-        from toolkit.audit.export import write_csv
+        from toolkit.audit.receivers.export import write_csv
 
         return write_csv(self, folder)
 
@@ -53,7 +53,7 @@ class Audit(AuditTables):
         Returns a matplotlib Figure (no pyplot state, renders in a notebook); with ``path`` it is
         also saved as PNG.
         """
-        from toolkit.audit.plot import plot_audit
+        from toolkit.audit.receivers.plot import plot_audit
 
         return plot_audit(self, path)
 

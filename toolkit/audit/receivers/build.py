@@ -13,8 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.audit.audit import Audit
-from toolkit.audit.checks import CHECKS, CheckContext
+from toolkit.audit.checks import CheckContext, evaluate
 from toolkit.audit.inputs import (
     empty_transactions,
     normalize_sources,
@@ -22,7 +21,9 @@ from toolkit.audit.inputs import (
     resolve_as_of,
     text_or_none,
 )
-from toolkit.audit.result import (
+from toolkit.audit.receivers.audit import Audit
+from toolkit.audit.receivers.checks import CHECKS, TRANSACTIONS
+from toolkit.audit.receivers.result import (
     EXCEPTION_COLUMNS,
     MONEY_COLUMNS,
     SOURCE_COLUMNS,
@@ -30,7 +31,14 @@ from toolkit.audit.result import (
     TXN_COUNT_COLUMNS,
     UNMATCHED_COLUMNS,
 )
-from toolkit.audit.rollups import aging, aging_bucket, days_between, major, rollup, summary
+from toolkit.audit.receivers.rollups import (
+    aging,
+    aging_bucket,
+    days_between,
+    major,
+    rollup,
+    summary,
+)
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.duck import is_dataset, read_receivers
 from toolkit.fetch.loaded import LoadInfo
@@ -126,7 +134,7 @@ def audit_receivers(
 
     table["age_days"] = days_between(table["created"], when)
     table["aging_bucket"] = aging_bucket(table["age_days"], table["unapplied"])
-    ctx = CheckContext(pending_days=pending_days, has_transactions=txns is not None)
+    ctx = CheckContext(pending_days, frozenset({TRANSACTIONS} if txns is not None else ()))
     table, exceptions, checks = _run_checks(table, ctx)
     unmatched["amount_major"] = major(unmatched["amount"], unmatched["currency"])
     unmatched = unmatched[list(UNMATCHED_COLUMNS)]
@@ -252,22 +260,18 @@ def _run_checks(
     flags: dict[str, list[str]] = {s: [] for s in t["source"]}
     findings: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    for check in CHECKS:
-        ran = ctx.has_transactions or not check.needs_transactions
-        count: Any = pd.NA
-        if ran:
-            hit = check.flags(t, ctx) if len(t) else pd.Series(dtype=bool)
-            count = int(hit.sum())
-            for row in t[hit].to_dict("records") if count else ():
-                flags[row["source"]].append(check.name)
-                findings.append(
-                    {
-                        "source": row["source"],
-                        "check": check.name,
-                        "title": check.title_for(ctx),
-                        "detail": check.detail(row, ctx),
-                    }
-                )
+    for check, ran, hit in evaluate(t, CHECKS, ctx):
+        count: Any = int(hit.sum()) if ran else pd.NA
+        for row in t[hit].to_dict("records") if ran and count else ():
+            flags[row["source"]].append(check.name)
+            findings.append(
+                {
+                    "source": row["source"],
+                    "check": check.name,
+                    "title": check.title_for(ctx),
+                    "detail": check.detail(row, ctx),
+                }
+            )
         rows.append(
             {
                 "name": check.name,

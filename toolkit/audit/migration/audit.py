@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from toolkit.audit.migration_result import MigrationTables
+from toolkit.audit.migration.result import MigrationTables
 
 if TYPE_CHECKING:  # matplotlib and xlsxwriter load when a chart or a workbook is made
     from matplotlib.figure import Figure
@@ -20,7 +20,7 @@ __all__ = ["MigrationAudit"]
 
 class MigrationAudit(MigrationTables):
     """The result of :func:`~toolkit.audit_migration`: its tables (see
-    :class:`~toolkit.audit.migration_result.MigrationTables`) and how to file them.
+    :class:`~toolkit.audit.migration.result.MigrationTables`) and how to file them.
 
     >>> migration.count("ready") >= 0
     True
@@ -29,20 +29,20 @@ class MigrationAudit(MigrationTables):
     def to_excel(self, path: str | Path) -> Path:
         """Write a workbook finance can file (cover sheet, one sheet per table, money as money,
         0600); returns the path: ``migration.to_excel("retirement.xlsx")``."""
-        from toolkit.audit.migration_export import plot_migration, write_migration_excel
+        from toolkit.audit.migration.export import plot_migration, write_migration_excel
 
         return write_migration_excel(self, path, chart=plot_migration(self).png())
 
     def to_csv(self, folder: str | Path) -> dict[str, Path]:
         """One CSV per table into ``folder``; returns name -> path."""
-        from toolkit.audit.migration_export import write_migration_csv
+        from toolkit.audit.migration.export import write_migration_csv
 
         return write_migration_csv(self, folder)
 
     def plot(self, path: str | Path | None = None) -> Figure:
         """Legacy receiver funds beside cash balance funds per currency, and customers per
         state; saved as PNG with ``path``."""
-        from toolkit.audit.migration_export import plot_migration
+        from toolkit.audit.migration.export import plot_migration
 
         return plot_migration(self, path)
 

@@ -7,7 +7,7 @@ balances (:func:`toolkit.load_cash_balances`), and optionally the cash balance t
 the receivers' source transactions, which enable the timing checks.
 
 What Stripe's automatic migration did with the money (moved into a cash balance, swept to the
-account balance) is read by toolkit.audit.migration_moves, so that no money is counted twice or
+account balance) is read by toolkit.audit.migration.moves, so that no money is counted twice or
 lost from view.
 
 >>> cash = toolkit.load_cash_balances(session, sources, progress=False)
@@ -24,19 +24,21 @@ from typing import Any
 
 import pandas as pd
 
+from toolkit.audit.checks import CheckContext, evaluate
 from toolkit.audit.inputs import int_column, normalize_sources, resolve_as_of, text_column, to_utc
-from toolkit.audit.migration_audit import MigrationAudit
-from toolkit.audit.migration_checks import (
+from toolkit.audit.migration.audit import MigrationAudit
+from toolkit.audit.migration.checks import (
     BLOCKED,
     CREDIT_TRANSFER_TYPES,
     MIGRATION_CHECKS,
     NEEDS_ACTION,
     READY,
     RETIRING_TYPES,
-    StateContext,
 )
-from toolkit.audit.migration_moves import moved_to_cash, sweeps
-from toolkit.audit.migration_result import account_rollup, migration_tables
+from toolkit.audit.migration.moves import moved_to_cash, sweeps
+from toolkit.audit.migration.receivable import receivable
+from toolkit.audit.migration.result import account_rollup, migration_tables
+from toolkit.audit.migration.where_now import where_now
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
 
@@ -53,7 +55,7 @@ _INFLOWS = (
 _DAY = pd.Timedelta(days=1)
 #: The columns that name sources, written out as one string each.
 _LISTED: tuple[str, ...] = ("receiver_ids", "legacy_funds_sources", "retiring_in_use_sources")
-_LISTED += ("moved_from_sources", "swept_sources")
+_LISTED += ("moved_from_sources", "swept_sources", "without_successor", "wired_bills")
 
 
 def _frame(value: Any, name: str, needs: tuple[str, ...], loader: str) -> pd.DataFrame:
@@ -75,6 +77,10 @@ def audit_migration(
     source_transactions: pd.DataFrame | None = None,
     as_of: datetime | pd.Timestamp | str | None = None,
     unapplied_days: int = 14,
+    payment_methods: pd.DataFrame | None = None,
+    invoices: pd.DataFrame | None = None,
+    subscriptions: pd.DataFrame | None = None,
+    ledger: pd.DataFrame | None = None,
 ) -> MigrationAudit:
     """Where every customer's transferred money is now, and what must be done before Sources is
     switched off.
@@ -87,9 +93,17 @@ def audit_migration(
     sources' snapshot time; ``unapplied_days`` is how long cash may sit unapplied. Money is
     never added across currencies.
 
+    Where the money and the obligations live now, each when given: ``payment_methods`` (from
+    :func:`toolkit.load_payment_methods`): has each customer a successor for each source type
+    they still pay with (``audit.successors``); ``invoices`` / ``subscriptions`` (from
+    :func:`toolkit.load_invoices`, :func:`toolkit.load_subscriptions`): the bills still wired to
+    Sources (``audit.wired``) and, with invoices, accounts receivable beside the money waiting
+    (``audit.receivable``); ``ledger`` (from :func:`toolkit.load_ledger`): the tie-out of every
+    receiver (``audit.tie_out``).
+
     >>> migration = toolkit.audit_migration(sources, cash, unapplied_days=21)
     >>> migration.checks[["name", "ran"]].shape, migration.unapplied_days
-    ((8, 2), 21)
+    ((12, 2), 21)
     """
     frame = _frame(sources, "sources", ("id",), "toolkit.load_sources")
     cash = _frame(
@@ -118,6 +132,27 @@ def audit_migration(
             "toolkit.load_source_transactions",
         )
     )
+    pms = (
+        None
+        if payment_methods is None
+        else _frame(
+            payment_methods,
+            "payment_methods",
+            ("customer", "id", "type", "legacy"),
+            "toolkit.load_payment_methods",
+        )
+    )
+    bills = {
+        name: None
+        if value is None
+        else _frame(value, name, ("id", "customer", "status"), f"toolkit.load_{name}")
+        for name, value in (("invoices", invoices), ("subscriptions", subscriptions))
+    }
+    books = (
+        None
+        if ledger is None
+        else _frame(ledger, "ledger", ("kind", "source", "amount"), "toolkit.load_ledger")
+    )
     if (
         isinstance(unapplied_days, bool)
         or not isinstance(unapplied_days, int)
@@ -139,18 +174,24 @@ def audit_migration(
         inputs.add("source_transactions")
     if "funding_account_number" in cash.columns and cash["funding_account_number"].notna().any():
         inputs.add("funding")
-    ctx = StateContext(unapplied_days, frozenset(inputs))
-    rows = _rows(src, cash, moves, stxns, accounts, when, notes)
+    if pms is not None:
+        inputs.add("payment_methods")
+    if bills["invoices"] is not None or bills["subscriptions"] is not None:
+        inputs.add("bills")
+    if books is not None:
+        inputs.add("ledger")
+    sweeps_known = {"sweeps"} if stxns is not None or books is not None else set()
+    ctx = CheckContext(unapplied_days, frozenset(inputs | sweeps_known))
+    now = where_now(frame, pms, bills["invoices"], bills["subscriptions"], books, moves, info.mode)
+    rows = _rows(src, cash, moves, stxns, accounts, when, notes, now.by_key, stxns is None)
     table = pd.DataFrame(rows)
     findings: list[dict[str, Any]] = []
     checks = []
     flagged_by_row: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for check in MIGRATION_CHECKS:
-        ran = check.runs(ctx) and len(table) > 0
-        hits = check.flags(table, ctx) if ran else pd.Series(False, index=table.index)
+    for check, ran, hits in evaluate(table, MIGRATION_CHECKS, ctx):
         for i in table.index[hits]:
             row = table.loc[i].to_dict()
-            flagged_by_row[i].append((check.name, check.severity))
+            flagged_by_row[i].append((check.name, str(check.severity)))
             findings.append(
                 {
                     "customer": row["customer"],
@@ -169,7 +210,7 @@ def audit_migration(
                 "name": check.name,
                 "title": check.title_for(ctx),
                 "severity": check.severity,
-                "ran": bool(check.runs(ctx)),
+                "ran": ran,
                 "flagged": int(hits.sum()),
                 "explanation": check.explanation,
             }
@@ -200,8 +241,16 @@ def audit_migration(
         account=info.account,
         mode=info.mode,
         unapplied_days=unapplied_days,
-        inputs=sorted(ctx.inputs),
+        inputs=sorted(inputs),
         notes=notes,
+        successors=now.successors,
+        wired=now.wired,
+        tie_out=now.tie_out,
+        receivable=(
+            receivable(tables["customers"], bills["invoices"], info.mode)
+            if bills["invoices"] is not None
+            else pd.DataFrame()
+        ),
     )
 
 
@@ -219,8 +268,11 @@ def _rows(
     accounts: dict[str, Any],
     when: pd.Timestamp | None,
     notes: list[str],
+    found: dict[tuple[str, str], dict[str, Any]],
+    swept_from_ledger: bool,
 ) -> list[dict[str, Any]]:
-    """One dict per (customer, currency) with every figure the checks read."""
+    """One dict per (customer, currency) with every figure the checks read (``found``: what
+    :func:`~toolkit.audit.migration.where_now.where_now` found of each)."""
     loose = src[src["customer"].isna() & (src["flow"] == "receiver")]
     if len(loose):
         notes.append(
@@ -272,6 +324,10 @@ def _rows(
                 "months_paying_both": [],
                 "successor_account_last4": None,
                 "successor_matches_receiver": pd.NA,
+                "without_successor": [],
+                "wired_bills": [],
+                "tie_out_gap": 0,
+                "refunded_after_charge": 0,
             }
         return keys[key]
 
@@ -332,6 +388,15 @@ def _rows(
                 r = keys[receiver_of[sid]]
                 r["swept_to_balance"] += int(amount)
                 r["swept_sources"].append(f"{sid} ({created:%Y-%m-%d})")
+    for (cid, cur), more in found.items():
+        r = row(cid, cur)
+        r["without_successor"] += more["without_successor"]
+        r["wired_bills"] += more["wired_bills"]
+        r["tie_out_gap"] += more["tie_out_gap"]
+        r["refunded_after_charge"] += more["refunded_after_charge"]
+        if swept_from_ledger:
+            r["swept_to_balance"] += more["swept"]
+            r["swept_sources"] += more["swept_sources"]
     out = []
     for r in keys.values():
         for name in _LISTED:

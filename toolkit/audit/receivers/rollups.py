@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.audit.result import AGING_BUCKETS, MONEY_COLUMNS, AuditTables
+from toolkit.audit.receivers.result import AGING_BUCKETS, MONEY_COLUMNS, AuditTables
 from toolkit.money import format_money, minor_to_major
 
 __all__ = ["aging", "aging_bucket", "days_between", "major", "rollup", "summary"]
