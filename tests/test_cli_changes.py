@@ -65,8 +65,16 @@ def test_plan_apply_undo_round_trip(account, capsys):
     capsys.readouterr()
 
     assert main(["undo", applied["journal"]]) == 0
-    assert "Undo of" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Undo of" in out
+    assert out.count("restored (unset ticket)") == 3  # which keys and values were put back
     assert {i: dict(account.get_source(i)["metadata"] or {}) for i in ids} == before
+    journals = set(Path("journals").iterdir())
+    # a second undo has nothing left to put back: it says so and writes no journal
+    assert main(["undo", applied["journal"]]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing to undo" in out and "0 ok" in out
+    assert set(Path("journals").iterdir()) == journals
 
 
 def test_an_edited_plan_file_is_refused(account, capsys):

@@ -53,9 +53,14 @@ def add_undo_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _finish(outcome: Outcome, as_json: bool, session: Session) -> int:
     lines = [outcome.headline(), f"Read: {session.reads_line(outcome.reads)}"]
+    if not len(outcome.df):
+        lines += outcome.notes  # nothing to do: say why
     if outcome.journal:
         lines.append(f"Journal: {outcome.journal}")
-    problems = outcome.df[outcome.df["result"].isin(["failed", "uncertain", "drifted", "canceled"])]
+    shown = ["failed", "uncertain", "drifted", "canceled"]
+    if outcome.plan.undoes:  # an undo says what it put back, row by row
+        shown.append("ok")
+    problems = outcome.df[outcome.df["result"].isin(shown)]
     lines += [f"  {r.source}: {r.result}: {r.message}" for r in problems.head(20).itertuples()]
     if not outcome.ok:
         lines.append("Some rows are not done: run the same command again to resume.")

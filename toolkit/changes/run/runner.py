@@ -40,7 +40,7 @@ __all__ = ["MAX_STATE_AGE", "Runner", "idempotency_key", "row_message"]
 MAX_STATE_AGE = 10.0
 _CONFIRMED = "confirmed by re-read: an earlier run applied it"
 _WRITTEN = "done: Stripe's answer shows the new state"
-_RESTORED = "restored: Stripe's answer shows the state from before the change"
+_RESTORED = "Stripe's answer shows the state from before the change"
 Key = tuple[int, str]
 
 
@@ -322,7 +322,9 @@ class Runner:
                 row, "failed", message, after=written.after, request_id=written.request_id
             )
             return outcome_row(row, "failed", message, written.request_id, current, written.after)
-        done = written.message or (_RESTORED if self.plan.undoes else _WRITTEN)
+        done = written.message or _WRITTEN
+        if self.plan.undoes and not written.message:  # say what was put back
+            done = f"restored ({row['change']}): {_RESTORED}" if row.get("change") else _RESTORED
         message = self._end(row, "ok", done, after=written.after, request_id=written.request_id)
         return outcome_row(row, "ok", message, written.request_id, current, written.after)
 

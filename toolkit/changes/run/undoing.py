@@ -30,7 +30,7 @@ from toolkit.changes.kinds import kind_of
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.rows import PLAN_COLUMNS
 from toolkit.changes.run.applying import apply
-from toolkit.changes.run.outcome import Outcome
+from toolkit.changes.run.outcome import OUTCOME_COLUMNS, Outcome
 from toolkit.errors import InvalidInputError
 from toolkit.progress import ProgressArg
 from toolkit.session import Session
@@ -63,8 +63,9 @@ def undo(
     >>> back = toolkit.undo(outcome.journal, session, progress=False)
     >>> back.headline()
     'Undo of plan_... (update_metadata): 2 ok, 0 failed'
-    >>> toolkit.undo(outcome.journal, session, progress=False).totals["ok"]  # nothing left
-    0
+    >>> again = toolkit.undo(outcome.journal, session, progress=False)  # nothing left
+    >>> again.totals["total"], again.journal, again.notes[0][:16]
+    (0, None, 'Nothing to undo:')
     """
     check_session(session, "undo()")
     check_not_held(journal)  # a journal being written ends in records nothing proves yet
@@ -107,6 +108,23 @@ def undo(
             if key in unresolved:
                 in_flight.append(list(key))
     undo_id = f"{header['plan_id']}-undo-{secrets.token_hex(3)}"
+    if not rows:  # nothing to put back: say so, and write no empty journal that says "ok"
+        plan = Plan(
+            id=undo_id,
+            kind=kind,
+            df=pd.DataFrame(columns=PLAN_COLUMNS),
+            undoes={"plan_id": header["plan_id"], "journal": Path(journal).name, "unresolved": []},
+        )
+        return Outcome(
+            df=pd.DataFrame(columns=OUTCOME_COLUMNS),
+            plan=plan,
+            journal=None,
+            dry_run=dry_run,
+            notes=[
+                f"Nothing to undo: {journal} shows no change applied and not undone since "
+                "(an earlier undo restored them, or no row was applied). Nothing was sent."
+            ],
+        )
     plan = Plan(
         id=undo_id,
         kind=kind,
