@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,13 @@ def test_serves_until_interrupted() -> None:
     try:
         line = proc.stdout.readline()
         assert line.startswith("Stripe sandbox on http://127.0.0.1:"), line
+        # the count a load reads is told apart from the sources reachable by id only
+        counts = re.search(
+            r"([\d,]+) sources: ([\d,]+) attached .* ([\d,]+) detached or never", line
+        )
+        assert counts, line
+        total, attached, by_id = (int(n.replace(",", "")) for n in counts.groups())
+        assert total == attached + by_id and attached > 0
         url = line.split()[3]
         req = urllib.request.Request(
             f"{url}/v1/customers?limit=3", headers={"Authorization": "Bearer sk_test_cli"}

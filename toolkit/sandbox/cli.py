@@ -151,9 +151,14 @@ def run(args: argparse.Namespace) -> int:
     ds = box.store()
 
     def ready(url: str) -> None:
+        listed = sum(
+            1 for cid in ds.customers for sid in ds.items.get(cid, []) if sid in ds.sources
+        )
         print(
             f"Stripe sandbox on {url} (seed {args.seed}, {len(ds.customers)} customers, "
-            f"{len(ds.sources)} sources, limits {args.limits}"
+            f"{len(ds.sources):,} sources: {listed:,} attached to customers, which a load reads, "
+            f"{len(ds.sources) - listed:,} detached or never attached, reachable by id only; "
+            f"limits {args.limits}"
             + (
                 f", read allocation {args.read_allocation:,}"
                 if args.read_allocation is not None
