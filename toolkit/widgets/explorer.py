@@ -106,6 +106,9 @@ class SourceExplorer(widgets.VBox):
         self.shown: pd.DataFrame = self.frame.head(max_rows)
         self.chosen: set[str] = set()
         self.syncing = False
+        # the frame and the selection change in the kernel's thread (clicks) and in the loading
+        # thread (rows arriving): one at a time, so no click is lost to a redraw
+        self._lock = threading.RLock()
 
         # filters
         box = widgets.Layout(width="250px")
@@ -276,8 +279,16 @@ class SourceExplorer(widgets.VBox):
         session = self.session
         options = self.load_options
 
+        arrived: list[pd.DataFrame] = []
+
+        def show_arrived(rows: pd.DataFrame) -> None:  # the first rows at once, then each second
+            arrived[:] = [pd.concat([*arrived, rows], ignore_index=True)]
+            self._set_frame(arrived[0], loading=True)
+
         def job(report: Progress, cancel: threading.Event) -> pd.DataFrame:
-            return load_sources(session, progress=report, cancel=cancel, **options)
+            return load_sources(
+                session, progress=report, cancel=cancel, on_rows=show_arrived, **options
+            )
 
         if self.worker.running:
             return False
@@ -310,10 +321,18 @@ class SourceExplorer(widgets.VBox):
         selection of sources still in it are kept."""
         self._set_frame(df)
 
-    def _set_frame(self, df: pd.DataFrame) -> None:
+    def _set_frame(self, df: pd.DataFrame, loading: bool = False) -> None:
+        """Show ``df``; ``loading``: the rows that arrived so far of a load still going on (in
+        the order they came; the selection and the filters apply to them as to any frame)."""
+        with self._lock:
+            self._show_frame(df, loading)
+
+    def _show_frame(self, df: pd.DataFrame, loading: bool) -> None:
         self.frame = df
         info = df.attrs.get("toolkit", {}) if isinstance(df.attrs, dict) else {}
         parts = [f"<b>{len(df):,}</b> sources"]
+        if loading:
+            parts = [f"loading: <b>{len(df):,}</b> sources so far, in the order they arrive"]
         if info.get("account"):
             parts.append(f"account <b>{info['account']}</b>")
         if info.get("mode"):
@@ -339,7 +358,8 @@ class SourceExplorer(widgets.VBox):
         finally:
             self._filling = False
         self.refresh()
-        self.data_version += 1
+        if not loading:  # plans are made on whole loads: one made on rows still arriving is redone
+            self.data_version += 1
 
     # -- filters ------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
@@ -379,6 +399,10 @@ class SourceExplorer(widgets.VBox):
     def refresh(self) -> None:
         """Apply the filters to the frame and redraw; the selection is kept (the rows the filters
         hide stay selected, and the count says how many)."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         try:
             view = filter_sources(self.frame, **self.filters())
         except Exception as exc:  # a bad filter value: say so, keep the last view
@@ -445,12 +469,14 @@ class SourceExplorer(widgets.VBox):
     def select(self, ids: list[str]) -> None:
         """Select the rows with these source ids (shown by the filters or not)."""
         wanted = {str(i) for i in ids}
-        self.set_chosen(set(self.frame["id"][self.frame["id"].isin(wanted)].astype(str)))
+        with self._lock:
+            self.set_chosen(set(self.frame["id"][self.frame["id"].isin(wanted)].astype(str)))
 
     def select_all(self) -> None:
         """Add every row the filters keep to the selection (also those beyond the grid's first
         rows); rows they hide keep their state."""
-        self.set_chosen(self.chosen | set(self.view["id"].astype(str)))
+        with self._lock:
+            self.set_chosen(self.chosen | set(self.view["id"].astype(str)))
 
     def clear_selection(self) -> None:
         """Select nothing (rows the filters hide included)."""
@@ -458,6 +484,10 @@ class SourceExplorer(widgets.VBox):
 
     def set_chosen(self, ids: set[str], newest: int | None = None) -> None:
         """Make ``ids`` the selection and show it in the grid and the panes."""
+        with self._lock:
+            self._set_chosen(ids, newest)
+
+    def _set_chosen(self, ids: set[str], newest: int | None) -> None:
         self.chosen = ids
         positions = [i for i, v in enumerate(self.shown["id"].tolist()) if v in ids]
         self.syncing = True
@@ -468,6 +498,10 @@ class SourceExplorer(widgets.VBox):
         self.publish(newest)
 
     def _on_rows(self, change: Any) -> None:
+        with self._lock:
+            self._on_rows_locked(change)
+
+    def _on_rows_locked(self, change: Any) -> None:
         if self.syncing:
             return
         rows = [i for i in self.grid.selected_rows if 0 <= i < len(self.shown)]
