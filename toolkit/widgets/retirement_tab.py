@@ -105,11 +105,16 @@ class RetirementTab(widgets.VBox):
             "bills": widgets.Checkbox(description="invoices and subscriptions", indent=False),
             "ledger": widgets.Checkbox(description="tie-out (ledger)", indent=False),
         }
+        # the label takes the room it needs (a Label is cut to its box otherwise); the row wraps
         self.also = widgets.HBox(
             [
-                widgets.Label("Also read (more reads: the least each takes is noted):"),
+                widgets.Label(
+                    "Also read (more reads: the least each takes is noted):",
+                    layout=widgets.Layout(width="auto", flex="0 0 auto"),
+                ),
                 *self.asked.values(),
-            ]
+            ],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
         self.status = widgets.Label()
         self.error = widgets.HTML()
