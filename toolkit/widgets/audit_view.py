@@ -135,9 +135,10 @@ class AuditView(widgets.VBox):
 
     @property
     def stem(self) -> str:
-        """File name stem of the exports: ``audit-<as of>``."""
+        """File name stem of the exports: ``receiver-audit-<as of date>``."""
         when = self.audit.as_of if self.audit is not None else None
-        return "audit-" + (when.strftime("%Y%m%dT%H%M") if when is not None else "undated")
+        # named as runbook 02 names it: one scheme in one folder (a second run adds -2, ...)
+        return "receiver-audit-" + (when.strftime("%Y-%m-%d") if when is not None else "undated")
 
     def show(self, audit: Audit) -> None:
         """Show this audit (replaces the one shown)."""

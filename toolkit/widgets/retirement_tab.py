@@ -218,7 +218,8 @@ class RetirementTab(widgets.VBox):
             self.error.value = error_html("Run the audit first: there is nothing to export yet.")
             return None
         when = self.migration.as_of
-        stem = "retirement-" + (when.strftime("%Y%m%dT%H%M") if when is not None else "undated")
+        # named as runbook 05 names it: one scheme in one folder (a second run adds -2, ...)
+        stem = "retirement-" + (when.strftime("%Y-%m-%d") if when is not None else "undated")
         self.written = self.migration.to_excel(fresh_path(self.folder / f"{stem}.xlsx"))
         self.status.value = f"Wrote {self.written}"
         return self.written
