@@ -227,7 +227,7 @@ class AuditView(widgets.VBox):
         self.excel_button.disabled = self.csv_button.disabled = self.audit is None
 
     def export_excel(self) -> bool:
-        """Write ``<folder>/audit-<as of>.xlsx`` in the worker thread (``-2``, ``-3``, ... when an
+        """Write ``<folder>/receiver-audit-<as of>.xlsx`` in the worker thread (``-2``, ``-3``, ... when an
         earlier export is there: never replaced)."""
         stem = self.stem
         return self._export(
@@ -236,7 +236,7 @@ class AuditView(widgets.VBox):
         )
 
     def export_csv(self) -> bool:
-        """Write one CSV per table into ``<folder>/audit-<as of>-csv/`` in the worker thread."""
+        """Write one CSV per table into ``<folder>/receiver-audit-<as of>-csv/`` in the worker thread."""
         stem = self.stem
         return self._export(
             "Writing CSV",
