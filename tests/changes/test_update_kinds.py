@@ -267,3 +267,65 @@ def test_cli_plans_mandates_and_asks_for_a_confirmation(fresh_sandbox, monkeypat
     assert main(["apply", made["file"], "--confirm", "2", "--json"]) == 0
     applied = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert applied["totals"]["ok"] == 2
+
+
+def test_one_table_for_any_change(fresh_sandbox, fresh_session, monkeypatch, capsys):
+    box, session = fresh_sandbox, fresh_session
+    sepa = debits(box, 1)[0]
+    single = singles(box, 2)
+    klarna = klarnas(session, 1)[0]
+    ids = [sepa, *single, klarna]
+    before = {sid: box.get_source(sid) for sid in ids}
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "amount_major": ["", "9.99", "", ""],
+            "amount": ["", "", "4321", ""],
+            "owner.email": ["", "new@example.com", "", ""],
+            "metadata.team": ["ar", "", "ap", "<unset>"],
+            "mandate.acceptance.status": ["accepted", "", "", ""],
+            "mandate.acceptance.date": ["2026-12-01", "", "", ""],
+            "source_order.shipping.carrier": ["", "", "", "DHL"],
+        }
+    )
+    frame = toolkit.load_sources(session, ids=ids, progress=False)
+    plan = toolkit.plan_update(table, sources=frame)
+    assert plan.counts["ready"] == 4 and plan.irreversible  # a mandate is in it
+    changes = list(plan.df["change"])
+    assert "add team='ar'" in changes[0] and "record mandate" in changes[0]
+    assert "set owner.email" in changes[1] and "set amount" in changes[1]
+    assert set(plan.df.loc[2, "params"]) == {"metadata", "amount"}
+    outcome = toolkit.apply(plan, session, progress=False)
+    assert outcome.totals["ok"] == 4
+    assert session.client.v1.sources.retrieve(single[1]).amount == 4321
+    assert box.get_source(klarna)["source_order"]["shipping"]["carrier"] == "DHL"
+    assert len(requests_for(box, single[0], "POST")) == 1  # one request per row
+
+    back = toolkit.undo(outcome.journal, session, progress=False)
+    assert back.totals["ok"] == 4
+    assert "mandate stays" in back.df.loc[0, "message"]
+    for sid in ids:
+        now = box.get_source(sid)
+        for field in ("amount", "metadata", "owner", "source_order"):
+            assert now.get(field) == before[sid].get(field), (sid, field)
+
+    with pytest.raises(toolkit.InvalidInputError) as err:
+        toolkit.plan_update(pd.DataFrame({"id": ids, "owner.colour": ["x"] * 4}))
+    assert "owner.address.city" in str(err.value) and "mandate.acceptance.status" in str(err.value)
+    refused = toolkit.plan_update(pd.DataFrame({"id": [single[0]], "owner.email": ["<unset>"]}))
+    assert "cannot clear owner fields" in refused.df.loc[0, "reason"]
+    refused = toolkit.plan_update(pd.DataFrame({"id": [single[0]], "amount": ["<unset>"]}))
+    assert "takes no unset for amount" in refused.df.loc[0, "reason"]
+
+    # the command line: python -m toolkit plan update --table
+    monkeypatch.setenv("STRIPE_API_KEY", TEST_KEY)
+    monkeypatch.setenv("STRIPE_API_BASE", box.url)
+    monkeypatch.delenv("STRIPE_ACCOUNT", raising=False)
+    pd.DataFrame({"id": single, "amount": ["111", "222"], "metadata.t": ["1", "2"]}).to_csv(
+        "changes.csv", index=False
+    )
+    assert main(["plan", "update", "--table", "changes.csv", "--json"]) == 0
+    made = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert made["counts"]["ready"] == 2 and made["action"] == "update_source"
+    assert main(["apply", made["file"], "--json"]) == 0  # no mandate: no confirmation needed
+    assert [box.get_source(s)["amount"] for s in single] == [111, 222]

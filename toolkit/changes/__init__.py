@@ -36,6 +36,7 @@ from toolkit.changes.plans.builders import (
     plan_owner,
     plan_source_order,
     plan_source_order_from_table,
+    plan_update,
 )
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.plans.record import read_plan, save_plan
@@ -62,6 +63,7 @@ __all__ = [
     "plan_owner",
     "plan_source_order",
     "plan_source_order_from_table",
+    "plan_update",
     "read_plan",
     "read_table",
     "save_plan",

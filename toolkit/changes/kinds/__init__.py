@@ -1,5 +1,5 @@
-"""The kinds of change, one module each (metadata, owner, amount, mandate, source_order, attach,
-detach), and their registry.
+"""The kinds of change, one module each (metadata, owner, amount, mandate, source_order, update
+(any mix of those five in one row), attach, detach), and their registry.
 
 A :class:`~toolkit.changes.kinds.base.ChangeKind` is everything plans, the runner, apply and undo
 need to know about one kind: the part of a source it is about (from Stripe and from the sources
@@ -31,6 +31,7 @@ from toolkit.changes.kinds.mandate import MandateChange
 from toolkit.changes.kinds.metadata import MetadataChange
 from toolkit.changes.kinds.owner import OwnerChange
 from toolkit.changes.kinds.source_order import SourceOrderChange
+from toolkit.changes.kinds.update import UpdateChange
 from toolkit.changes.rows import SOURCE_ID
 from toolkit.errors import InvalidInputError
 
@@ -46,6 +47,7 @@ KINDS: dict[str, ChangeKind] = {
         AmountChange(),
         MandateChange(),
         SourceOrderChange(),
+        UpdateChange(),
         AttachChange(),
         DetachChange(),
     )

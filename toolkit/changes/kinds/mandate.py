@@ -218,6 +218,9 @@ class MandateChange(ChangeKind):
     def operations(self, row: Mapping[str, Any]) -> list[tuple[str, str]]:
         return [("record", "mandate")]
 
+    def expected_after(self, before: Any, params: dict[str, Any]) -> Any:
+        return {**(before or {}), "mandate": params.get("mandate")}
+
     # -- the write ---------------------------------------------------------------------------
     def write(
         self,

@@ -62,6 +62,7 @@ __all__ = [
     "plan_source_order",
     "plan_source_order_from_table",
     "plan_table",
+    "plan_update",
 ]
 
 
@@ -310,6 +311,28 @@ def plan_source_order_from_table(table: Any, sources: Any = None) -> Plan:
     {'source_order': {'shipping': {'carrier': 'UPS'}}}
     """
     return plan_table(KINDS["source_order"], table, sources)
+
+
+def plan_update(table: Any, sources: Any = None) -> Plan:
+    """Plan any mix of changes from one table: one row per source, one request per row.
+
+    ``plan_update("changes.csv", sources=df)``
+
+    The table has an id column and one column per field in dotted form: ``amount`` (minor
+    units) or ``amount_major`` (converted with the row's currency), ``owner.email``,
+    ``owner.address.city``, ``metadata.<key>``, ``mandate.acceptance.status``,
+    ``mandate.notification_method``, ``source_order.shipping.carrier``... Each plan row shows
+    every field it changes. An unknown column is refused, and the error lists the columns it
+    knows. An empty cell leaves its field alone; ``<unset>`` is taken only where Stripe takes an
+    unset (a metadata key, ``mandate.amount`` for a mandate of any amount). Each part keeps its
+    kind's rules (an owner address and an order are sent whole). A plan with a mandate cannot be
+    undone as a whole (``plan.irreversible``): undo restores the other fields and says so.
+
+    >>> table = pd.DataFrame({"id": ["src_1abc"], "amount": ["990"], "metadata.team": ["ar"]})
+    >>> toolkit.plan_update(table).df.loc[0, "params"]
+    {'metadata': {'team': 'ar'}, 'amount': 990}
+    """
+    return plan_table(KINDS["update"], table, sources)
 
 
 def _pairs(pairs: Any) -> list[tuple[Any, Any]]:
