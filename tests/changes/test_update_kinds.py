@@ -329,3 +329,18 @@ def test_one_table_for_any_change(fresh_sandbox, fresh_session, monkeypatch, cap
     assert made["counts"]["ready"] == 2 and made["action"] == "update_source"
     assert main(["apply", made["file"], "--json"]) == 0  # no mandate: no confirmation needed
     assert [box.get_source(s)["amount"] for s in single] == [111, 222]
+
+
+def test_the_demo_account_has_orders_to_complete(fresh_sandbox, fresh_session):
+    box, session = fresh_sandbox, fresh_session
+    ids = box.order_ids
+    assert len(ids) == 3
+    frame = toolkit.load_sources(session, progress=False)  # attached: the account load finds them
+    assert set(ids) <= set(frame["id"])
+    orders = frame[frame["type"] == "klarna"]
+    plan = toolkit.plan_source_order(orders, {"shipping.carrier": "UPS"})
+    outcome = toolkit.apply(plan, session, progress=False)
+    assert outcome.totals["ok"] == 3
+    assert {box.get_source(s)["source_order"]["shipping"]["carrier"] for s in ids} == {"UPS"}
+    assert toolkit.undo(outcome.journal, session, progress=False).totals["ok"] == 3
+    assert {box.get_source(s)["source_order"]["shipping"]["carrier"] for s in ids} == {None}

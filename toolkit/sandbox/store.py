@@ -70,6 +70,8 @@ class DataSet:
         self.planted: dict[str, list[str]] = {}
         self.detached_ids: list[str] = []
         self.unattached_ids: list[str] = []
+        #: Klarna sources with an order to complete (toolkit.sandbox.seed_orders).
+        self.order_ids: list[str] = []
         self.deleted_customers: set[str] = set()
         self.idempotency = IdempotencyStore()
         self.created_at: dict[str, int] = {}
