@@ -2,10 +2,13 @@
 of change makes each source's row (:meth:`~toolkit.changes.kinds.base.ChangeKind.plan_row`, with
 the rules its builder checks).
 
-- the same change on every source: :func:`plan_metadata`, :func:`plan_owner`, :func:`plan_detach`
-  (one request for all: :func:`plan_each`);
-- one row per source of an analyst's table: :func:`plan_metadata_from_table` (any kind that reads
-  tables: :func:`plan_table`);
+- the same change on every source: :func:`plan_metadata`, :func:`plan_owner`, :func:`plan_amount`,
+  :func:`plan_mandate`, :func:`plan_source_order`, :func:`plan_detach` (one request for all:
+  :func:`plan_each`);
+- one row per source of an analyst's table: :func:`plan_metadata_from_table`,
+  :func:`plan_amount_from_table`, :func:`plan_mandate_from_table`,
+  :func:`plan_source_order_from_table`, and :func:`plan_update` for any mix of them in one table
+  (any kind that reads tables: :func:`plan_table`);
 - pairs of source and customer: :func:`plan_attach`;
 - what ``python -m toolkit plan <kind>`` makes from its input file: :func:`plan_from_input`.
 
