@@ -247,6 +247,9 @@ def test_source_order_refused_where_there_is_no_order(fresh_sandbox, fresh_sessi
     assert outcome.df.loc[0, "result"] == "failed"
     assert "card source does not take a source order" in outcome.df.loc[0, "message"]
     assert not requests_for(box, card, "POST")
+    frame = toolkit.load_sources(session, ids=[card], progress=False)  # the type is known
+    planned = toolkit.plan_source_order(frame, {"shipping.carrier": "DHL"})
+    assert "card source does not take a source order" in planned.df.loc[0, "reason"]
     with pytest.raises(toolkit.InvalidInputError, match=r"source_order\.shipping\.carrier"):
         toolkit.plan_source_order_from_table(pd.DataFrame({"id": [card], "carrier": ["DHL"]}))
 
@@ -344,3 +347,22 @@ def test_the_demo_account_has_orders_to_complete(fresh_sandbox, fresh_session):
     assert {box.get_source(s)["source_order"]["shipping"]["carrier"] for s in ids} == {"UPS"}
     assert toolkit.undo(outcome.journal, session, progress=False).totals["ok"] == 3
     assert {box.get_source(s)["source_order"]["shipping"]["carrier"] for s in ids} == {None}
+
+
+def test_rules_are_checked_again_at_apply(fresh_sandbox, fresh_session):
+    """A row edited after planning (a forged plan file, say) never reaches Stripe."""
+    box, session = fresh_sandbox, fresh_session
+    sid = debits(box, 1)[0]
+    plan = toolkit.plan_mandate([sid], OFFLINE)
+    plan.df.at[0, "params"] = {"mandate": {"acceptance": {"status": "maybe"}}}
+    with pytest.raises(toolkit.InvalidInputError, match=r"mandate\[acceptance\]\[status\]"):
+        toolkit.apply(plan, session, progress=False)
+    # a rule about the source, against the state read just before the write: its currency
+    plan = toolkit.plan_mandate([sid], {**OFFLINE, "currency": "usd"})  # bare id: unknown then
+    assert plan.df.loc[0, "status"] == "ready"
+    outcome = toolkit.apply(plan, session, progress=False)
+    assert outcome.df.loc[0, "result"] == "failed"
+    assert "must be the source's currency (eur)" in outcome.df.loc[0, "message"]
+    update = toolkit.plan_update(pd.DataFrame({"id": [sid], "amount": ["0"]}))
+    assert "at least 1" in update.df.loc[0, "reason"]
+    assert not requests_for(box, sid, "POST")

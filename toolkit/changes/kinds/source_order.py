@@ -193,10 +193,14 @@ class SourceOrderChange(ChangeKind):
 
     def state_of_row(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         """Known only from a source dict showing its order (the sources frame has no order
-        column): else None, and apply merges the change into the order it reads."""
-        if "source_order" not in row:
-            return None
-        return self.state_of(row)
+        column): else None, and apply merges the change into the order it reads. A frame row
+        whose type or status takes no order says so, so that the plan refuses it at once."""
+        if "source_order" in row:
+            return self.state_of(row)
+        state = self.state_of(row)
+        if status_problem("a source order", state, ORDER_TYPES):
+            return state
+        return None
 
     # -- the plan ----------------------------------------------------------------------------
     def _target(self, before: Any, request: Mapping[str, Any]) -> dict[str, Any]:
