@@ -17,7 +17,9 @@ from toolkit.audit import (
     audit_migration,
     audit_receivers,
     moved_receivers,
+    receivers_to_read,
     retirement_reads,
+    with_moved_receivers,
 )
 from toolkit.changes import (
     Outcome,
@@ -151,6 +153,7 @@ __all__ = [
     "read_ids",
     "read_plan",
     "read_usage",
+    "receivers_to_read",
     "refresh",
     "reread",
     "retirement_reads",
@@ -160,5 +163,6 @@ __all__ = [
     "show",
     "totals_by_currency",
     "undo",
+    "with_moved_receivers",
     "write_sources_csv",
 ]

@@ -65,6 +65,12 @@ class SourceFetch:
 
     # -- driving ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.pages():
+            yield from batch
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        """The sources as they arrive, one list per answer from Stripe (a list may be empty):
+        a consumer can show a page's rows before the next answer comes."""
         if self.ids is not None:
             total, unit = len(self.ids), "ids"
         elif self.customer_ids is not None:
@@ -79,7 +85,7 @@ class SourceFetch:
                 if isinstance(result, BaseException):
                     self._failed(task, result)
                 else:
-                    yield from self._handle(task, result)
+                    yield list(self._handle(task, result))
                 bar.update(self.done_units, f"{self.sources:,} sources")
             bar.update(self.done_units, f"{self.sources:,} sources")
         finally:

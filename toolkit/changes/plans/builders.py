@@ -44,7 +44,7 @@ from toolkit.changes.kinds.metadata import metadata_request
 from toolkit.changes.kinds.owner import owner_request
 from toolkit.changes.kinds.source_order import order_request
 from toolkit.changes.plans.plan import Plan, make_plan
-from toolkit.changes.plans.sources import rows_per_source, source_states
+from toolkit.changes.plans.sources import rows_per_source, source_states, whole_id
 from toolkit.changes.plans.table import id_column, read_table
 from toolkit.changes.rows import SOURCE_ID, duplicates, id_problem, refusal
 from toolkit.changes.text import blank
@@ -134,7 +134,7 @@ def plan_table(kind: ChangeKind, table: Any, sources: Any = None) -> Plan:
             if isinstance(state.id, str):
                 known.setdefault(state.id, state)
 
-    ids = [v.strip() if isinstance(v, str) else v for v in frame[ids_at]]
+    ids = [whole_id(v.strip()) if isinstance(v, str) else v for v in frame[ids_at]]
     counts = Counter(v for v in ids if not blank(v))
     positions: dict[Any, list[int]] = {}
     for index, value in enumerate(ids):
