@@ -1,11 +1,11 @@
-"""JupyterLab widgets over the toolkit's functions: explore, edit metadata, detach, audit.
+"""JupyterLab widgets over the toolkit's functions: explore, edit metadata and other fields, detach, audit.
 
 Example::
 
     import toolkit
-    from toolkit.widgets import SourceExplorer, MetadataEditor, app
+    from toolkit.widgets import ChangeEditor, SourceExplorer, MetadataEditor, app
     session = toolkit.connect()
-    app(session)                                   # all four in tabs
+    app(session)                                   # all of them in tabs
     explorer = SourceExplorer(session); explorer   # or one at a time
     MetadataEditor(session, explorer)
     ChangeEditor(session, explorer)                # amount, owner, metadata, mandate, source order
