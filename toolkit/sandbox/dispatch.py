@@ -26,7 +26,13 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from toolkit.sandbox.access import authenticate, check_account, check_permission
+from toolkit.sandbox.access import (
+    authenticate,
+    check_account,
+    check_client_secret,
+    check_permission,
+    check_publishable,
+)
 from toolkit.sandbox.admin import handle_admin
 from toolkit.sandbox.box import Box
 from toolkit.sandbox.errors import ApiError, api_error, rate_limited, unrecognized_url
@@ -228,11 +234,16 @@ def _serve(req: _Request, delay: float) -> tuple[int, bytes]:
     if route is None:
         raise unrecognized_url(req.method, req.path)
     check_permission(key, route.endpoint, req.account, box.restricted_keys)
+    check_publishable(key, route.endpoint)
     resource = route.args[-1] if route.args else None
     ticket = box.limits.admit(req.account, req.livemode, route.endpoint, resource)
     try:
         params = validate(parse_form(req.raw), route.spec, NESTED)
         ds = box.dataset(req.account, req.livemode)
+        if key.startswith("pk_") and resource is not None:
+            with box.lock:
+                stored = (ds.sources.get(resource) or {}).get("client_secret")
+            check_client_secret(key, resource, params.get("client_secret"), stored)
         replay = _claim(req, ds) if req.keyed else None
         if replay is not None:
             status, payload = replay

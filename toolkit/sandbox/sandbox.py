@@ -32,6 +32,7 @@ from toolkit.sandbox.read_allocation import ReadAllocation
 from toolkit.sandbox.seed import seed_dataset
 from toolkit.sandbox.seed_cash import MIGRATION_PROFILES, seed_cash
 from toolkit.sandbox.seed_ledger import seed_ledger
+from toolkit.sandbox.seed_orders import seed_orders
 from toolkit.sandbox.server import SandboxServer
 from toolkit.sandbox.source_desk import SourceDesk
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
@@ -293,6 +294,7 @@ class Sandbox(CashDesk, SourceDesk):
                     seed_dataset(ds, seed_key, self._size(account, livemode))
                     seed_cash(ds, seed_key, self.migration)
                     seed_ledger(ds, seed_key)
+                    seed_orders(ds, seed_key)  # last: nothing seeded before depends on them
                 else:
                     ds.index()
                 ds.sources_retired, ds.events.now = self.sources_retired, self.clock

@@ -44,6 +44,11 @@ class SourceDesk:
         """Sources never attached to a customer (pending, reachable by id only)."""
         return list(self.dataset(None, False).unattached_ids)
 
+    @property
+    def order_ids(self) -> list[str]:
+        """Order-bearing (Klarna) sources whose order lacks its shipping details."""
+        return list(self.dataset(None, False).order_ids)
+
     def get_source(
         self, source_id: str, *, account: str | None = None, livemode: bool = False
     ) -> dict[str, Any]:
