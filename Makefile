@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) bench/apply.py
 	$(PY) bench/update.py
 	$(PY) bench/workbook.py
+	$(PY) bench/overhead.py
 
 sandbox: $(STAMP)
 	$(PY) -m toolkit sandbox --port 12111

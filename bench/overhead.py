@@ -84,7 +84,8 @@ def _bare_load(url: str) -> int:
         page = client.v1.customers.list(params=params)
         requests += 1
         for customer in page.data:
-            sources = customer["sources"] if "sources" in customer else None
+            # a StripeObject is not a dict: .get raises
+            sources = customer["sources"] if "sources" in customer else None  # noqa: SIM401
             while sources is not None and sources["has_more"]:
                 last = sources["data"][-1]["id"]
                 sources = client.v1.customers.payment_sources.list(
