@@ -247,3 +247,20 @@ def test_the_audit_says_why_it_covers_fewer_customers_than_it_read(box) -> None:
     assert read > covered
     note = next(n for n in audit.notes if "customers were read for their cash balance" in n)
     assert f"{read:,} customers" in note and f"the {covered:,} with a receiver" in note
+
+
+def test_customers_without_a_payment_method_cost_the_fewer_reads(box) -> None:
+    """A customer with no payment method needs its object (its defaults): one read each, or the
+    account's customer list when that takes fewer pages. Both give the same frame."""
+    session = toolkit.connect(KEY, api_base=box.url, rate_limit=1000, quiet=True)
+    sources = toolkit.load_sources(session, progress=False)
+    paying = toolkit.fetch.payment_methods.customers_paying_by_source(sources)
+    by_frame = toolkit.load_payment_methods(session, sources, progress=False)
+    by_ids = toolkit.load_payment_methods(session, paying, progress=False)
+    pd.testing.assert_frame_equal(by_frame, by_ids)
+    bare = int(by_frame["id"].isna().sum())
+    listed = toolkit.LoadInfo.from_attrs(sources).customers
+    pages = -(-listed // 100)
+    assert bare > pages  # the demo case: listing the customers is cheaper
+    assert toolkit.LoadInfo.from_attrs(by_ids).reads == len(paying) + bare
+    assert toolkit.LoadInfo.from_attrs(by_frame).reads == len(paying) + pages
