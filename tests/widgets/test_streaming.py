@@ -55,3 +55,19 @@ def test_the_explorer_shows_the_first_rows_before_the_load_ends(slow: Sandbox) -
     assert explorer.frame["id"].tolist() == whole["id"].tolist()
     assert explorer.selected_ids == [early] and "loading:" not in explorer.header.value
     assert explorer.data_version == versions + 1  # one new version: the whole load
+
+
+def test_a_reload_on_the_sandbox_can_be_told_apart() -> None:
+    """The sandbox's data clock stands still (runs are reproducible), so the header also says
+    when this computer read it: two reloads show two times (issue 28)."""
+    session = toolkit.connect(quiet=True)  # the embedded sandbox, sandbox mode
+    try:
+        explorer = SourceExplorer(session)
+        assert explorer.wait(60)
+        first = explorer.header.value
+        assert "(the sandbox's clock), read at" in first
+        time.sleep(1.1)
+        assert explorer.reload() and explorer.wait(60)
+        assert explorer.header.value != first
+    finally:
+        session.close()

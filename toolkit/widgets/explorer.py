@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -339,6 +340,9 @@ class SourceExplorer(widgets.VBox):
             parts.append(f"mode {info['mode']}")
         if info.get("taken_at"):
             parts.append(f"taken at {info['taken_at']}")
+            if info.get("mode") == "sandbox":  # the sandbox's data clock stands still: say when
+                clock = datetime.now(UTC).strftime("%H:%M:%S")
+                parts[-1] += f" (the sandbox's clock), read at {clock} UTC"
         for name, what in (("missing_ids", "ids"), ("missing_customers", "customers")):
             if info.get(name):
                 parts.append(f"{len(info[name]):,} {what} not found")
