@@ -1,6 +1,8 @@
 """Choosing how apply() re-reads a plan's sources, and the account listing that reads them in bulk.
 
-Reads and writes share the session's one rate limiter, so reads are made by the cheapest route:
+Reads and writes share the session's one rate limiter, so reads are made by the cheapest route
+(each read is a call to fetch's scheduler, :class:`~toolkit.fetch.pool.RequestPool`; the walk of
+customer pages and their sources is :mod:`toolkit.fetch.customer_sources`'):
 
 - **by listing the account** when the plan touches many customers: customer pages of 100 with
   their sources embedded (continued for a customer only while two or more of its planned rows

@@ -1,5 +1,6 @@
-"""Running a plan's rows side by side: which rows need a request, the thread pool, the account
-listing when it is cheaper, and what the run says about itself.
+"""Running a plan's rows side by side: which rows need a request, the writers' threads, the
+account listing when it is cheaper, and what the run says about itself. Every read of the run
+goes through fetch's scheduler (:class:`~toolkit.fetch.pool.RequestPool`, served for the run).
 
 >>> results, tasks = rows_to_run(toolkit.plan_metadata(["src_1abc", "x"], set={"a": "1"}), None)
 >>> [r["result"] for r in results.values()], [row["source"] for _, row in tasks]
