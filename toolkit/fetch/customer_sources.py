@@ -21,7 +21,7 @@ itself is :mod:`toolkit.fetch.lists`'.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from toolkit.fetch.lists import PAGE_LIMIT, goes_on, iter_pages, next_params, params_after
@@ -38,7 +38,7 @@ __all__ = [
 Source = dict[str, Any]
 
 
-def is_source(obj: dict[str, Any]) -> bool:
+def is_source(obj: Mapping[str, Any]) -> bool:
     """Is ``obj`` a Source (not a card or bank account listed beside it)?"""
     return obj.get("object") == "source"
 

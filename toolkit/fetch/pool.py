@@ -33,6 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,7 +232,12 @@ class RequestPool:
             raise Cancelled()
         answer: Future[dict[str, Any]] = Future()
         self.add(priority, "call", read, args, None, answer)
-        return answer.result()
+        while True:
+            try:
+                return answer.result(timeout=0.5)
+            except FutureTimeout:
+                if self._server is None or not self._server.is_alive():  # nobody will answer
+                    self._drop_queued()
 
     def serve(self) -> None:
         """Run the reads :meth:`call` queues, answering each caller, until :meth:`close`."""
@@ -267,6 +273,7 @@ class RequestPool:
                 else:
                     task.ref.set_result(future.result())
             self.inflight.clear()
+            self._closed.set()  # a call from now on is refused, not left waiting
             self._drop_queued()
 
     def _drop_queued(self) -> None:

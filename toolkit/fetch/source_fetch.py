@@ -18,7 +18,12 @@ from typing import Any
 
 from toolkit.errors import Cancelled, NotFoundError
 from toolkit.fetch.clocks import clock_page_params, clocks_apply, clocks_left_out, clocks_params
-from toolkit.fetch.customer_sources import embedded_sources, more_sources, sources_params
+from toolkit.fetch.customer_sources import (
+    embedded_sources,
+    is_source,
+    more_sources,
+    sources_params,
+)
 from toolkit.fetch.inputs import in_order
 from toolkit.fetch.lists import is_last, restart
 from toolkit.fetch.loaded import LoadInfo
@@ -264,7 +269,7 @@ class SourceFetch:
             self._customer_missing(task.ref, deleted=bool(body.get("deleted")))
         elif task.kind == "source":
             self.done_units += 1
-            if body.get("object") != "source":
+            if not is_source(body):
                 self.missing_ids.append(task.ref)
                 return
             cus = body.get("customer")
