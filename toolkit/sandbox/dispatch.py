@@ -34,13 +34,13 @@ from toolkit.sandbox.access import (
     check_publishable,
 )
 from toolkit.sandbox.admin import handle_admin
-from toolkit.sandbox.box import Box
 from toolkit.sandbox.errors import ApiError, api_error, rate_limited, unrecognized_url
 from toolkit.sandbox.forms import parse_form, parse_pairs, validate
 from toolkit.sandbox.http import Reply
 from toolkit.sandbox.idempotency import Saved
 from toolkit.sandbox.log import RequestLogEntry
 from toolkit.sandbox.routes import NESTED, Route, match_route
+from toolkit.sandbox.running import RunningSandbox
 from toolkit.sandbox.store import DataSet
 
 __all__ = ["API_VERSION", "handle"]
@@ -104,7 +104,9 @@ def _idempotency_conflict(key: str) -> ApiError:
 class _Request:
     """The parts of one request the steps below need."""
 
-    def __init__(self, box: Box, method: str, target: str, headers: Mapping[str, str], body: bytes):
+    def __init__(
+        self, box: RunningSandbox, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ):
         self.box = box
         self.method = method
         self.path, _, query = target.partition("?")
@@ -258,7 +260,7 @@ def _serve(req: _Request, delay: float) -> tuple[int, bytes]:
 
 
 def handle(
-    box: Box, method: str, target: str, headers: Mapping[str, str], body: bytes
+    box: RunningSandbox, method: str, target: str, headers: Mapping[str, str], body: bytes
 ) -> Reply | None:
     """Serve one request; None means drop the connection without an answer."""
     path = target.partition("?")[0]

@@ -22,7 +22,7 @@ from typing import Any
 from toolkit.sandbox.access import default_connected_accounts
 from toolkit.sandbox.accounts import account_objects
 from toolkit.sandbox.ach_migration import sweep_until
-from toolkit.sandbox.cash_desk import CashDesk
+from toolkit.sandbox.cash_admin import CashAdmin
 from toolkit.sandbox.faults import Faults
 from toolkit.sandbox.limits import DEFAULT_CONCURRENCY, Limits
 from toolkit.sandbox.locks import LOCK_WAIT, ObjectLocks
@@ -34,7 +34,7 @@ from toolkit.sandbox.seed_cash import MIGRATION_PROFILES, seed_cash
 from toolkit.sandbox.seed_ledger import seed_ledger
 from toolkit.sandbox.seed_orders import seed_orders
 from toolkit.sandbox.server import SandboxServer
-from toolkit.sandbox.source_desk import SourceDesk
+from toolkit.sandbox.source_admin import SourceAdmin
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
 
 
@@ -47,7 +47,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class Sandbox(CashDesk, SourceDesk):
+class Sandbox(CashAdmin, SourceAdmin):
     """A Stripe-compatible HTTP server on 127.0.0.1 serving deterministic demo data.
 
     Any key shaped ``(sk|rk)_(test|live)_...`` is accepted (only ``api_key`` if given); live keys

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolkit.sandbox.billing import Billing
-from toolkit.sandbox.cash import CashBook
+from toolkit.sandbox.cash import CashBalances
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.events import EventLog
 from toolkit.sandbox.idempotency import IdempotencyStore
@@ -75,7 +75,7 @@ class DataSet:
         self.deleted_customers: set[str] = set()
         self.idempotency = IdempotencyStore()
         self.created_at: dict[str, int] = {}
-        self.cash = CashBook(livemode=livemode, rng=random.Random(rng_seed + ":cash"))
+        self.cash = CashBalances(livemode=livemode, rng=random.Random(rng_seed + ":cash"))
         self.payment_methods = PaymentMethodBook(
             livemode=livemode, rng=random.Random(rng_seed + ":payment_methods")
         )
