@@ -269,3 +269,30 @@ def test_the_list_rule_sees_code_and_not_prose(tmp_path):
         encoding="utf-8",
     )
     assert paging_words_in(sample) == ["5: has_more", "6: starting_after"]
+
+
+def test_the_wings_use_the_declared_session():
+    """fetch, changes and audit are typed against the declared protocol (SessionLike), never the
+    Session class, and read no session attribute by ``getattr`` with a default: what they need
+    is declared, and mypy checks it (the widgets and the CLI pass a Session where SessionLike is
+    asked for: mypy proves the Session implements it; so does the protocol module's doctest)."""
+    offenders = []
+    for wing in ("fetch", "changes", "audit"):
+        for path in sorted((ROOT / "toolkit" / wing).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module == "toolkit.session"
+                    and any(alias.name == "Session" for alias in node.names)
+                ):
+                    offenders.append(f"{path.relative_to(ROOT)}: imports Session")
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in ("getattr", "hasattr")
+                    and node.args
+                    and "session" in ast.unparse(node.args[0])
+                ):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert not offenders, offenders

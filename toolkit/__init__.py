@@ -67,10 +67,7 @@ if TYPE_CHECKING:  # for type checkers and editors: at run time each name loads 
         save_plan,
         undo,
     )
-
-    # mypy reads the names that are also submodules (fetch.refresh, session.connect, ...) twice
-    # under TYPE_CHECKING: the same objects, said once here
-    from toolkit.fetch import (  # type: ignore[no-redef]
+    from toolkit.fetch import (
         LoadInfo,
         diff_snapshots,
         export_sources,
@@ -96,7 +93,7 @@ if TYPE_CHECKING:  # for type checkers and editors: at run time each name loads 
     )
     from toolkit.money import format_money, minor_to_major
     from toolkit.private_files import fresh_path
-    from toolkit.session import Session, connect, read_usage  # type: ignore[no-redef]
+    from toolkit.session import Session, connect, read_usage  # type: ignore[no-redef]  # mypy: also submodules
     from toolkit.session.settings import parse_flag
 
 #: Where each public name lives: loaded on first use (PEP 562), so ``import toolkit`` stays light.

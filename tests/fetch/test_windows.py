@@ -101,6 +101,11 @@ class FakeSession:
 
     mode = "test"
     account_label = "fake"
+    # the rest of what the wings read of a session (toolkit.session.protocol.SessionLike)
+    api_base = "http://fake.invalid"
+    stripe_account = None
+    api_version = None
+    limiter = None
 
     def __init__(self, stripe: FakeStripe, workers: int) -> None:
         self.client = stripe

@@ -11,15 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from toolkit.errors import InvalidInputError
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["check_confirmation", "check_same_account", "check_session", "confirmation_matches"]
-
-_SESSION_PARTS = ("require_write", "retrieve_source", "update_source", "mode")
 
 
 def check_session(session: object, what: str) -> None:
     """Refuse anything but a Session (from :func:`toolkit.connect`) with a message naming the fix."""
-    if isinstance(session, str | bytes) or not all(hasattr(session, a) for a in _SESSION_PARTS):
+    if not isinstance(session, SessionLike):  # the declared protocol, member by member
         hint = ""
         if isinstance(session, str) and session.startswith(("sk_", "rk_")):
             hint = " (that looks like an API key: pass session = toolkit.connect(key) instead)"
@@ -32,8 +31,8 @@ def check_same_account(account: Any, mode: Any, session: Any, what: str) -> None
     """Refuse work recorded on one account or mode from running on another, naming both."""
     if account is None and mode is None:
         return
-    here_account = getattr(session, "account_label", None)
-    here_mode = getattr(session, "mode", None)
+    here_account = session.account_label
+    here_mode = session.mode
     if (account is not None and account != here_account) or (
         mode is not None and mode != here_mode
     ):

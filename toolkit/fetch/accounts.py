@@ -27,7 +27,7 @@ from toolkit.fetch.frame import SourcesBuilder, with_metadata_columns
 from toolkit.fetch.lists import iter_list
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.progress import Progress, ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 from toolkit.session.settings import ACCOUNT_PATTERN
 
 __all__ = [
@@ -52,7 +52,7 @@ def asks_all(accounts: Any) -> bool:
     return isinstance(accounts, str) and accounts.strip() == "all"
 
 
-def account_ids(session: Session, accounts: str | Sequence[str]) -> list[str]:
+def account_ids(session: SessionLike, accounts: str | Sequence[str]) -> list[str]:
     """The accounts asked for: ``"all"`` lists the platform's connected accounts (newest first,
     as Stripe does); a list (or ``"acct_1,acct_2"``) is checked and kept in its order.
 
@@ -89,7 +89,7 @@ def account_ids(session: Session, accounts: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _listed_accounts(session: Session) -> list[str]:
+def _listed_accounts(session: SessionLike) -> list[str]:
     """Every connected account of the platform (``GET /v1/accounts``, page after page)."""
     return [str(a["id"]) for a in iter_list(session.list_accounts)]
 
@@ -107,9 +107,9 @@ def _progress_of(progress: ProgressArg, account: str) -> tuple[Progress, Progres
 
 
 def by_account(
-    session: Session,
+    session: SessionLike,
     accounts: Sequence[str],
-    work: Callable[[Session, str], pd.DataFrame],
+    work: Callable[[SessionLike, str], pd.DataFrame],
     cancel: threading.Event | None = None,
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, str]]]:
     """Run ``work(account_session, account)`` for each account, :data:`SIDE_BY_SIDE` at a
@@ -147,9 +147,9 @@ def with_account(frame: pd.DataFrame, account: str) -> pd.DataFrame:
 
 
 def load_accounts(
-    session: Session,
+    session: SessionLike,
     accounts: str | Sequence[str],
-    load: Callable[[Session, ProgressArg], pd.DataFrame],
+    load: Callable[[SessionLike, ProgressArg], pd.DataFrame],
     *,
     progress: ProgressArg,
     metadata_columns: bool,
@@ -161,7 +161,7 @@ def load_accounts(
     ids = account_ids(session, accounts)
     infos: dict[str, dict[str, Any]] = {}
 
-    def work(sub: Session, account: str) -> pd.DataFrame:
+    def work(sub: SessionLike, account: str) -> pd.DataFrame:
         bar, report = _progress_of(progress, account)
         try:
             frame = load(sub, report)
@@ -184,11 +184,11 @@ def load_accounts(
     info = LoadInfo(
         taken_at=taken_at.isoformat(),
         account=f"{len(parts)} connected account(s)",
-        mode=getattr(session, "mode", None),
+        mode=session.mode,
         scope=first.scope,
         customers=sum(int(i.get("customers") or 0) for i in infos.values()),
         requests=sum(int(i.get("requests") or 0) for i in infos.values()),
-        api_version=getattr(session, "api_version", None),
+        api_version=session.api_version,
         accounts={a: infos[a] for a in ids if a in infos},
         refused_accounts=refused,
     )
@@ -196,9 +196,9 @@ def load_accounts(
 
 
 def read_by_account(
-    session: Session,
+    session: SessionLike,
     sources: pd.DataFrame,
-    load: Callable[[Session, pd.DataFrame], pd.DataFrame],
+    load: Callable[[SessionLike, pd.DataFrame], pd.DataFrame],
     cancel: threading.Event | None,
 ) -> pd.DataFrame:
     """What ``load(account_session, that_account_rows)`` reads for the rows of a frame across
@@ -207,7 +207,7 @@ def read_by_account(
     taken_at = now_of(session)
     accounts = [str(a) for a in pd.unique(sources["account"].dropna()) if str(a)]
 
-    def work(sub: Session, account: str) -> pd.DataFrame:
+    def work(sub: SessionLike, account: str) -> pd.DataFrame:
         mine = sources[sources["account"] == account].drop(columns="account")
         return with_account(load(sub, mine), account)
 
@@ -223,7 +223,7 @@ def read_by_account(
     info = LoadInfo(
         taken_at=taken_at.isoformat(),
         account=f"{len(parts)} connected account(s)",
-        mode=getattr(session, "mode", None),
+        mode=session.mode,
         missing_ids=[m for i in infos for m in i.missing_ids],
         missing_customers=[m for i in infos for m in i.missing_customers],
         refused_accounts=refused,

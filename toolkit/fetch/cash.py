@@ -26,7 +26,7 @@ from toolkit.fetch.per_customer import PerCustomer
 from toolkit.fetch.windows import PAGE_SIZE
 from toolkit.money import to_major
 from toolkit.progress import Progress, ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = [
     "CASH_BALANCE_COLUMNS",
@@ -79,7 +79,7 @@ def _customer_ids(customers: Any) -> list[str] | None:
 
 
 def load_cash_balances(
-    session: Session,
+    session: SessionLike,
     customers: Any = None,
     *,
     funding_instructions: bool = False,
@@ -106,7 +106,7 @@ def load_cash_balances(
     """
     if isinstance(customers, pd.DataFrame) and "account" in customers.columns:
 
-        def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
+        def one(sub: SessionLike, mine: pd.DataFrame) -> pd.DataFrame:
             return load_cash_balances(
                 sub, mine, funding_instructions=funding_instructions, progress=progress,
                 cancel=cancel,
@@ -126,7 +126,7 @@ def load_cash_balances(
 
 
 def _balances(
-    session: Session,
+    session: SessionLike,
     ids: list[str] | None,
     funding_instructions: bool,
     progress: ProgressArg,
@@ -200,7 +200,7 @@ def _balances_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return df[list(CASH_BALANCE_COLUMNS)]
 
 
-def _with_funding(session: Session, frame: pd.DataFrame, cancel: Any) -> pd.DataFrame:
+def _with_funding(session: SessionLike, frame: pd.DataFrame, cancel: Any) -> pd.DataFrame:
     numbers: dict[str, tuple[str | None, str | None]] = {}
     for cid in dict.fromkeys(frame["customer"].tolist()):
         answer = session.create_funding_instructions(cid, cancel=cancel)
@@ -213,7 +213,7 @@ def _with_funding(session: Session, frame: pd.DataFrame, cancel: Any) -> pd.Data
 
 
 def load_cash_balance_transactions(
-    session: Session,
+    session: SessionLike,
     customers: Any,
     *,
     progress: ProgressArg = True,
@@ -231,7 +231,7 @@ def load_cash_balance_transactions(
     """
     if isinstance(customers, pd.DataFrame) and "account" in customers.columns:
 
-        def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
+        def one(sub: SessionLike, mine: pd.DataFrame) -> pd.DataFrame:
             return load_cash_balance_transactions(sub, mine, progress=progress, cancel=cancel)
 
         with session.reading() as meter:

@@ -58,7 +58,7 @@ from toolkit.fetch.month_windows import month_windows, oldest_created
 from toolkit.fetch.schema import FRAME_DTYPES
 from toolkit.private_files import private_folder, write_private
 from toolkit.progress import Progress, ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = [
     "BATCH",
@@ -130,7 +130,7 @@ def _parquet_writer(table: pa.Table) -> Callable[[Any], None]:
 
 
 def _export_account(
-    session: Session,
+    session: SessionLike,
     account: str,
     checkpoint: Checkpoint,
     info: ExportInfo,
@@ -178,7 +178,7 @@ def _flush(
     bar.update(info.sources, f"{info.sources:,} sources · {account}")
 
 
-def _identity(session: Session, accounts: Any, ids: list[str]) -> dict[str, Any]:
+def _identity(session: SessionLike, accounts: Any, ids: list[str]) -> dict[str, Any]:
     """What a dataset is a dataset of: one folder never mixes two."""
     asked: Any = None
     if accounts is not None:
@@ -194,7 +194,7 @@ def _identity(session: Session, accounts: Any, ids: list[str]) -> dict[str, Any]
 
 
 def export_sources(
-    session: Session,
+    session: SessionLike,
     path: str | os.PathLike[str],
     *,
     accounts: str | Sequence[str] | None = None,
@@ -232,7 +232,7 @@ def export_sources(
 
 
 def _export(
-    session: Session,
+    session: SessionLike,
     accounts: Any,
     own: list[str],
     checkpoint: Checkpoint,
@@ -263,7 +263,7 @@ def _export(
 
 
 def _export_reading(
-    session: Session,
+    session: SessionLike,
     accounts: Any,
     own: list[str],
     checkpoint: Checkpoint,
@@ -280,7 +280,7 @@ def _export_reading(
             _export_account(session, OWN, checkpoint, info, batch, bar, cancel)
         else:
 
-            def work(sub: Session, account: str) -> pd.DataFrame:
+            def work(sub: SessionLike, account: str) -> pd.DataFrame:
                 try:
                     _export_account(sub, account, checkpoint, info, batch, bar, cancel)
                 except StripeRequestError:

@@ -17,14 +17,14 @@ from typing import Any
 
 from toolkit.errors import StripeRequestError
 from toolkit.fetch.lists import iter_pages
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["MAX_TYPES", "event_mark", "iter_events"]
 
 MAX_TYPES = 20  # Stripe's ``types`` filter of GET /v1/events takes at most 20 exact types
 
 
-def event_mark(session: Session) -> int | None:
+def event_mark(session: SessionLike) -> int | None:
     """The ``created`` of the account's newest event (None: no events, or not readable)."""
     try:
         page = session.list_events({"limit": 1})
@@ -35,7 +35,7 @@ def event_mark(session: Session) -> int | None:
 
 
 def iter_events(
-    session: Session,
+    session: SessionLike,
     types: Sequence[str],
     since: int | None,
     on_page: Callable[[int], None],

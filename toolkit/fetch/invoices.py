@@ -27,7 +27,7 @@ from toolkit.fetch.lists import iter_pages
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.money import to_major
 from toolkit.progress import Progress, ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = [
     "INVOICE_COLUMNS",
@@ -73,7 +73,7 @@ _INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
 
 
 def load_invoices(
-    session: Session,
+    session: SessionLike,
     status: str | None = "open",
     *,
     progress: ProgressArg = True,
@@ -106,7 +106,7 @@ def load_invoices(
 
 
 def load_subscriptions(
-    session: Session,
+    session: SessionLike,
     status: str | None = None,
     *,
     progress: ProgressArg = True,
@@ -142,7 +142,7 @@ def rows_frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
 
 
 def _listed(
-    session: Session,
+    session: SessionLike,
     read: Callable[..., dict[str, Any]],
     params: dict[str, Any],
     what: str,
@@ -161,11 +161,11 @@ def _listed(
             bar.close()
     info = LoadInfo(
         taken_at=taken_at.isoformat(),
-        account=getattr(session, "account_label", None),
-        mode=getattr(session, "mode", None),
+        account=session.account_label,
+        mode=session.mode,
         scope="account",
         reads=meter.reads,
-        api_version=getattr(session, "api_version", None),
+        api_version=session.api_version,
     )
     return found, info
 

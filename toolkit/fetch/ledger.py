@@ -38,7 +38,7 @@ from toolkit.fetch.lists import PAGE_LIMIT, iter_list, iter_pages
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.money import to_major
 from toolkit.progress import Progress, ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["LEDGER_COLUMNS", "ledger_reads", "load_ledger"]
 
@@ -87,7 +87,7 @@ def ledger_reads(sources: pd.DataFrame) -> int:
 
 
 def load_ledger(
-    session: Session,
+    session: SessionLike,
     sources: pd.DataFrame,
     *,
     progress: ProgressArg = True,
@@ -123,11 +123,11 @@ def load_ledger(
             bar.close()
     info = LoadInfo(
         taken_at=taken_at.isoformat(),
-        account=getattr(session, "account_label", None),
-        mode=getattr(session, "mode", None),
+        account=session.account_label,
+        mode=session.mode,
         scope="account",
         reads=meter.reads,
-        api_version=getattr(session, "api_version", None),
+        api_version=session.api_version,
     )
     return info.attach(ledger_frame(rows))
 
@@ -141,7 +141,7 @@ def _unix(value: Any) -> int | None:
 
 
 def _charges(
-    session: Session,
+    session: SessionLike,
     ids: set[str],
     window: dict[str, Any],
     bar: Progress,
@@ -194,7 +194,7 @@ def _charges(
 
 
 def _sweeps(
-    session: Session,
+    session: SessionLike,
     ids: set[str],
     window: dict[str, Any],
     bar: Progress,
@@ -226,7 +226,7 @@ def _sweeps(
 
 
 def _place(
-    session: Session, rows: list[dict[str, Any]], bar: Progress, cancel: threading.Event | None
+    session: SessionLike, rows: list[dict[str, Any]], bar: Progress, cancel: threading.Event | None
 ) -> None:
     """Find the payout of each row's balance transaction (module docstring, step 3)."""
     unplaced = {r["balance_transaction"]: r for r in rows if r.get("balance_transaction")}

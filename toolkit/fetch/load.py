@@ -28,7 +28,7 @@ from toolkit.fetch.inputs import Created, check_flag, created_range, id_list
 from toolkit.fetch.loaded import now_of, with_reads
 from toolkit.fetch.source_fetch import SourceFetch
 from toolkit.progress import ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["Accounts", "iter_sources", "load_sources"]
 
@@ -40,7 +40,7 @@ ROWS_EVERY = 1.0
 
 
 def _fetch(
-    session: Session,
+    session: SessionLike,
     customers: Any,
     ids: Any,
     created: Created,
@@ -66,7 +66,7 @@ def _fetch(
 
 
 def iter_sources(
-    session: Session,
+    session: SessionLike,
     *,
     customers: Sequence[str] | None = None,
     ids: Sequence[str] | None = None,
@@ -92,7 +92,7 @@ def iter_sources(
     return _metered(session, _fetch(session, customers, ids, created, progress, cancel))
 
 
-def _metered(session: Session, fetch: SourceFetch) -> Iterator[dict[str, Any]]:
+def _metered(session: SessionLike, fetch: SourceFetch) -> Iterator[dict[str, Any]]:
     """The sources of ``fetch``, under a read meter opened at the first ``next()``."""
     with session.reading(fetch.operation, cost=fetch.cost) as meter:
         fetch.meter = meter
@@ -100,7 +100,7 @@ def _metered(session: Session, fetch: SourceFetch) -> Iterator[dict[str, Any]]:
 
 
 def load_sources(
-    session: Session,
+    session: SessionLike,
     *,
     customers: Sequence[str] | None = None,
     ids: Sequence[str] | None = None,
@@ -135,7 +135,7 @@ def load_sources(
     metadata_columns = bool(check_flag(metadata_columns, "metadata_columns"))
     if accounts is not None:  # every connected account, side by side: toolkit.fetch.accounts
 
-        def one(sub: Session, report: ProgressArg) -> pd.DataFrame:
+        def one(sub: SessionLike, report: ProgressArg) -> pd.DataFrame:
             return load_sources(
                 sub, customers=customers, ids=ids, created=created, progress=report,
                 cancel=cancel, metadata_columns=metadata_columns,

@@ -144,5 +144,5 @@ def with_reads(frame: pd.DataFrame, meter: Any) -> pd.DataFrame:
 
 def now_of(session: Any) -> datetime:
     """The time a load is stamped with (the sandbox's data clock in sandbox mode)."""
-    now = getattr(session, "now", None)
+    now = session.now
     return now() if callable(now) else datetime.now(tz=UTC)

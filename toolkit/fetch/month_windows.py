@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["month_windows", "oldest_created"]
 
@@ -36,7 +36,7 @@ def month_windows(oldest: int | None, now: int) -> list[tuple[int | None, int | 
     return windows
 
 
-def oldest_created(session: Session, now: int) -> int | None:
+def oldest_created(session: SessionLike, now: int) -> int | None:
     """About when the oldest customer was created (to the day), from one-row probes."""
 
     def any_before(t: int) -> bool:

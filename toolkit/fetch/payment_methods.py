@@ -29,7 +29,7 @@ from toolkit.fetch.invoices import rows_frame
 from toolkit.fetch.lists import PAGE_LIMIT, iter_list
 from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.progress import Progress, ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["PAYMENT_METHOD_COLUMNS", "customers_paying_by_source", "load_payment_methods"]
 
@@ -66,7 +66,7 @@ def customers_paying_by_source(sources: pd.DataFrame) -> list[str]:
 
 
 def load_payment_methods(
-    session: Session,
+    session: SessionLike,
     customers: Any = None,
     *,
     progress: ProgressArg = True,
@@ -90,7 +90,7 @@ def load_payment_methods(
     """
     if isinstance(customers, pd.DataFrame) and "account" in customers.columns:
 
-        def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
+        def one(sub: SessionLike, mine: pd.DataFrame) -> pd.DataFrame:
             return load_payment_methods(sub, mine, progress=progress, cancel=cancel)
 
         with session.reading() as meter:
@@ -136,19 +136,19 @@ def load_payment_methods(
             bar.close()
     info = LoadInfo(
         taken_at=taken_at.isoformat(),
-        account=getattr(session, "account_label", None),
-        mode=getattr(session, "mode", None),
+        account=session.account_label,
+        mode=session.mode,
         missing_customers=missing,
         scope="account" if ids is None else "customers",
         customers=asked,
         reads=meter.reads,
-        api_version=getattr(session, "api_version", None),
+        api_version=session.api_version,
     )
     return info.attach(payment_methods_frame(rows))
 
 
 def _customers(
-    session: Session, ids: list[str] | None, cancel: threading.Event | None
+    session: SessionLike, ids: list[str] | None, cancel: threading.Event | None
 ) -> Iterator[tuple[str, dict[str, Any] | None]]:
     """(customer id, the customer object when a customer page carried it) for each customer."""
     if ids is not None:
@@ -159,7 +159,7 @@ def _customers(
 
 
 def _payment_methods(
-    session: Session,
+    session: SessionLike,
     cid: str,
     customer: dict[str, Any] | None,
     cancel: threading.Event | None,
@@ -187,7 +187,7 @@ def _account_customers(customers: Any) -> int | None:
 
 
 def _customer_objects(
-    session: Session, ids: list[str], listed: int | None, cancel: threading.Event | None
+    session: SessionLike, ids: list[str], listed: int | None, cancel: threading.Event | None
 ) -> dict[str, dict[str, Any]]:
     """The customer objects of ``ids`` by the fewer reads: one each, or the account's customer
     list (100 a read) when the account-wide load said it takes fewer pages than ``ids``."""

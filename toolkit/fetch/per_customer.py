@@ -23,7 +23,7 @@ from toolkit.fetch.lists import is_last, params_after
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
 from toolkit.fetch.windows import PAGE_SIZE
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["PerCustomer"]
 
@@ -38,7 +38,7 @@ class PerCustomer:
 
     def __init__(
         self,
-        session: Session,
+        session: SessionLike,
         ids: list[str] | None,
         read: Callable[..., dict[str, Any]],
         params: Callable[[str | None], dict[str, Any] | None],
@@ -108,7 +108,7 @@ class PerCustomer:
         """(customer, body or None when Stripe does not know it, task) for every read."""
         if self.ids is None:
             self._page(None)
-            if clocks_apply(getattr(self.session, "mode", None), "account"):
+            if clocks_apply(self.session.mode, "account"):
                 self.clocks = 0
                 self._clocks(None)
         else:
@@ -158,16 +158,16 @@ class PerCustomer:
     def close(self) -> None:
         self.pool.close()
 
-    def info(self, session: Session, taken_at: Any) -> LoadInfo:
+    def info(self, session: SessionLike, taken_at: Any) -> LoadInfo:
         return LoadInfo(
             taken_at=taken_at.isoformat(),
-            account=getattr(session, "account_label", None),
-            mode=getattr(session, "mode", None),
+            account=session.account_label,
+            mode=session.mode,
             missing_customers=in_order(self.missing, self.asked),
             scope="account" if self.ids is None else "customers",
             customers=len(self.asked),
             requests=self.pool.requests,
             test_clocks=self.clocks,
             test_clocks_note=self.clocks_note,
-            api_version=getattr(session, "api_version", None),
+            api_version=session.api_version,
         )

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.errors import Cancelled
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["FIRST", "MORE", "PAGE", "RequestPool", "Task"]
 
@@ -72,12 +72,12 @@ class RequestPool:
     """Runs reads in a thread pool (``session.max_workers`` wide), most urgent first."""
 
     def __init__(
-        self, session: Session, cancel: threading.Event | None, width: int | None = None
+        self, session: SessionLike, cancel: threading.Event | None, width: int | None = None
     ) -> None:
         self.session = session
         self.user_cancel = cancel
         self.stop = threading.Event()
-        self.width = max(1, width or int(getattr(session, "max_workers", 8) or 8))
+        self.width = max(1, width or int(session.max_workers or 8))
         self.page_slots = max(1, (self.width + 1) // 2)
         self.pool = ThreadPoolExecutor(max_workers=self.width, thread_name_prefix="toolkit-fetch")
         self.queues: dict[str | None, list[Task]] = {}
@@ -126,7 +126,7 @@ class RequestPool:
 
     def _ready(self, endpoint: str | None) -> float:
         """When a request to ``endpoint`` could start, counting the tasks already handed out."""
-        limiter = getattr(self.session, "limiter", None)
+        limiter = self.session.limiter
         if limiter is None:
             return 0.0
         with self._waiting_lock:
@@ -205,7 +205,7 @@ class RequestPool:
     @classmethod
     @contextmanager
     def serving(
-        cls, session: Session, cancel: threading.Event | None, width: int | None = None
+        cls, session: SessionLike, cancel: threading.Event | None, width: int | None = None
     ) -> Iterator[RequestPool]:
         """A pool run by a thread of its own for the duration of the ``with`` block: other
         threads :meth:`call` their reads through it (``width`` of them at once, the session's

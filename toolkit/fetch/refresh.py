@@ -49,7 +49,7 @@ from toolkit.fetch.reread import patch_rows, reread_frame
 from toolkit.fetch.schema import METADATA_PREFIX
 from toolkit.fetch.snapshot import save_snapshot
 from toolkit.progress import Progress, ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["RETENTION", "RefreshInfo", "refresh"]
 
@@ -92,7 +92,7 @@ class RefreshInfo:
 
 def refresh(
     snapshot: pd.DataFrame | str | os.PathLike[str],
-    session: Session,
+    session: SessionLike,
     *,
     out: str | os.PathLike[str] | None = None,
     progress: ProgressArg = True,
@@ -142,7 +142,7 @@ def refresh(
 def _refresh_one(
     frame: pd.DataFrame,
     loaded: LoadInfo,
-    session: Session,
+    session: SessionLike,
     progress: ProgressArg,
     recheck: str | None,
     meter: Any = None,
@@ -192,7 +192,7 @@ def _apply(
     frame: pd.DataFrame,
     loaded: LoadInfo,
     changes: Changes,
-    session: Session,
+    session: SessionLike,
     info: RefreshInfo,
     progress: ProgressArg,
 ) -> pd.DataFrame:
@@ -244,7 +244,7 @@ def _rechecked(
     frame: pd.DataFrame,
     loaded: LoadInfo,
     changes: Changes,
-    session: Session,
+    session: SessionLike,
     info: RefreshInfo,
     progress: ProgressArg,
 ) -> tuple[pd.DataFrame, int | None]:
@@ -326,14 +326,14 @@ def _report(
 def _across_accounts(
     frame: pd.DataFrame,
     loaded: LoadInfo,
-    session: Session,
+    session: SessionLike,
     progress: ProgressArg,
     recheck: str | None,
 ) -> pd.DataFrame:
     """Refresh each account's rows from its own events, side by side."""
     accounts = list(loaded.accounts or {})
 
-    def work(sub: Session, account: str) -> pd.DataFrame:
+    def work(sub: SessionLike, account: str) -> pd.DataFrame:
         part = frame[frame["account"] == account].drop(columns="account")
         part.attrs = {"toolkit": dict((loaded.accounts or {})[account])}
         fresh = refresh(part, sub, progress=progress, recheck=recheck)

@@ -21,7 +21,7 @@ from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.schema import FRAME_COLUMNS
 from toolkit.fetch.snapshot import load_snapshot, snapshot_path
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["RECHECKS", "checked_out", "checked_recheck", "checked_session", "checked_snapshot"]
 
@@ -93,9 +93,9 @@ def _taken_at(value: object) -> datetime:
     return taken
 
 
-def checked_session(session: object) -> Session:
+def checked_session(session: object) -> SessionLike:
     """``session`` if it is a :class:`~toolkit.Session`."""
-    if not isinstance(session, Session):
+    if not isinstance(session, SessionLike):
         raise InvalidInputError(
             f"refresh needs a session from toolkit.connect(...), not {type(session).__name__}."
         )

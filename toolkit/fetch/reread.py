@@ -16,7 +16,7 @@ from toolkit.errors import NotFoundWarning
 from toolkit.fetch.frame import empty_frame
 from toolkit.fetch.load import load_sources
 from toolkit.progress import ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["patch_rows", "reread", "reread_frame"]
 
@@ -63,7 +63,7 @@ def patch_rows(frame: pd.DataFrame, fresh: pd.DataFrame, ids: Sequence[str]) -> 
 
 
 def reread(
-    frame: pd.DataFrame, session: Session, *, ids: Sequence[str] | None = None
+    frame: pd.DataFrame, session: SessionLike, *, ids: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """``frame`` with the sources ``ids`` (default: every row) read again from Stripe.
 
@@ -81,7 +81,7 @@ def reread(
     return patch_rows(frame, reread_frame(session, wanted, False), wanted)
 
 
-def reread_frame(session: Session, ids: Sequence[str], progress: ProgressArg) -> pd.DataFrame:
+def reread_frame(session: SessionLike, ids: Sequence[str], progress: ProgressArg) -> pd.DataFrame:
     """The sources ``ids`` read again, as a frame (those Stripe no longer knows left out,
     without a warning: after a write that is an expected answer).
 

@@ -31,7 +31,7 @@ from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
 from toolkit.fetch.windows import Window, Windows
 from toolkit.progress import Progress, ProgressArg
 from toolkit.redact import redact_source
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["SourceFetch"]
 
@@ -41,7 +41,7 @@ class SourceFetch:
 
     def __init__(
         self,
-        session: Session,
+        session: SessionLike,
         *,
         customers: list[str] | None,
         ids: list[str] | None,
@@ -112,7 +112,7 @@ class SourceFetch:
     def operation(self) -> str:
         """What the load is called in the read ledger and its messages: ``"load ids"``, or
         ``"load account acct_1..."`` for a connected account's whole-account load."""
-        account = getattr(self.session, "stripe_account", None)
+        account = self.session.stripe_account
         return f"load {self.scope}" + (f" {account}" if account and self.scope == "account" else "")
 
     @property
@@ -130,8 +130,8 @@ class SourceFetch:
         """What this load records about itself."""
         return LoadInfo(
             taken_at=taken_at.isoformat(),
-            account=getattr(self.session, "account_label", None),
-            mode=getattr(self.session, "mode", None),
+            account=self.session.account_label,
+            mode=self.session.mode,
             missing_ids=in_order(self.missing_ids, self.ids),
             missing_customers=in_order(self.missing_customers, self.customer_ids),
             deleted_customers=in_order(self.deleted_customers, self.customer_ids) or None,
@@ -140,7 +140,7 @@ class SourceFetch:
             requests=self.pool.requests if self.pool is not None else 0,
             test_clocks=self.clocks,
             test_clocks_note=self.clocks_note,
-            api_version=getattr(self.session, "api_version", None),
+            api_version=self.session.api_version,
         )
 
     def _start(self) -> None:
@@ -158,7 +158,7 @@ class SourceFetch:
                     self.pool.add(FIRST, "customer", session.retrieve_customer, (cid,), params, cid)
         else:
             self._page(self.windows.all[0])
-            if clocks_apply(getattr(session, "mode", None), self.scope):
+            if clocks_apply(session.mode, self.scope):
                 self.clocks = 0
                 self._clocks(None)
 

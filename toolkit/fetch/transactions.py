@@ -23,7 +23,7 @@ from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.fetch.pool import FIRST, MORE, RequestPool
 from toolkit.fetch.windows import PAGE_SIZE
 from toolkit.progress import Progress, ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["load_source_transactions"]
 
@@ -61,7 +61,7 @@ def _source_refs(sources: Any) -> tuple[list[str], dict[str, str | None]]:
 
 
 def load_source_transactions(
-    session: Session,
+    session: SessionLike,
     sources: Any,
     *,
     progress: ProgressArg = True,
@@ -81,7 +81,7 @@ def load_source_transactions(
     """
     if isinstance(sources, pd.DataFrame) and "account" in sources.columns:
 
-        def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
+        def one(sub: SessionLike, mine: pd.DataFrame) -> pd.DataFrame:
             return load_source_transactions(sub, mine, progress=progress, cancel=cancel)
 
         with session.reading() as meter:
@@ -95,8 +95,8 @@ def load_source_transactions(
     txns.sort(key=lambda t: t.get("created") or 0, reverse=True)
     info = LoadInfo(
         taken_at=taken_at.isoformat(),
-        account=getattr(session, "account_label", None),
-        mode=getattr(session, "mode", None),
+        account=session.account_label,
+        mode=session.mode,
         missing_ids=in_order(missing, ids),
         reads=meter.reads,
     )
@@ -104,7 +104,7 @@ def load_source_transactions(
 
 
 def _read(
-    session: Session,
+    session: SessionLike,
     ids: list[str],
     progress: ProgressArg,
     cancel: threading.Event | None,

@@ -30,7 +30,7 @@ from toolkit.fetch import (
 from toolkit.fetch.loaded import ATTRS_KEY, LoadInfo
 from toolkit.fetch.payment_methods import customers_paying_by_source
 from toolkit.progress import ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = [
     "READS_NOTE",
@@ -86,7 +86,7 @@ def moved_receivers(sources: pd.DataFrame, moves: pd.DataFrame) -> list[str]:
 
 
 def with_moved_receivers(
-    session: Session,
+    session: SessionLike,
     sources: pd.DataFrame,
     moves: pd.DataFrame,
     *,
@@ -138,7 +138,7 @@ def retirement_reads(
 
 
 def run_migration_audit(
-    session: Session,
+    session: SessionLike,
     *,
     as_of: datetime | pd.Timestamp | str | None = None,
     unapplied_days: int = 14,

@@ -30,7 +30,7 @@ from toolkit.changes.kinds import KINDS, rows_refusal
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.plans.record import digest_of, plan_from_record
 from toolkit.errors import InvalidInputError
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["JournalState", "journal_state_for", "load_plan", "missing_plan", "read_journal"]
 
@@ -329,7 +329,7 @@ def load_plan(journal: str | os.PathLike[str]) -> Plan:
     return plan_from_record(header)
 
 
-def journal_state_for(path: Path, plan: Plan, session: Session) -> JournalState | None:
+def journal_state_for(path: Path, plan: Plan, session: SessionLike) -> JournalState | None:
     """The checked state of an existing journal for ``plan`` (None: it records nothing yet)."""
     state = read_journal(path)
     if state.plan is None:

@@ -27,7 +27,7 @@ from toolkit.changes.rows import PlanRow
 from toolkit.changes.text import blank, text_or_none
 from toolkit.errors import InvalidInputError
 from toolkit.money import format_money, major_to_minor
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["AMOUNT_COLUMNS", "AmountChange", "AmountRequest", "amount_request", "amount_text"]
 
@@ -209,7 +209,7 @@ class AmountChange(ChangeKind):
     # -- the write and its undo --------------------------------------------------------------
     def write(
         self,
-        session: Session,
+        session: SessionLike,
         row: PlanRow,
         key: str,
         cancel: threading.Event,

@@ -17,7 +17,7 @@ from typing import Any
 from toolkit.changes.kinds.base import ChangeKind, Reread, SourceState, Written, customer_of
 from toolkit.changes.rows import CUSTOMER_ID, PlanRow, id_problem
 from toolkit.changes.text import text_or_none
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["ATTACHABLE_STATUSES", "AttachChange"]
 
@@ -108,7 +108,7 @@ class AttachChange(ChangeKind):
 
     def write(
         self,
-        session: Session,
+        session: SessionLike,
         row: PlanRow,
         key: str,
         cancel: threading.Event,

@@ -33,7 +33,7 @@ import pandas as pd
 
 from toolkit.changes.rows import PlanRow, invalid_row, make_row
 from toolkit.errors import InvalidInputError
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = [
     "ChangeKind",
@@ -214,7 +214,7 @@ class ChangeKind:
     # -- the write and its undo --------------------------------------------------------------
     def write(
         self,
-        session: Session,
+        session: SessionLike,
         row: PlanRow,
         key: str,
         cancel: threading.Event,
@@ -264,7 +264,7 @@ class FieldsChange(ChangeKind):
 
     def write(
         self,
-        session: Session,
+        session: SessionLike,
         row: PlanRow,
         key: str,
         cancel: threading.Event,

@@ -25,7 +25,7 @@ from toolkit.changes.rows import CUSTOMER_ID, PlanRow, id_problem
 from toolkit.changes.text import blank, text_or_none
 from toolkit.errors import Cancelled, NotFoundError, StripeRequestError
 from toolkit.money import format_money, unapplied
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = [
     "IRREVERSIBLE_NOTE",
@@ -202,7 +202,7 @@ class DetachChange(ChangeKind):
 
     def write(
         self,
-        session: Session,
+        session: SessionLike,
         row: PlanRow,
         key: str,
         cancel: threading.Event,

@@ -46,7 +46,7 @@ from toolkit.changes.kinds.update_rules import (
 from toolkit.changes.rows import PlanRow
 from toolkit.changes.text import text_or_none
 from toolkit.errors import InvalidInputError
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["IRREVERSIBLE_NOTE", "UNDO_REFUSAL", "MandateChange", "mandate_request", "mandate_text"]
 
@@ -224,7 +224,7 @@ class MandateChange(ChangeKind):
     # -- the write ---------------------------------------------------------------------------
     def write(
         self,
-        session: Session,
+        session: SessionLike,
         row: PlanRow,
         key: str,
         cancel: threading.Event,

@@ -39,7 +39,7 @@ from toolkit.changes.kinds.update_rules import (
 from toolkit.changes.rows import PlanRow, quote
 from toolkit.changes.text import text_or_none
 from toolkit.errors import InvalidInputError
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = [
     "ORDER_COLUMNS",
@@ -315,7 +315,7 @@ class SourceOrderChange(ChangeKind):
     # -- the write and its undo --------------------------------------------------------------
     def write(
         self,
-        session: Session,
+        session: SessionLike,
         row: PlanRow,
         key: str,
         cancel: threading.Event,

@@ -38,7 +38,7 @@ from toolkit.changes.kinds.source_order import ORDER_COLUMNS, SourceOrderChange
 from toolkit.changes.kinds.update_rules import MANDATE_FIELDS
 from toolkit.changes.rows import PlanRow
 from toolkit.errors import InvalidInputError
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["PARTS", "UpdateChange", "known_columns"]
 
@@ -282,7 +282,7 @@ class UpdateChange(ChangeKind):
     # -- the write and its undo --------------------------------------------------------------
     def write(
         self,
-        session: Session,
+        session: SessionLike,
         row: PlanRow,
         key: str,
         cancel: threading.Event,

@@ -63,7 +63,7 @@ from toolkit.changes.run.runner import Runner
 from toolkit.errors import InvalidInputError, JournalError
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.progress import Progress, ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 from toolkit.session.reads import APPLY_ADVICE, ReadMeter
 from toolkit.session.settings import check_bool
 
@@ -78,7 +78,7 @@ def _new_run_id() -> str:
 def _start_run(
     journal: Journal,
     plan: Plan,
-    session: Session,
+    session: SessionLike,
     state: JournalState | None,
     *,
     run_id: str,
@@ -91,9 +91,7 @@ def _start_run(
     recorded = state is not None  # the journal holds the plan record
     try:
         if not recorded:
-            journal.write_plan(
-                plan_record(plan, getattr(session, "account_label", None), session.mode)
-            )
+            journal.write_plan(plan_record(plan, session.account_label, session.mode))
             recorded = True
         journal.write(
             run_start(run_id, rows=len(tasks), resume=state is not None, on_drift=on_drift)
@@ -111,12 +109,12 @@ def _start_run(
         ) from exc
 
 
-def _customers(hint: Any, plan: Plan, session: Session) -> int | None:
+def _customers(hint: Any, plan: Plan, session: SessionLike) -> int | None:
     return account_customers(hint if hint is not None else plan.loaded, session)
 
 
 def _reading(
-    session: Session, plan: Plan, tasks: list[Task], hint: Any, dry_run: bool
+    session: SessionLike, plan: Plan, tasks: list[Task], hint: Any, dry_run: bool
 ) -> AbstractContextManager[ReadMeter]:
     """The meter over a run's reads, held to the read allowance by the fewest reads its rows
     can take (refused before anything is sent or journaled when they would pass it)."""
@@ -127,7 +125,7 @@ def _reading(
 
 def apply(
     plan: Plan,
-    session: Session,
+    session: SessionLike,
     *,
     dry_run: bool = False,
     journal: str | os.PathLike[str] | None = None,
@@ -202,7 +200,7 @@ def apply(
         path = journal_path(journal, plan.id)
     resume_call = f"toolkit.apply(toolkit.load_plan({str(path)!r}), session, resume={str(path)!r})"
     run_id = _new_run_id()
-    mask = getattr(session, "mask", None)
+    mask = session.mask
     stop = cancel if cancel is not None else threading.Event()
     with ExitStack() as held:  # the journals are let go of (closed) in reverse order
         writer: Journal | None = None
@@ -242,7 +240,7 @@ def apply(
         )
         label = f"{'checking' if dry_run else 'applying'} {plan.action}"
         bar = Progress(progress, len(tasks), label)
-        workers = max(1, min(max_workers or getattr(session, "max_workers", 8), len(tasks) or 1))
+        workers = max(1, min(max_workers or session.max_workers, len(tasks) or 1))
         customers = _customers(hint, plan, session)
         interrupted, listed = False, 0
         listing: Listing | None = None
@@ -268,9 +266,7 @@ def apply(
                     "interrupted" if interrupted else ("canceled" if stop.is_set() else "finish")
                 )
                 try:
-                    writer.write(
-                        run_end(event, outcome.totals, getattr(session, "api_version", None))
-                    )
+                    writer.write(run_end(event, outcome.totals, session.api_version))
                 except JournalError as exc:
                     failure = exc
     if runner.read_refusal is not None and failure is None:

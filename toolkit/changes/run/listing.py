@@ -42,7 +42,7 @@ from toolkit.fetch.customer_sources import (
 from toolkit.fetch.lists import iter_pages
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.pool import MORE, PAGE
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = [
     "CHUNK_ROWS",
@@ -77,13 +77,13 @@ def by_customer_cost(rows: Any) -> int:
     return sum(-(-n // CHUNK_ROWS) for n in counts.values() if n > 0)
 
 
-def account_customers(hint: Any, session: Session) -> int | None:
+def account_customers(hint: Any, session: SessionLike) -> int | None:
     """How many customers the account has, from a whole-account load_sources frame (or its
     :class:`~toolkit.LoadInfo`) of the same account; None when the hint does not say."""
     info = hint if isinstance(hint, LoadInfo) else LoadInfo.from_attrs(hint)
     if info is None:
         return None
-    return info.covers_account(getattr(session, "account_label", None))
+    return info.covers_account(session.account_label)
 
 
 def use_listing(cost: int, customers: int | None) -> bool:

@@ -33,7 +33,7 @@ from toolkit.errors import (
 )
 from toolkit.fetch.customer_sources import iter_customer_sources
 from toolkit.fetch.pool import FIRST, RequestPool
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["MAX_STATE_AGE", "Runner", "idempotency_key", "row_message"]
 
@@ -89,7 +89,7 @@ class Runner:
     def __init__(
         self,
         plan: Plan,
-        session: Session,
+        session: SessionLike,
         *,
         run_id: str,
         dry_run: bool,

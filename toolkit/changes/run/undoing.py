@@ -33,14 +33,14 @@ from toolkit.changes.run.applying import apply
 from toolkit.changes.run.outcome import OUTCOME_COLUMNS, Outcome
 from toolkit.errors import InvalidInputError
 from toolkit.progress import ProgressArg
-from toolkit.session import Session
+from toolkit.session.protocol import SessionLike
 
 __all__ = ["undo"]
 
 
 def undo(
     journal: str | os.PathLike[str],
-    session: Session,
+    session: SessionLike,
     *,
     progress: ProgressArg = True,
     cancel: threading.Event | None = None,
