@@ -101,4 +101,4 @@ def date_text(value: Any) -> str:
     """A time as a sentence names it (``2026-11-01``), ``"unknown"`` when missing."""
     if value is None or pd.isna(value):
         return "unknown"
-    return pd.Timestamp(value).strftime("%Y-%m-%d")
+    return str(pd.Timestamp(value).strftime("%Y-%m-%d"))

@@ -18,7 +18,7 @@ import re
 import shutil
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.dataset_folder import (
@@ -127,7 +127,7 @@ def read_state(folder: Path) -> dict[str, Any]:
     problem = _shape_problem(state)
     if problem is not None:
         raise InvalidInputError(f"{path} is damaged or edited ({problem}): {_FIX}.")
-    return state
+    return cast(dict[str, Any], state)
 
 
 class Checkpoint:

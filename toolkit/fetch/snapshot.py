@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import pandas as pd
@@ -140,7 +140,7 @@ def _values(series: pd.Series) -> np.ndarray:
     out = series.astype(object).to_numpy(copy=True)
     mask = series.isna().to_numpy()
     out[mask] = None
-    return out
+    return cast(np.ndarray, out)
 
 
 def _check_frame(df: Any, name: str) -> None:

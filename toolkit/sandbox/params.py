@@ -51,7 +51,7 @@ def limit_of(params: dict[str, Any]) -> int:
             f"Invalid limit: must be between 1 and 100 (got {limit}).",
             "limit",
         )
-    return limit
+    return int(limit)
 
 
 def cursors_of(params: dict[str, Any]) -> tuple[str | None, str | None]:

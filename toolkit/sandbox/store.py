@@ -270,7 +270,7 @@ class DataSet:
             customers = self.customers
 
             def match(cid: str) -> bool:
-                return customers[cid]["email"] == email
+                return bool(customers[cid]["email"] == email)
 
         return paginate(
             self.order,
@@ -298,7 +298,7 @@ class DataSet:
         if kind is not None:
 
             def match(pid: str) -> bool:
-                return self.payment_source(pid)["object"] == kind
+                return bool(self.payment_source(pid)["object"] == kind)
 
         return paginate(
             items,

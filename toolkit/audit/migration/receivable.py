@@ -87,7 +87,9 @@ def receivable(customers: pd.DataFrame, invoices: pd.DataFrame, mode: str | None
 
 
 def _action(owed: int, legacy: int, cash: int, ids: list[str], on: str, currency: str) -> str:
-    money = lambda amount: amount_text(amount, currency)  # noqa: E731
+    def money(amount: object) -> str:
+        return amount_text(amount, currency)
+
     bills = ", ".join(ids)
     steps: list[str] = []
     left = owed

@@ -15,6 +15,8 @@ bill's own settings are read here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from toolkit.audit.links import dashboard_url
@@ -57,10 +59,11 @@ def wired_bills(
     """One row per open invoice or live subscription wired to Sources: ``why`` and the
     ``action`` that unwires it."""
     rows = []
-    for kind, frame, live in (
+    kept: tuple[tuple[str, pd.DataFrame | None, Callable[[pd.Series], pd.Series]], ...] = (
         ("invoice", invoices, lambda s: s.isin(_OPEN_INVOICES)),
         ("subscription", subscriptions, lambda s: ~s.isin(_ENDED)),
-    ):
+    )
+    for kind, frame, live in kept:
         if frame is None or not len(frame):
             continue
         for _, row in frame[live(frame["status"].astype(object))].iterrows():

@@ -76,7 +76,7 @@ class AttachChange(ChangeKind):
         return self.row(number, source, params, before, after, "ready", "", change, customer)
 
     def is_done(self, row: PlanRow, current: Any) -> bool:
-        return current.get("customer") == row["customer"]
+        return bool(current.get("customer") == row["customer"])
 
     def drift(self, row: PlanRow, current: Any) -> str | None:
         before = row["before"]

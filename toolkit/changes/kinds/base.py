@@ -243,7 +243,7 @@ class FieldsChange(ChangeKind):
     def is_done(self, row: PlanRow, current: Any) -> bool:
         changes = self.touched(row["params"])
         if changes is None:
-            return current == {}
+            return bool(current == {})
         return all(current.get(k) == v for k, v in changes.items())
 
     def drift(self, row: PlanRow, current: Any) -> str | None:

@@ -175,7 +175,7 @@ class DetachChange(ChangeKind):
         return self.row(number, source, params, before, after, "ready", "", change)
 
     def is_done(self, row: PlanRow, current: Any) -> bool:
-        return current.get("status") == "consumed"
+        return bool(current.get("status") == "consumed")
 
     def drift(self, row: PlanRow, current: Any) -> str | None:
         if current.get("customer") != row["customer"]:

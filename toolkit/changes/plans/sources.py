@@ -13,7 +13,7 @@ The id and customer of each source are read here; what the plan's kind reads of 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -30,8 +30,8 @@ _KNOWN = ("status", "metadata", "customer")
 
 def _plain_mapping(row: Any) -> Mapping[str, Any]:
     if hasattr(row, "to_dict") and not isinstance(row, dict | pd.Series):
-        return row.to_dict()
-    return row
+        return cast(Mapping[str, Any], row.to_dict())
+    return cast(Mapping[str, Any], row)
 
 
 def whole_id(value: Any) -> Any:

@@ -139,7 +139,7 @@ class Listing:
         runner: Runner,
         rows: list[tuple[int, PlanRow]],
         *,
-        submit: Callable[..., Future[list[tuple[int, dict]]]],
+        submit: Callable[..., Future[list[tuple[int, dict[str, Any]]]]],
         lookahead: int,
         customers: int | None,
     ) -> None:
@@ -187,7 +187,8 @@ class Listing:
 
     def _customers(self, params: dict[str, Any], cancel: Any = None) -> dict[str, Any]:
         self.requests += 1
-        return self.runner.reader(PAGE, self.session.list_customers)(params)
+        page: dict[str, Any] = self.runner.reader(PAGE, self.session.list_customers)(params)
+        return page
 
     def _sources_of(self, customer: str, params: dict[str, Any], cancel: Any = None) -> Any:
         self.requests += 1

@@ -100,8 +100,8 @@ def _execute(
     stop, change = runner.stop, runner.change
     interrupted = False
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="toolkit-apply")
-    futures: dict[Future[list[tuple[int, dict]]], list[Task]] = {}
-    fresh: list[Future[list[tuple[int, dict]]]] = []
+    futures: dict[Future[list[tuple[int, dict[str, Any]]]], list[Task]] = {}
+    fresh: list[Future[list[tuple[int, dict[str, Any]]]]] = []
     lock = threading.Lock()
 
     def submit(chunk: list[Task], fn: Callable[..., Any], *args: Any) -> Any:
@@ -130,7 +130,7 @@ def _execute(
             )
             reader = threading.Thread(target=listing.run, name="toolkit-apply-list", daemon=True)
             reader.start()
-        pending: set[Future[list[tuple[int, dict]]]] = set()
+        pending: set[Future[list[tuple[int, dict[str, Any]]]]] = set()
         while True:
             alive = reader is not None and reader.is_alive()
             with lock:

@@ -178,7 +178,7 @@ class Runner:
         return found
 
     # -- rows -------------------------------------------------------------------------------
-    def run_chunk(self, chunk: list[tuple[int, PlanRow]]) -> list[tuple[int, dict]]:
+    def run_chunk(self, chunk: list[tuple[int, PlanRow]]) -> list[tuple[int, dict[str, Any]]]:
         """Run rows of one customer: one list read for all of them, then each row's write."""
         found: dict[str, Any] = {}
         read_at = time.monotonic()
@@ -198,7 +198,7 @@ class Runner:
 
     def run_one(
         self, index: int, row: PlanRow, obj: dict[str, Any], read_at: float
-    ) -> list[tuple[int, dict]]:
+    ) -> list[tuple[int, dict[str, Any]]]:
         """Run one row whose source the account listing returned (``obj``, read at ``read_at``)."""
         return [(index, self.run(row, obj, read_at))]
 
