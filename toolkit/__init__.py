@@ -18,11 +18,13 @@ from toolkit.audit import (
     audit_receivers,
     moved_receivers,
     retirement_reads,
+    write_report,
 )
 from toolkit.changes import (
     Outcome,
     Plan,
     apply,
+    approve,
     check_confirmation,
     load_plan,
     plan_attach,
@@ -37,6 +39,7 @@ from toolkit.changes import (
 from toolkit.display import dry_run_notice, notebook_errors, show
 from toolkit.errors import (
     AccountWarning,
+    ApprovalRequired,
     Cancelled,
     ConfigurationError,
     InvalidInputError,
@@ -85,6 +88,7 @@ notebook_errors()  # in a notebook the toolkit's own errors show as their messag
 
 __all__ = [
     "AccountWarning",
+    "ApprovalRequired",
     "Audit",
     "Cancelled",
     "ConfigurationError",
@@ -104,6 +108,7 @@ __all__ = [
     "StripeRequestError",
     "ToolkitError",
     "apply",
+    "approve",
     "audit_migration",
     "audit_receivers",
     "check_confirmation",
@@ -146,5 +151,6 @@ __all__ = [
     "show",
     "totals_by_currency",
     "undo",
+    "write_report",
     "write_sources_csv",
 ]

@@ -24,6 +24,7 @@
 
 from toolkit.changes.guards import check_confirmation, confirmation_matches
 from toolkit.changes.journal.reading import load_plan
+from toolkit.changes.plans.approval import approve
 from toolkit.changes.plans.builders import (
     plan_attach,
     plan_detach,
@@ -42,6 +43,7 @@ __all__ = [
     "Outcome",
     "Plan",
     "apply",
+    "approve",
     "check_confirmation",
     "confirmation_matches",
     "load_plan",
