@@ -33,6 +33,7 @@ from toolkit.changes import (
     plan_metadata_from_table,
     plan_owner,
     read_plan,
+    save_for_approval,
     save_plan,
     undo,
 )
@@ -145,6 +146,7 @@ __all__ = [
     "refresh",
     "reread",
     "retirement_reads",
+    "save_for_approval",
     "save_ids",
     "save_plan",
     "save_snapshot",

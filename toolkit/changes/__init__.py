@@ -24,7 +24,7 @@
 
 from toolkit.changes.guards import check_confirmation, confirmation_matches
 from toolkit.changes.journal.reading import load_plan
-from toolkit.changes.plans.approval import approve
+from toolkit.changes.plans.approval import approve, save_for_approval
 from toolkit.changes.plans.builders import (
     plan_attach,
     plan_detach,
@@ -54,6 +54,7 @@ __all__ = [
     "plan_owner",
     "read_plan",
     "read_table",
+    "save_for_approval",
     "save_plan",
     "undo",
 ]
