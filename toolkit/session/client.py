@@ -30,7 +30,7 @@ from toolkit.session.platform_calls import PlatformCalls
 from toolkit.session.ratelimit import RateLimiter, StripeLimits
 from toolkit.session.read_ledger import ReadLedger, key_digest
 from toolkit.session.reads import ReadBook, ReadCalls, default_allowance
-from toolkit.session.retries import read_allocation_spent, retry_delay
+from toolkit.session.retries import CONNECT_TIMEOUT, read_allocation_spent, retry_delay
 from toolkit.session.settings import check_bool
 from toolkit.session.source_writes import SourceWrites
 from toolkit.session.transport import Answer, header, mapped, seg
@@ -110,7 +110,9 @@ class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, Scr
             stripe_account=stripe_account,
             base_addresses={"api": self.api_base},
             max_network_retries=0,
-            http_client=GuardedHTTPClient(self._guard, timeout),
+            # a connection is given CONNECT_TIMEOUT to be made (no network is said quickly),
+            # an answer ``timeout``
+            http_client=GuardedHTTPClient(self._guard, (min(CONNECT_TIMEOUT, timeout), timeout)),
         )
 
     # -- identity ---------------------------------------------------------------------------

@@ -20,7 +20,9 @@ class GuardedHTTPClient(stripe.RequestsClient):
     (a typed method, ``Session.raw``, ``Session.call`` or ``session.client`` directly); and
     every read is counted here, as it leaves (each retry too)."""
 
-    def __init__(self, guard: Callable[[str, Any], None], timeout: float) -> None:
+    def __init__(
+        self, guard: Callable[[str, Any], None], timeout: float | tuple[float, float]
+    ) -> None:
         super().__init__(timeout=timeout)
         self._guard = guard
 
