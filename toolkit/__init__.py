@@ -11,6 +11,8 @@ The wings (``toolkit.session``, ``toolkit.fetch``, ``toolkit.changes``, ``toolki
 widgets and the sandbox load on first use.
 """
 
+import logging
+
 from toolkit.audit import (
     Audit,
     MigrationAudit,
@@ -85,6 +87,7 @@ from toolkit.session.settings import parse_flag
 
 __version__ = "0.1.0"
 
+logging.getLogger("toolkit").addHandler(logging.NullHandler())  # silent unless you log it
 notebook_errors()  # in a notebook the toolkit's own errors show as their message, no traceback
 
 __all__ = [

@@ -31,8 +31,9 @@ Every toolkit error is one ``error: ...`` line on stderr, without a traceback; w
 it is one JSON object on stderr instead: ``{"error": {"type": "ApprovalRequired", "message":
 "...", "exit_code": 9}}`` (usage errors too, ``"type": "UsageError"``).
 
-``TOOLKIT_LOG=info`` (or debug, warning) logs the ``toolkit`` logger to stderr: requests
-summarised, retries, 429s, journal events (see :mod:`toolkit.session.log`).
+``TOOLKIT_LOG=info`` (or debug, warning) logs the ``toolkit`` logger to stderr: at INFO each
+session's requests summarised, retries, 429s and journal events (never a key nor customer data);
+at DEBUG every request and journal row too (paths with ids).
 """
 
 from __future__ import annotations
