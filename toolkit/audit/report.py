@@ -28,7 +28,6 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.audit.cover import change_facts
 from toolkit.errors import InvalidInputError
 from toolkit.private_files import new_outputs, write_private
 
@@ -197,6 +196,8 @@ def write_report(
     if target.suffix.lower() not in (".html", ".htm"):
         target = target.with_name(target.name + ".html")
     new_outputs([target], force=force, how="pass force=True (the CLI's --force)")
+    from toolkit.audit.cover import change_facts  # it loads the workbook writer
+
     facts = [*facts, *change_facts(journal)]
     text = report_html(receivers, migration, title=title, facts=facts)
     write_private(target, lambda handle: handle.write(text))
