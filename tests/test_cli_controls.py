@@ -7,8 +7,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,40 @@ def test_json_error_from_a_subprocess(tmp_path):
     )  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
     assert json.loads(done.stderr)["error"]["type"] == "InvalidInputError"
+
+
+def _recipe() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Month-end on a schedule") :]
+    return re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no sh")
+def test_the_schedule_recipe_runs_and_keeps_each_run(fresh_sandbox, tmp_path):
+    """The README's month-end script, as cron or systemd would run it: a folder per run with
+    both workbooks, the report and each command's JSON; exit 0 (work left is not a failure);
+    an unreachable Stripe fails the run with the CLI's exit code and says why."""
+    script = tmp_path / "month-end.sh"
+    script.write_text(_recipe())
+    env = {**os.environ, "TOOLKIT_HOME": str(ROOT), "TOOLKIT_RUNS": str(tmp_path / "runs"),
+           "STRIPE_API_KEY": TEST_KEY, "STRIPE_API_BASE": fresh_sandbox.url}  # fmt: skip
+    done = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    names = {p.name for p in run.iterdir()}
+    assert {"audit.xlsx", "migration.xlsx", "report.html", "audit.json", "report.json"} <= names
+    assert "FAILED" not in names
+    assert json.loads((run / "report.json").read_text())["written"].endswith("report.html")
+
+    with socket.socket() as probe:  # a Stripe that cannot be reached
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    time.sleep(1.1)  # the next run's folder: the next second
+    failed = subprocess.run(["sh", str(script)], env={**env, "STRIPE_API_BASE": closed},
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert failed.returncode == 6
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2 and "audit: exit 6" in (runs[1] / "FAILED").read_text()
+    last = (runs[1] / "audit.err").read_text().strip().splitlines()[-1]  # after progress lines
+    assert json.loads(last)["error"]["exit_code"] == 6
