@@ -23,6 +23,7 @@ import datetime as _dt
 import html
 import os
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,10 @@ body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; 
 h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { font-size: 1.3em; margin-top: 2em;
   border-bottom: 2px solid #333; } h3 { font-size: 1.05em; margin-top: 1.4em; }
 table { border-collapse: collapse; margin: .5em 0 1em; font-size: 12px; width: auto; }
-th, td { border: 1px solid #bbb; padding: 3px 6px; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #bbb; padding: 3px 6px; text-align: left; vertical-align: top;
+         overflow-wrap: break-word; }
+td.id { word-break: break-all; min-width: 7em; } td.text { min-width: 14em; }
+table.wide { width: 100%; font-size: 11px; }
 th { background: #eee; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .facts td:first-child { font-weight: 600; } .note { color: #555; }
 img.chart { max-width: 100%; height: auto; border: 1px solid #ddd; }
@@ -59,9 +63,30 @@ img.chart { max-width: 100%; height: auto; border: 1px solid #ddd; }
 
 
 def _shown(frame: pd.DataFrame) -> pd.DataFrame:
-    """A table as the report shows it: money in main units only (no cents columns)."""
+    """A table as the report shows it: money in main units only, under its plain name (no
+    cents columns; ``received_major`` is shown as ``received``, in the row's currency)."""
     drop = [c for c in frame.columns if str(c).endswith("_minor") or f"{c}_major" in frame.columns]
-    return frame.drop(columns=drop)
+    if "title" in frame.columns:
+        drop.append("check")  # the check's internal name: its title says it
+    shown = frame.drop(columns=[c for c in drop if c in frame.columns])
+    return shown.rename(columns={c: str(c)[: -len("_major")] for c in shown.columns
+                                 if str(c).endswith("_major")})  # fmt: skip
+
+
+def _cell(value: Any) -> tuple[str, bool]:
+    """A value as the report writes it, and whether it is a number (right-aligned): money
+    and counts with thousands separators, missing values blank."""
+    if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
+        return "", False
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), False
+    if isinstance(value, Decimal | float):
+        return f"{value:,}", True
+    if isinstance(value, int):
+        return f"{value:,}", True
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M:%S"), False
+    return str(value), False
 
 
 def _table(frame: pd.DataFrame, *, limit: int | None = None, css: str = "") -> str:
@@ -75,9 +100,10 @@ def _table(frame: pd.DataFrame, *, limit: int | None = None, css: str = "") -> s
     for values in rows.itertuples(index=False):
         cells = []
         for value in values:
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else value
-            cells.append(f"<td{' class=num' if number else ''}>{html.escape(str(text))}</td>")
+            text, number = _cell(value)
+            kind = "num" if number else ("id" if len(text) > 14 and " " not in text else "")
+            kind = kind or ("text" if len(text) > 60 else "")
+            cells.append(f"<td{f' class={kind}' if kind else ''}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if limit is not None and len(frame) > limit:
@@ -113,9 +139,9 @@ def _section(title: str, audit: Any, findings: pd.DataFrame, first: bool) -> str
             "<h3>Charts</h3>",
             _chart(audit),
             "<h3>Checks</h3>",
-            _table(checks),
+            _table(checks, css="wide"),
             f"<h3>Findings ({len(findings):,})</h3>",
-            _table(_shown(findings), limit=MAX_FINDINGS),
+            _table(_shown(findings), limit=MAX_FINDINGS, css="wide"),
             f"<h3>Notes</h3><ul>{notes}</ul>" if notes else "",
         ]
     )
