@@ -51,7 +51,9 @@ bench: $(STAMP)
 	$(PY) bench/sandbox.py
 	$(PY) bench/fetch.py
 	$(PY) bench/apply.py
+	$(PY) bench/update.py
 	$(PY) bench/workbook.py
+	$(PY) bench/overhead.py
 
 sandbox: $(STAMP)
 	$(PY) -m toolkit sandbox --port 12111

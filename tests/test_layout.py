@@ -203,3 +203,71 @@ def test_no_private_attribute_of_another_object():
                 continue
             reaching.append(f"{module}:{node.lineno} .{attr}")
     assert not reaching, reaching
+
+
+#: The one list layer: the only module that follows Stripe's cursor.
+LIST_LAYER = "toolkit.fetch.lists"
+#: Stripe's paging words, which only the list layer may use in code.
+PAGING_WORDS = ("has_more", "starting_after")
+#: Modules that name a paging word without walking a list, and why.
+PAGING_EXEMPT = {
+    # NotFoundError.cursor_vanished (public) tells a vanished cursor from an unknown id by the
+    # error's ``param``; it walks no list (and the base may not import fetch)
+    "toolkit.errors",
+}
+
+
+def paging_words_in(path: Path) -> list[str]:
+    """Where a paging word appears in code: names, attributes, arguments and strings, not
+    docstrings or comments (prose may explain Stripe's paging)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docstrings.add(id(body[0].value))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = "" if id(node) in docstrings else node.value
+        elif isinstance(node, ast.Name):
+            text = node.id
+        elif isinstance(node, ast.Attribute):
+            text = node.attr
+        elif isinstance(node, ast.arg):
+            text = node.arg
+        elif isinstance(node, ast.keyword):
+            text = node.arg or ""
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            text = node.name
+        else:
+            continue
+        found.extend((node.lineno, word) for word in PAGING_WORDS if word in text)
+    return [f"{line}: {word}" for line, word in sorted(found)]
+
+
+def test_one_list_layer():
+    """``has_more`` / ``starting_after`` loops live in toolkit/fetch/lists.py only: every other
+    module walks a list with it (iter_pages, iter_list, next_params...). The sandbox, which
+    implements Stripe's paging on the server's side, is exempt."""
+    outside = []
+    for module, path in modules().items():
+        if module == LIST_LAYER or module in PAGING_EXEMPT or wing_of(module) == "sandbox":
+            continue
+        outside.extend(f"{module}:{where}" for where in paging_words_in(path))
+    assert not outside, f"Stripe's paging outside {LIST_LAYER}: {outside}"
+
+
+def test_the_list_rule_sees_code_and_not_prose(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        '"""Pages while ``has_more``."""\n'
+        "def walk(page, params):\n"
+        '    """Follow ``starting_after``."""\n'
+        "    # has_more in a comment\n"
+        '    if page.get("has_more"):\n'
+        '        params["starting_after"] = page["data"][-1]["id"]\n',
+        encoding="utf-8",
+    )
+    assert paging_words_in(sample) == ["5: has_more", "6: starting_after"]

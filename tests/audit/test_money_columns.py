@@ -221,7 +221,9 @@ def written(session, tmp_path_factory) -> dict[str, Any]:
         ),
     )
     assert len(hand.unmatched_transactions)
-    migration = run_migration_audit(session, progress=False)
+    migration = run_migration_audit(
+        session, payment_methods=True, bills=True, ledger=True, progress=False
+    )  # every part asked for: their sheets (Wired to Sources, Tie-out, Receivable) are checked
     return {
         "folder": folder,
         "sources": sources,

@@ -216,3 +216,51 @@ def test_the_one_call_asks_before_it_reads(box, capsys) -> None:
     }  # fmt: skip
     for name in TIE_OUT_MONEY:
         assert audit.tie_out[name].dtype == "Int64"
+
+
+def test_reading_the_moved_receivers_keeps_the_audit_date(box) -> None:
+    """The receivers read by id are appended without losing the load's time (a concat drops
+    ``attrs``): with the ledger asked for, the audit is still dated by the snapshot, not by the
+    latest activity found in the data."""
+    session = toolkit.connect(KEY, api_base=box.url, rate_limit=1000, quiet=True)
+    plain = run_migration_audit(session, progress=False)
+    audit = run_migration_audit(session, ledger=True, progress=False)
+    assert plain.as_of_basis == audit.as_of_basis == "snapshot"
+    sources = toolkit.load_sources(session, progress=False)
+    cash = toolkit.load_cash_balances(session, progress=False)
+    moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
+    every = toolkit.with_moved_receivers(session, sources, moves, progress=False)
+    moved = moved_receivers(sources, moves)
+    assert moved and len(every) == len(sources) + len(moved)
+    before, after = toolkit.LoadInfo.from_attrs(sources), toolkit.LoadInfo.from_attrs(every)
+    assert before is not None and after is not None
+    assert after.taken_at == before.taken_at and after.reads == (before.reads or 0) + len(moved)
+
+
+def test_the_audit_says_why_it_covers_fewer_customers_than_it_read(box) -> None:
+    """Every customer is read for its cash balance; the audit covers fewer: a note says so (a
+    user saw "306 customers read" beside an audit of 232 without a word)."""
+    session = toolkit.connect(KEY, api_base=box.url, rate_limit=1000, quiet=True)
+    audit = run_migration_audit(session, progress=False)
+    read = toolkit.load_cash_balances(session, progress=False)["customer"].nunique()
+    covered = audit.customers["customer"].nunique()
+    assert read > covered
+    note = next(n for n in audit.notes if "customers were read for their cash balance" in n)
+    assert f"{read:,} customers" in note and f"the {covered:,} with a receiver" in note
+
+
+def test_customers_without_a_payment_method_cost_the_fewer_reads(box) -> None:
+    """A customer with no payment method needs its object (its defaults): one read each, or the
+    account's customer list when that takes fewer pages. Both give the same frame."""
+    session = toolkit.connect(KEY, api_base=box.url, rate_limit=1000, quiet=True)
+    sources = toolkit.load_sources(session, progress=False)
+    paying = toolkit.fetch.payment_methods.customers_paying_by_source(sources)
+    by_frame = toolkit.load_payment_methods(session, sources, progress=False)
+    by_ids = toolkit.load_payment_methods(session, paying, progress=False)
+    pd.testing.assert_frame_equal(by_frame, by_ids)
+    bare = int(by_frame["id"].isna().sum())
+    listed = toolkit.LoadInfo.from_attrs(sources).customers
+    pages = -(-listed // 100)
+    assert bare > pages  # the demo case: listing the customers is cheaper
+    assert toolkit.LoadInfo.from_attrs(by_ids).reads == len(paying) + bare
+    assert toolkit.LoadInfo.from_attrs(by_frame).reads == len(paying) + pages

@@ -369,3 +369,52 @@ def test_the_app_reads_right_in_jupyterlab(
             browser.close()
     for shot in shots.values():
         print(f"screenshot: {shot}")
+
+
+def _streaming_notebook() -> dict:
+    notebook = _notebook("")
+    notebook["cells"] = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "from toolkit.sandbox import Sandbox\n"
+                   "from toolkit.session import connect\n"
+                   "from toolkit.widgets import SourceExplorer\n"
+                   "box = Sandbox(seed=3, customers=1500).start()\n"
+                   "box.set_faults(latency=0.4)  # each answer 0.4 s late: a load of seconds\n"
+                   "session = connect(api_base=box.url, quiet=True)\n"
+                   "explorer = SourceExplorer(session, page_length=10)\nexplorer"},
+    ]  # fmt: skip
+    return notebook
+
+
+def test_the_first_rows_show_long_before_the_load_ends(lab: tuple[str, Path]) -> None:
+    """Issue 27: on a slow server the grid shows the first answer's rows while the load goes on."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, root = lab
+    (root / "streaming.ipynb").write_text(json.dumps(_streaming_notebook()), encoding="utf-8")
+    url = url.replace("widgets.ipynb", "streaming.ipynb")
+    expect.set_options(timeout=60_000)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.get_by_text(re.compile(r"\| Idle$")).first.wait_for()
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator("li[data-command='runmenu:run-all']").click()
+            page.get_by_text("Loading sources").first.wait_for()  # the explorer is on screen
+            shown = time.monotonic()
+            page.locator("table.dataTable tbody tr", has_text="src_").first.wait_for()
+            first = time.monotonic() - shown
+            loading = page.get_by_text(re.compile(r"loading: [\d,]+ sources so far"))
+            still_loading = loading.count() > 0
+            expect(page.get_by_text(re.compile(r"^Loaded [\d,]+ sources"))).to_be_visible()
+            whole = time.monotonic() - shown
+        finally:
+            browser.close()
+    print(f"first rows after {first:.1f} s, the whole load after {whole:.1f} s")
+    assert still_loading, "the first rows came only when the load had ended"
+    assert first < whole / 2, (first, whole)

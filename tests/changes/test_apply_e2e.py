@@ -249,10 +249,15 @@ def test_progress_callable_and_cancel(fresh_sandbox, fresh_session):
 
     def progress(done, total, label):
         seen.append((done, total, label))
-        if done == 2:
+        if done >= 2:
             cancel.set()
 
-    outcome = apply(plan, fresh_session, progress=progress, cancel=cancel, max_workers=1)
+    # each write answers 0.3 s late: the cancel lands while rows are left, however busy the box
+    box.set_faults(latency=0.3, fault_method="POST")
+    try:
+        outcome = apply(plan, fresh_session, progress=progress, cancel=cancel, max_workers=1)
+    finally:
+        box.faults_off()
     assert seen[0] == (0, 6, "applying update_metadata")
     totals = outcome.totals
     assert totals["ok"] >= 2 and totals["canceled"] >= 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import threading
 
+import pandas as pd
 import pytest
 from changes_support import TEST_KEY, effective_writes
 
@@ -17,6 +18,7 @@ from toolkit.changes.plans.builders import plan_detach, plan_metadata
 from toolkit.changes.run.applying import apply
 from toolkit.changes.run.undoing import undo
 from toolkit.fetch import load_sources
+from toolkit.fetch.pool import RequestPool
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
 
@@ -256,3 +258,41 @@ def test_listing_under_faults_each_row_written_once():
         assert outcomes[-1].totals["failed"] == 0
         assert effective_writes(box) == dict.fromkeys(ids, 1)
         assert {"error", "drop", "rate_limit"} <= {e.fault for e in box.requests}
+
+
+def test_every_read_of_a_run_goes_through_fetch_s_scheduler(
+    fresh_sandbox, fresh_session, monkeypatch
+):
+    """apply's re-reads (customer pages, continuations, by customer, by id) are calls to fetch's
+    RequestPool, the one scheduler that paces the loads' reads too: no read of a run is sent
+    around it."""
+    box, session = fresh_sandbox, fresh_session
+    frame = load_sources(session, progress=False)
+    selection = attached(frame)
+    calls: list[str] = []
+    call = RequestPool.call
+
+    def counted(pool, priority, read, *args):
+        calls.append(read.endpoint)
+        return call(pool, priority, read, *args)
+
+    monkeypatch.setattr(RequestPool, "call", counted)
+    sizes = selection["customer"].value_counts()
+    several = selection[selection["customer"] == sizes.index[0]].head(20)  # with its list
+    lone = selection[selection["customer"].isin(sizes[sizes == 1].index)].head(2)  # by id
+    assert len(several) >= 2 and len(lone) == 2
+    few = pd.concat([several, lone])
+    few.attrs = {}  # no size hint: re-read by customer, not by listing the account
+    plans = {
+        "listing": plan_metadata(selection, set={"via": "listing"}),
+        "by customer and by id": plan_metadata(few, set={"route": "few"}),
+    }
+    for route, plan in plans.items():
+        calls.clear()
+        box.clear_log()
+        outcome = apply(plan, session, progress=False)
+        assert outcome.totals["ok"] == len(plan.ready), route
+        gets = [e for e in box.requests if e.method == "GET"]
+        assert len(calls) == len(gets) > 0, route
+        assert not [t for t in threading.enumerate() if t.name.startswith("toolkit-fetch")]
+    assert reads(box)["continuations"] >= 1 and reads(box)["by_id"]  # the second plan's routes

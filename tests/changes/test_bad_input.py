@@ -77,6 +77,26 @@ def test_a_lone_surrogate_fails_its_own_row_only():
     assert "Unicode" in plan.df.loc[1, "reason"]
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda ids: toolkit.plan_detach(ids),
+        lambda ids: toolkit.plan_metadata(ids, set={"team": "ar"}),
+        lambda ids: toolkit.plan_owner(ids, email="a@example.com"),
+        lambda ids: toolkit.plan_metadata_from_table(
+            pd.DataFrame({"id": ids, "team": ["ar", "ar"]}, dtype=object)
+        ),
+    ],
+)
+def test_a_lone_surrogate_in_an_id_fails_its_own_row_only(build):
+    """An id with broken Unicode (a file read with the wrong encoding) is refused in its row,
+    shown escaped; it raised UnicodeEncodeError from pandas before."""
+    plan = build(["src_bad\udc80", "src_2abc"])
+    alone = build(["src_1abc", "src_2abc"])
+    assert list(plan.df["status"]) == ["invalid", alone.df.loc[1, "status"]]
+    assert "src_bad" in plan.df.loc[0, "reason"] and "not a source id" in plan.df.loc[0, "reason"]
+
+
 def test_a_lone_surrogate_in_a_hand_made_plan_fails_at_apply_row_by_row(
     fresh_sandbox, fresh_session
 ):

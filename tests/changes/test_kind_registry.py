@@ -89,7 +89,7 @@ def test_the_command_line_lists_the_registry(registered, capsys):
     with pytest.raises(SystemExit):
         main(["plan", "--help"])
     shown = capsys.readouterr().out
-    assert "{metadata,detach,team}" in shown
+    assert "{metadata,amount,mandate,source_order,update,detach,team}" in shown
     assert (
         "detach: a file of source ids (CSV with an id column, or text); team: a file"
         in " ".join(shown.split())

@@ -21,7 +21,11 @@ def test_missing_and_malformed_keys(sandbox: Sandbox) -> None:
     assert error["type"] == "invalid_request_error"
     assert "You did not provide an API key" in error["message"]
     assert headers["request-id"].startswith("req_")
-    for bad in ("pk_test_abc", "sk_test_", "sk_prod_abc", "sk_test_abc!def", "whatever"):
+    # a publishable key may only retrieve a source (with its client_secret)
+    status, _, body = send(sandbox, "GET", "/v1/customers", key="pk_test_abc")
+    assert status == 401
+    assert "cannot be made with a publishable API key" in json.loads(body)["error"]["message"]
+    for bad in ("pk_tset_abc", "sk_test_", "sk_prod_abc", "sk_test_abc!def", "whatever"):
         status, _, body = send(sandbox, "GET", "/v1/customers", key=bad)
         assert status == 401, bad
         message = json.loads(body)["error"]["message"]

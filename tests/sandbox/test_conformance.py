@@ -115,10 +115,11 @@ def test_retrieved_customer_and_written_sources_match_the_schema(
         owner={"name": "Ada", "address": {"city": "Paris"}},
     )
     schemas.check_response(updated, "post", "/v1/sources/{source}")
+    klarna = raw(wclient, "post", "/v1/sources", type="klarna", currency="usd", amount=1000)
     order = raw(
         wclient,
         "post",
-        f"/v1/sources/{box.unattached_ids[0]}",
+        f"/v1/sources/{klarna['id']}",
         source_order={"items": [{"amount": 500, "quantity": 2, "description": "x"}]},
     )
     schemas.check(order, "source")

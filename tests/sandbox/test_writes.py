@@ -97,10 +97,15 @@ def test_owner_amount_and_unknown_params(box: Sandbox, wclient: stripe.StripeCli
         s for s in box.store().sources.values() if s["usage"] == "single_use" and s["amount"]
     )
     assert wclient.v1.sources.update(single["id"], params={"amount": 4321}).amount == 4321
-    mandate = wclient.v1.sources.update(
-        single["id"], params={"mandate": {"notification_method": "email"}}
+    debit = next(
+        s
+        for s in box.store().sources.values()
+        if s["type"] == "sepa_debit" and s["status"] == "chargeable"
     )
-    assert mandate.id == single["id"]
+    mandate = wclient.v1.sources.update(
+        debit["id"], params={"mandate": {"notification_method": "email"}}
+    )
+    assert mandate.id == debit["id"]
 
 
 def test_writes_show_in_expanded_lists(box: Sandbox, wclient: stripe.StripeClient) -> None:

@@ -99,7 +99,7 @@ def test_undo_asks_first_and_says_what_it_restored(fresh_session, fresh_explorer
     assert editor.wait(30)
     assert editor.outcome.headline().startswith("Undo of plan_")
     assert set(editor.outcome.df["message"]) == {
-        "restored: Stripe's answer shows the state from before the change"
+        "restored (unset segment): Stripe's answer shows the state from before the change"
     }
     assert "Undone: 2 sources" in editor.plan_view.value
     assert "segment" not in editor.plan_view.value  # the old plan is no longer shown

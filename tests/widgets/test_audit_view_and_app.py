@@ -78,7 +78,14 @@ def test_app_ties_the_tabs_together(fresh_session, fresh_sandbox, tmp_path: Path
     ui = app(fresh_session, journal_folder=tmp_path / "journals", export_folder=tmp_path / "out")
     assert isinstance(ui, ToolkitApp)
     assert ui.wait(60)
-    assert ui.tabs.titles == ("Explore", "Edit metadata", "Detach", "Audit", "Retirement")
+    assert ui.tabs.titles == (
+        "Explore",
+        "Edit metadata",
+        "Edit fields",
+        "Detach",
+        "Audit",
+        "Retirement",
+    )
     assert fresh_session.account_label in ui.children[0].value
 
     frame = ui.explorer.frame

@@ -14,7 +14,12 @@ loads them (through the fetch wing) and audits, for the CLI, the widgets and scr
 """
 
 from toolkit.audit.migration import MigrationAudit, audit_migration, run_migration_audit
-from toolkit.audit.migration.load import moved_receivers, retirement_reads
+from toolkit.audit.migration.load import (
+    moved_receivers,
+    receivers_to_read,
+    retirement_reads,
+    with_moved_receivers,
+)
 from toolkit.audit.receivers import Audit, audit_receivers
 from toolkit.audit.report import write_report
 
@@ -24,7 +29,9 @@ __all__ = [
     "audit_migration",
     "audit_receivers",
     "moved_receivers",
+    "receivers_to_read",
     "retirement_reads",
     "run_migration_audit",
+    "with_moved_receivers",
     "write_report",
 ]

@@ -26,11 +26,18 @@ from toolkit.changes.guards import check_confirmation, confirmation_matches
 from toolkit.changes.journal.reading import load_plan
 from toolkit.changes.plans.approval import approve, save_for_approval
 from toolkit.changes.plans.builders import (
+    plan_amount,
+    plan_amount_from_table,
     plan_attach,
     plan_detach,
+    plan_mandate,
+    plan_mandate_from_table,
     plan_metadata,
     plan_metadata_from_table,
     plan_owner,
+    plan_source_order,
+    plan_source_order_from_table,
+    plan_update,
 )
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.plans.record import read_plan, save_plan
@@ -47,11 +54,18 @@ __all__ = [
     "check_confirmation",
     "confirmation_matches",
     "load_plan",
+    "plan_amount",
+    "plan_amount_from_table",
     "plan_attach",
     "plan_detach",
+    "plan_mandate",
+    "plan_mandate_from_table",
     "plan_metadata",
     "plan_metadata_from_table",
     "plan_owner",
+    "plan_source_order",
+    "plan_source_order_from_table",
+    "plan_update",
     "read_plan",
     "read_table",
     "save_for_approval",

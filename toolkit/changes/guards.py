@@ -74,6 +74,11 @@ def check_confirmation(plan: Any, typed: object) -> None:
         return  # nothing would be written
     text = str("" if typed is None else typed).strip()
     given = f" (given: {text!r})" if text else " (nothing given)"
+    if getattr(plan, "action", "detach") != "detach":
+        raise InvalidInputError(
+            "This plan cannot be undone: to apply it for real, confirm with the number of "
+            f"sources it changes: {ready}{given}. Nothing was sent."
+        )
     raise InvalidInputError(
         "To detach for real, confirm with the number of sources the plan detaches: "
         f"{ready}{given}. Nothing was detached."

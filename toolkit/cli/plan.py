@@ -3,12 +3,16 @@
 Examples::
 
     python -m toolkit plan metadata --table changes.csv     # id column + one column per key
+    python -m toolkit plan update --table changes.csv       # any mix: amount, owner.email,
+                                                            # metadata.team, mandate.*, source_order.*
+    python -m toolkit plan mandate --table mandates.csv     # offline acceptances (cannot be undone)
     python -m toolkit plan detach --ids selection.csv       # ids from the explorer's Save selection
 
 Each writes ``plans/<plan id>.json`` (what ``apply`` runs; a copy edited after sign-off is refused)
 and ``plans/<plan id>.csv`` (what a person signs off), and prints the counts. Receivers still
-holding money are refused in a detach plan, with the amount (refund them first). Nothing is
-written to Stripe: the sources are only read.
+holding money are refused in a detach plan, with the amount (refund them first). A detach or a
+mandate plan cannot be undone: apply asks for ``--confirm N``. Nothing is written to Stripe: the
+sources are only read.
 """
 
 from __future__ import annotations

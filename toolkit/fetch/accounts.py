@@ -24,6 +24,7 @@ import pandas as pd
 
 from toolkit.errors import Cancelled, InvalidInputError, StripeRequestError
 from toolkit.fetch.frame import SourcesBuilder, with_metadata_columns
+from toolkit.fetch.lists import iter_list
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.progress import Progress, ProgressArg
 from toolkit.session import Session
@@ -90,15 +91,7 @@ def account_ids(session: Session, accounts: str | Sequence[str]) -> list[str]:
 
 def _listed_accounts(session: Session) -> list[str]:
     """Every connected account of the platform (``GET /v1/accounts``, page after page)."""
-    found: list[str] = []
-    params: dict[str, Any] = {"limit": 100}
-    while True:
-        page = session.list_accounts(params)
-        data = page.get("data") or []
-        found.extend(str(a["id"]) for a in data)
-        if not page.get("has_more") or not data:
-            return found
-        params = {"limit": 100, "starting_after": data[-1]["id"]}
+    return [str(a["id"]) for a in iter_list(session.list_accounts)]
 
 
 def _progress_of(progress: ProgressArg, account: str) -> tuple[Progress, ProgressArg]:

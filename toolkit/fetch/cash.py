@@ -20,6 +20,7 @@ from toolkit.errors import InvalidInputError
 from toolkit.fetch.accounts import read_by_account
 from toolkit.fetch.frame import paused_gc
 from toolkit.fetch.inputs import id_list
+from toolkit.fetch.lists import next_params, params_after
 from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.fetch.per_customer import PerCustomer
 from toolkit.fetch.windows import PAGE_SIZE
@@ -246,8 +247,8 @@ def load_cash_balance_transactions(
             "load_cash_balances (or customer ids)."
         )
 
-    def params(after: str | None) -> dict[str, Any]:
-        return {"limit": PAGE_SIZE, **({"starting_after": after} if after else {})}
+    def params(cursor: str | None) -> dict[str, Any]:
+        return params_after({"limit": PAGE_SIZE}, cursor or None)
 
     with session.reading("load cash balance transactions", cost=len(ids)) as meter:
         reads = PerCustomer(session, ids, session.list_cash_balance_transactions, params, cancel)
@@ -261,8 +262,9 @@ def load_cash_balance_transactions(
                 for _cid, body, task in reads.results():
                     data = (body or {}).get("data") or []
                     txns.extend(data)
-                    if body is not None and body.get("has_more") and data:
-                        reads.more(task, data[-1]["id"])
+                    following = next_params(task.params, body) if body else None
+                    if following is not None:
+                        reads.again(task, following)
                         continue
                     done += 1
                     bar.update(done, f"{len(txns):,} transactions")

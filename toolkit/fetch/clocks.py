@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from toolkit.errors import NotFoundError, StripeRequestError
+from toolkit.fetch.customer_sources import customer_page_params
+from toolkit.fetch.lists import params_after
 from toolkit.fetch.windows import PAGE_SIZE
 
 __all__ = ["clock_page_params", "clocks_apply", "clocks_left_out", "clocks_params"]
@@ -30,17 +32,14 @@ def clocks_apply(mode: str | None, scope: str) -> bool:
 
 def clocks_params(after: str | None) -> dict[str, Any]:
     """``GET /v1/test_helpers/test_clocks`` params of one page."""
-    params: dict[str, Any] = {"limit": PAGE_SIZE}
-    if after is not None:
-        params["starting_after"] = after
-    return params
+    return params_after({"limit": PAGE_SIZE}, after)
 
 
 def clock_page_params(
     clock: str, lo: int | None, hi: int | None, after: str | None
 ) -> dict[str, Any]:
     """``GET /v1/customers`` params of one page of a clock's customers (created in [lo, hi))."""
-    params: dict[str, Any] = {"limit": PAGE_SIZE, "expand": ["data.sources"], "test_clock": clock}
+    params = customer_page_params(test_clock=clock)
     created = {}
     if lo is not None:
         created["gte"] = lo
@@ -48,9 +47,7 @@ def clock_page_params(
         created["lt"] = hi
     if created:
         params["created"] = created
-    if after is not None:
-        params["starting_after"] = after
-    return params
+    return params_after(params, after)
 
 
 def clocks_left_out(exc: BaseException) -> str | None:
@@ -63,7 +60,7 @@ def clocks_left_out(exc: BaseException) -> str | None:
     """
     if not isinstance(exc, StripeRequestError):
         return None
-    if isinstance(exc, NotFoundError) and exc.cursor_vanished:
+    if isinstance(exc, NotFoundError) and exc.cursor_vanished:  # the list restarts
         return None
     return (
         "customers on test clocks are not included: listing test clocks failed "

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolkit.fetch.customer_sources import is_source
+
 __all__ = ["REFRESH_EVENT_TYPES", "Changes", "changed_objects", "reaches"]
 
 #: The event types a refresh reads, in one list (Stripe's ``types`` takes up to 20): every event
@@ -68,7 +70,7 @@ class Changes:
 def _source_of(obj: Mapping[str, Any]) -> str | None:
     """The source an event's object is or belongs to (a source, its transaction, its mandate
     notification); None for cards and bank accounts."""
-    if obj.get("object") == "source":
+    if is_source(obj):
         return str(obj["id"]) if obj.get("id") else None
     source = obj.get("source")
     if isinstance(source, Mapping):

@@ -14,7 +14,8 @@ interrupt or a set ``cancel`` event stops it promptly and leaves no thread behin
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -34,6 +35,8 @@ __all__ = ["Accounts", "iter_sources", "load_sources"]
 #: ``accounts=``: "all" connected accounts, a list of ``acct_...``, or None (the session's own).
 Accounts = str | Sequence[str] | None
 BATCH = 2000  # sources converted to columns at a time while the load goes on
+#: Seconds between two hand-ons of the rows that arrived to ``load_sources(on_rows=...)``.
+ROWS_EVERY = 1.0
 
 
 def _fetch(
@@ -106,6 +109,7 @@ def load_sources(
     cancel: threading.Event | None = None,
     metadata_columns: bool = True,
     accounts: Accounts = None,
+    on_rows: Callable[[pd.DataFrame], Any] | None = None,
 ) -> pd.DataFrame:
     """Load sources into the toolkit's frame (see :mod:`toolkit.fetch.schema` for the columns).
 
@@ -118,6 +122,9 @@ def load_sources(
     load cost last time), else at the limit, with the sources read so far in its ``partial``.
     ``accounts="all"`` (or a list of ``acct_...``) loads each connected account under its own
     limits into one frame with an ``account`` column (:mod:`toolkit.fetch.accounts`).
+    ``on_rows(frame)`` is called, in the loading thread, with the rows of the first answer as
+    soon as it is parsed, then with the rows that arrived since (at most each second): a view
+    shows them while the load goes on; the frame returned is the same (sorted, complete).
 
     >>> df = toolkit.load_sources(session, created=("2026-01-01", None), progress=False)
     >>> sorted(df["status"].dropna().unique())[:2]
@@ -148,7 +155,7 @@ def load_sources(
         fetch.meter = meter
         try:
             mark = event_mark(session) if marks else None  # where a later refresh reads on from
-            _gather(fetch, builder)
+            _gather(fetch, builder, on_rows, metadata_columns)
         except ReadAllowanceError as exc:  # keep what was read: the message says where
             partial = _finish(fetch, builder, metadata_columns)
             info = fetch.info(taken_at)
@@ -162,17 +169,40 @@ def load_sources(
     return info.attach(df)
 
 
-def _gather(fetch: SourceFetch, builder: SourcesBuilder) -> None:
+def _gather(
+    fetch: SourceFetch,
+    builder: SourcesBuilder,
+    on_rows: Callable[[pd.DataFrame], Any] | None = None,
+    metadata_columns: bool = True,
+) -> None:
     """Every source of ``fetch`` into ``builder``, in batches while later pages are still in
-    flight (what arrived is in it even when the load stops)."""
+    flight (what arrived is in it even when the load stops). ``on_rows(frame)`` gets the rows
+    of the first answer at once, then what arrived since, at most every :data:`ROWS_EVERY`
+    seconds (and the rest at the end)."""
     batch: list[dict[str, Any]] = []
+    fresh: list[dict[str, Any]] = []
+    last: float | None = None
+
+    def hand_on() -> None:
+        nonlocal fresh, last
+        if on_rows is not None and fresh:
+            rows = SourcesBuilder(owned=True)
+            rows.add(fresh)
+            on_rows(rows.finish(metadata_columns=metadata_columns, order=None))
+            fresh, last = [], time.monotonic()
+
     with paused_gc():  # tens of thousands of acyclic dicts: the cyclic GC only slows the load
         try:
-            for src in fetch:
-                batch.append(src)
+            for page in fetch.pages():
+                batch.extend(page)
+                if on_rows is not None:
+                    fresh.extend(page)
+                    if last is None or time.monotonic() - last >= ROWS_EVERY:
+                        hand_on()
                 if len(batch) >= BATCH:
                     builder.add(batch)
                     batch = []
+            hand_on()
         finally:
             builder.add(batch)
 

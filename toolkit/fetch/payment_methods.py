@@ -15,6 +15,7 @@ customer with no payment method at all is read once more (``GET /v1/customers/{i
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +26,7 @@ from toolkit.errors import Cancelled, NotFoundError
 from toolkit.fetch.accounts import read_by_account
 from toolkit.fetch.inputs import id_list
 from toolkit.fetch.invoices import rows_frame
-from toolkit.fetch.lists import iter_list
+from toolkit.fetch.lists import PAGE_LIMIT, iter_list
 from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.progress import Progress, ProgressArg
 from toolkit.session import Session
@@ -79,9 +80,10 @@ def load_payment_methods(
 
     ``customers``: ids, or the sources frame (only its customers that still pay with a
     source: :func:`customers_paying_by_source`), or None for every customer of the account
-    (listed 100 a read first). Costs one read per customer (one more for each customer given by
-    id who has no payment method), held to the read allowance before the first is sent when the
-    customers are given. A frame with an ``account`` column is read account by account.
+    (listed 100 a read first). Costs one read per customer, plus, for the customers given who
+    have no payment method, a read each or the account's customer list (100 a read), whichever
+    the account-wide load behind the frame says is fewer; held to the read allowance before the
+    first is sent when the customers are given. A frame with an ``account`` column is read account by account.
 
     >>> toolkit.load_payment_methods(session, ["cus_NoSuchCustomer01"], progress=False).empty
     True
@@ -108,16 +110,28 @@ def load_payment_methods(
     with session.reading("load payment methods", cost=cost) as meter:
         bar = Progress(progress, cost, "Reading payment methods", unit="customers", reads=meter)
         asked = 0
+        bare: list[str] = []  # customers with no payment method: their object is read after
         try:
             for cid, customer in _customers(session, ids, cancel):
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("Canceled: stopped before every payment method was read.")
                 asked += 1
                 try:
-                    rows.extend(_customer_rows(session, cid, customer, cancel))
+                    found = _payment_methods(session, cid, customer, cancel)
                 except NotFoundError:
                     missing.append(cid)
+                else:
+                    if found is None:
+                        bare.append(cid)
+                    else:
+                        rows.extend(found)
                 bar.step()
+            objects = _customer_objects(session, bare, _account_customers(customers), cancel)
+            for cid in bare:
+                if cid in objects:
+                    rows.extend(_rows(cid, objects[cid], []))
+                else:
+                    missing.append(cid)
         finally:
             bar.close()
     info = LoadInfo(
@@ -144,19 +158,60 @@ def _customers(
         yield customer["id"], customer
 
 
-def _customer_rows(
+def _payment_methods(
     session: Session,
     cid: str,
     customer: dict[str, Any] | None,
     cancel: threading.Event | None,
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any]] | None:
+    """The rows of ``cid``'s payment methods (one read: each carries its customer, expanded),
+    or None when it has none and its customer object is still to be read."""
     params = {"expand": ["data.customer"]} if customer is None else {}
     read = session.list_customer_payment_methods
     found = list(iter_list(read, cid, params=params, cancel=cancel))
     if customer is None and found:
         customer = found[0].get("customer")
     if not isinstance(customer, dict):
-        customer = session.retrieve_customer(cid, cancel=cancel)
+        return None
+    return _rows(cid, customer, found)
+
+
+def _account_customers(customers: Any) -> int | None:
+    """How many customers the account-wide load behind the frame ``customers`` listed."""
+    if not isinstance(customers, pd.DataFrame):
+        return None
+    info = LoadInfo.from_attrs(customers)
+    if info is None or info.scope != "account" or not info.customers:
+        return None
+    return int(info.customers)
+
+
+def _customer_objects(
+    session: Session, ids: list[str], listed: int | None, cancel: threading.Event | None
+) -> dict[str, dict[str, Any]]:
+    """The customer objects of ``ids`` by the fewer reads: one each, or the account's customer
+    list (100 a read) when the account-wide load said it takes fewer pages than ``ids``."""
+    if not ids:
+        return {}
+    wanted = set(ids)
+    out: dict[str, dict[str, Any]] = {}
+    if listed is not None and math.ceil(listed / PAGE_LIMIT) < len(ids):
+        for customer in iter_list(session.list_customers, cancel=cancel):
+            if customer.get("id") in wanted:
+                out[customer["id"]] = customer
+                if len(out) == len(wanted):
+                    break
+        return out
+    for cid in ids:
+        try:
+            out[cid] = session.retrieve_customer(cid, cancel=cancel)
+        except NotFoundError:
+            continue
+    return out
+
+
+def _rows(cid: str, customer: dict[str, Any], found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per payment method of ``customer`` (one row with no ``id`` when it has none)."""
     default_source = customer.get("default_source")
     default_pm = (customer.get("invoice_settings") or {}).get("default_payment_method")
     if isinstance(default_pm, dict):

@@ -19,6 +19,7 @@ from typing import Any
 from toolkit.errors import Cancelled, NotFoundError
 from toolkit.fetch.clocks import clocks_apply, clocks_left_out, clocks_params
 from toolkit.fetch.inputs import in_order
+from toolkit.fetch.lists import is_last, params_after
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
 from toolkit.fetch.windows import PAGE_SIZE
@@ -71,8 +72,7 @@ class PerCustomer:
         params: dict[str, Any] = {"limit": PAGE_SIZE}
         if self.expand:
             params["expand"] = [self.expand]
-        if after:
-            params["starting_after"] = after["id"]
+        params = params_after(params, after["id"] if after else None)
         if clock:
             params["test_clock"] = clock
         if lte is not None:
@@ -132,7 +132,7 @@ class PerCustomer:
                         self.clocks_seen.add(clock["id"])
                         self.clocks = (self.clocks or 0) + 1
                         self._page(None, clock["id"])
-                if result.get("has_more") and data:
+                if not is_last(result):
                     self._clocks(data[-1]["id"])
             elif task.kind == "customers":
                 for cus in data:
@@ -145,14 +145,15 @@ class PerCustomer:
                         yield cus["id"], self.embedded(cus), task
                     else:
                         self._customer(cus["id"])
-                if result.get("has_more") and data:
+                if not is_last(result):
                     clock, lte, _ = task.ref
                     self._page(data[-1], clock, lte)
             else:
                 yield task.ref, result, task
 
-    def more(self, task: Task, after: str) -> None:
-        self.pool.again(task, MORE, self.params(after))
+    def again(self, task: Task, params: dict[str, Any]) -> None:
+        """Read the same list again with ``params`` (its next page: :func:`~toolkit.fetch.lists.next_params`)."""
+        self.pool.again(task, MORE, params)
 
     def close(self) -> None:
         self.pool.close()

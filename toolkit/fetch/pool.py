@@ -7,11 +7,21 @@ per endpoint and starts, among the endpoints that have room now, the most urgent
 pages, continuations and retrievals run side by side, none queued behind another's limit.
 Customer pages (the critical path) take at most half the slots while other work waits.
 
+Two ways to drive it: a load adds tasks and takes the answers from :meth:`RequestPool.results`
+in its own thread; apply's threads (which also write) each :meth:`~RequestPool.call` a read and
+wait for its answer while :meth:`~RequestPool.serve` runs the pool in a thread of its own
+(:meth:`RequestPool.serving`). Either way every read is paced and ordered by this one scheduler.
+
 >>> pool = RequestPool(toolkit.connect(quiet=True), None)
 >>> pool.add(FIRST, "page", pool.session.list_customers, (), {"limit": 1}, None)
 >>> [isinstance(body, dict) for _, body in pool.results()]
 [True]
->>> pool.close(); pool.session.close()
+>>> pool.close()
+>>> with RequestPool.serving(pool.session, None) as reads:
+...     page = reads.call(PAGE, pool.session.list_customers, {"limit": 1})
+>>> len(page["data"])
+1
+>>> pool.session.close()
 """
 
 from __future__ import annotations
@@ -23,6 +33,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,11 +71,13 @@ class Task:
 class RequestPool:
     """Runs reads in a thread pool (``session.max_workers`` wide), most urgent first."""
 
-    def __init__(self, session: Session, cancel: threading.Event | None) -> None:
+    def __init__(
+        self, session: Session, cancel: threading.Event | None, width: int | None = None
+    ) -> None:
         self.session = session
         self.user_cancel = cancel
         self.stop = threading.Event()
-        self.width = max(1, int(getattr(session, "max_workers", 8) or 8))
+        self.width = max(1, width or int(getattr(session, "max_workers", 8) or 8))
         self.page_slots = max(1, (self.width + 1) // 2)
         self.pool = ThreadPoolExecutor(max_workers=self.width, thread_name_prefix="toolkit-fetch")
         self.queues: dict[str | None, list[Task]] = {}
@@ -75,6 +89,11 @@ class RequestPool:
         self._waiting: Counter[str | None] = Counter()
         self._waiting_lock = threading.Lock()
         self._wake = 0.0
+        # served (apply): tasks are added from other threads; a kick wakes the serving thread
+        self._queue_lock = threading.Lock()
+        self._kick: Future[None] = Future()
+        self._closed = threading.Event()
+        self._server: threading.Thread | None = None
 
     def add(
         self,
@@ -86,8 +105,11 @@ class RequestPool:
         ref: Any,
     ) -> None:
         """Queue one read."""
-        task = Task(priority, next(self.seq), kind, read, args, params, ref)
-        heapq.heappush(self.queues.setdefault(task.endpoint, []), task)
+        with self._queue_lock:
+            task = Task(priority, next(self.seq), kind, read, args, params, ref)
+            heapq.heappush(self.queues.setdefault(task.endpoint, []), task)
+            if not self._kick.done():
+                self._kick.set_result(None)
 
     def again(self, task: Task, priority: int, params: dict[str, Any] | None) -> None:
         """Queue the same read with other params (the next page, or a restart)."""
@@ -144,7 +166,8 @@ class RequestPool:
 
     def _pump(self) -> None:
         while len(self.inflight) < self.width:
-            task = self._next()
+            with self._queue_lock:
+                task = self._next()
             if task is None:
                 return
             self.requests += 1
@@ -178,8 +201,99 @@ class RequestPool:
                 yield task, (exc if exc is not None else future.result())
                 self._pump()
 
+    # -- served: reads called from other threads (apply) ---------------------------------------
+    @classmethod
+    @contextmanager
+    def serving(
+        cls, session: Session, cancel: threading.Event | None, width: int | None = None
+    ) -> Iterator[RequestPool]:
+        """A pool run by a thread of its own for the duration of the ``with`` block: other
+        threads :meth:`call` their reads through it (``width`` of them at once, the session's
+        ``max_workers`` unless given). Closed (its threads ended) on leaving."""
+        pool = cls(session, cancel, width)
+        pool.start_serving()
+        try:
+            yield pool
+        finally:
+            pool.close()
+
+    def start_serving(self) -> None:
+        """Run :meth:`serve` in a thread of its own (:meth:`close` ends it)."""
+        self._server = threading.Thread(target=self.serve, name="toolkit-fetch-serve", daemon=True)
+        self._server.start()
+
+    def call(
+        self, priority: int, read: Callable[..., dict[str, Any]], *args: Any
+    ) -> dict[str, Any]:
+        """``read(*args)`` (a typed session read) run by the pool in its turn; waits for the
+        answer and returns it (or raises what the read raised; Cancelled once canceled).
+        Thread-safe: for a pool run by :meth:`serve`."""
+        if self.cancelled() or self._closed.is_set():
+            raise Cancelled()
+        answer: Future[dict[str, Any]] = Future()
+        self.add(priority, "call", read, args, None, answer)
+        while True:
+            try:
+                return answer.result(timeout=0.5)
+            except FutureTimeout:
+                if self._server is None or not self._server.is_alive():  # nobody will answer
+                    self._drop_queued()
+
+    def serve(self) -> None:
+        """Run the reads :meth:`call` queues, answering each caller, until :meth:`close`."""
+        try:
+            while not self._closed.is_set():
+                with self._queue_lock:
+                    kick = self._kick = Future()
+                if self.cancelled():
+                    self._drop_queued()
+                else:
+                    self._pump()
+                if not self.inflight:
+                    wait([kick], timeout=0.1)
+                    continue
+                timeout = min(0.1, max(0.001, self._wake - time.monotonic()))
+                done, _ = wait([*self.inflight, kick], timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = self.inflight.pop(future, None)
+                    if task is None:
+                        continue  # the kick
+                    if task.priority == PAGE:
+                        self.pages_inflight -= 1
+                    exc = future.exception()
+                    if exc is not None:
+                        task.ref.set_exception(exc)
+                    else:
+                        task.ref.set_result(future.result())
+        finally:
+            for future, task in list(self.inflight.items()):  # answered as they end
+                exc = future.exception()
+                if exc is not None:
+                    task.ref.set_exception(exc)
+                else:
+                    task.ref.set_result(future.result())
+            self.inflight.clear()
+            self._closed.set()  # a call from now on is refused, not left waiting
+            self._drop_queued()
+
+    def _drop_queued(self) -> None:
+        """Answer every queued call with Cancelled (nothing more is sent)."""
+        with self._queue_lock:
+            queued = [task for queue in self.queues.values() for task in queue]
+            self.queues.clear()
+        for task in queued:
+            if isinstance(task.ref, Future) and not task.ref.done():
+                task.ref.set_exception(Cancelled())
+
     def close(self) -> None:
         """Stop: nothing more starts, threads end."""
         self.stop.set()
-        self.queues.clear()
+        self._closed.set()
+        with self._queue_lock:
+            if not self._kick.done():
+                self._kick.set_result(None)
+        if self._server is not None:
+            self._server.join()
+        with self._queue_lock:
+            self.queues.clear()
         self.pool.shutdown(wait=True, cancel_futures=True)

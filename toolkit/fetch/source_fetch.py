@@ -18,10 +18,17 @@ from typing import Any
 
 from toolkit.errors import Cancelled, NotFoundError
 from toolkit.fetch.clocks import clock_page_params, clocks_apply, clocks_left_out, clocks_params
+from toolkit.fetch.customer_sources import (
+    embedded_sources,
+    is_source,
+    more_sources,
+    sources_params,
+)
 from toolkit.fetch.inputs import in_order
+from toolkit.fetch.lists import is_last, restart
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
-from toolkit.fetch.windows import PAGE_SIZE, Window, Windows
+from toolkit.fetch.windows import Window, Windows
 from toolkit.progress import Progress, ProgressArg
 from toolkit.redact import redact_source
 from toolkit.session import Session
@@ -65,6 +72,12 @@ class SourceFetch:
 
     # -- driving ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.pages():
+            yield from batch
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        """The sources as they arrive, one list per answer from Stripe (a list may be empty):
+        a consumer can show a page's rows before the next answer comes."""
         if self.ids is not None:
             total, unit = len(self.ids), "ids"
         elif self.customer_ids is not None:
@@ -79,7 +92,7 @@ class SourceFetch:
                 if isinstance(result, BaseException):
                     self._failed(task, result)
                 else:
-                    yield from self._handle(task, result)
+                    yield list(self._handle(task, result))
                 bar.update(self.done_units, f"{self.sources:,} sources")
             bar.update(self.done_units, f"{self.sources:,} sources")
         finally:
@@ -139,7 +152,7 @@ class SourceFetch:
         elif self.customer_ids is not None:
             for cid in self.customer_ids:
                 if self.lo is None and self.hi is None:
-                    self._items(cid, None, FIRST)
+                    self._items(cid, sources_params(), FIRST)
                 else:
                     params = {"expand": ["sources"]}
                     self.pool.add(FIRST, "customer", session.retrieve_customer, (cid,), params, cid)
@@ -163,11 +176,9 @@ class SourceFetch:
         assert self.pool is not None
         self.pool.add(PAGE, "page", self.session.list_customers, (), window.params(), window)
 
-    def _items(self, cid: str, after: str | None, priority: int) -> None:
+    def _items(self, cid: str, params: dict[str, Any], priority: int) -> None:
+        """Read a page of the customer's own source list (``params``: from customer_sources)."""
         assert self.pool is not None
-        params: dict[str, Any] = {"object": "source", "limit": PAGE_SIZE}
-        if after is not None:
-            params["starting_after"] = after
         self.pool.add(priority, "items", self.session.list_customer_sources, (cid,), params, cid)
 
     def _failed(self, task: Task, exc: BaseException) -> None:
@@ -221,8 +232,7 @@ class SourceFetch:
             self._page(window)
             return True
         if task.kind == "items":
-            retry = {k: v for k, v in (task.params or {}).items() if k != "starting_after"}
-            self.pool.again(task, MORE, retry)
+            self.pool.again(task, MORE, restart(task.params or {}))
             return True
         if task.kind == "clock_page":
             self._clock_page(task.ref, None)
@@ -234,7 +244,7 @@ class SourceFetch:
 
     def _emit(self, src: dict[str, Any], cid: str | None) -> dict[str, Any] | None:
         sid = src.get("id")
-        if src.get("object", "source") != "source" or sid is None or sid in self.seen:
+        if sid is None or sid in self.seen:
             return None
         self.seen.add(sid)
         out = redact_source(src)
@@ -257,7 +267,7 @@ class SourceFetch:
                 if cus.get("id") not in self.customers_seen:
                     self.done_units += 1
                 yield from self._on_customer(cus)
-            if body.get("has_more") and data:
+            if not is_last(body):
                 self._clock_page(task.ref, data[-1].get("id"))
         elif task.kind == "customer":
             yield from self._on_retrieved_customer(task.ref, body)
@@ -265,7 +275,7 @@ class SourceFetch:
             self._customer_missing(task.ref, deleted=bool(body.get("deleted")))
         elif task.kind == "source":
             self.done_units += 1
-            if body.get("object") != "source":
+            if not is_source(body):
                 self.missing_ids.append(task.ref)
                 return
             cus = body.get("customer")
@@ -282,7 +292,7 @@ class SourceFetch:
                 self.clocks_seen.add(clock["id"])
                 self.clocks = (self.clocks or 0) + 1
                 self._clock_page(clock["id"], None)
-        if body.get("has_more") and data:
+        if not is_last(body):
             self._clocks(data[-1].get("id"))
 
     def _on_retrieved_customer(self, cid: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -301,29 +311,23 @@ class SourceFetch:
         if not cid or cid in self.customers_seen:
             return
         self.customers_seen.add(cid)
-        embedded = cus.get("sources")
-        if not isinstance(embedded, dict):
-            self._items(cid, None, FIRST)
-            return
-        last_source: str | None = None
-        for item in embedded.get("data") or ():
-            if item.get("object") == "source":
-                last_source = item.get("id")
-                out = self._emit(item, cid)
-                if out is not None:
-                    yield out
-        if embedded.get("has_more"):
-            self._items(cid, last_source, FIRST)
-
-    def _on_items(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        cid = task.ref
-        data = body.get("data") or []
-        for item in data:
+        found, more = embedded_sources(cus)
+        for item in found:
             out = self._emit(item, cid)
             if out is not None:
                 yield out
-        if body.get("has_more") and data:
-            self._items(cid, data[-1].get("id"), MORE)
+        if more is not None:
+            self._items(cid, more, FIRST)
+
+    def _on_items(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        cid = task.ref
+        found, more = more_sources(body, task.params)
+        for item in found:
+            out = self._emit(item, cid)
+            if out is not None:
+                yield out
+        if more is not None:
+            self._items(cid, more, MORE)
         elif self.customer_ids is not None and self.lo is None and self.hi is None:
             self.done_units += 1  # customers=[...]: this customer is complete
 
@@ -336,6 +340,6 @@ class SourceFetch:
             if cus.get("id") not in self.customers_seen:
                 self.done_units += 1
             yield from self._on_customer(cus)
-        if self.windows.observe(window, data, has_more=bool(body.get("has_more"))):
+        if self.windows.observe(window, body):
             self._page(window)
         self.windows.rebalance(self.pool.page_slots, self._page)

@@ -18,6 +18,7 @@ from toolkit.errors import Cancelled, InvalidInputError, NotFoundError
 from toolkit.fetch.accounts import read_by_account
 from toolkit.fetch.frame import paused_gc, transactions_frame
 from toolkit.fetch.inputs import id_list, in_order
+from toolkit.fetch.lists import next_params, restart
 from toolkit.fetch.loaded import LoadInfo, now_of, with_reads
 from toolkit.fetch.pool import FIRST, MORE, RequestPool
 from toolkit.fetch.windows import PAGE_SIZE
@@ -134,7 +135,7 @@ def _read(
                     if isinstance(result, Cancelled):
                         raise Cancelled("Canceled: stopped before every transaction was fetched.")
                     if isinstance(result, NotFoundError) and result.cursor_vanished:
-                        pool.again(task, MORE, {"limit": PAGE_SIZE})  # list it again: seen skip
+                        pool.again(task, MORE, restart(task.params or {}))  # seen: skip
                         continue
                     if isinstance(result, NotFoundError):
                         missing.append(sid)
@@ -147,10 +148,9 @@ def _read(
                     if tid and tid not in seen:
                         seen.add(tid)
                         txns.append(txn)
-                if result.get("has_more") and data:
-                    pool.again(
-                        task, MORE, {"limit": PAGE_SIZE, "starting_after": data[-1].get("id")}
-                    )
+                following = next_params(task.params, result)
+                if following is not None:
+                    pool.again(task, MORE, following)
                 else:
                     done += 1
                 bar.update(done, f"{len(txns):,} transactions")

@@ -8,7 +8,7 @@ old end; a bounded one is cut in the middle). Every customer is listed by exactl
 >>> windows = Windows(None, None)
 >>> window = windows.all[0]
 >>> page = [{"id": f"cus_{i}", "created": 1_000_000 - 10 * i} for i in range(100)]
->>> windows.observe(window, page, has_more=True)
+>>> windows.observe(window, {"data": page, "has_more": True})
 True
 >>> started = []
 >>> windows.rebalance(4, started.append)
@@ -22,6 +22,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from toolkit.fetch.customer_sources import customer_page_params
+from toolkit.fetch.lists import is_last, params_after
 
 __all__ = ["CHUNK_PAGES", "MIN_SPLIT_PAGES", "PAGE_SIZE", "Window", "Windows"]
 
@@ -45,17 +48,13 @@ class Window:
 
     def params(self) -> dict[str, Any]:
         """The ``GET /v1/customers`` params of this window's next page."""
-        params: dict[str, Any] = {"limit": PAGE_SIZE, "expand": ["data.sources"]}
         created = {}
         if self.gte is not None:
             created["gte"] = self.gte
         if self.lt is not None:
             created["lt"] = self.lt
-        if created:
-            params["created"] = created
-        if self.cursor is not None:
-            params["starting_after"] = self.cursor
-        return params
+        params = customer_page_params(**({"created": created} if created else {}))
+        return params_after(params, self.cursor)
 
     def owns(self, created: Any) -> bool:
         """Is a customer created at ``created`` this window's (not the one below it)?"""
@@ -79,8 +78,9 @@ class Windows:
         self.density_items = 0
         self.density_span = 0
 
-    def observe(self, window: Window, data: list[dict[str, Any]], *, has_more: bool) -> bool:
-        """Record a page of ``window``; True when it has another page to fetch."""
+    def observe(self, window: Window, page: dict[str, Any]) -> bool:
+        """Record a page of ``window`` (Stripe's answer); True when it has another page to fetch."""
+        data = page.get("data") or []
         if data:
             first, last = data[0].get("created"), data[-1].get("created")
             window.cursor = data[-1].get("id")
@@ -98,7 +98,7 @@ class Windows:
             and bool(data)
             and window.last < window.stop
         )
-        if not has_more or not data or below or window.cursor is None:
+        if is_last(page) or below or window.cursor is None:
             window.done = True
             return False
         return True

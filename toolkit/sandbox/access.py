@@ -2,6 +2,14 @@
 sandbox's connected accounts) and a restricted key's permissions (403 naming the permission
 that would allow the request), with Stripe's messages.
 
+A **publishable key** (``pk_test_...``) may only retrieve a source, with that source's
+``client_secret`` (``GET /v1/sources/{id}?client_secret=...``), as Stripe.js does; any other
+call is Stripe's 401 ``This API call cannot be made with a publishable API key``. A missing or
+wrong secret is answered as Stripe answers an id it does not show that key: 404
+``resource_missing`` (a choice: Stripe's docs do not say, and it never confirms that the source
+exists). The sandbox has no publishable key of its own: any well-shaped ``pk_`` key of the
+expected key's mode is taken.
+
 Stripe does not document the exact text of every refusal; where it is silent these are the
 plausible shapes: ``type: invalid_request_error`` with a message naming the key (masked) and
 the account, and ``code: account_invalid`` for an account the key cannot reach.
@@ -15,6 +23,7 @@ the account, and ``code: account_invalid`` for an account the key cannot reach.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 
 from toolkit.sandbox.errors import ApiError
@@ -23,9 +32,12 @@ from toolkit.sandbox.objects import rand_id
 
 __all__ = [
     "NO_KEY",
+    "PUBLISHABLE_ONLY",
     "authenticate",
     "check_account",
+    "check_client_secret",
     "check_permission",
+    "check_publishable",
     "default_connected_accounts",
     "mask",
     "permission_for",
@@ -37,6 +49,9 @@ NO_KEY = (
     "https://stripe.com/docs/api#authentication for details, or we can help at "
     "https://support.stripe.com/."
 )
+#: The one endpoint a publishable key may call.
+PUBLISHABLE_ONLY = "GET /v1/sources/{id}"
+PUBLISHABLE_RE = re.compile(r"pk_(test|live)_[A-Za-z0-9]+")
 #: Path prefix -> the restricted-key resource that governs it.
 RESOURCES = (
     ("/v1/customers", "customers"),
@@ -80,7 +95,9 @@ def authenticate(
     key = api_key_of(headers)
     if key is None:
         raise ApiError(401, NO_KEY, saved=False)
-    if key in restricted:
+    if PUBLISHABLE_RE.fullmatch(key):
+        valid = expected is None or key.split("_", 2)[1] == expected.split("_", 2)[1]
+    elif key in restricted:
         valid = KEY_RE.fullmatch(key) is not None
     elif expected is not None:
         valid = key == expected
@@ -145,3 +162,22 @@ def check_permission(
         type="invalid_request_error",
         saved=False,
     )
+
+
+def check_publishable(key: str, endpoint: str) -> None:
+    """Stripe's 401 when a publishable key calls anything but a source's retrieve."""
+    if key.startswith("pk_") and endpoint != PUBLISHABLE_ONLY:
+        raise ApiError(
+            401,
+            "This API call cannot be made with a publishable API key. Please use a secret API "
+            "key. You can find a list of your API keys at https://dashboard.stripe.com/account/"
+            "apikeys.",
+            saved=False,
+        )
+
+
+def check_client_secret(key: str, source_id: str, given: object, stored: str | None) -> None:
+    """A publishable key's retrieve needs the source's own ``client_secret``: else Stripe's 404
+    for a source that key cannot see (a secret or restricted key needs none)."""
+    if key.startswith("pk_") and (stored is None or given != stored):
+        raise ApiError.missing("source", source_id)

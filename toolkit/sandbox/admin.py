@@ -23,11 +23,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.sandbox.box import Box
 from toolkit.sandbox.errors import ApiError, unrecognized_url
 from toolkit.sandbox.faults import FAULT_FIELDS
 from toolkit.sandbox.forms import as_int, parse_form
 from toolkit.sandbox.http import KEY_RE, Reply, api_key_of, json_reply
+from toolkit.sandbox.running import RunningSandbox
 
 
 def _params(query: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def _fault_value(name: str, value: str) -> Any:
 
 
 def handle_admin(
-    box: Box,
+    box: RunningSandbox,
     method: str,
     path: str,
     query: str,

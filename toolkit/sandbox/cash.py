@@ -1,5 +1,5 @@
 """Customer cash balances: where ACH Credit Transfer money lands once an account has moved to
-Bank Transfers (docs.stripe.com/payments/customer-balance), one CashBook per data set.
+Bank Transfers (docs.stripe.com/payments/customer-balance), one CashBalances per data set.
 
 Per customer: the available amount per currency, the reconciliation mode, the cash balance
 transactions (newest first, Stripe's nine types with ``net_amount`` and ``ending_balance``, each
@@ -19,7 +19,7 @@ Where Stripe's docs are silent, the plausible choices made here:
   account balance at once (``adjusted_for_overdraft``, its ``linked_transaction`` the reversal);
   any other move larger than what is available is refused.
 
->>> book = CashBook(livemode=False, rng=random.Random(1))
+>>> book = CashBalances(livemode=False, rng=random.Random(1))
 >>> _ = book.fund("cus_1", 5000, "usd", created=1793000000, sender="Ada")
 >>> _ = book.apply("cus_1", 2000, "usd", created=1793000100)
 >>> book.available["cus_1"], [t["ending_balance"] for t in book.txns["cus_1"]]
@@ -35,7 +35,7 @@ from typing import Any
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.objects import HEX_TABLE, rand_id, rand_str
 
-__all__ = ["NET_SIGN", "CashBook"]
+__all__ = ["NET_SIGN", "CashBalances"]
 
 #: Each cash balance transaction type and the sign of its ``net_amount``.
 NET_SIGN: dict[str, int] = {
@@ -68,7 +68,7 @@ _BANK = {
 _ROUTING = "110000000"
 
 
-class CashBook:
+class CashBalances:
     """The cash balances of one data set. Attributes are read-only for callers:
     ``available`` (customer -> currency -> minor units), ``mode`` (customer -> reconciliation
     mode, absent: the account default ``automatic``), ``txns`` (customer -> transactions, newest
@@ -233,7 +233,7 @@ class CashBook:
         balance at once (``adjusted_for_overdraft`` back to 0, linked to the reversal). Returns
         the transactions, oldest first.
 
-        >>> book = CashBook(livemode=False, rng=random.Random(2))
+        >>> book = CashBalances(livemode=False, rng=random.Random(2))
         >>> _ = book.fund("cus_1", 500, "usd", created=1793000000)
         >>> [t["type"] for t in book.reverse_funding("cus_1", 800, "usd", created=1793000100)]
         ['funding_reversed', 'adjusted_for_overdraft']

@@ -26,15 +26,21 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from toolkit.sandbox.access import authenticate, check_account, check_permission
+from toolkit.sandbox.access import (
+    authenticate,
+    check_account,
+    check_client_secret,
+    check_permission,
+    check_publishable,
+)
 from toolkit.sandbox.admin import handle_admin
-from toolkit.sandbox.box import Box
 from toolkit.sandbox.errors import ApiError, api_error, rate_limited, unrecognized_url
 from toolkit.sandbox.forms import parse_form, parse_pairs, validate
 from toolkit.sandbox.http import Reply
 from toolkit.sandbox.idempotency import Saved
 from toolkit.sandbox.log import RequestLogEntry
 from toolkit.sandbox.routes import NESTED, Route, match_route
+from toolkit.sandbox.running import RunningSandbox
 from toolkit.sandbox.store import DataSet
 
 __all__ = ["API_VERSION", "handle"]
@@ -98,7 +104,9 @@ def _idempotency_conflict(key: str) -> ApiError:
 class _Request:
     """The parts of one request the steps below need."""
 
-    def __init__(self, box: Box, method: str, target: str, headers: Mapping[str, str], body: bytes):
+    def __init__(
+        self, box: RunningSandbox, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ):
         self.box = box
         self.method = method
         self.path, _, query = target.partition("?")
@@ -228,11 +236,16 @@ def _serve(req: _Request, delay: float) -> tuple[int, bytes]:
     if route is None:
         raise unrecognized_url(req.method, req.path)
     check_permission(key, route.endpoint, req.account, box.restricted_keys)
+    check_publishable(key, route.endpoint)
     resource = route.args[-1] if route.args else None
     ticket = box.limits.admit(req.account, req.livemode, route.endpoint, resource)
     try:
         params = validate(parse_form(req.raw), route.spec, NESTED)
         ds = box.dataset(req.account, req.livemode)
+        if key.startswith("pk_") and resource is not None:
+            with box.lock:
+                stored = (ds.sources.get(resource) or {}).get("client_secret")
+            check_client_secret(key, resource, params.get("client_secret"), stored)
         replay = _claim(req, ds) if req.keyed else None
         if replay is not None:
             status, payload = replay
@@ -247,7 +260,7 @@ def _serve(req: _Request, delay: float) -> tuple[int, bytes]:
 
 
 def handle(
-    box: Box, method: str, target: str, headers: Mapping[str, str], body: bytes
+    box: RunningSandbox, method: str, target: str, headers: Mapping[str, str], body: bytes
 ) -> Reply | None:
     """Serve one request; None means drop the connection without an answer."""
     path = target.partition("?")[0]

@@ -85,6 +85,21 @@ SHIPPING = {
     "tracking_number": STR,
 }
 ORDER = {"items": LIST_OF + "order_item", "shipping": SHIPPING}
+MANDATE = {
+    "acceptance": {
+        "date": INT,
+        "ip": STR,
+        "offline": {"contact_email": STR},
+        "online": {"date": INT, "ip": STR, "user_agent": STR},
+        "status": STR,
+        "type": STR,
+        "user_agent": STR,
+    },
+    "amount": ANY,  # an integer, or "" for a mandate of any amount (checked in update_checks)
+    "currency": STR,
+    "interval": STR,
+    "notification_method": STR,
+}
 NESTED = {
     "order_item": {
         "amount": INT,
@@ -105,7 +120,7 @@ SPEC_ATTACH = {"source": STR, "metadata": METADATA, "expand": EXPAND}
 SPEC_UPDATE_SOURCE = {
     "amount": INT,
     "expand": EXPAND,
-    "mandate": ANY,
+    "mandate": MANDATE,
     "metadata": METADATA,
     "owner": OWNER,
     "source_order": ORDER,

@@ -22,7 +22,7 @@ from typing import Any
 from toolkit.sandbox.access import default_connected_accounts
 from toolkit.sandbox.accounts import account_objects
 from toolkit.sandbox.ach_migration import sweep_until
-from toolkit.sandbox.cash_desk import CashDesk
+from toolkit.sandbox.cash_admin import CashAdmin
 from toolkit.sandbox.faults import Faults
 from toolkit.sandbox.limits import DEFAULT_CONCURRENCY, Limits
 from toolkit.sandbox.locks import LOCK_WAIT, ObjectLocks
@@ -32,8 +32,9 @@ from toolkit.sandbox.read_allocation import ReadAllocation
 from toolkit.sandbox.seed import seed_dataset
 from toolkit.sandbox.seed_cash import MIGRATION_PROFILES, seed_cash
 from toolkit.sandbox.seed_ledger import seed_ledger
+from toolkit.sandbox.seed_orders import seed_orders
 from toolkit.sandbox.server import SandboxServer
-from toolkit.sandbox.source_desk import SourceDesk
+from toolkit.sandbox.source_admin import SourceAdmin
 from toolkit.sandbox.store import SANDBOX_NOW, DataSet
 
 
@@ -46,7 +47,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class Sandbox(CashDesk, SourceDesk):
+class Sandbox(CashAdmin, SourceAdmin):
     """A Stripe-compatible HTTP server on 127.0.0.1 serving deterministic demo data.
 
     Any key shaped ``(sk|rk)_(test|live)_...`` is accepted (only ``api_key`` if given); live keys
@@ -293,6 +294,7 @@ class Sandbox(CashDesk, SourceDesk):
                     seed_dataset(ds, seed_key, self._size(account, livemode))
                     seed_cash(ds, seed_key, self.migration)
                     seed_ledger(ds, seed_key)
+                    seed_orders(ds, seed_key)  # last: nothing seeded before depends on them
                 else:
                     ds.index()
                 ds.sources_retired, ds.events.now = self.sources_retired, self.clock

@@ -18,7 +18,7 @@ now ``consumed`` and in ``detached_ids``, reachable by id only, it shows in
   ``not_migrated_funds`` or ``paying_both``);
 - ``"none"``: no cash balances at all (an account that has not started).
 
-Planted states (``CashBook.planted``, customer ids; a state is skipped when the data set has no
+Planted states (``CashBalances.planted``, customer ids; a state is skipped when the data set has no
 customer that fits):
 
 - migrated_clean: migrated, receivers held nothing, the cash balance started in a later month

@@ -16,10 +16,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from toolkit.sandbox.box import Box
 from toolkit.sandbox.dispatch import handle
 from toolkit.sandbox.errors import api_error
 from toolkit.sandbox.http import Reply
+from toolkit.sandbox.running import RunningSandbox
 
 _PHRASES = {s.value: s.phrase for s in HTTPStatus}
 
@@ -87,7 +87,7 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], box: Box) -> None:
+    def __init__(self, address: tuple[str, int], box: RunningSandbox) -> None:
         self.box = box
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()

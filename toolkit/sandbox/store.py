@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolkit.sandbox.billing import Billing
-from toolkit.sandbox.cash import CashBook
+from toolkit.sandbox.cash import CashBalances
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.events import EventLog
 from toolkit.sandbox.idempotency import IdempotencyStore
@@ -30,6 +30,7 @@ from toolkit.sandbox.pagination import created_bounds, in_created, list_index, p
 from toolkit.sandbox.payment_methods import PaymentMethodBook
 from toolkit.sandbox.source_objects import make_transaction
 from toolkit.sandbox.source_updates import make_order, merge_owner
+from toolkit.sandbox.update_checks import check_amount, check_mandate, check_order
 
 SANDBOX_NOW = 1793491200  # 2026-11-01T00:00:00Z: the data clock, never the wall clock
 EMBEDDED_SOURCES = 10  # payment sources embedded per customer by expand[]=data.sources
@@ -69,10 +70,12 @@ class DataSet:
         self.planted: dict[str, list[str]] = {}
         self.detached_ids: list[str] = []
         self.unattached_ids: list[str] = []
+        #: Klarna sources with an order to complete (toolkit.sandbox.seed_orders).
+        self.order_ids: list[str] = []
         self.deleted_customers: set[str] = set()
         self.idempotency = IdempotencyStore()
         self.created_at: dict[str, int] = {}
-        self.cash = CashBook(livemode=livemode, rng=random.Random(rng_seed + ":cash"))
+        self.cash = CashBalances(livemode=livemode, rng=random.Random(rng_seed + ":cash"))
         self.payment_methods = PaymentMethodBook(
             livemode=livemode, rng=random.Random(rng_seed + ":payment_methods")
         )
@@ -332,22 +335,18 @@ class DataSet:
     # -- writes -----------------------------------------------------------------------------
 
     def update_source(self, src: dict[str, Any], params: dict[str, Any]) -> None:
-        """POST /v1/sources/{id}: amount, metadata, owner, source_order (mandate accepted)."""
+        """POST /v1/sources/{id}: amount, metadata, owner, source_order, mandate (accepted and
+        not shown: a Source has no mandate field). The rules: :mod:`toolkit.sandbox.update_checks`."""
         if "metadata" in params:
             new_meta = apply_metadata(src["metadata"], params["metadata"])
         else:
             new_meta = src["metadata"]
         if "amount" in params:
-            if src["flow"] == "receiver":
-                raise ApiError.invalid(
-                    "Receiver sources do not take an amount: it is set by the funds that land.",
-                    "amount",
-                )
-            if params["amount"] < 1:
-                raise ApiError.invalid(
-                    "This value must be greater than or equal to 1.",
-                    "amount",
-                )
+            check_amount(src, params["amount"])
+        if "mandate" in params:
+            check_mandate(src, params["mandate"])
+        if "source_order" in params:
+            check_order(src, params["source_order"])
         if "owner" in params:
             owner = params["owner"]
             if owner == "":
@@ -359,7 +358,7 @@ class DataSet:
             src["amount"] = params["amount"]
         if "owner" in params:
             src["owner"] = merge_owner(src["owner"], params["owner"])
-        if "source_order" in params and params["source_order"] != "":
+        if "source_order" in params:
             src["source_order"] = make_order(src, params["source_order"])
         self.touch_source(src)
         if self.is_attached(src):  # Stripe has no event for an unattached source's update

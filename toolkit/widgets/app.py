@@ -1,11 +1,11 @@
-"""``app(session)``: the explorer, metadata editor, detach panel, audit and retirement audit
-in one set of tabs.
+"""``app(session)``: the explorer, metadata editor, change editor, detach panel, audit and
+retirement audit in one set of tabs.
 
 Example (in a notebook)::
 
     import toolkit, toolkit.widgets
     ui = toolkit.widgets.app(toolkit.connect())
-    ui                        # Explore | Edit metadata | Detach | Audit | Retirement
+    ui                        # Explore | Edit metadata | Edit fields | Detach | Audit | Retirement
     ui.explorer.selected      # the selection the editor and the detach panel work on
 
 The explorer's selection feeds the editor and the detach panel; after a real apply, detach or
@@ -27,6 +27,7 @@ from toolkit.changes import Outcome
 from toolkit.fetch import load_source_transactions
 from toolkit.session import Session
 from toolkit.widgets.audit_view import AuditView
+from toolkit.widgets.change_editor import ChangeEditor
 from toolkit.widgets.detach_panel import DetachPanel
 from toolkit.widgets.explorer import SourceExplorer
 from toolkit.widgets.metadata_editor import MetadataEditor
@@ -36,7 +37,7 @@ from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["AuditTab", "ToolkitApp", "app"]
 
-TAB_TITLES = ("Explore", "Edit metadata", "Detach", "Audit", "Retirement")
+TAB_TITLES = ("Explore", "Edit metadata", "Edit fields", "Detach", "Audit", "Retirement")
 
 
 class AuditTab(widgets.VBox):
@@ -119,8 +120,8 @@ class AuditTab(widgets.VBox):
 
 
 class ToolkitApp(widgets.VBox):
-    """The tabs, plus ``explorer``, ``editor``, ``detach``, ``audit`` and ``retirement`` for
-    scripts and tests."""
+    """The tabs, plus ``explorer``, ``editor``, ``changes``, ``detach``, ``audit`` and
+    ``retirement`` for scripts and tests."""
 
     def __init__(
         self,
@@ -134,13 +135,21 @@ class ToolkitApp(widgets.VBox):
         self.session = session
         self.explorer = SourceExplorer(session, load=load)
         self.editor = MetadataEditor(session, self.explorer, journal_folder=journal_folder)
+        self.changes = ChangeEditor(session, self.explorer, journal_folder=journal_folder)
         self.detach = DetachPanel(session, self.explorer, journal_folder=journal_folder)
         self.audit = AuditTab(session, self.explorer, folder=export_folder)
         self.retirement = RetirementTab(session, folder=export_folder)
-        for panel in (self.editor, self.detach):
+        for panel in (self.editor, self.changes, self.detach):
             panel.on_applied.append(self._written)
         self.tabs = widgets.Tab(
-            children=[self.explorer, self.editor, self.detach, self.audit, self.retirement],
+            children=[
+                self.explorer,
+                self.editor,
+                self.changes,
+                self.detach,
+                self.audit,
+                self.retirement,
+            ],
             titles=TAB_TITLES,
         )
         mode = session.mode.upper() if session.mode == "live" else session.mode
@@ -161,7 +170,14 @@ class ToolkitApp(widgets.VBox):
 
     def wait(self, timeout: float | None = 60) -> bool:
         """Wait for every panel's running work (tests, scripts); True when all are idle."""
-        panels = (self.explorer, self.editor, self.detach, self.audit, self.retirement)
+        panels = (
+            self.explorer,
+            self.editor,
+            self.changes,
+            self.detach,
+            self.audit,
+            self.retirement,
+        )
         return all([panel.wait(timeout) for panel in panels])
 
 

@@ -135,9 +135,10 @@ class AuditView(widgets.VBox):
 
     @property
     def stem(self) -> str:
-        """File name stem of the exports: ``audit-<as of>``."""
+        """File name stem of the exports: ``receiver-audit-<as of date>``."""
         when = self.audit.as_of if self.audit is not None else None
-        return "audit-" + (when.strftime("%Y%m%dT%H%M") if when is not None else "undated")
+        # named as runbook 02 names it: one scheme in one folder (a second run adds -2, ...)
+        return "receiver-audit-" + (when.strftime("%Y-%m-%d") if when is not None else "undated")
 
     def show(self, audit: Audit) -> None:
         """Show this audit (replaces the one shown)."""
@@ -226,7 +227,7 @@ class AuditView(widgets.VBox):
         self.excel_button.disabled = self.csv_button.disabled = self.audit is None
 
     def export_excel(self) -> bool:
-        """Write ``<folder>/audit-<as of>.xlsx`` in the worker thread (``-2``, ``-3``, ... when an
+        """Write ``<folder>/receiver-audit-<as of>.xlsx`` in the worker thread (``-2``, ``-3``, ... when an
         earlier export is there: never replaced)."""
         stem = self.stem
         return self._export(
@@ -235,7 +236,7 @@ class AuditView(widgets.VBox):
         )
 
     def export_csv(self) -> bool:
-        """Write one CSV per table into ``<folder>/audit-<as of>-csv/`` in the worker thread."""
+        """Write one CSV per table into ``<folder>/receiver-audit-<as of>-csv/`` in the worker thread."""
         stem = self.stem
         return self._export(
             "Writing CSV",

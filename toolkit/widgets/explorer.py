@@ -11,8 +11,10 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,35 +23,55 @@ import pandas as pd
 import traitlets
 from itables.widget import ITable
 
-from toolkit.errors import InvalidInputError
-from toolkit.fetch import LoadInfo, load_sources
+from toolkit.errors import InvalidInputError, ToolkitError
+from toolkit.fetch import LoadInfo, load_sources, save_ids, write_sources_csv
 from toolkit.fetch.frame import empty_frame
 from toolkit.fetch.select import filter_sources
+from toolkit.private_files import fresh_path
 from toolkit.session import Session
-from toolkit.widgets.explorer_files import ExplorerFiles
-from toolkit.widgets.explorer_selection import MAX_ROWS, ExplorerSelection
-from toolkit.widgets.grid import DEFAULT_COLUMNS, GRID_COLUMNS, column_defs, grid_frame
-from toolkit.widgets.style import banner_html, button, checkbox, error_html, itable_options
+from toolkit.widgets.detail import detail_html
+from toolkit.widgets.grid import (
+    DEFAULT_COLUMNS,
+    GRID_COLUMNS,
+    column_defs,
+    grid_frame,
+    summary_html,
+)
+from toolkit.widgets.style import (
+    banner_html,
+    button,
+    checkbox,
+    error_html,
+    file_link,
+    itable_options,
+)
 from toolkit.widgets.worker import Progress, Worker
 
 __all__ = ["GRID_COLUMNS", "SourceExplorer", "grid_frame"]
 
 _ANY = "(any)"
+#: The most rows the grid is given (the browser never receives a whole big frame).
+MAX_ROWS = 5_000
 
 
 def _options(values: pd.Series) -> list[str]:
     return sorted({str(v) for v in values.dropna().tolist()})
 
 
-class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
+class SourceExplorer(widgets.VBox):
     """Filters, a selectable grid, the selected source's JSON, and counts and totals.
 
     ``SourceExplorer(session)`` loads in a worker thread (``explorer.wait()`` blocks until done);
     ``SourceExplorer(df)`` shows a frame. ``selected_ids`` (a trait) and ``.selected`` (a
     DataFrame) give the selection; ``select(ids)``, ``select_all()``, ``clear_selection()`` set it.
     The grid holds at most ``max_rows`` of the rows the filters keep ("showing N of M"); the
-    selection covers the whole frame, and a filter hides rows without unselecting them
-    (:mod:`toolkit.widgets.explorer_selection`).
+    selection is kept as source ids over the whole frame, so a grid that holds only the first
+    rows of a big frame still selects (and hands on) the rows it does not show, and a filter
+    hides rows without unselecting them: clicks change the selection of the rows shown only,
+    ``select_all()`` adds every row the filters keep, rows the filters hide stay selected until
+    ``clear_selection()`` ("N selected, M of them hidden by the filters").
+    ``save_selection()`` and ``export_shown()`` write the selected ids (for runbooks 03 and 04)
+    and the rows shown (for spreadsheets) under ``folder``, a new file each time.
     """
 
     selected_ids = traitlets.List(traitlets.Unicode())
@@ -85,6 +107,9 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         self.shown: pd.DataFrame = self.frame.head(max_rows)
         self.chosen: set[str] = set()
         self.syncing = False
+        # the frame and the selection change in the kernel's thread (clicks) and in the loading
+        # thread (rows arriving): one at a time, so no click is lost to a redraw
+        self._lock = threading.RLock()
 
         # filters
         box = widgets.Layout(width="250px")
@@ -255,8 +280,16 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         session = self.session
         options = self.load_options
 
+        arrived: list[pd.DataFrame] = []
+
+        def show_arrived(rows: pd.DataFrame) -> None:  # the first rows at once, then each second
+            arrived[:] = [pd.concat([*arrived, rows], ignore_index=True)]
+            self._set_frame(arrived[0], loading=True)
+
         def job(report: Progress, cancel: threading.Event) -> pd.DataFrame:
-            return load_sources(session, progress=report, cancel=cancel, **options)
+            return load_sources(
+                session, progress=report, cancel=cancel, on_rows=show_arrived, **options
+            )
 
         if self.worker.running:
             return False
@@ -289,16 +322,27 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         selection of sources still in it are kept."""
         self._set_frame(df)
 
-    def _set_frame(self, df: pd.DataFrame) -> None:
+    def _set_frame(self, df: pd.DataFrame, loading: bool = False) -> None:
+        """Show ``df``; ``loading``: the rows that arrived so far of a load still going on (in
+        the order they came; the selection and the filters apply to them as to any frame)."""
+        with self._lock:
+            self._show_frame(df, loading)
+
+    def _show_frame(self, df: pd.DataFrame, loading: bool) -> None:
         self.frame = df
         info = df.attrs.get("toolkit", {}) if isinstance(df.attrs, dict) else {}
         parts = [f"<b>{len(df):,}</b> sources"]
+        if loading:
+            parts = [f"loading: <b>{len(df):,}</b> sources so far, in the order they arrive"]
         if info.get("account"):
             parts.append(f"account <b>{info['account']}</b>")
         if info.get("mode"):
             parts.append(f"mode {info['mode']}")
         if info.get("taken_at"):
             parts.append(f"taken at {info['taken_at']}")
+            if info.get("mode") == "sandbox":  # the sandbox's data clock stands still: say when
+                clock = datetime.now(UTC).strftime("%H:%M:%S")
+                parts[-1] += f" (the sandbox's clock), read at {clock} UTC"
         for name, what in (("missing_ids", "ids"), ("missing_customers", "customers")):
             if info.get(name):
                 parts.append(f"{len(info[name]):,} {what} not found")
@@ -318,7 +362,8 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
         finally:
             self._filling = False
         self.refresh()
-        self.data_version += 1
+        if not loading:  # plans are made on whole loads: one made on rows still arriving is redone
+            self.data_version += 1
 
     # -- filters ------------------------------------------------------------------------------
     def filters(self) -> dict[str, Any]:
@@ -358,6 +403,10 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
     def refresh(self) -> None:
         """Apply the filters to the frame and redraw; the selection is kept (the rows the filters
         hide stay selected, and the count says how many)."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         try:
             view = filter_sources(self.frame, **self.filters())
         except Exception as exc:  # a bad filter value: say so, keep the last view
@@ -402,3 +451,126 @@ class SourceExplorer(ExplorerSelection, ExplorerFiles, widgets.VBox):
     def show_error(self, message: str) -> None:
         """Show a message in the explorer's error box (empty string clears it)."""
         self.error.value = banner_html(message, "error") if message else ""
+
+    # -- the selection: source ids over the whole frame ----------------------------------------
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected rows of the frame (every column): those the filters show in grid order,
+        then those they hide."""
+        chosen = self.chosen
+        shown = self.view[self.view["id"].isin(chosen)]
+        hidden = self.frame[self.frame["id"].isin(chosen) & ~self.frame["id"].isin(self.view["id"])]
+        out = pd.concat([shown, hidden], ignore_index=True) if len(hidden) else shown
+        out = out.reset_index(drop=True)
+        out.attrs = dict(self.frame.attrs)
+        return out
+
+    @property
+    def hidden_selected(self) -> int:
+        """How many selected sources the filters hide (they stay selected)."""
+        return len(self.chosen) - int(self.view["id"].isin(self.chosen).sum())
+
+    def select(self, ids: list[str]) -> None:
+        """Select the rows with these source ids (shown by the filters or not)."""
+        wanted = {str(i) for i in ids}
+        with self._lock:
+            self.set_chosen(set(self.frame["id"][self.frame["id"].isin(wanted)].astype(str)))
+
+    def select_all(self) -> None:
+        """Add every row the filters keep to the selection (also those beyond the grid's first
+        rows); rows they hide keep their state."""
+        with self._lock:
+            self.set_chosen(self.chosen | set(self.view["id"].astype(str)))
+
+    def clear_selection(self) -> None:
+        """Select nothing (rows the filters hide included)."""
+        self.set_chosen(set())
+
+    def set_chosen(self, ids: set[str], newest: int | None = None) -> None:
+        """Make ``ids`` the selection and show it in the grid and the panes."""
+        with self._lock:
+            self._set_chosen(ids, newest)
+
+    def _set_chosen(self, ids: set[str], newest: int | None) -> None:
+        self.chosen = ids
+        positions = [i for i, v in enumerate(self.shown["id"].tolist()) if v in ids]
+        self.syncing = True
+        try:
+            self.grid.selected_rows = positions
+        finally:
+            self.syncing = False
+        self.publish(newest)
+
+    def _on_rows(self, change: Any) -> None:
+        with self._lock:
+            self._on_rows_locked(change)
+
+    def _on_rows_locked(self, change: Any) -> None:
+        if self.syncing:
+            return
+        rows = [i for i in self.grid.selected_rows if 0 <= i < len(self.shown)]
+        shown = set(self.shown["id"].astype(str))
+        clicked = {str(self.shown["id"].iloc[i]) for i in rows}
+        self.chosen = (self.chosen - shown) | clicked  # rows not shown keep their state
+        newest = None
+        if change is not None:
+            added = [i for i in change["new"] if i not in set(change["old"] or [])]
+            newest = added[-1] if added and 0 <= added[-1] < len(self.shown) else None
+        self.publish(newest)
+
+    def publish(self, newest: int | None) -> None:
+        """The detail pane (the row just added, else the first selected), counts, the trait."""
+        picked = self.selected
+        if newest is not None:
+            row = self.shown.iloc[newest]
+        elif len(picked):
+            row = picked.iloc[0]
+        else:
+            row = None
+        if row is None:
+            self.detail.value = "<i>Select a row to see it.</i>"
+        else:
+            self.detail.value = detail_html(
+                row,
+                mode=(LoadInfo.from_attrs(self.frame) or LoadInfo()).mode,
+                account=self.session.stripe_account if self.session is not None else None,
+            )
+        self.summary.value = summary_html(
+            self.view,
+            len(self.frame),
+            len(picked),
+            shown=len(self.shown),
+            hidden=self.hidden_selected,
+        )
+        self.selected_ids = picked["id"].astype(str).tolist()
+
+    # -- files: the selection for another runbook, the rows shown for spreadsheets ------------
+    def save_selection(self) -> Path | None:
+        """Save the selected ids (:func:`toolkit.save_ids`) under ``folder``; a new file each time.
+
+        Runbooks 03 and 04 open it with their ``source_ids_path`` parameter.
+        """
+        try:
+            path = save_ids(self.selected, fresh_path(self.folder / "selection.csv"))
+        except ToolkitError as exc:
+            self.error.value = error_html(exc)
+            return None
+        self.error.value = ""
+        use = html.escape(f'source_ids_path = "{path}"')
+        self.saved.value = banner_html(
+            f"Saved {len(self.selected):,} selected source ids to {path}.", "ok"
+        ) + (f"<div>{file_link(path)} · to open it in runbook 03 or 04: <code>{use}</code></div>")
+        return path
+
+    def export_shown(self) -> Path | None:
+        """Write the rows the filters show as a CSV for spreadsheets under ``folder``."""
+        if not len(self.view):
+            self.error.value = error_html("Nothing is shown: clear the filters first.")
+            return None
+        path = write_sources_csv(self.view, fresh_path(self.folder / "sources-shown.csv"))
+        self.error.value = ""
+        self.saved.value = (
+            banner_html(f"Exported the {len(self.view):,} rows shown to {path}.", "ok")
+            + f"<div>{file_link(path)}</div>"
+        )
+        return path

@@ -105,11 +105,16 @@ class RetirementTab(widgets.VBox):
             "bills": widgets.Checkbox(description="invoices and subscriptions", indent=False),
             "ledger": widgets.Checkbox(description="tie-out (ledger)", indent=False),
         }
+        # the label takes the room it needs (a Label is cut to its box otherwise); the row wraps
         self.also = widgets.HBox(
             [
-                widgets.Label("Also read (more reads: the least each takes is noted):"),
+                widgets.Label(
+                    "Also read (more reads: the least each takes is noted):",
+                    layout=widgets.Layout(width="auto", flex="0 0 auto"),
+                ),
                 *self.asked.values(),
-            ]
+            ],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
         self.status = widgets.Label()
         self.error = widgets.HTML()
@@ -213,7 +218,8 @@ class RetirementTab(widgets.VBox):
             self.error.value = error_html("Run the audit first: there is nothing to export yet.")
             return None
         when = self.migration.as_of
-        stem = "retirement-" + (when.strftime("%Y%m%dT%H%M") if when is not None else "undated")
+        # named as runbook 05 names it: one scheme in one folder (a second run adds -2, ...)
+        stem = "retirement-" + (when.strftime("%Y-%m-%d") if when is not None else "undated")
         self.written = self.migration.to_excel(fresh_path(self.folder / f"{stem}.xlsx"))
         self.status.value = f"Wrote {self.written}"
         return self.written

@@ -226,6 +226,14 @@ def audit_migration(
             + " (see the Checks sheet)."
         )
     tables = migration_tables(table, findings, checks)
+    covered = int(tables["customers"]["customer"].nunique()) if len(tables["customers"]) else 0
+    read = int(cash["customer"].nunique()) if "customer" in cash.columns else 0
+    if read > covered:  # say why the counts differ (every customer is read for its cash balance)
+        notes.append(
+            f"{read:,} customers were read for their cash balance; the audit covers the "
+            f"{covered:,} with a receiver, a source of a type Stripe is retiring, or a cash "
+            f"balance (the other {read - covered:,} have none of these)."
+        )
     if "account" in frame.columns:  # sources across connected accounts: each customer's account
         known = frame.dropna(subset=["customer", "account"])
         account_of = dict(

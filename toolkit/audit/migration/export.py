@@ -98,6 +98,9 @@ def _cover(audit: MigrationTables, chart: bytes | None) -> Cover:
         "Legacy receiver funds = received - charged - returned on receiver sources. Cash balance "
         "funds = the customer's cash balance available in that currency.",
         "A customer's state is the worst of its currencies: blocked, needs action, ready.",
+        "Exceptions: legacy_unapplied and cash_available are the customer's totals in that "
+        "currency, repeated on each of its findings: do not add them up (By currency has the "
+        "totals).",
         *audit.notes,
     ]
     return Cover(TITLE, facts, sections, notes, chart)

@@ -27,6 +27,7 @@ from toolkit.fetch import (
     load_sources,
     load_subscriptions,
 )
+from toolkit.fetch.loaded import ATTRS_KEY, LoadInfo
 from toolkit.fetch.payment_methods import customers_paying_by_source
 from toolkit.progress import ProgressArg
 from toolkit.session import Session
@@ -37,6 +38,7 @@ __all__ = [
     "receivers_to_read",
     "retirement_reads",
     "run_migration_audit",
+    "with_moved_receivers",
 ]
 
 #: How the note that says what the audit read begins.
@@ -81,6 +83,36 @@ def moved_receivers(sources: pd.DataFrame, moves: pd.DataFrame) -> list[str]:
     ]
     known = set(sources["id"].astype(str))
     return [str(r) for r in dict.fromkeys(named) if str(r) not in known]
+
+
+def with_moved_receivers(
+    session: Session,
+    sources: pd.DataFrame,
+    moves: pd.DataFrame,
+    *,
+    progress: ProgressArg = True,
+    cancel: threading.Event | None = None,
+) -> pd.DataFrame:
+    """``sources`` with the receivers :func:`moved_receivers` names read by id and appended (a
+    read each), keeping ``sources``' load record (its time is the audit's date; the reads of
+    both loads are added up). ``sources`` itself when the migration moved none.
+
+    >>> moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
+    >>> every = with_moved_receivers(session, sources, moves, progress=False)
+    >>> len(every) >= len(sources), LoadInfo.from_attrs(every).taken_at == LoadInfo.from_attrs(sources).taken_at
+    (True, True)
+    """
+    moved = moved_receivers(sources, moves)
+    if not moved:
+        return sources
+    more = load_sources(session, ids=moved, progress=progress, cancel=cancel)
+    info = LoadInfo.from_attrs(sources) or LoadInfo()
+    added = LoadInfo.from_attrs(more) or LoadInfo()
+    if info.reads is not None or added.reads is not None:
+        info.reads = (info.reads or 0) + (added.reads or 0)
+    every = pd.concat([sources, more], ignore_index=True)
+    every.attrs[ATTRS_KEY] = info.to_attrs()  # a concat keeps no attrs: the account load's
+    return every
 
 
 def retirement_reads(
@@ -154,10 +186,9 @@ def run_migration_audit(
             found["invoices"] = load_invoices(session, progress=progress, cancel=cancel)
             found["subscriptions"] = load_subscriptions(session, progress=progress, cancel=cancel)
         if ledger:
-            moved = moved_receivers(sources, moves)
-            if moved:
-                more = load_sources(session, ids=moved, progress=progress, cancel=cancel)
-                sources = pd.concat([sources, more], ignore_index=True)
+            sources = with_moved_receivers(
+                session, sources, moves, progress=progress, cancel=cancel
+            )
             found["ledger"] = load_ledger(session, sources, progress=progress, cancel=cancel)
     audit = audit_migration(
         sources,

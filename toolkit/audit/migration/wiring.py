@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 
 from toolkit.audit.links import dashboard_url
+from toolkit.money import to_major
 
 __all__ = ["RETIRING_METHOD", "WIRED_COLUMNS", "wired_bills"]
 
@@ -30,6 +31,7 @@ WIRED_COLUMNS = (
     "status",
     "currency",
     "amount_remaining",
+    "amount_remaining_major",
     "why",
     "action",
     "dashboard",
@@ -84,6 +86,9 @@ def wired_bills(
                     "dashboard": dashboard_url(row["id"], mode),
                 }
             )
-    out = pd.DataFrame(rows, columns=list(WIRED_COLUMNS))
+    out = pd.DataFrame(rows, columns=[c for c in WIRED_COLUMNS if not c.endswith("_major")])
     out["amount_remaining"] = pd.to_numeric(out["amount_remaining"]).astype("Int64")
-    return out.astype({c: object for c in WIRED_COLUMNS if c != "amount_remaining"})
+    out["amount_remaining_major"] = to_major(out["amount_remaining"], out["currency"])
+    money = ("amount_remaining", "amount_remaining_major")
+    out = out.astype({c: object for c in WIRED_COLUMNS if c not in money})
+    return out[list(WIRED_COLUMNS)]

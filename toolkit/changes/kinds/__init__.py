@@ -1,4 +1,5 @@
-"""The kinds of change, one module each (metadata, owner, attach, detach), and their registry.
+"""The kinds of change, one module each (metadata, owner, amount, mandate, source_order, update
+(any mix of those five in one row), attach, detach), and their registry.
 
 A :class:`~toolkit.changes.kinds.base.ChangeKind` is everything plans, the runner, apply and undo
 need to know about one kind: the part of a source it is about (from Stripe and from the sources
@@ -22,11 +23,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from toolkit.changes.kinds.amount import AmountChange
 from toolkit.changes.kinds.attach import AttachChange
 from toolkit.changes.kinds.base import ChangeKind, Written
 from toolkit.changes.kinds.detach import DetachChange
+from toolkit.changes.kinds.mandate import MandateChange
 from toolkit.changes.kinds.metadata import MetadataChange
 from toolkit.changes.kinds.owner import OwnerChange
+from toolkit.changes.kinds.source_order import SourceOrderChange
+from toolkit.changes.kinds.update import UpdateChange
 from toolkit.changes.rows import SOURCE_ID
 from toolkit.errors import InvalidInputError
 
@@ -39,6 +44,10 @@ KINDS: dict[str, ChangeKind] = {
     for kind in (
         MetadataChange(),
         OwnerChange(),
+        AmountChange(),
+        MandateChange(),
+        SourceOrderChange(),
+        UpdateChange(),
         AttachChange(),
         DetachChange(),
     )

@@ -117,6 +117,11 @@ class ChangeKind:
     #: That input, as the command's help says it.
     plan_input_help: ClassVar[str] = ""
 
+    def plan_irreversible(self, rows: pd.DataFrame) -> bool:
+        """Can a plan of these rows not be undone? :attr:`irreversible` unless a kind's rows
+        decide it (an update plan is irreversible when one of its rows records a mandate)."""
+        return self.irreversible
+
     # -- the state ---------------------------------------------------------------------------
     def state_of(self, obj: Mapping[str, Any]) -> Any:
         """The part of a source (as Stripe sends it) this kind is about, in the plan's shape."""

@@ -2,10 +2,13 @@
 of change makes each source's row (:meth:`~toolkit.changes.kinds.base.ChangeKind.plan_row`, with
 the rules its builder checks).
 
-- the same change on every source: :func:`plan_metadata`, :func:`plan_owner`, :func:`plan_detach`
-  (one request for all: :func:`plan_each`);
-- one row per source of an analyst's table: :func:`plan_metadata_from_table` (any kind that reads
-  tables: :func:`plan_table`);
+- the same change on every source: :func:`plan_metadata`, :func:`plan_owner`, :func:`plan_amount`,
+  :func:`plan_mandate`, :func:`plan_source_order`, :func:`plan_detach` (one request for all:
+  :func:`plan_each`);
+- one row per source of an analyst's table: :func:`plan_metadata_from_table`,
+  :func:`plan_amount_from_table`, :func:`plan_mandate_from_table`,
+  :func:`plan_source_order_from_table`, and :func:`plan_update` for any mix of them in one table
+  (any kind that reads tables: :func:`plan_table`);
 - pairs of source and customer: :func:`plan_attach`;
 - what ``python -m toolkit plan <kind>`` makes from its input file: :func:`plan_from_input`.
 
@@ -35,24 +38,34 @@ import pandas as pd
 
 from toolkit.changes.kinds import KINDS, kind_of
 from toolkit.changes.kinds.base import ChangeKind, SourceState
+from toolkit.changes.kinds.amount import amount_request
+from toolkit.changes.kinds.mandate import mandate_request
 from toolkit.changes.kinds.metadata import metadata_request
 from toolkit.changes.kinds.owner import owner_request
+from toolkit.changes.kinds.source_order import order_request
 from toolkit.changes.plans.plan import Plan, make_plan
-from toolkit.changes.plans.sources import rows_per_source, source_states
+from toolkit.changes.plans.sources import rows_per_source, source_states, whole_id
 from toolkit.changes.plans.table import id_column, read_table
 from toolkit.changes.rows import SOURCE_ID, duplicates, id_problem, refusal
 from toolkit.changes.text import blank
 from toolkit.errors import InvalidInputError
 
 __all__ = [
+    "plan_amount",
+    "plan_amount_from_table",
     "plan_attach",
     "plan_detach",
     "plan_each",
     "plan_from_input",
+    "plan_mandate",
+    "plan_mandate_from_table",
     "plan_metadata",
     "plan_metadata_from_table",
     "plan_owner",
+    "plan_source_order",
+    "plan_source_order_from_table",
     "plan_table",
+    "plan_update",
 ]
 
 
@@ -121,7 +134,7 @@ def plan_table(kind: ChangeKind, table: Any, sources: Any = None) -> Plan:
             if isinstance(state.id, str):
                 known.setdefault(state.id, state)
 
-    ids = [v.strip() if isinstance(v, str) else v for v in frame[ids_at]]
+    ids = [whole_id(v.strip()) if isinstance(v, str) else v for v in frame[ids_at]]
     counts = Counter(v for v in ids if not blank(v))
     positions: dict[Any, list[int]] = {}
     for index, value in enumerate(ids):
@@ -214,6 +227,115 @@ def plan_owner(sources: Any, **fields: Any) -> Plan:
     """
     request = owner_request(fields)
     return plan_each(KINDS["owner"], sources, request, request.notes)
+
+
+def plan_amount(sources: Any, amount: Any = None, *, amount_major: Any = None) -> Plan:
+    """Plan the same amount on every source: ``amount`` in minor units (``1250`` is 12.50 EUR),
+    or ``amount_major`` (``"12.50"``) converted with each source's currency (which needs the
+    sources frame). Undone by sending the amount from before.
+
+    Refused rows: receivers (their amount is set by the money that lands), sources consumed,
+    canceled or failed (a choice where Stripe is silent: they can no longer be charged), an
+    amount below 1 or with more decimals than the currency has.
+
+    >>> toolkit.plan_amount(["src_1abc"], 1250).df.loc[0, "params"]
+    {'amount': 1250}
+    """
+    request = amount_request(amount, amount_major)
+    return plan_each(KINDS["amount"], sources, request)
+
+
+def plan_amount_from_table(table: Any, sources: Any = None) -> Plan:
+    """Plan per-source amounts from a table: an id column and ``amount`` (minor units) or
+    ``amount_major``; an empty cell leaves the amount alone.
+
+    >>> table = pd.DataFrame({"id": ["src_1abc"], "amount": ["990"]})
+    >>> toolkit.plan_amount_from_table(table).df.loc[0, "params"]
+    {'amount': 990}
+    """
+    return plan_table(KINDS["amount"], table, sources)
+
+
+def plan_mandate(sources: Any, mandate: Mapping[str, Any]) -> Plan:
+    """Plan recording the same mandate on every debit source. **Cannot be undone**: a mandate
+    acceptance cannot be taken back (``plan.irreversible`` is True; the CLI asks for
+    ``--confirm N``).
+
+    ``mandate`` is a nested hash or flat dotted fields: ``acceptance.status`` (required: accepted,
+    pending, refused, revoked), ``acceptance.date`` (a Unix time or ``2026-12-01``, required when
+    accepted or refused), ``acceptance.type`` (offline needs ``acceptance.offline.contact_email``,
+    at most 800 characters; online needs ``acceptance.online.date``, ``.ip``, ``.user_agent``),
+    ``acceptance.ip``, ``acceptance.user_agent``, ``amount``, ``currency`` (the source's),
+    ``interval``, ``notification_method``. It is sent whole. Rows for sources that take no
+    mandate (not a debit source, or consumed, canceled, failed) or whose currency differs are
+    refused.
+
+    >>> plan = toolkit.plan_mandate(["src_1abc"], {"acceptance.status": "accepted",
+    ...     "acceptance.date": 1796083200, "acceptance.type": "offline",
+    ...     "acceptance.offline.contact_email": "ops@example.com"})
+    >>> plan.irreversible, plan.df.loc[0, "params"]["mandate"]["acceptance"]["type"]
+    (True, 'offline')
+    """
+    return plan_each(KINDS["mandate"], sources, mandate_request(mandate))
+
+
+def plan_mandate_from_table(table: Any, sources: Any = None) -> Plan:
+    """Plan per-source mandates from a table: an id column and ``mandate.<field>`` columns
+    (``mandate.acceptance.status``, ``mandate.acceptance.date``, ...). An unknown column is
+    refused with the list of known ones; an empty cell sends nothing for that field.
+    **Cannot be undone.**
+
+    >>> table = pd.DataFrame({"id": ["src_1abc"], "mandate.acceptance.status": ["pending"]})
+    >>> toolkit.plan_mandate_from_table(table).df.loc[0, "params"]
+    {'mandate': {'acceptance': {'status': 'pending'}}}
+    """
+    return plan_table(KINDS["mandate"], table, sources)
+
+
+def plan_source_order(sources: Any, source_order: Mapping[str, Any]) -> Plan:
+    """Plan the same change to the order of order-bearing (Klarna) sources: flat or nested
+    shipping fields (``shipping.carrier``, ``shipping.address.city``, ...) and ``items`` (the whole
+    list). The whole order is sent: the source's order with the change applied, as read when
+    planning (source dicts) or just before the write. Undone by sending the previous order.
+
+    >>> plan = toolkit.plan_source_order(["src_1abc"], {"shipping.carrier": "DHL"})
+    >>> plan.df.loc[0, "params"]
+    {'source_order': {'shipping': {'carrier': 'DHL'}}}
+    """
+    return plan_each(KINDS["source_order"], sources, order_request(source_order))
+
+
+def plan_source_order_from_table(table: Any, sources: Any = None) -> Plan:
+    """Plan per-source order changes from a table: an id column and ``source_order.<field>``
+    columns (``source_order.shipping.tracking_number``, ``source_order.items`` as JSON...).
+
+    >>> table = pd.DataFrame({"id": ["src_1abc"], "source_order.shipping.carrier": ["UPS"]})
+    >>> toolkit.plan_source_order_from_table(table).df.loc[0, "params"]
+    {'source_order': {'shipping': {'carrier': 'UPS'}}}
+    """
+    return plan_table(KINDS["source_order"], table, sources)
+
+
+def plan_update(table: Any, sources: Any = None) -> Plan:
+    """Plan any mix of changes from one table: one row per source, one request per row.
+
+    ``plan_update("changes.csv", sources=df)``
+
+    The table has an id column and one column per field in dotted form: ``amount`` (minor
+    units) or ``amount_major`` (converted with the row's currency), ``owner.email``,
+    ``owner.address.city``, ``metadata.<key>``, ``mandate.acceptance.status``,
+    ``mandate.notification_method``, ``source_order.shipping.carrier``... Each plan row shows
+    every field it changes. An unknown column is refused, and the error lists the columns it
+    knows. An empty cell leaves its field alone; ``<unset>`` is taken only where Stripe takes an
+    unset (a metadata key, ``mandate.amount`` for a mandate of any amount). Each part keeps its
+    kind's rules (an owner address and an order are sent whole). A plan with a mandate cannot be
+    undone as a whole (``plan.irreversible``): undo restores the other fields and says so.
+
+    >>> table = pd.DataFrame({"id": ["src_1abc"], "amount": ["990"], "metadata.team": ["ar"]})
+    >>> toolkit.plan_update(table).df.loc[0, "params"]
+    {'metadata': {'team': 'ar'}, 'amount': 990}
+    """
+    return plan_table(KINDS["update"], table, sources)
 
 
 def _pairs(pairs: Any) -> list[tuple[Any, Any]]:

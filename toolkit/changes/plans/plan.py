@@ -96,8 +96,9 @@ class Plan:
 
     @property
     def irreversible(self) -> bool:
-        """True for detach plans: a detached source is consumed for good."""
-        return self.change.irreversible
+        """True for plans that cannot be undone: a detach (a detached source is consumed for
+        good), a mandate (an acceptance cannot be taken back)."""
+        return self.change.plan_irreversible(self.df)
 
     @property
     def action(self) -> str:

@@ -22,7 +22,7 @@ from toolkit.changes.rows import MISSING, PlanRow, duplicates, refusal
 from toolkit.changes.text import blank, text_or_none
 from toolkit.errors import InvalidInputError
 
-__all__ = ["rows_per_source", "source_states"]
+__all__ = ["rows_per_source", "source_states", "whole_id"]
 
 #: A row says something of its source when it has one of these (else it is a bare id).
 _KNOWN = ("status", "metadata", "customer")
@@ -34,6 +34,18 @@ def _plain_mapping(row: Any) -> Mapping[str, Any]:
     return row
 
 
+def whole_id(value: Any) -> Any:
+    """An id as text a plan can hold: one with broken Unicode (a lone surrogate, e.g. from a
+    file read with the wrong encoding) is kept backslash-escaped, so its row is refused as a
+    malformed id, and the other rows are planned."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+    return value
+
+
 def _states(rows: list[Mapping[str, Any]], kind: ChangeKind, frame: Any) -> list[SourceState]:
     befores = kind.row_states(rows, frame)
     states = []
@@ -41,8 +53,8 @@ def _states(rows: list[Mapping[str, Any]], kind: ChangeKind, frame: Any) -> list
         source_id = row.get("id", row.get("source", MISSING))
         states.append(
             SourceState(
-                id=None if source_id is MISSING else source_id,
-                customer=text_or_none(customer_of(row)),
+                id=None if source_id is MISSING else whole_id(source_id),
+                customer=whole_id(text_or_none(customer_of(row))),
                 before=before if any(name in row for name in _KNOWN) else None,
             )
         )
@@ -76,7 +88,7 @@ def source_states(sources: Any, kind: ChangeKind) -> list[SourceState]:
     states: list[SourceState] = []
     for item in sources:
         if isinstance(item, str) or blank(item):
-            states.append(SourceState(id=item))
+            states.append(SourceState(id=whole_id(item)))
         elif isinstance(item, Mapping) or hasattr(item, "to_dict"):
             states.extend(_states([_plain_mapping(item)], kind, None))
         else:

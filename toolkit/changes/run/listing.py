@@ -1,6 +1,8 @@
 """Choosing how apply() re-reads a plan's sources, and the account listing that reads them in bulk.
 
-Reads and writes share the session's one rate limiter, so reads are made by the cheapest route:
+Reads and writes share the session's one rate limiter, so reads are made by the cheapest route
+(each read is a call to fetch's scheduler, :class:`~toolkit.fetch.pool.RequestPool`; the walk of
+customer pages and their sources is :mod:`toolkit.fetch.customer_sources`'):
 
 - **by listing the account** when the plan touches many customers: customer pages of 100 with
   their sources embedded (continued for a customer only while two or more of its planned rows
@@ -32,7 +34,14 @@ from toolkit.changes.kinds.base import ChangeKind
 from toolkit.changes.rows import PlanRow
 from toolkit.changes.run.runner import Runner
 from toolkit.errors import Cancelled, ReadAllowanceError
+from toolkit.fetch.customer_sources import (
+    customer_page_params,
+    embedded_sources,
+    iter_customer_sources,
+)
+from toolkit.fetch.lists import iter_pages
 from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.pool import MORE, PAGE
 from toolkit.session import Session
 
 __all__ = [
@@ -176,60 +185,48 @@ class Listing:
             return -(-(customers - self.listed) // LISTING_PAGE) < remaining
         return self.pages < remaining  # no hint, or more customers than it said
 
-    def _customers(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _customers(self, params: dict[str, Any], cancel: Any = None) -> dict[str, Any]:
         self.requests += 1
-        return self.session.list_customers(params, cancel=self.stop)
+        return self.runner.reader(PAGE, self.session.list_customers)(params)
 
-    def _sources_of(self, customer: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _sources_of(self, customer: str, params: dict[str, Any], cancel: Any = None) -> Any:
         self.requests += 1
-        return self.session.list_customer_sources(customer, params, cancel=self.stop)
+        return self.runner.reader(MORE, self.session.list_customer_sources)(customer, params)
 
     def _list(self) -> None:
-        params: dict[str, Any] = {"limit": LISTING_PAGE, "expand": ["data.sources"]}
+        pages = iter_pages(self._customers, params=customer_page_params())
         while self.wanted and self._next_page_worth_it():
             read_at = time.monotonic()
-            page = self._customers(params)
+            data = next(pages, None)
+            if data is None:
+                return
             self.pages += 1
-            data = page.get("data") or []
             for cus in data:
                 cid = cus.get("id")
                 if not isinstance(cid, str):
                     continue
                 self.listed += 1
                 self.unlisted.pop(cid, None)
-                embedded = cus.get("sources")
-                if not isinstance(embedded, dict):
-                    self._customer(cid, None)
-                    continue
-                last = None
-                for obj in embedded.get("data") or ():
-                    if obj.get("object") == "source":
-                        last = obj.get("id")
-                        self._hand(obj, cid, read_at)
-                if embedded.get("has_more"):
-                    self._customer(cid, last)
-            if not page.get("has_more") or not data:
-                return
-            params = {**params, "starting_after": data[-1]["id"]}
+                found, more = embedded_sources(cus)
+                for obj in found:
+                    self._hand(obj, cid, read_at)
+                if more is not None:
+                    self._customer(cid, more)
 
-    def _customer(self, cid: str, after: str | None) -> None:
-        """Continue one customer's source list while two or more of its planned rows are
-        missing, for at most as many pages as re-reading them by customer would take."""
-        params: dict[str, Any] = {"object": "source", "limit": LISTING_PAGE}
-        if after is not None:
-            params["starting_after"] = after
+    def _customer(self, cid: str, params: dict[str, Any]) -> None:
+        """Continue one customer's source list (``params``: where its embedded list ended)
+        while two or more of its planned rows are missing, for at most as many pages as
+        re-reading them by customer would take."""
+        pages = iter_customer_sources(self._sources_of, cid, params)
         budget = -(-self.open.get(cid, 0) // CHUNK_ROWS)
         while self.open.get(cid, 0) >= 2 and budget > 0 and not self.stop.is_set():
             budget -= 1
             read_at = time.monotonic()
-            page = self._sources_of(cid, params)
-            data = page.get("data") or []
-            for obj in data:
-                if obj.get("object") == "source":
-                    self._hand(obj, cid, read_at)
-            if not page.get("has_more") or not data:
+            data = next(pages, None)
+            if data is None:
                 return
-            params = {**params, "starting_after": data[-1]["id"]}
+            for obj in data:
+                self._hand(obj, cid, read_at)
 
     def _hand(self, obj: dict[str, Any], cid: str, read_at: float) -> None:
         item = self.wanted.pop(str(obj.get("id")), None)

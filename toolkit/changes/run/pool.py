@@ -1,5 +1,6 @@
-"""Running a plan's rows side by side: which rows need a request, the thread pool, the account
-listing when it is cheaper, and what the run says about itself.
+"""Running a plan's rows side by side: which rows need a request, the writers' threads, the
+account listing when it is cheaper, and what the run says about itself. Every read of the run
+goes through fetch's scheduler (:class:`~toolkit.fetch.pool.RequestPool`, served for the run).
 
 >>> results, tasks = rows_to_run(toolkit.plan_metadata(["src_1abc", "x"], set={"a": "1"}), None)
 >>> [r["result"] for r in results.values()], [row["source"] for _, row in tasks]
@@ -27,6 +28,7 @@ from toolkit.changes.run.listing import (
 )
 from toolkit.changes.run.outcome import outcome_row
 from toolkit.changes.run.runner import MAX_STATE_AGE, Runner
+from toolkit.fetch.pool import RequestPool
 from toolkit.progress import Progress
 
 __all__ = ["Task", "execute", "rows_to_run", "run_notes"]
@@ -76,6 +78,25 @@ def execute(
 ) -> tuple[bool, Listing | None, int]:
     """Run ``tasks`` in a thread pool (and the account listing, when it is cheaper), filling
     ``results``; returns (interrupted, listing, rows read by listing)."""
+    # every read of the run goes through fetch's scheduler: as many at once as writers, and the
+    # account listing's
+    with RequestPool.serving(runner.session, runner.stop, width=workers + 1) as reads:
+        runner.reads = reads
+        try:
+            return _execute(runner, tasks, results, workers=workers, customers=customers, bar=bar)
+        finally:
+            runner.reads = None
+
+
+def _execute(
+    runner: Runner,
+    tasks: list[Task],
+    results: dict[int, dict[str, Any]],
+    *,
+    workers: int,
+    customers: int | None,
+    bar: Progress,
+) -> tuple[bool, Listing | None, int]:
     stop, change = runner.stop, runner.change
     interrupted = False
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="toolkit-apply")

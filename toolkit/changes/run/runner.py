@@ -31,6 +31,8 @@ from toolkit.errors import (
     ReadAllowanceError,
     StripeRequestError,
 )
+from toolkit.fetch.customer_sources import iter_customer_sources
+from toolkit.fetch.pool import FIRST, RequestPool
 from toolkit.session import Session
 
 __all__ = ["MAX_STATE_AGE", "Runner", "idempotency_key", "row_message"]
@@ -116,6 +118,9 @@ class Runner:
         #: The read allowance refused a read: nothing more is sent (the run stops as if canceled).
         self.read_refusal: ReadAllowanceError | None = None
         self.unresolved = set(state.unresolved) if state is not None else set()
+        #: The scheduler every read of the run goes through (fetch's pool, served for the run:
+        #: :func:`~toolkit.changes.run.pool.execute` sets it); None: reads are sent directly.
+        self.reads: RequestPool | None = None
 
     # -- journal ----------------------------------------------------------------------------
     def _log(self, record: dict[str, Any]) -> bool:
@@ -142,9 +147,17 @@ class Runner:
         self.stop.set()
 
     # -- reading ----------------------------------------------------------------------------
+    def reader(self, priority: int, read: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+        """``read`` (a typed session read) as the run sends it: through :attr:`reads` in its
+        turn (``priority``: :mod:`toolkit.fetch.pool`'s), canceled with the run."""
+        reads = self.reads
+        if reads is None:
+            return lambda *args, cancel=None: read(*args, cancel=self.stop)
+        return lambda *args, cancel=None: reads.call(priority, read, *args)
+
     def read(self, source: str) -> Any:
         """The source's current state (one GET)."""
-        return self.change.state_of(self.session.retrieve_source(source, cancel=self.stop))
+        return self.change.state_of(self.reader(FIRST, self.session.retrieve_source)(source))
 
     def prefetch(self, customer: str, wanted: set[str]) -> dict[str, Any]:
         """Read the sources of one customer with its list (100 a page) instead of one GET each.
@@ -153,16 +166,15 @@ class Runner:
         never costs more requests than reading the sources one by one.
         """
         found: dict[str, Any] = {}
-        params: dict[str, Any] = {"object": "source", "limit": 100}
+        read = self.reader(FIRST, self.session.list_customer_sources)
+        pages = iter_customer_sources(read, customer)
         for _ in range(len(wanted)):
-            page = self.session.list_customer_sources(customer, params, cancel=self.stop)
-            data = page.get("data") or []
-            for obj in data:
-                if obj.get("object") == "source" and obj.get("id") in wanted:
-                    found[obj["id"]] = obj
-            if wanted <= found.keys() or not page.get("has_more") or not data:
+            data = next(pages, None)
+            if data is None:
                 break
-            params = {**params, "starting_after": data[-1]["id"]}
+            found.update((obj["id"], obj) for obj in data if obj.get("id") in wanted)
+            if wanted <= found.keys():
+                break
         return found
 
     # -- rows -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The sandbox's admin side of cash balances: a bank transfer lands, a customer migrates.
 
-:class:`CashDesk` is mixed into :class:`~toolkit.sandbox.Sandbox` (and served at
+:class:`CashAdmin` is mixed into :class:`~toolkit.sandbox.Sandbox` (and served at
 ``POST /_sandbox/bank_transfer`` and ``POST /_sandbox/migrate``). A migration does what Stripe's
 automatic migration does (toolkit.sandbox.ach_migration); afterwards money sent to a migrated
 receiver's account number lands in the cash balance. Example::
@@ -19,13 +19,13 @@ from typing import Any
 from toolkit.errors import NotFoundError
 from toolkit.sandbox.ach_migration import migrate_sources
 from toolkit.sandbox.errors import ApiError
-from toolkit.sandbox.source_desk import SourceDesk
+from toolkit.sandbox.source_admin import SourceAdmin
 from toolkit.sandbox.store import DataSet
 
-__all__ = ["CashDesk"]
+__all__ = ["CashAdmin"]
 
 
-class CashDesk(SourceDesk):
+class CashAdmin(SourceAdmin):
     """Admin operations on the cash balances of a sandbox's data sets (and money sent to the
     receivers they replaced)."""
 
@@ -100,7 +100,7 @@ class CashDesk(SourceDesk):
     ) -> dict[str, Any]:
         """Money sent to a receiver's bank details: on a migrated ACH Credit Transfer source it
         lands in its customer's cash balance (a ``funded`` cash balance transaction is returned,
-        no source event); otherwise :meth:`SourceDesk.deposit`.
+        no source event); otherwise :meth:`SourceAdmin.deposit`.
 
         Example: ``box.deposit("src_...", 12_500)``
         """
@@ -114,7 +114,7 @@ class CashDesk(SourceDesk):
     ) -> dict[str, Any]:
         """The sender's bank takes money back: on a migrated ACH Credit Transfer source from its
         customer's cash balance (``funding_reversed``, then ``adjusted_for_overdraft`` when the
-        balance went below 0; the reversal is returned); otherwise :meth:`SourceDesk.reverse`.
+        balance went below 0; the reversal is returned); otherwise :meth:`SourceAdmin.reverse`.
 
         Example: ``box.reverse("src_...", 2_500)``
         """

@@ -1,7 +1,7 @@
 """The sandbox's admin side of sources: what was planted, money landing on a receiver or
 reversed, a copy of a source as stored.
 
-:class:`SourceDesk` is mixed into :class:`~toolkit.sandbox.Sandbox` (and served at
+:class:`SourceAdmin` is mixed into :class:`~toolkit.sandbox.Sandbox` (and served at
 ``POST /_sandbox/deposit``). Example::
 
     box.deposit("src_...", 12_500)                 # USD 125.00 lands on the receiver
@@ -18,10 +18,10 @@ from toolkit.errors import NotFoundError
 from toolkit.sandbox.errors import ApiError
 from toolkit.sandbox.store import DataSet
 
-__all__ = ["SourceDesk"]
+__all__ = ["SourceAdmin"]
 
 
-class SourceDesk:
+class SourceAdmin:
     """Admin operations on the sources of a sandbox's data sets."""
 
     lock: threading.RLock
@@ -43,6 +43,11 @@ class SourceDesk:
     def unattached_ids(self) -> list[str]:
         """Sources never attached to a customer (pending, reachable by id only)."""
         return list(self.dataset(None, False).unattached_ids)
+
+    @property
+    def order_ids(self) -> list[str]:
+        """Order-bearing (Klarna) sources whose order lacks its shipping details."""
+        return list(self.dataset(None, False).order_ids)
 
     def get_source(
         self, source_id: str, *, account: str | None = None, livemode: bool = False

@@ -1,4 +1,4 @@
-"""What the request handling needs of a sandbox (the :class:`Box` protocol), so that the
+"""What the request handling needs of a sandbox (the :class:`RunningSandbox` protocol), so that the
 dispatcher, the admin routes and the server depend on this and not on the Sandbox class.
 """
 
@@ -14,10 +14,10 @@ from toolkit.sandbox.limits import Limits
 from toolkit.sandbox.log import RequestLogEntry
 from toolkit.sandbox.store import DataSet
 
-__all__ = ["Box"]
+__all__ = ["RunningSandbox"]
 
 
-class Box(Protocol):
+class RunningSandbox(Protocol):
     """A running sandbox as the handlers see it."""
 
     seed: int

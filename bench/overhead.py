@@ -1,0 +1,171 @@
+"""The toolkit's own cost per request, beside a bare stripe-python loop making the same requests.
+
+With Stripe's limits raised (``connect(limits=...)``) or against the sandbox unthrottled, the
+toolkit's own work per request (parsing, the frame, the journal, the limiter, its threads) sets the
+ceiling. This bench serves a sandbox from its own process with no limits, then measures in this
+process, for a load of every source and for a bulk metadata update:
+
+- the toolkit: ``load_sources`` (the frame included) and ``apply`` of a metadata plan (journal,
+  drift check and done-check included), with limits lifted;
+- a bare loop with stripe-python's ``StripeClient``: the same customer pages with embedded sources
+  and the same continuations, one request at a time; the same updates, one ``POST`` each;
+
+and prints requests per CPU-second of this process for each (CPU time: the sandbox's work is in
+another process, and a busy machine moves wall time far more than CPU time), and their ratio.
+Goal: the toolkit at least 0.8x the bare loop's rate on one core.
+
+Run: ``.venv/bin/python bench/overhead.py`` (about a minute; ``--customers N --rows N``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+KEY = "sk_test_" + "Overhead" * 3
+GOAL = 0.8
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(customers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "toolkit", "sandbox", "--port", str(port),
+        "--customers", str(customers), "--limits", "off",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(
+                urllib.request.Request(url + "/v1/customers?limit=1",
+                                       headers={"Authorization": f"Bearer {KEY}"}), timeout=2
+            ).close()  # fmt: skip
+            return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the sandbox did not start")
+
+
+def _measure(work: Any) -> tuple[int, float, float]:
+    """(requests, CPU seconds of this process, wall seconds) of ``work()`` (returns requests)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    requests = work()
+    return requests, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def _bare_load(url: str) -> int:
+    """Customer pages with embedded sources, then each customer's continuation: one at a time."""
+    import stripe
+
+    client = stripe.StripeClient(KEY, base_addresses={"api": url})
+    requests, after = 0, None
+    while True:
+        params: dict[str, Any] = {"limit": 100, "expand": ["data.sources"]}
+        if after:
+            params["starting_after"] = after
+        page = client.v1.customers.list(params=params)
+        requests += 1
+        for customer in page.data:
+            # a StripeObject is not a dict: .get raises
+            sources = customer["sources"] if "sources" in customer else None  # noqa: SIM401
+            while sources is not None and sources["has_more"]:
+                last = sources["data"][-1]["id"]
+                sources = client.v1.customers.payment_sources.list(
+                    customer.id, params={"limit": 100, "starting_after": last}
+                )
+                requests += 1
+        if not page.has_more:
+            return requests
+        after = page.data[-1].id
+
+
+def _bare_update(url: str, ids: list[str]) -> int:
+    import stripe
+
+    client = stripe.StripeClient(KEY, base_addresses={"api": url})
+    for sid in ids:
+        client.v1.sources.update(
+            sid,
+            params={"metadata": {"overhead": "bare"}},
+            options={"idempotency_key": str(uuid.uuid4())},
+        )
+    return len(ids)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=3000)
+    parser.add_argument("--rows", type=int, default=1000, help="rows of the bulk update")
+    args = parser.parse_args()
+
+    import tempfile
+
+    import toolkit
+    from toolkit.session.ratelimit import StripeLimits
+
+    proc, url = _serve(args.customers)
+    try:
+        unlimited = StripeLimits(None, None)
+        session = toolkit.connect(KEY, api_base=url, limits=unlimited, quiet=True,
+                                  read_allowance=None)  # fmt: skip
+        _bare_load(url)  # warm both paths (imports, connections) before measuring
+        toolkit.load_sources(session, progress=False)
+        results = {}
+        frame: Any = None
+
+        def load() -> int:
+            nonlocal frame
+            frame = toolkit.load_sources(session, progress=False)
+            return int(toolkit.LoadInfo.from_attrs(frame).requests or 0)  # type: ignore[union-attr]
+
+        results["load: toolkit"] = _measure(load)
+        results["load: bare loop"] = _measure(lambda: _bare_load(url))
+        chargeable = frame[frame["status"] == "chargeable"].head(args.rows)
+        ids = chargeable["id"].tolist()
+        half = len(ids) // 2
+        plan = toolkit.plan_metadata(chargeable.head(half), set={"overhead": "toolkit"})
+        with tempfile.TemporaryDirectory() as folder:
+
+            def update() -> int:
+                outcome = toolkit.apply(plan, session, progress=False, journal=Path(folder))
+                return int(outcome.totals.get("ok", 0)) + int(outcome.reads or 0)
+
+            results["update: toolkit"] = _measure(update)
+        results["update: bare loop"] = _measure(lambda: _bare_update(url, ids[half:]))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+    print(f"{args.customers:,} customers, {len(frame):,} sources; update of {half:,} rows each")
+    print(f"{'':20} {'requests':>9} {'CPU s':>7} {'wall s':>7} {'req/CPU-s':>10}")
+    rates = {}
+    for name, (requests, cpu, wall) in results.items():
+        rates[name] = requests / cpu if cpu else float("inf")
+        print(f"{name:20} {requests:9,} {cpu:7.2f} {wall:7.2f} {rates[name]:10,.0f}")
+    for what in ("load", "update"):
+        ratio = rates[f"{what}: toolkit"] / rates[f"{what}: bare loop"]
+        verdict = "ok" if ratio >= GOAL else "BELOW GOAL"
+        print(f"{what}: the toolkit makes {ratio:.2f}x the bare loop's requests per CPU-second "
+              f"(goal >= {GOAL}x) {verdict}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
