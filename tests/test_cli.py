@@ -364,7 +364,14 @@ def test_help_is_plain_text_and_a_wrong_option_shows_the_commands_usage(command,
     text = capsys.readouterr().out
     for markup in ("``", ":func:", ":class:", "**", "::\n"):
         assert markup not in text, f"{command} --help shows {markup!r}"
-    positional = {"apply": ["p.json"], "plan": ["detach"], "refresh": ["s.pq"], "undo": ["j.jsonl"]}
+    positional = {
+        "apply": ["p.json"],
+        "approve": ["p.json"],
+        "completion": ["bash"],
+        "plan": ["detach"],
+        "refresh": ["s.pq"],
+        "undo": ["j.jsonl"],
+    }
     with pytest.raises(SystemExit) as info:
         main([command, *positional.get(command, []), "--no-such-option"])
     assert info.value.code == 2

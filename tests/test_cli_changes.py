@@ -118,7 +118,9 @@ def test_a_live_write_needs_the_live_flag(fresh_sandbox, monkeypatch, tmp_path, 
     assert main(["apply", plan_file]) == 2
     assert "--live" in capsys.readouterr().err
     assert fresh_sandbox.get_source(ids[0], livemode=True)["metadata"].get("ticket") is None
-    assert main(["apply", plan_file, "--live"]) == 0
+    assert main(["apply", plan_file, "--live"]) == 9  # and a second person's approval
+    assert "approve" in capsys.readouterr().err
+    assert main(["apply", plan_file, "--live", "--no-approval"]) == 0
     assert fresh_sandbox.get_source(ids[0], livemode=True)["metadata"]["ticket"] == "FIN-9"
 
 

@@ -23,7 +23,9 @@ ALLOWED: dict[str, set[str]] = {
     "session": {"sandbox"},  # connect() starts the embedded sandbox
     "fetch": {"session"},
     "changes": {"session", "fetch"},
-    "audit": {"fetch", "session"},  # migration_run: one call that loads (through fetch) and audits
+    # migration_run: one call that loads (through fetch) and audits; the covers read a change
+    # run's journal for its maker and checker (changes)
+    "audit": {"fetch", "session", "changes"},
     "cli": {"session", "fetch", "changes", "audit", "sandbox"},
     "widgets": {"session", "fetch", "changes", "audit"},
     "sandbox": set(),

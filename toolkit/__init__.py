@@ -15,11 +15,13 @@ every papermill kernel pay it first), the widgets and the sandbox too.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from toolkit.display import dry_run_notice, notebook_errors, show
 from toolkit.errors import (
     AccountWarning,
+    ApprovalRequired,
     Cancelled,
     ConfigurationError,
     InvalidInputError,
@@ -44,11 +46,13 @@ if TYPE_CHECKING:  # for type checkers and editors: at run time each name loads 
         receivers_to_read,
         retirement_reads,
         with_moved_receivers,
+        write_report,
     )
     from toolkit.changes import (
         Outcome,
         Plan,
         apply,
+        approve,
         check_confirmation,
         load_plan,
         plan_amount,
@@ -64,6 +68,7 @@ if TYPE_CHECKING:  # for type checkers and editors: at run time each name loads 
         plan_source_order_from_table,
         plan_update,
         read_plan,
+        save_for_approval,
         save_plan,
         undo,
     )
@@ -106,9 +111,11 @@ _LAZY = {
     "receivers_to_read": "toolkit.audit",
     "retirement_reads": "toolkit.audit",
     "with_moved_receivers": "toolkit.audit",
+    "write_report": "toolkit.audit",
     "Outcome": "toolkit.changes",
     "Plan": "toolkit.changes",
     "apply": "toolkit.changes",
+    "approve": "toolkit.changes",
     "check_confirmation": "toolkit.changes",
     "load_plan": "toolkit.changes",
     "plan_amount": "toolkit.changes",
@@ -124,6 +131,7 @@ _LAZY = {
     "plan_source_order_from_table": "toolkit.changes",
     "plan_update": "toolkit.changes",
     "read_plan": "toolkit.changes",
+    "save_for_approval": "toolkit.changes",
     "save_plan": "toolkit.changes",
     "undo": "toolkit.changes",
     "LoadInfo": "toolkit.fetch",
@@ -186,10 +194,12 @@ def __dir__() -> list[str]:
 
 __version__ = "0.1.0"
 
+logging.getLogger("toolkit").addHandler(logging.NullHandler())  # silent unless you log it
 notebook_errors()  # in a notebook the toolkit's own errors show as their message, no traceback
 
 __all__ = [
     "AccountWarning",
+    "ApprovalRequired",
     "Audit",
     "Cancelled",
     "ConfigurationError",
@@ -209,6 +219,7 @@ __all__ = [
     "StripeRequestError",
     "ToolkitError",
     "apply",
+    "approve",
     "audit_migration",
     "audit_receivers",
     "check_confirmation",
@@ -253,6 +264,7 @@ __all__ = [
     "refresh",
     "reread",
     "retirement_reads",
+    "save_for_approval",
     "save_ids",
     "save_plan",
     "save_snapshot",
@@ -260,5 +272,6 @@ __all__ = [
     "totals_by_currency",
     "undo",
     "with_moved_receivers",
+    "write_report",
     "write_sources_csv",
 ]

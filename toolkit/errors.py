@@ -6,6 +6,7 @@
     ├── ConfigurationError            bad option, bad api_base, bad environment
     │   └── InvalidKeyError           a key that is not a Stripe secret or restricted key
     ├── LiveModeRefused               a write against a live key without allow_live=True
+    ├── ApprovalRequired              a live write of a plan no one but its maker approved
     ├── InvalidInputError(ValueError) bad user input: ids, metadata, plans, tables
     ├── StripeRequestError            a request that still failed after retries
     │   └── NotFoundError(LookupError)  Stripe does not know an id (``resource_missing``)
@@ -40,6 +41,7 @@ from toolkit.redact import mask_secrets
 
 __all__ = [
     "AccountWarning",
+    "ApprovalRequired",
     "Cancelled",
     "ConfigurationError",
     "InvalidInputError",
@@ -76,6 +78,13 @@ class InvalidKeyError(ConfigurationError):
 
 class LiveModeRefused(ToolkitError):
     """A write was attempted against a live key without ``connect(..., allow_live=True)``."""
+
+
+class ApprovalRequired(ToolkitError):
+    """A write needs a plan approved by someone other than its maker, and it is not (never
+    saved, changed since, or not approved): nothing was sent. The message names the fix
+    (``python -m toolkit approve PLAN``, or a recorded waiver); the CLI exits with 9.
+    See :mod:`toolkit.changes.plans.approval`."""
 
 
 class InvalidInputError(ToolkitError, ValueError):

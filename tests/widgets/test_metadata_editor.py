@@ -254,3 +254,31 @@ def test_test_mode_has_no_live_banner(editor) -> None:
 def test_wrong_selection_type_is_refused(fresh_session) -> None:
     with pytest.raises(TypeError):
         MetadataEditor(fresh_session, ["src_1"])  # type: ignore[arg-type]
+
+
+def test_a_live_write_without_approval_is_saved_for_approval(
+    fresh_sandbox, fresh_explorer, tmp_path, monkeypatch
+):
+    """Issue 28: a live write needs a second person's approval; the editor says so (no
+    traceback), saves the plan for approval and names the next steps; nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TOOLKIT_REQUIRE_APPROVAL", raising=False)
+    allowed = connect(
+        LIVE_KEY, api_base=fresh_sandbox.url, rate_limit=1000, quiet=True, allow_live=True
+    )
+    live_frame = __import__("toolkit").load_sources(allowed, progress=False).head(2)
+    editor = MetadataEditor(allowed, live_frame, journal_folder=tmp_path / "journals")
+    editor.add_key("k", "v")
+    editor.preview()
+    editor.dry_run.value = False
+    editor.live_confirm.value = True
+    fresh_sandbox.clear_log()
+    editor.apply()
+    assert editor.wait(30)
+    text = editor.error.value
+    assert "approved by someone other than you" in text and "toolkit approve" in text
+    assert "Traceback" not in widget_text(editor)
+    saved = list((tmp_path / "plans").glob("plan_*.json"))
+    assert len(saved) == 1 and str(saved[0].name) in text
+    assert not [e for e in fresh_sandbox.requests if e.method != "GET"]  # nothing was written
+    assert_no_secrets(editor, allowed)

@@ -6,7 +6,8 @@
 - shared by both: :mod:`~toolkit.audit.checks` (the check core), :mod:`~toolkit.audit.inputs`
   (frames read and checked), :mod:`~toolkit.audit.cells` and :mod:`~toolkit.audit.workbook`
   (cells and the workbook writer), :mod:`~toolkit.audit.cover` (the cover sheet),
-  :mod:`~toolkit.audit.plot` (the charts' figure).
+  :mod:`~toolkit.audit.plot` (the charts' figure), :mod:`~toolkit.audit.report` (both audits
+  as one self-contained HTML file: :func:`write_report`).
 
 The audits read frames the fetch wing loaded; :func:`run_migration_audit` is the one call that
 loads them (through the fetch wing) and audits, for the CLI, the widgets and scripts.
@@ -20,6 +21,7 @@ from toolkit.audit.migration.load import (
     with_moved_receivers,
 )
 from toolkit.audit.receivers import Audit, audit_receivers
+from toolkit.audit.report import write_report
 
 __all__ = [
     "Audit",
@@ -31,4 +33,5 @@ __all__ = [
     "retirement_reads",
     "run_migration_audit",
     "with_moved_receivers",
+    "write_report",
 ]

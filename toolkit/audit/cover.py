@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ import pandas as pd
 
 from toolkit.audit.workbook import WorkbookWriter
 
-__all__ = ["Cover", "checks_table", "write_cover"]
+__all__ = ["Cover", "change_facts", "checks_table", "write_cover"]
 
 
 @dataclass
@@ -34,6 +35,21 @@ class Cover:
     sections: list[tuple[str, pd.DataFrame | list[str]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     chart: bytes | None = None
+
+
+def change_facts(journal: str | os.PathLike[str] | None) -> list[tuple[str, Any]]:
+    """The facts a cover shows of a change run when given its journal: the plan, its maker, its
+    checker (or "waived ...", "not required ...") and the digest approved
+    (:func:`~toolkit.changes.plans.approval.sign_off_facts`); none without a journal.
+
+    >>> change_facts(None)
+    []
+    """
+    if journal is None:
+        return []
+    from toolkit.changes.plans.approval import sign_off_facts
+
+    return list(sign_off_facts(journal))
 
 
 def checks_table(checks: pd.DataFrame, *, not_ran: str, flagged: str) -> pd.DataFrame:

@@ -24,6 +24,7 @@
 
 from toolkit.changes.guards import check_confirmation, confirmation_matches
 from toolkit.changes.journal.reading import load_plan
+from toolkit.changes.plans.approval import approve, save_for_approval
 from toolkit.changes.plans.builders import (
     plan_amount,
     plan_amount_from_table,
@@ -49,6 +50,7 @@ __all__ = [
     "Outcome",
     "Plan",
     "apply",
+    "approve",
     "check_confirmation",
     "confirmation_matches",
     "load_plan",
@@ -66,6 +68,7 @@ __all__ = [
     "plan_update",
     "read_plan",
     "read_table",
+    "save_for_approval",
     "save_plan",
     "undo",
 ]

@@ -6,7 +6,12 @@ Examples::
     python -m toolkit apply plans/plan_x.json                    # test key or sandbox
     python -m toolkit apply plans/plan_x.json --live             # a live key must opt in
     python -m toolkit apply plans/plan_y.json --confirm 12       # a detach: its number of sources
+    python -m toolkit apply plans/plan_x.json --live --no-approval  # a one-person team
     python -m toolkit undo journals/plan_x.jsonl                 # metadata and owner changes
+
+With a live key the plan file must be approved by someone other than its maker first
+(``python -m toolkit approve plans/plan_x.json``), or the waiver given (``--no-approval`` or
+TOOLKIT_REQUIRE_APPROVAL=false, recorded in the journal); else exit 9, nothing sent.
 
 Journaled into ``journals/`` (``--journal``): running the same command again resumes, never
 sending a row twice. Exit 0 when every row is done, 5 when some failed, drifted, stayed
@@ -41,6 +46,11 @@ def add_apply_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plan", help="a plan file from `python -m toolkit plan` (or save_plan)")
     parser.add_argument(
         "--confirm", default=None, help="a detach plan: the number of sources it detaches"
+    )
+    parser.add_argument(
+        "--no-approval",
+        action="store_true",
+        help="waive the second person's approval a live write needs (recorded in the journal)",
     )
     _common(parser)
 
@@ -90,7 +100,14 @@ def run_apply(args: argparse.Namespace) -> int:
         print(f"{'Checking' if args.dry_run else 'Applying'} {plan.id} on {session.account_label}",
               file=sys.stderr)  # fmt: skip
         try:
-            outcome = apply(plan, session, dry_run=args.dry_run, journal=args.journal, progress=tty)
+            outcome = apply(
+                plan,
+                session,
+                dry_run=args.dry_run,
+                journal=args.journal,
+                progress=tty,
+                require_approval=False if args.no_approval else None,
+            )
         except LiveModeRefused as exc:
             raise _live_hint(exc) from None
         return _finish(outcome, args.json, session)

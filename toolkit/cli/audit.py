@@ -73,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sources detached from their customer can only be reached by id",
     )
     parser.add_argument(
+        "--journal",
+        default=None,
+        metavar="FILE",
+        help="a change run's journal: the cover shows its maker, checker (or waiver) and digest",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="replace the files --out, --csv and --png name (an existing file is never "
@@ -155,6 +161,10 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--pending-days must be 0 or more.")
     out = args.out if args.out or args.csv else DEFAULT_OUT
     check_outputs(out, args.csv, args.png, SHEET_NAMES, args.force)
+    if args.journal:
+        from toolkit.audit.cover import change_facts
+
+        change_facts(args.journal)  # an unreadable or edited journal fails before any read
     sources, transactions = _load(args)
     audit = audit_receivers(sources, transactions, as_of=args.as_of, pending_days=args.pending_days)
     when = audit.as_of.isoformat() if audit.as_of is not None else "unknown"
@@ -191,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     lines += [f"  note: {note}" for note in notes]
     written = []
     if out:
-        written.append(str(audit.to_excel(out)))
+        written.append(str(audit.to_excel(out, journal=args.journal)))
     if args.csv:
         written += [str(p) for p in audit.to_csv(args.csv).values()]
     if args.png:

@@ -7,9 +7,12 @@ Examples::
     python -m toolkit audit --out exports/audit.xlsx         # the receiver balance audit
     python -m toolkit migration --out exports/migration.xlsx # the Sources retirement audit
     python -m toolkit plan metadata --table changes.csv      # a plan file, for sign-off
+    python -m toolkit approve plans/plan_x.json              # a second person approves it
     python -m toolkit apply plans/plan_x.json --dry-run      # then without --dry-run
     python -m toolkit undo journals/plan_x.jsonl             # restore what a run changed
+    python -m toolkit report --out exports/month-end.html    # both audits as one HTML file
     python -m toolkit lab                                    # JupyterLab on the runbooks
+    python -m toolkit completion bash                        # a shell completion script
 
 Each command is a thin layer over one call into the library (``add_arguments(parser)`` and
 ``run(args) -> int`` in a module of this wing); ``--json`` prints a command's summary as one JSON
@@ -22,30 +25,50 @@ or were canceled (``apply``, ``undo``: run it again to resume); 6 Stripe refused
 reached after retries; 7 an output file could not be written (a full disk, no permission, a folder
 where the file should go: the message says which; nothing half-written is left); 8 the read
 allowance of 30 days would be passed (nothing more was sent: the message names the cheaper ways
-and how to raise it); 130 interrupted.
-Every toolkit error is one ``error: ...`` line on stderr, without a traceback.
+and how to raise it); 9 a live write of a plan no one but its maker approved (the message
+names the fix: ``approve``, or the recorded waiver ``--no-approval``); 130 interrupted.
+Every toolkit error is one ``error: ...`` line on stderr, without a traceback; with ``--json``
+it is one JSON object on stderr instead: ``{"error": {"type": "ApprovalRequired", "message":
+"...", "exit_code": 9}}`` (usage errors too, ``"type": "UsageError"``).
+
+``TOOLKIT_LOG=info`` (or debug, warning) logs the ``toolkit`` logger to stderr: at INFO each
+session's requests summarised, retries, 429s and journal events (never a key nor customer data);
+at DEBUG every request and journal row too (paths with ids).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import logging
+import os
 import re
 import sys
 from collections.abc import Collection, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import NoReturn
 
-from toolkit.cli.output import NOT_FOUND, OUTPUT, READ_ALLOWANCE, STRIPE_ERROR, USAGE
+from toolkit.cli.output import (
+    APPROVAL,
+    NOT_FOUND,
+    OUTPUT,
+    READ_ALLOWANCE,
+    STRIPE_ERROR,
+    USAGE,
+)
 from toolkit.errors import (
+    ApprovalRequired,
     NotFoundError,
     OutputError,
     ReadAllowanceError,
     StripeRequestError,
     ToolkitError,
 )
+from toolkit.redact import mask_secrets
 
-__all__ = ["main"]
+__all__ = ["error_json", "exit_code_of", "main"]
 
 # subcommand -> (module, its add-arguments function, its run function, help)
 COMMANDS: dict[str, tuple[str, str, str, str]] = {
@@ -55,9 +78,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "audit": ("toolkit.cli.audit", "add_arguments", "run", "write the receiver balance audit (Excel, CSV)"),
     "migration": ("toolkit.cli.migration", "add_arguments", "run", "write the Sources retirement audit (Excel, CSV)"),
     "plan": ("toolkit.cli.plan", "add_arguments", "run", "make a plan file from a CSV or an id list, for sign-off"),
+    "approve": ("toolkit.cli.approve", "add_arguments", "run", "approve a plan file as its second person (checker)"),
     "apply": ("toolkit.cli.apply", "add_apply_arguments", "run_apply", "apply a plan file (journaled, resumable)"),
     "undo": ("toolkit.cli.apply", "add_undo_arguments", "run_undo", "undo a run from its journal"),
+    "report": ("toolkit.cli.report", "add_arguments", "run", "write both audits as one self-contained HTML file"),
     "lab": ("toolkit.cli.lab", "add_arguments", "run", "start JupyterLab on the runbooks"),
+    "completion": ("toolkit.cli.completion", "add_arguments", "run", "print a bash or zsh completion script"),
 }  # fmt: skip
 
 
@@ -120,11 +146,12 @@ def build_parser(
     toolkit sandbox`` only the sandbox's.
     """
     prog = prog or program_name()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog,
         description=__doc__.split("\n")[0],
         epilog="Exit codes: 0 done, 2 usage or input, 3 work left, 4 not found, 5 partly done, "
-        "6 Stripe error, 7 output not written, 8 read allowance reached, 130 interrupted.",
+        "6 Stripe error, 7 output not written, 8 read allowance reached, 9 approval required, "
+        "130 interrupted. With --json an error is one JSON object on stderr.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -147,6 +174,65 @@ def build_parser(
     return parser
 
 
+#: Each error's exit code, the first class that matches (the order matters: subclasses first).
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (NotFoundError, NOT_FOUND),
+    (StripeRequestError, STRIPE_ERROR),
+    (OutputError, OUTPUT),
+    (ReadAllowanceError, READ_ALLOWANCE),
+    (ApprovalRequired, APPROVAL),
+    (ToolkitError, USAGE),
+    (KeyboardInterrupt, 130),
+)
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The exit code of an error (1 for one that is not the toolkit's).
+
+    >>> exit_code_of(ApprovalRequired("x")), exit_code_of(ValueError("x"))
+    (9, 1)
+    """
+    return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), 1)
+
+
+def error_json(kind: str, message: str, code: int) -> str:
+    """An error as ``--json`` writes it on stderr: one JSON object on one line.
+
+    >>> error_json("UsageError", "bad", 2)
+    '{"error": {"exit_code": 2, "message": "bad", "type": "UsageError"}}'
+    """
+    body = {"type": kind, "message": mask_secrets(message), "exit_code": code}
+    return json.dumps({"error": body}, sort_keys=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are JSON on stderr when the command line asks for --json."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            print(error_json("UsageError", f"{self.prog}: {message}", USAGE), file=sys.stderr)
+            sys.exit(USAGE)
+        super().error(message)
+
+
+def _log_to_stderr() -> None:
+    """``TOOLKIT_LOG=info`` (debug, warning, error): the toolkit logger on stderr."""
+    level = os.environ.get("TOOLKIT_LOG", "").strip().upper()
+    if not level:
+        return
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        print(f"warning: TOOLKIT_LOG={level.lower()} is not debug, info, warning or error; "
+              "logging stays off.", file=sys.stderr)  # fmt: skip
+        return
+    logger = logging.getLogger("toolkit")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """``argv`` parsed; an option the command does not know is an error of that command (its
     usage, not the list of commands). Only the command asked for is loaded."""
@@ -165,24 +251,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Only the subcommand asked for is loaded (with no command, none is).
     """
-    args = parse(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in words
+    _Parser.json_errors = as_json
+    try:
+        args = parse(words)
+    finally:
+        _Parser.json_errors = False
+    _log_to_stderr()
     try:
         return int(args.run(args) or 0)
-    except NotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return NOT_FOUND
-    except StripeRequestError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return STRIPE_ERROR
-    except OutputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return OUTPUT
-    except ReadAllowanceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return READ_ALLOWANCE
-    except ToolkitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except (ToolkitError, KeyboardInterrupt) as exc:
+        code = exit_code_of(exc)
+        if as_json:
+            kind = "Interrupted" if isinstance(exc, KeyboardInterrupt) else type(exc).__name__
+            print(error_json(kind, str(exc) or "interrupted", code), file=sys.stderr)
+        elif isinstance(exc, KeyboardInterrupt):
+            print("interrupted", file=sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return code
+    except Exception as exc:
+        if not as_json:
+            raise
+        print(error_json(type(exc).__name__, str(exc), 1), file=sys.stderr)
+        return 1

@@ -62,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also read the charges, refunds, sweeps and payouts behind every receiver",
     )
     parser.add_argument(
+        "--journal",
+        default=None,
+        metavar="FILE",
+        help="a change run's journal: the cover shows its maker, checker (or waiver) and digest",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
         help="replace the files --out, --csv and --png name (an existing file is never "
@@ -79,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     if args.unapplied_days < 0:
         raise InvalidInputError("--unapplied-days must be 0 or more.")
     check_outputs(args.out, args.csv, args.png, MIGRATION_SHEETS, args.force)
+    if args.journal:
+        from toolkit.audit.cover import change_facts
+
+        change_facts(args.journal)  # an unreadable or edited journal fails before any read
     tty = show_progress()
     with connect(stripe_account=args.account, quiet=True) as session:
         print(f"Reading {session.account_label} ...", file=sys.stderr, flush=True)
@@ -124,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         gaps = int((audit.tie_out["gap"] != 0).sum())
         lines.append(f"  tie-out: {len(audit.tie_out)} receiver(s), {gaps} with a gap")
     lines += [f"  note: {note}" for note in audit.notes]
-    written = [str(audit.to_excel(args.out))]
+    written = [str(audit.to_excel(args.out, journal=args.journal))]
     if args.csv:
         written += [str(p) for p in audit.to_csv(args.csv).values()]
     if args.png:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "APPROVAL",
     "DONE",
     "NOT_FOUND",
     "OUTPUT",
@@ -36,6 +37,7 @@ PARTIAL = 5
 STRIPE_ERROR = 6
 OUTPUT = 7
 READ_ALLOWANCE = 8
+APPROVAL = 9
 
 
 def show_progress(quiet: bool = False) -> bool:

@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{option}", help="; ".join(helps))
     parser.add_argument("--folder", default="plans", help="where the plan files go (plans/)")
     parser.add_argument("--account", default=None, help="connected account id (acct_...)")
+    parser.add_argument(
+        "--maker", default=None, help="your name, recorded in the plan beside your OS user"
+    )
     add_json(parser)
 
 
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         if len(plan.invalid)
         else []
     )
-    path = save_plan(plan, Path(args.folder) / f"{plan.id}.json")
+    path = save_plan(plan, Path(args.folder) / f"{plan.id}.json", maker=args.maker)
     missing = (LoadInfo.from_attrs(sources) or LoadInfo()).missing_ids
     counts = plan.counts
     lines = [
@@ -86,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         f"{counts['invalid']:,} refused.",
         *notes,
         f"For sign-off: {path.with_suffix('.csv')}",
+        f"To approve:   python -m toolkit approve {path}   (someone other than you; a live "
+        "apply needs it)",
         f"To apply it:  python -m toolkit apply {path}"
         + (f" --confirm {counts['ready']}" if plan.irreversible else ""),
     ]
@@ -99,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         "csv": str(path.with_suffix(".csv")),
         "missing_ids": missing,
         "notes": notes,
+        "maker": plan.maker,
+        "digest": plan.digest,
     }
     report(summary, lines, as_json=args.json)
     return 4 if missing else 0

@@ -14,6 +14,7 @@ No other module imports ``stripe``. Example::
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -30,15 +31,16 @@ from toolkit.session.platform_calls import PlatformCalls
 from toolkit.session.ratelimit import RateLimiter, StripeLimits
 from toolkit.session.read_ledger import ReadLedger, key_digest
 from toolkit.session.reads import ReadBook, ReadCalls, default_allowance
-from toolkit.session.retries import read_allocation_spent, retry_delay
+from toolkit.session.retries import CONNECT_TIMEOUT, read_allocation_spent, retry_delay
 from toolkit.session.settings import check_bool
 from toolkit.session.source_writes import SourceWrites
-from toolkit.session.transport import Answer, header, mapped, seg
+from toolkit.session.transport import Answer, error_code, header, mapped, seg
 
 __all__ = ["DEFAULT_BUDGETS", "Mode", "Session"]
 
 Mode = Literal["sandbox", "test", "live"]
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: The share of Stripe's limits a session uses, by mode. Live: half, because the account's own
 #: traffic (checkouts, webhooks' callers, the Dashboard) shares the same limits and Stripe asks
@@ -94,6 +96,7 @@ class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, Scr
         #: The API version Stripe answered with (``Stripe-Version``), once a request has been made.
         self.api_version: str | None = None
         self.retries = 0  # retried attempts, for benchmarks and tests
+        self.rate_limited = 0  # answers HTTP 429
         self._lineage = (*lineage, next(_SERIALS))
         #: The reads of this key and mode: counted, held to the allowance, in the ledger.
         self.reads = reads or ReadBook(
@@ -105,12 +108,15 @@ class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, Scr
 
         from toolkit.session.guarded_http import GuardedHTTPClient
 
+        # a connection is given CONNECT_TIMEOUT to be made (no network is said quickly), an
+        # answer ``timeout``
+        self._http = GuardedHTTPClient(self._guard, (min(CONNECT_TIMEOUT, timeout), timeout))
         self.client = stripe.StripeClient(
             api_key,
             stripe_account=stripe_account,
             base_addresses={"api": self.api_base},
             max_network_retries=0,
-            http_client=GuardedHTTPClient(self._guard, timeout),
+            http_client=self._http,
         )
 
     # -- identity ---------------------------------------------------------------------------
@@ -305,9 +311,22 @@ class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, Scr
                 if spent is not None:  # final: reads are counted over 30 days
                     raise self._read_refused(spent, exc.request_id) from None
                 delay = retry_delay(exc, attempt, replay_safe, self.limiter, endpoint)
+                answer = f"HTTP {exc.http_status}" if exc.http_status else "no connection"
+                code = error_code(exc)
+                if exc.http_status == 429:
+                    self.rate_limited += 1
+                    reason = header(exc.headers, "Stripe-Rate-Limited-Reason") or code or "-"
+                    log.info("rate limited (HTTP 429, %s) on %s", reason, endpoint or "a request")
                 if delay is None or attempt >= self.max_retries:
                     server = redact_url(self.api_base)
-                    raise mapped(exc, what, endpoint=endpoint, server=server) from None
+                    error = mapped(exc, what, endpoint=endpoint, server=server)
+                    # status and code only: Stripe's message may quote a customer's data
+                    log.info("%s failed after %d retries: %s%s", endpoint or what, attempt,
+                             answer, f" {code}" if code else "")  # fmt: skip
+                    raise error from None
+                log.info("retrying %s in %.2f s (retry %d of at most %d) after %s%s",
+                         endpoint or what, delay, attempt + 1, self.max_retries, answer,
+                         f" {code}" if code else "")  # fmt: skip
             attempt += 1
             with self._retry_lock:
                 self.retries += 1
@@ -344,7 +363,16 @@ class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, Scr
 
     def close(self) -> None:
         """Write the reads not yet in the ledger; stop the embedded sandbox, if this session
-        started one."""
+        started one. Logs (INFO) a summary of the requests it sent."""
+        http = getattr(self, "_http", None)
+        if http is not None and sum(http.sent.values()) and not getattr(self, "_summarised", 0):
+            self._summarised = 1
+            methods = ", ".join(f"{n:,} {m}" for m, n in sorted(http.sent.items()))
+            answers = ", ".join(f"{n:,} {a}" for a, n in sorted(http.answers.items()))
+            log.info("session on %s (%s mode): %s requests (%s; answers %s), %d retries, "
+                     "%d rate limited (429)", self.account_label, self.mode,
+                     f"{sum(http.sent.values()):,}", methods, answers, self.retries,
+                     self.rate_limited)  # fmt: skip
         self.reads.flush()
         if self.sandbox is not None and self.owns_sandbox:
             self.sandbox.stop()

@@ -6,12 +6,19 @@ Its own module because it subclasses the SDK's client: the SDK (requests, httpx)
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
 
 __all__ = ["GuardedHTTPClient"]
+
+log = logging.getLogger(__name__)
 
 
 class GuardedHTTPClient(stripe.RequestsClient):
@@ -20,9 +27,25 @@ class GuardedHTTPClient(stripe.RequestsClient):
     (a typed method, ``Session.raw``, ``Session.call`` or ``session.client`` directly); and
     every read is counted here, as it leaves (each retry too)."""
 
-    def __init__(self, guard: Callable[[str, Any], None], timeout: float) -> None:
+    def __init__(
+        self, guard: Callable[[str, Any], None], timeout: float | tuple[float, float]
+    ) -> None:
         super().__init__(timeout=timeout)
         self._guard = guard
+        #: Requests sent, by method and by answer (a status, or "no answer"): what the
+        #: session's summary line says.
+        self.sent: Counter[str] = Counter()
+        self.answers: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+
+    def _sent(self, method: str, url: str, status: str, started: float) -> None:
+        with self._count_lock:
+            self.sent[method.upper()] += 1
+            self.answers[status] += 1
+        if log.isEnabledFor(logging.DEBUG):  # the path names ids, never the query's values
+            took = (time.monotonic() - started) * 1000
+            path = urlsplit(url).path
+            log.debug("%s %s -> %s in %.0f ms", method.upper(), path, status, took)
 
     def request(  # type: ignore[override]  # the SDK's RequestsClient has this signature
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
@@ -30,7 +53,13 @@ class GuardedHTTPClient(stripe.RequestsClient):
         """Refuse a write of a guarded live session (and count a read, or refuse it past the
         read allowance), else send it as the SDK would."""
         self._guard(method, headers)
-        return super().request(method, url, headers, post_data)
+        started, status = time.monotonic(), "no answer"
+        try:
+            answer = super().request(method, url, headers, post_data)
+            status = str(answer[1])
+            return answer
+        finally:
+            self._sent(method, url, status, started)
 
     def request_stream(  # type: ignore[override]
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None

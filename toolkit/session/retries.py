@@ -9,6 +9,10 @@
   the first request ends, the retry gets its saved answer, so this is safe and nothing is
   written twice;
 - ``Stripe-Should-Retry: true`` is retried;
+- a connection that could not be made (refused, no DNS, no route, the connect timeout: the
+  request never left) is retried :data:`CONNECT_RETRIES` times after a short pause, whatever
+  the request, then reported at once as unreachable (no network), not after a minute of
+  backoff;
 - otherwise connection errors, 5xx and 409 are retried when a replay is safe (a read, or a
   write with an idempotency key), with exponential backoff and jitter.
 
@@ -30,12 +34,15 @@ import random
 from typing import TYPE_CHECKING
 
 from toolkit.session.ratelimit import RateLimiter
-from toolkit.session.transport import error_code, header
+from toolkit.session.transport import error_code, header, unreachable
 
 if TYPE_CHECKING:  # the SDK loads with the first Session (toolkit.session.guarded_http)
     import stripe
 
 __all__ = [
+    "CONNECT_PAUSE",
+    "CONNECT_RETRIES",
+    "CONNECT_TIMEOUT",
     "IN_FLIGHT_PAUSE",
     "READ_ALLOCATION_REASON",
     "read_allocation_spent",
@@ -46,6 +53,12 @@ __all__ = [
 #: Seconds before the first retry of a 409 ``idempotency_key_in_use`` (doubling, at most 8 s):
 #: the request holding the key has to finish first, and a write can take a while.
 IN_FLIGHT_PAUSE = 0.5
+#: Retries of a connection that could not be made (refused, no DNS, the connect timeout), and
+#: the pause before each (times the attempt): about half a second before it is reported.
+CONNECT_RETRIES = 2
+CONNECT_PAUSE = 0.15
+#: Seconds a connection is given to be made (the answer has the session's ``timeout``).
+CONNECT_TIMEOUT = 4.0
 #: The ``Stripe-Rate-Limited-Reason`` of a read refused for the read allocation (the sandbox's).
 READ_ALLOCATION_REASON = "read-allocation"
 
@@ -98,6 +111,8 @@ def retry_delay(
     should = (header(exc.headers, "Stripe-Should-Retry") or "").lower()
     if should == "false" or read_allocation_spent(exc) is not None:
         return None
+    if unreachable(exc) is not None:  # never sent: safe to retry, pointless to insist
+        return None if attempt >= CONNECT_RETRIES else CONNECT_PAUSE * (attempt + 1)
     if isinstance(exc, stripe.RateLimitError) or status == 429:
         if error_code(exc) == "lock_timeout":
             return backoff

@@ -23,7 +23,38 @@ from toolkit.errors import NotFoundError, StripeRequestError
 if TYPE_CHECKING:  # the SDK loads with the first Session (toolkit.session.guarded_http)
     import stripe
 
-__all__ = ["Answer", "error_code", "header", "mapped", "seg"]
+__all__ = ["Answer", "error_code", "header", "mapped", "seg", "unreachable"]
+
+#: What the HTTP library says when no connection could be made (nothing was sent), and how the
+#: toolkit says it; the first that matches counts.
+_UNREACHABLE = (
+    ("Connection refused", "the connection was refused"),
+    ("NameResolutionError", "its name could not be resolved: no network, or no DNS"),
+    ("Failed to resolve", "its name could not be resolved: no network, or no DNS"),
+    ("connect timeout=", "no connection within the connect timeout"),
+    ("ConnectTimeout", "no connection within the connect timeout"),
+    ("Network is unreachable", "the network is unreachable"),
+    ("No route to host", "there is no route to it"),
+    ("Failed to establish a new connection", "no connection could be made"),
+)
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """Why no connection could be made, when ``exc`` says so (the request never left: nothing
+    was sent), else None; a connection dropped after sending is not this.
+
+    >>> import stripe
+    >>> unreachable(stripe.APIConnectionError("(Network error: ... [Errno 111] Connection refused)"))
+    'the connection was refused'
+    >>> unreachable(stripe.APIConnectionError("Connection aborted: RemoteDisconnected")) is None
+    True
+    """
+    import stripe
+
+    if not isinstance(exc, stripe.APIConnectionError):
+        return None
+    text = str(exc)
+    return next((why for marker, why in _UNREACHABLE if marker in text), None)
 
 
 class Answer(NamedTuple):
@@ -78,6 +109,16 @@ def mapped(
     """
     import stripe  # loaded already: ``exc`` is one of its errors
 
+    why = unreachable(exc)
+    if why is not None:  # the request never left: say so, and what to check
+        place = server or "Stripe"
+        return StripeRequestError(
+            f"{what} failed: could not connect to {place} ({why}). Check the network "
+            "connection (and the proxy, HTTPS_PROXY, if you use one), or api_base / "
+            f"STRIPE_API_BASE if {place} is not the server you meant. Nothing was sent.",
+            detail=f"no connection: {why}",
+            error_type="connection_error",
+        )
     status = exc.http_status
     error = getattr(exc, "error", None)
     message = (getattr(error, "message", None) or exc.user_message or str(exc) or "").strip()

@@ -16,7 +16,8 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from toolkit.changes import Outcome, Plan, apply
+from toolkit.changes import Outcome, Plan, apply, save_for_approval
+from toolkit.errors import ApprovalRequired
 from toolkit.fetch import reread
 from toolkit.session import Session
 from toolkit.widgets.selection import (
@@ -189,9 +190,15 @@ class ChangePanel(widgets.VBox):
         session, folder = self.session, self.journal_folder
 
         def job(report: Progress, cancel: threading.Event) -> Outcome:
-            return apply(
-                plan, session, dry_run=dry_run, journal=folder, progress=report, cancel=cancel
-            )
+            try:
+                return apply(
+                    plan, session, dry_run=dry_run, journal=folder, progress=report, cancel=cancel
+                )
+            except ApprovalRequired as exc:
+                if plan.path is not None:
+                    raise  # a saved plan: its message says what is missing
+                # a plan made here: save it for a second person to approve, and say so
+                raise ApprovalRequired(save_for_approval(plan)) from exc
 
         return self.run_job(label, job, dry_run=dry_run)
 

@@ -26,12 +26,14 @@ class MigrationAudit(MigrationTables):
     True
     """
 
-    def to_excel(self, path: str | Path) -> Path:
+    def to_excel(self, path: str | Path, *, journal: str | Path | None = None) -> Path:
         """Write a workbook finance can file (cover sheet, one sheet per table, money as money,
-        0600); returns the path: ``migration.to_excel("retirement.xlsx")``."""
+        0600); returns the path: ``migration.to_excel("retirement.xlsx")``. With a change run's
+        ``journal`` (the tags it wrote, say) the cover shows its maker, checker and digest."""
         from toolkit.audit.migration.export import plot_migration, write_migration_excel
 
-        return write_migration_excel(self, path, chart=plot_migration(self).png())
+        chart = plot_migration(self).png()
+        return write_migration_excel(self, path, chart=chart, journal=journal)
 
     def to_csv(self, folder: str | Path) -> dict[str, Path]:
         """One CSV per table into ``folder``; returns name -> path."""

@@ -12,6 +12,7 @@ Files hold customer data: they are written readable by the user only (0600).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from toolkit.audit.cells import csv_frame
-from toolkit.audit.cover import Cover, checks_table, write_cover
+from toolkit.audit.cover import Cover, change_facts, checks_table, write_cover
 from toolkit.audit.migration.result import MigrationTables
 from toolkit.audit.plot import AuditFigure, stacked_figure
 from toolkit.audit.workbook import WorkbookWriter
@@ -158,15 +159,21 @@ def _where_now(
 
 
 def write_migration_excel(
-    audit: MigrationTables, path: str | Path, *, chart: bytes | None = None
+    audit: MigrationTables,
+    path: str | Path,
+    *,
+    chart: bytes | None = None,
+    journal: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """The workbook at ``path`` (0600): Cover (with ``chart``, a PNG, embedded), then one sheet
-    per table."""
+    """The workbook at ``path`` (0600): Cover (with ``chart``, a PNG, embedded; with a change
+    run's ``journal``, its maker, checker and digest), then one sheet per table."""
     target = Path(path)
     if not target.suffix:
         target = target.with_suffix(".xlsx")
+    cover = _cover(audit, chart)
+    cover.facts += change_facts(journal)
     with WorkbookWriter(target, TITLE) as book:
-        write_cover(book, _cover(audit, chart))
+        write_cover(book, cover)
         for name, df in audit.tables().items():
             book.table_sheet(MIGRATION_SHEETS[name], df)
     return target

@@ -28,18 +28,19 @@ class Audit(AuditTables):
     2
     """
 
-    def to_excel(self, path: str | Path) -> Path:
+    def to_excel(self, path: str | Path, *, journal: str | Path | None = None) -> Path:
         """Write an Excel workbook finance can file; returns the path: ``audit.to_excel("a.xlsx")``.
 
         A cover sheet (totals per currency, as-of, account, mode, checks run, the charts of
         :meth:`plot`, a sign-off block) and one styled table per sheet, set up to print; money is
         in major units with the currency's format (minor units only in ``_minor`` columns). The
-        file is made 0600.
+        file is made 0600. With a change run's ``journal`` the cover also shows its maker,
+        checker (or the waiver) and the digest approved.
         """
         from toolkit.audit.receivers.export import write_excel
         from toolkit.audit.receivers.plot import plot_audit
 
-        return write_excel(self, path, chart=plot_audit(self).png())
+        return write_excel(self, path, chart=plot_audit(self).png(), journal=journal)
 
     def to_csv(self, folder: str | Path) -> dict[str, Path]:
         """Write one CSV per table into ``folder``; returns name -> path: ``audit.to_csv("out")``."""

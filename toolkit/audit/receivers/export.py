@@ -11,6 +11,7 @@ Files hold customer data (emails): they are written readable by the user only (0
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from decimal import Decimal
@@ -21,7 +22,7 @@ import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from toolkit.audit.cells import csv_frame, money_format
-from toolkit.audit.cover import Cover, checks_table, write_cover
+from toolkit.audit.cover import Cover, change_facts, checks_table, write_cover
 from toolkit.audit.receivers.result import AuditTables
 from toolkit.audit.workbook import WorkbookWriter, workbook_path
 from toolkit.private_files import private_folder
@@ -135,14 +136,23 @@ def _cover(audit: AuditTables, chart: bytes | None) -> Cover:
 _MONEY = ("received", "charged", "returned", "unapplied")
 
 
-def write_excel(audit: AuditTables, path: str | Path, *, chart: bytes | None = None) -> Path:
+def write_excel(
+    audit: AuditTables,
+    path: str | Path,
+    *,
+    chart: bytes | None = None,
+    journal: str | os.PathLike[str] | None = None,
+) -> Path:
     """Write the audit workbook to ``path`` (0600) and return it: ``write_excel(audit, "a.xlsx")``.
 
-    ``chart``: a PNG to embed on the cover (``Audit.to_excel`` passes its aging chart).
+    ``chart``: a PNG to embed on the cover (``Audit.to_excel`` passes its aging chart);
+    ``journal``: a change run's journal, whose maker, checker and digest the cover shows.
     """
     target = workbook_path(path)
+    cover = _cover(audit, chart)
+    cover.facts += change_facts(journal)
     with WorkbookWriter(target, TITLE) as book:
-        write_cover(book, _cover(audit, chart))
+        write_cover(book, cover)
         for name, df in audit.tables().items():
             if name == "summary":
                 summary_sheet(book, df, audit.by_currency)

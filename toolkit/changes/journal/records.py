@@ -5,7 +5,10 @@
   undo plan), so a journal alone is enough to resume or undo; with ``chain``
   (:data:`~toolkit.changes.journal.file.CHAIN`) and ``digest``
   (:func:`~toolkit.changes.plans.record.digest_of` of the record as written).
-- ``run``: ``event`` start (``run`` id, ``pid``, ``host``, ``rows``, ``resume``, ``on_drift``),
+- ``run``: ``event`` start (``run`` id, ``pid``, ``host``, ``user``, ``rows``, ``resume``,
+  ``on_drift``, ``approval``: ``status`` approved with the plan file's ``digest``, its
+  ``maker``, the ``checkers`` and when they ``approved``; or waived, ``how``; or not_required,
+  ``why``; and ``by``, who ran it: :mod:`~toolkit.changes.plans.approval`),
   then finish, interrupted, canceled or aborted (``totals``). A run's id is part of every
   idempotency key it sends: a key belongs to one journaled attempt.
 - ``begin``: ``row, source, customer, action, params, before, run`` [``drift``], written before
@@ -29,6 +32,7 @@ reading them back :mod:`~toolkit.changes.journal.reading`.
 
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 from collections.abc import Mapping
@@ -37,6 +41,7 @@ from typing import Any
 from toolkit.changes.rows import PlanRow
 
 __all__ = [
+    "APPROVAL_STATUSES",
     "END_RESULTS",
     "RECORD_TYPES",
     "RUN_EVENTS",
@@ -53,21 +58,42 @@ __all__ = [
 END_RESULTS = ("ok", "failed", "canceled", "uncertain")
 #: Every record type, and the events of runs.
 RECORD_TYPES = ("plan", "run", "begin", "end", "skip", "undo", "undone")
+#: What an approval record's ``status`` can say.
+APPROVAL_STATUSES = ("approved", "waived", "not_required")
 RUN_EVENTS = ("start", "finish", "interrupted", "canceled", "aborted")
 
 
-def run_start(run: str, *, rows: int, resume: bool, on_drift: str) -> dict[str, Any]:
-    """A run begins: its id (part of every idempotency key it sends), who runs it."""
-    return {
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def run_start(
+    run: str,
+    *,
+    rows: int,
+    resume: bool,
+    on_drift: str,
+    approval: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A run begins: its id (part of every idempotency key it sends), who runs it, and what
+    approved it (``approval``)."""
+    record: dict[str, Any] = {
         "type": "run",
         "event": "start",
         "run": run,
         "pid": os.getpid(),
         "host": socket.gethostname(),
+        "user": _user(),
         "rows": rows,
         "resume": resume,
         "on_drift": on_drift,
     }
+    if approval:
+        record["approval"] = dict(approval)
+    return record
 
 
 def run_end(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -41,10 +42,35 @@ from toolkit.errors import JournalError
 from toolkit.private_files import open_private_append
 from toolkit.redact import drop_client_secret, mask_secrets
 
-__all__ = ["Journal"]
+__all__ = ["Journal", "log_record"]
 
 #: Fields that hold customer data: kept exactly (only the API key is masked, by value).
 _DATA_FIELDS = ("before", "after", "params", "rows", "current")
+
+log = logging.getLogger(__name__)
+
+
+def log_record(path: Any, data: Mapping[str, Any]) -> None:
+    """Log a journal event: the plan, runs and undos at INFO (ids, counts, the approval's
+    status), rows at DEBUG (row, source id, result); never what a row sends or holds (params,
+    before, after: customer data) nor a message (Stripe's may quote it)."""
+    kind = data.get("type")
+    name = getattr(path, "name", path)
+    if kind == "plan":
+        log.info("journal %s: plan %s (%s, %d rows) recorded", name, data.get("plan_id"),
+                 data.get("action"), len(data.get("rows") or []))  # fmt: skip
+    elif kind == "run":
+        approval = (data.get("approval") or {}).get("status")
+        extra = f", approval {approval}" if approval else ""
+        totals = data.get("totals")
+        shown = f"rows {data.get('rows')}{extra}" if totals is None else f"totals {totals}"
+        run = f" {data['run']}" if data.get("run") else ""
+        log.info("journal %s: run%s %s (%s)", name, run, data.get("event"), shown)
+    elif kind == "undo":
+        log.info("journal %s: undo %s %s", name, data.get("by"), data.get("event"))
+    elif log.isEnabledFor(logging.DEBUG):
+        log.debug("journal %s: %s row %s %s %s", name, kind, data.get("row"), data.get("source"),
+                  data.get("result") or data.get("action") or "")  # fmt: skip
 
 
 def _now() -> str:
@@ -137,13 +163,17 @@ class Journal:
     def write(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Append one record (``time`` and ``prev`` are added) and flush it; returns what was
         written."""
-        return self._append(self._clean(record))
+        data = self._append(self._clean(record))
+        log_record(self.path, data)
+        return data
 
     def write_plan(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Append the plan record with its chain and digest (computed over what is written)."""
         data = self._clean({**record, "type": "plan", "chain": CHAIN})
         data["digest"] = digest_of(data)
-        return self._append(data, chained=False)
+        written = self._append(data, chained=False)
+        log_record(self.path, written)
+        return written
 
     @property
     def broken(self) -> bool:

@@ -77,6 +77,13 @@ class Plan:
     #: For an undo plan: ``{"plan_id", "journal", "unresolved"}`` of the plan it undoes (the
     #: original journal's file name, and the rows whose write was in flight when it stopped).
     undoes: dict[str, Any] | None = None
+    #: Who prepared the plan: ``{"user": <OS user>, "name": <name given or None>}``, set by
+    #: :func:`~toolkit.save_plan` (None: never saved, or saved by a toolkit before 0.3).
+    maker: dict[str, Any] | None = None
+    #: The plan file's digest and path once saved or read (:mod:`~toolkit.changes.plans.record`):
+    #: an approval (:mod:`~toolkit.changes.plans.approval`) is of that exact digest.
+    digest: str | None = None
+    path: Path | None = None
 
     @property
     def change(self) -> ChangeKind:

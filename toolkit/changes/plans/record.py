@@ -17,6 +17,7 @@ the state read just before its write.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
@@ -29,7 +30,15 @@ from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.private_files import write_private
 
-__all__ = ["digest_of", "plan_from_record", "plan_record", "read_plan", "save_plan"]
+__all__ = [
+    "digest_of",
+    "file_digest",
+    "maker_of",
+    "plan_from_record",
+    "plan_record",
+    "read_plan",
+    "save_plan",
+]
 
 _FORMAT = "toolkit-plan/1"
 
@@ -63,7 +72,38 @@ def plan_record(plan: Plan, account: str | None, mode: str | None) -> dict[str, 
     }
     if plan.undoes:
         record["undoes"] = plan.undoes
+    if plan.maker:
+        record["maker"] = plan.maker
     return record
+
+
+def maker_of(name: str | None = None) -> dict[str, Any]:
+    """Who is running this: ``{"user": <the OS user>, "name": name}`` (the OS user from
+    :func:`getpass.getuser`: ``$LOGNAME``, ``$USER``, then the password database).
+
+    >>> maker_of("Ada Lovelace")["name"]
+    'Ada Lovelace'
+    """
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise InvalidInputError(f"A name must be some text, got {name!r}.")
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment nor the password database
+        user = "unknown"
+    return {"user": user, "name": name.strip() if name else None}
+
+
+def _file_record(plan: Plan) -> dict[str, Any]:
+    loaded = plan.loaded or LoadInfo()
+    record = plan_record(plan, loaded.account, loaded.mode)
+    record["format"] = _FORMAT
+    return record
+
+
+def file_digest(plan: Plan) -> str:
+    """The digest the plan's file carries, computed from the plan as it is now: equal to
+    ``plan.digest`` only when nothing changed since it was saved or read."""
+    return digest_of(_file_record(plan))
 
 
 def plan_from_record(record: dict[str, Any]) -> Plan:
@@ -76,11 +116,16 @@ def plan_from_record(record: dict[str, Any]) -> Plan:
         created=record.get("created", ""),
         loaded=LoadInfo(account=record.get("account"), mode=record.get("mode")),
         undoes=record.get("undoes"),
+        maker=record.get("maker"),
     )
 
 
-def save_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
+def save_plan(plan: Plan, path: str | os.PathLike[str], maker: str | None = None) -> Path:
     """Write ``plan`` to ``path`` (JSON, 0600) and its CSV for sign-off next to it; the path.
+
+    The file records who prepared it (``maker``: the OS user, and ``maker`` as a name when
+    given), covered by its digest; ``plan.maker``, ``plan.digest`` and ``plan.path`` are set.
+    A second person approves that digest with :func:`~toolkit.approve` (a live apply needs it).
 
     >>> import tempfile
     >>> plan = toolkit.plan_metadata(sources.head(2), set={"reviewed": "yes"})
@@ -91,13 +136,13 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     if target.suffix.lower() != ".json":
         target = target.with_suffix(".json")
-    loaded = plan.loaded or LoadInfo()
-    record = plan_record(plan, loaded.account, loaded.mode)
-    record["format"] = _FORMAT
+    plan.maker = maker_of(maker)
+    record = _file_record(plan)
     record["digest"] = digest_of(record)
     text = json.dumps(record, ensure_ascii=False, sort_keys=True, indent=1, default=str)
     write_private(target, lambda handle: handle.write(text + "\n"))
     plan.to_csv(target.with_suffix(".csv"))
+    plan.digest, plan.path = record["digest"], target
     return target
 
 
@@ -125,4 +170,6 @@ def read_plan(path: str | os.PathLike[str]) -> Plan:
             f"{source} was changed after the plan was made (its digest does not match): what was "
             "signed off is not what would be applied. Make the plan again."
         )
-    return plan_from_record(record)
+    plan = plan_from_record(record)
+    plan.digest, plan.path = record["digest"], source
+    return plan

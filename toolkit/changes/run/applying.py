@@ -43,6 +43,7 @@ import threading
 import time
 from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -54,6 +55,7 @@ from toolkit.changes.journal.records import run_end, run_start
 from toolkit.changes.journal.undone import OriginalJournal
 from toolkit.changes.journal.writer import Journal
 from toolkit.changes.kinds import kind_of, rows_refusal
+from toolkit.changes.plans.approval import APPROVAL_VARIABLE, approval_record
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.plans.record import plan_record
 from toolkit.changes.run.listing import Listing, account_customers, least_reads
@@ -65,7 +67,7 @@ from toolkit.fetch.loaded import LoadInfo
 from toolkit.progress import Progress, ProgressArg
 from toolkit.session.protocol import SessionLike
 from toolkit.session.reads import APPLY_ADVICE, ReadMeter
-from toolkit.session.settings import check_bool
+from toolkit.session.settings import check_bool, read_dotenv, setting
 
 __all__ = ["apply"]
 
@@ -85,6 +87,7 @@ def _start_run(
     tasks: list[Task],
     on_drift: str,
     resume_call: str,
+    approval: dict[str, Any],
 ) -> None:
     """Record the plan (unless the journal holds it already) and the run's start; a journal that
     cannot be written raises a :class:`~toolkit.errors.JournalError` saying what to do."""
@@ -94,7 +97,13 @@ def _start_run(
             journal.write_plan(plan_record(plan, session.account_label, session.mode))
             recorded = True
         journal.write(
-            run_start(run_id, rows=len(tasks), resume=state is not None, on_drift=on_drift)
+            run_start(
+                run_id,
+                rows=len(tasks),
+                resume=state is not None,
+                on_drift=on_drift,
+                approval=approval,
+            )
         )
     except JournalError as exc:
         if not recorded:  # no plan record: there is nothing to resume
@@ -135,6 +144,7 @@ def apply(
     cancel: threading.Event | None = None,
     max_workers: int | None = None,
     hint: pd.DataFrame | LoadInfo | dict[str, Any] | None = None,
+    require_approval: bool | None = None,
 ) -> Outcome:
     """Apply the ready rows of ``plan`` and return an :class:`Outcome` (one row per plan row).
 
@@ -152,6 +162,10 @@ def apply(
       ``plan.loaded``. It tells apply the account's size, so it re-reads by listing the account
       only when that takes fewer requests than by customer. It only changes how sources are
       read, never what is compared.
+    - ``require_approval``: does this write need the plan file approved by someone other than
+      its maker (:func:`~toolkit.approve`)? None (default): ``$TOOLKIT_REQUIRE_APPROVAL`` when
+      set, else yes for a live key only. False waives it (recorded in the journal). Dry runs
+      and undos need none (:mod:`~toolkit.changes.plans.approval`).
 
     Every row is checked again before anything is sent, whatever its status says: a plan whose
     rows no plan builder makes (a ready row with params the builder's rules refuse, an unknown
@@ -159,7 +173,8 @@ def apply(
     money, Stripe's limits) is checked against the state read just before its write.
 
     Raises :class:`~toolkit.errors.LiveModeRefused` for a live session without ``allow_live``
-    (not for dry runs); :class:`~toolkit.errors.InvalidInputError` for a journal of another
+    (not for dry runs); :class:`~toolkit.errors.ApprovalRequired` for a write of a plan no one
+    but its maker approved when an approval is required (before anything is read or sent); :class:`~toolkit.errors.InvalidInputError` for a journal of another
     plan, an edited journal, a file that is not a journal, a plan with rows no plan builder
     makes, or a plan made on another account or mode;
     :class:`~toolkit.errors.JournalError` when another process holds the journal or it cannot
@@ -191,6 +206,10 @@ def apply(
             f"The plan {plan.id} has rows no plan builder makes (was it edited?): {refusal}. "
             "Nothing was sent: make the plan again from fresh data (load_sources, then plan_...)."
         )
+    approval: dict[str, Any] = {}
+    if not dry_run:
+        variable = setting(APPROVAL_VARIABLE, read_dotenv(Path.cwd() / ".env"))
+        approval = approval_record(plan, session.mode, require_approval, variable)
     started = time.monotonic()
     if resume is not None:
         path = check_journal_file(resume)
@@ -226,6 +245,7 @@ def apply(
                 tasks=tasks,
                 on_drift=on_drift,
                 resume_call=resume_call,
+                approval=approval,
             )
         runner = Runner(
             plan,
