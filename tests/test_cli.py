@@ -353,6 +353,13 @@ def test_every_default_folder_of_customer_data_is_git_ignored(tmp_path):
         ["git", "check-ignore", "--no-index", *probes], cwd=ROOT, capture_output=True, text=True
     ).stdout.split()
     assert sorted(ignored) == sorted(probes)
+    # and never the code: a new module under toolkit/changes/plans/ was silently left out of a
+    # commit by an unanchored "plans/" rule
+    code = ["toolkit/changes/plans/new_module.py", "toolkit/changes/journal/new_module.py"]
+    kept = subprocess.run(
+        ["git", "check-ignore", "--no-index", *code], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    assert kept == []
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -177,7 +177,9 @@ def _details(rng: random.Random, kind: str, livemode: bool) -> dict[str, Any]:
     return {}  # customer_balance, multibanco: Stripe's hash is empty
 
 
-def _card(brand: str, last4: str, month: int, year: int, fingerprint: str, **seen: Any) -> dict[str, Any]:
+def _card(
+    brand: str, last4: str, month: int, year: int, fingerprint: str, **seen: Any
+) -> dict[str, Any]:
     return {
         "brand": brand,
         "checks": {
