@@ -45,10 +45,10 @@ from toolkit.private_files import fresh_path, open_private_append
 __all__ = [
     "APPROVAL_VARIABLE",
     "approval_record",
+    "approval_required",
     "approvals_of",
     "approvals_path",
     "approve",
-    "approval_required",
     "save_for_approval",
     "sign_off_facts",
 ]

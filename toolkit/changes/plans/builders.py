@@ -37,8 +37,8 @@ from typing import Any
 import pandas as pd
 
 from toolkit.changes.kinds import KINDS, kind_of
-from toolkit.changes.kinds.base import ChangeKind, SourceState
 from toolkit.changes.kinds.amount import amount_request
+from toolkit.changes.kinds.base import ChangeKind, SourceState
 from toolkit.changes.kinds.mandate import mandate_request
 from toolkit.changes.kinds.metadata import metadata_request
 from toolkit.changes.kinds.owner import owner_request
