@@ -262,7 +262,8 @@ class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, Scr
             # the SDK has parsed the body once already: use that, never parse it twice
             response = self.client.raw_request("get", path, **params)
             self._saw(response.headers)
-            return response.data
+            data: dict[str, Any] = response.data
+            return data
 
         return self._send(send, False, False, cancel, what, endpoint)
 

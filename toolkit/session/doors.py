@@ -92,7 +92,8 @@ class ScriptDoors:
         def send() -> dict[str, Any]:
             response = self.client.raw_request(method, path, **merged)
             self._saw(response.headers)
-            return response.data
+            data: dict[str, Any] = response.data
+            return data
 
         is_write = write or method.lower() not in READ_METHODS
         endpoint = endpoint_of(method, path)

@@ -106,7 +106,7 @@ def retry_delay(
     not be retried. A 429 slows ``limiter`` as its reason says."""
     import stripe  # loaded already: ``exc`` is one of its errors
 
-    backoff = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random() / 2)
+    backoff = min(8.0, 0.25 * 2.0**attempt) * (0.5 + random.random() / 2)
     status = exc.http_status
     should = (header(exc.headers, "Stripe-Should-Retry") or "").lower()
     if should == "false" or read_allocation_spent(exc) is not None:
@@ -121,7 +121,7 @@ def retry_delay(
         limiter.limited(endpoint, header(exc.headers, "Stripe-Rate-Limited-Reason"), delay)
         return delay
     if status == 409 and error_code(exc) == "idempotency_key_in_use":
-        return min(8.0, IN_FLIGHT_PAUSE * 2**attempt) * (0.75 + random.random() / 4)
+        return min(8.0, IN_FLIGHT_PAUSE * 2.0**attempt) * (0.75 + random.random() / 4)
     if should == "true":
         return backoff
     if not replay_safe:
