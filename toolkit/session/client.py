@@ -110,7 +110,9 @@ class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, Scr
 
         # a connection is given CONNECT_TIMEOUT to be made (no network is said quickly), an
         # answer ``timeout``
-        self._http = GuardedHTTPClient(self._guard, (min(CONNECT_TIMEOUT, timeout), timeout))
+        self._http = GuardedHTTPClient(
+            self._guard, (min(CONNECT_TIMEOUT, timeout), timeout), self.api_base
+        )
         self.client = stripe.StripeClient(
             api_key,
             stripe_account=stripe_account,

@@ -28,9 +28,16 @@ class GuardedHTTPClient(stripe.RequestsClient):
     every read is counted here, as it leaves (each retry too)."""
 
     def __init__(
-        self, guard: Callable[[str, Any], None], timeout: float | tuple[float, float]
+        self,
+        guard: Callable[[str, Any], None],
+        timeout: float | tuple[float, float],
+        api_base: str | None = None,
     ) -> None:
-        super().__init__(timeout=timeout)
+        # The environment's proxy settings (HTTPS_PROXY, NO_PROXY, ...) for the one server a
+        # session talks to, read once here: requests would read the whole environment (and
+        # look for ~/.netrc) again for every request, a sixth of the CPU a request costs.
+        proxies = _proxies_for(api_base) if api_base else None
+        super().__init__(timeout=timeout, proxy=proxies or None)  # type: ignore[arg-type]
         self._guard = guard
         #: Requests sent, by method and by answer (a status, or "no answer"): what the
         #: session's summary line says.
@@ -53,6 +60,7 @@ class GuardedHTTPClient(stripe.RequestsClient):
         """Refuse a write of a guarded live session (and count a read, or refuse it past the
         read allowance), else send it as the SDK would."""
         self._guard(method, headers)
+        self._own_session()
         started, status = time.monotonic(), "no answer"
         try:
             answer = super().request(method, url, headers, post_data)
@@ -61,9 +69,26 @@ class GuardedHTTPClient(stripe.RequestsClient):
         finally:
             self._sent(method, url, status, started)
 
+    def _own_session(self) -> None:
+        """This thread's requests session, which does not read the environment per request
+        (its proxies were read once, in ``__init__``)."""
+        if getattr(self._thread_local, "session", None) is None:
+            session = self.requests.Session()
+            session.trust_env = False
+            self._thread_local.session = session
+
     def request_stream(  # type: ignore[override]
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
     ) -> Any:
         """The streaming twin of :meth:`request`."""
         self._guard(method, headers)
+        self._own_session()
         return super().request_stream(method, url, headers, post_data)
+
+
+def _proxies_for(url: str) -> dict[str, str]:
+    """The proxies the environment sets for ``url`` (none when NO_PROXY covers its host)."""
+    import requests
+
+    found = requests.utils.get_environ_proxies(url)
+    return {k: v for k, v in found.items() if k in ("http", "https") and v}
