@@ -26,6 +26,7 @@ from toolkit.money import format_money
 from toolkit.redact import drop_client_secret, mask_secrets, redact_source
 
 __all__ = [
+    "MUTED",
     "Table",
     "banner_html",
     "dry_run_notice",
@@ -43,7 +44,8 @@ __all__ = [
 #: outside JupyterLab.
 _HEAD_BG = "var(--jp-layout-color2, #f3f3f3)"
 _TEXT = "var(--jp-ui-font-color1, #1a1a1a)"
-_MUTED = "var(--jp-ui-font-color2, #555)"
+#: Muted text that follows the JupyterLab theme (light and dark), grey outside it.
+MUTED = "var(--jp-ui-font-color2, #555)"
 _BORDER = "var(--jp-border-color2, #ddd)"
 _PANE_BG = "var(--jp-layout-color1, #fafafa)"
 #: Text on a highlighted (pastel) row: dark in every theme, or it would vanish in a dark one.
@@ -183,7 +185,7 @@ def table_html(
         body.append(f"<tr{style}>{cells}</tr>")
     more = ""
     if len(shown) > max_rows:
-        more = f"<div style='color:{_MUTED}'>… {len(shown) - max_rows} more rows not shown</div>"
+        more = f"<div style='color:{MUTED}'>… {len(shown) - max_rows} more rows not shown</div>"
     return (
         f"<div style='max-height:{max_height};overflow:auto;border:1px solid {_BORDER}'>"
         # auto layout: JupyterLab's fixed layout gives every column the same width, and a long id

@@ -32,7 +32,7 @@ import pandas as pd
 from toolkit.changes.kinds import kind_of
 from toolkit.changes.kinds.base import ChangeKind
 from toolkit.changes.rows import PLAN_COLUMNS, PlanRow, plain_rows
-from toolkit.display import status_table_html, table_html
+from toolkit.display import MUTED, status_table_html, table_html
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.private_files import write_csv
 
@@ -210,7 +210,7 @@ class Plan:
                 f"<b>Cannot be undone.</b> {esc(self.change.irreversible_note)}</p>"
             )
         for note in self.notes[:10]:
-            parts.append(f"<div style='color:#555'>note: {esc(str(note))}</div>")
+            parts.append(f"<div style='color:{MUTED}'>note: {esc(str(note))}</div>")
         summary = self.summary()
         if len(summary):
             parts.append("<div>What changes:</div>" + table_html(summary, max_height="120px"))

@@ -23,7 +23,7 @@ import pandas as pd
 
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.rows import PlanRow
-from toolkit.display import status_table_html
+from toolkit.display import MUTED, status_table_html
 
 __all__ = ["OUTCOME_COLUMNS", "RESULTS", "Outcome", "outcome_row"]
 
@@ -193,7 +193,7 @@ class Outcome:
                 f"<div><b>Cannot be undone.</b> {esc(self.plan.change.irreversible_note)}</div>"
             )
         for note in self.notes:
-            parts.append(f"<div style='color:#555'>note: {esc(note)}</div>")
+            parts.append(f"<div style='color:{MUTED}'>note: {esc(note)}</div>")
         parts.append(
             status_table_html(
                 self.df,
