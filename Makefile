@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) bench/fetch.py
 	$(PY) bench/apply.py
 	$(PY) bench/workbook.py
+	$(PY) bench/reads.py
 
 sandbox: $(STAMP)
 	$(PY) -m toolkit sandbox --port 12111
