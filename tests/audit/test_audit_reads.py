@@ -94,3 +94,33 @@ def test_the_default_still_reads_every_receiver(fresh_sandbox: Sandbox, tmp_path
     assert (seen["amount"] < 0).any()
     skipped = toolkit.load_source_transactions(session, one, skip_unfunded=True, progress=False)
     assert len(skipped) == 0 and skipped.attrs["toolkit"]["unfunded_skipped"] == [sid]
+
+
+def test_a_second_audit_reads_only_the_receivers_whose_amounts_moved(
+    fresh_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    box = fresh_sandbox
+    session = session_on(box, tmp_path)
+    sources = toolkit.load_sources(session, progress=False)
+    receivers = sources[sources["flow"] == "receiver"]
+    first = toolkit.load_source_transactions(session, receivers, skip_unfunded=True, progress=False)
+    kept = toolkit.load_snapshot(toolkit.save_snapshot(first, tmp_path / "txns.parquet"))
+    funded = receivers[receivers["receiver_amount_received"] > 0]["id"].astype(str).tolist()
+    unfunded = unfunded_receivers(receivers)
+    moved = [funded[0], funded[1], unfunded[0]]
+    for i, sid in enumerate(moved):
+        box.deposit(sid, 1_500 + i)
+    later = toolkit.load_sources(session, progress=False)
+    now = later[later["flow"] == "receiver"]
+    mark = len(box.requests)
+    second = toolkit.load_source_transactions(
+        session, now, skip_unfunded=True, reuse=kept, progress=False
+    )
+    assert sorted(transaction_lists(box, mark)) == sorted(moved)  # before: every funded receiver
+    assert second.attrs["toolkit"]["reused"] == len(funded) - 2
+    full = toolkit.load_source_transactions(session, now, skip_unfunded=True, progress=False)
+    pd.testing.assert_frame_equal(second, full, check_like=True)  # the same rows as a full read
+    before = toolkit.audit_receivers(later, full)
+    after = toolkit.audit_receivers(later, second)
+    pd.testing.assert_frame_equal(before.sources, after.sources)
+    pd.testing.assert_frame_equal(before.exceptions, after.exceptions)

@@ -24,7 +24,13 @@ from toolkit.fetch.windows import PAGE_SIZE
 from toolkit.progress import Progress, ProgressArg
 from toolkit.session import Session
 
-__all__ = ["UNFUNDED_NOTE", "load_source_transactions", "unfunded_receivers"]
+__all__ = [
+    "AMOUNTS_KEY",
+    "UNFUNDED_NOTE",
+    "load_source_transactions",
+    "receiver_amounts",
+    "unfunded_receivers",
+]
 
 #: How the note on receivers whose transactions were not read (``skip_unfunded``) begins.
 UNFUNDED_NOTE = "Not asked for their transactions:"
@@ -43,6 +49,65 @@ def _received(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+_AMOUNTS = ("amount_received", "amount_charged", "amount_returned")
+#: Where a transactions frame records each receiver's amounts when its transactions were read.
+AMOUNTS_KEY = "receiver_amounts"
+
+
+def receiver_amounts(sources: Any) -> dict[str, list[int]]:
+    """Receiver id -> [received, charged, returned] for the receivers of ``sources`` (a frame
+    from :func:`load_sources`, or source dicts) whose three amounts are known.
+
+    >>> receiver_amounts([{"id": "src_a", "flow": "receiver", "receiver": {
+    ...     "amount_received": 500, "amount_charged": 200, "amount_returned": 0}}])
+    {'src_a': [500, 200, 0]}
+    """
+    found: dict[str, list[int]] = {}
+    if isinstance(sources, pd.DataFrame):
+        columns = [f"receiver_{name}" for name in _AMOUNTS]
+        if "id" not in sources.columns or any(c not in sources.columns for c in columns):
+            return found
+        values = [sources[c].astype(object).tolist() for c in columns]
+        for sid, *amounts in zip(sources["id"].astype(object).tolist(), *values, strict=True):
+            known = [_received(a) for a in amounts]
+            if isinstance(sid, str) and all(a is not None for a in known):
+                found[sid] = [int(a) for a in known if a is not None]
+        return found
+    if isinstance(sources, Iterable) and not isinstance(sources, str | bytes):
+        for s in sources:
+            receiver = s.get("receiver") if isinstance(s, dict) else None
+            if isinstance(receiver, dict) and isinstance(s.get("id"), str):
+                known = [_received(receiver.get(name)) for name in _AMOUNTS]
+                if all(a is not None for a in known):
+                    found[s["id"]] = [int(a) for a in known if a is not None]
+    return found
+
+
+def _reusable(
+    reuse: Any, amounts: dict[str, list[int]], ids: list[str], where: tuple[Any, Any]
+) -> dict[str, list[Any]]:
+    """Id -> its transactions (raw dicts) in ``reuse`` for each of ``ids`` whose amounts are
+    those ``reuse`` recorded when it read them (unmoved since), when ``reuse`` was read from
+    the same (account, mode) as ``where``."""
+    if reuse is None:
+        return {}
+    if not isinstance(reuse, pd.DataFrame) or not {"source", "raw"} <= set(reuse.columns):
+        raise InvalidInputError(
+            "reuse must be an earlier frame from load_source_transactions (or its snapshot)."
+        )
+    record = reuse.attrs.get(ATTRS_KEY) or {}
+    if (record.get("account"), record.get("mode")) != where:
+        return {}  # another account's (or mode's) transactions: nothing to keep
+    then = record.get(AMOUNTS_KEY) or {}
+    unmoved = {sid for sid in ids if sid in amounts and list(then.get(sid) or ()) == amounts[sid]}
+    kept: dict[str, list[Any]] = {sid: [] for sid in unmoved}
+    if unmoved:
+        for sid, raw in zip(reuse["source"].astype(object), reuse["raw"], strict=True):
+            if sid in kept and isinstance(raw, dict):
+                kept[sid].append(dict(raw))
+    return kept
 
 
 def unfunded_receivers(sources: Any) -> list[str]:
@@ -115,6 +180,7 @@ def load_source_transactions(
     sources: Any,
     *,
     skip_unfunded: bool = False,
+    reuse: pd.DataFrame | None = None,
     progress: ProgressArg = True,
     cancel: threading.Event | None = None,
 ) -> pd.DataFrame:
@@ -134,6 +200,14 @@ def load_source_transactions(
     receivers are not seen; the frame's ``attrs["toolkit"]["unfunded_skipped"]`` names the
     receivers left out and :func:`~toolkit.audit_receivers` says so in its notes.
 
+    ``reuse``: an earlier frame of this function (or its snapshot, ``save_snapshot`` keeps
+    what it needs): a receiver whose received, charged and returned amounts are those it had
+    when that frame read it keeps its transactions from there, without a read; only the
+    receivers whose amounts moved (or that are new) are read. The frame records each
+    receiver's amounts in ``attrs["toolkit"]["receiver_amounts"]`` for that, and how many it
+    reused in ``"reused"``. A transfer that moves none of the amounts (one still pending, or
+    one that failed) shows up only in a read without ``reuse``.
+
     >>> txns = toolkit.load_source_transactions(session, ["src_1NoSuchSource0000"], progress=False)
     >>> len(txns), toolkit.LoadInfo.from_attrs(txns).missing_ids
     (0, ['src_1NoSuchSource0000'])
@@ -142,8 +216,9 @@ def load_source_transactions(
 
         def one(sub: Session, mine: pd.DataFrame) -> pd.DataFrame:
             return load_source_transactions(
-                sub, mine, skip_unfunded=skip_unfunded, progress=progress, cancel=cancel
-            )
+                sub, mine, skip_unfunded=skip_unfunded, reuse=reuse, progress=progress,
+                cancel=cancel,
+            )  # fmt: skip
 
         with session.reading() as meter:
             frame = read_by_account(session, sources, one, cancel)  # each its own session
@@ -157,18 +232,30 @@ def load_source_transactions(
         unfunded = set(unfunded_receivers(sources))
         skipped = [sid for sid in ids if sid in unfunded]
         ids = [sid for sid in ids if sid not in unfunded]
-    with session.reading("load source transactions", cost=len(ids)) as meter:
-        txns, missing = _read(session, ids, progress, cancel, meter)
+    amounts = receiver_amounts(sources)
+    where = (getattr(session, "account_label", None), getattr(session, "mode", None))
+    kept = _reusable(reuse, amounts, ids, where)
+    wanted = [sid for sid in ids if sid not in kept]
+    with session.reading("load source transactions", cost=len(wanted)) as meter:
+        txns, missing = _read(session, wanted, progress, cancel, meter)
+    for rows in kept.values():
+        txns.extend(rows)
     txns.sort(key=lambda t: t.get("id") or "")
     txns.sort(key=lambda t: t.get("created") or 0, reverse=True)
     info = LoadInfo(
         taken_at=taken_at.isoformat(),
         account=getattr(session, "account_label", None),
         mode=getattr(session, "mode", None),
-        missing_ids=in_order(missing, ids),
+        missing_ids=in_order(missing, wanted),
         reads=meter.reads,
     )
     frame = info.attach(transactions_frame(txns, customers))
+    gone = set(missing)
+    frame.attrs[ATTRS_KEY][AMOUNTS_KEY] = {
+        sid: amounts[sid] for sid in ids if sid in amounts and sid not in gone
+    }
+    if reuse is not None:
+        frame.attrs[ATTRS_KEY]["reused"] = len(kept)
     if skip_unfunded:
         frame.attrs[ATTRS_KEY]["unfunded_skipped"] = skipped
     return frame
