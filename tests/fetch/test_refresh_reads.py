@@ -40,9 +40,10 @@ def test_a_refresh_reads_back_only_what_changed_after_the_load(
     assert source_reads(box, mark) == [after]  # before: the load's own last event was re-read
     assert fresh.attrs["refresh"]["reads"] == 2  # one page of events, one source
     row = fresh.set_index("id").loc[after]
-    assert int(row["receiver_amount_received"]) == int(
-        snap.set_index("id").loc[after, "receiver_amount_received"]
-    ) + 2_000
+    assert (
+        int(row["receiver_amount_received"])
+        == int(snap.set_index("id").loc[after, "receiver_amount_received"]) + 2_000
+    )
     # and a second refresh, from where the first stopped, reads nothing back
     mark = len(box.requests)
     again = toolkit.refresh(fresh, session, progress=False)
