@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) bench/update.py
 	$(PY) bench/workbook.py
 	$(PY) bench/overhead.py
+	$(PY) bench/reads.py
 
 sandbox: $(STAMP)
 	$(PY) -m toolkit sandbox --port 12111

@@ -63,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not fetch source transactions (skips the reconciliation checks)",
     )
     parser.add_argument(
+        "--skip-unfunded",
+        action="store_true",
+        help="do not fetch the transactions of receivers that never received money (amount "
+        "received 0): a read each saved; a pending, failed or fully reversed transfer on them "
+        "is then not seen",
+    )
+    parser.add_argument(
         "--account", default=None, help="connected account id (acct_...) to audit, if any"
     )
     parser.add_argument(
@@ -147,7 +154,12 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
         transactions = None
         if not args.no_transactions:
             receivers = sources[sources["flow"] == "receiver"]
-            transactions = load_source_transactions(session, receivers, progress=show_progress())
+            transactions = load_source_transactions(
+                session,
+                receivers,
+                skip_unfunded=bool(getattr(args, "skip_unfunded", False)),
+                progress=show_progress(),
+            )
     return sources, transactions
 
 

@@ -22,7 +22,8 @@ import pandas as pd
 
 from toolkit.errors import InvalidInputError, ReadAllowanceError
 from toolkit.fetch.accounts import load_accounts
-from toolkit.fetch.events import event_mark
+from toolkit.fetch.event_changes import REFRESH_EVENT_TYPES
+from toolkit.fetch.events import event_position
 from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.inputs import Created, check_flag, created_range, id_list
 from toolkit.fetch.loaded import now_of, with_reads
@@ -154,7 +155,8 @@ def load_sources(
     with session.reading(fetch.operation, cost=fetch.cost) as meter:
         fetch.meter = meter
         try:
-            mark = event_mark(session) if marks else None  # where a later refresh reads on from
+            # where a later refresh reads on from, and the event it stops at
+            mark, seen = event_position(session, REFRESH_EVENT_TYPES) if marks else (None, None)
             _gather(fetch, builder, on_rows, metadata_columns)
         except ReadAllowanceError as exc:  # keep what was read: the message says where
             partial = _finish(fetch, builder, metadata_columns)
@@ -165,6 +167,7 @@ def load_sources(
     df = _finish(fetch, builder, metadata_columns)
     info = fetch.info(taken_at)
     info.events_since = mark
+    info.events_seen = seen
     info.reads = meter.reads
     return info.attach(df)
 

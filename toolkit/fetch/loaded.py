@@ -42,7 +42,9 @@ class LoadInfo:
     ``test_clocks_note`` says why they are not included when they could not be listed (a load
     carries on without them). ``api_version``: the ``Stripe-Version`` Stripe
     answered with. ``events_since``: the ``created`` of Stripe's newest event when the load
-    began (Stripe's clock), where :func:`~toolkit.refresh` reads on from. A load across
+    began (Stripe's clock), where :func:`~toolkit.refresh` reads on from; ``events_seen`` that
+    event's id (the newest of the types a refresh follows): the refresh stops there, since the
+    load saw it and every event before it. A load across
     connected accounts keeps each account's own record in ``accounts`` (account -> its
     LoadInfo's values) and those it left out in ``refused_accounts`` (account, status, error).
     """
@@ -61,6 +63,7 @@ class LoadInfo:
     test_clocks_note: str | None = None
     api_version: str | None = None
     events_since: int | None = None
+    events_seen: str | None = None
     accounts: dict[str, Any] | None = None
     refused_accounts: list[dict[str, str]] | None = None
 

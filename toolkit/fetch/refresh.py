@@ -156,22 +156,38 @@ def _refresh_one(
         info.events += count
         bar.update(info.event_pages, f"{info.events:,} events")
 
+    seen = loaded.events_seen if loaded.events_since is not None else None
+    events: list[dict[str, Any]] = []
     try:
-        events = list(iter_events(session, REFRESH_EVENT_TYPES, loaded.events_since, on_page))
+        for event in iter_events(session, REFRESH_EVENT_TYPES, loaded.events_since, on_page):
+            if seen is not None and event.get("id") == seen:
+                break  # the load saw this event and every one listed after it: no more pages
+            events.append(event)
     finally:
         bar.close()
     changes = changed_objects(events)
     has_columns = any(str(c).startswith(METADATA_PREFIX) for c in frame.columns)
     reloaded_since = None  # where a recheck's load found the events standing
+    reloaded_seen = None
     if recheck is None:
         fresh_frame = _apply(frame, loaded, changes, session, info, progress)
     else:
-        fresh_frame, reloaded_since = _rechecked(frame, loaded, changes, session, info, progress)
+        fresh_frame, reloaded_since, reloaded_seen = _rechecked(
+            frame, loaded, changes, session, info, progress
+        )
     fresh_frame = with_metadata_columns(fresh_frame) if has_columns else _plain(fresh_frame)
     _report(frame, fresh_frame, loaded, changes, info)
     marks = [m for m in (changes.newest, reloaded_since) if m is not None]
     if marks:  # where the new frame stands in Stripe's clock
         loaded.events_since = max(marks)
+        # the event to stop at next time: the newest listed, unless a recheck's load stands later
+        newest_id = events[0].get("id") if events else None
+        if reloaded_since is not None and reloaded_since == loaded.events_since:
+            loaded.events_seen = reloaded_seen
+        elif changes.newest is not None and changes.newest == loaded.events_since:
+            loaded.events_seen = newest_id if isinstance(newest_id, str) else None
+        else:
+            loaded.events_seen = None
     loaded.requests = info.event_pages + info.refetched + info.recheck_requests
     fresh_frame.attrs = {"refresh": vars(info)}
     return fresh_frame
@@ -247,9 +263,9 @@ def _rechecked(
     session: SessionLike,
     info: RefreshInfo,
     progress: ProgressArg,
-) -> tuple[pd.DataFrame, int | None]:
+) -> tuple[pd.DataFrame, int | None, str | None]:
     """Every row read again: the customer pages (or every id of a load of ids); and where the
-    events stood when that load began (None: not asked)."""
+    events stood when that load began, and the event it saw last (None: not asked)."""
     with warnings.catch_warnings():  # a customer deleted since: its rows go, as in a load
         warnings.simplefilter("ignore", NotFoundWarning)
         if loaded.scope == "ids":
@@ -264,7 +280,7 @@ def _rechecked(
     if loaded.scope != "ids":  # a load through customers reads where the events stand first
         info.recheck_requests += 1
         loaded.customers = done.customers
-    return fresh, done.events_since
+    return fresh, done.events_since, done.events_seen
 
 
 def _recheck_cost(frame: pd.DataFrame, loaded: LoadInfo) -> str:

@@ -146,6 +146,7 @@ def run_migration_audit(
     payment_methods: bool = False,
     bills: bool = False,
     ledger: bool = False,
+    skip_unfunded: bool = False,
     announce: Callable[[dict[str, int]], Any] | None = None,
     progress: ProgressArg = True,
     cancel: threading.Event | None = None,
@@ -163,7 +164,9 @@ def run_migration_audit(
     (the successors), ``bills`` (open invoices and subscriptions: what is wired to Sources, and
     accounts receivable), ``ledger`` (the tie-out of every receiver, with the receivers the
     migration moved out of the customers' lists read by id). ``announce(retirement_reads(...))`` is
-    called before the first of them is read (the CLI prints it)."""
+    called before the first of them is read (the CLI prints it). ``skip_unfunded``: the
+    receivers that never received money are not asked for their transactions (see
+    :func:`~toolkit.load_source_transactions`)."""
     with session.reading("migration audit") as meter:
         sources = load_sources(session, progress=progress, cancel=cancel)
         cash = load_cash_balances(
@@ -171,7 +174,9 @@ def run_migration_audit(
         )
         moves = load_cash_balance_transactions(session, cash, progress=progress, cancel=cancel)
         receivers = receivers_to_read(sources, moves)  # a fraction of every receiver
-        stxns = load_source_transactions(session, receivers, progress=progress, cancel=cancel)
+        stxns = load_source_transactions(
+            session, receivers, skip_unfunded=skip_unfunded, progress=progress, cancel=cancel
+        )
         asked = retirement_reads(
             sources, payment_methods=payment_methods, bills=bills, ledger=ledger
         )

@@ -41,7 +41,8 @@ from toolkit.audit.receivers.rollups import (
 )
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.duck import is_dataset, read_receivers
-from toolkit.fetch.loaded import LoadInfo
+from toolkit.fetch.loaded import ATTRS_KEY, LoadInfo
+from toolkit.fetch.transactions import UNFUNDED_NOTE
 from toolkit.money import unapplied
 
 __all__ = ["NO_TRANSACTIONS", "audit_receivers"]
@@ -126,6 +127,14 @@ def audit_receivers(
             notes.append(
                 f"Stripe did not know {len(missing)} source id(s) asked for transactions: "
                 f"{', '.join(map(str, missing[:5]))}{' ...' if len(missing) > 5 else ''}."
+            )
+        given = transactions.attrs if transactions is not None else {}
+        skipped = (given.get(ATTRS_KEY) or {}).get("unfunded_skipped") or []
+        if skipped:
+            notes.append(
+                f"{UNFUNDED_NOTE} {len(skipped)} receiver(s) that never received money "
+                "(amount received 0; skip_unfunded). A pending, failed or fully reversed transfer "
+                "on them is not seen."
             )
         table = _add_transactions(table, txns[txns["source"].isin(set(table["source"]))], when)
     else:
