@@ -56,8 +56,15 @@ def start_child(box: Sandbox, tmp_path: Path, ids: list[str]) -> tuple[subproces
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal sends it: a suite started in the background (``cmd &``) has
+        # SIGINT ignored, and a child would inherit that and never see the interrupt
+        preexec_fn=_default_sigint,
     )
     return child, journal
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_ends(journal: Path, n: int, in_flight: bool = False, timeout: float = 30.0) -> None:
