@@ -9,6 +9,26 @@ No other module imports ``stripe``. Example::
     page = session.list_customers({"limit": 100, "expand": ["data.sources"]})
     answer = session.update_source("src_1...", {"metadata": {"a": "1"}}, idempotency_key="k1")
     answer.body["metadata"], answer.replayed
+
+The calls, one example each:
+
+>>> customer = sources["customer"].dropna().iloc[0]
+>>> sorted(session.retrieve_cash_balance(customer))[:3]
+['available', 'customer', 'customer_account']
+>>> customer = sources["customer"].dropna().iloc[0]
+>>> session.list_customer_payment_methods(customer, {"limit": 1})["object"]
+'list'
+>>> answer = session.update_source(
+...     sources["id"].iloc[0], {"metadata": {"doc": "1"}}, idempotency_key="doc-writes-1"
+... )
+>>> answer.body["metadata"]["doc"]
+'1'
+>>> session.list_events({"limit": 1})["object"]
+'list'
+>>> [a["object"] for a in session.list_accounts({"limit": 1})["data"]]
+['account']
+>>> session.raw("get", "/v1/customers", {"limit": 1})["object"]
+'list'
 """
 
 from __future__ import annotations
@@ -17,26 +37,32 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import toolkit.session.endpoints as ep
-from toolkit.errors import Cancelled, LiveModeRefused
+from toolkit.errors import Cancelled, LiveModeRefused, ReadAllowanceError
 from toolkit.redact import mask_key, redact_url, replace_values
-from toolkit.session.cash_calls import CashCalls
-from toolkit.session.doors import READ_METHODS, ScriptDoors
-from toolkit.session.money_calls import MoneyCalls
-from toolkit.session.platform_calls import PlatformCalls
+from toolkit.session.endpoints import endpoint_of
 from toolkit.session.ratelimit import RateLimiter, StripeLimits
 from toolkit.session.read_ledger import ReadLedger, key_digest
-from toolkit.session.reads import ReadBook, ReadCalls, default_allowance
+from toolkit.session.reads import (
+    CONNECTED,
+    LOAD_ADVICE,
+    OWN,
+    ReadBook,
+    ReadMeter,
+    allocation_of,
+    default_allowance,
+    reads_text,
+)
 from toolkit.session.retries import CONNECT_TIMEOUT, read_allocation_spent, retry_delay
 from toolkit.session.settings import check_bool
-from toolkit.session.source_writes import SourceWrites
 from toolkit.session.transport import Answer, error_code, header, mapped, seg
 
-__all__ = ["DEFAULT_BUDGETS", "Mode", "Session"]
+__all__ = ["DEFAULT_BUDGETS", "READ_METHODS", "Mode", "Session"]
 
 Mode = Literal["sandbox", "test", "live"]
 T = TypeVar("T")
@@ -47,10 +73,12 @@ log = logging.getLogger(__name__)
 #: background jobs to keep to "a subset of the maximum"; a bulk job that took it all would make
 #: live payments fail with 429s. Test mode and the sandbox: all of it (nothing else competes).
 DEFAULT_BUDGETS: dict[str, float] = {"live": 0.5, "test": 1.0, "sandbox": 1.0}
+#: HTTP methods that never change anything; every other one is a write.
+READ_METHODS = frozenset({"get", "head", "options"})
 _SERIALS = itertools.count(1)  # tells sessions apart for their read meters
 
 
-class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, ScriptDoors):
+class Session:
     """A connection to one Stripe account (or the sandbox) with one shared rate limiter.
 
     Build it with :func:`toolkit.connect`. The typed methods (``list_customers``,
@@ -385,3 +413,249 @@ class Session(CashCalls, MoneyCalls, SourceWrites, PlatformCalls, ReadCalls, Scr
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- customer cash balances (Bank Transfers, where ACH Credit Transfer money lands) ---
+    @ep.names(ep.RETRIEVE_CASH_BALANCE)
+    def retrieve_cash_balance(
+        self, customer: str, *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/customers/{id}/cash_balance``: ``available`` per currency and settings."""
+        path = f"/v1/customers/{seg(customer)}/cash_balance"
+        what = f"Retrieving the cash balance of {customer}"
+        return self._read(ep.RETRIEVE_CASH_BALANCE, path, {}, cancel, what)
+
+    @ep.names(ep.LIST_CASH_TRANSACTIONS)
+    def list_cash_balance_transactions(
+        self, customer: str, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/customers/{id}/cash_balance_transactions``: one page, newest first."""
+        path = f"/v1/customers/{seg(customer)}/cash_balance_transactions"
+        what = f"Listing the cash balance transactions of {customer}"
+        return self._read(ep.LIST_CASH_TRANSACTIONS, path, params, cancel, what)
+
+    @ep.names(ep.CREATE_FUNDING_INSTRUCTIONS)
+    def create_funding_instructions(
+        self, customer: str, currency: str = "usd", *, cancel: threading.Event | None = None
+    ) -> Answer:
+        """``POST /v1/customers/{id}/funding_instructions`` for USD bank transfers. Stripe
+        creates the instructions when the customer has none, so this is a write: refused in
+        live mode unless the session allows live writes. One key per customer and currency, so a
+        retry never creates a second account number."""
+        path = f"/v1/customers/{seg(customer)}/funding_instructions"
+        params = {
+            "bank_transfer": {"type": "us_bank_transfer"},
+            "currency": currency,
+            "funding_type": "bank_transfer",
+        }
+        key = f"toolkit-funding-{customer}-{currency}"
+        what = f"Reading the funding instructions of {customer}"
+        return self._write(ep.CREATE_FUNDING_INSTRUCTIONS, "post", path, params, key, cancel, what)
+
+    # -- where the money and the obligations live now: payment methods, bills, the ledger ---
+    @ep.names(ep.LIST_CUSTOMER_PAYMENT_METHODS)
+    def list_customer_payment_methods(
+        self, customer: str, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/customers/{id}/payment_methods``: one page of a customer's payment
+        methods (Stripe lists their saved cards and card sources here too, as ``card``).
+        Stripe lists payment methods only per customer: ``GET /v1/payment_methods`` without
+        ``customer`` is for Treasury flows."""
+        path = f"/v1/customers/{seg(customer)}/payment_methods"
+        what = f"Listing the payment methods of {customer}"
+        return self._read(ep.LIST_CUSTOMER_PAYMENT_METHODS, path, params, cancel, what)
+
+    @ep.names(ep.LIST_INVOICES)
+    def list_invoices(
+        self, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/invoices``: one page, every customer's (``status``, ``customer``,
+        ``created``, ``expand``)."""
+        return self._read(ep.LIST_INVOICES, "/v1/invoices", params, cancel, "Listing invoices")
+
+    @ep.names(ep.LIST_SUBSCRIPTIONS)
+    def list_subscriptions(
+        self, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/subscriptions``: one page (Stripe leaves out canceled ones unless
+        ``status`` names them)."""
+        path = "/v1/subscriptions"
+        return self._read(ep.LIST_SUBSCRIPTIONS, path, params, cancel, "Listing subscriptions")
+
+    @ep.names(ep.LIST_CHARGES)
+    def list_charges(
+        self, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/charges``: one page, newest first (``created``, ``customer``,
+        ``expand[]=data.balance_transaction``, ``data.refunds``)."""
+        return self._read(ep.LIST_CHARGES, "/v1/charges", params, cancel, "Listing charges")
+
+    @ep.names(ep.LIST_BALANCE_TRANSACTIONS)
+    def list_balance_transactions(
+        self, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/balance_transactions``: one page (``payout``, ``type``, ``created``)."""
+        path = "/v1/balance_transactions"
+        what = "Listing balance transactions"
+        return self._read(ep.LIST_BALANCE_TRANSACTIONS, path, params, cancel, what)
+
+    @ep.names(ep.LIST_PAYOUTS)
+    def list_payouts(
+        self, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/payouts``: one page, newest first (``created``, ``status``)."""
+        return self._read(ep.LIST_PAYOUTS, "/v1/payouts", params, cancel, "Listing payouts")
+
+    # -- writes on sources, each with the row's idempotency key where Stripe takes one ----
+    @ep.names(ep.UPDATE_SOURCE)
+    def update_source(
+        self,
+        source: str,
+        params: dict[str, Any],
+        *,
+        idempotency_key: str,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
+        """``POST /v1/sources/{id}`` (metadata, owner) with the row's idempotency key."""
+        path = f"/v1/sources/{seg(source)}"
+        what = f"Updating {source}"
+        return self._write(ep.UPDATE_SOURCE, "post", path, params, idempotency_key, cancel, what)
+
+    @ep.names(ep.ATTACH_SOURCE)
+    def attach_source(
+        self,
+        customer: str,
+        source: str,
+        *,
+        idempotency_key: str,
+        cancel: threading.Event | None = None,
+    ) -> Answer:
+        """``POST /v1/customers/{id}/sources source=src_...``: attach a source."""
+        path = f"/v1/customers/{seg(customer)}/sources"
+        params = {"source": source}
+        what = f"Attaching {source}"
+        return self._write(ep.ATTACH_SOURCE, "post", path, params, idempotency_key, cancel, what)
+
+    @ep.names(ep.DETACH_SOURCE)
+    def detach_source(
+        self, customer: str, source: str, *, cancel: threading.Event | None = None
+    ) -> Answer:
+        """``DELETE /v1/customers/{id}/sources/{id}``: the source becomes consumed (no key:
+        Stripe takes none on DELETE, so it is never retried blindly)."""
+        path = f"/v1/customers/{seg(customer)}/sources/{seg(source)}"
+        what = f"Detaching {source}"
+        return self._write(ep.DETACH_SOURCE, "delete", path, {}, None, cancel, what)
+
+    # -- the platform: events, connected accounts -----------------------------------------
+    @ep.names(ep.LIST_EVENTS)
+    def list_events(
+        self, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/events``: one page, newest first (``type`` / ``types``, ``created``,
+        cursors). Stripe keeps 30 days of events."""
+        return self._read(ep.LIST_EVENTS, "/v1/events", params, cancel, "Listing events")
+
+    @ep.names(ep.LIST_ACCOUNTS)
+    def list_accounts(
+        self, params: dict[str, Any], *, cancel: threading.Event | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/accounts``: one page of the platform's connected accounts."""
+        what = "Listing connected accounts"
+        return self._read(ep.LIST_ACCOUNTS, "/v1/accounts", params, cancel, what)
+
+    # -- open doors for scripts: one SDK call, one raw request ----------------------------
+    def call(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        write: bool = False,
+        cancel: threading.Event | None = None,
+        endpoint: str | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """Run one SDK call under the shared limiter, retrying what is safe to retry.
+
+        ``session.call(session.client.v1.sources.retrieve, "src_123",
+        endpoint="GET /v1/sources/{id}")`` (name the endpoint to pace it on its own limit; without
+        it only the global limit paces the call).
+
+        429s are always retried (after slowing the limiter Stripe names). 5xx, 409 and connection
+        errors are retried for reads, and for writes that carry ``options={"idempotency_key": ...}``
+        (a 409 ``idempotency_key_in_use`` after a longer pause: the first request with the key
+        is still running); never when Stripe answers ``Stripe-Should-Retry: false``. Gives up
+        after ``max_retries`` retries with a :class:`StripeRequestError`.
+        """
+        options = kwargs.get("options") or {}
+        what = getattr(fn, "__qualname__", "The call")
+        keyed = bool(options.get("idempotency_key"))
+
+        def send() -> T:
+            result = fn(*args, **kwargs)
+            self._saw(getattr(getattr(result, "last_response", None), "headers", None))
+            return result
+
+        return self._send(send, write, keyed, cancel, what, endpoint)
+
+    def raw(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        write: bool = False,
+        options: dict[str, Any] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        """Send one request and return its JSON as plain dicts (no StripeObject conversion).
+
+        ``session.raw("get", "/v1/customers", {"limit": 100, "expand": ["data.sources"]})``
+        """
+        merged = {**(params or {}), **(options or {})}
+        keyed = bool((options or {}).get("idempotency_key"))
+
+        def send() -> dict[str, Any]:
+            response = self.client.raw_request(method, path, **merged)
+            self._saw(response.headers)
+            data: dict[str, Any] = response.data
+            return data
+
+        is_write = write or method.lower() not in READ_METHODS
+        endpoint = endpoint_of(method, path)
+        return self._send(send, is_write, keyed, cancel, f"{method.upper()} {path}", endpoint)
+
+    # -- reads: its meters, the allocation it draws on, each GET counted as it leaves -----
+    @property
+    def read_allocation(self) -> str:
+        """``"connected"`` for a session acting for a connected account, else ``"own"``."""
+        return CONNECTED if self.stripe_account else OWN
+
+    def reading(
+        self, operation: str | None = None, *, cost: int | None = None, advice: str = LOAD_ADVICE
+    ) -> AbstractContextManager[ReadMeter]:
+        """A meter over one operation: every GET this session (and its connected-account
+        sessions) sends while it is open, retries included, is ``meter.reads``.
+
+        ``with session.reading("apply", cost=len(rows)) as meter: ...``
+
+        ``cost``: the reads the operation will send at least; when it would pass the read
+        allowance, :class:`~toolkit.ReadAllowanceError` is raised here, before anything is sent.
+        Without ``cost``, what ``operation`` cost the last time it ran (the ledger) is the
+        estimate. At the end, what it cost is recorded under ``operation`` (None: not recorded,
+        not checked). ``advice`` ends the error's message: the cheaper ways to do the work.
+        """
+        return self.reads.metering(self._lineage[-1], self.read_allocation, operation, cost, advice)
+
+    def reads_line(self, reads: int) -> str:
+        """What some work read, beside where the account stands, for a summary:
+        ``session.reads_line(1216)`` -> ``"1,216 reads (this account: 4,830 in 30 days)"``."""
+        return reads_text(reads, self.reads.standing(self.read_allocation))
+
+    def _spend_read(self, headers: Mapping[str, str] | None) -> None:
+        """Count one GET about to leave (or refuse it: the allowance is spent)."""
+        allocation, account = allocation_of(headers)
+        self.reads.spend(self._lineage, allocation, account)
+
+    def _read_refused(self, message: str, request_id: str | None) -> ReadAllowanceError:
+        """The error for Stripe's refusal of a read for the read allocation."""
+        return self.reads.refused_by_stripe(
+            self._lineage, self.read_allocation, message, request_id
+        )

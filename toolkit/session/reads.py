@@ -39,7 +39,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 
 from toolkit.errors import ReadAllowanceError
 from toolkit.session.read_ledger import Allocation, ReadLedger
@@ -52,7 +52,6 @@ __all__ = [
     "LOAD_ADVICE",
     "OWN",
     "ReadBook",
-    "ReadCalls",
     "ReadMeter",
     "allocation_of",
     "default_allowance",
@@ -329,49 +328,3 @@ class ReadBook:
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-class ReadCalls:
-    """The session's side of reads (mixed into :class:`~toolkit.Session`): its meters, the
-    allocation it draws on, and the count of each GET as it leaves."""
-
-    reads: ReadBook
-    stripe_account: str | None
-    _lineage: tuple[int, ...]
-
-    @property
-    def read_allocation(self) -> str:
-        """``"connected"`` for a session acting for a connected account, else ``"own"``."""
-        return CONNECTED if self.stripe_account else OWN
-
-    def reading(
-        self, operation: str | None = None, *, cost: int | None = None, advice: str = LOAD_ADVICE
-    ) -> AbstractContextManager[ReadMeter]:
-        """A meter over one operation: every GET this session (and its connected-account
-        sessions) sends while it is open, retries included, is ``meter.reads``.
-
-        ``with session.reading("apply", cost=len(rows)) as meter: ...``
-
-        ``cost``: the reads the operation will send at least; when it would pass the read
-        allowance, :class:`~toolkit.ReadAllowanceError` is raised here, before anything is sent.
-        Without ``cost``, what ``operation`` cost the last time it ran (the ledger) is the
-        estimate. At the end, what it cost is recorded under ``operation`` (None: not recorded,
-        not checked). ``advice`` ends the error's message: the cheaper ways to do the work.
-        """
-        return self.reads.metering(self._lineage[-1], self.read_allocation, operation, cost, advice)
-
-    def reads_line(self, reads: int) -> str:
-        """What some work read, beside where the account stands, for a summary:
-        ``session.reads_line(1216)`` -> ``"1,216 reads (this account: 4,830 in 30 days)"``."""
-        return reads_text(reads, self.reads.standing(self.read_allocation))
-
-    def _spend_read(self, headers: Mapping[str, str] | None) -> None:
-        """Count one GET about to leave (or refuse it: the allowance is spent)."""
-        allocation, account = allocation_of(headers)
-        self.reads.spend(self._lineage, allocation, account)
-
-    def _read_refused(self, message: str, request_id: str | None) -> ReadAllowanceError:
-        """The error for Stripe's refusal of a read for the read allocation."""
-        return self.reads.refused_by_stripe(
-            self._lineage, self.read_allocation, message, request_id
-        )
