@@ -71,3 +71,21 @@ def test_a_reload_on_the_sandbox_can_be_told_apart() -> None:
         assert explorer.header.value != first
     finally:
         session.close()
+
+
+def test_a_reload_keeps_a_selection_whose_rows_arrive_late(slow: Sandbox) -> None:
+    """While a reload streams in, rows not arrived yet stay selected (the first answer's rows
+    once replaced the frame, and the selection of every later row was dropped)."""
+    session = toolkit.connect(KEY, api_base=slow.url, quiet=True)
+    explorer = SourceExplorer(session)
+    assert explorer.wait(60)
+    explorer.select_all()
+    every = set(explorer.selected_ids)
+    assert explorer.reload()
+    deadline = time.monotonic() + 30
+    while "loading:" not in explorer.header.value and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert explorer.worker.running and len(explorer.frame) < len(every)
+    assert explorer.chosen == every  # rows still to come are still selected
+    assert explorer.wait(60)
+    assert set(explorer.selected_ids) == every

@@ -110,6 +110,7 @@ class SourceExplorer(widgets.VBox):
         # the frame and the selection change in the kernel's thread (clicks) and in the loading
         # thread (rows arriving): one at a time, so no click is lost to a redraw
         self._lock = threading.RLock()
+        self._partial = False  # the frame holds the rows arrived so far of a load going on
 
         # filters
         box = widgets.Layout(width="250px")
@@ -330,6 +331,7 @@ class SourceExplorer(widgets.VBox):
 
     def _show_frame(self, df: pd.DataFrame, loading: bool) -> None:
         self.frame = df
+        self._partial = loading
         info = df.attrs.get("toolkit", {}) if isinstance(df.attrs, dict) else {}
         parts = [f"<b>{len(df):,}</b> sources"]
         if loading:
@@ -416,7 +418,9 @@ class SourceExplorer(widgets.VBox):
         self.view = view.reset_index(drop=True)
         self.shown = self.view.head(self.max_rows)  # the browser never gets a whole big frame
         # a filter hides rows, it does not unselect them; a source no longer in the frame goes
-        self.chosen = set(self.frame["id"][self.frame["id"].isin(self.chosen)].astype(str))
+        # (once the frame is whole: a row still arriving stays selected meanwhile)
+        if not self._partial:
+            self.chosen = set(self.frame["id"][self.frame["id"].isin(self.chosen)].astype(str))
         self._redraw()
         self.publish(None)
 
