@@ -16,18 +16,20 @@ AmountRequest(minor=None, major='12.50')
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
-from toolkit.changes.kinds.base import ChangeKind, Reread, SourceState, TableRequest, Written
+from toolkit.changes.kinds.base import (
+    SourceState,
+    SourceUpdate,
+    TableRequest,
+)
 from toolkit.changes.kinds.update_rules import amount_problem, parse_field
 from toolkit.changes.rows import PlanRow
 from toolkit.changes.text import blank, text_or_none
 from toolkit.errors import InvalidInputError
 from toolkit.money import format_money, major_to_minor
-from toolkit.session.protocol import SessionLike
 
 __all__ = ["AMOUNT_COLUMNS", "AmountChange", "AmountRequest", "amount_request", "amount_text"]
 
@@ -101,7 +103,7 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-class AmountChange(ChangeKind):
+class AmountChange(SourceUpdate):
     """Change the amount of sources; undone by sending the amount from before."""
 
     name = "amount"
@@ -207,19 +209,6 @@ class AmountChange(ChangeKind):
         return [("set", "amount")]
 
     # -- the write and its undo --------------------------------------------------------------
-    def write(
-        self,
-        session: SessionLike,
-        row: PlanRow,
-        key: str,
-        cancel: threading.Event,
-        reread: Reread,
-    ) -> Written:
-        answer = session.update_source(
-            str(row["source"]), dict(row["params"]), idempotency_key=key, cancel=cancel
-        )
-        return Written(self.state_of(answer.body), answer.request_id, "", answer.replayed)
-
     def expected_after(self, before: Any, params: dict[str, Any]) -> Any:
         return {**(before or {}), "amount": params.get("amount")}
 

@@ -25,7 +25,7 @@ Plan builders, the runner, apply and undo loop over rows without ever asking whi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -40,9 +40,12 @@ __all__ = [
     "FieldsChange",
     "Reread",
     "SourceState",
+    "SourceUpdate",
     "TableRequest",
     "Written",
+    "built_request",
     "customer_of",
+    "dotted_columns",
     "show",
 ]
 
@@ -232,7 +235,25 @@ class ChangeKind:
         raise InvalidInputError(self.undo_refusal or f"{self.name} changes cannot be undone.")
 
 
-class FieldsChange(ChangeKind):
+class SourceUpdate(ChangeKind):
+    """A kind whose write is one ``POST /v1/sources/{id}`` of the row's params; the state in
+    Stripe's answer is the proof (amount, source_order, metadata, owner)."""
+
+    def write(
+        self,
+        session: SessionLike,
+        row: PlanRow,
+        key: str,
+        cancel: threading.Event,
+        reread: Reread,
+    ) -> Written:
+        answer = session.update_source(
+            str(row["source"]), dict(row["params"]), idempotency_key=key, cancel=cancel
+        )
+        return Written(self.state_of(answer.body), answer.request_id, "", answer.replayed)
+
+
+class FieldsChange(SourceUpdate):
     """A kind that writes some fields of a source (``POST /v1/sources/{id}``) and can be undone
     exactly: metadata, owner. A row writes the fields :meth:`touched` names."""
 
@@ -262,15 +283,39 @@ class FieldsChange(ChangeKind):
     def expected_after(self, before: Any, params: dict[str, Any]) -> Any:
         return {**(before or {}), **(self.touched(params) or {})}
 
-    def write(
-        self,
-        session: SessionLike,
-        row: PlanRow,
-        key: str,
-        cancel: threading.Event,
-        reread: Reread,
-    ) -> Written:
-        answer = session.update_source(
-            str(row["source"]), dict(row["params"]), idempotency_key=key, cancel=cancel
+
+def dotted_columns(columns: list[Any], part: str, known: Collection[str]) -> dict[Any, str]:
+    """Column -> field for a table of one part: ``<part>.<field>`` columns (or the bare field
+    names); any other column is refused, and the error lists the fields it knows.
+
+    >>> dotted_columns(["id", "mandate.interval"][1:], "mandate", ["interval"])
+    {'mandate.interval': 'interval'}
+    """
+    fields: dict[Any, str] = {}
+    unknown: list[str] = []
+    for column in columns:
+        name = str(column).strip()
+        name = name[len(part) + 1 :] if name.startswith(part + ".") else name
+        if name in known:
+            fields[column] = name
+        else:
+            unknown.append(str(column))
+    if unknown or not fields:
+        listed = ", ".join(f"{part}.{n}" for n in known)
+        raise InvalidInputError(
+            f"Unknown {part} column(s) {unknown or 'none given'}: the columns are {listed}."
         )
-        return Written(self.state_of(answer.body), answer.request_id, "", answer.replayed)
+    return fields
+
+
+def built_request(
+    build: Callable[[dict[str, Any]], Any], cells: dict[Any, Any], fields: dict[Any, str]
+) -> TableRequest:
+    """The request ``build`` makes of a row's filled cells (by field); its refusal is the row's
+    problem, an empty row asks for nothing."""
+    if not cells:
+        return TableRequest(None, [], [])
+    try:
+        return TableRequest(build({fields[c]: v for c, v in cells.items()}), [], [])
+    except InvalidInputError as exc:
+        return TableRequest(None, [], [str(exc)])

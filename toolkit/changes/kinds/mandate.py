@@ -33,7 +33,15 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.changes.kinds.base import ChangeKind, Reread, SourceState, TableRequest, Written
+from toolkit.changes.kinds.base import (
+    ChangeKind,
+    Reread,
+    SourceState,
+    TableRequest,
+    Written,
+    built_request,
+    dotted_columns,
+)
 from toolkit.changes.kinds.update_rules import (
     MANDATE_FIELDS,
     MANDATE_TYPES,
@@ -163,29 +171,11 @@ class MandateChange(ChangeKind):
     def table_columns(self, columns: list[Any]) -> tuple[dict[Any, str], list[str]]:
         """``mandate.<field>`` columns (or the bare field names); any other column is refused,
         and the error lists the fields it knows."""
-        fields: dict[Any, str] = {}
-        unknown: list[str] = []
-        for column in columns:
-            name = str(column).strip()
-            name = name[len("mandate.") :] if name.startswith("mandate.") else name
-            if name in MANDATE_FIELDS:
-                fields[column] = name
-            else:
-                unknown.append(str(column))
-        if unknown or not fields:
-            known = ", ".join("mandate." + n for n in MANDATE_FIELDS)
-            raise InvalidInputError(
-                f"Unknown mandate column(s) {unknown or 'none given'}: the columns are {known}."
-            )
+        fields = dotted_columns(columns, "mandate", MANDATE_FIELDS)
         return fields, ["empty cell = field not sent (the mandate is sent whole as given)"]
 
     def table_request(self, cells: dict[Any, Any], fields: dict[Any, str]) -> TableRequest:
-        if not cells:
-            return TableRequest(None, [], [])
-        try:
-            return TableRequest(mandate_request({fields[c]: v for c, v in cells.items()}), [], [])
-        except InvalidInputError as exc:
-            return TableRequest(None, [], [str(exc)])
+        return built_request(mandate_request, cells, fields)
 
     # -- the rules at the write --------------------------------------------------------------
     def is_done(self, row: PlanRow, current: Any) -> bool:

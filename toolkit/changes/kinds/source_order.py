@@ -21,11 +21,16 @@ one (Stripe takes no empty ``source_order``), so that undo row is refused, sayin
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.changes.kinds.base import ChangeKind, Reread, SourceState, TableRequest, Written
+from toolkit.changes.kinds.base import (
+    SourceState,
+    SourceUpdate,
+    TableRequest,
+    built_request,
+    dotted_columns,
+)
 from toolkit.changes.kinds.update_rules import (
     ORDER_FIELDS,
     ORDER_TYPES,
@@ -39,7 +44,6 @@ from toolkit.changes.kinds.update_rules import (
 from toolkit.changes.rows import PlanRow, quote
 from toolkit.changes.text import text_or_none
 from toolkit.errors import InvalidInputError
-from toolkit.session.protocol import SessionLike
 
 __all__ = [
     "ORDER_COLUMNS",
@@ -169,7 +173,7 @@ def _shown(value: Any) -> str | None:
     return str(value)
 
 
-class SourceOrderChange(ChangeKind):
+class SourceOrderChange(SourceUpdate):
     """Set the items and shipping of sources that carry an order (sent whole)."""
 
     name = "source_order"
@@ -240,30 +244,11 @@ class SourceOrderChange(ChangeKind):
     def table_columns(self, columns: list[Any]) -> tuple[dict[Any, str], list[str]]:
         """``source_order.<field>`` columns (or the bare field names); any other column is
         refused, and the error lists the fields it knows."""
-        fields: dict[Any, str] = {}
-        unknown: list[str] = []
-        for column in columns:
-            name = str(column).strip()
-            name = name[len("source_order.") :] if name.startswith("source_order.") else name
-            if name in ORDER_COLUMNS:
-                fields[column] = name
-            else:
-                unknown.append(str(column))
-        if unknown or not fields:
-            known = ", ".join("source_order." + n for n in ORDER_COLUMNS)
-            raise InvalidInputError(
-                f"Unknown source_order column(s) {unknown or 'none given'}: the columns are "
-                f"{known}."
-            )
+        fields = dotted_columns(columns, "source_order", ORDER_COLUMNS)
         return fields, ["empty cell = leave the field unchanged; the order is sent whole"]
 
     def table_request(self, cells: dict[Any, Any], fields: dict[Any, str]) -> TableRequest:
-        if not cells:
-            return TableRequest(None, [], [])
-        try:
-            return TableRequest(order_request({fields[c]: v for c, v in cells.items()}), [], [])
-        except InvalidInputError as exc:
-            return TableRequest(None, [], [str(exc)])
+        return built_request(order_request, cells, fields)
 
     # -- the rules at the write --------------------------------------------------------------
     def _sent(self, row: PlanRow) -> Any:
@@ -313,19 +298,6 @@ class SourceOrderChange(ChangeKind):
         return [("set", "source_order")]
 
     # -- the write and its undo --------------------------------------------------------------
-    def write(
-        self,
-        session: SessionLike,
-        row: PlanRow,
-        key: str,
-        cancel: threading.Event,
-        reread: Reread,
-    ) -> Written:
-        answer = session.update_source(
-            str(row["source"]), dict(row["params"]), idempotency_key=key, cancel=cancel
-        )
-        return Written(self.state_of(answer.body), answer.request_id, "", answer.replayed)
-
     def expected_after(self, before: Any, params: dict[str, Any]) -> Any:
         currency = (before or {}).get("currency")
         return {**(before or {}), "order": order_shape(params.get("source_order"), currency)}
