@@ -22,7 +22,7 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from toolkit.changes import Outcome, Plan, check_confirmation, confirmation_matches, undo
+from toolkit.changes import Outcome, Plan, confirmation_matches, undo
 from toolkit.changes.kinds import KINDS
 from toolkit.changes.kinds.update import known_columns
 from toolkit.changes.plans.builders import plan_update
@@ -160,19 +160,9 @@ class ChangeEditor(ChangePanel):
 
     def apply(self, *, dry_run: bool = False) -> bool:
         """Apply the previewed plan (``dry_run``: only check it against Stripe)."""
-        plan = self.plan
-        if plan is None or not plan.valid:
-            self.error.value = error_html("Preview first: nothing is ready to apply.")
+        plan = self.writable_plan(dry_run=dry_run, what="apply", typed=self.confirm.value)
+        if plan is None:
             return False
-        if not dry_run:
-            try:
-                check_confirmation(plan, self.confirm.value)
-            except InvalidInputError as exc:
-                self.error.value = error_html(exc)
-                return False
-            if not self.live_ok():
-                self.error.value = error_html("Live mode: tick the confirmation box first.")
-                return False
         return self.run_apply("Checking" if dry_run else "Applying", plan, dry_run=dry_run)
 
     def undo(self) -> bool:

@@ -16,8 +16,8 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from toolkit.changes import Outcome, Plan, apply, save_for_approval
-from toolkit.errors import ApprovalRequired
+from toolkit.changes import Outcome, Plan, apply, check_confirmation, save_for_approval
+from toolkit.errors import ApprovalRequired, InvalidInputError
 from toolkit.fetch import reread
 from toolkit.session import Session
 from toolkit.widgets.selection import (
@@ -145,6 +145,25 @@ class ChangePanel(widgets.VBox):
     def live_ok(self, dry_run: bool = False) -> bool:
         """True unless this is a live session whose write was not confirmed."""
         return self.session.mode != "live" or dry_run or bool(self.live_confirm.value)
+
+    def writable_plan(self, *, dry_run: bool, what: str, typed: object = None) -> Plan | None:
+        """The previewed plan, when it may be sent: it has ready rows, and a real write of an
+        irreversible plan is confirmed with ``typed`` (its number of sources) and a live one
+        with the live box; else None, the reason shown (``what``: "apply", "detach")."""
+        plan = self.plan
+        if plan is None or not plan.valid:
+            self.error.value = error_html(f"Preview first: nothing is ready to {what}.")
+            return None
+        if not dry_run:
+            try:
+                check_confirmation(plan, typed)
+            except InvalidInputError as exc:
+                self.error.value = error_html(exc)
+                return None
+        if not self.live_ok(dry_run):
+            self.error.value = error_html("Live mode: tick the confirmation box first.")
+            return None
+        return plan
 
     def _update_buttons(self, *_: Any) -> None:
         self.cancel_button.disabled = not self.worker.running

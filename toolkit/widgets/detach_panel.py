@@ -19,7 +19,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from toolkit.changes import Outcome, Plan, check_confirmation, confirmation_matches, plan_detach
+from toolkit.changes import Outcome, Plan, confirmation_matches, plan_detach
 from toolkit.changes.kinds.detach import IRREVERSIBLE_NOTE
 from toolkit.errors import InvalidInputError
 from toolkit.widgets.change_panel import ChangePanel
@@ -131,18 +131,8 @@ class DetachPanel(ChangePanel):
 
     def detach(self, *, dry_run: bool = False) -> bool:
         """Detach the previewed plan's ready rows (``dry_run``: only check them against Stripe)."""
-        plan = self.plan
-        if plan is None or not plan.valid:
-            self.error.value = error_html("Preview first: nothing is ready to detach.")
-            return False
-        if not dry_run:
-            try:
-                check_confirmation(plan, self.confirm.value)
-            except InvalidInputError as exc:
-                self.error.value = error_html(exc)
-                return False
-        if not dry_run and not self.live_ok():
-            self.error.value = error_html("Live mode: tick the confirmation box first.")
+        plan = self.writable_plan(dry_run=dry_run, what="detach", typed=self.confirm.value)
+        if plan is None:
             return False
         return self.run_apply("Checking" if dry_run else "Detaching", plan, dry_run=dry_run)
 

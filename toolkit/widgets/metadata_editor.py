@@ -269,13 +269,9 @@ class MetadataEditor(ChangePanel):
 
     def apply(self) -> bool:
         """Apply (or dry-run) the previewed plan in the worker; False if it cannot start."""
-        plan = self.plan
-        if plan is None or not plan.valid:
-            self.error.value = error_html("Preview a plan with at least one ready row first.")
-            return False
         dry = bool(self.dry_run.value)
-        if not self.live_ok(dry):
-            self.error.value = error_html("Live mode: tick the confirmation box first.")
+        plan = self.writable_plan(dry_run=dry, what="apply")
+        if plan is None:
             return False
         return self.run_apply("Dry run" if dry else "Applying", plan, dry_run=dry)
 
