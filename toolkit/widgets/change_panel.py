@@ -152,7 +152,9 @@ class ChangePanel(widgets.VBox):
         with the live box; else None, the reason shown (``what``: "apply", "detach")."""
         plan = self.plan
         if plan is None or not plan.valid:
-            self.error.value = error_html(f"Preview first: nothing is ready to {what}.")
+            self.error.value = error_html(
+                f"Preview a plan with at least one ready row first: nothing is ready to {what}."
+            )
             return None
         if not dry_run:
             try:
