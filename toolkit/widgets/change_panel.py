@@ -153,7 +153,7 @@ class ChangePanel(widgets.VBox):
         plan = self.plan
         if plan is None or not plan.valid:
             self.error.value = error_html(
-                f"Preview a plan with at least one ready row first: nothing is ready to {what}."
+                f"Preview first: nothing is ready to {what}. Preview a plan with at least one ready row."
             )
             return None
         if not dry_run:
