@@ -5,7 +5,9 @@ A :class:`Task` names one typed session read (``session.list_customers``...) and
 Stripe limits each endpoint on its own (toolkit.session.ratelimit), so the pool keeps one queue
 per endpoint and starts, among the endpoints that have room now, the most urgent task: customer
 pages, continuations and retrievals run side by side, none queued behind another's limit.
-Customer pages (the critical path) take at most half the slots while other work waits.
+Customer pages (the critical path) take at most half the slots while other work waits, and wait
+while :data:`BACKLOG` reads they led to are queued (the back-pressure that keeps a load's memory
+bounded when pages come faster than their continuations: see :class:`RequestPool`).
 
 Two ways to drive it: a load adds tasks and takes the answers from :meth:`RequestPool.results`
 in its own thread; apply's threads (which also write) each :meth:`~RequestPool.call` a read and
@@ -48,6 +50,9 @@ __all__ = ["FIRST", "MORE", "PAGE", "RequestPool", "Task"]
 PAGE, MORE, FIRST = 0, 1, 2
 #: How far ahead of its slot a task may be handed to a thread (it waits for it in the limiter).
 LEAD = 0.005
+#: Queued reads (not customer pages) past which no customer page starts while they can run:
+#: about 1 MB of queued tasks, 40 s of continuations at Stripe's 25/s, ten pages' worth.
+BACKLOG = 1000
 
 
 @dataclass(order=True)
@@ -69,10 +74,22 @@ class Task:
 
 
 class RequestPool:
-    """Runs reads in a thread pool (``session.max_workers`` wide), most urgent first."""
+    """Runs reads in a thread pool (``session.max_workers`` wide), most urgent first.
+
+    What it holds is bounded whatever the server's speed: answers, by ``width`` (a task is
+    handed to a thread only when :meth:`results` is pulled again: a slow consumer holds the
+    reads back); queued reads, by ``backlog`` (customer pages wait while that many other reads
+    are queued, so continuations never pile up behind pages that outrun them; a page already
+    sent adds at most its own, so at most ``backlog + page_slots x 100`` are queued). A page
+    waits only while another read can run: there is always one to make progress.
+    """
 
     def __init__(
-        self, session: SessionLike, cancel: threading.Event | None, width: int | None = None
+        self,
+        session: SessionLike,
+        cancel: threading.Event | None,
+        width: int | None = None,
+        backlog: int | None = None,
     ) -> None:
         self.session = session
         self.user_cancel = cancel
@@ -83,6 +100,8 @@ class RequestPool:
         self.queues: dict[str | None, list[Task]] = {}
         self.inflight: dict[Future[Any], Task] = {}
         self.pages_inflight = 0
+        self.backlog = max(1, BACKLOG if backlog is None else backlog)
+        self.queued_others = 0  # queued tasks that are not customer pages
         self.seq = itertools.count()
         self.requests = 0
         # tasks handed to a thread that has not taken its slot in the limiter yet, by endpoint
@@ -108,6 +127,8 @@ class RequestPool:
         with self._queue_lock:
             task = Task(priority, next(self.seq), kind, read, args, params, ref)
             heapq.heappush(self.queues.setdefault(task.endpoint, []), task)
+            if priority != PAGE:
+                self.queued_others += 1
             if not self._kick.done():
                 self._kick.set_result(None)
 
@@ -151,7 +172,8 @@ class RequestPool:
             if not queue:
                 continue
             head = queue[0]
-            if head.priority == PAGE and self.pages_inflight >= self.page_slots and others:
+            busy = self.pages_inflight >= self.page_slots or self.queued_others >= self.backlog
+            if head.priority == PAGE and busy and others:
                 continue
             ready = self._ready(head.endpoint)
             rank = (ready > now + LEAD, head.priority, ready, head.seq)
@@ -162,7 +184,10 @@ class RequestPool:
         if best[0] and self.inflight:  # nothing has room: wait for it (or for an answer)
             self._wake = best[2]
             return None
-        return heapq.heappop(chosen)
+        task = heapq.heappop(chosen)
+        if task.priority != PAGE:
+            self.queued_others -= 1
+        return task
 
     def _pump(self) -> None:
         while len(self.inflight) < self.width:
@@ -281,6 +306,7 @@ class RequestPool:
         with self._queue_lock:
             queued = [task for queue in self.queues.values() for task in queue]
             self.queues.clear()
+            self.queued_others = 0
         for task in queued:
             if isinstance(task.ref, Future) and not task.ref.done():
                 task.ref.set_exception(Cancelled())
@@ -296,4 +322,5 @@ class RequestPool:
             self._server.join()
         with self._queue_lock:
             self.queues.clear()
+            self.queued_others = 0
         self.pool.shutdown(wait=True, cancel_futures=True)
