@@ -76,6 +76,24 @@ def test_customer_pages_wait_while_their_continuations_are_queued() -> None:
     assert unbounded > 1000
 
 
+def test_reads_of_given_ids_are_fed_in_as_the_queue_drains() -> None:
+    pool = RequestPool(_Unpaced(), None, width=4, backlog=25)  # type: ignore[arg-type]
+    read = _read("GET /v1/sources/{id}")
+    fed = iter(range(5000))
+    pool.feed(FIRST, "source", read, (((n,), None, n) for n in fed))
+    assert pool.queued_others == 25  # not 5,000
+    most, got = 0, []
+    try:
+        for _, body in pool.results():
+            got.append(body["data"][0])
+            most = max(most, pool.queued_others)
+    finally:
+        pool.close()
+    assert sorted(got) == list(range(5000)) and most <= 25
+    with pytest.raises(ValueError):
+        RequestPool(_Unpaced(), None).feed(PAGE, "page", read, [])  # type: ignore[arg-type]
+
+
 def test_a_slow_consumer_holds_back_the_reads(sandbox: Sandbox) -> None:
     """While the consumer of a load's answers is busy, no read is sent beyond those in flight."""
     width = 2
@@ -157,4 +175,22 @@ def test_a_backlog_of_one_loads_the_same_frame(
     assert tight["raw"].tolist() == full["raw"].tolist()
     tight_balances = toolkit.load_cash_balances(narrow, progress=False)
     pd.testing.assert_frame_equal(tight_balances, balances)
+    assert most[0] <= 1 + 100
+    # reads of given ids, fed in one at a time: sources, customers, transactions
+    ids, customers = full["id"].tolist()[:120], full["customer"].dropna().unique().tolist()[:40]
+    receivers = full[full["flow"] == "receiver"].head(60)
+    most[0] = 0
+    by_ids = toolkit.load_sources(narrow, ids=ids, progress=False)
+    of_customers = toolkit.load_sources(narrow, customers=customers, progress=False)
+    txns = toolkit.load_source_transactions(narrow, receivers, progress=False)
+    assert most[0] <= 1 + narrow.max_workers  # one fed, and a next page of each read in flight
+    monkeypatch.undo()
+    assert by_ids["id"].tolist() == ids
+    pd.testing.assert_frame_equal(
+        of_customers.drop(columns="raw"),
+        toolkit.load_sources(session, customers=customers, progress=False).drop(columns="raw"),
+    )
+    pd.testing.assert_frame_equal(
+        txns, toolkit.load_source_transactions(session, receivers, progress=False)
+    )
     narrow.close()

@@ -33,7 +33,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
@@ -81,7 +81,8 @@ class RequestPool:
     reads back); queued reads, by ``backlog`` (customer pages wait while that many other reads
     are queued, so continuations never pile up behind pages that outrun them; a page already
     sent adds at most its own, so at most ``backlog + page_slots x 100`` are queued). A page
-    waits only while another read can run: there is always one to make progress.
+    waits only while another read can run: there is always one to make progress. Reads of
+    given ids are :meth:`feed` in as the queue drains, never all at once.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class RequestPool:
         self.pages_inflight = 0
         self.backlog = max(1, BACKLOG if backlog is None else backlog)
         self.queued_others = 0  # queued tasks that are not customer pages
+        self._feeds: list[tuple[int, str, Callable[..., dict[str, Any]], Iterator[Any]]] = []
         self.seq = itertools.count()
         self.requests = 0
         # tasks handed to a thread that has not taken its slot in the limiter yet, by endpoint
@@ -131,6 +133,32 @@ class RequestPool:
                 self.queued_others += 1
             if not self._kick.done():
                 self._kick.set_result(None)
+
+    def feed(
+        self,
+        priority: int,
+        kind: str,
+        read: Callable[..., dict[str, Any]],
+        items: Iterable[tuple[tuple[Any, ...], dict[str, Any] | None, Any]],
+    ) -> None:
+        """Queue one read per item (``(args, params, ref)``, as :meth:`add` takes them) as the
+        queue drains: at most ``backlog`` queued at once, so a load of 100,000 ids holds a
+        thousand tasks, not 100,000 (about 400 bytes each). Not for customer pages."""
+        if priority == PAGE:
+            raise ValueError("customer pages are added one at a time, not fed")
+        self._feeds.append((priority, kind, read, iter(items)))
+        self._top_up()
+
+    def _top_up(self) -> None:
+        """Queue fed reads while fewer than ``backlog`` others are queued."""
+        while self._feeds and self.queued_others < self.backlog:
+            priority, kind, read, items = self._feeds[0]
+            item = next(items, None)
+            if item is None:
+                self._feeds.pop(0)
+                continue
+            args, params, ref = item
+            self.add(priority, kind, read, args, params, ref)
 
     def again(self, task: Task, priority: int, params: dict[str, Any] | None) -> None:
         """Queue the same read with other params (the next page, or a restart)."""
@@ -191,6 +219,7 @@ class RequestPool:
 
     def _pump(self) -> None:
         while len(self.inflight) < self.width:
+            self._top_up()
             with self._queue_lock:
                 task = self._next()
             if task is None:
@@ -307,6 +336,7 @@ class RequestPool:
             queued = [task for queue in self.queues.values() for task in queue]
             self.queues.clear()
             self.queued_others = 0
+        self._feeds.clear()
         for task in queued:
             if isinstance(task.ref, Future) and not task.ref.done():
                 task.ref.set_exception(Cancelled())
@@ -323,4 +353,5 @@ class RequestPool:
         with self._queue_lock:
             self.queues.clear()
             self.queued_others = 0
+        self._feeds.clear()
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -146,16 +146,19 @@ class SourceFetch:
     def _start(self) -> None:
         assert self.pool is not None
         session = self.session
+        # the reads of given ids are fed in as the pool's queue drains, never all at once
         if self.ids is not None:
-            for sid in self.ids:
-                self.pool.add(FIRST, "source", session.retrieve_source, (sid,), None, sid)
+            ids = self.ids
+            self.pool.feed(FIRST, "source", session.retrieve_source, (((s,), None, s) for s in ids))
         elif self.customer_ids is not None:
-            for cid in self.customer_ids:
-                if self.lo is None and self.hi is None:
-                    self._items(cid, sources_params(), FIRST)
-                else:
-                    params = {"expand": ["sources"]}
-                    self.pool.add(FIRST, "customer", session.retrieve_customer, (cid,), params, cid)
+            cids = self.customer_ids
+            if self.lo is None and self.hi is None:
+                read = session.list_customer_sources
+                items = (((c,), sources_params(), c) for c in cids)
+                self.pool.feed(FIRST, "items", read, items)
+            else:
+                items = (((c,), {"expand": ["sources"]}, c) for c in cids)
+                self.pool.feed(FIRST, "customer", session.retrieve_customer, items)
         else:
             self._page(self.windows.all[0])
             if clocks_apply(session.mode, self.scope):
