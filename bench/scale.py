@@ -140,7 +140,7 @@ class Server:
         return [] if clear else body["data"]
 
     def peak_mb(self) -> float | None:
-        """The sandbox process's peak resident memory (MB; None where /proc is not)."""
+        """The sandbox process's peak resident memory (MiB; None where /proc is not)."""
         try:
             status = Path(f"/proc/{self.child.pid}/status").read_text()
         except OSError:
@@ -193,14 +193,14 @@ def export_memory(sizes: list[int], batch: int, paces: list[str]) -> bool:
                 server.close()
                 shutil.rmtree(folder, ignore_errors=True)
             rows.append((size, exported, served))
-            frame = f"; one frame: +{loaded['peak'] - loaded['baseline']:.0f} MB" if loaded else ""
+            frame = f"; one frame: +{loaded['peak'] - loaded['baseline']:.0f} MiB" if loaded else ""
             print(
                 f"  {size:>8,} customers, {exported['sources']:>7,} sources: client peak "
-                f"{exported['peak']:.0f} MB ({exported['baseline']:.0f} MB after imports, "
-                f"+{exported['peak'] - exported['baseline']:.0f} MB), {exported['files']:,} "
+                f"{exported['peak']:.0f} MiB ({exported['baseline']:.0f} MiB after imports, "
+                f"+{exported['peak'] - exported['baseline']:.0f} MiB), {exported['files']:,} "
                 f"files, {exported['wall']:.1f} s, at most {exported['queued']:,} reads queued"
                 f"{frame}; sandbox process peak "
-                + (f"{served:.0f} MB" if served is not None else "unknown"),
+                + (f"{served:.0f} MiB" if served is not None else "unknown"),
                 flush=True,
             )
         (small, first, first_served), (large, last, last_served) = rows[0], rows[-1]
