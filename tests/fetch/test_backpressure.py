@@ -16,6 +16,7 @@ import pytest
 
 import toolkit
 import toolkit.fetch.dataset as dataset
+from toolkit.fetch import load as load_module
 from toolkit.fetch import pool as pool_module
 from toolkit.fetch.pool import FIRST, PAGE, RequestPool
 from toolkit.fetch.source_fetch import SourceFetch
@@ -111,6 +112,30 @@ def test_a_slow_consumer_holds_back_the_reads(sandbox: Sandbox) -> None:
     assert rows == fetch.sources > 0 and len(held) > 3 * width
     assert max(held) <= width
     session.close()
+
+
+def test_a_slow_on_rows_holds_back_the_load(
+    sandbox: Sandbox, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``load_sources(on_rows=...)`` hands each answer's rows on in the loading thread: while
+    the view is busy with them, no read is sent beyond those in flight; the frame is the same."""
+    monkeypatch.setattr(load_module, "ROWS_EVERY", 0.0)  # every answer's rows, at once
+    during: list[int] = []
+    shown: list[int] = []
+
+    def slow_view(rows: pd.DataFrame) -> None:
+        before = len(sandbox.requests)
+        time.sleep(0.01)
+        shown.append(len(rows))
+        during.append(len(sandbox.requests) - before)
+
+    narrow = connect(TEST_KEY, api_base=sandbox.url, rate_limit=1000, max_workers=2, quiet=True)
+    df = toolkit.load_sources(narrow, progress=False, on_rows=slow_view)
+    narrow.close()
+    assert sum(shown) == len(df) and len(during) > 3 * narrow.max_workers
+    assert max(during) <= narrow.max_workers
+    full = toolkit.load_sources(session, progress=False)
+    pd.testing.assert_frame_equal(df.drop(columns="raw"), full.drop(columns="raw"))
 
 
 @pytest.mark.slow
