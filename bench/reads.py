@@ -47,7 +47,6 @@ from typing import Any
 
 ROOT = Path(os.environ.get("TOOLKIT_ROOT") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "notebooks"))
 
 import toolkit  # noqa: E402
 from toolkit.audit.migration.load import receivers_to_read, run_migration_audit  # noqa: E402
@@ -274,8 +273,8 @@ def operations(args: argparse.Namespace) -> list[Row]:
 
 
 def runbooks() -> list[tuple[str, int, float, str, int]]:
-    from regenerate import STRIPE_VARIABLES, execute
-    from regenerate import runbooks as paths
+    from tests.notebooks.regenerate import STRIPE_VARIABLES, execute
+    from tests.notebooks.regenerate import runbooks as paths
 
     saved = {k: os.environ.get(k) for k in (*STRIPE_VARIABLES, SHARED_SANDBOX_VARIABLE)}
     for name in STRIPE_VARIABLES:

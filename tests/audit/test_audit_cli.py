@@ -6,8 +6,8 @@ import argparse
 
 import openpyxl
 import pytest
-from audit_frames import card, receiver, sources_frame
 
+from tests.audit.audit_frames import card, receiver, sources_frame
 from toolkit.cli import audit as audit_cli
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.snapshot import save_snapshot

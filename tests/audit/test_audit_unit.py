@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from audit_frames import AS_OF, card, receiver, sources_frame, txn, txn_frame
 
+from tests.audit.audit_frames import AS_OF, card, receiver, sources_frame, txn, txn_frame
 from toolkit.audit import Audit, audit_receivers
 from toolkit.audit.receivers.checks import CHECKS, check_names
 from toolkit.audit.receivers.result import AGING_BUCKETS, SOURCE_COLUMNS

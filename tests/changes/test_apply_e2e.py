@@ -9,7 +9,8 @@ import threading
 
 import pytest
 import stripe
-from changes_support import (
+
+from tests.changes.changes_support import (
     TEST_KEY,
     customer_with_sources,
     effective_writes,
@@ -18,7 +19,6 @@ from changes_support import (
     pick_detachable,
     requests_for,
 )
-
 from toolkit.changes.journal.reading import load_plan, read_journal
 from toolkit.changes.plans.builders import plan_attach, plan_detach, plan_metadata, plan_owner
 from toolkit.changes.run.applying import apply

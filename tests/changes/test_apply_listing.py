@@ -11,8 +11,8 @@ import threading
 
 import pandas as pd
 import pytest
-from changes_support import TEST_KEY, effective_writes
 
+from tests.changes.changes_support import TEST_KEY, effective_writes
 from toolkit.changes.journal.reading import read_journal
 from toolkit.changes.plans.builders import plan_detach, plan_metadata
 from toolkit.changes.run.applying import apply

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from changes_support import TEST_KEY, pick
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.changes.changes_support import TEST_KEY, pick
 from toolkit.changes.plans.builders import plan_metadata
 from toolkit.changes.run.applying import apply
 from toolkit.changes.run.undoing import undo

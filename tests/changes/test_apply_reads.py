@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from changes_support import TEST_KEY
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY
 from toolkit.errors import ReadAllowanceError
 from toolkit.sandbox import Sandbox
 from toolkit.session import Session, connect

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from changes_support import frame_of, pick
 
 import toolkit
+from tests.changes.changes_support import frame_of, pick
 from toolkit.errors import ConfigurationError, InvalidInputError
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import threading
 
-from changes_support import TEST_KEY, frame_of, pick_detachable
-
 import toolkit
+from tests.changes.changes_support import TEST_KEY, frame_of, pick_detachable
 from toolkit.changes.kinds import kind_of
 from toolkit.errors import NotFoundError, StripeRequestError
 from toolkit.sandbox import Sandbox

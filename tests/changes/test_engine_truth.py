@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
-from changes_support import effective_writes, frame_of, pick, rewrite_journal
 
 import toolkit
+from tests.changes.changes_support import effective_writes, frame_of, pick, rewrite_journal
 from toolkit.changes.journal.reading import read_journal
 from toolkit.changes.journal.writer import Journal
 from toolkit.redact import replace_values

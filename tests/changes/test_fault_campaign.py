@@ -18,9 +18,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from changes_support import TEST_KEY, frame_of, held
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY, frame_of, held
 from toolkit.changes.journal.reading import read_journal
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from changes_support import TEST_KEY, effective_writes, frame_of, pick
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY, effective_writes, frame_of, pick
 from toolkit.changes.journal.reading import read_journal
 from toolkit.session import connect
 

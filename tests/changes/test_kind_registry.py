@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from changes_support import TEST_KEY, frame_of, pick
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY, frame_of, pick
 from toolkit.changes.journal.reading import read_journal
 from toolkit.changes.kinds import KINDS
 from toolkit.changes.kinds.base import FieldsChange, SourceState

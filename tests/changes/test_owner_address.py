@@ -5,9 +5,9 @@ compares the whole address for done and drift, and undoes all of it."""
 from __future__ import annotations
 
 import pytest
-from changes_support import frame_of, pick
 
 import toolkit
+from tests.changes.changes_support import frame_of, pick
 from toolkit.changes.journal.reading import read_journal
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")

@@ -7,9 +7,9 @@ import json
 
 import pandas as pd
 import pytest
-from changes_support import TEST_KEY, effective_writes, requests_for, rewrite_journal
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY, effective_writes, requests_for, rewrite_journal
 from toolkit.changes.journal.reading import read_journal
 from toolkit.cli import main
 

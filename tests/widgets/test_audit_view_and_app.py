@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from widget_support import TEST_KEY, assert_no_secrets, widget_text
 
+from tests.widgets.widget_support import TEST_KEY, assert_no_secrets, widget_text
 from toolkit.audit import Audit, audit_receivers
 from toolkit.fetch import load_source_transactions, load_sources
 from toolkit.sandbox import Sandbox

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from widget_support import assert_no_secrets, widget_text
 
 import toolkit
+from tests.widgets.widget_support import assert_no_secrets, widget_text
 from toolkit.fetch import load_sources
 from toolkit.fetch.select import filter_sources
 from toolkit.widgets import MetadataEditor, SourceExplorer

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from widget_support import LIVE_KEY, TEST_KEY, assert_no_secrets, widget_text
 
+from tests.widgets.widget_support import LIVE_KEY, TEST_KEY, assert_no_secrets, widget_text
 from toolkit.session import connect
 from toolkit.widgets import MetadataEditor, SourceExplorer
 from toolkit.widgets.metadata_editor import CSV_MODE
