@@ -32,6 +32,7 @@ folder, each on a fresh ``Sandbox(**SANDBOX_DEFAULTS)`` shared the way ``make la
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import re
@@ -99,7 +100,7 @@ def listing_least(ds: DataSet) -> dict[str, int]:
         if cid in ds.deleted_customers or len(items) <= EMBEDDED:
             continue
         continuations += pages(sum(1 for i in items if i in ds.sources))
-    on_clock: Counter[str] = Counter(
+    on_clock: Counter[str | None] = Counter(
         c.get("test_clock") for c in ds.customers.values() if c.get("test_clock")
     )
     clock_reads = (pages(len(ds.test_clocks)) + sum(pages(on_clock[k]) for k in ds.test_clocks)
@@ -243,7 +244,7 @@ def operations(args: argparse.Namespace) -> list[Row]:
         receivers = fresh[fresh["flow"] == "receiver"]
         funded = txn_pages(ds, receivers["id"].tolist())
         for skip in (False, True):
-            txns, sent = measure(box, lambda skip=skip: load_txns(session, receivers, skip))
+            txns, sent = measure(box, functools.partial(load_txns, session, receivers, skip))
             if txns is None:
                 continue
             rows.append(Row(f"receiver audit (skip_unfunded={skip})", load_sent + len(sent),
@@ -255,7 +256,7 @@ def operations(args: argparse.Namespace) -> list[Row]:
         moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
         needed = receivers_to_read(fresh, moves)["id"].tolist()
         for skip in (False, True):
-            audit, sent = measure(box, lambda skip=skip: retire(session, skip))
+            audit, sent = measure(box, functools.partial(retire, session, skip))
             if audit is None:
                 continue
             counts = by_endpoint(sent)

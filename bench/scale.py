@@ -126,7 +126,8 @@ def run_client(kind: str, url: str, folder: str = "", batch: int = 5000) -> dict
     argv = [sys.executable, __file__, "--client", kind, "--url", url, "--folder", folder,
             "--batch", str(batch)]  # fmt: skip
     out = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return answer
 
 
 # -- the three parts -----------------------------------------------------------------------------
@@ -164,7 +165,7 @@ def export_memory(sizes: list[int], batch: int) -> bool:
         f"{frame[-1] / max(frame[0], 1.0):.2f}x\n  (the growth is the sources buffered, at most a "
         "batch, and the customer pages in flight: it stops growing once the windows hold a batch)"
     )
-    return peak_ratio <= 1.3
+    return bool(peak_ratio <= 1.3)
 
 
 def refresh_cost(customers: int) -> bool:

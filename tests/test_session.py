@@ -267,7 +267,9 @@ def test_a_409_for_a_key_in_flight_waits_longer_and_may_have_landed():
     limiter = RateLimiter(None)
     waits = [retry_delay(_in_use(), attempt, True, limiter, None) for attempt in range(5)]
     assert all(w is not None for w in waits)
-    assert waits[0] >= IN_FLIGHT_PAUSE * 0.75 and waits[-1] >= 4 * IN_FLIGHT_PAUSE
+    first, last = waits[0], waits[-1]
+    assert first is not None and last is not None
+    assert first >= IN_FLIGHT_PAUSE * 0.75 and last >= 4 * IN_FLIGHT_PAUSE
     assert not limiter.refused and not limiter.pauses  # nothing shared slows down
     error = mapped(_in_use(), "Updating src_1")
     assert (error.status, error.code, error.uncertain) == (409, "idempotency_key_in_use", True)

@@ -40,6 +40,7 @@ def test_apply_and_undo_report_the_gets_they_sent(tmp_path: Path) -> None:
             )
             assert outcome.reads == _gets(box, mark) > 0
         mark = len(box.requests)
+        assert outcome.journal is not None
         back = toolkit.undo(outcome.journal, session, progress=False)
         assert back.reads == _gets(box, mark) > 0
         assert back.ok

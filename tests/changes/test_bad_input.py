@@ -16,8 +16,8 @@ pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
 @pytest.mark.parametrize(
     ("make", "hint"),
     [
-        (lambda: toolkit.plan_metadata(["src_1abc"], set=[("a", "1")]), "set="),
-        (lambda: toolkit.plan_metadata(["src_1abc"], set="team=ar"), "set="),
+        (lambda: toolkit.plan_metadata(["src_1abc"], set=[("a", "1")]), "set="),  # type: ignore[arg-type]
+        (lambda: toolkit.plan_metadata(["src_1abc"], set="team=ar"), "set="),  # type: ignore[arg-type]
         (lambda: toolkit.plan_metadata(["src_1abc"], unset={"a": 1}), "unset="),
         (lambda: toolkit.plan_metadata(["src_1abc"], set={"k": float("nan")}), "NaN"),
         (lambda: toolkit.plan_metadata(["src_1abc"], set={"k": "\ud800"}), "Unicode"),

@@ -184,4 +184,5 @@ def test_sdk_client_sees_the_reason_on_its_error() -> None:
             except stripe.RateLimitError as exc:
                 errors.append(exc)
     assert errors
-    assert errors[0].headers["Stripe-Rate-Limited-Reason"] == "endpoint-rate"
+    headers = errors[0].headers
+    assert headers is not None and headers["Stripe-Rate-Limited-Reason"] == "endpoint-rate"

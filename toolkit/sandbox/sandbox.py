@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from toolkit.sandbox.access import default_connected_accounts
 from toolkit.sandbox.accounts import account_objects
@@ -189,7 +189,7 @@ class Sandbox(CashAdmin, SourceAdmin):
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> Sandbox:
+    def start(self) -> Self:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
@@ -230,7 +230,7 @@ class Sandbox(CashAdmin, SourceAdmin):
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
