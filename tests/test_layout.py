@@ -147,6 +147,20 @@ def test_arrows_between_wings_go_one_way():
     assert not wrong, "arrows against the layout: " + ", ".join(sorted(wrong))
 
 
+def test_the_session_reaches_the_sandbox_only_to_start_it():
+    """connect() starts the embedded sandbox; nothing else in the session knows it is one (its
+    clock comes through the Date header, like any server's)."""
+    known = modules()
+    reaching = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph().items()
+        if wing_of(module) == "session" and module != "toolkit.session.connect"
+        for target in targets
+        if wing_of(target) == "sandbox"
+    )
+    assert "toolkit.session.connect" in known and not reaching, reaching
+
+
 def test_only_the_session_imports_stripe():
     doors = []
     for module, path in modules().items():

@@ -362,6 +362,14 @@ class Sandbox(CashAdmin, SourceAdmin):
         expire after 24 hours of it. ``box.clock()``"""
         return SANDBOX_NOW + (time.monotonic() - self._clock_start) + self._clock_offset
 
+    def date(self) -> int:
+        """The time every answer's ``Date`` header carries, in epoch seconds: the data clock's
+        start (2026-11-01) plus what :meth:`advance_clock` added. It stands still between
+        advances, so that a run's stamps are reproducible (our choice: Stripe's ``Date`` is its
+        wall clock). A session learns the server's time from it, as from any server's.
+        ``box.date()``"""
+        return int(SANDBOX_NOW + self._clock_offset)
+
     def advance_clock(self, seconds: float) -> float:
         """Move the clock forward (to expire idempotency keys, to pass the monthly sweep); returns
         the new time. Passing the 15th of a month (00:00 UTC) runs Stripe's sweep in every data
