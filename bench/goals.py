@@ -30,7 +30,7 @@ def goal(measure: str, figure: float, target: str, *, digits: int = 2) -> bool:
     True
     """
     sign, _, bound = target.partition(" ")
-    met = _COMPARE[sign](round(figure, digits), float(bound))
+    met = bool(_COMPARE[sign](round(figure, digits), float(bound)))
     print(f"{PREFIX}{measure} | {figure:.{digits}f} | {target} | {'met' if met else 'NOT MET'}")
     return met
 
