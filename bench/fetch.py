@@ -226,7 +226,7 @@ def main() -> int:
     child = subprocess.Popen(
         child_args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
-    results: list[tuple[float, Any, LimitsReport, int, bool]] = []
+    results: list[tuple[float, LimitsReport, int, int, bool]] = []
     try:
         assert child.stdout is not None
         url = child.stdout.readline().strip()

@@ -26,7 +26,7 @@ class FakeStripe:
     """Customers (created, id) with ``n_sources`` each; lists like Stripe does."""
 
     def __init__(self, created: list[int], rng: random.Random, big: int = 0) -> None:
-        self.customers = []
+        self.customers: list[dict[str, Any]] = []
         self.sources: dict[str, list[dict[str, Any]]] = {}
         for i, stamp in enumerate(created):
             cid = f"cus_{i:06d}"
@@ -84,7 +84,7 @@ class FakeStripe:
                 start = max(first, self.position[params["starting_after"]] + 1)
             limit = int(params["limit"])
             page = self.customers[start : min(end, start + limit)]
-            body = {"object": "list", "data": page, "has_more": start + limit < end}
+            body: dict[str, Any] = {"object": "list", "data": page, "has_more": start + limit < end}
             body["data"] = [
                 dict(c, sources=self._page(self.sources[c["id"]], {"limit": 10}))
                 for c in body["data"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -74,7 +74,7 @@ def iter_sources(
     created: Created = None,
     progress: ProgressArg = True,
     cancel: threading.Event | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """Yield every source (a dict without ``client_secret``) exactly once, as pages arrive.
 
     Account-wide by default; ``customers=[...]`` limits to those customers; ``ids=[...]``
@@ -93,7 +93,7 @@ def iter_sources(
     return _metered(session, _fetch(session, customers, ids, created, progress, cancel))
 
 
-def _metered(session: SessionLike, fetch: SourceFetch) -> Iterator[dict[str, Any]]:
+def _metered(session: SessionLike, fetch: SourceFetch) -> Generator[dict[str, Any], None, None]:
     """The sources of ``fetch``, under a read meter opened at the first ``next()``."""
     with session.reading(fetch.operation, cost=fetch.cost) as meter:
         fetch.meter = meter
