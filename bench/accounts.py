@@ -112,7 +112,7 @@ def sweep(url: str, budget: float, latency: tuple[float, float], busy: bool) -> 
             budget=budget,
             latency=latency,
             start=epoch,
-        )  # fmt: skip
+        )
         for a, e in by_account.items()
     }
     platform = reports.pop("platform", None)

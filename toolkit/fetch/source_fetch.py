@@ -11,7 +11,9 @@ Example::
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -31,6 +33,7 @@ from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
 from toolkit.fetch.windows import Window, Windows
 from toolkit.progress import Progress, ProgressArg
 from toolkit.redact import redact_source
+from toolkit.session.endpoints import LIST_CUSTOMER_SOURCES
 from toolkit.session.protocol import SessionLike
 
 __all__ = ["SourceFetch"]
@@ -68,6 +71,8 @@ class SourceFetch:
         self.clocks_note: str | None = None
         self.clocks_seen: set[str] = set()
         self.pool: RequestPool | None = None
+        self.page_answers = 0  # customer pages answered ...
+        self.page_follow_ups = 0  # ... and the continuations they queued
         self.meter: Any = None  # the read meter of the load (its reads show on the bar)
 
     # -- driving ------------------------------------------------------------------------------
@@ -256,7 +261,7 @@ class SourceFetch:
     # -- responses ----------------------------------------------------------------------------
     def _handle(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if task.kind == "page":
-            yield from self._on_page(task.ref, body)
+            yield from self._on_page(task, body)
         elif task.kind == "items":
             yield from self._on_items(task, body)
         elif task.kind == "clocks":
@@ -317,6 +322,7 @@ class SourceFetch:
             if out is not None:
                 yield out
         if more is not None:
+            self.page_follow_ups += 1
             self._items(cid, more, FIRST)
 
     def _on_items(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -331,8 +337,31 @@ class SourceFetch:
         elif self.customer_ids is not None and self.lo is None and self.hi is None:
             self.done_units += 1  # customers=[...]: this customer is complete
 
-    def _on_page(self, window: Window, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def windows_wanted(self, round_trip: float) -> int:
+        """Windows of customer pages to keep in flight so that the continuations they feed keep
+        their endpoint at its pace (Little's law: pages a second needed, the endpoint's rate
+        over the continuations a page brings, times a page's ``round_trip``); 1 when the
+        session has no pace for that endpoint.
+
+        >>> fetch = SourceFetch(toolkit.connect(quiet=True), customers=None, ids=None,
+        ...     created=(None, None), progress=False, cancel=None)
+        >>> fetch.windows_wanted(0.6)
+        1
+        >>> fetch.page_answers, fetch.page_follow_ups = 10, 50
+        >>> fetch.windows_wanted(0.6), fetch.windows_wanted(0.01)
+        (3, 1)
+        """
+        limiter = self.session.limiter
+        rate = limiter.rate_of(LIST_CUSTOMER_SOURCES) if limiter is not None else None
+        if not rate or not self.page_answers:
+            return 1
+        per_page = max(1.0, self.page_follow_ups / self.page_answers)
+        return max(1, math.ceil(rate * round_trip / per_page))
+
+    def _on_page(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         assert self.pool is not None
+        window: Window = task.ref
+        self.page_answers += 1
         data = body.get("data") or []
         for cus in data:
             if not window.owns(cus.get("created")):
@@ -342,4 +371,7 @@ class SourceFetch:
             yield from self._on_customer(cus)
         if self.windows.observe(window, body):
             self._page(window)
-        self.windows.rebalance(self.pool.page_slots, self._page)
+        round_trip = time.monotonic() - task.started if task.started else 0.0
+        active = sum(1 for w in self.windows.all if not w.done)
+        at_once = self.windows_wanted(round_trip) - active
+        self.windows.rebalance(self.pool.page_slots, self._page, at_once=max(1, at_once))

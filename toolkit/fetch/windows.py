@@ -5,6 +5,12 @@ A load starts with one window over the whole list. As pages arrive, the density 
 the most pages ahead is split in two (an open-ended one loses a chunk of about four pages at its
 old end; a bounded one is cut in the middle). Every customer is listed by exactly one window.
 
+When pages answer slowly, one new window a round trip starves the reads that pages feed (a
+customer's continuation can only go out after its page): ``rebalance(..., at_once=n)`` carves
+an open-ended window into ``n`` new ones at once (chunks of about four pages, the last one
+open-ended), so the pipeline is full one round trip after the first page instead of ``n``. A
+chunk below the account's oldest customer costs one empty page, as the open-ended window does.
+
 >>> windows = Windows(None, None)
 >>> window = windows.all[0]
 >>> page = [{"id": f"cus_{i}", "created": 1_000_000 - 10 * i} for i in range(100)]
@@ -18,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,19 +129,52 @@ class Windows:
             return 0.0
         return density * max(0, window.last - window.stop) / PAGE_SIZE
 
-    def rebalance(self, target: int, start: Callable[[Window], None]) -> None:
+    def rebalance(self, target: int, start: Callable[[Window], None], at_once: int = 1) -> None:
         """Split windows while fewer than ``target`` run and one has pages enough ahead;
-        ``start(window)`` fetches a new window's first page."""
+        ``start(window)`` fetches a new window's first page. An open-ended window is carved
+        into up to ``at_once`` new windows in one go (see the module).
+
+        >>> windows = Windows(None, None)
+        >>> page = [{"id": f"cus_{i}", "created": 1_000_000 - 10 * i} for i in range(100)]
+        >>> _ = windows.observe(windows.all[0], {"data": page, "has_more": True})
+        >>> started = []
+        >>> windows.rebalance(4, started.append, at_once=3)
+        >>> [(w.gte, w.lt) for w in started]
+        [(991090, 995050), (987130, 991090), (None, 987130)]
+        """
         active = sum(1 for w in self.all if not w.done)
         while active < target:
             best = max(self.all, key=self.remaining_pages, default=None)
             if best is None or self.remaining_pages(best) < MIN_SPLIT_PAGES:
                 return
-            new = self._split(best)
-            if new is None:
+            if best.stop is None and at_once > 1:
+                new = self._carve(best, min(at_once, target - active))
+            else:
+                one = self._split(best)
+                new = [one] if one is not None else []
+            if not new:
                 return
-            start(new)
-            active += 1
+            for window in new:
+                start(window)
+            active += len(new)
+
+    def _carve(self, window: Window, count: int) -> list[Window]:
+        """Carve an open-ended ``window`` (below its last page) into ``count`` new windows:
+        chunks of about :data:`CHUNK_PAGES` pages, the oldest one open-ended."""
+        density = self.density()
+        if density is None or window.last is None:
+            return []
+        chunk = max(1, int(CHUNK_PAGES * PAGE_SIZE / density))
+        cuts = [window.last - chunk * (i + 1) for i in range(count)]
+        if cuts[-1] <= 0:  # before the epoch: fewer, none in the past of 1970
+            cuts = [c for c in cuts if c > 0]
+            if not cuts:
+                return []
+        window.stop = cuts[0]
+        new = [Window(low, high, low) for high, low in itertools.pairwise(cuts)]
+        new.append(Window(None, cuts[-1], None))
+        self.all.extend(new)
+        return new
 
     def _split(self, window: Window) -> Window | None:
         assert window.last is not None
