@@ -30,7 +30,7 @@ from toolkit.fetch.inputs import in_order
 from toolkit.fetch.lists import is_last, restart
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
-from toolkit.fetch.windows import Window, Windows
+from toolkit.fetch.windows import PAGE_SIZE, Window, Windows
 from toolkit.progress import Progress, ProgressArg
 from toolkit.redact import redact_source
 from toolkit.session.endpoints import LIST_CUSTOMER_SOURCES
@@ -71,7 +71,7 @@ class SourceFetch:
         self.clocks_note: str | None = None
         self.clocks_seen: set[str] = set()
         self.pool: RequestPool | None = None
-        self.page_answers = 0  # customer pages answered ...
+        self.page_customers = 0  # customers on the customer pages answered ...
         self.page_follow_ups = 0  # ... and the continuations they queued
         self.meter: Any = None  # the read meter of the load (its reads show on the bar)
 
@@ -347,22 +347,22 @@ class SourceFetch:
         ...     created=(None, None), progress=False, cancel=None)
         >>> fetch.windows_wanted(0.6)
         1
-        >>> fetch.page_answers, fetch.page_follow_ups = 10, 50
+        >>> fetch.page_customers, fetch.page_follow_ups = 1000, 50
         >>> fetch.windows_wanted(0.6), fetch.windows_wanted(0.01)
         (3, 1)
         """
         limiter = self.session.limiter
         rate = limiter.rate_of(LIST_CUSTOMER_SOURCES) if limiter is not None else None
-        if not rate or not self.page_answers:
+        if not rate or not self.page_customers:
             return 1
-        per_page = max(1.0, self.page_follow_ups / self.page_answers)
+        per_page = max(1.0, PAGE_SIZE * self.page_follow_ups / self.page_customers)
         return max(1, math.ceil(rate * round_trip / per_page))
 
     def _on_page(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         assert self.pool is not None
         window: Window = task.ref
-        self.page_answers += 1
         data = body.get("data") or []
+        self.page_customers += len(data)
         for cus in data:
             if not window.owns(cus.get("created")):
                 continue  # belongs to the window below
@@ -372,6 +372,8 @@ class SourceFetch:
         if self.windows.observe(window, body):
             self._page(window)
         round_trip = time.monotonic() - task.started if task.started else 0.0
+        if data and len(data) < PAGE_SIZE and not is_last(body):  # a short first page:
+            round_trip *= PAGE_SIZE / len(data)  # a full one answers about that much later
         active = sum(1 for w in self.windows.all if not w.done)
         at_once = self.windows_wanted(round_trip) - active
         self.windows.rebalance(self.pool.page_slots, self._page, at_once=max(1, at_once))

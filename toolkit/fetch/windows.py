@@ -10,6 +10,10 @@ customer's continuation can only go out after its page): ``rebalance(..., at_onc
 an open-ended window into ``n`` new ones at once (chunks of about four pages, the last one
 open-ended), so the pipeline is full one round trip after the first page instead of ``n``. A
 chunk below the account's oldest customer costs one empty page, as the open-ended window does.
+When the server answers slowly (the read before the load took :data:`SLOW_ANSWER` or more),
+the load's very first page asks for :data:`FIRST_PAGE` customers only (``Windows(...,
+first=FIRST_PAGE)``): its answer is a quarter of a full page's size, so the density (and the
+first split) is known that much sooner, for one more read per load.
 
 >>> windows = Windows(None, None)
 >>> window = windows.all[0]
@@ -33,9 +37,19 @@ from typing import Any
 from toolkit.fetch.customer_sources import customer_page_params
 from toolkit.fetch.lists import is_last, params_after
 
-__all__ = ["CHUNK_PAGES", "MIN_SPLIT_PAGES", "PAGE_SIZE", "Window", "Windows"]
+__all__ = [
+    "CHUNK_PAGES",
+    "FIRST_PAGE",
+    "MIN_SPLIT_PAGES",
+    "PAGE_SIZE",
+    "SLOW_ANSWER",
+    "Window",
+    "Windows",
+]
 
 PAGE_SIZE = 100  # Stripe's largest page
+FIRST_PAGE = 25  # customers on a slow load's first page: it answers sooner (see the module)
+SLOW_ANSWER = 0.05  # seconds: a small read that took this long marks a slow server
 CHUNK_PAGES = 4  # customer pages carved off an open-ended window at a time
 MIN_SPLIT_PAGES = 6  # a window is split only if it still has about this many pages ahead
 
@@ -52,15 +66,22 @@ class Window:
     last: int | None = None  # created of the last customer seen (where the cursor is)
     density: float | None = None  # customers per second of created, from the last full page
     done: bool = False
+    first: int | None = None  # the size of this window's first page, if not a full one
 
     def params(self) -> dict[str, Any]:
-        """The ``GET /v1/customers`` params of this window's next page."""
+        """The ``GET /v1/customers`` params of this window's next page.
+
+        >>> Window(None, None, None, first=25).params()["limit"]
+        25
+        """
         created = {}
         if self.gte is not None:
             created["gte"] = self.gte
         if self.lt is not None:
             created["lt"] = self.lt
         params = customer_page_params(**({"created": created} if created else {}))
+        if self.first is not None and self.cursor is None:
+            params["limit"] = self.first
         return params_after(params, self.cursor)
 
     def owns(self, created: Any) -> bool:
@@ -80,8 +101,8 @@ class Window:
 class Windows:
     """Every window of one load, and the density of customers they have seen."""
 
-    def __init__(self, lo: int | None, hi: int | None) -> None:
-        self.all = [Window(lo, hi, lo)]
+    def __init__(self, lo: int | None, hi: int | None, first: int | None = None) -> None:
+        self.all = [Window(lo, hi, lo, first=first)]
         self.density_items = 0
         self.density_span = 0
 
@@ -89,6 +110,7 @@ class Windows:
         """Record a page of ``window`` (Stripe's answer); True when it has another page to fetch."""
         data = page.get("data") or []
         if data:
+            window.first = None  # later pages (and a restart) are full ones
             first, last = data[0].get("created"), data[-1].get("created")
             window.cursor = data[-1].get("id")
             if window.top is None:
