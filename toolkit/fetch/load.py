@@ -28,7 +28,7 @@ from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.inputs import Created, check_flag, created_range, id_list
 from toolkit.fetch.loaded import now_of, with_reads
 from toolkit.fetch.source_fetch import SourceFetch
-from toolkit.fetch.windows import FIRST_PAGE, SLOW_ANSWER
+from toolkit.fetch.windows import SLOW_ANSWER
 from toolkit.progress import ProgressArg
 from toolkit.session.protocol import SessionLike
 
@@ -160,8 +160,8 @@ def load_sources(
             # where a later refresh reads on from, and the event it stops at
             asked = time.monotonic()
             mark, seen = event_position(session, REFRESH_EVENT_TYPES) if marks else (None, None)
-            if marks and time.monotonic() - asked >= SLOW_ANSWER:  # a slow server: start
-                fetch.windows.all[0].first = FIRST_PAGE  # with a short page (fetch.windows)
+            if marks and time.monotonic() - asked >= SLOW_ANSWER:
+                fetch.windows.start_short()  # a slow server: a short first page
             _gather(fetch, builder, on_rows, metadata_columns)
         except ReadAllowanceError as exc:  # keep what was read: the message says where
             partial = _finish(fetch, builder, metadata_columns)

@@ -11,8 +11,8 @@ an open-ended window into ``n`` new ones at once (chunks of about four pages, th
 open-ended), so the pipeline is full one round trip after the first page instead of ``n``. A
 chunk below the account's oldest customer costs one empty page, as the open-ended window does.
 When the server answers slowly (the read before the load took :data:`SLOW_ANSWER` or more),
-the load's very first page asks for :data:`FIRST_PAGE` customers only (``Windows(...,
-first=FIRST_PAGE)``): its answer is a quarter of a full page's size, so the density (and the
+the load's very first page asks for :data:`FIRST_PAGE` customers only
+(:meth:`Windows.start_short`): its answer is a quarter of a full page's size, so the density (and the
 first split) is known that much sooner, for one more read per load.
 
 >>> windows = Windows(None, None)
@@ -101,10 +101,21 @@ class Window:
 class Windows:
     """Every window of one load, and the density of customers they have seen."""
 
-    def __init__(self, lo: int | None, hi: int | None, first: int | None = None) -> None:
-        self.all = [Window(lo, hi, lo, first=first)]
+    def __init__(self, lo: int | None, hi: int | None) -> None:
+        self.all = [Window(lo, hi, lo)]
         self.density_items = 0
         self.density_span = 0
+
+    def start_short(self) -> None:
+        """The server answers slowly: the load's first page asks for :data:`FIRST_PAGE`
+        customers (before any page was fetched; see the module).
+
+        >>> windows = Windows(None, None)
+        >>> windows.start_short(); windows.all[0].params()["limit"]
+        25
+        """
+        if len(self.all) == 1 and self.all[0].cursor is None and self.all[0].top is None:
+            self.all[0].first = FIRST_PAGE
 
     def observe(self, window: Window, page: dict[str, Any]) -> bool:
         """Record a page of ``window`` (Stripe's answer); True when it has another page to fetch."""
