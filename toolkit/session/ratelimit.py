@@ -7,7 +7,9 @@ one pace for the account and one per endpoint, each at ``budget`` x its limit:
 
 - requests of a pace are spaced evenly, and no window of one second (plus a margin for
   the network) ever holds more than the pace's rate: the load Stripe sees never exceeds
-  ``budget x limit``, whichever thread sends;
+  ``budget x limit``, whichever thread sends; a pace held up (a thread the OS ran late, a
+  pause in the work) may catch up on up to :data:`SLACK` seconds of its schedule, inside that
+  window, instead of losing those slots for good;
 - :meth:`RateLimiter.ready_at` says when an endpoint has room next, so a scheduler can hand a
   free slot to work on another endpoint instead of queueing behind a busy one;
 - after a 429 only the limiter Stripe names (``Stripe-Rate-Limited-Reason``) slows down:
@@ -51,6 +53,9 @@ ENDPOINT_RATE = 25.0
 WINDOW = 1.02
 #: ... and a wider one below a budget of 1, whose promise is never to take more than its share.
 SHARED_WINDOW = 1.06
+#: Seconds of its schedule a pace that fell behind may catch up on (requests sent closer
+#: together than its spacing, never more than its rate in a window).
+SLACK = 0.12
 #: After a 429 a pace runs at this share of what it ran at ...
 DECREASE = 0.7
 #: ... never below this share of its limit ...
@@ -105,7 +110,8 @@ class _Pace:
     def earliest(self, now: float) -> float:
         rate = self.rate * self.factor(now)
         interval = 1.0 / rate
-        at = max(self.paused_until, self.tat - interval)  # one request of slack for late threads
+        # late threads (or a held-up scheduler) catch up on SLACK of the schedule, at least one
+        at = max(self.paused_until, self.tat - max(interval, SLACK))
         while self.starts and self.starts[0] <= now - self.window:
             self.starts.popleft()
         cap = max(1, math.floor(rate + 1e-9))
