@@ -278,3 +278,14 @@ def test_a_pace_held_up_catches_up_on_its_slack_without_passing_its_window():
     assert at_once == round(SLACK * 25) + 1  # was 2: one request of slack
     stamps = _hammer(limiter, [SOURCE], 30)
     assert _peak([t for _, t in stamps]) <= 25
+
+
+def test_below_budget_one_a_pace_held_up_does_not_bunch():
+    limiter = RateLimiter(StripeLimits(100, 25), budget=0.5)
+    limiter.acquire(SOURCE)
+    time.sleep(0.3)
+    at_once = 0
+    while limiter.ready_at(SOURCE) <= time.monotonic() and at_once < 50:
+        limiter.acquire(SOURCE)
+        at_once += 1
+    assert at_once == 2  # one request of slack, as always below budget 1
