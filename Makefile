@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(PY) bench/sandbox.py
 	$(PY) bench/fetch.py
 	$(PY) bench/apply.py
+	$(PY) bench/accounts.py
 	$(PY) bench/update.py
 	$(PY) bench/workbook.py
 	$(PY) bench/overhead.py

@@ -248,6 +248,13 @@ def test_every_source_once_when_slow_pages_carve_windows_at_once(
     and the request count stays near the lower bound on a uniform account."""
     from toolkit.fetch.source_fetch import SourceFetch
 
+    made = SourceFetch.__init__
+
+    def slow_server(self: SourceFetch, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        self.slow = True  # as load_sources sets it after a slow events mark
+
+    monkeypatch.setattr(SourceFetch, "__init__", slow_server)
     monkeypatch.setattr(SourceFetch, "windows_wanted", lambda self, round_trip: 4)
     rng = random.Random(f"carve-{kind}")
     fake = FakeStripe(_timestamps(kind, 3000, rng), rng, big=3)

@@ -160,8 +160,9 @@ def load_sources(
             # where a later refresh reads on from, and the event it stops at
             asked = time.monotonic()
             mark, seen = event_position(session, REFRESH_EVENT_TYPES) if marks else (None, None)
-            if marks and time.monotonic() - asked >= SLOW_ANSWER:
-                fetch.windows.start_short()  # a slow server: a short first page
+            if marks and time.monotonic() - asked >= SLOW_ANSWER:  # a slow server: a short
+                fetch.slow = True  # first page, and the windows carved at once (fetch.windows)
+                fetch.windows.start_short()
             _gather(fetch, builder, on_rows, metadata_columns)
         except ReadAllowanceError as exc:  # keep what was read: the message says where
             partial = _finish(fetch, builder, metadata_columns)

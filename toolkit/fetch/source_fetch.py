@@ -71,6 +71,7 @@ class SourceFetch:
         self.clocks_note: str | None = None
         self.clocks_seen: set[str] = set()
         self.pool: RequestPool | None = None
+        self.slow = False  # the server answers slowly (load_sources: the events mark was slow)
         self.page_customers = 0  # customers on the customer pages answered ...
         self.page_follow_ups = 0  # ... and the continuations they queued
         self.meter: Any = None  # the read meter of the load (its reads show on the bar)
@@ -374,6 +375,11 @@ class SourceFetch:
         round_trip = time.monotonic() - task.started if task.started else 0.0
         if data and len(data) < PAGE_SIZE and not is_last(body):  # a short first page:
             round_trip *= PAGE_SIZE / len(data)  # a full one answers about that much later
+        # on a fast server one window more a round trip fills the pipeline soon enough, and
+        # windows carved ahead may cost empty pages (reads)
+        wanted = self.windows_wanted(round_trip) if self.slow else 1
         active = sum(1 for w in self.windows.all if not w.done)
-        at_once = self.windows_wanted(round_trip) - active
-        self.windows.rebalance(self.pool.page_slots, self._page, at_once=max(1, at_once))
+        # more windows than the pool's first page slots only when Little's law asks for them
+        # (each window costs a partial page at its end, and a read is a cost too)
+        target = min(self.pool.page_slots, max((self.pool.base_width + 1) // 2, wanted))
+        self.windows.rebalance(target, self._page, at_once=max(1, wanted - active))

@@ -5,13 +5,13 @@ A load starts with one window over the whole list. As pages arrive, the density 
 the most pages ahead is split in two (an open-ended one loses a chunk of about four pages at its
 old end; a bounded one is cut in the middle). Every customer is listed by exactly one window.
 
-When pages answer slowly, one new window a round trip starves the reads that pages feed (a
+When pages answer slowly (a slow server: the small read before the load took
+:data:`SLOW_ANSWER` or more), one new window a round trip starves the reads that pages feed (a
 customer's continuation can only go out after its page): ``rebalance(..., at_once=n)`` carves
 an open-ended window into ``n`` new ones at once (chunks of about four pages, the last one
 open-ended), so the pipeline is full one round trip after the first page instead of ``n``. A
 chunk below the account's oldest customer costs one empty page, as the open-ended window does.
-When the server answers slowly (the read before the load took :data:`SLOW_ANSWER` or more),
-the load's very first page asks for :data:`FIRST_PAGE` customers only
+On a slow server the load's very first page asks for :data:`FIRST_PAGE` customers only
 (:meth:`Windows.start_short`): its answer is a quarter of a full page's size, so the density (and the
 first split) is known that much sooner, for one more read per load.
 
@@ -49,7 +49,7 @@ __all__ = [
 
 PAGE_SIZE = 100  # Stripe's largest page
 FIRST_PAGE = 25  # customers on a slow load's first page: it answers sooner (see the module)
-SLOW_ANSWER = 0.05  # seconds: a small read that took this long marks a slow server
+SLOW_ANSWER = 0.07  # seconds: a small read that took this long marks a slow server
 CHUNK_PAGES = 4  # customer pages carved off an open-ended window at a time
 MIN_SPLIT_PAGES = 6  # a window is split only if it still has about this many pages ahead
 
