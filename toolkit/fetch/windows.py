@@ -12,8 +12,8 @@ an open-ended window into ``n`` new ones at once (chunks of about four pages, th
 open-ended), so the pipeline is full one round trip after the first page instead of ``n``. A
 chunk below the account's oldest customer costs one empty page, as the open-ended window does.
 On a slow server the load's very first page asks for :data:`FIRST_PAGE` customers only
-(:meth:`Windows.start_short`): its answer is a quarter of a full page's size, so the density (and the
-first split) is known that much sooner, for one more read per load.
+(:meth:`Windows.start_short`): its answer is a quarter of a full page's size, so the density
+(and the first split) is known that much sooner, for one more read per load.
 
 >>> windows = Windows(None, None)
 >>> window = windows.all[0]
