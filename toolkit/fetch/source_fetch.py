@@ -36,7 +36,12 @@ from toolkit.redact import redact_source
 from toolkit.session.endpoints import LIST_CUSTOMER_SOURCES
 from toolkit.session.protocol import SessionLike
 
-__all__ = ["SourceFetch"]
+__all__ = ["PAGES_AHEAD", "SourceFetch"]
+
+#: Customer pages kept in flight on a slow server, over what keeps the continuations at their
+#: pace: the pages (the critical path) run ahead, and the continuations' backlog absorbs a
+#: slow page.
+PAGES_AHEAD = 2.0
 
 
 class SourceFetch:
@@ -341,8 +346,9 @@ class SourceFetch:
     def windows_wanted(self, round_trip: float) -> int:
         """Windows of customer pages to keep in flight so that the continuations they feed keep
         their endpoint at its pace (Little's law: pages a second needed, the endpoint's rate
-        over the continuations a page brings, times a page's ``round_trip``); 1 when the
-        session has no pace for that endpoint.
+        over the continuations a page brings, times a page's ``round_trip``), times
+        :data:`PAGES_AHEAD` so that a backlog builds and the last window ends early; 1 when
+        the session has no pace for that endpoint.
 
         >>> fetch = SourceFetch(toolkit.connect(quiet=True), customers=None, ids=None,
         ...     created=(None, None), progress=False, cancel=None)
@@ -350,14 +356,14 @@ class SourceFetch:
         1
         >>> fetch.page_customers, fetch.page_follow_ups = 1000, 50
         >>> fetch.windows_wanted(0.6), fetch.windows_wanted(0.01)
-        (3, 1)
+        (6, 1)
         """
         limiter = self.session.limiter
         rate = limiter.rate_of(LIST_CUSTOMER_SOURCES) if limiter is not None else None
         if not rate or not self.page_customers:
             return 1
         per_page = max(1.0, PAGE_SIZE * self.page_follow_ups / self.page_customers)
-        return max(1, math.ceil(rate * round_trip / per_page))
+        return max(1, math.ceil(PAGES_AHEAD * rate * round_trip / per_page))
 
     def _on_page(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         assert self.pool is not None
