@@ -20,7 +20,7 @@ from toolkit.errors import (
 )
 from toolkit.sandbox import Sandbox
 from toolkit.session import SANDBOX_KEY, connect, mask_key
-from toolkit.session.ratelimit import RateLimiter, StripeLimits
+from toolkit.session.ratelimit import SLACK, RateLimiter, StripeLimits
 
 LIVE = "sk_live_" + "L1ve" * 6
 TEST = "sk_test_" + "T3st" * 6
@@ -224,7 +224,9 @@ def test_rate_limiter_spaces_requests_across_threads():
         t.join()
     elapsed = max(stamps) - min(stamps)
     assert len(stamps) == 40
-    assert elapsed >= 39 / 50 * 0.95  # never faster than 50/s
+    # never faster than 50/s, but for the catch-up slack at budget 1 (issue 27: a pace that
+    # fell behind may send SLACK seconds of its schedule together; a window never holds more)
+    assert elapsed >= (39 / 50 - SLACK) * 0.95
 
 
 def test_rate_limiter_cancel_stops_waiting():

@@ -188,3 +188,14 @@ def test_sdk_client_sees_the_reason_on_its_error() -> None:
     assert errors
     headers = errors[0].headers
     assert headers is not None and headers["Stripe-Rate-Limited-Reason"] == "endpoint-rate"
+
+
+def test_the_log_keeps_each_answers_size_and_time_for_the_benches() -> None:
+    """Issue 27's benches compute a page's round trip at its size from the log."""
+    with Sandbox(seed=3, customers=20, limits="live") as box:
+        box.limits.base_latency, box.limits.latency_per_kb = 0.05, 0.001
+        status, _, body = send(box, "GET", "/v1/customers?limit=10&expand[]=data.sources")
+        entry = box.requests[-1].to_dict()
+    assert status == 200
+    assert entry["size"] == len(body)
+    assert entry["seconds"] >= box.limits.latency(len(body)) - 1e-3

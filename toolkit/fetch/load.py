@@ -28,6 +28,7 @@ from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.inputs import Created, check_flag, created_range, id_list
 from toolkit.fetch.loaded import now_of, with_reads
 from toolkit.fetch.source_fetch import SourceFetch
+from toolkit.fetch.windows import SLOW_ANSWER
 from toolkit.progress import ProgressArg
 from toolkit.session.protocol import SessionLike
 
@@ -137,9 +138,10 @@ def load_sources(
     if accounts is not None:  # every connected account, side by side: toolkit.fetch.accounts
 
         def one(sub: SessionLike, report: ProgressArg) -> pd.DataFrame:
+            # the metadata columns are made once, for all accounts (load_accounts)
             return load_sources(
                 sub, customers=customers, ids=ids, created=created, progress=report,
-                cancel=cancel, metadata_columns=metadata_columns,
+                cancel=cancel, metadata_columns=False,
             )  # fmt: skip
 
         with session.reading() as meter:  # each account's load is checked on its own
@@ -156,7 +158,11 @@ def load_sources(
         fetch.meter = meter
         try:
             # where a later refresh reads on from, and the event it stops at
+            asked = time.monotonic()
             mark, seen = event_position(session, REFRESH_EVENT_TYPES) if marks else (None, None)
+            if marks and time.monotonic() - asked >= SLOW_ANSWER:  # a slow server: a short
+                fetch.slow = True  # first page, and the windows carved at once (fetch.windows)
+                fetch.windows.start_short()
             _gather(fetch, builder, on_rows, metadata_columns)
         except ReadAllowanceError as exc:  # keep what was read: the message says where
             partial = _finish(fetch, builder, metadata_columns)

@@ -9,6 +9,14 @@ Customer pages (the critical path) take at most half the slots while other work 
 while :data:`BACKLOG` reads they led to are queued (the back-pressure that keeps a load's memory
 bounded when pages come faster than their continuations: see :class:`RequestPool`).
 
+How many reads it keeps in flight follows Little's law: an endpoint held at its pace of ``r``
+requests/s whose answers take ``t`` s needs ``r x t`` in flight. A pool made without a width
+starts at ``session.max_workers`` and, while its answers are too slow for the paces of the
+endpoints with work at that width, widens (up to :data:`WIDEST`, under the concurrency Stripe
+sheds at; the sandbox models 20), so that slow answers (80 ms + 2 ms per KiB make a page of 100
+customers 0.6 s) do not cost throughput; it narrows back when they speed up. A width given
+(apply's, one per thread that waits on it) is kept.
+
 Two ways to drive it: a load adds tasks and takes the answers from :meth:`RequestPool.results`
 in its own thread; apply's threads (which also write) each :meth:`~RequestPool.call` a read and
 wait for its answer while :meth:`~RequestPool.serve` runs the pool in a thread of its own
@@ -30,6 +38,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import threading
 import time
 from collections import Counter
@@ -53,6 +62,13 @@ LEAD = 0.005
 #: Queued reads (not customer pages) past which no customer page starts while they can run:
 #: about 1 MB of queued tasks, 40 s of continuations at Stripe's 25/s, ten pages' worth.
 BACKLOG = 1000
+#: The most reads a pool without a given width keeps in flight (Stripe sheds load past a
+#: concurrency it does not publish; the sandbox's cap is 20).
+WIDEST = 16
+#: The weight of the latest answer in an endpoint's mean answer time.
+SMOOTHING = 0.2
+#: In-flight reads kept beyond what Little's law asks, as a share of it (answers vary).
+HEADROOM = 0.25
 
 
 @dataclass(order=True)
@@ -66,6 +82,7 @@ class Task:
     args: tuple[Any, ...] = field(compare=False)
     params: dict[str, Any] | None = field(compare=False)
     ref: Any = field(compare=False, default=None)
+    started: float = field(compare=False, default=0.0)  # time.monotonic() when a thread ran it
 
     @property
     def endpoint(self) -> str | None:
@@ -95,9 +112,11 @@ class RequestPool:
         self.session = session
         self.user_cancel = cancel
         self.stop = threading.Event()
-        self.width = max(1, width or int(session.max_workers or 8))
+        self.base_width = self.width = max(1, width or int(session.max_workers or 8))
+        self.widest = self.width if width else max(self.width, WIDEST)
         self.page_slots = max(1, (self.width + 1) // 2)
-        self.pool = ThreadPoolExecutor(max_workers=self.width, thread_name_prefix="toolkit-fetch")
+        self.answer_time: dict[str | None, float] = {}  # mean seconds per answer, by endpoint
+        self.pool = ThreadPoolExecutor(max_workers=self.widest, thread_name_prefix="toolkit-fetch")
         self.queues: dict[str | None, list[Task]] = {}
         self.inflight: dict[Future[Any], Task] = {}
         self.pages_inflight = 0
@@ -169,6 +188,7 @@ class RequestPool:
             self._waiting[task.endpoint] -= 1
         if self.stop.is_set():
             raise Cancelled()
+        task.started = time.monotonic()
         if task.params is None:
             return task.read(*task.args, cancel=self.stop)
         return task.read(*task.args, task.params, cancel=self.stop)
@@ -231,6 +251,51 @@ class RequestPool:
                 self._waiting[task.endpoint] += 1
             self.inflight[self.pool.submit(self._get, task)] = task
 
+    def learn(self, task: Task) -> None:
+        """Count one answer's time (from its thread taking it) in its endpoint's mean, and set
+        the width Little's law asks for the endpoints with work (see the module)."""
+        if not task.started:
+            return
+        took = time.monotonic() - task.started
+        mean = self.answer_time.get(task.endpoint)
+        self.answer_time[task.endpoint] = took if mean is None else mean + SMOOTHING * (took - mean)
+        if self.widest > self.base_width:
+            self.width = self.wanted_width()
+            self.page_slots = max(1, (self.width + 1) // 2)
+
+    def wanted_width(self) -> int:
+        """Reads to keep in flight: each endpoint with work (queued or in flight) at its pace
+        times its mean answer time, all of them within the global pace, plus
+        :data:`HEADROOM`; between the width the pool was made with and :data:`WIDEST`.
+
+        >>> pool = RequestPool(toolkit.connect(limits={"global": 100}, quiet=True), None)
+        >>> pool.wanted_width()
+        8
+        >>> pool.answer_time = {"GET /v1/customers": 0.6, "GET /v1/customers/{id}/sources": 0.2}
+        >>> for endpoint in pool.answer_time:
+        ...     pool.queues[endpoint] = [Task(FIRST, 0, "x", pool.session.list_customers, (), {})]
+        >>> pool.wanted_width()  # 25/s x 0.6 s + 25/s x 0.2 s = 20, + 25%
+        16
+        >>> pool.close(); pool.session.close()
+        """
+        limiter = self.session.limiter
+        busy = {e for e, q in self.queues.items() if q} | {
+            t.endpoint for t in self.inflight.values()
+        }
+        need = 0.0
+        rates = 0.0
+        for endpoint in busy:
+            took = self.answer_time.get(endpoint)
+            rate = limiter.rate_of(endpoint) if limiter is not None and endpoint else None
+            if took is None or not rate:
+                continue
+            need += rate * took
+            rates += rate
+        if limiter is not None and limiter.rate and rates > limiter.rate:
+            need *= limiter.rate / rates  # the global pace holds them all to its rate
+        wanted = math.ceil(need * (1 + HEADROOM))
+        return max(self.base_width, min(self.widest, wanted))
+
     def cancelled(self) -> bool:
         """Has the user's cancel event been set (or the pool stopped)?"""
         if self.user_cancel is not None and self.user_cancel.is_set():
@@ -251,6 +316,7 @@ class RequestPool:
                 task = self.inflight.pop(future)
                 if task.priority == PAGE:
                     self.pages_inflight -= 1
+                self.learn(task)
                 exc = future.exception()
                 yield task, (exc if exc is not None else future.result())
                 self._pump()
