@@ -161,6 +161,10 @@ def sweep(url: str, budget: float, latency: tuple[float, float], busy: bool) -> 
         if busy:
             print("\n".join(report.busy_lines()[:3]))
     if budget == 1.0:
+        from goals import goal
+
+        goal("accounts='all': wall / slowest account's least time", ratio, "<= 1.10")
+        goal("accounts='all': refused (%)", refused / max(1, requests) * 100, "<= 0.5")
         met = ratio <= 1.10 and refused / max(1, requests) <= 0.005
         print(f"goal (budget 1): <= 1.10x, <= 0.5% refused: {'PASS' if met else 'FAIL'}")
     else:

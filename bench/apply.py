@@ -97,6 +97,7 @@ def run(box: Sandbox, args: argparse.Namespace, budget: float, tag: str) -> Limi
     met, goal_lines = report.goals()
     for line in goal_lines:
         print(line)
+    report.state_goals(f"bulk metadata update, {len(selection):,} rows")
     session.close()
     return report if good and met else None
 

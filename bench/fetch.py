@@ -237,6 +237,7 @@ def report_runs(
         met, goal_lines = report.goals()
         for line in goal_lines:
             print(line)
+        report.state_goals(f"load, {args.customers:,} customers")
         ok = ok and good and met
     by_budget: dict[float, list[Any]] = {}
     for budget, report, _, _, _ in results:

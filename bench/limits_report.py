@@ -246,6 +246,18 @@ class LimitsReport:
         )
         return out
 
+    def state_goals(self, measure: str) -> None:
+        """At budget 1, the run's wall / least time and share refused as ``goals.goal`` lines
+        (what ``bench/all.py`` gathers); below 1, that no window went above budget x limits."""
+        from goals import goal
+
+        if self.budget == 1.0:
+            goal(f"{measure}: wall / least time", self.ratio, "<= 1.10")
+            goal(f"{measure}: refused (%)", self.refused_share * 100, "<= 0.5")
+        else:
+            windows = 0.0 if self.within_budget() else 1.0
+            goal(f"{measure} at budget {self.budget:g}: windows over its limits", windows, "<= 0")
+
     def goals(self) -> tuple[bool, list[str]]:
         """Issue 12's goals for this run, met or not, with one line each.
 
