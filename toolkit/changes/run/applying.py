@@ -58,7 +58,7 @@ from toolkit.changes.kinds import kind_of, rows_refusal
 from toolkit.changes.plans.approval import APPROVAL_VARIABLE, approval_record
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.plans.record import plan_record
-from toolkit.changes.run.listing import Listing, account_customers, least_reads
+from toolkit.changes.run.listing import Listing, account_clocks, account_customers, least_reads
 from toolkit.changes.run.outcome import OUTCOME_COLUMNS, Outcome
 from toolkit.changes.run.pool import Task, execute, rows_to_run, run_notes
 from toolkit.changes.run.runner import Runner
@@ -266,7 +266,13 @@ def apply(
         listing: Listing | None = None
         try:
             interrupted, listing, listed = execute(
-                runner, tasks, results, workers=workers, customers=customers, bar=bar
+                runner,
+                tasks,
+                results,
+                workers=workers,
+                customers=customers,
+                bar=bar,
+                clocks=account_clocks(hint if hint is not None else plan.loaded, session),
             )
         finally:
             df = pd.DataFrame([results[i] for i in sorted(results)], columns=OUTCOME_COLUMNS)

@@ -75,6 +75,7 @@ def execute(
     workers: int,
     customers: int | None,
     bar: Progress,
+    clocks: int | None = None,
 ) -> tuple[bool, Listing | None, int]:
     """Run ``tasks`` in a thread pool (and the account listing, when it is cheaper), filling
     ``results``; returns (interrupted, listing, rows read by listing)."""
@@ -83,7 +84,9 @@ def execute(
     with RequestPool.serving(runner.session, runner.stop, width=workers + 1) as reads:
         runner.reads = reads
         try:
-            return _execute(runner, tasks, results, workers=workers, customers=customers, bar=bar)
+            return _execute(
+                runner, tasks, results, workers=workers, customers=customers, bar=bar, clocks=clocks
+            )
         finally:
             runner.reads = None
 
@@ -96,6 +99,7 @@ def _execute(
     workers: int,
     customers: int | None,
     bar: Progress,
+    clocks: int | None,
 ) -> tuple[bool, Listing | None, int]:
     stop, change = runner.stop, runner.change
     interrupted = False
@@ -127,6 +131,7 @@ def _execute(
                 submit=submit,
                 lookahead=LOOKAHEAD_PER_WORKER * workers,
                 customers=customers,
+                clocks=clocks,
             )
             reader = threading.Thread(target=listing.run, name="toolkit-apply-list", daemon=True)
             reader.start()
@@ -178,10 +183,13 @@ def _execute(
 def run_notes(runner: Runner, listing: Listing | None, listed: int) -> list[str]:
     notes = []
     if listing is not None:
+        continuations = listing.requests - listing.pages - listing.clock_reads
+        clocks = f", {listing.clock_reads} of test clocks" if listing.clock_reads else ""
         notes.append(
             f"re-read {listing.handed} of {listed} sources by listing the account "
-            f"({listing.pages} customer pages, {listing.requests - listing.pages} continuations)"
+            f"({listing.pages} customer pages, {continuations} continuations{clocks})"
             + (f"; the listing stopped early: {listing.error}" if listing.error else "")
+            + (f"; {listing.clocks_note}" if listing.clocks_note else "")
         )
     if runner.oldest or runner.stale:
         notes.append(
