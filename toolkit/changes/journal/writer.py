@@ -126,14 +126,15 @@ class Journal:
             raise
 
     def _clean(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The record with ``time``, a source's own client secret dropped and key-shaped text
+        masked outside the customer data (the session's key is masked in the line: _append)."""
         data: dict[str, Any] = {"time": _now()}
         for name, value in record.items():
-            if self._mask is not None:
-                value = self._mask(value)
             if name not in _DATA_FIELDS:
-                value = drop_client_secret(value)
                 if isinstance(value, str):
                     value = mask_secrets(value)
+                elif value is not None and not isinstance(value, int | float):
+                    value = drop_client_secret(value)
             data[str(name)] = value
         return data
 
@@ -156,6 +157,11 @@ class Journal:
             if chained:
                 data["prev"] = self._last
             line = _dumps(data)
+            if self._mask is not None:  # the session's key, wherever it is in the record
+                masked = self._mask(line)
+                if masked != line:
+                    data = self._mask(data)
+                    line = _dumps(data)
             self._write_line(line)
             self._last = line_hash(line)
         return data
@@ -170,6 +176,8 @@ class Journal:
     def write_plan(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Append the plan record with its chain and digest (computed over what is written)."""
         data = self._clean({**record, "type": "plan", "chain": CHAIN})
+        if self._mask is not None:  # before the digest, which covers what is written
+            data = self._mask(data)
         data["digest"] = digest_of(data)
         written = self._append(data, chained=False)
         log_record(self.path, written)
