@@ -153,15 +153,18 @@ class Journal:
             raise self.failure from exc
 
     def _append(self, data: dict[str, Any], *, chained: bool = True) -> dict[str, Any]:
+        # the record as text first, outside the lock (writers of other rows wait only for the
+        # write itself); then, under the lock, ``prev`` goes last, as json.dumps would put it
+        body = _dumps(data)
+        if self._mask is not None and self._mask(body) != body:  # the session's key is in it
+            data = self._mask(data)
+            body = _dumps(data)
         with self._lock:
+            line = body
             if chained:
                 data["prev"] = self._last
-            line = _dumps(data)
-            if self._mask is not None:  # the session's key, wherever it is in the record
-                masked = self._mask(line)
-                if masked != line:
-                    data = self._mask(data)
-                    line = _dumps(data)
+                prev = f'"prev": {json.dumps(self._last)}}}'
+                line = f"{body[:-1]}, {prev}" if body != "{}" else "{" + prev
             self._write_line(line)
             self._last = line_hash(line)
         return data
@@ -177,7 +180,9 @@ class Journal:
         """Append the plan record with its chain and digest (computed over what is written)."""
         data = self._clean({**record, "type": "plan", "chain": CHAIN})
         if self._mask is not None:  # before the digest, which covers what is written
-            data = self._mask(data)
+            line = _dumps(data)
+            if self._mask(line) != line:  # the key is in it somewhere: mask it value by value
+                data = self._mask(data)
         data["digest"] = digest_of(data)
         written = self._append(data, chained=False)
         log_record(self.path, written)
