@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,11 +32,8 @@ from toolkit.changes.run.runner import MAX_STATE_AGE, Runner
 from toolkit.fetch.pool import RequestPool
 from toolkit.progress import Progress
 
-__all__ = ["COLLECT_EVERY", "Task", "execute", "rows_to_run", "run_notes"]
+__all__ = ["Task", "execute", "rows_to_run", "run_notes"]
 
-#: Seconds between two looks at the rows that ended (the progress bar moves at that pace): the
-#: main thread is not woken by each row, which costs CPU when rows end by the thousand.
-COLLECT_EVERY = 0.02
 #: A row to run: its index in the plan, and the row.
 Task = tuple[int, PlanRow]
 
@@ -149,14 +145,14 @@ def _execute(
                 submitted = len(futures)
             if taken == submitted and not alive:
                 break
-            if finished.empty():  # look again shortly: not woken by every row that ends
-                time.sleep(COLLECT_EVERY)
+            try:
+                future = finished.get(timeout=0.05)
+            except queue.Empty:
                 continue
-            while not finished.empty():
-                taken += 1
-                for index, result in finished.get().result():
-                    results[index] = result
-                    bar.step()
+            taken += 1
+            for index, result in future.result():
+                results[index] = result
+                bar.step()
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
