@@ -47,14 +47,9 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+## make bench: every benchmark, then one table of each figure beside its goal (bench/all.py)
 bench: $(STAMP)
-	$(PY) bench/sandbox.py
-	$(PY) bench/fetch.py
-	$(PY) bench/apply.py
-	$(PY) bench/update.py
-	$(PY) bench/workbook.py
-	$(PY) bench/overhead.py
-	$(PY) bench/reads.py
+	$(PY) bench/all.py $(BENCH_ARGS)
 
 sandbox: $(STAMP)
 	$(PY) -m toolkit sandbox --port 12111

@@ -20,7 +20,15 @@ endpoint and no global window above budget x limit; requests <= 1.05x the lower 
 the naive script, >= 0.9 of the most the limits allow (the naive script is held to 25/s on one
 endpoint too: its least time over the load's least time); frame >= 2x json_normalize.
 
-Run: ``.venv/bin/python bench/fetch.py`` (about 4 minutes; ``--help`` for sizes).
+With a latency model (``--latency 0.08 --latency-per-kb 0.002``: the sandbox's live limits
+with 80 ms + 2 ms per KiB) the least time adds one customer page's round trip at its size
+(continuations can only start after one), and each run prints its phases (start, body, tail
+at the binding limiter, each beside its least) and per endpoint the share of each second it
+was busy. ``--issue`` is issue 27's measure in one command: 5,000 customers, budget 1.0, that
+latency, no naive script or frame bench, ``--repeat`` runs (default 3) and their spread.
+
+Run: ``.venv/bin/python bench/fetch.py`` (about 4 minutes; ``--help`` for sizes);
+``.venv/bin/python bench/fetch.py --issue`` (about 2 minutes).
 """
 
 from __future__ import annotations
@@ -49,8 +57,14 @@ LIVE = 100.0  # a live account's global limit (requests/s); the test key gets it
 def serve(args: argparse.Namespace) -> None:
     """Child process: seed the sandbox, write what the parent needs to know, serve until killed."""
     from toolkit.sandbox import Sandbox
+    from toolkit.sandbox.limits import Limits
 
-    box = Sandbox(seed=args.seed, customers=args.customers, limits="live")
+    limits = Limits.profile("live")
+    if args.latency is not None:
+        limits.base_latency = args.latency
+    if args.latency_per_kb is not None:
+        limits.latency_per_kb = args.latency_per_kb
+    box = Sandbox(seed=args.seed, customers=args.customers, limits=limits)
     store = box.store()
     expected: dict[str, str] = {}
     continuation_pages = 0
@@ -171,9 +185,9 @@ def server_log(url: str, clear: bool = False) -> list[dict[str, Any]]:
     return [] if clear else body["data"]
 
 
-def timed_load(url: str, budget: float, workers: int | None) -> tuple[Any, float, int, int]:
+def timed_load(url: str, budget: float, workers: int | None) -> tuple[Any, float, int, int, float]:
     """One load_sources at ``budget`` with the account's live limits: frame, wall, requests the
-    client counted, retries."""
+    client counted, retries, and the start (epoch seconds, the server log's clock)."""
     from toolkit.fetch import load_sources
     from toolkit.session import connect
 
@@ -183,12 +197,61 @@ def timed_load(url: str, budget: float, workers: int | None) -> tuple[Any, float
     )  # fmt: skip
     gc.collect()
     server_log(url, clear=True)
+    started = time.time()
     t = time.perf_counter()
     df = load_sources(session, progress=False)
     wall = time.perf_counter() - t
     requests, retries = session.limiter.acquired, session.retries
     session.close()
-    return df, wall, requests, retries
+    return df, wall, requests, retries, started
+
+
+def report_runs(
+    results: list[tuple[float, Any, int, int, bool]],
+    info: dict[str, Any],
+    lower: int,
+    live_default: float,
+    args: argparse.Namespace,
+) -> bool:
+    """Print each run (requests, limits, phases, busy seconds, goals) and the spread of the
+    ratios per budget; True when every run met its goals."""
+    print()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load} (other work slows the client)")
+    ok = True
+    for budget, report, requests, retries, correct in results:
+        default = " (the live default)" if budget == live_default else ""
+        print(f"\nbudget {budget:g}{default}: complete and exact: {correct}")
+        print(
+            f"requests: {requests:,} made vs lower bound {lower:,} "
+            f"({info['customer_pages']} customer pages + {info['continuation_pages']:,} "
+            f"continuation pages) = {requests / lower:.3f}x   (target <= 1.05x); "
+            f"retries {retries}"
+        )
+        for line in report.lines():
+            print(line)
+        if args.latency is not None:
+            for line in report.busy_lines():
+                print(line)
+        good = correct and requests / lower <= 1.05
+        met, goal_lines = report.goals()
+        for line in goal_lines:
+            print(line)
+        report.state_goals(f"load, {args.customers:,} customers")
+        ok = ok and good and met
+    by_budget: dict[float, list[Any]] = {}
+    for budget, report, _, _, _ in results:
+        by_budget.setdefault(budget, []).append(report)
+    for budget, reports in by_budget.items():
+        if len(reports) > 1:
+            ratios = sorted(r.ratio for r in reports)
+            refused = max(r.refused_share for r in reports)
+            print(
+                f"\nbudget {budget:g}, {len(reports)} runs: wall / least time "
+                f"{', '.join(f'{x:.3f}' for x in ratios)} (spread {ratios[0]:.3f}-"
+                f"{ratios[-1]:.3f}x); refused at most {refused:.2%}"
+            )
+    return ok
 
 
 def main() -> int:
@@ -199,9 +262,24 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="session.max_workers")
     parser.add_argument("--naive-prefix", type=int, default=400, help="customers the naive runs")
     parser.add_argument("--frame-objects", type=int, default=100_000)
+    parser.add_argument("--latency", type=float, default=None, help="base latency (s)")
+    parser.add_argument("--latency-per-kb", type=float, default=None, help="latency per KiB (s)")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per budget")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive script and frame")
+    parser.add_argument(
+        "--issue", action="store_true",
+        help="issue 27's measure: 5,000 customers, budget 1.0, 80 ms + 2 ms/KiB, 3 runs, no naive",
+    )  # fmt: skip
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--info", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.issue:
+        args.customers = 5_000 if args.customers == 20_000 else args.customers
+        args.budgets = args.budgets or "1.0"
+        args.latency = 0.08 if args.latency is None else args.latency
+        args.latency_per_kb = 0.002 if args.latency_per_kb is None else args.latency_per_kb
+        args.repeat = args.repeat or 3
+        args.no_naive = True
     if args.serve:
         serve(args)
         return 0
@@ -218,15 +296,26 @@ def main() -> int:
         sys.executable, __file__, "--serve", "--info", str(info_path),
         "--customers", str(args.customers), "--seed", str(args.seed),
     ]  # fmt: skip
+    for flag, value in (("--latency", args.latency), ("--latency-per-kb", args.latency_per_kb)):
+        if value is not None:
+            child_args += [flag, str(value)]
+    from toolkit.sandbox.limits import Limits
+
+    model = Limits.profile("live")
+    latency = (
+        model.base_latency if args.latency is None else args.latency,
+        model.latency_per_kb if args.latency_per_kb is None else args.latency_per_kb,
+    )
     print(
         f"Seeding a sandbox with {args.customers:,} customers (limits 'live': {LIVE:g}/s "
-        f"global, {ENDPOINT_RATE:g}/s per endpoint) ...",
+        f"global, {ENDPOINT_RATE:g}/s per endpoint, latency {latency[0] * 1000:g} ms + "
+        f"{latency[1] * 1000:g} ms/KiB) ...",
         flush=True,
     )
     child = subprocess.Popen(
         child_args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
-    results: list[tuple[float, Any, LimitsReport, int, bool]] = []
+    results: list[tuple[float, LimitsReport, int, int, bool]] = []
     try:
         assert child.stdout is not None
         url = child.stdout.readline().strip()
@@ -245,20 +334,25 @@ def main() -> int:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         rss_peak = rss_before
         df = None
-        for n, budget in enumerate(budgets):
+        runs = [b for b in budgets for _ in range(args.repeat or 1)]
+        for n, budget in enumerate(runs):
             df = None  # the previous run's frame goes before the next run
-            df, wall, requests, retries = timed_load(url, budget, args.workers)
+            df, wall, requests, retries, started = timed_load(url, budget, args.workers)
             if n == 0:
                 rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             got = dict(zip(df["id"].tolist(), df["customer"].tolist(), strict=True))
             correct = got == expected and bool(df["id"].is_unique)
             report = LimitsReport.of(
                 server_log(url), wall=wall, global_rate=LIVE, endpoint_rate=ENDPOINT_RATE,
-                budget=budget,
+                budget=budget, latency=latency, start=started,
             )  # fmt: skip
             results.append((budget, report, requests, retries, correct))
             print(f"  budget {budget:g}: {len(got):,} sources in {wall:.2f} s", flush=True)
         assert df is not None
+
+        if args.no_naive:
+            df = None
+            return 0 if report_runs(results, info, lower, live_default, args) else 1
 
         # -- the naive script -------------------------------------------------------------
         prefix = min(args.naive_prefix, info["customers"])
@@ -281,27 +375,8 @@ def main() -> int:
             child.kill()
         info_path.unlink(missing_ok=True)
 
-    print()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} cores, load average {load} (other work slows the client)")
-    ok = naive_ok
+    ok = report_runs(results, info, lower, live_default, args) and naive_ok
     best_wall, best_bound = min((r.wall, r.bound) for _, r, _, _, _ in results)
-    for budget, report, requests, retries, correct in results:
-        default = " (the live default)" if budget == live_default else ""
-        print(f"\nbudget {budget:g}{default}: complete and exact: {correct}")
-        print(
-            f"requests: {requests:,} made vs lower bound {lower:,} "
-            f"({info['customer_pages']} customer pages + {info['continuation_pages']:,} "
-            f"continuation pages) = {requests / lower:.3f}x   (target <= 1.05x); "
-            f"retries {retries}"
-        )
-        for line in report.lines():
-            print(line)
-        good = correct and requests / lower <= 1.05
-        met, goal_lines = report.goals()
-        for line in goal_lines:
-            print(line)
-        ok = ok and good and met
     print()
     how = f"extrapolated from {naive_customers:,} customers" if extrapolated else "measured"
     print(

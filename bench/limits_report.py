@@ -2,8 +2,18 @@
 
 For the requests that reached the server (429s included: Stripe counts them against the limits
 too), the least time the limits allow is the larger of each endpoint's requests / its limit and
-all requests / the global limit. Peaks are the most requests that arrived in any 1-second window,
-per endpoint and overall, measured from the server's arrival times.
+all requests / the global limit (each limiter's admissions), plus, when the run's latency model
+is given (``latency=(base seconds, seconds per KiB)``), one round trip of a customer page at its
+size (the median ``GET /v1/customers`` answer): continuations and writes can only start after
+one. Peaks are the most requests that arrived in any 1-second window, per endpoint and overall,
+measured from the server's arrival times.
+
+Given the run's start (``start``, epoch seconds like the log's), :meth:`LimitsReport.phases`
+splits the wall time at the binding limiter (the one whose admissions set the bound): the
+start (until its first request arrived; least: a page's round trip), the body (its first to its
+last request; least: (n - 1) / rate) and the tail (its last request to the end; least: that
+request's own answer); :meth:`LimitsReport.busy_lines` prints, per endpoint, the share of each
+second of the run its limit was used.
 
 >>> log = [{"method": "POST", "path": f"/v1/sources/src_{i}", "status": 200, "time": i / 25}
 ...        for i in range(50)]
@@ -14,6 +24,7 @@ per endpoint and overall, measured from the server's arrival times.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -56,6 +67,9 @@ class LimitsReport:
     refused_by_reason: Counter[str] = field(default_factory=Counter)
     peak_endpoint: dict[str, int] = field(default_factory=dict)
     peak_global: int = 0
+    latency: tuple[float, float] | None = None
+    start: float | None = None
+    arrivals: dict[str, list[tuple[float, float, int]]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -67,10 +81,15 @@ class LimitsReport:
         endpoint_rate: float,
         budget: float,
         endpoints: Mapping[str, float] | None = None,
+        latency: tuple[float, float] | None = None,
+        start: float | None = None,
     ) -> LimitsReport:
-        """The report of a run from its log entries (``method``, ``path``, ``status``, ``time``)."""
+        """The report of a run from its log entries (``method``, ``path``, ``status``, ``time``;
+        ``size`` and ``seconds`` when the server logged them)."""
         report = cls(wall, global_rate, endpoint_rate, budget, dict(endpoints or {}))
+        report.latency, report.start = latency, start
         arrivals: dict[str, list[float]] = defaultdict(list)
+        detail: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
         every: list[float] = []
         for entry in log:
             endpoint = endpoint_of(entry["method"], entry["path"])
@@ -81,6 +100,10 @@ class LimitsReport:
                 report.refused_by_reason[entry.get("limited") or entry.get("fault") or "?"] += 1
             arrivals[endpoint].append(entry["time"])
             every.append(entry["time"])
+            detail[endpoint].append(
+                (entry["time"], entry.get("seconds", 0.0), entry.get("size", 0) or 0)
+            )
+        report.arrivals = {e: sorted(d) for e, d in detail.items()}
         report.peak_endpoint = {e: peak_in_window(t) for e, t in arrivals.items()}
         report.peak_global = peak_in_window(every)
         return report
@@ -90,10 +113,82 @@ class LimitsReport:
         return self.endpoints.get(endpoint, self.endpoint_rate)
 
     @property
-    def bound(self) -> float:
-        """The least seconds Stripe's limits allow for these requests."""
+    def admissions(self) -> float:
+        """The least seconds each limiter needs to admit these requests (the largest)."""
         per_endpoint = max((n / self.rate_of(e) for e, n in self.by_endpoint.items()), default=0)
         return max(per_endpoint, self.requests / self.global_rate)
+
+    def answer_time(self, size: int) -> float:
+        """Seconds the latency model takes to answer ``size`` bytes (0 without a model)."""
+        if self.latency is None:
+            return 0.0
+        base, per_kb = self.latency
+        return base + per_kb * size / 1024
+
+    @property
+    def round_trip(self) -> float:
+        """One customer page's round trip at its size (the median page's), by the latency
+        model; 0 without one or without customer pages."""
+        sizes = sorted(size for _, _, size in self.arrivals.get("GET /v1/customers", []) if size)
+        return self.answer_time(sizes[len(sizes) // 2]) if sizes else 0.0
+
+    @property
+    def bound(self) -> float:
+        """The least seconds Stripe's limits allow for these requests: each limiter's
+        admissions, plus a customer page's round trip (nothing else can start before one)."""
+        return self.admissions + self.round_trip
+
+    @property
+    def binding(self) -> tuple[str, float]:
+        """The limiter whose admissions set the bound: (endpoint or "all endpoints", rate)."""
+        name, rate = "all endpoints", self.global_rate
+        worst = self.requests / self.global_rate
+        for endpoint, n in self.by_endpoint.items():
+            if n / self.rate_of(endpoint) > worst + 1e-9:
+                name, rate, worst = endpoint, self.rate_of(endpoint), n / self.rate_of(endpoint)
+        return name, rate
+
+    def phases(self) -> list[tuple[str, float, float]]:
+        """(phase, wall seconds, least seconds) for the start, the body and the tail of the run
+        at its binding limiter (empty without ``start``)."""
+        if self.start is None or not self.requests:
+            return []
+        name, rate = self.binding
+        if name == "all endpoints":
+            times = sorted(t for d in self.arrivals.values() for t in d)
+        else:
+            times = self.arrivals[name]
+        first, last = times[0], times[-1]
+        end = self.start + self.wall
+        body_least = (len(times) - 1) / rate
+        return [
+            ("start", first[0] - self.start, self.round_trip),
+            ("body", last[0] - first[0], body_least),
+            ("tail", end - last[0], self.answer_time(last[2])),
+        ]
+
+    def busy_lines(self, width: int = 30) -> list[str]:
+        """Per endpoint, the share of each second of the run its limit was used (%), the
+        seconds in rows of ``width``."""
+        if self.start is None:
+            return []
+        seconds = max(1, math.ceil(self.wall))
+        out = []
+        for endpoint, _n in self.by_endpoint.most_common():
+            counts = [0] * seconds
+            for t, _, _ in self.arrivals[endpoint]:
+                k = int(t - self.start)
+                if 0 <= k < seconds:
+                    counts[k] += 1
+            rate = self.rate_of(endpoint)
+            shares = [min(999, round(100 * c / rate)) for c in counts]
+            full = sum(1 for s in shares if s >= 90)
+            out.append(
+                f"  {endpoint}: busy share of each second (%), {full} of {seconds} seconds >= 90%"
+            )
+            for i in range(0, seconds, width):
+                out.append("    " + " ".join(f"{s:>3}" for s in shares[i : i + width]))
+        return out
 
     @property
     def ratio(self) -> float:
@@ -126,6 +221,14 @@ class LimitsReport:
             f"1 s (limit {self.global_rate:g}/s x budget {self.budget:g} = "
             f"{self.global_rate * self.budget:g})"
         )
+        if self.round_trip:
+            out.append(
+                f"least time: admissions {self.admissions:.2f} s ({self.binding[0]}) + a customer "
+                f"page's round trip {self.round_trip:.2f} s"
+            )
+        for phase, wall, least in self.phases():
+            ratio = f"{wall / least:.2f}x" if least > 0 else "-"
+            out.append(f"  phase {phase:<6} wall {wall:7.2f} s, least {least:7.2f} s, {ratio}")
         out.append(
             f"wall {self.wall:.2f} s / least time the limits allow {self.bound:.2f} s = "
             f"{self.ratio:.3f}x"
@@ -142,6 +245,18 @@ class LimitsReport:
             + (f" ({reasons})" if reasons else "")
         )
         return out
+
+    def state_goals(self, measure: str) -> None:
+        """At budget 1, the run's wall / least time and share refused as ``goals.goal`` lines
+        (what ``bench/all.py`` gathers); below 1, that no window went above budget x limits."""
+        from goals import goal
+
+        if self.budget == 1.0:
+            goal(f"{measure}: wall / least time", self.ratio, "<= 1.10")
+            goal(f"{measure}: refused (%)", self.refused_share * 100, "<= 0.5")
+        else:
+            windows = 0.0 if self.within_budget() else 1.0
+            goal(f"{measure} at budget {self.budget:g}: windows over its limits", windows, "<= 0")
 
     def goals(self) -> tuple[bool, list[str]]:
         """Issue 12's goals for this run, met or not, with one line each.

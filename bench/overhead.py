@@ -83,7 +83,7 @@ def _bare_load(url: str) -> int:
     client = stripe.StripeClient(KEY, base_addresses={"api": url})
     requests, after = 0, None
     while True:
-        params: dict[str, Any] = {"limit": 100, "expand": ["data.sources"]}
+        params: stripe.params.CustomerListParams = {"limit": 100, "expand": ["data.sources"]}
         if after:
             params["starting_after"] = after
         page = client.v1.customers.list(params=params)

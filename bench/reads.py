@@ -32,6 +32,7 @@ folder, each on a fresh ``Sandbox(**SANDBOX_DEFAULTS)`` shared the way ``make la
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import re
@@ -47,7 +48,6 @@ from typing import Any
 
 ROOT = Path(os.environ.get("TOOLKIT_ROOT") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "notebooks"))
 
 import toolkit  # noqa: E402
 from toolkit.audit.migration.load import receivers_to_read, run_migration_audit  # noqa: E402
@@ -100,7 +100,7 @@ def listing_least(ds: DataSet) -> dict[str, int]:
         if cid in ds.deleted_customers or len(items) <= EMBEDDED:
             continue
         continuations += pages(sum(1 for i in items if i in ds.sources))
-    on_clock: Counter[str] = Counter(
+    on_clock: Counter[str | None] = Counter(
         c.get("test_clock") for c in ds.customers.values() if c.get("test_clock")
     )
     clock_reads = (pages(len(ds.test_clocks)) + sum(pages(on_clock[k]) for k in ds.test_clocks)
@@ -244,7 +244,7 @@ def operations(args: argparse.Namespace) -> list[Row]:
         receivers = fresh[fresh["flow"] == "receiver"]
         funded = txn_pages(ds, receivers["id"].tolist())
         for skip in (False, True):
-            txns, sent = measure(box, lambda skip=skip: load_txns(session, receivers, skip))
+            txns, sent = measure(box, functools.partial(load_txns, session, receivers, skip))
             if txns is None:
                 continue
             rows.append(Row(f"receiver audit (skip_unfunded={skip})", load_sent + len(sent),
@@ -256,7 +256,7 @@ def operations(args: argparse.Namespace) -> list[Row]:
         moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
         needed = receivers_to_read(fresh, moves)["id"].tolist()
         for skip in (False, True):
-            audit, sent = measure(box, lambda skip=skip: retire(session, skip))
+            audit, sent = measure(box, functools.partial(retire, session, skip))
             if audit is None:
                 continue
             counts = by_endpoint(sent)
@@ -274,8 +274,8 @@ def operations(args: argparse.Namespace) -> list[Row]:
 
 
 def runbooks() -> list[tuple[str, int, float, str, int]]:
-    from regenerate import STRIPE_VARIABLES, execute
-    from regenerate import runbooks as paths
+    from tests.notebooks.regenerate import STRIPE_VARIABLES, execute
+    from tests.notebooks.regenerate import runbooks as paths
 
     saved = {k: os.environ.get(k) for k in (*STRIPE_VARIABLES, SHARED_SANDBOX_VARIABLE)}
     for name in STRIPE_VARIABLES:

@@ -25,7 +25,9 @@ KEY = "sk_test_" + "b3nch" * 5
 PATH = "/v1/customers?limit=100&expand[0]=data.sources"
 
 
-def _client(port: int, cursors: list[str | None], seconds: float, out: mp.Queue) -> None:
+def _client(
+    port: int, cursors: list[str | None], seconds: float, out: mp.Queue[tuple[int, int, int]]
+) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port)
     headers = {"Authorization": f"Bearer {KEY}"}
     done = nbytes = errors = 0
@@ -68,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             conn.getresponse().read()
             conn.close()
         box.clear_log()
-        queue: mp.Queue = mp.Queue()
-        ctx = mp.get_context("fork" if sys.platform != "win32" else "spawn")
+        queue: mp.Queue[tuple[int, int, int]] = mp.Queue()
+        ctx = mp.get_context("spawn") if sys.platform == "win32" else mp.get_context("fork")
         procs = [
             ctx.Process(target=_client, args=(box.port, cursors, args.seconds, queue))
             for _ in range(args.clients)

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd
+from goals import goal
 from limits_report import LimitsReport
 
 from toolkit.changes import apply
@@ -113,6 +114,8 @@ def main() -> int:
             print(line)
         for note in outcome.notes:
             print(f"note: {note}")
+        goal("update of every kind: wall / least time", report.ratio, f"<= {GOAL:.2f}")
+        goal("update of every kind: refused (%)", report.refused_share * 100, "<= 0.5")
         good = totals["failed"] == 0 and landed == len(table) and report.ratio <= GOAL
         print(
             f"goal: wall <= {GOAL:.2f}x bound, nothing failed, every row shows its change: "

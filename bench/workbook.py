@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from goals import goal
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -75,6 +76,7 @@ def main() -> None:
             print(f"{label:>10}: best of {args.repeat}: {best[label]:.2f} s")
     ratio = best["openpyxl"] / best["xlsxwriter"]
     print(f"openpyxl / xlsxwriter = {ratio:.2f}x (goal >= 1.5x)")
+    goal("audit workbook: openpyxl time / ours", ratio, ">= 1.5")
 
 
 if __name__ == "__main__":

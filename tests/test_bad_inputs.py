@@ -271,13 +271,13 @@ CASES: list[Case] = [
          OUTPUT, "not a folder"),
     # -- item 14: loose parsing ----------------------------------------------------------------
     Case("metadata_columns='no'",
-         lambda c: toolkit.load_sources(c.session, metadata_columns="no", progress=False),
+         lambda c: toolkit.load_sources(c.session, metadata_columns="no", progress=False),  # type: ignore[arg-type]
          InvalidInputError, "True or False"),
     Case("has_unapplied='no'",
-         lambda c: toolkit.filter_sources(c.sources, has_unapplied="no"),
+         lambda c: toolkit.filter_sources(c.sources, has_unapplied="no"),  # type: ignore[arg-type]
          InvalidInputError, "True, False or None"),
     Case("dry_run_notice('False')",
-         lambda c: toolkit.dry_run_notice("False", "acct_1 (test)"),
+         lambda c: toolkit.dry_run_notice("False", "acct_1 (test)"),  # type: ignore[arg-type]
          InvalidInputError, "parse_flag"),
     Case("load_sources created=('01/02/2026', None)",
          lambda c: toolkit.load_sources(c.session, created=("01/02/2026", None), progress=False),
@@ -320,7 +320,7 @@ CASES: list[Case] = [
          lambda c: toolkit.filter_sources(c.sources, currencies=["xyz"]),
          InvalidInputError, "usd"),
     Case("filter_sources types=123",
-         lambda c: toolkit.filter_sources(c.sources, types=123),
+         lambda c: toolkit.filter_sources(c.sources, types=123),  # type: ignore[arg-type]
          InvalidInputError, "list"),
     Case("load_snapshot of a Parquet file that is no snapshot",
          lambda c: toolkit.load_snapshot(_plain_parquet(c)),
@@ -398,10 +398,10 @@ CASES: list[Case] = [
          lambda c: toolkit.read_dataset(_dataset(c, "{broken")),
          InvalidInputError, "replace=True"),
     Case("load_sources accounts=123",
-         lambda c: toolkit.load_sources(c.session, accounts=123, progress=False),
+         lambda c: toolkit.load_sources(c.session, accounts=123, progress=False),  # type: ignore[arg-type]
          InvalidInputError, "'all', a list of connected account ids"),
     Case("export_sources accounts=123",
-         lambda c: toolkit.export_sources(c.session, c.out / "ds", accounts=123, progress=False),
+         lambda c: toolkit.export_sources(c.session, c.out / "ds", accounts=123, progress=False),  # type: ignore[arg-type]
          InvalidInputError, "'all', a list of connected account ids"),
     # -- refresh -------------------------------------------------------------------------------
     Case("refresh of a list",
@@ -451,7 +451,7 @@ CASES: list[Case] = [
                                                        "acceptance.date": "tomorrow"}),
          InvalidInputError, "a date like 2026-12-01"),
     Case("plan_mandate of a list",
-         lambda c: toolkit.plan_mandate(["src_1abc"], ["accepted"]),
+         lambda c: toolkit.plan_mandate(["src_1abc"], ["accepted"]),  # type: ignore[arg-type]
          InvalidInputError, "{'acceptance.status': 'accepted'}"),
     Case("plan_source_order with an unknown field",
          lambda c: toolkit.plan_source_order(["src_1abc"], {"shipping.courier": "DHL"}),

@@ -58,6 +58,7 @@ def read_until(proc: subprocess.Popen, prefix: str, timeout: float = 90) -> str:
     lines come in between)."""
     deadline, lines = time.monotonic() + timeout, []
     while time.monotonic() < deadline:
+        assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line:
             break

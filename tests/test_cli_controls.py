@@ -142,7 +142,9 @@ def test_json_error_from_a_subprocess(tmp_path):
 def _recipe() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Month-end on a schedule") :]
-    return re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
+    found = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert found is not None
+    return found.group(1)
 
 
 @pytest.mark.slow

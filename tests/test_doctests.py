@@ -48,7 +48,7 @@ def fixtures(box: Sandbox, wanted: str) -> dict[str, object]:
     if any(name in wanted for name in ("sources", "audit", "outcome")):
         names["sources"] = toolkit.load_sources(session, progress=False)
     if "outcome" in wanted:
-        chosen = names["sources"]
+        chosen: pd.DataFrame = names["sources"]
         ids = chosen[chosen["customer"].notna() & chosen["status"].isin(["chargeable"])]
         plan = toolkit.plan_metadata(ids.head(2), set={"doctest": "yes"})
         names["outcome"] = toolkit.apply(plan, session, progress=False)

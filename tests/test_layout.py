@@ -60,7 +60,7 @@ def imports_of(path: Path, module: str) -> list[tuple[str, list[str], int]]:
     """(imported module, names, line) for every import in a file, at any depth."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = []
+    found: list[tuple[str, list[str], int]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.extend((alias.name, [], node.lineno) for alias in node.names)
@@ -147,6 +147,20 @@ def test_arrows_between_wings_go_one_way():
     assert not wrong, "arrows against the layout: " + ", ".join(sorted(wrong))
 
 
+def test_the_session_reaches_the_sandbox_only_to_start_it():
+    """connect() starts the embedded sandbox; nothing else in the session knows it is one (its
+    clock comes through the Date header, like any server's)."""
+    known = modules()
+    reaching = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph().items()
+        if wing_of(module) == "session" and module != "toolkit.session.connect"
+        for target in targets
+        if wing_of(target) == "sandbox"
+    )
+    assert "toolkit.session.connect" in known and not reaching, reaching
+
+
 def test_only_the_session_imports_stripe():
     doors = []
     for module, path in modules().items():
@@ -172,7 +186,7 @@ def test_nobody_reaches_through_the_session_client():
 
 def test_no_private_name_is_imported_across_modules():
     known = modules()
-    private = []
+    private: list[str] = []
     for module, path in known.items():
         for name, names, line in imports_of(path, module):
             if toolkit_target(name, known) is None:
@@ -251,7 +265,7 @@ def test_one_list_layer():
     """``has_more`` / ``starting_after`` loops live in toolkit/fetch/lists.py only: every other
     module walks a list with it (iter_pages, iter_list, next_params...). The sandbox, which
     implements Stripe's paging on the server's side, is exempt."""
-    outside = []
+    outside: list[str] = []
     for module, path in modules().items():
         if module == LIST_LAYER or module in PAGING_EXEMPT or wing_of(module) == "sandbox":
             continue

@@ -29,7 +29,7 @@ def test_allow_live_must_be_a_boolean(value):
 def test_allow_live_cannot_be_set_to_a_string_later():
     session = connect(LIVE, quiet=True)
     with pytest.raises(ConfigurationError, match="allow_live"):
-        session.allow_live = "yes"
+        session.allow_live = "yes"  # type: ignore[assignment]
     assert session.allow_live is False
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 
@@ -19,7 +20,7 @@ from toolkit.errors import (
 )
 from toolkit.sandbox import Sandbox
 from toolkit.session import SANDBOX_KEY, connect, mask_key
-from toolkit.session.ratelimit import RateLimiter, StripeLimits
+from toolkit.session.ratelimit import SLACK, RateLimiter, StripeLimits
 
 LIVE = "sk_live_" + "L1ve" * 6
 TEST = "sk_test_" + "T3st" * 6
@@ -274,7 +275,9 @@ def test_rate_limiter_spaces_requests_across_threads():
         t.join()
     elapsed = max(stamps) - min(stamps)
     assert len(stamps) == 40
-    assert elapsed >= 39 / 50 * 0.95  # never faster than 50/s
+    # never faster than 50/s, but for the catch-up slack at budget 1 (issue 27: a pace that
+    # fell behind may send SLACK seconds of its schedule together; a window never holds more)
+    assert elapsed >= (39 / 50 - SLACK) * 0.95
 
 
 def test_rate_limiter_cancel_stops_waiting():
@@ -289,13 +292,34 @@ def test_rate_limiter_cancel_stops_waiting():
     assert time.monotonic() - started < 0.8
 
 
-def test_sandbox_mode_uses_the_data_clock(sandbox, in_tmp_cwd, monkeypatch):
+def test_a_session_stamps_with_the_servers_clock_from_its_date_header(
+    sandbox, in_tmp_cwd, monkeypatch
+):
     from toolkit.sandbox import SANDBOX_NOW
 
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    logged = len(sandbox.requests)
+    # before any answer the session asks the server (a bare HEAD: no read, not in the log)
     assert connect(api_base=sandbox.url, quiet=True).now().timestamp() == SANDBOX_NOW
-    wall = connect(TEST, api_base=sandbox.url, quiet=True).now().timestamp()
-    assert abs(wall - time.time()) < 60
+    assert len(sandbox.requests) == logged
+    # whatever the key: the server's clock, not this machine's (34 days apart here)
+    with Sandbox(seed=1, customers=3) as own:
+        session = connect(TEST, api_base=own.url, quiet=True)
+        assert session.now().timestamp() == SANDBOX_NOW
+        own.advance_clock(3 * 86400)
+        session.client.v1.customers.list(params={"limit": 1})  # its answer's Date moved on
+        assert session.now().timestamp() == SANDBOX_NOW + 3 * 86400
+
+
+def test_a_server_that_cannot_be_reached_leaves_the_machines_clock(in_tmp_cwd):
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    session = connect(TEST, api_base=f"http://127.0.0.1:{port}", quiet=True)
+    started = time.monotonic()
+    assert abs(session.now().timestamp() - time.time()) < 5
+    assert session.now().tzinfo is not None
+    assert time.monotonic() - started < 2  # a refused connection is said at once, asked once
 
 
 def _in_use() -> stripe.APIError:
@@ -318,7 +342,9 @@ def test_a_409_for_a_key_in_flight_waits_longer_and_may_have_landed():
     limiter = RateLimiter(None)
     waits = [retry_delay(_in_use(), attempt, True, limiter, None) for attempt in range(5)]
     assert all(w is not None for w in waits)
-    assert waits[0] >= IN_FLIGHT_PAUSE * 0.75 and waits[-1] >= 4 * IN_FLIGHT_PAUSE
+    first, last = waits[0], waits[-1]
+    assert first is not None and last is not None
+    assert first >= IN_FLIGHT_PAUSE * 0.75 and last >= 4 * IN_FLIGHT_PAUSE
     assert not limiter.refused and not limiter.pauses  # nothing shared slows down
     error = mapped(_in_use(), "Updating src_1")
     assert (error.status, error.code, error.uncertain) == (409, "idempotency_key_in_use", True)

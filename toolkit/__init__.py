@@ -98,7 +98,9 @@ if TYPE_CHECKING:  # for type checkers and editors: at run time each name loads 
     )
     from toolkit.money import format_money, minor_to_major
     from toolkit.private_files import fresh_path
-    from toolkit.session import Session, connect, read_usage  # type: ignore[no-redef]  # mypy: also submodules
+    from toolkit.session.client import Session
+    from toolkit.session.connect import connect
+    from toolkit.session.read_usage import read_usage
     from toolkit.session.settings import parse_flag
 
 #: Where each public name lives: loaded on first use (PEP 562), so ``import toolkit`` stays light.

@@ -6,10 +6,11 @@ import argparse
 
 import openpyxl
 import pytest
-from audit_frames import card, receiver, sources_frame
 
+from tests.audit.audit_frames import card, receiver, sources_frame
 from toolkit.cli import audit as audit_cli
 from toolkit.errors import InvalidInputError
+from toolkit.fetch.id_files import read_ids
 from toolkit.fetch.snapshot import save_snapshot
 
 
@@ -70,16 +71,16 @@ def test_audit_refuses_bad_input(tmp_path):
 def test_read_ids(tmp_path):
     text = tmp_path / "ids.txt"
     text.write_text("# detached\nsrc_1\n\nsrc_2\nsrc_1\n")
-    assert audit_cli.read_ids(text) == ["src_1", "src_2"]
+    assert read_ids(text) == ["src_1", "src_2"]
     table = tmp_path / "ids.csv"
     table.write_text("customer,id\ncus_1,src_9\ncus_2,src_8\n")
-    assert audit_cli.read_ids(table) == ["src_9", "src_8"]
+    assert read_ids(table) == ["src_9", "src_8"]
     bad = tmp_path / "bad.txt"
     bad.write_text("src_1\ncus_1\n")
     with pytest.raises(InvalidInputError, match="not source ids"):
-        audit_cli.read_ids(bad)
+        read_ids(bad)
     with pytest.raises(InvalidInputError, match="No id file"):
-        audit_cli.read_ids(tmp_path / "nope.txt")
+        read_ids(tmp_path / "nope.txt")
 
 
 def test_ids_do_not_combine_with_a_snapshot(snapshot, tmp_path):

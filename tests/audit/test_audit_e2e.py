@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import openpyxl
 import pandas as pd
 import pytest
-from audit_frames import assert_currency_totals, assert_planted_found
 
+from tests.audit.audit_frames import assert_currency_totals, assert_planted_found
 from toolkit.audit import audit_receivers
 from toolkit.cli import audit as audit_cli
 from toolkit.fetch import load_source_transactions, load_sources

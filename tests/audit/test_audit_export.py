@@ -10,8 +10,8 @@ from decimal import Decimal
 import matplotlib
 import openpyxl
 import pytest
-from audit_frames import card, receiver, sources_frame, txn, txn_frame
 
+from tests.audit.audit_frames import card, receiver, sources_frame, txn, txn_frame
 from toolkit.audit import audit_receivers
 from toolkit.audit.cells import finance_frame
 from toolkit.audit.receivers.export import SHEET_NAMES, money_format

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from audit_frames import receiver, sources_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.audit.audit_frames import receiver, sources_frame
 from toolkit.audit import audit_receivers
 
 pytestmark = pytest.mark.slow  # property tests: many examples each

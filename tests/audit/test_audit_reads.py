@@ -51,7 +51,8 @@ def test_unfunded_receivers_are_never_asked_for_transactions(demo: Sandbox, tmp_
     listed = transaction_lists(demo, mark)
     assert not unfunded & set(listed)  # a zero-received receiver's transactions never listed
     assert len(listed) == len(receivers) - len(unfunded)  # one page each, no more
-    assert toolkit.LoadInfo.from_attrs(txns).reads == len(listed)
+    load_info = toolkit.LoadInfo.from_attrs(txns)
+    assert load_info is not None and load_info.reads == len(listed)
     assert sorted(txns.attrs["toolkit"]["unfunded_skipped"]) == sorted(unfunded)
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit_frames import AS_OF
-
+from tests.audit.audit_frames import AS_OF
 from toolkit.audit import audit_receivers
 from toolkit.fetch.frame import sources_frame, transactions_frame
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from audit_frames import assert_currency_totals, assert_planted_found
 
+from tests.audit.audit_frames import assert_currency_totals, assert_planted_found
 from toolkit.audit import audit_receivers
 from toolkit.audit.receivers.checks import check_names
 from toolkit.fetch.frame import sources_frame, transactions_frame

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from audit_frames import AS_OF, card, receiver, sources_frame, txn, txn_frame
 
+from tests.audit.audit_frames import AS_OF, card, receiver, sources_frame, txn, txn_frame
 from toolkit.audit import Audit, audit_receivers
 from toolkit.audit.receivers.checks import CHECKS, check_names
 from toolkit.audit.receivers.result import AGING_BUCKETS, SOURCE_COLUMNS
@@ -333,6 +333,7 @@ def test_as_of_given_overrides_and_is_normalized_to_utc():
     assert audit.as_of_basis == "given"
     assert audit.sources["age_days"].iloc[0] == 30
     naive = audit_receivers(sources_frame(rows), as_of=pd.Timestamp("2026-11-11"))
+    assert naive.as_of is not None
     assert str(naive.as_of.tz) == "UTC"
     with pytest.raises(InvalidInputError):
         audit_receivers(sources_frame(rows), as_of="not a date")
@@ -380,7 +381,7 @@ def test_input_is_not_modified():
 
 def test_bad_inputs_are_refused_clearly():
     with pytest.raises(InvalidInputError, match="load_sources"):
-        audit_receivers([{"id": "src_1"}])  # type: ignore[arg-type]
+        audit_receivers([{"id": "src_1"}])
     with pytest.raises(InvalidInputError, match="'id'"):
         audit_receivers(pd.DataFrame({"x": [1]}))
     with pytest.raises(InvalidInputError, match="pending_days"):

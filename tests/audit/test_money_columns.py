@@ -24,9 +24,9 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-from audit_frames import receiver, sources_frame, txn, txn_frame
 
 import toolkit
+from tests.audit.audit_frames import receiver, sources_frame, txn, txn_frame
 from toolkit.audit.migration.export import MIGRATION_SHEETS
 from toolkit.audit.migration.load import run_migration_audit
 from toolkit.audit.receivers.export import SHEET_NAMES

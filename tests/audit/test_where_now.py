@@ -259,8 +259,12 @@ def test_customers_without_a_payment_method_cost_the_fewer_reads(box) -> None:
     by_ids = toolkit.load_payment_methods(session, paying, progress=False)
     pd.testing.assert_frame_equal(by_frame, by_ids)
     bare = int(by_frame["id"].isna().sum())
-    listed = toolkit.LoadInfo.from_attrs(sources).customers
+    loaded = toolkit.LoadInfo.from_attrs(sources)
+    assert loaded is not None and loaded.customers is not None
+    listed = loaded.customers
     pages = -(-listed // 100)
     assert bare > pages  # the demo case: listing the customers is cheaper
-    assert toolkit.LoadInfo.from_attrs(by_ids).reads == len(paying) + bare
-    assert toolkit.LoadInfo.from_attrs(by_frame).reads == len(paying) + pages
+    load_info = toolkit.LoadInfo.from_attrs(by_ids)
+    assert load_info is not None and load_info.reads == len(paying) + bare
+    load_info = toolkit.LoadInfo.from_attrs(by_frame)
+    assert load_info is not None and load_info.reads == len(paying) + pages

@@ -242,6 +242,7 @@ def test_select_set_preview_apply_in_jupyterlab(
     client = stripe.StripeClient(KEY, base_addresses={"api": sandbox_url})
     for source_id in chosen:
         source = client.v1.sources.retrieve(source_id)
+        assert source.metadata is not None
         assert source.metadata.to_dict().get(META_KEY) == META_VALUE, source_id
     assert list((root / "journals").glob("plan_*.jsonl"))
 

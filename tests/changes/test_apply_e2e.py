@@ -9,7 +9,8 @@ import threading
 
 import pytest
 import stripe
-from changes_support import (
+
+from tests.changes.changes_support import (
     TEST_KEY,
     customer_with_sources,
     effective_writes,
@@ -18,7 +19,6 @@ from changes_support import (
     pick_detachable,
     requests_for,
 )
-
 from toolkit.changes.journal.reading import load_plan, read_journal
 from toolkit.changes.plans.builders import plan_attach, plan_detach, plan_metadata, plan_owner
 from toolkit.changes.run.applying import apply
@@ -59,6 +59,7 @@ def test_set_unset_then_undo_restores_exact_state(fresh_sandbox, fresh_session):
         assert {k: now[k] for k in others} == others
     assert all(outcome.df["request_id"].str.startswith("req_"))
     # every POST carried the key of its row in this run
+    assert outcome.journal is not None
     run = next(r["run"] for r in read_journal(outcome.journal).records if r["type"] == "run")
     posts = [e for e in box.requests if e.method == "POST" and "legacy" not in str(e.params)]
     assert all(
@@ -89,6 +90,7 @@ def test_clear_sends_empty_metadata_and_undo_brings_keys_back(fresh_sandbox, fre
     assert all(meta(box, sid) == {} for sid in ids)
     sent = [e.params for e in box.requests if e.method == "POST"]
     assert sent[-1]["metadata"] == ""
+    assert outcome.journal is not None
     undo(outcome.journal, fresh_session, progress=False)
     assert {sid: meta(box, sid) for sid in ids} == before
 
@@ -117,6 +119,7 @@ def test_owner_update_and_undo(fresh_sandbox, fresh_session):
     for sid in ids:
         owner = box.get_source(sid)["owner"]
         assert owner["email"] == "ops@example.com" and owner["address"]["city"] == "Lyon"
+    assert outcome.journal is not None
     back = undo(outcome.journal, fresh_session, progress=False)
     assert back.totals["ok"] == 3
     for sid in ids:
@@ -135,6 +138,7 @@ def test_undo_of_a_filled_empty_owner_field_is_not_possible_and_sends_nothing(
         plan_owner(frame_of(box, ids), email="ops@example.com"), fresh_session, progress=False
     )
     assert outcome.totals["ok"] == 2
+    assert outcome.journal is not None
     preview = undo(outcome.journal, fresh_session, dry_run=True, progress=False)
     rows = preview.df.set_index("source")
     assert rows.loc[empty[0], "result"] == "skipped"
@@ -200,6 +204,7 @@ def test_drift_refused_dry_run_reports_it_and_overwrite_writes(fresh_sandbox, fr
     forced = apply(plan, fresh_session, progress=False, on_drift="overwrite")
     assert list(forced.df["result"]) == ["skipped", "ok", "skipped"]
     assert meta(box, ids[1])["tier"] == "gold"
+    assert forced.journal is not None
     begin = [r for r in read_journal(forced.journal).records if r["type"] == "begin"][-1]
     assert begin["before"]["tier"] == "bronze" and "bronze" in begin["drift"]
     # undo restores each source to its state right before our write: bronze for the drifted one
@@ -221,6 +226,7 @@ def test_journal_file_records_and_resume(fresh_sandbox, fresh_session, tmp_path)
     outcome = apply(plan, fresh_session, progress=False, journal=folder)
     path = outcome.journal
     assert path == folder / f"{plan.id}.jsonl"
+    assert path is not None
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     text = path.read_text()
     assert "client_secret" not in text and TEST_KEY not in text and "sk_test" not in text
@@ -262,6 +268,7 @@ def test_progress_callable_and_cancel(fresh_sandbox, fresh_session):
     totals = outcome.totals
     assert totals["ok"] >= 2 and totals["canceled"] >= 1
     assert totals["ok"] + totals["canceled"] == 6
+    assert outcome.journal is not None
     state = read_journal(outcome.journal)
     assert not state.pending  # every begin has its end
     assert effective_writes(box) == {sid: 1 for sid in outcome.df[outcome.df.result == "ok"].source}
@@ -288,6 +295,7 @@ def test_detach_cannot_be_undone_and_rerun_is_safe(fresh_sandbox, fresh_session)
     assert "already consumed" in stale.df.loc[0, "message"]
     assert not [e for e in box.requests if e.method == "DELETE"]
     with pytest.raises(InvalidInputError, match="cannot be undone"):
+        assert outcome.journal is not None
         undo(outcome.journal, fresh_session)
 
 
@@ -303,6 +311,7 @@ def test_attach_rules_end_to_end(fresh_sandbox, fresh_session):
     assert box.get_source(free[0])["customer"] == customer
     assert effective_writes(box)[free[0]] == 1
     with pytest.raises(InvalidInputError, match="Attach is not undone"):
+        assert outcome.journal is not None
         undo(outcome.journal, fresh_session)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from changes_support import (
+
+from tests.changes.changes_support import (
     TEST_KEY,
     customer_with_sources,
     effective_writes,
@@ -11,7 +12,6 @@ from changes_support import (
     pick,
     pick_detachable,
 )
-
 from toolkit.changes.plans.builders import plan_detach, plan_metadata
 from toolkit.changes.run.applying import apply
 from toolkit.sandbox import Sandbox

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import threading
+from typing import Any
 
 import pandas as pd
 import pytest
-from changes_support import TEST_KEY, effective_writes
 
+from tests.changes.changes_support import TEST_KEY, effective_writes
 from toolkit.changes.journal.reading import read_journal
 from toolkit.changes.plans.builders import plan_detach, plan_metadata
 from toolkit.changes.run.applying import apply
@@ -29,7 +30,7 @@ listing_module = importlib.import_module("toolkit.changes.run.listing")
 
 def reads(box):
     """Read requests in the log, by kind."""
-    out = {"pages": 0, "continuations": 0, "by_id": []}
+    out: dict[str, Any] = {"pages": 0, "continuations": 0, "by_id": []}
     for e in box.requests:
         if e.method != "GET":
             continue
@@ -83,6 +84,7 @@ def test_plan_over_many_customers_uses_the_listing_and_refuses_drift(fresh_sandb
     writes = effective_writes(box)
     assert drifted not in writes and writes == dict.fromkeys(set(ready) - {drifted}, 1)
     # the journal's before is the state read, the drift refusal is journaled
+    assert outcome.journal is not None
     state = read_journal(outcome.journal)
     for key in list(state.done)[:20]:
         assert state.before_of(key) == before[key[1]]
@@ -237,6 +239,7 @@ def test_listing_under_faults_each_row_written_once():
         selection = attached(frame).drop_duplicates("customer").head(12)
         plan = plan_metadata(selection, set={"batch": "l1"})
         ids = list(plan.ready["source"])
+        assert plan.loaded is not None
         assert len(ids) == 12 and plan.loaded.customers == 30
         box.clear_log()
         box.set_faults(latency=0.2, error_rate=0.2, drop_rate=0.1, rate_limit=6)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from changes_support import TEST_KEY, pick
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.changes.changes_support import TEST_KEY, pick
 from toolkit.changes.plans.builders import plan_metadata
 from toolkit.changes.run.applying import apply
 from toolkit.changes.run.undoing import undo
@@ -17,11 +17,11 @@ pytestmark = pytest.mark.slow  # property tests: many examples each
 
 # any text Stripe accepts as a key (no [ or ], 1-40 characters) and as a value (1-500)
 keys = st.text(
-    alphabet=st.characters(blacklist_characters="[]", blacklist_categories=("Cs",)),
+    alphabet=st.characters(blacklist_characters="[]", blacklist_categories=["Cs"]),
     min_size=1,
     max_size=40,
 )
-values = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=500)
+values = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=500)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,7 @@ def test_any_valid_change_lands_and_undoes_exactly(box, tmp_path_factory, sets, 
         expected = {k: v for k, v in before[sid].items() if k not in unset}
         expected.update(sets)
         assert box.get_source(sid)["metadata"] == expected
+    assert outcome.journal is not None
     back = undo(outcome.journal, session, progress=False)
     assert back.totals["failed"] == 0 and back.totals["drifted"] == 0
     assert {sid: box.get_source(sid)["metadata"] for sid in ids} == before

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from changes_support import TEST_KEY
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY
 from toolkit.errors import ReadAllowanceError
 from toolkit.sandbox import Sandbox
 from toolkit.session import Session, connect
@@ -40,6 +40,7 @@ def test_apply_and_undo_report_the_gets_they_sent(tmp_path: Path) -> None:
             )
             assert outcome.reads == _gets(box, mark) > 0
         mark = len(box.requests)
+        assert outcome.journal is not None
         back = toolkit.undo(outcome.journal, session, progress=False)
         assert back.reads == _gets(box, mark) > 0
         assert back.ok

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from changes_support import TEST_KEY, effective_writes, pick
 
+from tests.changes.changes_support import TEST_KEY, effective_writes, pick
 from toolkit.changes.journal.reading import load_plan, read_journal
 from toolkit.changes.run.applying import apply
 from toolkit.sandbox import Sandbox

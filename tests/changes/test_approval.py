@@ -78,6 +78,7 @@ def test_a_live_apply_needs_another_persons_approval(fresh_sandbox, live, tmp_pa
 
     outcome = toolkit.apply(toolkit.read_plan(path), live, progress=False)
     assert outcome.ok and fresh_sandbox.get_source(sid, livemode=True)["metadata"]["reviewed"]
+    assert outcome.journal is not None
     state = read_journal(outcome.journal)
     start = state.records[1]
     assert start["type"] == "run" and start["event"] == "start" and start["user"] == "ada"
@@ -85,6 +86,7 @@ def test_a_live_apply_needs_another_persons_approval(fresh_sandbox, live, tmp_pa
     assert recorded["status"] == "approved" and recorded["digest"] == plan.digest
     assert recorded["checkers"] == [{"user": "bea", "name": "Bea"}]
     assert recorded["maker"]["user"] == "ada"
+    assert state.plan is not None
     assert state.plan["maker"] == {"user": "ada", "name": "Ada"}
 
 
@@ -104,6 +106,7 @@ def test_the_waiver_is_recorded(fresh_sandbox, live, tmp_path, monkeypatch):
     path = _plan(fresh_sandbox, live, tmp_path, monkeypatch)[2]
     outcome = toolkit.apply(toolkit.read_plan(path), live, progress=False, require_approval=False)
     assert outcome.ok
+    assert outcome.journal is not None
     record = read_journal(outcome.journal).records[1]["approval"]
     assert record["status"] == "waived" and record["how"] == "require_approval=False"
     assert record["by"]["user"] == "ada"
@@ -113,6 +116,7 @@ def test_the_waiver_is_recorded(fresh_sandbox, live, tmp_path, monkeypatch):
         toolkit.load_sources(live, progress=False).head(1), set={"w": "1"}
     )
     outcome = toolkit.apply(other, live, progress=False)
+    assert outcome.journal is not None
     record = read_journal(outcome.journal).records[1]["approval"]
     assert record["status"] == "waived" and "TOOLKIT_REQUIRE_APPROVAL=false" in record["how"]
 
@@ -126,6 +130,7 @@ def test_test_mode_needs_no_approval_unless_asked(
     outcome = toolkit.apply(
         toolkit.plan_metadata(sources, set={"t": "1"}), fresh_session, progress=False
     )
+    assert outcome.journal is not None
     record = read_journal(outcome.journal).records[1]["approval"]
     assert record["status"] == "not_required" and record["why"] == "test mode"
     monkeypatch.setenv("TOOLKIT_REQUIRE_APPROVAL", "true")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from changes_support import frame_of, pick
 
 import toolkit
+from tests.changes.changes_support import frame_of, pick
 from toolkit.errors import ConfigurationError, InvalidInputError
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
 @pytest.mark.parametrize(
     ("make", "hint"),
     [
-        (lambda: toolkit.plan_metadata(["src_1abc"], set=[("a", "1")]), "set="),
-        (lambda: toolkit.plan_metadata(["src_1abc"], set="team=ar"), "set="),
+        (lambda: toolkit.plan_metadata(["src_1abc"], set=[("a", "1")]), "set="),  # type: ignore[arg-type]
+        (lambda: toolkit.plan_metadata(["src_1abc"], set="team=ar"), "set="),  # type: ignore[arg-type]
         (lambda: toolkit.plan_metadata(["src_1abc"], unset={"a": 1}), "unset="),
         (lambda: toolkit.plan_metadata(["src_1abc"], set={"k": float("nan")}), "NaN"),
         (lambda: toolkit.plan_metadata(["src_1abc"], set={"k": "\ud800"}), "Unicode"),

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import threading
 
-from changes_support import TEST_KEY, frame_of, pick_detachable
-
 import toolkit
+from tests.changes.changes_support import TEST_KEY, frame_of, pick_detachable
 from toolkit.changes.kinds import kind_of
 from toolkit.errors import NotFoundError, StripeRequestError
 from toolkit.sandbox import Sandbox
@@ -63,7 +62,8 @@ def test_404_after_a_500_where_the_source_is_consumed_counts_as_done():
     def reread(source):
         return change.state_of(stand_in.retrieve_source(source))
 
-    written = change.write(stand_in, row, "unused", threading.Event(), reread)
+    # a stand-in session and a partial row: only what a detach reads
+    written = change.write(stand_in, row, "unused", threading.Event(), reread)  # type: ignore[arg-type]
     assert written.after == {"customer": None, "status": "consumed"}
     assert "confirmed detached by re-read" in written.message
     assert stand_in.deletes == 2  # the retried DELETE got 404, the re-read then showed consumed

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
-from changes_support import effective_writes, frame_of, pick, rewrite_journal
 
 import toolkit
+from tests.changes.changes_support import effective_writes, frame_of, pick, rewrite_journal
 from toolkit.changes.journal.reading import read_journal
 from toolkit.changes.journal.writer import Journal
 from toolkit.redact import replace_values
@@ -37,6 +37,7 @@ def test_apply_undo_apply_writes_again(fresh_sandbox, fresh_session):
     plan = toolkit.plan_metadata(frame_of(box, ids), set={"squad": "ar"})
     first = toolkit.apply(plan, fresh_session, progress=False)
     assert first.totals["ok"] == 5
+    assert first.journal is not None
     back = toolkit.undo(first.journal, fresh_session, progress=False)
     assert back.totals["ok"] == 5
     assert all("squad" not in meta(box, sid) for sid in ids)
@@ -54,6 +55,7 @@ def test_new_journal_after_undo_writes_again(fresh_sandbox, fresh_session, tmp_p
     ids = pick(box, 3)
     plan = toolkit.plan_metadata(frame_of(box, ids), set={"squad": "ar"})
     first = toolkit.apply(plan, fresh_session, progress=False, journal=tmp_path / "one")
+    assert first.journal is not None
     toolkit.undo(first.journal, fresh_session, progress=False)
     # the same plan from another folder (or after deleting journals/): a new run, new keys
     again = toolkit.apply(plan, fresh_session, progress=False, journal=tmp_path / "two")
@@ -66,6 +68,7 @@ def test_each_run_has_its_own_keys_and_the_journal_records_the_run(fresh_sandbox
     ids = pick(box, 2)
     plan = toolkit.plan_metadata(frame_of(box, ids), set={"squad": "ar"})
     outcome = toolkit.apply(plan, fresh_session, progress=False)
+    assert outcome.journal is not None
     toolkit.undo(outcome.journal, fresh_session, progress=False)
     toolkit.apply(plan, fresh_session, progress=False)
     keys = [e.idempotency_key for e in box.requests if e.method == "POST"]
@@ -87,6 +90,7 @@ def test_a_replayed_answer_that_does_not_show_the_change_is_not_counted(
     outcome = toolkit.apply(plan, fresh_session, progress=False)
     # the process died right after the request for ids[0] (no end record); then someone put
     # the source back as it was, so resuming replays the first answer under the same key
+    assert outcome.journal is not None
     drop_end_records(outcome.journal, {ids[0]})
     fresh_session.client.v1.sources.update(ids[0], {"metadata": {"squad": ""}})
     assert meta(box, ids[0]) == before[ids[0]]
@@ -113,6 +117,7 @@ def test_metadata_keys_named_like_secrets_are_kept_exactly(fresh_sandbox, fresh_
     plan = toolkit.plan_metadata(frame_of(box, ids), set={"secret": "s2", "client_secret": "c2"})
     outcome = toolkit.apply(plan, fresh_session, progress=False)
     assert outcome.totals["ok"] == 3
+    assert outcome.journal is not None
     state = read_journal(outcome.journal)
     begin = next(r for r in state.records if r["type"] == "begin")
     assert begin["before"]["secret"] == "s1" and begin["before"]["api_key"] == "k1"
@@ -153,6 +158,7 @@ def test_undo_right_after_a_crash_undoes_what_landed(fresh_sandbox, fresh_sessio
     outcome = toolkit.apply(plan, fresh_session, progress=False)
     landed, not_landed = ids[2], ids[3]
     # the process died with requests in flight: one landed, one never reached Stripe
+    assert outcome.journal is not None
     drop_end_records(outcome.journal, {landed, not_landed})
     fresh_session.client.v1.sources.update(not_landed, {"metadata": {"squad": ""}})
     back = toolkit.undo(outcome.journal, fresh_session, progress=False)
@@ -169,6 +175,7 @@ def test_undo_reports_what_stays_uncertain(fresh_sandbox, fresh_session):
     ids = pick(box, 3)
     plan = toolkit.plan_metadata(frame_of(box, ids), set={"squad": "ar"})
     outcome = toolkit.apply(plan, fresh_session, progress=False)
+    assert outcome.journal is not None
     drop_end_records(outcome.journal, {ids[1]})
     # neither the state before nor the planned one: someone else wrote it since
     fresh_session.client.v1.sources.update(ids[1], {"metadata": {"squad": "someone-else"}})

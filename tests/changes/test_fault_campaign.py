@@ -18,9 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from changes_support import TEST_KEY, frame_of, held
+from stripe.params import SourceCreateParamsSourceOrderShipping
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY, frame_of, held
 from toolkit.changes.journal.reading import read_journal
 from toolkit.sandbox import Sandbox
 from toolkit.session import connect
@@ -82,6 +83,8 @@ def run_child(box: Sandbox, folder: Path, task: dict, kill_after: float | None) 
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert child.stdout is not None
+    assert child.stderr is not None
     assert child.stdout.readline().strip() == "GO", child.stderr.read()
     if kill_after is None:
         child.wait(timeout=60)
@@ -122,7 +125,7 @@ def writes_per_source(box: Sandbox, start: int) -> Counter[str]:
 def test_sigkill_campaign(tmp_path):
     rng = random.Random(20261202)
     (tmp_path / "child.py").write_text(CHILD)
-    report = Counter()
+    report: Counter[str] = Counter()
     started = time.monotonic()
     with Sandbox(seed=13, customers=120) as box:
         box.set_faults(latency=0.02, jitter=0.05, fault_method="POST")
@@ -151,7 +154,10 @@ def test_sigkill_campaign(tmp_path):
         ]
         free = [sid for sid in free if sid not in priced and sid not in debits]
         empty = [sid for sid in empty if sid not in priced and sid not in debits]
-        shipping = {"name": "Ann", "address": {"line1": "1 Main St"}}
+        shipping: SourceCreateParamsSourceOrderShipping = {
+            "name": "Ann",
+            "address": {"line1": "1 Main St"},
+        }
         ordered = [  # order-bearing sources: Klarna, created here (reachable by id)
             session.client.v1.sources.create(
                 {"type": "klarna", "currency": "usd", "amount": 500,

@@ -120,4 +120,5 @@ def test_unicode_line_separators_in_customer_data_stay_on_their_line(tmp_path):
             {"plan_id": plan.id, "kind": "metadata", "action": plan.action, "rows": plan.rows()}
         )
     state = read_journal(path)
+    assert state.plan is not None
     assert state.plan["rows"][0]["params"]["metadata"]["note"] == "a\u2028b\x85c\u2029d\x1ce"

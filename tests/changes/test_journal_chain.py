@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from changes_support import frame_of, pick, rewrite_journal
 
 import toolkit
+from tests.changes.changes_support import frame_of, pick, rewrite_journal
 from toolkit.changes.journal.reading import read_journal
 from toolkit.changes.plans.record import digest_of
 

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from changes_support import TEST_KEY, effective_writes, frame_of, pick
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY, effective_writes, frame_of, pick
 from toolkit.changes.journal.reading import read_journal
 from toolkit.session import connect
 
@@ -301,6 +301,7 @@ def test_two_processes_never_share_a_journal(fresh_sandbox, tmp_path):
     finally:
         child.wait(timeout=120)
     box.faults_off()
+    assert child.stderr is not None
     assert child.returncode == 0, child.stderr.read()[-2000:]
     state = read_journal(journal)
     assert len(state.done) == 30 and not state.pending

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from changes_support import TEST_KEY, frame_of, pick
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY, frame_of, pick
 from toolkit.changes.journal.reading import read_journal
 from toolkit.changes.kinds import KINDS
 from toolkit.changes.kinds.base import FieldsChange, SourceState
@@ -69,6 +69,7 @@ def test_a_registered_kind_is_planned_applied_journaled_and_undone(
     outcome = toolkit.apply(plan, fresh_session, journal=tmp_path / "journals", progress=False)
     assert outcome.ok and outcome.totals["ok"] == 3
     assert all(box.get_source(i)["metadata"]["team"] == "ar" for i in ids)
+    assert outcome.journal is not None
     assert len(read_journal(outcome.journal).done) == 3
     back = toolkit.undo(outcome.journal, fresh_session, progress=False)
     assert back.totals["ok"] == 3

@@ -5,9 +5,9 @@ compares the whole address for done and drift, and undoes all of it."""
 from __future__ import annotations
 
 import pytest
-from changes_support import frame_of, pick
 
 import toolkit
+from tests.changes.changes_support import frame_of, pick
 from toolkit.changes.journal.reading import read_journal
 
 pytestmark = pytest.mark.usefixtures("in_tmp_cwd")
@@ -90,6 +90,7 @@ def test_a_city_fix_keeps_the_rest_of_the_address(fresh_sandbox, fresh_session):
     assert outcome.totals["ok"] == 3
     assert all(address_of(box, sid) == whole for sid in ids)
     assert owner_posts(box) == [{"address": whole}] * 3  # the whole address went out
+    assert outcome.journal is not None
     begin = next(r for r in read_journal(outcome.journal).records if r["type"] == "begin")
     assert begin["params"] == {"owner": {"address": whole}}  # the journal says what was sent
 
@@ -141,6 +142,7 @@ def test_undo_restores_the_whole_address(fresh_sandbox, fresh_session):
     assert outcome.totals["ok"] == 2
     assert all(address_of(box, sid)["line2"] == "Apt 4" for sid in ids)
     box.clear_log()
+    assert outcome.journal is not None
     back = toolkit.undo(outcome.journal, fresh_session, progress=False)
     assert back.totals["ok"] == 2, back.df["message"].tolist()
     assert {sid: address_of(box, sid) for sid in ids} == before  # line2 empty again

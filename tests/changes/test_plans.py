@@ -24,7 +24,7 @@ from toolkit.errors import InvalidInputError
 
 def frame(*rows: dict) -> pd.DataFrame:
     """A small sources frame with the columns plans read."""
-    base = {
+    base: dict[str, object] = {
         "id": None,
         "customer": None,
         "status": "chargeable",

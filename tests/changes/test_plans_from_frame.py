@@ -44,6 +44,7 @@ def test_csv_round_trip_from_the_frame(fresh_sandbox, fresh_session, tmp_path):
             want.pop(key)
         assert meta == want
     # undo brings the frame back to what it was
+    assert outcome.journal is not None
     undo(outcome.journal, fresh_session, progress=False)
     again = load_sources(fresh_session, ids=list(live["id"]), progress=False).set_index("id")
     assert [again.loc[s, "metadata"] for s in live["id"]] == list(live["metadata"])

@@ -11,8 +11,8 @@ import sys
 import textwrap
 
 import pytest
-from changes_support import TEST_KEY, pick
 
+from tests.changes.changes_support import TEST_KEY, pick
 from toolkit.changes.journal.writer import Journal
 from toolkit.errors import JournalError
 from toolkit.private_files import open_private_append, write_private

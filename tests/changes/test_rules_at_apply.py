@@ -11,9 +11,9 @@ import json
 import urllib.request
 
 import pytest
-from changes_support import frame_of, held, pick
 
 import toolkit
+from tests.changes.changes_support import frame_of, held, pick
 from toolkit.changes.plans.record import digest_of
 from toolkit.fetch import load_sources
 

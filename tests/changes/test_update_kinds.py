@@ -7,9 +7,9 @@ import json
 
 import pandas as pd
 import pytest
-from changes_support import TEST_KEY, effective_writes, requests_for, rewrite_journal
 
 import toolkit
+from tests.changes.changes_support import TEST_KEY, effective_writes, requests_for, rewrite_journal
 from toolkit.changes.journal.reading import read_journal
 from toolkit.cli import main
 
@@ -87,6 +87,7 @@ def test_amount_applies_resumes_and_undoes_exactly(fresh_sandbox, fresh_session)
     assert outcome.totals["ok"] == 3
     journal = outcome.journal
     first = ids[0]
+    assert journal is not None
     rewrite_journal(journal, lambda r: not (r.get("type") == "end" and r.get("source") == first))
     assert len(read_journal(journal).unresolved) == 1
     resumed = toolkit.apply(plan, session, resume=journal, progress=False)
@@ -154,6 +155,7 @@ def test_mandates_from_a_table_cannot_be_undone(fresh_sandbox, fresh_session):
 
     # resume after a lost answer: the same key, Stripe replays its saved answer, nothing twice
     journal = outcome.journal
+    assert journal is not None
     rewrite_journal(journal, lambda r: not (r.get("type") == "end" and r.get("source") == ids[1]))
     resumed = toolkit.apply(plan, session, resume=journal, progress=False)
     row = resumed.df.set_index("source").loc[ids[1]]
@@ -171,7 +173,7 @@ def test_mandate_rules_say_why_before_anything_is_sent(fresh_sandbox, fresh_sess
     plan = toolkit.plan_mandate(frame, {**OFFLINE, "currency": "usd"})
     assert plan.df.loc[0, "status"] == "invalid"
     assert "mandate[currency] 'usd' must be the source's currency (eur)" in plan.df.loc[0, "reason"]
-    cases = {
+    cases: dict[str, dict[str, object]] = {
         "mandate[acceptance][status] 'ok'": {"acceptance.status": "ok"},
         "mandate[acceptance][date] is required": {"acceptance.status": "accepted"},
         "contact_email] is required": {**OFFLINE, "acceptance.offline.contact_email": None},
@@ -215,6 +217,7 @@ def test_source_order_is_sent_whole_and_undone(fresh_sandbox, fresh_session):
         assert order["items"][0]["description"].startswith("Boots")
     sent = requests_for(box, ids[0], "POST")[-1].params["source_order"]
     assert set(sent) == {"items", "shipping"} and sent["shipping"]["name"] == "Ann"
+    assert outcome.journal is not None
     back = toolkit.undo(outcome.journal, session, progress=False)
     assert back.totals["ok"] == 2
     assert {sid: box.get_source(sid)["source_order"] for sid in ids} == before
@@ -304,6 +307,7 @@ def test_one_table_for_any_change(fresh_sandbox, fresh_session, monkeypatch, cap
     assert box.get_source(klarna)["source_order"]["shipping"]["carrier"] == "DHL"
     assert len(requests_for(box, single[0], "POST")) == 1  # one request per row
 
+    assert outcome.journal is not None
     back = toolkit.undo(outcome.journal, session, progress=False)
     assert back.totals["ok"] == 4
     assert "mandate stays" in back.df.loc[0, "message"]
@@ -345,6 +349,7 @@ def test_the_demo_account_has_orders_to_complete(fresh_sandbox, fresh_session):
     outcome = toolkit.apply(plan, session, progress=False)
     assert outcome.totals["ok"] == 3
     assert {box.get_source(s)["source_order"]["shipping"]["carrier"] for s in ids} == {"UPS"}
+    assert outcome.journal is not None
     assert toolkit.undo(outcome.journal, session, progress=False).totals["ok"] == 3
     assert {box.get_source(s)["source_order"]["shipping"]["carrier"] for s in ids} == {None}
 

@@ -42,8 +42,10 @@ def test_every_account_side_by_side_and_a_refused_one_reported(platform) -> None
         alone = toolkit.load_sources(session.for_account(account), progress=False)
         assert set(df.loc[df["account"] == account, "id"]) == set(alone["id"])
     info = LoadInfo.from_attrs(df)
+    assert info is not None and info.refused_accounts is not None
     assert [r["account"] for r in info.refused_accounts] == [REVOKED]
     assert info.refused_accounts[0]["status"] == "403"
+    assert info.accounts is not None
     assert set(info.accounts) == set(box.connected_accounts)
     assert info.requests == sum(i["requests"] for i in info.accounts.values())
     # each account was read with its own Stripe-Account, none with the platform's
@@ -92,7 +94,8 @@ def test_transactions_audit_and_refresh_across_accounts(platform, tmp_path) -> N
     df = _every_account(session)
     txns = toolkit.load_source_transactions(session, df, progress=False)
     assert len(txns) and set(txns["account"]) <= set(box.connected_accounts)
-    assert not LoadInfo.from_attrs(txns).missing_ids  # each read on its own account
+    load_info = LoadInfo.from_attrs(txns)
+    assert load_info is not None and not load_info.missing_ids  # each read on its own account
     audit = toolkit.audit_receivers(df, txns)
     by_account = audit.by_account
     assert set(by_account["account"]) == set(df.loc[df["flow"] == "receiver", "account"])
@@ -125,7 +128,8 @@ def test_the_retirement_audit_across_accounts(platform, tmp_path) -> None:
     df = _every_account(session)
     cash = toolkit.load_cash_balances(session, df, progress=False)
     assert set(cash["account"]) == set(box.connected_accounts)
-    assert not LoadInfo.from_attrs(cash).missing_customers  # each read on its own account
+    load_info = LoadInfo.from_attrs(cash)
+    assert load_info is not None and not load_info.missing_customers  # each read on its own account
     moves = toolkit.load_cash_balance_transactions(session, cash, progress=False)
     assert len(moves) and set(moves["account"]) <= set(box.connected_accounts)
     migration = toolkit.audit_migration(df, cash, moves)

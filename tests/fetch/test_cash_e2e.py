@@ -50,6 +50,7 @@ def test_every_customer_is_read_once_per_currency(box, cash) -> None:
     assert set(without["customer"]) == set(ds.customers) - set(ds.cash.available)
     assert without["available"].isna().all()
     info = toolkit.LoadInfo.from_attrs(cash)
+    assert info is not None
     assert info.scope == "account" and info.customers == len(ds.customers)
     # the customer pages carry the balances (expand[]=data.cash_balance): no read per customer
     assert info.requests is not None and info.requests <= len(ds.customers) // 100 + 8
@@ -72,7 +73,8 @@ def test_chosen_customers_unknown_ids_and_typos(session, box) -> None:
     with pytest.warns(toolkit.NotFoundWarning, match="cus_NoSuchCustomer01"):
         frame = toolkit.load_cash_balances(session, chosen, progress=False)
     assert set(frame["customer"]) == set(chosen[:2])
-    assert toolkit.LoadInfo.from_attrs(frame).missing_customers == ["cus_NoSuchCustomer01"]
+    load_info = toolkit.LoadInfo.from_attrs(frame)
+    assert load_info is not None and load_info.missing_customers == ["cus_NoSuchCustomer01"]
     with pytest.raises(InvalidInputError, match="start with 'cus_'"):  # a typo, refused
         toolkit.load_cash_balances(session, ["cust_abc"], progress=False)
     with pytest.raises(InvalidInputError, match="customer"):

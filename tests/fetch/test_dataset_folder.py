@@ -236,8 +236,11 @@ def test_accounts_of_the_wrong_kind(fresh_session: Session, tmp_path: Path) -> N
             toolkit.load_sources(fresh_session, accounts=accounts, progress=False)  # type: ignore[arg-type]
         with pytest.raises(toolkit.InvalidInputError, match="accounts must be"):
             toolkit.export_sources(
-                fresh_session, tmp_path / "ds", accounts=accounts, progress=False
-            )  # type: ignore[arg-type]
+                fresh_session,
+                tmp_path / "ds",
+                accounts=accounts,  # type: ignore[arg-type]
+                progress=False,
+            )
     assert not (tmp_path / "ds").exists()  # refused before anything was written
 
 
@@ -266,7 +269,7 @@ def test_an_unreadable_part_is_a_clear_error(
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(_parts(target)[0]))
 
-    monkeypatch.setattr(dataset_module.pads, "dataset", denied)  # as pyarrow says it
+    monkeypatch.setattr(dataset_module.pads, "dataset", denied)  # type: ignore[attr-defined]  # as pyarrow says it
     with pytest.raises(toolkit.InvalidInputError, match="read access"):
         toolkit.read_dataset(target)
 

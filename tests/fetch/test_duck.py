@@ -55,7 +55,9 @@ def test_the_receiver_audit_of_a_dataset(fresh_session: Session, tmp_path: Path)
 
 def test_the_readme_query(fresh_session: Session, tmp_path: Path) -> None:
     toolkit.export_sources(fresh_session, tmp_path / "ds", progress=False)
-    rows = duckdb.sql(
+    relation = duckdb.sql(
         f"SELECT month, count(*) AS n FROM {scan(tmp_path / 'ds')} GROUP BY month ORDER BY month"
-    ).fetchall()
+    )
+    assert relation is not None
+    rows = relation.fetchall()
     assert sum(n for _, n in rows) == len(toolkit.read_dataset(tmp_path / "ds"))

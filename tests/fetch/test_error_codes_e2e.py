@@ -78,7 +78,7 @@ def test_sources_detached_under_the_cursors_mid_load_equal_a_full_load(box: MidL
     small = next(c for c in ds.order if 0 < len(continued(c)) < 100)
     large = next(c for c in ds.order if len(continued(c)) > 100)
     embedded_cursor = [p for p in ds.items[small][:10] if p in ds.sources][-1]
-    client, detached = _client(box), []
+    client, detached = _client(box), list[str]()
 
     def detach_under_the_cursor(entry: RequestLogEntry) -> None:
         if entry.status != 200 or entry.method != "GET" or len(detached) >= 2:
@@ -107,7 +107,8 @@ def test_sources_detached_under_the_cursors_mid_load_equal_a_full_load(box: MidL
     # nothing lost, nothing twice: the load equals the full load taken before the detaches
     assert mid["id"].is_unique
     pd.testing.assert_frame_equal(_frame(mid), _frame(full))
-    assert toolkit.LoadInfo.from_attrs(mid).missing_customers == []
+    load_info = toolkit.LoadInfo.from_attrs(mid)
+    assert load_info is not None and load_info.missing_customers == []
 
 
 def test_a_customer_deleted_under_the_page_cursor_mid_load():
@@ -116,7 +117,7 @@ def test_a_customer_deleted_under_the_page_cursor_mid_load():
         session = _session(box)
         full = toolkit.load_sources(session, progress=False)
         victim = ds.order[99]  # the cursor of the first customer page (no created filter)
-        client, done = _client(box), []
+        client, done = _client(box), list[str]()
 
         def delete_the_cursor(entry: RequestLogEntry) -> None:
             first_page = entry.path == "/v1/customers" and not {"starting_after", "created"} & set(
@@ -141,7 +142,7 @@ def test_a_customer_deleted_under_the_page_cursor_mid_load():
 def not_stripe(tmp_path) -> Iterator[str]:
     """A web server that is not Stripe: every path is a 404 page."""
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined,assignment]
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -189,15 +190,18 @@ def test_deleted_customers_are_reported_as_deleted(box: Sandbox):
     session = _session(box)
     assert session.retrieve_customer(gone) == {"id": gone, "object": "customer", "deleted": True}
     created = (pd.Timestamp("2000-01-01", tz="UTC"), None)
-    for kwargs in ({}, {"created": created}):  # listing its sources, retrieving it
+    calls: list[dict[str, Any]] = [{}, {"created": created}]
+    for kwargs in calls:  # listing its sources, retrieving it
         with pytest.warns(toolkit.NotFoundWarning, match=f"as deleted: {gone}"):
             df = toolkit.load_sources(session, customers=[gone, kept], progress=False, **kwargs)
         info = toolkit.LoadInfo.from_attrs(df)
+        assert info is not None
         assert info.deleted_customers == [gone] and info.missing_customers == []
         assert set(df["customer"]) == {kept}
     with pytest.warns(toolkit.NotFoundWarning, match="does not know 1 of the customers"):
         df = toolkit.load_sources(session, customers=["cus_NeverWas0000"], progress=False)
     info = toolkit.LoadInfo.from_attrs(df)
+    assert info is not None
     assert info.missing_customers == ["cus_NeverWas0000"] and not info.deleted_customers
 
 
@@ -229,7 +233,9 @@ def test_a_key_that_may_not_list_test_clocks_leaves_a_note_everywhere():
         cash = toolkit.load_cash_balances(session, progress=False)
         for frame in (sources, cash):
             info = toolkit.LoadInfo.from_attrs(frame)
+            assert info is not None
             assert info.test_clocks is None
+            assert info.test_clocks_note is not None
             assert info.test_clocks_note.startswith(
                 "customers on test clocks are not included: listing test clocks failed (HTTP 403"
             )

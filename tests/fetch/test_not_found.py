@@ -17,7 +17,8 @@ def test_an_unknown_customer_warns_and_names_itself(session: Session) -> None:
     with pytest.warns(toolkit.NotFoundWarning, match="cus_typo123") as caught:
         df = toolkit.load_sources(session, customers=["cus_typo123"], progress=False)
     assert len(df) == 0
-    assert toolkit.LoadInfo.from_attrs(df).missing_customers == ["cus_typo123"]
+    load_info = toolkit.LoadInfo.from_attrs(df)
+    assert load_info is not None and load_info.missing_customers == ["cus_typo123"]
     assert caught[0].filename == __file__  # it points at the caller's line
 
 

@@ -45,7 +45,9 @@ def test_every_load_reports_the_gets_it_sent(demo: Sandbox, tmp_path: Path) -> N
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             frame = load()
-        return toolkit.LoadInfo.from_attrs(frame).reads, gets(demo, mark)
+        load_info = toolkit.LoadInfo.from_attrs(frame)
+        assert load_info is not None
+        return load_info.reads, gets(demo, mark)
 
     sources = toolkit.load_sources(session, progress=False)
     some = sources["customer"].dropna().unique()[:5].tolist()
@@ -88,7 +90,9 @@ def test_the_migration_audit_says_what_it_read(demo: Sandbox, tmp_path: Path) ->
     mark = len(demo.requests)
     audit = run_migration_audit(session, progress=False)
     note = next(n for n in audit.notes if n.startswith(READS_NOTE))
-    said = int(re.search(r"([\d,]+) reads? \(", note).group(1).replace(",", ""))
+    found = re.search(r"([\d,]+) reads? \(", note)
+    assert found is not None
+    said = int(found.group(1).replace(",", ""))
     assert said == gets(demo, mark)
     assert re.search(r"\(this account: [\d,]+ in 30 days\)", note)
 
@@ -97,7 +101,9 @@ def test_progress_bars_say_what_was_read(demo: Sandbox, tmp_path: Path, capsys) 
     session = session_on(demo, tmp_path)
     frame = toolkit.load_sources(session, progress=True)
     bar = capsys.readouterr().err.strip().split("\r")[-1]
-    reads = toolkit.LoadInfo.from_attrs(frame).reads
+    load_info = toolkit.LoadInfo.from_attrs(frame)
+    assert load_info is not None
+    reads = load_info.reads
     assert f"{len(frame):,} sources · {reads:,} reads (this account: " in bar, bar
 
 
@@ -118,7 +124,9 @@ def test_a_whole_account_load_is_held_to_what_it_cost_last_time(
     demo: Sandbox, tmp_path: Path
 ) -> None:
     first = session_on(demo, tmp_path)
-    cost = toolkit.LoadInfo.from_attrs(toolkit.load_sources(first, progress=False)).reads
+    load_info = toolkit.LoadInfo.from_attrs(toolkit.load_sources(first, progress=False))
+    assert load_info is not None and load_info.reads is not None
+    cost = load_info.reads
     second = session_on(demo, tmp_path, read_allowance=2 * cost - 1)
     mark = len(demo.requests)
     with pytest.raises(ReadAllowanceError, match="what it cost the last time it ran") as info:
@@ -134,6 +142,7 @@ def test_a_load_stops_at_the_limit_and_keeps_what_it_read(demo: Sandbox, tmp_pat
     assert gets(demo, mark) == 10  # never a read past the allowance
     partial = info.value.partial
     loaded = toolkit.LoadInfo.from_attrs(partial)
+    assert loaded is not None
     assert loaded.reads == 10 and info.value.reads == 10
     assert 0 < len(partial) < len(stored(demo))
     assert set(partial["id"]) <= set(stored(demo))

@@ -45,7 +45,8 @@ def test_refresh_equals_a_full_load_and_reads_only_what_changed(
     fresh_sandbox: Sandbox, fresh_session: Session, tmp_path
 ) -> None:
     old = toolkit.load_sources(fresh_session, progress=False)
-    assert LoadInfo.from_attrs(old).events_since is None  # a fresh sandbox has no events yet
+    load_info = LoadInfo.from_attrs(old)  # a fresh sandbox has no events yet:
+    assert load_info is not None and load_info.events_since is None
     done = _writes(fresh_sandbox, fresh_session, old)
     fresh_sandbox.clear_log()
     new = toolkit.refresh(old, fresh_session, out=tmp_path / "new.parquet", progress=False)
@@ -66,7 +67,8 @@ def test_refresh_equals_a_full_load_and_reads_only_what_changed(
     # the new snapshot on disk, and it refreshes on from where it stands
     again = toolkit.load_snapshot(tmp_path / "new.parquet")
     assert_same_frame(again, new)
-    assert LoadInfo.from_attrs(again).events_since is not None
+    load_info = LoadInfo.from_attrs(again)
+    assert load_info is not None and load_info.events_since is not None
     still = toolkit.refresh(again, fresh_session, progress=False)
     assert still.attrs["refresh"]["refetched"] <= 3  # only events of the mark's own second
 
@@ -74,6 +76,7 @@ def test_refresh_equals_a_full_load_and_reads_only_what_changed(
 def test_refresh_refuses_what_events_cannot_cover(fresh_session: Session) -> None:
     old = toolkit.load_sources(fresh_session, progress=False)
     info = LoadInfo.from_attrs(old)
+    assert info is not None
     taken = pd.Timestamp(info.taken_at) - timedelta(days=31)
     stale = old.copy()
     stale.attrs = {"toolkit": {**info.to_attrs(), "taken_at": taken.isoformat()}}
@@ -279,5 +282,5 @@ def test_refresh_refuses_bad_arguments(
     for snapshot, kwargs, message in bad:
         arguments: dict[str, Any] = {"session": fresh_session, "progress": False, **kwargs}
         with pytest.raises(toolkit.InvalidInputError, match=message):
-            toolkit.refresh(snapshot, **arguments)  # type: ignore[arg-type]
+            toolkit.refresh(snapshot, **arguments)
     assert fresh_sandbox.requests == []  # refused before anything was read

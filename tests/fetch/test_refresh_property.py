@@ -63,6 +63,7 @@ def _run(box: Sandbox, session: Session, op: str, n: int, recent: list[str]) -> 
     if op == "attach":
         sid = new_receiver(session) if not free or n % 3 == 0 else _pick(free, n, recent)
         cid = _pick(customers, n, recent)
+        assert cid is not None and sid is not None
         client.v1.customers.payment_sources.create(cid, {"source": sid})
         recent.insert(0, str(cid))
     elif op == "update":

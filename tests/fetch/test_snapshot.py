@@ -57,7 +57,7 @@ def test_snapshot_errors(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="parquet"):
         save_snapshot(empty_frame(), tmp_path / "a.csv")
     with pytest.raises(InvalidInputError, match="DataFrame"):
-        save_snapshot([], tmp_path / "a.parquet")  # type: ignore[arg-type]
+        save_snapshot([], tmp_path / "a.parquet")
     with pytest.raises(InvalidInputError, match="No snapshot"):
         load_snapshot(tmp_path / "missing.parquet")
     (tmp_path / "junk.parquet").write_text("not parquet")
@@ -100,7 +100,7 @@ def test_diff_of_identical_and_empty_frames(tmp_path: Path, variety: list) -> No
     all_added = diff_snapshots(empty_frame(), df)
     assert set(all_added["change"]) == {"added"} and len(all_added) == len(df)
     with pytest.raises(InvalidInputError):
-        diff_snapshots(df, "nope")  # type: ignore[arg-type]
+        diff_snapshots(df, "nope")
 
 
 def test_a_filtered_frame_round_trips_with_its_index(session, tmp_path) -> None:

@@ -8,6 +8,7 @@ empty stretches can be tested quickly. The real thing runs in test_load_e2e / te
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 import threading
 from contextlib import nullcontext
@@ -26,7 +27,7 @@ class FakeStripe:
     """Customers (created, id) with ``n_sources`` each; lists like Stripe does."""
 
     def __init__(self, created: list[int], rng: random.Random, big: int = 0) -> None:
-        self.customers = []
+        self.customers: list[dict[str, Any]] = []
         self.sources: dict[str, list[dict[str, Any]]] = {}
         for i, stamp in enumerate(created):
             cid = f"cus_{i:06d}"
@@ -84,7 +85,7 @@ class FakeStripe:
                 start = max(first, self.position[params["starting_after"]] + 1)
             limit = int(params["limit"])
             page = self.customers[start : min(end, start + limit)]
-            body = {"object": "list", "data": page, "has_more": start + limit < end}
+            body: dict[str, Any] = {"object": "list", "data": page, "has_more": start + limit < end}
             body["data"] = [
                 dict(c, sources=self._page(self.sources[c["id"]], {"limit": 10}))
                 for c in body["data"]
@@ -237,3 +238,55 @@ def test_cursor_objects_deleted_mid_load() -> None:
     assert set(got) - set(expected) <= set(fake.gone) | {
         s["id"] for s in df["raw"] if s["customer"] in fake.gone
     }
+
+
+@pytest.mark.parametrize("kind", ["uniform", "ties", "burst", "gaps"])
+def test_every_source_once_when_slow_pages_carve_windows_at_once(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slow pages (issue 27): a split carves several windows at once; still every source once,
+    and the request count stays near the lower bound on a uniform account."""
+    from toolkit.fetch.source_fetch import SourceFetch
+
+    made = SourceFetch.__init__
+
+    def slow_server(self: SourceFetch, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        self.slow = True  # as load_sources sets it after a slow events mark
+
+    monkeypatch.setattr(SourceFetch, "__init__", slow_server)
+    monkeypatch.setattr(SourceFetch, "windows_wanted", lambda self, round_trip: 4)
+    rng = random.Random(f"carve-{kind}")
+    fake = FakeStripe(_timestamps(kind, 3000, rng), rng, big=3)
+    df = load_sources(FakeSession(fake, 8), progress=False)  # type: ignore[arg-type]
+    assert df["id"].is_unique
+    assert dict(zip(df["id"], df["customer"], strict=True)) == fake.expected()
+    if kind == "uniform":
+        pages = 30 + sum(
+            max(1, -(-sum(1 for s in items[10:] if s["object"] == "source") // 100))
+            for items in fake.sources.values()
+            if len(items) > 10
+        )
+        assert fake.requests <= pages * 1.05
+
+
+def test_a_carve_starts_the_windows_wanted_in_one_go_and_they_tile_the_rest() -> None:
+    from toolkit.fetch.windows import Windows
+
+    windows = Windows(None, None)
+    first = windows.all[0]
+    page = [{"id": f"cus_{i}", "created": 2_000_000 - 7 * i} for i in range(100)]
+    assert windows.observe(first, {"data": page, "has_more": True})
+    started: list[Any] = []
+    windows.rebalance(4, started.append, at_once=3)
+    assert len(started) == 3  # one round trip, not three
+    assert started[-1].gte is None  # the oldest stays open-ended: nothing is left out
+    assert first.stop == started[0].lt  # the first window keeps what is above the first cut
+    assert all(upper.gte == lower.lt for upper, lower in itertools.pairwise(started))
+    assert all(w.gte == w.stop for w in started[:-1])
+    # one at a time without at_once, as before
+    again = Windows(None, None)
+    again.observe(again.all[0], {"data": page, "has_more": True})
+    one: list[Any] = []
+    again.rebalance(4, one.append)
+    assert len(one) == 1

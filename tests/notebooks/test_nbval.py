@@ -14,7 +14,14 @@ import subprocess
 import sys
 
 import pytest
-from regenerate import SANITIZE_FILE, checked_cells, copy_runbooks, kernel_env, runbooks
+
+from tests.notebooks.regenerate import (
+    SANITIZE_FILE,
+    checked_cells,
+    copy_runbooks,
+    kernel_env,
+    runbooks,
+)
 
 GROUPS = 2
 HINT = (

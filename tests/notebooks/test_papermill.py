@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from regenerate import RUNBOOK_NAMES, NOTEBOOKS_DIR, kernel_env
 
 import toolkit
+from tests.notebooks.regenerate import NOTEBOOKS_DIR, RUNBOOK_NAMES, kernel_env
 from toolkit.sandbox import Sandbox
 
 NAMES = RUNBOOK_NAMES

@@ -9,7 +9,15 @@ import json
 import re
 
 import pytest
-from regenerate import RUNBOOK_NAMES, NOTEBOOKS_DIR, ROOT, SANITIZE_FILE, SECRET_PATTERN, runbooks
+
+from tests.notebooks.regenerate import (
+    NOTEBOOKS_DIR,
+    ROOT,
+    RUNBOOK_NAMES,
+    SANITIZE_FILE,
+    SECRET_PATTERN,
+    runbooks,
+)
 
 NAMES = RUNBOOK_NAMES
 PARAMETER_LINES = [

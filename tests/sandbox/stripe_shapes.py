@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import decimal
 import typing
-from typing import Any
+from typing import Any, NoReturn
 
 import stripe
 from stripe._list_object import ListObject
@@ -73,7 +73,7 @@ def _closed_literal(hint: Any) -> tuple[Any, ...] | None:
     return None
 
 
-def _fail(path: str, message: str) -> None:
+def _fail(path: str, message: str) -> NoReturn:
     raise AssertionError(f"{path}: {message}")
 
 
@@ -239,7 +239,10 @@ def _omitted(cls: type) -> set[str]:
 def check(obj: dict[str, Any], cls: type, path: str = "") -> None:
     """Raise AssertionError unless the wire object ``obj`` has the shape of ``cls``."""
     if obj.get("object") != getattr(cls, "OBJECT_NAME", obj.get("object")):
-        _fail(path or cls.__name__, f"object {obj.get('object')!r} is not {cls.OBJECT_NAME!r}")
+        _fail(
+            path or cls.__name__,
+            f"object {obj.get('object')!r} is not {getattr(cls, 'OBJECT_NAME', None)!r}",
+        )
     _object(obj, cls, path or str(obj.get("id")), nested=False)
 
 

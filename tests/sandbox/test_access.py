@@ -132,5 +132,7 @@ def test_sdk_error_objects(client: stripe.StripeClient) -> None:
     assert (e.http_status, e.code, e.param) == (404, "resource_missing", "id")
     assert e.user_message == "No such source: 'src_x'"
     assert e.request_id and e.request_id.startswith("req_")
+    assert e.error is not None
     assert e.error.doc_url == "https://stripe.com/docs/error-codes/resource-missing"
+    assert e.error.request_log_url is not None
     assert e.error.request_log_url.endswith(e.request_id)

@@ -143,7 +143,7 @@ def test_funding_instructions_keep_a_migrated_customers_receiver_number(client) 
         c = stripe.StripeClient(KEY, base_addresses={"api": fresh.url})
         ds = fresh.store()
         migrated = ds.cash.planted["migrated_clean"][0]
-        params = {
+        params: stripe.params.CustomerFundingInstructionsCreateParams = {
             "bank_transfer": {"type": "us_bank_transfer"},
             "currency": "usd",
             "funding_type": "bank_transfer",
@@ -159,7 +159,7 @@ def test_funding_instructions_keep_a_migrated_customers_receiver_number(client) 
         number = new["bank_transfer"]["financial_addresses"][0]["aba"]["account_number"]
         assert number != _receiver_number(fresh, other)  # Stripe creates a new one when missing
         with pytest.raises(stripe.InvalidRequestError) as err:
-            c.v1.customers.funding_instructions.create(migrated, {"currency": "usd"})
+            c.v1.customers.funding_instructions.create(migrated, {"currency": "usd"})  # type: ignore[typeddict-item]
         assert err.value.code == "parameter_missing"
 
 
@@ -321,7 +321,7 @@ def _left(src: dict[str, Any]) -> int:
     return int(r["amount_received"] - r["amount_charged"] - r["amount_returned"])
 
 
-PARAMS = {
+PARAMS: stripe.params.CustomerFundingInstructionsCreateParams = {
     "bank_transfer": {"type": "us_bank_transfer"},
     "currency": "usd",
     "funding_type": "bank_transfer",
@@ -358,7 +358,7 @@ def test_a_migration_removes_the_receivers_and_moves_their_money_into_the_cash_b
         } == held
         # the ACH Credit Transfer payment method is removed: no longer in the customer's list
         listed = c.v1.customers.payment_sources.list(cid, {"object": "source", "limit": 100})
-        assert not [s for s in listed.data if s.type == "ach_credit_transfer"]
+        assert not [s for s in listed.data if getattr(s, "type", None) == "ach_credit_transfer"]
         for sid, amount in left.items():
             src = _raw(c.v1.sources.retrieve(sid))  # still retrievable by id
             assert src["customer"] == cid and src["status"] == "consumed"

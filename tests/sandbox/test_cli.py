@@ -36,6 +36,7 @@ def test_serves_until_interrupted() -> None:
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
+        assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith("Stripe sandbox on http://127.0.0.1:"), line
         # the count a load reads is told apart from the sources reachable by id only

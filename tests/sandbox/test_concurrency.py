@@ -39,7 +39,9 @@ def test_parallel_reads_and_writes(box: Sandbox) -> None:
     for idx, sid in enumerate(receivers):
         src = client.v1.sources.retrieve(sid)
         writers = [i for i in range(16) if i % len(receivers) == idx]
+        assert src.receiver is not None
         assert src.receiver.amount_received == before[sid] + 100 * 4 * len(writers)
+        assert src.metadata is not None
         assert {f"t{i}_{j}" for i in writers for j in range(4)} <= set(src.metadata.to_dict())
     assert all(e.status == 200 for e in box.requests)
 

@@ -46,7 +46,7 @@ def test_other_seed_other_data() -> None:
 
 
 def test_wire_bytes_and_created_objects_repeat() -> None:
-    bodies, created = [], []
+    bodies, created = [], list[tuple[object, ...]]()
     for _ in range(2):
         with Sandbox(seed=5, customers=30) as box:
             _, _, body = send(box, "GET", "/v1/customers?limit=100&expand[]=data.sources")

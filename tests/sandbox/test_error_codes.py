@@ -189,7 +189,7 @@ def test_the_sdk_sees_a_409_as_retryable(box: Sandbox) -> None:
     key in flight is retried until the first answer is saved, then replayed."""
     sid = box.unattached_ids[0]
     box.set_faults(latency=1.5, fault_method="POST")
-    opts = {"idempotency_key": "sdk-409"}
+    opts: stripe.RequestOptions = {"idempotency_key": "sdk-409"}
     thread = threading.Thread(
         target=lambda: make_client(box).v1.sources.update(sid, {"metadata": {"a": "1"}}, opts)
     )
@@ -199,5 +199,6 @@ def test_the_sdk_sees_a_409_as_retryable(box: Sandbox) -> None:
     answer = retrying.v1.sources.update(sid, {"metadata": {"a": "1"}}, opts)
     thread.join(10)
     statuses = [e.status for e in box.requests if e.idempotency_key == "sdk-409"]
+    assert answer.metadata is not None
     assert answer.metadata["a"] == "1"
     assert 409 in statuses and statuses[-1] == 200 and box.requests[-1].replayed

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
 import pytest
 import stripe
@@ -28,7 +28,9 @@ def _receiver(box: Sandbox) -> tuple[str, str]:
     )
 
 
-def _types(client: stripe.StripeClient, **params: Any) -> list[str]:
+def _types(
+    client: stripe.StripeClient, **params: Unpack[stripe.params.EventListParams]
+) -> list[str]:
     return [e.type for e in client.v1.events.list({"limit": 100, **params}).data]
 
 
@@ -57,7 +59,10 @@ def test_every_write_records_its_event_newest_first() -> None:
         updated = client.v1.events.list({"type": "customer.source.updated"}).data[0]
         assert updated.data.object.id == pid
         assert updated.data.object.metadata["team"] == "ar"
+        assert updated.data.previous_attributes is not None
         assert "team" not in updated.data.previous_attributes["metadata"]
+        assert updated.request is not None
+        assert updated.request.id is not None
         assert updated.request.id.startswith("req_")
         deleted = client.v1.events.list({"type": "customer.source.deleted"}).data[0]
         assert deleted.data.object.status == "consumed"
@@ -138,8 +143,10 @@ def test_events_of_one_second_list_in_reverse_order_of_occurrence() -> None:
         ]
         paged, after = [], None  # page by page: the same order, every event once
         while True:
-            params: dict[str, Any] = {"limit": 2, "types": types}
-            page = client.v1.events.list({**params, **({"starting_after": after} if after else {})})
+            params: stripe.params.EventListParams = {"limit": 2, "types": types}
+            if after:
+                params["starting_after"] = after
+            page = client.v1.events.list(params)
             paged += [e.type for e in page.data]
             if not page.has_more:
                 break
@@ -164,12 +171,17 @@ def test_accounts_are_listed_and_a_revoked_one_refused() -> None:
         accounts = client.v1.accounts.list({"limit": 100}).data
         listed = {a.id for a in accounts}
         assert listed == set(box.connected_accounts) | {"acct_1Revoked00"}
-        created = [a.created for a in accounts]
+        created = [a.created for a in accounts if a.created is not None]
+        assert len(created) == len(accounts)
         assert created == sorted(created, reverse=True)
-        assert all(a.object == "account" and a.business_profile.name for a in accounts)
+        assert all(
+            a.object == "account" and a.business_profile is not None and a.business_profile.name
+            for a in accounts
+        )
         with pytest.raises(stripe.PermissionError) as err:
             client.v1.customers.list(options={"stripe_account": "acct_1Revoked00"})
-        assert (err.value.json_body or {})["error"]["code"] == "account_invalid"
+        body = err.value.json_body or {}
+        assert isinstance(body, dict) and body["error"]["code"] == "account_invalid"
         first = min(box.connected_accounts)
         assert client.v1.accounts.list(options={"stripe_account": first}).data == []
         page = client.v1.accounts.list({"limit": 1})

@@ -65,6 +65,7 @@ def test_error_rate_gives_500_api_errors(tiny: Sandbox) -> None:
     with pytest.raises(stripe.APIError) as err:
         client.v1.sources.retrieve(_sid(tiny))
     assert err.value.http_status == 500
+    assert err.value.error is not None
     assert err.value.error.type == "api_error"
     tiny.set_faults(error_rate=0.5)
     statuses = [send(tiny, "GET", f"/v1/sources/{_sid(tiny)}")[0] for _ in range(40)]

@@ -14,7 +14,7 @@ from .conftest import LIVE_KEY, make_client, send
 
 def test_replay_returns_the_first_response(box: Sandbox, wclient: stripe.StripeClient) -> None:
     before = len(box.store().sources)
-    opts = {"idempotency_key": "create-1"}
+    opts: stripe.RequestOptions = {"idempotency_key": "create-1"}
     first = wclient.v1.sources.create(params={"type": "card"}, options=opts)
     second = wclient.v1.sources.create(params={"type": "card"}, options=opts)
     assert first.id == second.id
@@ -33,11 +33,12 @@ def test_replay_returns_the_first_response(box: Sandbox, wclient: stripe.StripeC
 
 def test_other_params_conflict(box: Sandbox, wclient: stripe.StripeClient) -> None:
     sid = box.unattached_ids[0]
-    opts = {"idempotency_key": "meta-1"}
+    opts: stripe.RequestOptions = {"idempotency_key": "meta-1"}
     wclient.v1.sources.update(sid, params={"metadata": {"a": "1"}}, options=opts)
     with pytest.raises(stripe.IdempotencyError) as err:
         wclient.v1.sources.update(sid, params={"metadata": {"a": "2"}}, options=opts)
     assert err.value.http_status == 400
+    assert err.value.error is not None
     assert err.value.error.type == "idempotency_error"
     assert "meta-1" in err.value.user_message
     assert box.get_source(sid)["metadata"]["a"] == "1"
@@ -53,7 +54,7 @@ def test_saved_errors_replay_and_validation_errors_do_not(
     ds = box.store()
     cid = ds.order[0]
     consumed = next(s for s in ds.sources.values() if s["status"] == "consumed")["id"]
-    opts = {"idempotency_key": "attach-consumed"}
+    opts: stripe.RequestOptions = {"idempotency_key": "attach-consumed"}
     for _ in range(2):
         with pytest.raises(stripe.InvalidRequestError) as err:
             wclient.v1.customers.payment_sources.create(
@@ -66,19 +67,21 @@ def test_saved_errors_replay_and_validation_errors_do_not(
     with pytest.raises(stripe.InvalidRequestError):
         wclient.raw_request("post", f"/v1/sources/{sid}", colour="blue", **opts)
     ok = wclient.v1.sources.update(sid, params={"metadata": {"b": "1"}}, options=opts)
+    assert ok.metadata is not None
     assert ok.metadata.b == "1"
     assert not box.requests[-1].replayed
 
 
 def test_injected_500_is_not_saved(box: Sandbox, wclient: stripe.StripeClient) -> None:
     sid = box.unattached_ids[0]
-    opts = {"idempotency_key": "retry-me"}
+    opts: stripe.RequestOptions = {"idempotency_key": "retry-me"}
     box.set_faults(error_rate=1.0, fault_method="POST")
     with pytest.raises(stripe.APIError) as err:
         wclient.v1.sources.update(sid, params={"metadata": {"r": "1"}}, options=opts)
     assert err.value.http_status == 500
     box.faults_off()
     ok = wclient.v1.sources.update(sid, params={"metadata": {"r": "1"}}, options=opts)
+    assert ok.metadata is not None
     assert ok.metadata.r == "1"
     assert not box.requests[-1].replayed
 
@@ -91,7 +94,7 @@ def test_sdk_sends_a_key_on_every_post_and_keys_are_scoped(
     posts = [e for e in box.requests if e.method == "POST"]
     assert len({e.idempotency_key for e in posts}) == 2
     assert all(e.idempotency_key for e in posts)
-    opts = {"idempotency_key": "shared"}
+    opts: stripe.RequestOptions = {"idempotency_key": "shared"}
     test_src = wclient.v1.sources.create(params={"type": "card"}, options=opts)
     live_src = make_client(box, LIVE_KEY).v1.sources.create(params={"type": "card"}, options=opts)
     acct_src = wclient.v1.sources.create(
@@ -105,8 +108,9 @@ def test_keys_on_delete_have_no_effect(box: Sandbox, wclient: stripe.StripeClien
     ds = box.store()
     cid = next(c for c, items in ds.items.items() if any(i in ds.sources for i in items))
     sid = next(i for i in ds.items[cid] if i in ds.sources)
-    opts = {"idempotency_key": "detach-1"}
-    assert wclient.v1.customers.payment_sources.delete(cid, sid, options=opts).status == "consumed"
+    opts: stripe.RequestOptions = {"idempotency_key": "detach-1"}
+    detached = wclient.v1.customers.payment_sources.delete(cid, sid, options=opts)
+    assert isinstance(detached, stripe.Source) and detached.status == "consumed"
     with pytest.raises(stripe.InvalidRequestError) as err:  # like Stripe: DELETE is not replayed
         wclient.v1.customers.payment_sources.delete(cid, sid, options=opts)
     assert err.value.http_status == 404
@@ -116,7 +120,7 @@ def test_keys_expire_after_24_hours_of_the_sandbox_clock(
     box: Sandbox, wclient: stripe.StripeClient
 ) -> None:
     sid = box.unattached_ids[0]
-    opts = {"idempotency_key": "day-old"}
+    opts: stripe.RequestOptions = {"idempotency_key": "day-old"}
     wclient.v1.sources.update(sid, params={"metadata": {"a": "1"}}, options=opts)
     box.advance_clock(23 * 3600)
     wclient.v1.sources.update(sid, params={"metadata": {"a": "1"}}, options=opts)

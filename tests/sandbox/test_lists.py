@@ -41,7 +41,7 @@ def test_customers_page_backward_with_ending_before(
     sandbox: Sandbox, client: stripe.StripeClient
 ) -> None:
     order = sandbox.store().order
-    before, collected = order[-1], []
+    before, collected = order[-1], list[str]()
     while True:
         page = raw(client, "get", "/v1/customers", limit=37, ending_before=before)
         ids = [c["id"] for c in page["data"]]
@@ -201,7 +201,7 @@ def test_source_transactions_paging(sandbox: Sandbox, client: stripe.StripeClien
     ids = [t["id"] for t in ds.transactions[sid]]
     walked, after = [], None
     while True:
-        params: dict = {"limit": 1}
+        params: stripe.params.SourceTransactionListParams = {"limit": 1}
         if after:
             params["starting_after"] = after
         page = client.v1.sources.transactions.list(sid, params=params)
@@ -247,6 +247,7 @@ def test_retrieve_customer_and_payment_source(
     ds = sandbox.store()
     cid = next(c for c, items in ds.items.items() if len(items) > 10)
     cus = client.v1.customers.retrieve(cid, params={"expand": ["sources"]})
+    assert cus.sources is not None
     assert [s.id for s in cus.sources.data] == ds.items[cid][:10]
     assert cus.sources.has_more
     assert cus.default_source == ds.items[cid][0]

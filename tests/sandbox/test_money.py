@@ -138,12 +138,14 @@ def test_deposit_and_reverse_through_python(box: Sandbox, wclient: stripe.Stripe
     )
     assert txn["id"].startswith("srctxn_") and txn["created"] > SANDBOX_NOW
     src = wclient.v1.sources.retrieve(sid)
+    assert src.receiver is not None
     assert (src.status, src.receiver.amount_received) == ("chargeable", 12_500)
     back = box.reverse(sid, 2_500)
     assert back["amount"] == -2_500
     listed = wclient.v1.sources.transactions.list(sid)
     assert [t.amount for t in listed.data] == [-2_500, 12_500]
-    assert wclient.v1.sources.retrieve(sid).receiver.amount_received == 10_000
+    receiver = wclient.v1.sources.retrieve(sid).receiver
+    assert receiver is not None and receiver.amount_received == 10_000
     with pytest.raises(ValueError):
         box.reverse(sid, 20_000)
     with pytest.raises(ValueError):
@@ -183,6 +185,7 @@ def test_deposit_and_reverse_over_http(box: Sandbox) -> None:
     )
     assert status == 200
     live = make_client(box, LIVE_KEY).v1.sources.retrieve(live_sid)
+    assert live.receiver is not None
     assert live.receiver.amount_received == 100
     acct_sid = box.store("acct_X").planted["stale_pending"][0]
     status, _, _ = send(

@@ -82,7 +82,8 @@ def test_account_the_key_cannot_reach(box: Sandbox) -> None:
     with pytest.raises(stripe.PermissionError) as err:
         client.v1.customers.list(options={"stripe_account": "acct_1NotConnected"})
     assert err.value.http_status == 403
-    assert err.value.json_body["error"]["code"] == "account_invalid"
+    body = err.value.json_body
+    assert isinstance(body, dict) and body["error"]["code"] == "account_invalid"
     assert "acct_1NotConnected" in str(err.value.user_message)
     assert KEY not in str(err.value.user_message)  # the key is masked
     reached = min(box.connected_accounts)

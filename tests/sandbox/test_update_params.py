@@ -27,9 +27,11 @@ def first(box: Sandbox, **wanted: Any) -> dict[str, Any]:
     raise AssertionError(f"no source with {wanted}")
 
 
-def refused(client: stripe.StripeClient, sid: str, params: dict[str, Any]) -> stripe.StripeError:
+def refused(
+    client: stripe.StripeClient, sid: str, params: dict[str, Any]
+) -> stripe.InvalidRequestError:
     with pytest.raises(stripe.InvalidRequestError) as err:
-        client.v1.sources.update(sid, params)
+        client.v1.sources.update(sid, params)  # type: ignore[arg-type]  # refused on purpose
     assert err.value.http_status == 400
     assert err.value.error is not None and err.value.error.type == "invalid_request_error"
     return err.value
@@ -150,9 +152,9 @@ def test_publishable_key_reads_a_source_with_its_client_secret(box):
     with pytest.raises(stripe.InvalidRequestError) as err:
         public.v1.sources.retrieve(src["id"], {"client_secret": "src_client_secret_wrong"})
     assert err.value.http_status == 404 and err.value.code == "resource_missing"
-    with pytest.raises(stripe.StripeError) as err:
+    with pytest.raises(stripe.StripeError) as any_err:
         public.v1.sources.retrieve(src["id"])
-    assert err.value.http_status == 404
-    with pytest.raises(stripe.AuthenticationError) as err:
+    assert any_err.value.http_status == 404
+    with pytest.raises(stripe.AuthenticationError) as auth_err:
         public.v1.sources.update(src["id"], {"metadata": {"a": "1"}})
-    assert "publishable API key" in str(err.value.user_message)
+    assert "publishable API key" in str(auth_err.value.user_message)

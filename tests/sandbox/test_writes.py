@@ -29,12 +29,15 @@ def test_metadata_merge_unset_and_clear(box: Sandbox, wclient: stripe.StripeClie
     _, sid = _attached_source(box)
     wclient.v1.sources.update(sid, params={"metadata": ""})
     src = wclient.v1.sources.update(sid, params={"metadata": {"a": "1", "b": "2", "c": "café"}})
+    assert src.metadata is not None
     assert src.metadata.to_dict() == {"a": "1", "b": "2", "c": "café"}
     src = wclient.v1.sources.update(sid, params={"metadata": {"a": "", "d": "4"}})
+    assert src.metadata is not None
     assert src.metadata.to_dict() == {"b": "2", "c": "café", "d": "4"}
-    assert wclient.v1.sources.retrieve(sid).metadata.to_dict() == src.metadata.to_dict()
+    again = wclient.v1.sources.retrieve(sid).metadata
+    assert again is not None and again.to_dict() == src.metadata.to_dict()
     src = wclient.v1.sources.update(sid, params={"metadata": ""})
-    assert src.metadata.to_dict() == {}
+    assert src.metadata is not None and src.metadata.to_dict() == {}
 
 
 @pytest.mark.parametrize(
@@ -55,6 +58,7 @@ def test_metadata_limits(
     with pytest.raises(stripe.InvalidRequestError) as err:
         wclient.v1.sources.update(sid, params={"metadata": metadata})
     assert err.value.http_status == 400
+    assert err.value.error is not None
     assert err.value.error.type == "invalid_request_error"
     assert err.value.param == param
     assert fragment in err.value.user_message
@@ -68,6 +72,7 @@ def test_fifty_keys_counts_what_remains(box: Sandbox, wclient: stripe.StripeClie
     with pytest.raises(stripe.InvalidRequestError):
         wclient.v1.sources.update(sid, params={"metadata": {"one_more": "v"}})
     swap = wclient.v1.sources.update(sid, params={"metadata": {"k0": "", "one_more": "v"}})
+    assert swap.metadata is not None
     assert len(swap.metadata.to_dict()) == 50
 
 
@@ -76,10 +81,14 @@ def test_owner_amount_and_unknown_params(box: Sandbox, wclient: stripe.StripeCli
     src = wclient.v1.sources.update(
         sid, params={"owner": {"email": "new@example.com", "address": {"city": "Lyon"}}}
     )
+    assert src.owner is not None
     assert src.owner.email == "new@example.com"
+    assert src.owner.address is not None
     assert src.owner.address.city == "Lyon"
     src = wclient.v1.sources.update(sid, params={"owner": {"address": {"line1": "1 Rue"}}})
     # Stripe replaces the address hash whole: the city not sent again is null
+    assert src.owner is not None
+    assert src.owner.address is not None
     assert (src.owner.address.city, src.owner.address.line1) == (None, "1 Rue")
     assert src.owner.email == "new@example.com"  # owner fields not sent are kept
     with pytest.raises(stripe.InvalidRequestError) as err:
@@ -129,6 +138,7 @@ def test_writes_show_in_expanded_lists(box: Sandbox, wclient: stripe.StripeClien
 def test_detach_makes_consumed_and_unlisted(box: Sandbox, wclient: stripe.StripeClient) -> None:
     cid, sid = _attached_source(box)
     src = wclient.v1.customers.payment_sources.delete(cid, sid)
+    assert isinstance(src, stripe.Source)
     assert (src.id, src.object, src.status) == (sid, "source", "consumed")
     listed = [
         s.id
@@ -161,7 +171,7 @@ def test_detach_errors_and_cards(box: Sandbox, wclient: stripe.StripeClient) -> 
     assert err.value.user_message == "No such customer: 'cus_missing'"
     card_owner, card = next((c, i) for c, items in ds.items.items() for i in items if i in ds.cards)
     gone = wclient.v1.customers.payment_sources.delete(card_owner, card)
-    assert gone.deleted is True
+    assert isinstance(gone, stripe.Card) and gone.deleted is True
     assert card not in ds.items[card_owner]
 
 
@@ -169,13 +179,15 @@ def test_attach_rules(box: Sandbox, wclient: stripe.StripeClient) -> None:
     ds = box.store()
     cid = ds.order[3]
     new = wclient.v1.sources.create(params={"type": "ach_credit_transfer", "currency": "usd"})
+    assert new.receiver is not None
     assert (new.status, new.flow, new.receiver.amount_received) == ("pending", "receiver", 0)
     assert new.created > SANDBOX_NOW
-    assert not hasattr(new, "customer") or new.get("customer") is None
+    assert not hasattr(new, "customer") or new.get("customer") is None  # type: ignore[attr-defined]
     attached = wclient.v1.customers.payment_sources.create(
         cid, params={"source": new.id, "metadata": {"via": "attach"}}
     )
-    assert attached.customer == cid
+    assert isinstance(attached, stripe.Source) and attached.customer == cid
+    assert attached.metadata is not None
     assert attached.metadata.to_dict() == {"via": "attach"}
     first = wclient.v1.customers.payment_sources.list(cid, params={"limit": 1}).data[0]
     assert first.id == new.id
@@ -221,6 +233,7 @@ def test_create_validation(wclient: stripe.StripeClient) -> None:
         wclient.v1.sources.create(params={"type": "teleport"})
     assert err.value.param == "type"
     card = wclient.v1.sources.create(params={"type": "card", "metadata": {"k": "v"}})
+    assert card.metadata is not None
     assert (card.status, card.usage, card.metadata.k) == ("chargeable", "reusable", "v")
     assert card.client_secret.startswith("src_client_secret_")
     assert len(card.client_secret) == len("src_client_secret_") + 24

@@ -31,6 +31,7 @@ def test_apply_then_undo_keeps_the_explorer_current(fresh_session, fresh_explore
     editor.add_key("segment", "gold")
     editor.dry_run.value = False
     assert editor.preview() is not None and editor.apply() and editor.wait(30)
+    assert editor.outcome is not None
     assert editor.outcome.totals["ok"] == 2
     # the explorer's rows are the ones Stripe answers now, in the same place, still selected
     assert [_row(fresh_explorer, i)["metadata"].get("segment") for i in ids] == ["gold", "gold"]
@@ -52,6 +53,7 @@ def test_detached_sources_are_not_offered_again(fresh_session, fresh_explorer, t
     panel.preview()
     panel.confirm.value = "2"
     assert panel.detach() and panel.wait(30)
+    assert panel.outcome is not None
     assert panel.outcome.totals["ok"] == 2
     assert [str(_row(fresh_explorer, i)["status"]) for i in ids] == ["consumed", "consumed"]
     plan = panel.preview()  # the same selection again: both refused, none ready
@@ -97,6 +99,7 @@ def test_undo_asks_first_and_says_what_it_restored(fresh_session, fresh_explorer
     editor.undo_button.click()
     editor.undo_yes.click()
     assert editor.wait(30)
+    assert editor.outcome is not None
     assert editor.outcome.headline().startswith("Undo of plan_")
     assert set(editor.outcome.df["message"]) == {
         "restored (unset segment): Stripe's answer shows the state from before the change"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from widget_support import TEST_KEY, assert_no_secrets, widget_text
 
+from tests.widgets.widget_support import TEST_KEY, assert_no_secrets, widget_text
 from toolkit.audit import Audit, audit_receivers
 from toolkit.fetch import load_source_transactions, load_sources
 from toolkit.sandbox import Sandbox
@@ -34,6 +34,7 @@ def test_audit_view_shows_summary_exceptions_and_chart(audit, small_session) -> 
     assert "Receiver balance audit" in view.header.value
     assert f"{len(audit.exceptions):,} findings" in view.header.value
     assert len(audit.exceptions) > 0
+    assert view.exceptions.df is not None
     assert len(view.exceptions.df) == len(audit.exceptions)
     assert list(view.exceptions.df.columns[:2]) == ["source", "owner_email"]
     assert not view.exceptions._dt_args.get("downsampling_warning")
@@ -70,6 +71,7 @@ def test_audit_view_errors_stay_inside(audit, tmp_path: Path) -> None:
     assert "No audit yet" in empty.header.value and empty.excel_button.disabled
     assert empty.export_csv() is False and "No audit" in empty.error.value
     empty.show(audit)
+    assert empty.exceptions.df is not None
     assert len(empty.exceptions.df) == len(audit.exceptions)
 
 
@@ -98,7 +100,8 @@ def test_app_ties_the_tabs_together(fresh_session, fresh_sandbox, tmp_path: Path
     ui.editor.preview()
     ui.editor.dry_run.value = False
     ui.editor.apply()
-    assert ui.editor.wait(30) and ui.editor.outcome.totals["ok"] == 2
+    assert ui.editor.wait(30)
+    assert ui.editor.outcome is not None and ui.editor.outcome.totals["ok"] == 2
     # after a real write the explorer reloads and shows the new state
     assert ui.explorer.wait(30)
     reloaded = ui.explorer.frame.set_index("id")
@@ -129,6 +132,7 @@ def test_the_retirement_tab_runs_the_audit_and_exports_without_overwriting(
     migration = tab.migration
     assert migration is not None
     assert f"{migration.count('blocked')} blocked" in tab.status.value
+    assert tab.findings.df is not None
     assert len(tab.findings.df) == len(migration.exceptions)
     assert list(tab.findings.df.columns) == [
         "customer",
@@ -159,6 +163,7 @@ def test_findings_show_what_a_reviewer_needs(tmp_path):
     assert view.chart.layout.display == "none"  # no broken image before the first audit
     view.show(audit)
     shown = view.exceptions.df
+    assert shown is not None
     assert list(shown.columns) == EXCEPTION_COLUMNS  # a few columns, the sentence readable
     assert not shown.isin(["None", None]).any().any()  # missing values are blank, not "None"
     assert shown["unapplied"].str.endswith((" USD", " EUR")).all()  # money in its currency
@@ -166,6 +171,7 @@ def test_findings_show_what_a_reviewer_needs(tmp_path):
     # a filter per check, with counts; the rest of the columns on demand
     check = audit.exceptions["check"].iloc[0]
     view.check_filter.value = check
+    assert view.exceptions.df is not None
     assert len(view.exceptions.df) == int((audit.exceptions["check"] == check).sum())
     view.all_columns.value = True
     assert {"status", "created", "received"} <= set(view.exceptions.df.columns)

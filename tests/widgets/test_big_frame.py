@@ -24,6 +24,7 @@ def _big(session, copies: int) -> pd.DataFrame:
 def test_the_grid_holds_a_bounded_number_of_rows(session) -> None:
     big = _big(session, 12)
     explorer = SourceExplorer(big, max_rows=500)
+    assert explorer.grid.df is not None
     assert len(explorer.grid.df) == 500 < len(big)
     assert "Showing <b>500</b> of " + f"{len(big):,} matching" in explorer.summary.value
     # select all: every filtered row, though the grid holds 500
@@ -51,5 +52,6 @@ def test_the_grid_holds_a_bounded_number_of_rows(session) -> None:
 
 def test_a_small_frame_is_shown_whole(session) -> None:
     explorer = SourceExplorer(load_sources(session, progress=False))
+    assert explorer.grid.df is not None
     assert len(explorer.grid.df) == len(explorer.frame)
     assert "matching" not in explorer.summary.value

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from widget_support import assert_no_secrets
 
+from tests.widgets.widget_support import assert_no_secrets
 from toolkit.widgets import ChangeEditor
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from widget_support import assert_no_secrets, widget_text
 
+from tests.widgets.widget_support import assert_no_secrets, widget_text
 from toolkit.widgets import DetachPanel, SourceExplorer
 
 

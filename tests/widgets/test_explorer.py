@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from widget_support import assert_no_secrets, widget_text
 
 import toolkit
+from tests.widgets.widget_support import assert_no_secrets, widget_text
 from toolkit.fetch import load_sources
 from toolkit.fetch.select import filter_sources
 from toolkit.widgets import MetadataEditor, SourceExplorer
@@ -24,6 +24,7 @@ def test_loads_from_a_session_in_a_worker(read_explorer: SourceExplorer, session
     assert f"{len(explorer.frame):,}</b> sources" in explorer.header.value
     assert explorer.status.value.startswith("Loaded")
     assert explorer.progress.bar_style == "success"
+    assert explorer.grid.df is not None
     assert len(explorer.grid.df) == len(explorer.view) == len(explorer.frame)
     # the grid holds every row: no silent downsampling to 64 KB
     assert not explorer.grid._dt_args.get("downsampling_warning")
@@ -53,6 +54,7 @@ def test_filters_match_filter_sources(read_explorer: SourceExplorer) -> None:
         explorer.status_filter.value = ("chargeable", "pending")
         expected = filter_sources(df, statuses=["chargeable", "pending"])
         assert list(explorer.view["id"]) == list(expected["id"])
+        assert explorer.grid.df is not None
         assert len(explorer.grid.df) == len(expected)
 
         explorer.unapplied_filter.value = "yes"
@@ -148,7 +150,7 @@ def test_explorer_on_a_frame_has_no_reload(read_explorer: SourceExplorer) -> Non
     assert explorer.reload() is False
     assert "no session" in explorer.error.value
     with pytest.raises(toolkit.InvalidInputError, match="needs a Session"):
-        SourceExplorer("not a frame")  # type: ignore[arg-type]
+        SourceExplorer("not a frame")
 
 
 def test_an_empty_frame_shows_nothing_but_works() -> None:
@@ -309,6 +311,7 @@ def test_save_selection_and_export_shown(session, tmp_path) -> None:
     explorer.select(list(df["id"].head(3)))
     first, second = explorer.save_selection(), explorer.save_selection()
     assert first != second  # never replaces an earlier file
+    assert first is not None
     assert toolkit.read_ids(first) == list(df["id"].head(3))
     assert "source_ids_path" in explorer.saved.value
     explorer.status_filter.value = ("chargeable",)

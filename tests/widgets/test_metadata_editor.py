@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from widget_support import LIVE_KEY, TEST_KEY, assert_no_secrets, widget_text
 
+from tests.widgets.widget_support import LIVE_KEY, TEST_KEY, assert_no_secrets, widget_text
 from toolkit.session import connect
 from toolkit.widgets import MetadataEditor, SourceExplorer
 from toolkit.widgets.metadata_editor import CSV_MODE
@@ -187,6 +187,7 @@ def test_retry_failed_rows(fresh_sandbox, tmp_path: Path) -> None:
     fresh_sandbox.set_faults(error_rate=1.0, fault_method="POST")
     editor.apply()
     assert editor.wait(30)
+    assert editor.outcome is not None
     assert editor.outcome.totals["failed"] == 2
     assert "failed" in editor.result_view.value and not editor.retry_button.disabled
     fresh_sandbox.faults_off()
@@ -213,6 +214,7 @@ def test_cancel_stops_the_apply(fresh_sandbox, tmp_path: Path) -> None:
     editor.cancel_button.click()
     assert editor.wait(30)
     fresh_sandbox.faults_off()
+    assert editor.outcome is not None
     totals = editor.outcome.totals
     assert totals["canceled"] > 0 and totals["ok"] < 30, totals
     done = set(editor.outcome.df.loc[editor.outcome.df["result"] == "ok", "source"])
@@ -253,7 +255,7 @@ def test_test_mode_has_no_live_banner(editor) -> None:
 
 def test_wrong_selection_type_is_refused(fresh_session) -> None:
     with pytest.raises(TypeError):
-        MetadataEditor(fresh_session, ["src_1"])  # type: ignore[arg-type]
+        MetadataEditor(fresh_session, ["src_1"])
 
 
 def test_a_live_write_without_approval_is_saved_for_approval(

@@ -36,6 +36,7 @@ def test_every_grid_sorts_on_its_names_and_fills_its_width(read_explorer, tmp_pa
 def test_the_column_chooser(read_explorer: SourceExplorer) -> None:
     explorer = read_explorer
     assert explorer.grid_columns == DEFAULT_COLUMNS
+    assert explorer.grid.df is not None
     assert list(explorer.grid.df.columns) == DEFAULT_COLUMNS
     first = str(explorer.shown["id"].iloc[2])
     explorer.select([first])
@@ -114,6 +115,7 @@ def test_retirement_tab_chart_grid_money_and_staleness(fresh_session, tmp_path: 
     assert tab.chart.layout.display is None and tab.chart.value[:4] == b"\x89PNG"
     _fits(tab.findings)
     # the money on legacy receivers sorts by amount (itables sorts on the category's rank)
+    assert tab.migration is not None
     found = tab.migration.exceptions
     shown = findings_frame(tab.migration)
     legacy = shown["on legacy receivers"]
@@ -130,6 +132,7 @@ def test_retirement_tab_chart_grid_money_and_staleness(fresh_session, tmp_path: 
     ui.detach.preview()
     ui.detach.confirm.value = "1"
     assert ui.detach.detach() and ui.detach.wait(30)
+    assert ui.detach.outcome is not None
     assert ui.detach.outcome.totals["ok"] == 1
     assert "run it again" in tab.stale.value
     assert tab.run() and tab.wait(120) and tab.stale.value == ""  # a new run is current

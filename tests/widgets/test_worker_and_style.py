@@ -35,7 +35,7 @@ def test_worker_runs_reports_and_finishes() -> None:
 
 def test_worker_cancel_and_one_job_at_a_time() -> None:
     worker = _worker()
-    started, outcome = threading.Event(), []
+    started, outcome = threading.Event(), list[object]()
 
     def job(report, cancel):
         started.set()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -28,6 +28,7 @@ from toolkit.fetch.frame import SourcesBuilder, paused_gc
 from toolkit.fetch.inputs import Created, check_flag, created_range, id_list
 from toolkit.fetch.loaded import now_of, with_reads
 from toolkit.fetch.source_fetch import SourceFetch
+from toolkit.fetch.windows import SLOW_ANSWER
 from toolkit.progress import ProgressArg
 from toolkit.session.protocol import SessionLike
 
@@ -74,7 +75,7 @@ def iter_sources(
     created: Created = None,
     progress: ProgressArg = True,
     cancel: threading.Event | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """Yield every source (a dict without ``client_secret``) exactly once, as pages arrive.
 
     Account-wide by default; ``customers=[...]`` limits to those customers; ``ids=[...]``
@@ -93,7 +94,7 @@ def iter_sources(
     return _metered(session, _fetch(session, customers, ids, created, progress, cancel))
 
 
-def _metered(session: SessionLike, fetch: SourceFetch) -> Iterator[dict[str, Any]]:
+def _metered(session: SessionLike, fetch: SourceFetch) -> Generator[dict[str, Any], None, None]:
     """The sources of ``fetch``, under a read meter opened at the first ``next()``."""
     with session.reading(fetch.operation, cost=fetch.cost) as meter:
         fetch.meter = meter
@@ -137,9 +138,10 @@ def load_sources(
     if accounts is not None:  # every connected account, side by side: toolkit.fetch.accounts
 
         def one(sub: SessionLike, report: ProgressArg) -> pd.DataFrame:
+            # the metadata columns are made once, for all accounts (load_accounts)
             return load_sources(
                 sub, customers=customers, ids=ids, created=created, progress=report,
-                cancel=cancel, metadata_columns=metadata_columns,
+                cancel=cancel, metadata_columns=False,
             )  # fmt: skip
 
         with session.reading() as meter:  # each account's load is checked on its own
@@ -156,7 +158,11 @@ def load_sources(
         fetch.meter = meter
         try:
             # where a later refresh reads on from, and the event it stops at
+            asked = time.monotonic()
             mark, seen = event_position(session, REFRESH_EVENT_TYPES) if marks else (None, None)
+            if marks and time.monotonic() - asked >= SLOW_ANSWER:  # a slow server: a short
+                fetch.slow = True  # first page, and the windows carved at once (fetch.windows)
+                fetch.windows.start_short()
             _gather(fetch, builder, on_rows, metadata_columns)
         except ReadAllowanceError as exc:  # keep what was read: the message says where
             partial = _finish(fetch, builder, metadata_columns)

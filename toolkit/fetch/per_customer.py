@@ -111,9 +111,9 @@ class PerCustomer:
             if clocks_apply(self.session.mode, "account"):
                 self.clocks = 0
                 self._clocks(None)
-        else:
-            for cid in self.ids:
-                self._customer(cid)
+        else:  # fed in as the pool's queue drains
+            ids = self.ids
+            self.pool.feed(FIRST, "read", self.read, (((c,), self.params(None), c) for c in ids))
         for task, result in self.pool.results():
             if isinstance(result, BaseException):
                 if isinstance(result, Cancelled):

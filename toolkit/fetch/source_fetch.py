@@ -11,7 +11,9 @@ Example::
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -28,12 +30,18 @@ from toolkit.fetch.inputs import in_order
 from toolkit.fetch.lists import is_last, restart
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.fetch.pool import FIRST, MORE, PAGE, RequestPool, Task
-from toolkit.fetch.windows import Window, Windows
+from toolkit.fetch.windows import PAGE_SIZE, Window, Windows
 from toolkit.progress import Progress, ProgressArg
 from toolkit.redact import redact_source
+from toolkit.session.endpoints import LIST_CUSTOMER_SOURCES
 from toolkit.session.protocol import SessionLike
 
-__all__ = ["SourceFetch"]
+__all__ = ["PAGES_AHEAD", "SourceFetch"]
+
+#: Customer pages kept in flight on a slow server, over what keeps the continuations at their
+#: pace: the pages (the critical path) run ahead, and the continuations' backlog absorbs a
+#: slow page.
+PAGES_AHEAD = 2.0
 
 
 class SourceFetch:
@@ -68,6 +76,9 @@ class SourceFetch:
         self.clocks_note: str | None = None
         self.clocks_seen: set[str] = set()
         self.pool: RequestPool | None = None
+        self.slow = False  # the server answers slowly (load_sources: the events mark was slow)
+        self.page_customers = 0  # customers on the customer pages answered ...
+        self.page_follow_ups = 0  # ... and the continuations they queued
         self.meter: Any = None  # the read meter of the load (its reads show on the bar)
 
     # -- driving ------------------------------------------------------------------------------
@@ -146,16 +157,19 @@ class SourceFetch:
     def _start(self) -> None:
         assert self.pool is not None
         session = self.session
+        # the reads of given ids are fed in as the pool's queue drains, never all at once
         if self.ids is not None:
-            for sid in self.ids:
-                self.pool.add(FIRST, "source", session.retrieve_source, (sid,), None, sid)
+            ids = self.ids
+            self.pool.feed(FIRST, "source", session.retrieve_source, (((s,), None, s) for s in ids))
         elif self.customer_ids is not None:
-            for cid in self.customer_ids:
-                if self.lo is None and self.hi is None:
-                    self._items(cid, sources_params(), FIRST)
-                else:
-                    params = {"expand": ["sources"]}
-                    self.pool.add(FIRST, "customer", session.retrieve_customer, (cid,), params, cid)
+            cids = self.customer_ids
+            if self.lo is None and self.hi is None:
+                read = session.list_customer_sources
+                items = (((c,), sources_params(), c) for c in cids)
+                self.pool.feed(FIRST, "items", read, items)
+            else:
+                items = (((c,), {"expand": ["sources"]}, c) for c in cids)
+                self.pool.feed(FIRST, "customer", session.retrieve_customer, items)
         else:
             self._page(self.windows.all[0])
             if clocks_apply(session.mode, self.scope):
@@ -256,7 +270,7 @@ class SourceFetch:
     # -- responses ----------------------------------------------------------------------------
     def _handle(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if task.kind == "page":
-            yield from self._on_page(task.ref, body)
+            yield from self._on_page(task, body)
         elif task.kind == "items":
             yield from self._on_items(task, body)
         elif task.kind == "clocks":
@@ -317,6 +331,7 @@ class SourceFetch:
             if out is not None:
                 yield out
         if more is not None:
+            self.page_follow_ups += 1
             self._items(cid, more, FIRST)
 
     def _on_items(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -331,9 +346,33 @@ class SourceFetch:
         elif self.customer_ids is not None and self.lo is None and self.hi is None:
             self.done_units += 1  # customers=[...]: this customer is complete
 
-    def _on_page(self, window: Window, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def windows_wanted(self, round_trip: float) -> int:
+        """Windows of customer pages to keep in flight so that the continuations they feed keep
+        their endpoint at its pace (Little's law: pages a second needed, the endpoint's rate
+        over the continuations a page brings, times a page's ``round_trip``), times
+        :data:`PAGES_AHEAD` so that a backlog builds and the last window ends early; 1 when
+        the session has no pace for that endpoint.
+
+        >>> fetch = SourceFetch(toolkit.connect(quiet=True), customers=None, ids=None,
+        ...     created=(None, None), progress=False, cancel=None)
+        >>> fetch.windows_wanted(0.6)
+        1
+        >>> fetch.page_customers, fetch.page_follow_ups = 1000, 50
+        >>> fetch.windows_wanted(0.6), fetch.windows_wanted(0.01)
+        (6, 1)
+        """
+        limiter = self.session.limiter
+        rate = limiter.rate_of(LIST_CUSTOMER_SOURCES) if limiter is not None else None
+        if not rate or not self.page_customers:
+            return 1
+        per_page = max(1.0, PAGE_SIZE * self.page_follow_ups / self.page_customers)
+        return max(1, math.ceil(PAGES_AHEAD * rate * round_trip / per_page))
+
+    def _on_page(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         assert self.pool is not None
+        window: Window = task.ref
         data = body.get("data") or []
+        self.page_customers += len(data)
         for cus in data:
             if not window.owns(cus.get("created")):
                 continue  # belongs to the window below
@@ -342,4 +381,14 @@ class SourceFetch:
             yield from self._on_customer(cus)
         if self.windows.observe(window, body):
             self._page(window)
-        self.windows.rebalance(self.pool.page_slots, self._page)
+        round_trip = time.monotonic() - task.started if task.started else 0.0
+        if data and len(data) < PAGE_SIZE and not is_last(body):  # a short first page:
+            round_trip *= PAGE_SIZE / len(data)  # a full one answers about that much later
+        # on a fast server one window more a round trip fills the pipeline soon enough, and
+        # windows carved ahead may cost empty pages (reads)
+        wanted = self.windows_wanted(round_trip) if self.slow else 1
+        active = sum(1 for w in self.windows.all if not w.done)
+        # more windows than the pool's first page slots only when Little's law asks for them
+        # (each window costs a partial page at its end, and a read is a cost too)
+        target = min(self.pool.page_slots, max((self.pool.base_width + 1) // 2, wanted))
+        self.windows.rebalance(target, self._page, at_once=max(1, wanted - active))

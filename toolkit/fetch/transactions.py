@@ -279,15 +279,8 @@ def _read(
     done = 0
     try:
         with paused_gc():
-            for sid in ids:
-                pool.add(
-                    FIRST,
-                    "txns",
-                    session.list_source_transactions,
-                    (sid,),
-                    {"limit": PAGE_SIZE},
-                    sid,
-                )
+            read = session.list_source_transactions  # fed in as the pool's queue drains
+            pool.feed(FIRST, "txns", read, (((s,), {"limit": PAGE_SIZE}, s) for s in ids))
             for task, result in pool.results():
                 sid = task.ref
                 if isinstance(result, BaseException):

@@ -5,6 +5,16 @@ A load starts with one window over the whole list. As pages arrive, the density 
 the most pages ahead is split in two (an open-ended one loses a chunk of about four pages at its
 old end; a bounded one is cut in the middle). Every customer is listed by exactly one window.
 
+When pages answer slowly (a slow server: the small read before the load took
+:data:`SLOW_ANSWER` or more), one new window a round trip starves the reads that pages feed (a
+customer's continuation can only go out after its page): ``rebalance(..., at_once=n)`` carves
+an open-ended window into ``n`` new ones at once (chunks of about four pages, the last one
+open-ended), so the pipeline is full one round trip after the first page instead of ``n``. A
+chunk below the account's oldest customer costs one empty page, as the open-ended window does.
+On a slow server the load's very first page asks for :data:`FIRST_PAGE` customers only
+(:meth:`Windows.start_short`): its answer is a quarter of a full page's size, so the density
+(and the first split) is known that much sooner, for one more read per load.
+
 >>> windows = Windows(None, None)
 >>> window = windows.all[0]
 >>> page = [{"id": f"cus_{i}", "created": 1_000_000 - 10 * i} for i in range(100)]
@@ -18,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,9 +37,19 @@ from typing import Any
 from toolkit.fetch.customer_sources import customer_page_params
 from toolkit.fetch.lists import is_last, params_after
 
-__all__ = ["CHUNK_PAGES", "MIN_SPLIT_PAGES", "PAGE_SIZE", "Window", "Windows"]
+__all__ = [
+    "CHUNK_PAGES",
+    "FIRST_PAGE",
+    "MIN_SPLIT_PAGES",
+    "PAGE_SIZE",
+    "SLOW_ANSWER",
+    "Window",
+    "Windows",
+]
 
 PAGE_SIZE = 100  # Stripe's largest page
+FIRST_PAGE = 25  # customers on a slow load's first page: it answers sooner (see the module)
+SLOW_ANSWER = 0.07  # seconds: a small read that took this long marks a slow server
 CHUNK_PAGES = 4  # customer pages carved off an open-ended window at a time
 MIN_SPLIT_PAGES = 6  # a window is split only if it still has about this many pages ahead
 
@@ -45,15 +66,22 @@ class Window:
     last: int | None = None  # created of the last customer seen (where the cursor is)
     density: float | None = None  # customers per second of created, from the last full page
     done: bool = False
+    first: int | None = None  # the size of this window's first page, if not a full one
 
     def params(self) -> dict[str, Any]:
-        """The ``GET /v1/customers`` params of this window's next page."""
+        """The ``GET /v1/customers`` params of this window's next page.
+
+        >>> Window(None, None, None, first=25).params()["limit"]
+        25
+        """
         created = {}
         if self.gte is not None:
             created["gte"] = self.gte
         if self.lt is not None:
             created["lt"] = self.lt
         params = customer_page_params(**({"created": created} if created else {}))
+        if self.first is not None and self.cursor is None:
+            params["limit"] = self.first
         return params_after(params, self.cursor)
 
     def owns(self, created: Any) -> bool:
@@ -78,10 +106,22 @@ class Windows:
         self.density_items = 0
         self.density_span = 0
 
+    def start_short(self) -> None:
+        """The server answers slowly: the load's first page asks for :data:`FIRST_PAGE`
+        customers (before any page was fetched; see the module).
+
+        >>> windows = Windows(None, None)
+        >>> windows.start_short(); windows.all[0].params()["limit"]
+        25
+        """
+        if len(self.all) == 1 and self.all[0].cursor is None and self.all[0].top is None:
+            self.all[0].first = FIRST_PAGE
+
     def observe(self, window: Window, page: dict[str, Any]) -> bool:
         """Record a page of ``window`` (Stripe's answer); True when it has another page to fetch."""
         data = page.get("data") or []
         if data:
+            window.first = None  # later pages (and a restart) are full ones
             first, last = data[0].get("created"), data[-1].get("created")
             window.cursor = data[-1].get("id")
             if window.top is None:
@@ -122,19 +162,52 @@ class Windows:
             return 0.0
         return density * max(0, window.last - window.stop) / PAGE_SIZE
 
-    def rebalance(self, target: int, start: Callable[[Window], None]) -> None:
+    def rebalance(self, target: int, start: Callable[[Window], None], at_once: int = 1) -> None:
         """Split windows while fewer than ``target`` run and one has pages enough ahead;
-        ``start(window)`` fetches a new window's first page."""
+        ``start(window)`` fetches a new window's first page. An open-ended window is carved
+        into up to ``at_once`` new windows in one go (see the module).
+
+        >>> windows = Windows(None, None)
+        >>> page = [{"id": f"cus_{i}", "created": 1_000_000 - 10 * i} for i in range(100)]
+        >>> _ = windows.observe(windows.all[0], {"data": page, "has_more": True})
+        >>> started = []
+        >>> windows.rebalance(4, started.append, at_once=3)
+        >>> [(w.gte, w.lt) for w in started]
+        [(991090, 995050), (987130, 991090), (None, 987130)]
+        """
         active = sum(1 for w in self.all if not w.done)
         while active < target:
             best = max(self.all, key=self.remaining_pages, default=None)
             if best is None or self.remaining_pages(best) < MIN_SPLIT_PAGES:
                 return
-            new = self._split(best)
-            if new is None:
+            if best.stop is None and at_once > 1:
+                new = self._carve(best, min(at_once, target - active))
+            else:
+                one = self._split(best)
+                new = [one] if one is not None else []
+            if not new:
                 return
-            start(new)
-            active += 1
+            for window in new:
+                start(window)
+            active += len(new)
+
+    def _carve(self, window: Window, count: int) -> list[Window]:
+        """Carve an open-ended ``window`` (below its last page) into ``count`` new windows:
+        chunks of about :data:`CHUNK_PAGES` pages, the oldest one open-ended."""
+        density = self.density()
+        if density is None or window.last is None:
+            return []
+        chunk = max(1, int(CHUNK_PAGES * PAGE_SIZE / density))
+        cuts = [window.last - chunk * (i + 1) for i in range(count)]
+        if cuts[-1] <= 0:  # before the epoch: fewer, none in the past of 1970
+            cuts = [c for c in cuts if c > 0]
+            if not cuts:
+                return []
+        window.stop = cuts[0]
+        new = [Window(low, high, low) for high, low in itertools.pairwise(cuts)]
+        new.append(Window(None, cuts[-1], None))
+        self.all.extend(new)
+        return new
 
     def _split(self, window: Window) -> Window | None:
         assert window.last is not None

@@ -138,7 +138,9 @@ class _Request:
         """What tells this request from another under one idempotency key."""
         return (self.method, self.path, tuple(sorted(parse_pairs(self.raw))))
 
-    def log(self, status: int, fault: str | None = None, limited: str | None = None) -> None:
+    def log(
+        self, status: int, fault: str | None = None, limited: str | None = None, size: int = 0
+    ) -> None:
         self.box.log_request(
             RequestLogEntry(
                 self.method,
@@ -153,6 +155,8 @@ class _Request:
                 self.replayed,
                 fault if fault is not None else self.fault,
                 limited,
+                size,
+                time.time() - self.arrived,
             )
         )
 
@@ -290,7 +294,7 @@ def handle(
         status, payload = exc.status, exc.body(req.request_id, bool(req.livemode))
         req.extra.extend(exc.headers.items())
         limited = exc.headers.get("Stripe-Rate-Limited-Reason")
-    req.log(status, limited=limited)
+    req.log(status, limited=limited, size=len(payload))
     if req.fault == "lost_reply":  # it was handled; the caller never hears of it
         return None
     return Reply(status, payload, req.extra)

@@ -26,7 +26,8 @@ class RequestLogEntry:
     ``status`` is 0 for a dropped connection; ``fault`` names an injected fault, if any;
     ``limited`` the limiter that refused it (``Stripe-Rate-Limited-Reason``), if one did;
     ``livemode`` is None when the key was missing or malformed; ``time`` is wall-clock epoch
-    seconds of arrival.
+    seconds of arrival; ``size`` the bytes of the answer's body and ``seconds`` how long the
+    answer took from arrival (the latency model included), for benchmarks' least times.
     """
 
     method: str
@@ -41,6 +42,8 @@ class RequestLogEntry:
     replayed: bool = False
     fault: str | None = None
     limited: str | None = None
+    size: int = 0
+    seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

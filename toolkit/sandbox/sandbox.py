@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from toolkit.sandbox.access import default_connected_accounts
 from toolkit.sandbox.accounts import account_objects
@@ -189,7 +189,7 @@ class Sandbox(CashAdmin, SourceAdmin):
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> Sandbox:
+    def start(self) -> Self:
         """Bind and serve in a daemon thread; returns self."""
         if self._server is not None:
             return self
@@ -230,7 +230,7 @@ class Sandbox(CashAdmin, SourceAdmin):
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -361,6 +361,14 @@ class Sandbox(CashAdmin, SourceAdmin):
         time it has been running, plus what :meth:`advance_clock` added. Idempotency keys
         expire after 24 hours of it. ``box.clock()``"""
         return SANDBOX_NOW + (time.monotonic() - self._clock_start) + self._clock_offset
+
+    def date(self) -> int:
+        """The time every answer's ``Date`` header carries, in epoch seconds: the data clock's
+        start (2026-11-01) plus what :meth:`advance_clock` added. It stands still between
+        advances, so that a run's stamps are reproducible (our choice: Stripe's ``Date`` is its
+        wall clock). A session learns the server's time from it, as from any server's.
+        ``box.date()``"""
+        return int(SANDBOX_NOW + self._clock_offset)
 
     def advance_clock(self, seconds: float) -> float:
         """Move the clock forward (to expire idempotency keys, to pass the monthly sweep); returns

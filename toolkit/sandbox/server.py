@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import traceback
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,12 +55,26 @@ class _Handler(BaseHTTPRequestHandler):
             "Content-Type: application/json",
             f"Content-Length: {len(reply.body)}",
             "Cache-Control: no-cache, no-store",
+            self._date(),
         ]
         lines.extend(f"{name}: {value}" for name, value in reply.headers)
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
         self.wfile.write(head + reply.body)
+
+    def _date(self) -> str:
+        """The ``Date`` header: the sandbox's clock (``box.date()``), as any server sends its own."""
+        return f"Date: {formatdate(self.server.box.date(), usegmt=True)}"
+
+    def do_HEAD(self) -> None:
+        """Any path: an empty 200 with the ``Date`` header, outside the API and its request log
+        (a session asks it the time before its first answer; Stripe answers a HEAD with its
+        Date too, and an unauthenticated request cannot count against any account's reads)."""
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        head = "\r\n".join(["HTTP/1.1 200 OK", "Server: stripe-sandbox", "Content-Length: 0",
+                             self._date()])  # fmt: skip
+        self.wfile.write((head + "\r\n\r\n").encode("latin-1"))
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 import toolkit.session.endpoints as ep
@@ -181,13 +181,10 @@ class Session:
         return f"<Session {' '.join(parts)}>"
 
     def now(self) -> datetime:
-        """The time reports are stamped with: the sandbox's data clock in sandbox mode (so runs are
-        reproducible), else the UTC wall clock. ``session.now().isoformat()``"""
-        if self.mode == "sandbox":
-            from toolkit.sandbox import SANDBOX_NOW
-
-            return datetime.fromtimestamp(SANDBOX_NOW, tz=UTC)
-        return datetime.now(tz=UTC)
+        """The time loads and reports are stamped with: the server's, as its answers' ``Date``
+        header tells it (toolkit.session.server_clock), not this machine's. The sandbox's clock
+        reaches a session that way too. ``session.now().isoformat()``"""
+        return self._http.clock.now()
 
     # -- the live guard ---------------------------------------------------------------------
     @property

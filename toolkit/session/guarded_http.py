@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import stripe
 
+from toolkit.session.server_clock import ServerClock
+
 __all__ = ["GuardedHTTPClient"]
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ class GuardedHTTPClient(stripe.RequestsClient):
         self.sent: Counter[str] = Counter()
         self.answers: Counter[str] = Counter()
         self._count_lock = threading.Lock()
+        self._api_base = api_base
+        #: The server's time, from every answer's ``Date`` header.
+        self.clock = ServerClock(self._ask_date)
 
     def _sent(self, method: str, url: str, status: str, started: float) -> None:
         with self._count_lock:
@@ -65,9 +70,25 @@ class GuardedHTTPClient(stripe.RequestsClient):
         try:
             answer = super().request(method, url, headers, post_data)
             status = str(answer[1])
+            self.clock.saw(answer[2].get("Date"))
             return answer
         finally:
             self._sent(method, url, status, started)
+
+    def _ask_date(self) -> str | None:
+        """The server's ``Date``, asked with a bare ``HEAD`` (no key, not a read of any account,
+        not counted), or None when it cannot be reached."""
+        if not self._api_base:
+            return None
+        self._own_session()
+        try:
+            answer = self._thread_local.session.head(
+                self._api_base, timeout=self._timeout, proxies=self._proxy, allow_redirects=False
+            )
+        except Exception:  # no network, a refused connection: the caller falls back
+            return None
+        date = answer.headers.get("Date")
+        return str(date) if date else None
 
     def _own_session(self) -> None:
         """This thread's requests session, which does not read the environment per request

@@ -7,7 +7,10 @@ one pace for the account and one per endpoint, each at ``budget`` x its limit:
 
 - requests of a pace are spaced evenly, and no window of one second (plus a margin for
   the network) ever holds more than the pace's rate: the load Stripe sees never exceeds
-  ``budget x limit``, whichever thread sends;
+  ``budget x limit``, whichever thread sends; at budget 1 a pace held up (a thread the OS
+  ran late, a pause in the work) may catch up on up to :data:`SLACK` seconds of its schedule,
+  inside that window, instead of losing those slots for good (below 1, where the promise is a
+  share, one request);
 - :meth:`RateLimiter.ready_at` says when an endpoint has room next, so a scheduler can hand a
   free slot to work on another endpoint instead of queueing behind a busy one;
 - after a 429 only the limiter Stripe names (``Stripe-Rate-Limited-Reason``) slows down:
@@ -51,6 +54,9 @@ ENDPOINT_RATE = 25.0
 WINDOW = 1.02
 #: ... and a wider one below a budget of 1, whose promise is never to take more than its share.
 SHARED_WINDOW = 1.06
+#: Seconds of its schedule a pace that fell behind may catch up on (requests sent closer
+#: together than its spacing, never more than its rate in a window).
+SLACK = 0.12
 #: After a 429 a pace runs at this share of what it ran at ...
 DECREASE = 0.7
 #: ... never below this share of its limit ...
@@ -89,9 +95,10 @@ class StripeLimits:
 class _Pace:
     """One limiter's schedule: even spacing, at most ``rate`` starts in any ``window``."""
 
-    def __init__(self, rate: float, window: float = WINDOW) -> None:
+    def __init__(self, rate: float, window: float = WINDOW, slack: float = SLACK) -> None:
         self.rate = rate
         self.window = window
+        self.slack = slack
         self.tat = 0.0  # theoretical arrival time of the next request (GCRA)
         self.starts: deque[float] = deque()
         self.cut_to = 1.0
@@ -105,7 +112,8 @@ class _Pace:
     def earliest(self, now: float) -> float:
         rate = self.rate * self.factor(now)
         interval = 1.0 / rate
-        at = max(self.paused_until, self.tat - interval)  # one request of slack for late threads
+        # late threads (or a held-up scheduler) catch up on SLACK of the schedule, at least one
+        at = max(self.paused_until, self.tat - max(interval, self.slack))
         while self.starts and self.starts[0] <= now - self.window:
             self.starts.popleft()
         cap = max(1, math.floor(rate + 1e-9))
@@ -152,8 +160,11 @@ class RateLimiter:
         self.pauses = 0
 
     def _make(self, rate: float | None) -> _Pace | None:
-        window = WINDOW if self.budget == 1 else SHARED_WINDOW
-        return _Pace(rate * self.budget, window) if rate else None
+        if not rate:
+            return None
+        if self.budget == 1:
+            return _Pace(rate, WINDOW, SLACK)
+        return _Pace(rate * self.budget, SHARED_WINDOW, 0.0)
 
     @property
     def rate(self) -> float | None:
