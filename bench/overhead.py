@@ -36,6 +36,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from goals import goal  # noqa: E402
 
 KEY = "sk_test_" + "Overhead" * 3
 GOAL = 0.8
@@ -181,6 +184,10 @@ def main() -> None:
     print(f"update: the toolkit makes {ratio:.2f}x the bare loop's requests per CPU-second "
           f"(median of {len(ratios)} rounds, {min(ratios):.2f}-{max(ratios):.2f}; goal >= {GOAL}x) "
           f"{'ok' if ratio >= GOAL else 'BELOW GOAL'}")  # fmt: skip
+    load_ratio = rates["load: toolkit"] / rates["load: bare loop"]
+    goal("load: toolkit / bare loop, requests per CPU-second", load_ratio, f">= {GOAL}")
+    goal("bulk update: toolkit / bare loop, requests per CPU-second (median round)", ratio,
+         f">= {GOAL}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+from typing import cast
 
 import pytest
 import stripe
@@ -224,7 +225,12 @@ def test_answers_are_parsed_once_as_plain_dicts(fresh_sandbox, fresh_session, mo
     box, session = fresh_sandbox, fresh_session
     parsed: list[object] = []
     loads = json.loads
-    monkeypatch.setattr(json, "loads", lambda *a, **k: parsed.append(k) or loads(*a, **k))
+
+    def counted(*args, **kwargs):
+        parsed.append(kwargs)
+        return loads(*args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counted)
     page = session.list_customers({"limit": 3, "expand": ["data.sources"]})
     assert _types(page, set()) <= {dict, list, str, int, bool, float, type(None)}
     sid = next(s["id"] for c in page["data"] for s in c["sources"]["data"])
@@ -253,7 +259,7 @@ def test_answers_of_an_sdk_without_its_requestor_come_from_raw_request():
             assert (method, path, params) == ("get", "/v1/customers", {"limit": 1})
             return Response()
 
-    reply = send_plain(Client(), "get", "/v1/customers", {"limit": 1})
+    reply = send_plain(cast("stripe.StripeClient", Client()), "get", "/v1/customers", {"limit": 1})
     assert reply.data == {"object": "list"} and reply.request_id == "req_1"
 
 

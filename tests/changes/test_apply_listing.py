@@ -355,6 +355,7 @@ def test_rows_on_test_clock_customers_are_read_with_their_clocks(clock_sandbox):
     assert effective_writes(box) == dict.fromkeys(plan.ready["source"], 1)
     # the undo reads the same way
     box.clear_log()
+    assert outcome.journal is not None
     back = undo(outcome.journal, session, progress=False)
     assert back.totals["failed"] == 0 and _clock_reads(box) == (1, 2)
     assert sum(1 for e in box.requests if e.method == "GET") == gets

@@ -66,7 +66,7 @@ def test_the_session_key_is_masked_wherever_it_is_and_the_chain_holds(tmp_path):
     text = path.read_text()
     assert key not in text and text.count("sk_test_…K3yz") == 3
     state = read_journal(path)  # the digest and the chain check out
-    assert state.plan["notes"] == ["made with sk_test_…K3yz"]
+    assert state.plan is not None and state.plan["notes"] == ["made with sk_test_…K3yz"]
     assert [r["type"] for r in state.records][-2:] == ["begin", "skip"]
 
 
