@@ -30,6 +30,8 @@ KEY_SHAPE = re.compile(r"\b((?:sk|rk|pk)_(?:test|live)_|whsec_)([0-9A-Za-z]{4,})
 CLIENT_SECRET_SHAPE = re.compile(r"\bsrc_client_secret_[0-9A-Za-z_]+")
 #: ``scheme://user:password@host`` (or ``scheme://user@host``) credentials in a URL.
 URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
+#: Text that none of the shapes above can match holds none of them (each needs one of these).
+_SECRET_HINTS = ("_test_", "_live_", "whsec_", "src_client_secret_", "@")
 
 
 def mask_key(key: str | None) -> str:
@@ -63,6 +65,8 @@ def mask_secrets(text: str) -> str:
     >>> mask_secrets("key sk_live_abcdefghijklmnop9999! src_client_secret_Ab12")
     'key sk_live_…9999! [client secret hidden]'
     """
+    if not any(hint in text for hint in _SECRET_HINTS):  # most text: no pattern can match
+        return text
     masked = KEY_SHAPE.sub(lambda m: m.group(1) + "…" + m.group(2)[-4:], text)
     masked = CLIENT_SECRET_SHAPE.sub("[client secret hidden]", masked)
     return redact_url(masked)

@@ -299,3 +299,101 @@ def test_every_read_of_a_run_goes_through_fetch_s_scheduler(
         assert len(calls) == len(gets) > 0, route
         assert not [t for t in threading.enumerate() if t.name.startswith("toolkit-fetch")]
     assert reads(box)["continuations"] >= 1 and reads(box)["by_id"]  # the second plan's routes
+
+
+@pytest.fixture
+def clock_sandbox():
+    with Sandbox(seed=5, customers=120) as box:  # test clocks are seeded from 100 customers
+        yield box
+
+
+def _clocked(box):
+    """Customers on a test clock -> their attached sources."""
+    store = box.store()
+    return {
+        cid: {i for i in store.items.get(cid, []) if i in store.sources}
+        for cid, cus in store.customers.items()
+        if cus.get("test_clock")
+    }
+
+
+def _clock_reads(box):
+    lists = sum(1 for e in box.requests if e.method == "GET" and e.path.endswith("/test_clocks"))
+    pages = sum(
+        1
+        for e in box.requests
+        if e.method == "GET" and e.path == "/v1/customers" and e.params.get("test_clock")
+    )
+    return lists, pages
+
+
+def test_rows_on_test_clock_customers_are_read_with_their_clocks(clock_sandbox):
+    """Stripe's customer list leaves out customers on a test clock: the listing pages them by
+    clock (one list of clocks, a page per clock) instead of re-reading them by customer."""
+    box = clock_sandbox
+    session = connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True)
+    clocked = _clocked(box)
+    on_clocks = set().union(*clocked.values())
+    assert len(clocked) == 6 and len(on_clocks) >= 6
+    frame = load_sources(session, progress=False)
+    assert frame.attrs["toolkit"]["test_clocks"] == 2
+    plan = plan_metadata(attached(frame), set={"clocked": "1"})
+    assert on_clocks <= set(plan.ready["source"])
+    load_gets = [e for e in box.requests if e.method == "GET" and not e.path.startswith("/v1/ev")]
+    box.clear_log()
+    outcome = apply(plan, session, progress=False)
+    assert outcome.totals["ok"] == len(plan.ready) and outcome.totals["failed"] == 0
+    got = reads(box)
+    assert _clock_reads(box) == (1, 2)  # the clocks, then one page of each clock's customers
+    assert not on_clocks & set(got["by_id"])
+    read_by_customer = {e.path.split("/")[3] for e in box.requests if e.path.endswith("/sources")}
+    assert not read_by_customer & set(clocked)
+    gets = sum(1 for e in box.requests if e.method == "GET")
+    assert outcome.reads == gets <= len(load_gets)  # no more than the account-wide load's reads
+    note = next(n for n in outcome.notes if "by listing the account" in n)
+    assert "3 of test clocks" in note
+    assert effective_writes(box) == dict.fromkeys(plan.ready["source"], 1)
+    # the undo reads the same way
+    box.clear_log()
+    assert outcome.journal is not None
+    back = undo(outcome.journal, session, progress=False)
+    assert back.totals["failed"] == 0 and _clock_reads(box) == (1, 2)
+    assert sum(1 for e in box.requests if e.method == "GET") == gets
+
+
+def test_no_list_of_clocks_when_the_load_saw_none(clock_sandbox):
+    box = clock_sandbox
+    session = connect(TEST_KEY, api_base=box.url, rate_limit=1000, quiet=True)
+    frame = load_sources(session, progress=False)
+    plan = plan_metadata(attached(frame), set={"clocked": "2"})
+    hint = {**frame.attrs["toolkit"], "test_clocks": 0}  # as a load of an account without any
+    box.clear_log()
+    outcome = apply(plan, session, hint=hint, progress=False)
+    assert outcome.totals["ok"] == len(plan.ready)
+    assert _clock_reads(box) == (0, 0)  # the clock customers' rows: read by customer
+
+
+def test_a_key_that_may_not_list_test_clocks_reads_their_rows_by_customer(clock_sandbox):
+    box = clock_sandbox
+    key = "rk_test_" + "N0Cl0cks" * 3
+    box.restricted_keys[key] = {"customers": "read", "sources": "write"}
+    session = connect(key, api_base=box.url, rate_limit=1000, quiet=True)
+    frame = load_sources(session, progress=False)
+    assert frame.attrs["toolkit"].get("test_clocks") is None
+    clocked = _clocked(box)
+    # the frame lacks the clock customers' sources: plan them by customer and id, as a user would
+    store = box.store()
+    extra = pd.DataFrame(
+        [{"id": sid, "customer": cid} for cid, ids in clocked.items() for sid in sorted(ids)]
+    )
+    selection = pd.concat([attached(frame)[["id", "customer"]], extra], ignore_index=True)
+    selection.attrs = frame.attrs
+    plan = plan_metadata(list(selection["id"]), set={"clocked": "3"})
+    plan.df["customer"] = list(selection["customer"])
+    assert store.test_clocks
+    box.clear_log()
+    outcome = apply(plan, session, hint=frame, progress=False)
+    assert outcome.totals["ok"] == len(plan.ready) and outcome.totals["failed"] == 0
+    assert _clock_reads(box) == (1, 0)  # refused (403), then read by customer
+    note = next(n for n in outcome.notes if "by listing the account" in n)
+    assert "customers on test clocks are not included" in note

@@ -13,6 +13,7 @@ from toolkit.changes.journal.reading import read_journal
 from toolkit.changes.journal.writer import Journal
 from toolkit.changes.plans.builders import plan_metadata
 from toolkit.errors import InvalidInputError
+from toolkit.redact import replace_values
 
 
 def header(*sources: str) -> dict:
@@ -51,6 +52,22 @@ def test_secrets_never_written_but_customer_data_is_kept(tmp_path):
         "metadata_key_client_secret": "x",
         "api_key": "customer value",
     }
+
+
+def test_the_session_key_is_masked_wherever_it_is_and_the_chain_holds(tmp_path):
+    key = "sk_test_" + "K3yz" * 6
+    path = tmp_path / "j.jsonl"
+    with Journal(path, mask=lambda value: replace_values(value, [key])) as journal:
+        plan = header("src_1abc")
+        journal.write_plan({**plan, "notes": [f"made with {key}"]})
+        journal.write({"type": "begin", "row": 1, "source": "src_1abc", "action": plan["action"],
+                       "params": {"metadata": {"note": key}}, "before": {"k": key}})  # fmt: skip
+        journal.write({"type": "skip", "row": 1, "source": "src_1abc", "message": "no key here"})
+    text = path.read_text()
+    assert key not in text and text.count("sk_test_…K3yz") == 3
+    state = read_journal(path)  # the digest and the chain check out
+    assert state.plan is not None and state.plan["notes"] == ["made with sk_test_…K3yz"]
+    assert [r["type"] for r in state.records][-2:] == ["begin", "skip"]
 
 
 def test_state_done_pending_and_damaged_tail(tmp_path):

@@ -66,8 +66,16 @@ class PlanRow(TypedDict):
     change: str
 
 
+_SCALARS = (str, int, bool)
+
+
 def _plain(value: Any) -> Any:
     """``value`` as plain JSON data: numpy scalars unwrapped, NaN and pandas' NA as None."""
+    kind = type(value)
+    if kind in _SCALARS:  # the common case first: most values are text
+        return value
+    if kind is dict:
+        return {str(k): _plain(v) for k, v in value.items()}
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, Mapping):

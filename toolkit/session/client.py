@@ -60,7 +60,7 @@ from toolkit.session.reads import (
 )
 from toolkit.session.retries import CONNECT_TIMEOUT, read_allocation_spent, retry_delay
 from toolkit.session.settings import check_bool
-from toolkit.session.transport import Answer, error_code, header, mapped, seg
+from toolkit.session.transport import Answer, error_code, header, mapped, seg, send_plain
 
 __all__ = ["DEFAULT_BUDGETS", "READ_METHODS", "Mode", "Session"]
 
@@ -286,11 +286,9 @@ class Session:
         what: str,
     ) -> dict[str, Any]:
         def send() -> dict[str, Any]:
-            # the SDK has parsed the body once already: use that, never parse it twice
-            response = self.client.raw_request("get", path, **params)
+            response = send_plain(self.client, "get", path, params)  # parsed once, plain dicts
             self._saw(response.headers)
-            data: dict[str, Any] = response.data
-            return data
+            return response.data
 
         return self._send(send, False, False, cancel, what, endpoint)
 
@@ -307,7 +305,7 @@ class Session:
         options = {"idempotency_key": idempotency_key} if idempotency_key else {}
 
         def send() -> Answer:
-            response = self.client.raw_request(method, path, **params, **options)
+            response = send_plain(self.client, method, path, {**params, **options})
             self._saw(response.headers)
             replayed = (header(response.headers, "Idempotent-Replayed") or "").lower() == "true"
             return Answer(response.data, response.request_id, replayed)
@@ -610,10 +608,9 @@ class Session:
         keyed = bool((options or {}).get("idempotency_key"))
 
         def send() -> dict[str, Any]:
-            response = self.client.raw_request(method, path, **merged)
+            response = send_plain(self.client, method, path, merged)
             self._saw(response.headers)
-            data: dict[str, Any] = response.data
-            return data
+            return response.data
 
         is_write = write or method.lower() not in READ_METHODS
         endpoint = endpoint_of(method, path)

@@ -29,6 +29,7 @@ from toolkit.changes.journal.records import END_RESULTS, RECORD_TYPES, RUN_EVENT
 from toolkit.changes.kinds import KINDS, rows_refusal
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.plans.record import digest_of, plan_from_record
+from toolkit.changes.rows import PlanRow
 from toolkit.errors import InvalidInputError
 from toolkit.session.protocol import SessionLike
 
@@ -329,8 +330,11 @@ def load_plan(journal: str | os.PathLike[str]) -> Plan:
     return plan_from_record(header)
 
 
-def journal_state_for(path: Path, plan: Plan, session: SessionLike) -> JournalState | None:
-    """The checked state of an existing journal for ``plan`` (None: it records nothing yet)."""
+def journal_state_for(
+    path: Path, plan: Plan, session: SessionLike, rows: list[PlanRow] | None = None
+) -> JournalState | None:
+    """The checked state of an existing journal for ``plan`` (None: it records nothing yet);
+    ``rows``: ``plan.rows()`` when the caller has them already."""
     state = read_journal(path)
     if state.plan is None:
         return None  # the plan record was never finished: nothing was sent
@@ -340,7 +344,7 @@ def journal_state_for(path: Path, plan: Plan, session: SessionLike) -> JournalSt
             f"{path} is the journal of plan {state.plan_id}, not {plan.id}: "
             "pass that plan (load_plan(path) rebuilds it) or another journal."
         )
-    if state.plan["rows"] != plan.rows():
+    if state.plan["rows"] != (plan.rows() if rows is None else rows):
         raise InvalidInputError(
             f"{path} records plan {plan.id} with other rows than the plan given (was the plan "
             "changed after its first run?): resume it with load_plan(path), or make a new plan "

@@ -126,14 +126,15 @@ class Journal:
             raise
 
     def _clean(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The record with ``time``, a source's own client secret dropped and key-shaped text
+        masked outside the customer data (the session's key is masked in the line: _append)."""
         data: dict[str, Any] = {"time": _now()}
         for name, value in record.items():
-            if self._mask is not None:
-                value = self._mask(value)
             if name not in _DATA_FIELDS:
-                value = drop_client_secret(value)
                 if isinstance(value, str):
                     value = mask_secrets(value)
+                elif value is not None and not isinstance(value, int | float):
+                    value = drop_client_secret(value)
             data[str(name)] = value
         return data
 
@@ -152,10 +153,18 @@ class Journal:
             raise self.failure from exc
 
     def _append(self, data: dict[str, Any], *, chained: bool = True) -> dict[str, Any]:
+        # the record as text first, outside the lock (writers of other rows wait only for the
+        # write itself); then, under the lock, ``prev`` goes last, as json.dumps would put it
+        body = _dumps(data)
+        if self._mask is not None and self._mask(body) != body:  # the session's key is in it
+            data = self._mask(data)
+            body = _dumps(data)
         with self._lock:
+            line = body
             if chained:
                 data["prev"] = self._last
-            line = _dumps(data)
+                prev = f'"prev": {json.dumps(self._last)}}}'
+                line = f"{body[:-1]}, {prev}" if body != "{}" else "{" + prev
             self._write_line(line)
             self._last = line_hash(line)
         return data
@@ -170,6 +179,10 @@ class Journal:
     def write_plan(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Append the plan record with its chain and digest (computed over what is written)."""
         data = self._clean({**record, "type": "plan", "chain": CHAIN})
+        if self._mask is not None:  # before the digest, which covers what is written
+            line = _dumps(data)
+            if self._mask(line) != line:  # the key is in it somewhere: mask it value by value
+                data = self._mask(data)
         data["digest"] = digest_of(data)
         written = self._append(data, chained=False)
         log_record(self.path, written)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.changes.plans.plan import Plan, plan_frame
+from toolkit.changes.rows import PlanRow
 from toolkit.errors import InvalidInputError
 from toolkit.fetch.loaded import LoadInfo
 from toolkit.private_files import write_private
@@ -55,9 +56,12 @@ def digest_of(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def plan_record(plan: Plan, account: str | None, mode: str | None) -> dict[str, Any]:
+def plan_record(
+    plan: Plan, account: str | None, mode: str | None, rows: list[PlanRow] | None = None
+) -> dict[str, Any]:
     """The plan record: ``plan_id, kind, action, created, irreversible, account, mode, notes,
-    rows``, and ``undoes`` for an undo plan (its digest is added where it is written)."""
+    rows``, and ``undoes`` for an undo plan (its digest is added where it is written).
+    ``rows``: ``plan.rows()`` when the caller has them already."""
     record: dict[str, Any] = {
         "type": "plan",
         "plan_id": plan.id,
@@ -68,7 +72,7 @@ def plan_record(plan: Plan, account: str | None, mode: str | None) -> dict[str, 
         "account": account,
         "mode": mode,
         "notes": plan.notes,
-        "rows": plan.rows(),
+        "rows": plan.rows() if rows is None else rows,
     }
     if plan.undoes:
         record["undoes"] = plan.undoes

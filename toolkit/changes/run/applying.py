@@ -58,7 +58,8 @@ from toolkit.changes.kinds import kind_of, rows_refusal
 from toolkit.changes.plans.approval import APPROVAL_VARIABLE, approval_record
 from toolkit.changes.plans.plan import Plan
 from toolkit.changes.plans.record import plan_record
-from toolkit.changes.run.listing import Listing, account_customers, least_reads
+from toolkit.changes.rows import PlanRow
+from toolkit.changes.run.listing import Listing, account_clocks, account_customers, least_reads
 from toolkit.changes.run.outcome import OUTCOME_COLUMNS, Outcome
 from toolkit.changes.run.pool import Task, execute, rows_to_run, run_notes
 from toolkit.changes.run.runner import Runner
@@ -88,13 +89,14 @@ def _start_run(
     on_drift: str,
     resume_call: str,
     approval: dict[str, Any],
+    rows: list[PlanRow],
 ) -> None:
     """Record the plan (unless the journal holds it already) and the run's start; a journal that
     cannot be written raises a :class:`~toolkit.errors.JournalError` saying what to do."""
     recorded = state is not None  # the journal holds the plan record
     try:
         if not recorded:
-            journal.write_plan(plan_record(plan, session.account_label, session.mode))
+            journal.write_plan(plan_record(plan, session.account_label, session.mode, rows))
             recorded = True
         journal.write(
             run_start(
@@ -200,7 +202,8 @@ def apply(
         session.require_write()
     loaded = plan.loaded or LoadInfo()
     check_same_account(loaded.account, loaded.mode, session, f"The plan {plan.id}")
-    refusal = rows_refusal(plan.kind, plan.rows())
+    rows = plan.rows()  # plain rows, made once: every check below reads these
+    refusal = rows_refusal(plan.kind, rows)
     if refusal:
         raise InvalidInputError(
             f"The plan {plan.id} has rows no plan builder makes (was it edited?): {refusal}. "
@@ -226,15 +229,15 @@ def apply(
         original: OriginalJournal | None = None
         if dry_run:
             exists = path.exists() and path.stat().st_size > 0
-            state = journal_state_for(path, plan, session) if exists else None
-            results, tasks = rows_to_run(plan, state)
+            state = journal_state_for(path, plan, session, rows) if exists else None
+            results, tasks = rows_to_run(plan, state, rows)
             meter = held.enter_context(_reading(session, plan, tasks, hint, dry_run))
         else:
             if plan.undoes:  # an undo holds the journal it undoes, too
                 original = held.enter_context(OriginalJournal(plan, path.parent, mask))
             writer = held.enter_context(Journal(path, mask=mask))
-            state = journal_state_for(path, plan, session) if path.stat().st_size else None
-            results, tasks = rows_to_run(plan, state)
+            state = journal_state_for(path, plan, session, rows) if path.stat().st_size else None
+            results, tasks = rows_to_run(plan, state, rows)
             meter = held.enter_context(_reading(session, plan, tasks, hint, dry_run))
             _start_run(
                 writer,
@@ -246,6 +249,7 @@ def apply(
                 on_drift=on_drift,
                 resume_call=resume_call,
                 approval=approval,
+                rows=rows,
             )
         runner = Runner(
             plan,
@@ -266,7 +270,13 @@ def apply(
         listing: Listing | None = None
         try:
             interrupted, listing, listed = execute(
-                runner, tasks, results, workers=workers, customers=customers, bar=bar
+                runner,
+                tasks,
+                results,
+                workers=workers,
+                customers=customers,
+                bar=bar,
+                clocks=account_clocks(hint if hint is not None else plan.loaded, session),
             )
         finally:
             df = pd.DataFrame([results[i] for i in sorted(results)], columns=OUTCOME_COLUMNS)

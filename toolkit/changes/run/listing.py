@@ -11,7 +11,10 @@ customer pages and their sources is :mod:`toolkit.fetch.customer_sources`'):
   selection of it) carries the account's size (``plan.loaded``), so apply lists only when that
   takes fewer requests than reading by customer; without that hint it tries when reading by
   customer would take 16 requests or more, and stops once its pages have cost as much as
-  reading the rest by customer;
+  reading the rest by customer. In test mode Stripe leaves customers on a test clock out of
+  the customer list: when planned rows are still missing once the list ends, it lists the
+  test clocks and pages each clock's customers (:mod:`toolkit.fetch.clocks`, as an
+  account-wide load does) when that takes fewer requests than reading those rows by customer;
 - **by customer**: rows of one customer, up to 8 at a time, with one request to its source list;
 - **by id**: one GET per source; always for sources without a customer, for a customer's only
   planned row, and for every source the other routes did not return (detached or moved since
@@ -33,7 +36,8 @@ from typing import Any
 from toolkit.changes.kinds.base import ChangeKind
 from toolkit.changes.rows import PlanRow
 from toolkit.changes.run.runner import Runner
-from toolkit.errors import Cancelled, ReadAllowanceError
+from toolkit.errors import Cancelled, ReadAllowanceError, StripeRequestError
+from toolkit.fetch.clocks import clock_page_params, clocks_apply, clocks_left_out, clocks_params
 from toolkit.fetch.customer_sources import (
     customer_page_params,
     embedded_sources,
@@ -50,6 +54,7 @@ __all__ = [
     "LISTING_PAGE",
     "LOOKAHEAD_PER_WORKER",
     "Listing",
+    "account_clocks",
     "account_customers",
     "by_customer_cost",
     "chunks",
@@ -84,6 +89,17 @@ def account_customers(hint: Any, session: SessionLike) -> int | None:
     if info is None:
         return None
     return info.covers_account(session.account_label)
+
+
+def account_clocks(hint: Any, session: SessionLike) -> int | None:
+    """How many test clocks the account has, from a whole-account load_sources frame (or its
+    :class:`~toolkit.LoadInfo`) of the same account; None when the hint does not say (no
+    hint, live mode, or the load could not list them)."""
+    info = hint if isinstance(hint, LoadInfo) else LoadInfo.from_attrs(hint)
+    if info is None or info.covers_account(session.account_label) is None:
+        return None
+    clocks = info.test_clocks
+    return clocks if isinstance(clocks, int) and clocks >= 0 else None
 
 
 def use_listing(cost: int, customers: int | None) -> bool:
@@ -129,6 +145,13 @@ class Listing:
       pages left would cost as many requests as re-reading the customers not listed yet by
       customer; without it, once the pages already read cost that much (so it never costs more
       than about twice the by-customer re-read).
+    - Once the customer list ends with planned rows still missing, in test mode (customers on
+      a test clock are listed only by their clock): it lists the test clocks, then each clock's
+      customers the same way, while the least that is left of that (a page per clock not
+      listed yet) costs fewer requests than re-reading the missing rows by customer.
+      ``clocks``, the account's test clocks as a load_sources frame says, spares the list of
+      clocks when there are none, or too many to be worth it. A failure to list the clocks (a
+      restricted key) is noted (``clocks_note``) and the rows are read by customer.
 
     Rows it did not hand over (detached or moved since the plan, or not reached) are then
     re-read by customer or by id as usual.
@@ -142,12 +165,14 @@ class Listing:
         submit: Callable[..., Future[list[tuple[int, dict[str, Any]]]]],
         lookahead: int,
         customers: int | None,
+        clocks: int | None = None,
     ) -> None:
         self.runner = runner
         self.session = runner.session
         self.stop = runner.stop
         self.submit = submit
         self.customers = customers
+        self.clocks = clocks
         self.wanted = {str(row["source"]): (index, row) for index, row in rows}
         self.open: Counter[str] = Counter(str(row["customer"]) for _, row in rows)
         self.unlisted: Counter[str] = Counter(self.open)  # open rows of customers not listed yet
@@ -155,6 +180,8 @@ class Listing:
         self.slots = threading.BoundedSemaphore(max(1, lookahead))
         self.requests = 0
         self.pages = 0
+        self.clock_reads = 0  # pages of test clocks and of their customers
+        self.clocks_note: str | None = None  # why the test clocks' customers were not listed
         self.handed = 0  # rows found by the listing and handed to a writer
         self.error: BaseException | None = None
 
@@ -194,25 +221,74 @@ class Listing:
         self.requests += 1
         return self.runner.reader(MORE, self.session.list_customer_sources)(customer, params)
 
+    def _test_clocks(self, params: dict[str, Any], cancel: Any = None) -> dict[str, Any]:
+        self.requests += 1
+        self.clock_reads += 1
+        page: dict[str, Any] = self.runner.reader(PAGE, self.session.list_test_clocks)(params)
+        return page
+
+    def _clock_customers(self, params: dict[str, Any], cancel: Any = None) -> dict[str, Any]:
+        self.clock_reads += 1
+        return self._customers(params)
+
     def _list(self) -> None:
         pages = iter_pages(self._customers, params=customer_page_params())
         while self.wanted and self._next_page_worth_it():
             read_at = time.monotonic()
             data = next(pages, None)
-            if data is None:
+            if data is None:  # the list ended: the customers it leaves out are on test clocks
+                self._list_clocks()
                 return
             self.pages += 1
-            for cus in data:
-                cid = cus.get("id")
-                if not isinstance(cid, str):
-                    continue
-                self.listed += 1
-                self.unlisted.pop(cid, None)
-                found, more = embedded_sources(cus)
-                for obj in found:
-                    self._hand(obj, cid, read_at)
-                if more is not None:
-                    self._customer(cid, more)
+            self._page(data, read_at)
+
+    def _page(self, data: list[dict[str, Any]], read_at: float) -> None:
+        """Hand over the planned sources of one page of customers (read at ``read_at``)."""
+        for cus in data:
+            cid = cus.get("id")
+            if not isinstance(cid, str):
+                continue
+            self.listed += 1
+            self.unlisted.pop(cid, None)
+            found, more = embedded_sources(cus)
+            for obj in found:
+                self._hand(obj, cid, read_at)
+            if more is not None:
+                self._customer(cid, more)
+
+    def _clocks_worth_it(self, least: int) -> bool:
+        """Is a route of at least ``least`` more requests cheaper than re-reading the rows
+        still missing by customer?"""
+        return (
+            bool(self.wanted) and not self.stop.is_set() and least < by_customer_cost(self.unlisted)
+        )
+
+    def _list_clocks(self) -> None:
+        """In test mode, list the test clocks and page their customers while that is cheaper
+        than re-reading the rows still missing by customer (see the class docstring)."""
+        if not clocks_apply(self.session.mode, "account") or self.clocks == 0:
+            return
+        if not self._clocks_worth_it(1 + (self.clocks or 1)):  # the list + a page per clock
+            return
+        clocks: list[str] = []
+        try:
+            for found in iter_pages(self._test_clocks, params=clocks_params(None)):
+                clocks.extend(c["id"] for c in found if isinstance(c.get("id"), str))
+        except StripeRequestError as exc:
+            self.clocks_note = clocks_left_out(exc)
+            if self.clocks_note is None:
+                raise
+            return
+        for n, clock in enumerate(clocks):
+            params = clock_page_params(clock, None, None, None)
+            pages = iter_pages(self._clock_customers, params=params)
+            # before each page: the least left is this page and one per clock not begun
+            while self._clocks_worth_it(len(clocks) - n):
+                read_at = time.monotonic()
+                data = next(pages, None)
+                if data is None:
+                    break
+                self._page(data, read_at)
 
     def _customer(self, cid: str, params: dict[str, Any]) -> None:
         """Continue one customer's source list (``params``: where its embedded list ended)

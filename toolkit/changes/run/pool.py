@@ -9,10 +9,11 @@ goes through fetch's scheduler (:class:`~toolkit.fetch.pool.RequestPool`, served
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError as FutureCancelled
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from toolkit.changes.journal.reading import JournalState
@@ -38,13 +39,14 @@ Task = tuple[int, PlanRow]
 
 
 def rows_to_run(
-    plan: Plan, state: JournalState | None
+    plan: Plan, state: JournalState | None, rows: list[PlanRow] | None = None
 ) -> tuple[dict[int, dict[str, Any]], list[Task]]:
-    """Rows settled without a request (invalid, no-op, done in an earlier run) and rows to run."""
+    """Rows settled without a request (invalid, no-op, done in an earlier run) and rows to run
+    (``rows``: ``plan.rows()`` when the caller has them already)."""
     results: dict[int, dict[str, Any]] = {}
     tasks: list[Task] = []
     done = state.done if state else {}
-    for index, row in enumerate(plan.rows()):
+    for index, row in enumerate(plan.rows() if rows is None else rows):
         key = (int(row["row"]), str(row["source"]))
         if row["status"] == "invalid":
             results[index] = outcome_row(row, "skipped", f"invalid in plan: {row['reason']}")
@@ -75,6 +77,7 @@ def execute(
     workers: int,
     customers: int | None,
     bar: Progress,
+    clocks: int | None = None,
 ) -> tuple[bool, Listing | None, int]:
     """Run ``tasks`` in a thread pool (and the account listing, when it is cheaper), filling
     ``results``; returns (interrupted, listing, rows read by listing)."""
@@ -83,7 +86,9 @@ def execute(
     with RequestPool.serving(runner.session, runner.stop, width=workers + 1) as reads:
         runner.reads = reads
         try:
-            return _execute(runner, tasks, results, workers=workers, customers=customers, bar=bar)
+            return _execute(
+                runner, tasks, results, workers=workers, customers=customers, bar=bar, clocks=clocks
+            )
         finally:
             runner.reads = None
 
@@ -96,19 +101,21 @@ def _execute(
     workers: int,
     customers: int | None,
     bar: Progress,
+    clocks: int | None,
 ) -> tuple[bool, Listing | None, int]:
     stop, change = runner.stop, runner.change
     interrupted = False
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="toolkit-apply")
     futures: dict[Future[list[tuple[int, dict[str, Any]]]], list[Task]] = {}
-    fresh: list[Future[list[tuple[int, dict[str, Any]]]]] = []
+    # finished work items, in the order they finish: the loop below takes each once
+    finished: queue.SimpleQueue[Future[list[tuple[int, dict[str, Any]]]]] = queue.SimpleQueue()
     lock = threading.Lock()
 
     def submit(chunk: list[Task], fn: Callable[..., Any], *args: Any) -> Any:
         future = executor.submit(fn, *args)
         with lock:
             futures[future] = chunk
-            fresh.append(future)
+        future.add_done_callback(finished.put)
         return future
 
     listed = [item for item in tasks if listable(change, item[1])]
@@ -127,26 +134,25 @@ def _execute(
                 submit=submit,
                 lookahead=LOOKAHEAD_PER_WORKER * workers,
                 customers=customers,
+                clocks=clocks,
             )
             reader = threading.Thread(target=listing.run, name="toolkit-apply-list", daemon=True)
             reader.start()
-        pending: set[Future[list[tuple[int, dict[str, Any]]]]] = set()
+        taken = 0  # work items whose rows are in results
         while True:
-            alive = reader is not None and reader.is_alive()
+            alive = reader is not None and reader.is_alive()  # it may still submit more
             with lock:
-                pending.update(fresh)
-                fresh.clear()
-            if not pending:
-                if not alive:
-                    break
-                assert reader is not None
-                reader.join(0.05)
+                submitted = len(futures)
+            if taken == submitted and not alive:
+                break
+            try:
+                future = finished.get(timeout=0.05)
+            except queue.Empty:
                 continue
-            finished, pending = wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
-            for future in finished:
-                for index, result in future.result():
-                    results[index] = result
-                    bar.step()
+            taken += 1
+            for index, result in future.result():
+                results[index] = result
+                bar.step()
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
@@ -178,10 +184,13 @@ def _execute(
 def run_notes(runner: Runner, listing: Listing | None, listed: int) -> list[str]:
     notes = []
     if listing is not None:
+        continuations = listing.requests - listing.pages - listing.clock_reads
+        clocks = f", {listing.clock_reads} of test clocks" if listing.clock_reads else ""
         notes.append(
             f"re-read {listing.handed} of {listed} sources by listing the account "
-            f"({listing.pages} customer pages, {listing.requests - listing.pages} continuations)"
+            f"({listing.pages} customer pages, {continuations} continuations{clocks})"
             + (f"; the listing stopped early: {listing.error}" if listing.error else "")
+            + (f"; {listing.clocks_note}" if listing.clocks_note else "")
         )
     if runner.oldest or runner.stale:
         notes.append(
