@@ -157,8 +157,8 @@ def load_accounts(
 ) -> pd.DataFrame:
     """The sources of every account asked for, in one frame (see the module); ``load(session,
     progress)`` loads one account's sources (``load_sources`` with the caller's filters)."""
-    taken_at = now_of(session)
     ids = account_ids(session, accounts)
+    taken_at = now_of(session)  # after the list of accounts: its answer's Date, no request
     infos: dict[str, dict[str, Any]] = {}
 
     def work(sub: SessionLike, account: str) -> pd.DataFrame:

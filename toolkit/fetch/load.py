@@ -150,9 +150,11 @@ def load_sources(
                 cancel=cancel,
             )  # fmt: skip
         return with_reads(df, meter)
-    taken_at = now_of(session)
     fetch = _fetch(session, customers, ids, created, progress, cancel)
     marks = fetch.scope == "account" or (fetch.scope == "customers" and fetch.customer_ids)
+    # stamped before any source is read; after the events mark, its answer's Date stamps the
+    # load (no request of its own for the server's time)
+    taken_at = None if marks else now_of(session)
     builder = SourcesBuilder(owned=True)
     with session.reading(fetch.operation, cost=fetch.cost) as meter:
         fetch.meter = meter
@@ -160,18 +162,18 @@ def load_sources(
             # where a later refresh reads on from, and the event it stops at
             asked = time.monotonic()
             mark, seen = event_position(session, REFRESH_EVENT_TYPES) if marks else (None, None)
-            if marks and time.monotonic() - asked >= SLOW_ANSWER:  # a slow server: a short
-                fetch.slow = True  # first page, and the windows carved at once (fetch.windows)
-                fetch.windows.start_short()
+            if marks and time.monotonic() - asked >= SLOW_ANSWER:  # a slow server: a probe
+                fetch.slow = True  # beside the first page, windows carved at once (fetch.windows)
+            taken_at = taken_at or now_of(session)
             _gather(fetch, builder, on_rows, metadata_columns)
         except ReadAllowanceError as exc:  # keep what was read: the message says where
             partial = _finish(fetch, builder, metadata_columns)
-            info = fetch.info(taken_at)
+            info = fetch.info(taken_at or now_of(session))
             info.reads = meter.reads
             kept = f"The {len(partial):,} sources read before it stopped are in error.partial."
             raise exc.keeping(info.attach(partial), kept) from None
     df = _finish(fetch, builder, metadata_columns)
-    info = fetch.info(taken_at)
+    info = fetch.info(taken_at or now_of(session))
     info.events_since = mark
     info.events_seen = seen
     info.reads = meter.reads

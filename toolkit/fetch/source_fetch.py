@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from toolkit.errors import Cancelled, NotFoundError
+from toolkit.errors import Cancelled, NotFoundError, StripeRequestError
 from toolkit.fetch.clocks import clock_page_params, clocks_apply, clocks_left_out, clocks_params
 from toolkit.fetch.customer_sources import (
     embedded_sources,
@@ -76,7 +76,9 @@ class SourceFetch:
         self.clocks_note: str | None = None
         self.clocks_seen: set[str] = set()
         self.pool: RequestPool | None = None
-        self.slow = False  # the server answers slowly (load_sources: the events mark was slow)
+        #: the server answers slowly (load_sources: the events mark was slow): the first window
+        #: sends a probe beside its first page, and windows are carved at once (fetch.windows)
+        self.slow = False
         self.page_customers = 0  # customers on the customer pages answered ...
         self.page_follow_ups = 0  # ... and the continuations they queued
         self.meter: Any = None  # the read meter of the load (its reads show on the bar)
@@ -171,7 +173,12 @@ class SourceFetch:
                 items = (((c,), {"expand": ["sources"]}, c) for c in cids)
                 self.pool.feed(FIRST, "customer", session.retrieve_customer, items)
         else:
-            self._page(self.windows.all[0])
+            first = self.windows.all[0]
+            if self.slow:  # the probe first: it answers a full page's round trip sooner
+                self.pool.add(
+                    PAGE, "probe", session.list_customers, (), first.probe_params(), first
+                )
+            self._page(first)
             if clocks_apply(session.mode, self.scope):
                 self.clocks = 0
                 self._clocks(None)
@@ -198,6 +205,8 @@ class SourceFetch:
     def _failed(self, task: Task, exc: BaseException) -> None:
         if isinstance(exc, Cancelled):
             raise Cancelled("Canceled: stopped before every source was fetched.")
+        if task.kind == "probe" and isinstance(exc, StripeRequestError):
+            return  # the window's first page (already sent) reads what the probe would have
         if isinstance(exc, NotFoundError) and exc.cursor_vanished and self._resume(task):
             return
         if task.kind == "clocks":
@@ -269,7 +278,7 @@ class SourceFetch:
 
     # -- responses ----------------------------------------------------------------------------
     def _handle(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        if task.kind == "page":
+        if task.kind in ("page", "probe"):
             yield from self._on_page(task, body)
         elif task.kind == "items":
             yield from self._on_items(task, body)
@@ -369,9 +378,14 @@ class SourceFetch:
         return max(1, math.ceil(PAGES_AHEAD * rate * round_trip / per_page))
 
     def _on_page(self, task: Task, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """A customer page of a window (or the probe of the first one, whose full page is
+        already on its way: it only teaches the density, and its customers come out sooner)."""
         assert self.pool is not None
         window: Window = task.ref
         data = body.get("data") or []
+        probe = task.kind == "probe"
+        if probe and window.top is not None:
+            return  # the window's full page answered first: it had all of these
         self.page_customers += len(data)
         for cus in data:
             if not window.owns(cus.get("created")):
@@ -379,7 +393,10 @@ class SourceFetch:
             if cus.get("id") not in self.customers_seen:
                 self.done_units += 1
             yield from self._on_customer(cus)
-        if self.windows.observe(window, body):
+        if probe:
+            if not self.windows.observe_probe(window, body):
+                return
+        elif self.windows.observe(window, body):
             self._page(window)
         round_trip = time.monotonic() - task.started if task.started else 0.0
         if data and len(data) < PAGE_SIZE and not is_last(body):  # a short first page:

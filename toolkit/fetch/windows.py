@@ -11,9 +11,11 @@ customer's continuation can only go out after its page): ``rebalance(..., at_onc
 an open-ended window into ``n`` new ones at once (chunks of about four pages, the last one
 open-ended), so the pipeline is full one round trip after the first page instead of ``n``. A
 chunk below the account's oldest customer costs one empty page, as the open-ended window does.
-On a slow server the load's very first page asks for :data:`FIRST_PAGE` customers only
-(:meth:`Windows.start_short`): its answer is a quarter of a full page's size, so the density
-(and the first split) is known that much sooner, for one more read per load.
+On a slow server the load's first window sends, beside its first (full) page, a probe of
+:data:`FIRST_PAGE` customers (:meth:`Window.probe_params`): its answer is a quarter of a full
+page's size, so the density (and the first carve, :meth:`Windows.observe_probe`) is known that
+much sooner, while the full page, the critical path, is already on its way. It costs one read
+per load, and the probe's customers are listed twice (the full page skips them).
 
 >>> windows = Windows(None, None)
 >>> window = windows.all[0]
@@ -48,7 +50,7 @@ __all__ = [
 ]
 
 PAGE_SIZE = 100  # Stripe's largest page
-FIRST_PAGE = 25  # customers on a slow load's first page: it answers sooner (see the module)
+FIRST_PAGE = 25  # customers on a slow load's probe: it answers sooner (see the module)
 SLOW_ANSWER = 0.07  # seconds: a small read that took this long marks a slow server
 CHUNK_PAGES = 4  # customer pages carved off an open-ended window at a time
 MIN_SPLIT_PAGES = 6  # a window is split only if it still has about this many pages ahead
@@ -66,13 +68,12 @@ class Window:
     last: int | None = None  # created of the last customer seen (where the cursor is)
     density: float | None = None  # customers per second of created, from the last full page
     done: bool = False
-    first: int | None = None  # the size of this window's first page, if not a full one
 
     def params(self) -> dict[str, Any]:
         """The ``GET /v1/customers`` params of this window's next page.
 
-        >>> Window(None, None, None, first=25).params()["limit"]
-        25
+        >>> Window(None, 1_000, None).params()["created"]
+        {'lt': 1000}
         """
         created = {}
         if self.gte is not None:
@@ -80,9 +81,15 @@ class Window:
         if self.lt is not None:
             created["lt"] = self.lt
         params = customer_page_params(**({"created": created} if created else {}))
-        if self.first is not None and self.cursor is None:
-            params["limit"] = self.first
         return params_after(params, self.cursor)
+
+    def probe_params(self) -> dict[str, Any]:
+        """The params of a probe of this window's first :data:`FIRST_PAGE` customers.
+
+        >>> Window(None, None, None).probe_params()["limit"]
+        25
+        """
+        return {**params_after(self.params(), None), "limit": FIRST_PAGE}
 
     def owns(self, created: Any) -> bool:
         """Is a customer created at ``created`` this window's (not the one below it)?"""
@@ -106,32 +113,42 @@ class Windows:
         self.density_items = 0
         self.density_span = 0
 
-    def start_short(self) -> None:
-        """The server answers slowly: the load's first page asks for :data:`FIRST_PAGE`
-        customers (before any page was fetched; see the module).
+    def observe_probe(self, window: Window, page: dict[str, Any]) -> bool:
+        """Record a probe of ``window`` (its first customers, while its first full page is on
+        its way): the density, and where the carve starts. False when it teaches nothing (the
+        full page answered first, or the list ends within the probe).
 
         >>> windows = Windows(None, None)
-        >>> windows.start_short(); windows.all[0].params()["limit"]
-        25
+        >>> probe = [{"id": f"cus_{i}", "created": 1_000_000 - 10 * i} for i in range(25)]
+        >>> windows.observe_probe(windows.all[0], {"data": probe, "has_more": True})
+        True
+        >>> windows.all[0].cursor is None, windows.all[0].last, round(windows.density(), 3)
+        (True, 999760, 0.104)
         """
-        if len(self.all) == 1 and self.all[0].cursor is None and self.all[0].top is None:
-            self.all[0].first = FIRST_PAGE
+        data = page.get("data") or []
+        if window.top is not None or window.done or not data or is_last(page):
+            return False
+        self._learn(window, data)
+        return True
+
+    def _learn(self, window: Window, data: list[dict[str, Any]]) -> None:
+        """The ``created`` range and density of a page of ``window`` (not its cursor)."""
+        first, last = data[0].get("created"), data[-1].get("created")
+        if window.top is None:
+            window.top = first
+        window.last = last
+        if isinstance(first, int) and isinstance(last, int) and len(data) >= 2:
+            span = max(1, first - last)
+            window.density = len(data) / span
+            self.density_items += len(data)
+            self.density_span += span
 
     def observe(self, window: Window, page: dict[str, Any]) -> bool:
         """Record a page of ``window`` (Stripe's answer); True when it has another page to fetch."""
         data = page.get("data") or []
         if data:
-            window.first = None  # later pages (and a restart) are full ones
-            first, last = data[0].get("created"), data[-1].get("created")
             window.cursor = data[-1].get("id")
-            if window.top is None:
-                window.top = first
-            window.last = last
-            if isinstance(first, int) and isinstance(last, int) and len(data) >= 2:
-                span = max(1, first - last)
-                window.density = len(data) / span
-                self.density_items += len(data)
-                self.density_span += span
+            self._learn(window, data)
         below = (
             window.stop is not None
             and window.last is not None

@@ -367,11 +367,14 @@ class Session:
         its own limiter: Stripe measures rate limits per account, so each connected account
         has the whole budget of its mode. It shares this session's key, mode, live guard and
         sandbox (which it never stops), and is closed with :meth:`close` like any session.
+        It also shares this session's server clock (the same server answers both): a load of
+        the account stamps itself with the ``Date`` the platform's last answer told, without a
+        request of its own (a ``HEAD`` before each account's first read otherwise).
 
         >>> session.for_account("acct_1Demo0000000").stripe_account
         'acct_1Demo0000000'
         """
-        return Session(
+        sub = Session(
             api_key=self._api_key,
             mode=self.mode,
             api_base=self.api_base,
@@ -386,6 +389,8 @@ class Session:
             reads=self.reads,
             lineage=self._lineage,
         )
+        sub._http.clock = self._http.clock
+        return sub
 
     def close(self) -> None:
         """Write the reads not yet in the ledger; stop the embedded sandbox, if this session
