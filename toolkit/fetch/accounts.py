@@ -21,9 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from toolkit.errors import Cancelled, InvalidInputError, StripeRequestError
-from toolkit.fetch.frame import SourcesBuilder, with_metadata_columns
+from toolkit.fetch.frame import SourcesBuilder, paused_gc, with_metadata_columns
 from toolkit.fetch.lists import iter_list
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.progress import Progress, ProgressArg
@@ -36,6 +38,7 @@ __all__ = [
     "asks_all",
     "by_account",
     "load_accounts",
+    "newest_first",
     "read_by_account",
     "with_account",
 ]
@@ -137,6 +140,19 @@ def by_account(
     return frames, sorted(refused, key=lambda r: accounts.index(r["account"]))
 
 
+def newest_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s rows by ``created`` then ``id``, both descending (missing ones last), as
+    ``sort_values`` would put them, at a fraction of its cost (Arrow sorts the two keys).
+
+    >>> frame = pd.DataFrame({"id": ["a", "c", "b"], "created": [1, 2, 2]})
+    >>> newest_first(frame)["id"].tolist()
+    ['c', 'b', 'a']
+    """
+    keys = pa.table({"created": pa.array(frame["created"]), "id": pa.array(frame["id"])})
+    order = pc.sort_indices(keys, sort_keys=[("created", "descending"), ("id", "descending")])
+    return frame.take(order.to_numpy()).reset_index(drop=True)
+
+
 def with_account(frame: pd.DataFrame, account: str) -> pd.DataFrame:
     """``frame`` with an ``account`` column after ``id``."""
     out = frame.copy()
@@ -172,11 +188,10 @@ def load_accounts(
 
     frames, refused = by_account(session, ids, work, cancel)
     parts = [frames[a] for a in ids if a in frames]
-    if parts:
-        frame = pd.concat(parts, ignore_index=True, sort=False)
-        frame = frame.sort_values(["created", "id"], ascending=False, kind="stable")
-        frame = frame.reset_index(drop=True)
-        frame = with_metadata_columns(frame) if metadata_columns else frame
+    if parts:  # the client's work after the last answer: the collector paused, one sort
+        with paused_gc():
+            frame = newest_first(pd.concat(parts, ignore_index=True, sort=False))
+            frame = with_metadata_columns(frame) if metadata_columns else frame
     else:
         empty = SourcesBuilder(owned=True).finish(metadata_columns=metadata_columns, order="newest")
         frame = with_account(empty, "")
