@@ -40,10 +40,42 @@ Fixed in the toolkit (CHANGELOG, issue 27 item 1): the windows the continuations
 at once from the first page, which is a short one (25 customers) on a slow server, and pages
 run twice ahead of the continuations; the pool widens by Little's law while answers are slow;
 the pace catches up after a thread ran late. Measured after: 1.12-1.35x over five sets of 3
-runs (load average 4-9), 0 refused.
-What is left at the start is structural: the list of accounts, then each account's events mark
-(read before any source, so that a refresh misses nothing), then the short page and one full
-page's round trip before the continuations run at their pace.
+runs (load average 4-9), 0 refused; on a quiet machine 1.15-1.19x (first run 1.53x).
+
+Then the start and the tail were timed request by request (the server's log per account, the
+client's phases by wrapping its functions; the slowest account, warm runs, seconds from the
+call):
+
+- 0.00-0.02 the platform's read meter parsed the read ledger (500 KB of 30 days' records) and
+  0.02-0.10 the list of accounts;
+- 0.10-0.16 each account's session, then its read meter parsed the ledger again (three threads
+  at once: 25-45 ms), and its load asked the server's time with a ``HEAD`` (its own clock had
+  no ``Date`` yet);
+- 0.16-0.25 the events mark; 0.25-0.45 the 25-customer first page, and only after it the first
+  window's full page and the carved windows' (answers ~1.05), so the first continuation went
+  out at ~1.0, where the least time has it at 0.67 (the list, one full page);
+- the body at the binding endpoint: 1.02x its least (the client's pace counts a one-second
+  window plus 20 ms of network margin: ``ratelimit.WINDOW``, kept);
+- after the last answer (~0.1 s after the last continuation left), 0.15-0.35 s of the client's
+  CPU: the last account's frame, then a pandas sort of the 14,000 rows by two keys (12-130 ms,
+  the collector running), the metadata columns, the collector after the load.
+
+Fixed: the first window's full page now goes out with the probe (a probe only: it teaches the
+density, the carved windows follow its answer), so the critical path is the events mark and one
+full page; the account sessions share the platform's server clock and a load is stamped from
+the events mark's ``Date`` (no ``HEAD``); the ledger is parsed again only when another writer
+changed it; the merge sorts with Arrow with the collector paused. Measured after, 3 runs each on
+a quiet machine (load average 0.3-0.4; main measured 1.107-1.150x in the same minutes):
+1.075-1.104x and 1.078-1.099x, 0 refused; the first run of a process (cold) is the slowest.
+The bound is unchanged: it is what Stripe's limits allow.
+
+What is left (~0.35 s of a 4.72 s least time): the events mark (~0.09 s, read before any
+source so that a refresh misses nothing: a mark from the server's clock would do without it,
+but the sandbox's clock stands still, so a refresh there would re-read every event since the
+last ``advance_clock``; and the refresh's stop at the mark's event would go), the connected
+accounts' starts (~0.05 s: sessions, threads, the meter), the pace's window margin (~0.08 s),
+and the client's CPU after the last answer (0.15-0.3 s: the last account's frame, the merge,
+the metadata columns, the collector), which a loaded machine stretches.
 
 Run: ``.venv/bin/python bench/accounts.py`` (about 2 minutes); ``--issue``: budget 1.0 only,
 3 runs and their spread; ``--latency 0.03 --latency-per-kb 0.00025``: the sandbox's default
