@@ -355,3 +355,16 @@ def test_a_409_for_a_key_in_flight_waits_longer_and_may_have_landed():
     error = mapped(_in_use(), "Updating src_1")
     assert (error.status, error.code, error.uncertain) == (409, "idempotency_key_in_use", True)
     assert not isinstance(error, NotFoundError)
+
+
+def test_a_connected_account_session_knows_the_servers_time_without_asking(sandbox):
+    """A load of each connected account is stamped with the server's time: the platform's last
+    answer told it, so the account's session sends no HEAD of its own before its first read."""
+    platform = connect("sk_test_" + "Cl0ck" * 5, api_base=sandbox.url, quiet=True)
+    platform.list_customers({"limit": 1})
+    sub = platform.for_account("acct_1Demo0000000")
+    asked: list[int] = []
+    sub._http.clock._ask = lambda: asked.append(1)
+    assert sub.now() == platform.now() and asked == []
+    sub.close()
+    platform.close()
