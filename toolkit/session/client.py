@@ -59,6 +59,7 @@ from toolkit.session.reads import (
     reads_text,
 )
 from toolkit.session.retries import CONNECT_TIMEOUT, read_allocation_spent, retry_delay
+from toolkit.session.server_clock import ServerClock
 from toolkit.session.settings import check_bool
 from toolkit.session.transport import Answer, error_code, header, mapped, seg, send_plain
 
@@ -106,6 +107,7 @@ class Session:
         owns_sandbox: bool = False,
         reads: ReadBook | None = None,
         lineage: tuple[int, ...] = (),
+        clock: ServerClock | None = None,
     ) -> None:
         self._api_key = api_key
         self.mode: Mode = mode
@@ -141,6 +143,8 @@ class Session:
         self._http = GuardedHTTPClient(
             self._guard, (min(CONNECT_TIMEOUT, timeout), timeout), self.api_base
         )
+        if clock is not None:  # a connected account's session: the platform's (same server)
+            self._http.clock = clock
         self.client = stripe.StripeClient(
             api_key,
             stripe_account=stripe_account,
@@ -374,7 +378,7 @@ class Session:
         >>> session.for_account("acct_1Demo0000000").stripe_account
         'acct_1Demo0000000'
         """
-        sub = Session(
+        return Session(
             api_key=self._api_key,
             mode=self.mode,
             api_base=self.api_base,
@@ -388,9 +392,8 @@ class Session:
             sandbox=self.sandbox,
             reads=self.reads,
             lineage=self._lineage,
+            clock=self._http.clock,
         )
-        sub._http.clock = self._http.clock
-        return sub
 
     def close(self) -> None:
         """Write the reads not yet in the ledger; stop the embedded sandbox, if this session
