@@ -46,10 +46,12 @@ class _Recorder:
     def __init__(self, answer: Callable[[str], tuple[int, dict[str, str], bytes]]) -> None:
         outer = self
         self.lines: list[str] = []
+        self.headers: list[dict[str, str]] = []
 
         class Handler(BaseHTTPRequestHandler):
             def _any(self) -> None:
                 outer.lines.append(f"{self.command} {self.path}")
+                outer.headers.append(dict(self.headers.items()))
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
                 status, headers, body = answer(self.path)
@@ -97,7 +99,8 @@ def test_requests_go_through_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_redirect_is_followed_as_before() -> None:
-    """An answer that redirects is sent again the SDK's way, which follows it."""
+    """A request whose answer redirects is sent again the SDK's way, which follows the redirect
+    (the redirecting server is asked twice; it answered the first with a redirect only)."""
     target = _Recorder(lambda path: _json({"object": "list", "data": [], "has_more": False}))
     hop = _Recorder(lambda path: (307, {"Location": target.url + path}, b""))
     try:
@@ -108,3 +111,24 @@ def test_a_redirect_is_followed_as_before() -> None:
     finally:
         hop.close()
         target.close()
+
+
+def test_cookies_and_credentials_in_the_url_are_sent_as_before() -> None:
+    """A cookie the server sets is sent back, and credentials in ``api_base`` become Basic auth,
+    as the requests session did when it sent every request itself."""
+    empty = {"object": "list", "data": [], "has_more": False}
+    server = _Recorder(
+        lambda path: (200, {"Set-Cookie": "lb=a1; Path=/"}, json.dumps(empty).encode())
+    )
+    try:
+        session = connect(TEST_KEY, api_base=server.url, quiet=True)
+        session.list_customers({"limit": 1})
+        session.list_customers({"limit": 1})
+        assert "Cookie" not in server.headers[0]
+        assert server.headers[1]["Cookie"] == "lb=a1"
+        host = server.url.removeprefix("http://")
+        session = connect(TEST_KEY, api_base=f"http://user:pw@{host}", quiet=True)
+        session.list_customers({"limit": 1})
+        assert server.headers[-1]["Authorization"].startswith("Basic ")
+    finally:
+        server.close()

@@ -88,14 +88,16 @@ class GuardedHTTPClient(stripe.RequestsClient):
         requests = self.requests
         session = self._thread_local.session
         try:
-            prepared = requests.PreparedRequest()
-            prepared.prepare(
-                method=method.upper(),
-                url=url,
-                headers={**session.headers, **(headers or {})},
-                data=post_data,
-                cookies=session.cookies if session.cookies else None,
-            )
+            prepared = requests.PreparedRequest()  # what prepare() does, less what is empty
+            prepared.prepare_method(method.upper())
+            prepared.prepare_url(url, None)
+            prepared.prepare_headers({**session.headers, **(headers or {})})
+            prepared.prepare_body(post_data, None, None)
+            if "@" in url:  # credentials in api_base: Basic auth, as prepare() would add
+                prepared.prepare_auth(None, url)
+            if session.cookies:  # cookies a server set, sent back (an empty jar sends none)
+                prepared.prepare_cookies(session.cookies)
+            prepared.prepare_hooks(None)
             verify = stripe.ca_bundle_path if self._verify_ssl_certs else False
             answer = session.get_adapter(url).send(
                 prepared, timeout=self._timeout, verify=verify, proxies=self._proxy or {}
