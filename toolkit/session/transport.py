@@ -163,7 +163,8 @@ def header(headers: Any, name: str) -> str | None:
     if not headers:
         return None
     value = headers.get(name)
-    if value is None:
+    # requests' and urllib3's header dicts find any case already: absent is absent
+    if value is None and not hasattr(headers, "lower_items") and not hasattr(headers, "getlist"):
         lowered = name.lower()
         value = next((v for k, v in dict(headers).items() if str(k).lower() == lowered), None)
     return None if value is None else str(value)
