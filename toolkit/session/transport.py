@@ -118,10 +118,9 @@ def _sdk_logs() -> bool:
     import logging
 
     import stripe
+    from stripe._util import STRIPE_LOG  # the environment's, as the SDK read it
 
-    if getattr(stripe, "log", None) in ("debug", "info"):
-        return True
-    if getattr(stripe._util, "STRIPE_LOG", None) in ("debug", "info"):
+    if getattr(stripe, "log", None) in ("debug", "info") or STRIPE_LOG in ("debug", "info"):
         return True
     return logging.getLogger("stripe").isEnabledFor(logging.INFO)
 
