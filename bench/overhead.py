@@ -19,9 +19,13 @@ Goal: the toolkit at least 0.8x the bare loop's rate on one core.
 
 The update is measured in rounds (``--rounds``, 3 by default): each round applies a plan of new
 rows, then runs the bare loop over the same requests, so both see the same load of the machine;
-the figure is the median round's ratio, printed with the lowest and highest. Beside it, the
-stricter figure this bench held before (the bare loop's ``POST``\ s alone, without the reads: what
-the toolkit's write path costs beyond a loop that checks nothing) is printed too, not as a goal.
+the figure is the median round's ratio, printed with the lowest and highest. Beside it, held to
+the same goal, the stricter figure this bench gave before: the toolkit's requests (its reads
+counted as requests) per CPU-second against a bare loop of the ``POST``\ s alone, which reads
+nothing (what the toolkit's whole write path costs beyond a loop that checks nothing). A customer
+page of 100 with their sources costs stripe-python's typed call about 50 ms of CPU (it builds a
+``StripeObject`` of every field) and the toolkit about 2.5 ms, so the first figure is mostly that
+difference; the second is the one the toolkit's own work per write moves.
 
 Run: ``.venv/bin/python bench/overhead.py`` (about a minute; ``--customers N --rows N --rounds N``).
 """
@@ -255,14 +259,17 @@ def main() -> None:
     strict = statistics.median(posts_only)
     print(
         f"update: {strict:.2f}x a bare loop of the POSTs alone, no reads (median, "
-        f"{min(posts_only):.2f}-{max(posts_only):.2f}; the toolkit's reads counted as requests)"
+        f"{min(posts_only):.2f}-{max(posts_only):.2f}; the toolkit's reads counted as requests; "
+        f"goal >= {GOAL}x) {'ok' if strict >= GOAL else 'BELOW GOAL'}"
     )
     for line in mismatch:
         print(f"note: the sandbox logged other reads than apply counted ({line})")
     load_ratio = rates["load: toolkit"] / rates["load: bare loop"]
     goal("load: toolkit / bare loop, requests per CPU-second", load_ratio, f">= {GOAL}")
-    goal("bulk update: toolkit / bare loop, requests per CPU-second (median round)", ratio,
-         f">= {GOAL}")  # fmt: skip
+    goal("bulk update: toolkit / bare loop of the same reads and POSTs, requests per CPU-second "
+         "(median round)", ratio, f">= {GOAL}")  # fmt: skip
+    goal("bulk update: toolkit / bare loop of the POSTs alone, requests per CPU-second "
+         "(median round)", strict, f">= {GOAL}")  # fmt: skip
 
 
 if __name__ == "__main__":
