@@ -355,3 +355,15 @@ def test_a_409_for_a_key_in_flight_waits_longer_and_may_have_landed():
     error = mapped(_in_use(), "Updating src_1")
     assert (error.status, error.code, error.uncertain) == (409, "idempotency_key_in_use", True)
     assert not isinstance(error, NotFoundError)
+
+
+def test_the_sdk_still_logs_its_requests_when_asked(session, caplog):
+    """The session skips the SDK's log lines (formatting them costs CPU on every request) only
+    while no one reads them: with the ``stripe`` logger at INFO they are there as before."""
+    with caplog.at_level("INFO", logger="stripe"):
+        session.list_customers({"limit": 1})
+    assert any("Request to Stripe api" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="stripe"):
+        session.list_customers({"limit": 1})
+    assert not [r for r in caplog.records if r.name == "stripe"]
