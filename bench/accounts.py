@@ -64,7 +64,7 @@ Fixed: the first window's full page now goes out with the probe (a probe only: i
 density, the carved windows follow its answer), so the critical path is the events mark and one
 full page; the account sessions share the platform's server clock and a load is stamped from
 the events mark's ``Date`` (no ``HEAD``); the ledger is parsed again only when another writer
-changed it; the merge sorts with Arrow with the collector paused. Measured after, 3 runs each on
+changed it (fixed on main meanwhile, the same way); the merge sorts with Arrow with the collector paused. Measured after, 3 runs each on
 a quiet machine (load average 0.3-0.4; main measured 1.107-1.150x in the same minutes):
 1.075-1.104x and 1.078-1.099x, 0 refused; at load average 1.5, 1.079-1.114x: the first run of
 a process (cold) is the slowest, and can still miss the goal on a busy machine.

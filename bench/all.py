@@ -33,6 +33,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ),
     ("accounts.py", ["--issue"], ["--repeat", "1"]),
     ("update.py", [], []),
+    ("first_rows.py", [], ["--sizes", "500,5000"]),
     ("scale.py", [], []),
     ("overhead.py", [], []),
     ("reads.py", [], ["--no-runbooks"]),

@@ -83,37 +83,39 @@ def test_the_ledger_keeps_30_days(tmp_path: Path) -> None:
     assert ReadLedger(path).used(where) == 8
 
 
-def test_the_ledger_is_parsed_again_only_when_another_writer_changed_it(
+def test_the_ledger_is_parsed_again_only_when_another_process_wrote_to_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each operation syncs the ledger: an unchanged file (or one only this ledger wrote to
-    since) is not parsed again, a file another process added to (or rewrote) is."""
+    """Every apply and load starts with a reload: a ledger that only this process wrote to
+    since it last read it is not parsed again; one another process added to (or rewrote) is."""
     path = tmp_path / "reads.jsonl"
-    where = Allocation("k_x", "live", "own")
-    mine, other = ReadLedger(path), ReadLedger(path)
+    where = Allocation("k_demo", "test", "own")
+    mine, other = ReadLedger(path), ReadLedger(path)  # two processes on one file
     parsed: list[int] = []
-    read_file = ReadLedger._read_file
+    original = ReadLedger._read_file
 
-    def counted(self: ReadLedger) -> list[dict[str, object]]:
-        parsed.append(1)
-        return read_file(self)
+    def counting(self: ReadLedger) -> list[dict[str, object]]:
+        parsed.append(id(self))
+        return original(self)
 
-    monkeypatch.setattr(ReadLedger, "_read_file", counted)
+    monkeypatch.setattr(ReadLedger, "_read_file", counting)
     mine.add(where, 5, None)
+    mine.reload()  # its own write: nothing to parse
+    mine.add(where, 7, None)
     mine.reload()
-    assert parsed == [] and mine.used(where) == 5  # its own line: already in memory
-    other.add(where, 2, None)  # another writer
+    assert parsed == [] and mine.used(where) == 12
+    other.reload()  # the other process never saw the file as it is: parsed
+    assert parsed == [id(other)] and other.used(where) == 12
+    other.add(where, 30, None)
+    mine.reload()  # another process appended: parsed again
+    assert parsed == [id(other), id(mine)] and mine.used(where) == 42
     mine.reload()
-    assert len(parsed) == 1 and mine.used(where) == 7
+    assert len(parsed) == 2
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records[0]["reads"] = 500  # rewritten in place by someone else: parsed again
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
     mine.reload()
-    assert len(parsed) == 1  # unchanged since
-    other.add(where, 1, None)
-    mine.add(where, 1, None)  # a write after another writer's: the next reload reads it all
-    mine.reload()
-    assert len(parsed) == 2 and mine.used(where) == 9
-    path.write_text(path.read_text().split("\n", 1)[1])  # rewritten shorter (the 5 gone)
-    mine.reload()
-    assert len(parsed) == 3 and mine.used(where) == 4
+    assert len(parsed) == 3 and mine.used(where) == 537
 
 
 def test_a_ledger_that_is_not_one_is_refused_not_overwritten(sandbox: Sandbox, tmp_path: Path):

@@ -368,3 +368,15 @@ def test_a_connected_account_session_knows_the_servers_time_without_asking(sandb
     assert sub.now() == platform.now() and asked == []
     sub.close()
     platform.close()
+
+
+def test_the_sdk_still_logs_its_requests_when_asked(session, caplog):
+    """The session skips the SDK's log lines (formatting them costs CPU on every request) only
+    while no one reads them: with the ``stripe`` logger at INFO they are there as before."""
+    with caplog.at_level("INFO", logger="stripe"):
+        session.list_customers({"limit": 1})
+    assert any("Request to Stripe api" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="stripe"):
+        session.list_customers({"limit": 1})
+    assert not [r for r in caplog.records if r.name == "stripe"]

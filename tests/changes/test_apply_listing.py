@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from typing import Any
 
 import pandas as pd
@@ -397,3 +398,49 @@ def test_a_key_that_may_not_list_test_clocks_reads_their_rows_by_customer(clock_
     assert _clock_reads(box) == (1, 0)  # refused (403), then read by customer
     note = next(n for n in outcome.notes if "by listing the account" in n)
     assert "customers on test clocks are not included" in note
+
+
+def test_the_listing_hands_at_most_its_lookahead_and_goes_on_at_half() -> None:
+    """At most ``lookahead`` listed rows wait for a writer; once full, the listing hands more
+    only when half of them are written (it wakes once per half a lookahead, not per write)."""
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    handed: list[Future[Any]] = []
+
+    def submit(chunk: Any, fn: Any, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        handed.append(future)
+        return future
+
+    rows = [(i, {"source": f"src_{i}", "customer": "cus_1"}) for i in range(10)]
+    runner = SimpleNamespace(session=None, stop=threading.Event(), run_one=lambda *a: None)
+    listing = listing_module.Listing(runner, rows, submit=submit, lookahead=4, customers=None)
+    peak = []
+
+    def hand_all() -> None:
+        for i in range(10):
+            listing._hand({"id": f"src_{i}", "customer": "cus_1"}, "cus_1", 0.0)
+            peak.append(listing.ahead)
+
+    def settle(count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(handed) != count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # and no more than that
+        assert len(handed) == count
+
+    thread = threading.Thread(target=hand_all)
+    thread.start()
+    settle(4)
+    handed[0].set_result([])  # 3 wait: not yet
+    settle(4)
+    handed[1].set_result([])  # 2 wait, half: two more
+    settle(6)
+    for future in handed[2:6]:
+        future.set_result([])
+    settle(10)
+    for future in handed[6:]:
+        future.set_result([])
+    thread.join(5)
+    assert max(peak) <= 4 and listing.ahead == 0 and listing.handed == 10

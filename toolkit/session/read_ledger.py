@@ -118,7 +118,9 @@ class ReadLedger:
         self.path = Path(path).expanduser() if path is not None else None
         self._records: list[dict[str, Any]] = []
         self._oldest: float | None = None  # the oldest record in the file when last read
-        self._read_as: tuple[int, int, int] | None = None  # the file as last read (_stamp)
+        #: The file (inode, size, modification time) when what is in memory was all of it:
+        #: reload() reads it again only when it changed since (another process wrote to it).
+        self._seen: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
         self._warned = False
         if self.path is not None:
@@ -158,33 +160,36 @@ class ReadLedger:
                 )
         return records
 
-    def _stamp(self) -> tuple[int, int, int]:
-        """The file's identity, size and change time (zeros: no file): a file with the same
-        stamp holds the same records."""
+    def _stat(self) -> tuple[int, int, int] | None:
+        """The file's (inode, size, modification time in ns); (0, -1, 0) when there is none
+        yet; None when it cannot be told."""
         assert self.path is not None
         try:
-            st = self.path.stat()
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return (0, -1, 0)
         except OSError:
-            return 0, 0, 0
-        return st.st_ino, st.st_size, st.st_mtime_ns
+            return None
+        return (found.st_ino, found.st_size, found.st_mtime_ns)
 
     def reload(self, now: float | None = None) -> None:
-        """Read the file again (other processes add to it); not when it is unchanged since it
-        was last read or written here (each operation syncs: a ledger of 30 days' records is
-        parsed once, not before every load of every connected account)."""
+        """Read the file again (other processes add to it); not when it is as it was when this
+        ledger last read or wrote all of it (its inode, size and time are the same): every
+        apply and load starts with a reload, and a month of records takes a while to parse."""
         if self.path is None:
             return
-        stamp = self._stamp()
         cutoff = _now(now) - WINDOW
-        if stamp == self._read_as:
-            with self._lock:  # the window still moves on
+        before = self._stat()
+        if before is not None and before == self._seen:
+            with self._lock:
                 self._records = [r for r in self._records if _at(r) >= cutoff]
             return
         records = self._read_file()
+        after = self._stat()
         with self._lock:
             self._records = [r for r in records if _at(r) >= cutoff]
             self._oldest = min((_at(r) for r in records), default=None)
-            self._read_as = stamp
+            self._seen = after if after == before else None
 
     def _recent(self, where: Allocation, now: float | None) -> list[dict[str, Any]]:
         cutoff = _now(now) - WINDOW
@@ -271,18 +276,17 @@ class ReadLedger:
                 with self._lock:
                     self._records = [*kept, record]
                     self._oldest = min(_at(r) for r in self._records)
-                    self._read_as = self._stamp()  # what is in memory is the whole file
+                    self._seen = self._stat()  # the lock is held: the file is what was written
                 return
-            # the file as this ledger last knew it (no other process wrote since)?
-            known = self._stamp() == self._read_as
+            # in memory is all of the file still, unless another process wrote to it since
+            whole = self._seen is not None and self._stat() == self._seen
             with open_private_append(self.path) as handle:  # cheap: no read of the file
                 handle.write(json.dumps(record, separators=(",", ":")) + "\n")
             with self._lock:
                 self._records.append(record)
                 at = _at(record)
                 self._oldest = at if self._oldest is None else min(self._oldest, at)
-                # still known after this line only if it was before (else the next reload reads)
-                self._read_as = self._stamp() if known else None
+                self._seen = self._stat() if whole else None
 
     def _rewrite(self, records: list[dict[str, Any]]) -> None:
         assert self.path is not None

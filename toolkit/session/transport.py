@@ -16,6 +16,7 @@ Is api_base a Stripe API (https://api.stripe.com, or a Stripe-compatible server)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
@@ -99,10 +100,7 @@ def send_plain(
     from stripe._request_options import extract_options_from_dict
 
     options, rest = extract_options_from_dict(params)
-    body, code, headers = request_raw(
-        method, path, params=rest, options=options, base_address="api", api_mode="V1",
-        usage=["raw_request"],
-    )  # fmt: skip
+    body, code, headers = _request(requestor, request_raw, method, path, rest, options)
     if 200 <= code < 300:
         try:
             data = json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
@@ -114,6 +112,47 @@ def send_plain(
     return Reply(response.data, response.headers, response.request_id)
 
 
+def _sdk_logs() -> bool:
+    """Does the SDK log its requests (``stripe.log``, ``STRIPE_LOG``, or its ``stripe`` logger
+    at INFO or below)?"""
+    import logging
+
+    import stripe
+    from stripe._util import STRIPE_LOG  # the environment's, as the SDK read it
+
+    if getattr(stripe, "log", None) in ("debug", "info") or STRIPE_LOG in ("debug", "info"):
+        return True
+    return logging.getLogger("stripe").isEnabledFor(logging.INFO)
+
+
+def _request(
+    requestor: Any,
+    request_raw: Callable[..., Any],
+    method: str,
+    path: str,
+    params: dict[str, Any],
+    options: Any,
+) -> tuple[Any, int, Any]:
+    """The SDK's ``request_raw`` without its log lines when no one reads them: it formats four
+    per request whatever the log level, one of them the whole answer's body (``repr`` of a page
+    of customers: a fifth of the CPU its read costs). The request is built and sent by the
+    SDK's own requestor and HTTP client as ``request_raw`` would (its headers, options and
+    encoding); when the SDK logs, or its requestor has not those parts, ``request_raw`` itself."""
+    build = getattr(requestor, "_args_for_request_with_retries", None)
+    http = getattr(requestor, "_get_http_client", None)
+    if build is None or http is None or _sdk_logs():
+        return request_raw(  # type: ignore[no-any-return]
+            method, path, params=params, options=options, base_address="api", api_mode="V1",
+            usage=["raw_request"],
+        )  # fmt: skip
+    method, url, headers, post_data, retries, usage, _, _ = build(
+        method, path, params, options, base_address="api", api_mode="V1", usage=["raw_request"]
+    )
+    return http().request_with_retries(  # type: ignore[no-any-return]
+        method, url, headers, post_data, max_network_retries=retries, _usage=usage
+    )
+
+
 def header(headers: Any, name: str) -> str | None:
     """One header of a reply, whatever the case of its name (None when absent).
 
@@ -123,7 +162,8 @@ def header(headers: Any, name: str) -> str | None:
     if not headers:
         return None
     value = headers.get(name)
-    if value is None:
+    # requests' and urllib3's header dicts find any case already: absent is absent
+    if value is None and not hasattr(headers, "lower_items") and not hasattr(headers, "getlist"):
         lowered = name.lower()
         value = next((v for k, v in dict(headers).items() if str(k).lower() == lowered), None)
     return None if value is None else str(value)

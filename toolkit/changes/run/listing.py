@@ -139,7 +139,8 @@ class Listing:
       planned rows are still missing, and for at most as many pages as re-reading them by
       customer would take; a lone missing row is read by id.
     - At most ``lookahead`` rows wait for a writer, so reads run ahead of the writes by about
-      that many rows plus one response.
+      that many rows plus one response; once that many wait, the listing goes on when half of
+      them are written (it wakes once per half a lookahead of writes, not once per write).
     - It stops once every planned source is found, or when the next customer page is not worth
       it: with the account's size known (``customers``, from a load_sources frame), when the
       pages left would cost as many requests as re-reading the customers not listed yet by
@@ -177,7 +178,12 @@ class Listing:
         self.open: Counter[str] = Counter(str(row["customer"]) for _, row in rows)
         self.unlisted: Counter[str] = Counter(self.open)  # open rows of customers not listed yet
         self.listed = 0  # customers listed
-        self.slots = threading.BoundedSemaphore(max(1, lookahead))
+        #: rows handed to the writers and not finished yet: at most ``lookahead``; once full, the
+        #: listing waits until half of them are done, so it wakes once per half a lookahead of
+        #: writes, not once per write (each wake of a thread costs CPU the writes then lack)
+        self.lookahead = max(1, lookahead)
+        self.ahead = 0
+        self._room = threading.Condition()
         self.requests = 0
         self.pages = 0
         self.clock_reads = 0  # pages of test clocks and of their customers
@@ -315,12 +321,24 @@ class Listing:
             self.unlisted[str(row["customer"])] -= 1
         if not obj.get("customer"):
             obj = {**obj, "customer": cid}
-        while not self.slots.acquire(timeout=0.1):
-            if self.stop.is_set():
-                raise Cancelled()
+        with self._room:
+            if self.ahead >= self.lookahead:
+                low = self.lookahead // 2
+                while self.ahead > low:
+                    if self.stop.is_set():
+                        raise Cancelled()
+                    self._room.wait(0.1)
+            self.ahead += 1
         future = self.submit([item], self.runner.run_one, index, row, obj, read_at)
         self.handed += 1
-        future.add_done_callback(lambda _done: self.slots.release())
+        future.add_done_callback(self._done)
+
+    def _done(self, _future: Any) -> None:
+        """A handed row finished (a writer's thread): wake the listing once half are done."""
+        with self._room:
+            self.ahead -= 1
+            if self.ahead == self.lookahead // 2:
+                self._room.notify()
 
 
 def chunks(change: ChangeKind, tasks: list[tuple[int, PlanRow]]) -> list[list[tuple[int, PlanRow]]]:

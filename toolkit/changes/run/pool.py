@@ -36,6 +36,10 @@ __all__ = ["Task", "execute", "rows_to_run", "run_notes"]
 
 #: A row to run: its index in the plan, and the row.
 Task = tuple[int, PlanRow]
+#: Seconds the run waits between takes of its finished rows while more than GATHER_ITEMS
+#: work items (or twice the writers) are still to finish: progress then moves every 20 ms.
+GATHER = 0.02
+GATHER_ITEMS = 16
 
 
 def rows_to_run(
@@ -145,14 +149,23 @@ def _execute(
                 submitted = len(futures)
             if taken == submitted and not alive:
                 break
+            if submitted - taken > max(GATHER_ITEMS, 2 * workers):
+                # many rows still to come: take what finished in batches (a thread woken per
+                # finished row costs CPU the writers then lack); the last ones as they finish
+                stop.wait(GATHER)
             try:
                 future = finished.get(timeout=0.05)
             except queue.Empty:
                 continue
-            taken += 1
-            for index, result in future.result():
-                results[index] = result
-                bar.step()
+            while True:
+                taken += 1
+                for index, result in future.result():
+                    results[index] = result
+                    bar.step()
+                try:
+                    future = finished.get_nowait()
+                except queue.Empty:
+                    break
     except KeyboardInterrupt:
         interrupted = True
         stop.set()
