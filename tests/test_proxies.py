@@ -132,3 +132,25 @@ def test_cookies_and_credentials_in_the_url_are_sent_as_before() -> None:
         assert server.headers[-1]["Authorization"].startswith("Basic ")
     finally:
         server.close()
+
+
+def test_a_redirect_that_fails_fails_as_the_sdks_own_client_says() -> None:
+    """A redirect to a server that is gone: the error is the SDK's own for that failure, not
+    that error wrapped a second time as an unexpected one."""
+    import socket
+
+    import stripe
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    hop = _Recorder(lambda path: (307, {"Location": gone + path}, b""))
+    try:
+        url = hop.url + "/v1/customers"
+        with pytest.raises(stripe.APIConnectionError) as sdk:
+            stripe.RequestsClient(timeout=5.0).request("get", url, {})
+        with pytest.raises(stripe.APIConnectionError) as ours:
+            _client(hop.url).request("get", url, {})
+        assert str(ours.value) == str(sdk.value)
+    finally:
+        hop.close()

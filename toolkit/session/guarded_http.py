@@ -102,14 +102,15 @@ class GuardedHTTPClient(stripe.RequestsClient):
             answer = session.get_adapter(url).send(
                 prepared, timeout=self._timeout, verify=verify, proxies=self._proxy or {}
             )
-            if answer.is_redirect:
-                answer.close()
-                return super().request(method, url, headers, post_data)
-            if "Set-Cookie" in answer.headers:
-                requests.cookies.extract_cookies_to_jar(session.cookies, prepared, answer.raw)
-            return answer.content, answer.status_code, answer.headers
+            if not answer.is_redirect:
+                if "Set-Cookie" in answer.headers:
+                    requests.cookies.extract_cookies_to_jar(session.cookies, prepared, answer.raw)
+                return answer.content, answer.status_code, answer.headers
+            answer.close()
         except Exception as exc:  # the SDK's own mapping (its RequestsClient catches as widely)
             self._handle_request_error(exc)
+        # outside the mapping above: the SDK's client maps its own errors once
+        return super().request(method, url, headers, post_data)
 
     def _ask_date(self) -> str | None:
         """The server's ``Date``, asked with a bare ``HEAD`` (no key, not a read of any account,
