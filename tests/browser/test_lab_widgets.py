@@ -292,6 +292,9 @@ def test_the_app_reads_right_in_jupyterlab(
             grid = page.locator("table.dataTable:visible").first
             rows = grid.locator("tbody tr", has_text="src_")
             expect(rows.first).to_be_visible()
+            # this test is about the loaded grid: clicks while rows still stream in race the
+            # explorer's redraws (seen once in CI: a selection lost; issue 27 item 4, open)
+            expect(page.get_by_text(re.compile(r"^Loaded [\d,]+ sources")).first).to_be_visible()
 
             # item 4: the date field says which format it takes, and a refusal says it too
             created = page.get_by_placeholder("YYYY-MM-DD (UTC)").first
