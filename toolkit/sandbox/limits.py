@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from toolkit.sandbox.errors import ApiError
@@ -87,13 +87,13 @@ def limited(reason: str) -> ApiError:
 class _Bucket:
     """A token bucket: ``rate`` tokens a second, at most ``rate`` (one second) held."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, now: float) -> None:
         self.rate = rate
         self.tokens = rate
-        self.stamp = time.monotonic()
+        self.stamp = now
 
     def take(self, now: float) -> bool:
-        # ``now`` may predate the bucket by a hair (taken before it was made): never a debt
+        # ``now`` may predate the stamp by a hair (taken before the lock): never a debt
         self.tokens = min(self.rate, self.tokens + max(0.0, now - self.stamp) * self.rate)
         self.stamp = max(self.stamp, now)
         if self.tokens < 1.0:
@@ -130,6 +130,8 @@ class Limits:
     endpoint_concurrency: Mapping[str, int] = field(default_factory=dict)
     resource_limits: Mapping[str, float] = field(default_factory=dict)
     reads: ReadAllocation = field(default_factory=lambda: ReadAllocation(None))
+    #: the limiters' time in seconds (tests freeze it to count one second's bucket exactly)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -209,7 +211,7 @@ class Limits:
                 self.reads.admit(account, livemode)
             return Ticket(None, (account, livemode))
         scope = (account, livemode)
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if self.concurrency is not None and self._inflight.get(scope, 0) >= self.concurrency:
                 raise limited("global-concurrency")
@@ -218,18 +220,18 @@ class Limits:
                 raise limited("endpoint-concurrency")
             global_rate = self.global_rate_of(livemode)
             if global_rate is not None:
-                bucket = self._global.setdefault(scope, _Bucket(global_rate))
+                bucket = self._global.setdefault(scope, _Bucket(global_rate, now))
                 if not bucket.take(now):
                     raise limited("global-rate")
             rate = self.rate_of(endpoint)
             if rate is not None:
-                bucket = self._endpoints.setdefault((scope, endpoint), _Bucket(rate))
+                bucket = self._endpoints.setdefault((scope, endpoint), _Bucket(rate, now))
                 if not bucket.take(now):
                     raise limited("endpoint-rate")
             per_object = self.resource_limits.get(endpoint)
             if per_object is not None and resource is not None:
                 key = (scope, endpoint, resource)
-                if not self._resources.setdefault(key, _Bucket(per_object)).take(now):
+                if not self._resources.setdefault(key, _Bucket(per_object, now)).take(now):
                     raise limited("resource-specific")
             if read:
                 self.reads.admit(account, livemode)
