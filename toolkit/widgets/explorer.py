@@ -21,7 +21,6 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 import traitlets
-from itables.widget import ITable
 
 from toolkit.errors import InvalidInputError, ToolkitError
 from toolkit.fetch import LoadInfo, load_sources, save_ids, write_sources_csv
@@ -37,6 +36,7 @@ from toolkit.widgets.grid import (
     grid_frame,
     summary_html,
 )
+from toolkit.widgets.selection_grid import SelectionGrid
 from toolkit.widgets.style import (
     banner_html,
     button,
@@ -192,8 +192,9 @@ class SourceExplorer(widgets.VBox):
         }
         self.column_choice["id"].disabled = True
         columns = self.grid_columns
-        self.grid = ITable(
+        self.grid = SelectionGrid(
             grid_frame(self.shown)[columns],
+            ids=self.shown["id"].astype(str).tolist(),
             selected_rows=[],
             **self.grid_options,
             columnDefs=column_defs(columns),
@@ -440,11 +441,13 @@ class SourceExplorer(widgets.VBox):
     def _redraw(self) -> None:
         """Give the grid the rows shown, in the columns chosen, with the selection."""
         columns = self.grid_columns
-        positions = [i for i, v in enumerate(self.shown["id"].tolist()) if v in self.chosen]
+        ids = self.shown["id"].astype(str).tolist()
+        positions = [i for i, v in enumerate(ids) if v in self.chosen]
         self.syncing = True
         try:
-            self.grid.update(
+            self.grid.redraw(
                 grid_frame(self.shown)[columns],
+                ids=ids,
                 selected_rows=positions,
                 **self.grid_options,
                 columnDefs=column_defs(columns),
@@ -497,13 +500,17 @@ class SourceExplorer(widgets.VBox):
 
     def _set_chosen(self, ids: set[str], newest: int | None) -> None:
         self.chosen = ids
-        positions = [i for i, v in enumerate(self.shown["id"].tolist()) if v in ids]
+        self._send_selection()
+        self.publish(newest)
+
+    def _send_selection(self) -> None:
+        """Select the chosen rows in the grid (and the browser)."""
+        positions = [i for i, v in enumerate(self.shown["id"].tolist()) if v in self.chosen]
         self.syncing = True
         try:
-            self.grid.selected_rows = positions
+            self.grid.select_rows(positions)
         finally:
             self.syncing = False
-        self.publish(newest)
 
     def _on_rows(self, change: Any) -> None:
         with self._lock:
@@ -512,14 +519,21 @@ class SourceExplorer(widgets.VBox):
     def _on_rows_locked(self, change: Any) -> None:
         if self.syncing:
             return
-        rows = [i for i in self.grid.selected_rows if 0 <= i < len(self.shown)]
-        shown = set(self.shown["id"].astype(str))
-        clicked = {str(self.shown["id"].iloc[i]) for i in rows}
-        self.chosen = (self.chosen - shown) | clicked  # rows not shown keep their state
+        # the browser's positions are of the rows it had when it sent them, and the loading
+        # thread may have drawn others since (the trait too: the value sent is the change's)
+        positions = list(change["new"] if change is not None else self.grid.selected_rows)
+        toggled = self.grid.take_selection(positions)
+        if toggled is not None:
+            added, removed = toggled
+            self.chosen = (self.chosen | added) - removed  # rows not clicked keep their state
         newest = None
-        if change is not None:
-            added = [i for i in change["new"] if i not in set(change["old"] or [])]
-            newest = added[-1] if added and 0 <= added[-1] < len(self.shown) else None
+        if toggled is None or self.grid.stale:  # the browser shows a selection since replaced
+            self._send_selection()
+        elif added:
+            ids = self.shown["id"].astype(str).tolist()
+            newest = next(
+                (i for i in reversed(positions) if 0 <= i < len(ids) and ids[i] in added), None
+            )
         self.publish(newest)
 
     def publish(self, newest: int | None) -> None:
