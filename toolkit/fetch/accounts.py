@@ -40,10 +40,12 @@ __all__ = [
     "load_accounts",
     "newest_first",
     "read_by_account",
+    "taken",
     "with_account",
 ]
 
 SIDE_BY_SIDE = 4  # accounts loaded at once (each under its own limits)
+_SYSTEM_MEMORY = pa.system_memory_pool()
 
 
 def asks_all(accounts: Any) -> bool:
@@ -150,7 +152,30 @@ def newest_first(frame: pd.DataFrame) -> pd.DataFrame:
     """
     keys = pa.table({"created": pa.array(frame["created"]), "id": pa.array(frame["id"])})
     order = pc.sort_indices(keys, sort_keys=[("created", "descending"), ("id", "descending")])
-    return frame.take(order.to_numpy()).reset_index(drop=True)
+    return taken(frame, order)
+
+
+def taken(frame: pd.DataFrame, order: pa.Array) -> pd.DataFrame:
+    """``frame``'s rows at ``order`` (positions), index reset. Its Arrow-backed text columns are
+    taken by Arrow into memory from the system allocator: Arrow's default one (mimalloc) pays
+    each page it has never handed out, which made a process's first merge of three accounts
+    (26 text columns, 14,000 rows) take 45 ms where later ones took 11 (the system's: 12 ms).
+
+    >>> frame = pd.DataFrame({"id": pd.array(["a", "b"], dtype="string[pyarrow]"), "n": [1, 2]})
+    >>> taken(frame, pa.array([1, 0])).to_dict("list")
+    {'id': ['b', 'a'], 'n': [2, 1]}
+    """
+    positions = order.to_numpy()
+    columns: dict[Any, Any] = {}
+    for name, column in frame.items():
+        if isinstance(column.array, pd.arrays.ArrowStringArray):
+            text = pc.take(pa.array(column.array), order, memory_pool=_SYSTEM_MEMORY)
+            columns[name] = pd.arrays.ArrowStringArray(text)
+        else:
+            columns[name] = column.array.take(positions)
+    out = pd.DataFrame(columns, index=pd.RangeIndex(len(positions)), copy=False)
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 def with_account(frame: pd.DataFrame, account: str) -> pd.DataFrame:
