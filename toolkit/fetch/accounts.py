@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toolkit.errors import Cancelled, InvalidInputError, StripeRequestError
-from toolkit.fetch.frame import SourcesBuilder, paused_gc, with_metadata_columns
+from toolkit.fetch.frame import SYSTEM_MEMORY, SourcesBuilder, paused_gc, with_metadata_columns
 from toolkit.fetch.lists import iter_list
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.progress import Progress, ProgressArg
@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 SIDE_BY_SIDE = 4  # accounts loaded at once (each under its own limits)
-_SYSTEM_MEMORY = pa.system_memory_pool()
 
 
 def asks_all(accounts: Any) -> bool:
@@ -169,7 +168,7 @@ def taken(frame: pd.DataFrame, order: pa.Array) -> pd.DataFrame:
     columns: dict[Any, Any] = {}
     for name, column in frame.items():
         if isinstance(column.array, pd.arrays.ArrowStringArray):
-            text = pc.take(pa.array(column.array), order, memory_pool=_SYSTEM_MEMORY)
+            text = pc.take(pa.array(column.array), order, memory_pool=SYSTEM_MEMORY)
             columns[name] = pd.arrays.ArrowStringArray(text)
         else:
             columns[name] = column.array.take(positions)

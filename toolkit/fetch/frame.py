@@ -34,7 +34,14 @@ from toolkit.fetch.schema import (
 )
 from toolkit.redact import redact_source
 
-__all__ = ["SourcesBuilder", "empty_frame", "paused_gc", "sources_frame", "transactions_frame"]
+__all__ = [
+    "SYSTEM_MEMORY",
+    "SourcesBuilder",
+    "empty_frame",
+    "paused_gc",
+    "sources_frame",
+    "transactions_frame",
+]
 
 _EMPTY: Mapping[str, Any] = {}
 #: Where the copies made after the last answer (a load's sort, the merge of accounts) take their
