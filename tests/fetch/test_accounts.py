@@ -184,3 +184,27 @@ def test_the_merge_takes_every_column_as_pandas_would() -> None:
     out = taken(frame, order)
     pd.testing.assert_frame_equal(out, frame.take([4, 0, 3, 2, 1]).reset_index(drop=True))
     assert out.attrs == frame.attrs
+
+
+def test_each_account_makes_its_metadata_columns_and_the_merge_joins_them(platform) -> None:
+    """The accounts' own ``metadata.<key>`` columns, joined, are the columns the whole frame's
+    metadata dicts make: every key, sorted, before ``raw``, text, missing where an account's
+    rows lack the key (one source of one account is given a key of its own)."""
+    from toolkit.fetch.frame import with_metadata_columns
+
+    box, session = platform
+    account = sorted(box.connected_accounts)[0]
+    sid = str(_every_account(session).query("account == @account")["id"].iloc[0])
+    session.client.v1.sources.update(
+        sid, {"metadata": {"only_here": "yes"}}, options={"stripe_account": account}
+    )
+    df = _every_account(session)
+    assert df.loc[df["id"] == sid, "metadata.only_here"].tolist() == ["yes"]
+    assert df["metadata.only_here"].isna().sum() == len(df) - 1
+    pd.testing.assert_frame_equal(df, with_metadata_columns(df))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", toolkit.AccountWarning)
+        plain = toolkit.load_sources(
+            session, accounts="all", progress=False, metadata_columns=False
+        )
+    assert not [c for c in plain.columns if c.startswith("metadata.")]

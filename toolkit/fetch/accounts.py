@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toolkit.errors import Cancelled, InvalidInputError, StripeRequestError
-from toolkit.fetch.frame import SYSTEM_MEMORY, SourcesBuilder, paused_gc, with_metadata_columns
+from toolkit.fetch.frame import SYSTEM_MEMORY, SourcesBuilder, joined_metadata_columns, paused_gc
 from toolkit.fetch.lists import iter_list
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.progress import Progress, ProgressArg
@@ -196,7 +196,8 @@ def load_accounts(
     cancel: threading.Event | None,
 ) -> pd.DataFrame:
     """The sources of every account asked for, in one frame (see the module); ``load(session,
-    progress)`` loads one account's sources (``load_sources`` with the caller's filters)."""
+    progress)`` loads one account's sources (``load_sources`` with the caller's filters, each
+    account making its ``metadata.<key>`` columns when ``metadata_columns``: they are joined)."""
     ids = account_ids(session, accounts)
     taken_at = now_of(session)  # after the list of accounts: its answer's Date, no request
     infos: dict[str, dict[str, Any]] = {}
@@ -215,7 +216,7 @@ def load_accounts(
     if parts:  # the client's work after the last answer: the collector paused, one sort
         with paused_gc():
             frame = newest_first(pd.concat(parts, ignore_index=True, sort=False))
-            frame = with_metadata_columns(frame) if metadata_columns else frame
+            frame = joined_metadata_columns(frame) if metadata_columns else frame
     else:
         empty = SourcesBuilder(owned=True).finish(metadata_columns=metadata_columns, order="newest")
         frame = with_account(empty, "")
