@@ -70,13 +70,53 @@ a quiet machine (load average 0.3-0.4; main measured 1.107-1.150x in the same mi
 a process (cold) is the slowest, and can still miss the goal on a busy machine.
 The bound is unchanged: it is what Stripe's limits allow.
 
-What is left (~0.35 s of a 4.72 s least time): the events mark (~0.09 s, read before any
-source so that a refresh misses nothing: a mark from the server's clock would do without it,
-but the sandbox's clock stands still, so a refresh there would re-read every event since the
-last ``advance_clock``; and the refresh's stop at the mark's event would go), the connected
-accounts' starts (~0.05 s: sessions, threads, the meter), the pace's window margin (~0.08 s),
-and the client's CPU after the last answer (0.15-0.3 s: the last account's frame, the merge,
-the metadata columns, the collector), which a loaded machine stretches.
+The first run of a process (cold) still measured 1.11-1.12x where the next ones measured
+1.08-1.09x: ~0.1 s more. Timed the same way (the server's log, the client's functions wrapped,
+a fresh process per trial), cold against warm:
+
+- 0.06-0.08 s before the list of accounts was sent: resolving ``toolkit.load_sources`` imported
+  the whole fetch wing (the Parquet dataset, the refresh, the ledger, ``pyarrow.parquet`` and
+  ``pyarrow.dataset``). The timed region keeps it: a user's first call pays it too;
+- 0.03-0.05 s more after the last answer: the merge's take of the 26 text columns (45 ms where
+  later runs took 11) and the last account's frame (up to 48 ms where 13). Arrow's default
+  allocator, mimalloc, pays for each page it has not handed out lately: a process's first
+  copies, and again after it gave memory back (so a warm run paid it now and then too). A
+  warm-up merge of two one-row frames while the list of accounts was in flight did not help
+  (tried: it is the memory, not first-use code paths); the system allocator does (the first
+  take 12 ms).
+
+Fixed: ``toolkit.fetch`` loads each public name on first use (``toolkit.load_sources`` imports
+its own modules only: ~0.03 s, was 0.06-0.08); the copies made after the last answer (the builder's
+concatenation and sort, the text and metadata columns, the merge's take) take the system
+allocator's memory (``toolkit.fetch.frame.SYSTEM_MEMORY``): the last account's frame then took
+10-19 ms, the merge's take 10-12 ms, from the first run. And for every run: each account makes
+its ``metadata.<key>`` columns in its own thread, and the merge joins them (they were made again
+for all 14,000 rows after the last answer: 15-20 ms). From the last answer to the return: 65-75
+ms (was 80-115). Measured after, three sets of 3 runs interleaved with main's code in the same
+minutes (load average 0.4-0.8): the first (cold) run 1.084, 1.090, 1.083x (main 1.108, 1.111,
+1.107x); the others 1.069-1.075x (main 1.075-1.081x); 0 refused. The bound is unchanged.
+
+Not done, and why:
+
+- the events mark beside the first pages. The mark must be taken before any source it covers
+  is read: a source changed after its page was read but before the mark was taken has its
+  event at or before the mark, where a refresh stops, so the refresh would miss it. A mark
+  request sent first and the pages after it on other connections gives no such order: Stripe
+  orders nothing between concurrent requests (other connections, other hosts), and the client
+  learns the mark was taken only from its answer. It stays serial (~0.085 s);
+- the imports left (~0.03 s, the toolkit's own modules of a load) could overlap the list of
+  accounts only if ``toolkit.fetch.load`` imported its readers lazily, in a thread started
+  beside the list; ~0.02 s once a process, for code that reads worse.
+
+What is left (~0.33 s of a 4.72 s least time warm, ~0.4 s cold): the events mark (~0.09 s,
+read before any source so that a refresh misses nothing: a mark from the server's clock would
+do without it, but the sandbox's clock stands still, so a refresh there would re-read every
+event since the last ``advance_clock``; and the refresh's stop at the mark's event would go),
+the connected accounts' starts (~0.015 s from the list's answer to the marks: sessions,
+threads, the meter), the pace's window margin (~0.08 s), the client's CPU after the last answer
+(0.065-0.075 s on a quiet machine: the last account's frame, the merge; one run in six 0.045 s
+more after the merge, not traced), which a loaded machine stretches, and on a process's first
+load its imports (~0.03 s before the list of accounts).
 
 Run: ``.venv/bin/python bench/accounts.py`` (about 2 minutes); ``--issue``: budget 1.0 only,
 3 runs and their spread; ``--latency 0.03 --latency-per-kb 0.00025``: the sandbox's default

@@ -95,3 +95,43 @@ def test_import_toolkit_costs_little_more_than_import_pandas():
         toolkit.append(cpu_seconds("import toolkit"))
     ratio = statistics.median(toolkit) / statistics.median(pandas)
     assert ratio <= MAX_RATIO, f"import toolkit costs {ratio:.2f}x import pandas"
+
+
+#: What ``toolkit.load_sources`` must not load: the other readers of the fetch wing and Parquet.
+NOT_FOR_A_LOAD = {
+    "pyarrow.parquet",
+    "pyarrow.dataset",
+    "toolkit.fetch.dataset",
+    "toolkit.fetch.refresh",
+    "toolkit.fetch.snapshot",
+    "toolkit.fetch.ledger",
+    "toolkit.fetch.cash",
+}
+
+
+def fresh_modules(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after ``code``."""
+    probe = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_load_sources_loads_only_its_own_modules():
+    # the first call of a process pays what resolving the name imports (0.03 s, 0.07 s with
+    # every reader of the wing: bench/accounts.py's cold run)
+    seen = fresh_modules("import toolkit\ntoolkit.load_sources")
+    assert "toolkit.fetch.load" in seen
+    assert not seen & NOT_FOR_A_LOAD, sorted(seen & NOT_FOR_A_LOAD)
+
+
+def test_a_function_named_like_its_module_stays_the_function():
+    # toolkit.fetch.refresh imports toolkit.fetch.reread: the package must still give functions
+    code = (
+        "import toolkit.fetch.refresh\nfrom toolkit.fetch import refresh, reread\nimport toolkit\n"
+        "assert callable(refresh) and callable(reread), (refresh, reread)\n"
+        "assert toolkit.refresh is refresh and toolkit.reread is reread\n"
+        "assert toolkit.fetch.refresh is refresh"
+    )
+    fresh_modules(code)

@@ -156,3 +156,55 @@ def test_newest_first_orders_as_sort_values_did() -> None:
     )
     expected = frame.sort_values(["created", "id"], ascending=False, kind="stable")
     pd.testing.assert_frame_equal(newest_first(frame), expected.reset_index(drop=True))
+
+
+def test_the_merge_takes_every_column_as_pandas_would() -> None:
+    """``taken`` (Arrow takes the text columns into the system allocator's memory) gives the
+    frame, dtypes, missing values and attrs ``DataFrame.take`` gives, from chunked columns too."""
+    import pyarrow as pa
+
+    from toolkit.fetch.accounts import taken
+
+    def part(ids: str, start: int) -> pd.DataFrame:
+        n = len(ids)
+        return pd.DataFrame(
+            {
+                "id": pd.array(list(ids), dtype="string"),
+                "status": pd.Categorical(["a", "b"] * (n // 2) + ["a"] * (n % 2)),
+                "amount": pd.array([start + i if i % 2 else None for i in range(n)], dtype="Int64"),
+                "name": pd.array([None if i == 1 else f"n{i}" for i in range(n)], dtype="string"),
+                "live": pd.array([True, None, False][:n], dtype="boolean"),
+                "raw": [{"n": start + i} for i in range(n)],
+            }
+        )
+
+    frame = pd.concat([part("abc", 0), part("de", 10)], ignore_index=True)  # two chunks each
+    frame.attrs = {"toolkit": {"mode": "test"}}
+    order = pa.array([4, 0, 3, 2, 1])
+    out = taken(frame, order)
+    pd.testing.assert_frame_equal(out, frame.take([4, 0, 3, 2, 1]).reset_index(drop=True))
+    assert out.attrs == frame.attrs
+
+
+def test_each_account_makes_its_metadata_columns_and_the_merge_joins_them(platform) -> None:
+    """The accounts' own ``metadata.<key>`` columns, joined, are the columns the whole frame's
+    metadata dicts make: every key, sorted, before ``raw``, text, missing where an account's
+    rows lack the key (one source of one account is given a key of its own)."""
+    from toolkit.fetch.frame import with_metadata_columns
+
+    box, session = platform
+    account = sorted(box.connected_accounts)[0]
+    sid = str(_every_account(session).query("account == @account")["id"].iloc[0])
+    session.client.v1.sources.update(
+        sid, {"metadata": {"only_here": "yes"}}, options={"stripe_account": account}
+    )
+    df = _every_account(session)
+    assert df.loc[df["id"] == sid, "metadata.only_here"].tolist() == ["yes"]
+    assert df["metadata.only_here"].isna().sum() == len(df) - 1
+    pd.testing.assert_frame_equal(df, with_metadata_columns(df))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", toolkit.AccountWarning)
+        plain = toolkit.load_sources(
+            session, accounts="all", progress=False, metadata_columns=False
+        )
+    assert not [c for c in plain.columns if c.startswith("metadata.")]

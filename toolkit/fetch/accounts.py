@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from toolkit.errors import Cancelled, InvalidInputError, StripeRequestError
-from toolkit.fetch.frame import SourcesBuilder, paused_gc, with_metadata_columns
+from toolkit.fetch.frame import SYSTEM_MEMORY, SourcesBuilder, joined_metadata_columns, paused_gc
 from toolkit.fetch.lists import iter_list
 from toolkit.fetch.loaded import LoadInfo, now_of
 from toolkit.progress import Progress, ProgressArg
@@ -40,6 +40,7 @@ __all__ = [
     "load_accounts",
     "newest_first",
     "read_by_account",
+    "taken",
     "with_account",
 ]
 
@@ -150,7 +151,30 @@ def newest_first(frame: pd.DataFrame) -> pd.DataFrame:
     """
     keys = pa.table({"created": pa.array(frame["created"]), "id": pa.array(frame["id"])})
     order = pc.sort_indices(keys, sort_keys=[("created", "descending"), ("id", "descending")])
-    return frame.take(order.to_numpy()).reset_index(drop=True)
+    return taken(frame, order)
+
+
+def taken(frame: pd.DataFrame, order: pa.Array) -> pd.DataFrame:
+    """``frame``'s rows at ``order`` (positions), index reset. Its Arrow-backed text columns are
+    taken by Arrow into memory from the system allocator: Arrow's default one (mimalloc) pays
+    each page it has never handed out, which made a process's first merge of three accounts
+    (26 text columns, 14,000 rows) take 45 ms where later ones took 11 (the system's: 12 ms).
+
+    >>> frame = pd.DataFrame({"id": pd.array(["a", "b"], dtype="string[pyarrow]"), "n": [1, 2]})
+    >>> taken(frame, pa.array([1, 0])).to_dict("list")
+    {'id': ['b', 'a'], 'n': [2, 1]}
+    """
+    positions = order.to_numpy()
+    columns: dict[Any, Any] = {}
+    for name, column in frame.items():
+        if isinstance(column.array, pd.arrays.ArrowStringArray):
+            text = pc.take(pa.array(column.array), order, memory_pool=SYSTEM_MEMORY)
+            columns[name] = pd.arrays.ArrowStringArray(text)
+        else:
+            columns[name] = column.array.take(positions)
+    out = pd.DataFrame(columns, index=pd.RangeIndex(len(positions)), copy=False)
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 def with_account(frame: pd.DataFrame, account: str) -> pd.DataFrame:
@@ -172,7 +196,8 @@ def load_accounts(
     cancel: threading.Event | None,
 ) -> pd.DataFrame:
     """The sources of every account asked for, in one frame (see the module); ``load(session,
-    progress)`` loads one account's sources (``load_sources`` with the caller's filters)."""
+    progress)`` loads one account's sources (``load_sources`` with the caller's filters, each
+    account making its ``metadata.<key>`` columns when ``metadata_columns``: they are joined)."""
     ids = account_ids(session, accounts)
     taken_at = now_of(session)  # after the list of accounts: its answer's Date, no request
     infos: dict[str, dict[str, Any]] = {}
@@ -191,7 +216,7 @@ def load_accounts(
     if parts:  # the client's work after the last answer: the collector paused, one sort
         with paused_gc():
             frame = newest_first(pd.concat(parts, ignore_index=True, sort=False))
-            frame = with_metadata_columns(frame) if metadata_columns else frame
+            frame = joined_metadata_columns(frame) if metadata_columns else frame
     else:
         empty = SourcesBuilder(owned=True).finish(metadata_columns=metadata_columns, order="newest")
         frame = with_account(empty, "")

@@ -34,9 +34,21 @@ from toolkit.fetch.schema import (
 )
 from toolkit.redact import redact_source
 
-__all__ = ["SourcesBuilder", "empty_frame", "paused_gc", "sources_frame", "transactions_frame"]
+__all__ = [
+    "SYSTEM_MEMORY",
+    "SourcesBuilder",
+    "empty_frame",
+    "joined_metadata_columns",
+    "paused_gc",
+    "sources_frame",
+    "transactions_frame",
+]
 
 _EMPTY: Mapping[str, Any] = {}
+#: Where the copies made after the last answer (a load's sort, the merge of accounts) take their
+#: memory: Arrow's default allocator (mimalloc) pays each page it has not handed out lately
+#: (a process's first copies, and after it gave memory back), 20-40 ms of a load's end.
+SYSTEM_MEMORY = pa.system_memory_pool()
 
 
 _PATHS: dict[str, tuple[str, ...]] = {
@@ -153,8 +165,8 @@ def _mask_and_values(arr: pa.Array, fill: Any, np_type: str) -> tuple[np.ndarray
 def _column(arr: pa.Array, dtype: Any) -> Any:
     if isinstance(dtype, pd.CategoricalDtype):
         return _categorical(arr, dtype)
-    if dtype == STRING:
-        return pd.array(arr, dtype=STRING)
+    if dtype == STRING:  # pandas keeps text as large_string: cast into the system's memory
+        return pd.array(pc.cast(arr, pa.large_string(), memory_pool=SYSTEM_MEMORY), dtype=STRING)
     if dtype == INT:
         values, mask = _mask_and_values(arr, 0, "int64")
         return pd.arrays.IntegerArray(values, mask)
@@ -199,7 +211,7 @@ def _raw(s: Mapping[str, Any]) -> dict[str, Any]:
 
 def _metadata_columns(mds: list[dict[str, Any]]) -> dict[str, Any]:
     try:
-        arr = pa.array(mds)
+        arr = pa.array(mds, memory_pool=SYSTEM_MEMORY)
         if not pa.types.is_struct(arr.type) or any(
             not (pa.types.is_string(f.type) or pa.types.is_null(f.type)) for f in arr.type
         ):
@@ -209,13 +221,11 @@ def _metadata_columns(mds: list[dict[str, Any]]) -> dict[str, Any]:
         arr = pa.array(
             [{k: None if md.get(k) is None else str(md.get(k)) for k in keys} for md in mds],
             type=pa.struct([(k, pa.string()) for k in keys]),
+            memory_pool=SYSTEM_MEMORY,
         )
     out: dict[str, Any] = {}
     for f in sorted(arr.type, key=lambda f: f.name):
-        child = arr.field(f.name)
-        if pa.types.is_null(child.type):
-            child = child.cast(pa.string())
-        out[METADATA_PREFIX + f.name] = pd.array(child, dtype=STRING)
+        out[METADATA_PREFIX + f.name] = _column(arr.field(f.name), STRING)  # null: all missing
     return out
 
 
@@ -232,6 +242,29 @@ def with_metadata_columns(frame: pd.DataFrame) -> pd.DataFrame:
     meta = pd.DataFrame(_metadata_columns(mds), index=frame.index) if len(frame) else None
     parts = [frame[base]] + ([meta] if meta is not None else []) + [frame[["raw"]]]
     out = pd.concat(parts, axis=1)
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def joined_metadata_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``, a concatenation of frames that each made their own ``metadata.<key>`` columns,
+    with those columns as :func:`with_metadata_columns` makes them for the whole: every key's
+    column, sorted, before ``raw``, text, missing in the rows of frames without that key.
+    (Each frame made its own in its own thread; remade here, they took 15-20 ms after the last
+    answer of ``load_sources(accounts="all")``.)
+
+    >>> a = pd.DataFrame({"id": ["a"], "metadata.z": pd.array(["1"], dtype="string"), "raw": [{}]})
+    >>> b = pd.DataFrame({"id": ["b"], "metadata.k": pd.array(["2"], dtype="string"), "raw": [{}]})
+    >>> joined = joined_metadata_columns(pd.concat([a, b], ignore_index=True))
+    >>> joined.columns.tolist(), joined["metadata.z"].tolist()
+    (['id', 'metadata.k', 'metadata.z', 'raw'], ['1', <NA>])
+    """
+    meta = sorted(str(c) for c in frame.columns if str(c).startswith(METADATA_PREFIX))
+    base = [c for c in frame.columns if not str(c).startswith(METADATA_PREFIX) and c != "raw"]
+    out = frame[[*base, *meta, "raw"]]
+    for name in meta:
+        if out[name].dtype != STRING:  # a key some frames lacked, on pandas that made it object
+            out[name] = out[name].astype(STRING)
     out.attrs = dict(frame.attrs)
     return out
 
@@ -279,7 +312,11 @@ class SourcesBuilder:
         n = len(self.raws)
         with paused_gc():
             if self.chunks:
-                arr = pa.concat_arrays(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
+                arr = (
+                    pa.concat_arrays(self.chunks, memory_pool=SYSTEM_MEMORY)
+                    if len(self.chunks) > 1
+                    else self.chunks[0]
+                )
             else:
                 arr = pa.array([], type=_SOURCE_TYPE)
             mds, raws = self.mds, self.raws
@@ -297,7 +334,7 @@ class SourcesBuilder:
             elif order is not None and not isinstance(order, str):
                 perm = pa.array(list(order), type=pa.int64())
             if perm is not None:
-                arr = arr.take(perm)
+                arr = pc.take(arr, perm, memory_pool=SYSTEM_MEMORY)
                 index = perm.to_numpy(zero_copy_only=False)
                 mds = [mds[i] for i in index]
                 raws = [raws[i] for i in index]

@@ -138,10 +138,10 @@ def load_sources(
     if accounts is not None:  # every connected account, side by side: toolkit.fetch.accounts
 
         def one(sub: SessionLike, report: ProgressArg) -> pd.DataFrame:
-            # the metadata columns are made once, for all accounts (load_accounts)
+            # each account makes its metadata columns in its own thread; load_accounts joins them
             return load_sources(
                 sub, customers=customers, ids=ids, created=created, progress=report,
-                cancel=cancel, metadata_columns=False,
+                cancel=cancel, metadata_columns=metadata_columns,
             )  # fmt: skip
 
         with session.reading() as meter:  # each account's load is checked on its own
